@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Set-up and everyday commands on a fresh clone, with nothing but Python 3.11+.
+
+python3 dev.py demo    virtualenv + install + migrate + demo tenant, serve on 127.0.0.1:5000
+python3 dev.py test    virtualenv + install, then lint, types, and the whole suite:
+                       on SQLite, and on PostgreSQL + Redis when they answer (required in CI)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+STAMP = VENV / ".installed"
+PG_URL = os.environ.get("LOANDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LOANDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> int:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    return subprocess.call([str(a) for a in args], cwd=ROOT, env=env)
+
+
+def ensure_venv() -> None:
+    if not PY.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    inputs = (ROOT / "pyproject.toml").stat().st_mtime
+    if STAMP.exists() and STAMP.stat().st_mtime >= inputs:
+        return
+    if run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip") != 0:
+        sys.exit("pip could not be upgraded")
+    if run(PY, "-m", "pip", "install", "--quiet", "-e", ".[test]") != 0:
+        sys.exit("installing LoanDesk failed")
+    STAMP.touch()
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest(*extra: str, env: dict[str, str] | None = None) -> int:
+    code = run(PY, "-m", "pytest", "-m", "slow or not slow", *extra, env=env)
+    if code == 5:
+        print("pytest collected no tests: that is a failure", flush=True)
+        return 1
+    return code
+
+
+def test(args: list[str]) -> int:
+    ensure_venv()
+    steps = [
+        ("ruff check", lambda: run(BIN / "ruff", "check", ".")),
+        ("ruff format", lambda: run(BIN / "ruff", "format", "--check", ".")),
+        ("mypy", lambda: run(BIN / "mypy")),
+        ("pytest on SQLite", lambda: pytest("--db=sqlite", *args)),
+    ]
+    if answers("127.0.0.1", 5432):
+        env = {**os.environ, "LOANDESK_TEST_POSTGRES_URL": PG_URL}
+        if answers("127.0.0.1", 6379):
+            env["LOANDESK_TEST_REDIS_URL"] = REDIS_URL
+        elif os.environ.get("CI"):
+            print("Redis does not answer on 127.0.0.1:6379", flush=True)
+            return 1
+        steps.append(("pytest on PostgreSQL", lambda: pytest("--db=postgresql", *args, env=env)))
+    elif os.environ.get("CI"):
+        print("PostgreSQL does not answer on 127.0.0.1:5432", flush=True)
+        return 1
+    else:
+        print("note: PostgreSQL is not running here; its part of the suite is left to CI")
+    failed = [name for name, step in steps if step() != 0]
+    print("failed: " + ", ".join(failed) if failed else "all checks passed", flush=True)
+    return 1 if failed else 0
+
+
+def demo(args: list[str]) -> int:
+    ensure_venv()
+    return run(BIN / "loandesk", "demo", *args)
+
+
+def main() -> int:
+    commands = {"test": test, "demo": demo}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__)
+        return 2
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""The REST API object (flask-smorest): ``/api/v1/...``, OpenAPI at ``/api/openapi.json``,
+docs at ``/api/docs``. Errors are JSON ``{"code", "message", "errors"}`` (see ``errors.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+API_PREFIX = "/api/v1"
+
+
+class LoanDeskApi(Api):
+    def _register_error_handlers(self) -> None:
+        """The app has one error handler for API and web alike (``loandesk.web.errors``)."""
+
+
+def init_app(app: Flask) -> LoanDeskApi:
+    app.config.update(
+        API_TITLE="LoanDesk API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_REDOC_PATH="/docs",
+        OPENAPI_REDOC_URL="/static/vendor/redoc/redoc.standalone.js",
+    )
+    spec_kwargs: dict[str, Any] = {
+        "info": {
+            "description": (
+                "LoanDesk's REST API. Authenticate with an OAuth2 bearer token from "
+                "`POST /oauth/token` (client-credentials grant); the token decides the tenant. "
+                "Errors are JSON `{code, message, errors}`; lists are paginated with `page` and "
+                "`per_page`."
+            )
+        },
+        "components": {
+            "securitySchemes": {
+                "oauth2": {
+                    "type": "oauth2",
+                    "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": {}}},
+                }
+            }
+        },
+    }
+    api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
+    from loandesk.api import clients, signup, users
+
+    for blueprint in (signup.blp, users.blp, clients.blp):
+        api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{blueprint.url_prefix or ''}")
+    return api

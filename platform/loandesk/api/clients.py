@@ -1,0 +1,84 @@
+"""``/api/v1/api-clients``: machine clients of the API and their secrets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from loandesk import extension
+from loandesk.auth import clients
+from loandesk.auth.models import ApiClient
+from loandesk.auth.oauth import require_token
+from loandesk.tenancy import current
+
+blp = Blueprint(
+    "api_clients", __name__, url_prefix="/api-clients", description="API clients (OAuth2)."
+)
+
+
+class ApiClientSchema(ma.Schema):
+    id = ma.fields.UUID(dump_only=True)
+    client_id = ma.fields.String(dump_only=True)
+    name = ma.fields.String(dump_only=True)
+    scopes = ma.fields.List(ma.fields.String(), dump_only=True)
+    created_at = ma.fields.AwareDateTime(dump_only=True)
+    last_used_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    revoked_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+
+
+class NewApiClientSchema(ApiClientSchema):
+    client_secret = ma.fields.String(
+        dump_only=True, metadata={"description": "Shown only in this response"}
+    )
+
+
+class ApiClientCreateSchema(ma.Schema):
+    name = ma.fields.String(required=True)
+    scopes = ma.fields.List(
+        ma.fields.String(),
+        required=True,
+        metadata={"description": "Any of: " + ", ".join(clients.SCOPES)},
+    )
+
+
+@blp.route("")
+class ApiClients(MethodView):
+    @require_token("api-clients:read")
+    @blp.response(200, ApiClientSchema(many=True))
+    def get(self) -> list[ApiClient]:
+        """The tenant's API clients, newest first."""
+        return clients.list_clients(extension.session())
+
+    @require_token("api-clients:write")
+    @blp.arguments(ApiClientCreateSchema)
+    @blp.response(201, NewApiClientSchema)
+    def post(self, args: dict[str, Any]) -> ApiClient:
+        """Create a client; its secret is in this response and nowhere else, ever."""
+        new = clients.create_client(
+            extension.session(), tenant_id=current().id, created_by_id=None, **args
+        )
+        extension.session().commit()
+        new.client.client_secret = new.client_secret  # type: ignore[attr-defined]  # not stored
+        return new.client
+
+
+@blp.route("/<uuid:pk>")
+class ApiClientById(MethodView):
+    @require_token("api-clients:read")
+    @blp.response(200, ApiClientSchema)
+    def get(self, pk: uuid.UUID) -> ApiClient:
+        """One API client."""
+        return clients.get_client(extension.session(), pk)
+
+    @require_token("api-clients:write")
+    @blp.response(200, ApiClientSchema)
+    def delete(self, pk: uuid.UUID) -> ApiClient:
+        """Revoke a client and every token it holds."""
+        client = clients.get_client(extension.session(), pk)
+        clients.revoke_client(extension.session(), client)
+        extension.session().commit()
+        return client

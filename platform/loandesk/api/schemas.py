@@ -1,0 +1,24 @@
+"""Schemas shared by the API's resources: pagination and its envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+def page_of(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A paginated list schema: ``{"items": [...], "page", "per_page", "total"}``."""
+    fields: dict[str, Any] = {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "page": ma.fields.Integer(),
+        "per_page": ma.fields.Integer(),
+        "total": ma.fields.Integer(),
+    }
+    return ma.Schema.from_dict(fields, name=name)

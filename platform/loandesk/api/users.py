@@ -1,0 +1,128 @@
+"""``/api/v1/users``: the current tenant's staff accounts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from loandesk import extension
+from loandesk.api.schemas import PageArgs, page_of
+from loandesk.auth import users
+from loandesk.auth.models import User
+from loandesk.auth.oauth import require_token
+from loandesk.i18n import LOCALES
+
+blp = Blueprint("api_users", __name__, url_prefix="/users", description="Staff accounts.")
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.UUID(dump_only=True)
+    email = ma.fields.String(dump_only=True)
+    display_name = ma.fields.String(dump_only=True)
+    is_admin = ma.fields.Boolean(dump_only=True)
+    status = ma.fields.String(
+        dump_only=True, metadata={"description": "invited, active or deactivated"}
+    )
+    locale = ma.fields.String(dump_only=True, allow_none=True)
+    last_login_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
+    created_at = ma.fields.AwareDateTime(dump_only=True)
+
+
+class InvitedUserSchema(UserSchema):
+    invitation_url = ma.fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Shown once, for a user created without a password"},
+    )
+
+
+class UserCreateSchema(ma.Schema):
+    email = ma.fields.String(required=True)
+    display_name = ma.fields.String(required=True)
+    is_admin = ma.fields.Boolean(load_default=False)
+    locale = ma.fields.String(load_default=None, validate=validate.OneOf(LOCALES))
+    password = ma.fields.String(
+        load_default=None,
+        load_only=True,
+        metadata={"description": "Omit it to get an invitation link instead"},
+    )
+
+
+class UserUpdateSchema(ma.Schema):
+    display_name = ma.fields.String()
+    is_admin = ma.fields.Boolean()
+    locale = ma.fields.String(validate=validate.OneOf(LOCALES))
+    status = ma.fields.String(validate=validate.OneOf(["active", "deactivated"]))
+    password = ma.fields.String(load_only=True)
+
+
+class UserListArgs(PageArgs):
+    include_deactivated = ma.fields.Boolean(load_default=True)
+
+
+@blp.route("")
+class Users(MethodView):
+    @require_token("users:read")
+    @blp.arguments(UserListArgs, location="query")
+    @blp.response(200, page_of(UserSchema, "UserPage"))
+    def get(self, args: dict[str, Any]) -> Any:
+        """List the tenant's users (deactivated ones too, unless excluded)."""
+        return users.list_users(extension.session(), **args)
+
+    @require_token("users:write")
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, InvitedUserSchema)
+    @blp.alt_response(409, description="The e-mail is already in use in this tenant")
+    def post(self, args: dict[str, Any]) -> Any:
+        """Invite a user: with a password they can sign in at once, without one they get an
+        invitation link."""
+        user = users.create_user(extension.session(), **args)
+        token = getattr(user, "invite_token", None)
+        extension.session().commit()
+        user.invitation_url = _invitation_url(token) if token else None  # type: ignore[attr-defined]
+        return user
+
+
+@blp.route("/<uuid:user_id>")
+class UserById(MethodView):
+    @require_token("users:read")
+    @blp.response(200, UserSchema)
+    def get(self, user_id: uuid.UUID) -> User:
+        """One user."""
+        return users.get_user(extension.session(), user_id)
+
+    @require_token("users:write")
+    @blp.arguments(UserUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, args: dict[str, Any], user_id: uuid.UUID) -> User:
+        """Change a user's name, admin right, language, status or password."""
+        user = users.update_user(
+            extension.session(),
+            users.get_user(extension.session(), user_id),
+            acting_user_id=None,
+            **args,
+        )
+        extension.session().commit()
+        return user
+
+    @require_token("users:write")
+    @blp.response(200, UserSchema)
+    def delete(self, user_id: uuid.UUID) -> User:
+        """Deactivate a user. Users are never erased: records keep pointing at them."""
+        user = users.deactivate_user(
+            extension.session(), users.get_user(extension.session(), user_id), acting_user_id=None
+        )
+        extension.session().commit()
+        return user
+
+
+def _invitation_url(token: str) -> str:
+    from loandesk.tenancy import current
+
+    base = extension.get().settings.base_url.rstrip("/")
+    return f"{base}/t/{current().slug}/invite/{token}"

@@ -1,0 +1,55 @@
+"""``create_app(settings)``: the only place that wires extensions, blueprints and plugins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_htmx import HTMX
+
+from loandesk import api, extension, health
+from loandesk.auth import oauth
+from loandesk.db import Database
+from loandesk.settings import Settings
+from loandesk.tenancy import guard
+from loandesk.tenancy import web as tenancy_web
+from loandesk.web import init_app as init_web
+from loandesk.web.sessions import DatabaseSessionInterface
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The core shell's templates live at the top of the source tree (DESIGN §1).
+SOURCE_TEMPLATES = PACKAGE_DIR.parents[1] / "templates"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    instance_path = Path(settings.instance_path).resolve()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask(
+        "loandesk",
+        root_path=str(PACKAGE_DIR),
+        instance_path=str(instance_path),
+        template_folder=str(settings.templates_path or SOURCE_TEMPLATES),
+        static_folder=str(PACKAGE_DIR / "web" / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
+        SESSION_COOKIE_SECURE=not settings.is_embedded,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        PREFERRED_URL_SCHEME="http" if settings.is_embedded else "https",
+    )
+    db = Database(settings.database_url, echo=settings.sql_echo)
+    guard.install(db.session_factory)
+    extension.LoanDesk(settings=settings, db=db).init_app(app)
+    app.session_interface = DatabaseSessionInterface(db)
+    app.teardown_appcontext(lambda _exc: db.session.remove())
+
+    HTMX(app)
+    tenancy_web.init_app(app)
+    init_web(app)
+    api.init_app(app)
+    oauth.init_app(app)
+    health.init_app(app)
+    return app

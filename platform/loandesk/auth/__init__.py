@@ -1,0 +1,1 @@
+"""Users, passwords, web sign-in and API clients with OAuth2 tokens."""

@@ -1,0 +1,154 @@
+"""API clients (OAuth2 client credentials) and their bearer tokens.
+
+A client id and an access token carry their tenant's id in clear (``ldc_<tenant>_<random>``,
+``ldt_<tenant>_<random>``): the tenant must be known before its rows can be read, because on
+PostgreSQL row-level security hides every tenant-owned row until the tenant is set. The random
+part is what authenticates; only its SHA-256 is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from loandesk.auth.models import ApiClient, ApiToken
+from loandesk.db import utcnow
+from loandesk.errors import NotFound, ValidationFailed
+from loandesk.i18n import N_
+
+CLIENT_PREFIX = "ldc"
+TOKEN_PREFIX = "ldt"  # noqa: S105  (a prefix, not a secret)
+
+# The scopes the foundation knows, with their labels (message ids). Later modules add theirs
+# through the permission registry.
+SCOPES: dict[str, str] = {
+    "users:read": N_("Read users"),
+    "users:write": N_("Invite, edit and deactivate users"),
+    "api-clients:read": N_("Read API clients"),
+    "api-clients:write": N_("Create and revoke API clients"),
+}
+
+
+def tenant_of(identifier: str, prefix: str) -> uuid.UUID | None:
+    """The tenant id inside a client id or token, or None when it is malformed."""
+    parts = identifier.split("_", 2)
+    if len(parts) != 3 or parts[0] != prefix:
+        return None
+    try:
+        return uuid.UUID(hex=parts[1])
+    except ValueError:
+        return None
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class NewClient:
+    client: ApiClient
+    client_secret: str  # shown once, then only its hash exists
+
+
+def create_client(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    name: str,
+    scopes: list[str],
+    created_by_id: uuid.UUID | None,
+) -> NewClient:
+    errors: dict[str, list[str]] = {}
+    name = name.strip()
+    if not name:
+        errors["name"] = [N_("Enter a name.")]
+    elif len(name) > 100:
+        errors["name"] = [N_("Use at most 100 characters.")]
+    unknown = sorted(set(scopes) - SCOPES.keys())
+    if unknown:
+        errors["scopes"] = [N_("Unknown scope: %(scope)s") % {"scope": s} for s in unknown]
+    elif not scopes:
+        errors["scopes"] = [N_("Choose at least one scope.")]
+    if errors:
+        raise ValidationFailed(N_("Some fields need attention."), errors=errors)
+    secret = secrets.token_urlsafe(32)
+    client = ApiClient(
+        client_id=f"{CLIENT_PREFIX}_{tenant_id.hex}_{secrets.token_hex(8)}",
+        name=name,
+        secret_hash=digest(secret),
+        scope=" ".join(s for s in SCOPES if s in scopes),
+        created_by_id=created_by_id,
+    )
+    session.add(client)
+    session.flush()
+    return NewClient(client=client, client_secret=secret)
+
+
+def list_clients(session: Session) -> list[ApiClient]:
+    return list(session.scalars(select(ApiClient).order_by(ApiClient.created_at.desc())))
+
+
+def get_client(session: Session, pk: uuid.UUID) -> ApiClient:
+    client = session.scalar(select(ApiClient).where(ApiClient.id == pk))
+    if client is None:
+        raise NotFound(N_("No such API client."))
+    return client
+
+
+def find_by_client_id(session: Session, client_id: str) -> ApiClient | None:
+    return session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
+
+
+def secret_matches(client: ApiClient, secret: str) -> bool:
+    return hmac.compare_digest(client.secret_hash, digest(secret))
+
+
+def revoke_client(session: Session, client: ApiClient, now: datetime | None = None) -> None:
+    """Revoke the client and every token it holds; it can get no new ones."""
+    now = now or utcnow()
+    if client.revoked_at is None:
+        client.revoked_at = now
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.client_pk == client.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.flush()
+
+
+def new_token_string(tenant_id: uuid.UUID) -> str:
+    return f"{TOKEN_PREFIX}_{tenant_id.hex}_{secrets.token_urlsafe(32)}"
+
+
+def save_token(
+    session: Session, client: ApiClient, access_token: str, scope: str, lifetime: timedelta
+) -> ApiToken:
+    now = utcnow()
+    token = ApiToken(
+        client_pk=client.id,
+        token_hash=digest(access_token),
+        scope=scope,
+        issued_at=now,
+        expires_at=now + lifetime,
+    )
+    client.last_used_at = now
+    session.add(token)
+    session.flush()
+    return token
+
+
+def find_token(session: Session, access_token: str) -> ApiToken | None:
+    return session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(access_token)))
+
+
+def revoke_token(session: Session, token: ApiToken, now: datetime | None = None) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = now or utcnow()
+    session.flush()

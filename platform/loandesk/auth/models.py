@@ -1,0 +1,115 @@
+"""Users, API clients and their access tokens: all tenant-owned."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from loandesk.db import Base, TenantOwned, UTCDateTime, utcnow
+
+USER_STATUSES = ("invited", "active", "deactivated")
+
+
+class User(TenantOwned, Base):
+    """A tenant's staff member (员工账号). The same e-mail may exist in two tenants."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        CheckConstraint("status in ('invited', 'active', 'deactivated')", name="status"),
+    )
+
+    email: Mapped[str] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    locale: Mapped[str | None] = mapped_column(String(16))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invite_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    def is_locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+class ApiClient(TenantOwned, Base):
+    """A machine client of the API (OAuth2 client credentials). The secret is stored hashed."""
+
+    __tablename__ = "api_clients"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "created_by_id"], ["users.tenant_id", "users.id"]),
+    )
+
+    client_id: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(1000))  # space-separated, as in OAuth2
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    created_by: Mapped[User | None] = relationship(
+        foreign_keys=[created_by_id],
+        primaryjoin="and_(ApiClient.tenant_id == User.tenant_id, "
+        "ApiClient.created_by_id == User.id)",
+        viewonly=True,
+    )
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class ApiToken(TenantOwned, Base):
+    """A bearer access token issued to an API client; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "client_pk"], ["api_clients.tenant_id", "api_clients.id"]
+        ),
+    )
+
+    client_pk: Mapped[uuid.UUID] = mapped_column(Uuid)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(1000))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    client: Mapped[ApiClient] = relationship(
+        primaryjoin="and_(ApiToken.tenant_id == ApiClient.tenant_id, "
+        "ApiToken.client_pk == ApiClient.id)",
+        foreign_keys=[client_pk],
+        viewonly=True,
+    )
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.scope.split()

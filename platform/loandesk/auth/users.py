@@ -1,0 +1,280 @@
+"""Staff accounts of the current tenant: invite, edit, deactivate, sign in with lock-out."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from loandesk.auth.models import User
+from loandesk.auth.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problems,
+    verify_password,
+)
+from loandesk.db import utcnow
+from loandesk.errors import Conflict, NotFound, ValidationFailed
+from loandesk.i18n import LOCALES, N_
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+INVITE_LIFETIME = timedelta(days=7)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def email_problems(email: str) -> list[str]:
+    if not email:
+        return [N_("Enter an e-mail address.")]
+    if len(email) > 254 or not _EMAIL.match(email):
+        return [N_("Enter a valid e-mail address.")]
+    return []
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[User]
+    total: int
+    page: int
+    per_page: int
+
+
+def list_users(
+    session: Session, *, page: int = 1, per_page: int = 20, include_deactivated: bool = True
+) -> Page:
+    query = select(User)
+    if not include_deactivated:
+        query = query.where(User.status != "deactivated")
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(
+        query.order_by(User.created_at, User.id).offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+def get_user(session: Session, user_id: uuid.UUID) -> User:
+    user = session.scalar(select(User).where(User.id == user_id))
+    if user is None:
+        raise NotFound(N_("No such user."))
+    return user
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    display_name: str,
+    password: str | None = None,
+    is_admin: bool = False,
+    locale: str | None = None,
+) -> User:
+    """Create an active user with ``password``, or an invited one without.
+
+    An invited user gets a one-time invitation token (``user.invite_token``, readable only on
+    the returned object) with which they choose their password.
+    """
+    email = normalise_email(email)
+    errors = _profile_problems(display_name=display_name, locale=locale)
+    if problems := email_problems(email):
+        errors["email"] = problems
+    if password is not None and (problems := password_problems(password, email=email)):
+        errors["password"] = problems
+    if errors:
+        raise ValidationFailed(N_("Some fields need attention."), errors=errors)
+    if find_by_email(session, email) is not None:
+        raise Conflict(
+            N_("A user with this e-mail already exists."),
+            errors={"email": [N_("Already in use.")]},
+        )
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        is_admin=is_admin,
+        locale=locale,
+        status="active" if password is not None else "invited",
+        password_hash=hash_password(password) if password is not None else None,
+        failed_logins=0,
+    )
+    if password is None:
+        token = secrets.token_urlsafe(32)
+        user.invite_token_hash = _digest(token)
+        user.invite_expires_at = utcnow() + INVITE_LIFETIME
+        user.invite_token = token  # type: ignore[attr-defined]  # shown once, never stored
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    acting_user_id: uuid.UUID | None,
+    display_name: str | None = None,
+    is_admin: bool | None = None,
+    locale: str | None = None,
+    status: str | None = None,
+    password: str | None = None,
+) -> User:
+    errors = _profile_problems(display_name=display_name, locale=locale, partial=True)
+    if status is not None and status not in ("active", "deactivated"):
+        errors["status"] = [N_("Choose active or deactivated.")]
+    if password is not None and (problems := password_problems(password, email=user.email)):
+        errors["password"] = problems
+    if errors:
+        raise ValidationFailed(N_("Some fields need attention."), errors=errors)
+    if user.id == acting_user_id and (is_admin is False or status == "deactivated"):
+        raise ValidationFailed(
+            N_("You cannot remove your own admin rights or deactivate yourself."),
+            errors={"is_admin" if is_admin is False else "status": [N_("Not for yourself.")]},
+        )
+    if (is_admin is False or status == "deactivated") and user.is_admin:
+        _keep_one_admin(session, user)
+    if display_name is not None:
+        user.display_name = display_name.strip()
+    if is_admin is not None:
+        user.is_admin = is_admin
+    if locale is not None:
+        user.locale = locale
+    if password is not None:
+        user.password_hash = hash_password(password)
+        user.failed_logins, user.locked_until = 0, None
+    if status == "deactivated" and user.status != "deactivated":
+        user.status, user.deactivated_at = "deactivated", utcnow()
+    elif status == "active" and user.status == "deactivated":
+        user.status = "active" if user.password_hash else "invited"
+        user.deactivated_at = None
+    session.flush()
+    return user
+
+
+def deactivate_user(session: Session, user: User, *, acting_user_id: uuid.UUID | None) -> User:
+    """Users are never erased: records keep pointing at them. Deactivated, they cannot sign in."""
+    return update_user(session, user, acting_user_id=acting_user_id, status="deactivated")
+
+
+def _keep_one_admin(session: Session, user: User) -> None:
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.is_admin.is_(True), User.status == "active", User.id != user.id)
+    )
+    if not others:
+        raise ValidationFailed(
+            N_("The tenant must keep at least one active admin."),
+            errors={"is_admin": [N_("Last admin.")]},
+        )
+
+
+def _profile_problems(
+    *, display_name: str | None, locale: str | None, partial: bool = False
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if display_name is not None or not partial:
+        name = (display_name or "").strip()
+        if not name:
+            errors["display_name"] = [N_("Enter a name.")]
+        elif len(name) > 100:
+            errors["display_name"] = [N_("Use at most 100 characters.")]
+    if locale is not None and locale not in LOCALES:
+        errors["locale"] = [N_("Choose Chinese or English.")]
+    return errors
+
+
+class SignInRefused(Exception):
+    """Sign-in failed; ``message`` is safe to show (it never says whether the e-mail exists)."""
+
+    def __init__(self, message: str, *, locked_until: datetime | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.locked_until = locked_until
+
+
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    max_failures: int,
+    lock_for: timedelta,
+    now: datetime | None = None,
+) -> User:
+    """Check a sign-in attempt; count failures and lock the account after ``max_failures``.
+
+    While locked, even the right password is refused. The caller commits either way, so that
+    failures are counted.
+    """
+    now = now or utcnow()
+    user = find_by_email(session, email)
+    if user is None or user.status != "active":
+        verify_password(None, password)  # same time as a real check
+        raise SignInRefused(N_("Wrong e-mail or password."))
+    if user.is_locked(now):
+        raise SignInRefused(
+            N_("Too many failed attempts. This account is locked until %(time)s."),
+            locked_until=user.locked_until,
+        )
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until, user.failed_logins = now + lock_for, 0
+            session.flush()
+            raise SignInRefused(
+                N_("Too many failed attempts. This account is locked until %(time)s."),
+                locked_until=user.locked_until,
+            )
+        session.flush()
+        raise SignInRefused(N_("Wrong e-mail or password."))
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def find_by_invite(session: Session, token: str, now: datetime | None = None) -> User:
+    user = session.scalar(select(User).where(User.invite_token_hash == _digest(token)))
+    if (
+        user is None
+        or user.status != "invited"
+        or user.invite_expires_at is None
+        or user.invite_expires_at < (now or utcnow())
+    ):
+        raise NotFound(N_("This invitation is invalid or has expired."))
+    return user
+
+
+def accept_invite(session: Session, token: str, password: str) -> User:
+    user = find_by_invite(session, token)
+    if problems := password_problems(password, email=user.email):
+        raise ValidationFailed(N_("Some fields need attention."), errors={"password": problems})
+    user.password_hash = hash_password(password)
+    user.status, user.invite_token_hash, user.invite_expires_at = "active", None, None
+    session.flush()
+    return user
+
+
+def new_invite(session: Session, user: User) -> str:
+    """A fresh invitation token for a user who has not accepted yet."""
+    if user.status != "invited":
+        raise Conflict(N_("This user has already accepted the invitation."))
+    token = secrets.token_urlsafe(32)
+    user.invite_token_hash, user.invite_expires_at = _digest(token), utcnow() + INVITE_LIFETIME
+    session.flush()
+    return token
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

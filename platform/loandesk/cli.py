@@ -1,0 +1,249 @@
+"""The ``loandesk`` command: everything a private install needs from a shell."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from loandesk import extension, migrate
+from loandesk.errors import DomainError
+from loandesk.settings import Settings, SettingsError
+
+DEMO_SLUG = "demo"
+DEMO_ADMIN = "admin@demo.loandesk.local"
+
+
+def _create_app() -> Flask:
+    from loandesk.app import create_app
+
+    try:
+        return create_app(Settings.from_env())
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False)
+def cli() -> None:
+    """LoanDesk: a multi-tenant system for consumer-loan firms."""
+
+
+def main() -> None:
+    cli.main(prog_name="loandesk")
+
+
+def _fail(error: DomainError) -> click.ClickException:
+    details = "; ".join(f"{k}: {', '.join(v)}" for k, v in error.errors.items())
+    return click.ClickException(f"{error.message} {details}".strip())
+
+
+# --- database ------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    settings = extension.get().settings
+    migrate.upgrade(settings)
+    click.echo(f"database at {', '.join(sorted(migrate.current_heads(settings)))}")
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", default=2, type=int, show_default=True, help="gunicorn workers")
+@with_appcontext
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web UI and the API (gunicorn in production, the dev server when embedded)."""
+    _serve(host, port, workers)
+
+
+def _serve(host: str, port: int, workers: int = 2) -> None:
+    from flask import current_app
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if extension.get().settings.is_embedded:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Flask:
+            return app
+
+    _Gunicorn().run()
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare the demo tenant, then stop.")
+@with_appcontext
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Migrate, create the demo tenant with its admin, print the login, and serve."""
+    from loandesk.auth import users
+    from loandesk.tenancy import service, use
+
+    ext = extension.get()
+    migrate.upgrade(ext.settings)
+    password = "Demo-" + secrets.token_urlsafe(9)
+    with ext.db.transaction() as session:
+        tenant = service.find_by_slug(session, DEMO_SLUG)
+        if tenant is None:
+            service.sign_up(
+                session,
+                name="演示小贷公司",
+                slug=DEMO_SLUG,
+                admin_email=DEMO_ADMIN,
+                admin_password=password,
+                admin_name="管理员",
+            )
+        else:
+            with use(tenant.ref()):
+                admin = users.find_by_email(session, DEMO_ADMIN)
+                if admin is None:
+                    raise click.ClickException("the demo tenant has no demo admin any more")
+                users.update_user(
+                    session, admin, acting_user_id=None, password=password, status="active"
+                )
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo("  LoanDesk demo is ready.")
+    click.echo(f"  Sign in at  {base}/t/{DEMO_SLUG}/login")
+    click.echo(f"  E-mail      {DEMO_ADMIN}")
+    click.echo(f"  Password    {password}")
+    click.echo("")
+    if not no_serve:
+        _serve(host, port)
+
+
+# --- tenants and API clients ---------------------------------------------------------------
+
+
+@cli.group()
+def tenant() -> None:
+    """Tenants (lending firms)."""
+
+
+@tenant.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--admin-email", required=True)
+@click.option("--admin-password", required=True, help="Or '-' to read it from standard input.")
+@click.option("--admin-name", default=None)
+@with_appcontext
+def tenant_create(
+    slug: str, name: str, admin_email: str, admin_password: str, admin_name: str | None
+) -> None:
+    """Create a tenant and its first admin; prints JSON."""
+    from loandesk.tenancy import service
+
+    if admin_password == "-":  # noqa: S105  ("-" means: read it from standard input)
+        admin_password = sys.stdin.readline().rstrip("\n")
+    try:
+        with extension.get().db.transaction() as session:
+            result = service.sign_up(
+                session,
+                name=name,
+                slug=slug,
+                admin_email=admin_email,
+                admin_password=admin_password,
+                admin_name=admin_name,
+            )
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(
+        {
+            "id": str(result.tenant.id),
+            "slug": result.tenant.slug,
+            "admin_user_id": str(result.admin.id),
+        }
+    )
+
+
+@tenant.command("suspend")
+@click.argument("slug")
+@with_appcontext
+def tenant_suspend(slug: str) -> None:
+    """Suspend a tenant: its staff can no longer sign in nor call the API."""
+    _set_status(slug, "suspended")
+
+
+@tenant.command("activate")
+@click.argument("slug")
+@with_appcontext
+def tenant_activate(slug: str) -> None:
+    """Re-activate a suspended tenant."""
+    _set_status(slug, "active")
+
+
+def _set_status(slug: str, status: str) -> None:
+    from loandesk.tenancy import service
+
+    try:
+        with extension.get().db.transaction() as session:
+            service.set_status(session, service.get_by_slug(session, slug), status)
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json({"slug": slug, "status": status})
+
+
+@cli.group("api-client")
+def api_client() -> None:
+    """API clients (OAuth2 client credentials)."""
+
+
+@api_client.command("create")
+@click.option("--tenant", "slug", required=True)
+@click.option("--name", required=True)
+@click.option("--scope", "scopes", multiple=True, help="Repeat for several; default: all.")
+@with_appcontext
+def api_client_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
+    """Create an API client; prints JSON with client_id and client_secret (shown only now)."""
+    from loandesk.auth import clients
+    from loandesk.tenancy import service, use
+
+    try:
+        with extension.get().db.transaction() as session:
+            tenant = service.get_by_slug(session, slug)
+            with use(tenant.ref()):
+                new = clients.create_client(
+                    session,
+                    tenant_id=tenant.id,
+                    name=name,
+                    scopes=list(scopes) or list(clients.SCOPES),
+                    created_by_id=None,
+                )
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(
+        {
+            "client_id": new.client.client_id,
+            "client_secret": new.client_secret,
+            "scopes": new.client.scopes,
+            "token_url": extension.get().settings.base_url.rstrip("/") + "/oauth/token",
+        }
+    )
+
+
+def _echo_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))

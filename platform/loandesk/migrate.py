@@ -1,0 +1,50 @@
+"""Running the migrations: ``loandesk db upgrade`` and the test fixtures use this."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+
+from loandesk.db import make_engine
+from loandesk.settings import Settings
+from loandesk.tenancy import rls
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "heads") -> None:
+    """Migrate with the owner URL, then let the app's role use the tables (PostgreSQL)."""
+    owner_url = settings.owner_database_url
+    engine = make_engine(owner_url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(owner_url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            app_user = make_url(settings.database_url).username
+            owner_user = make_url(owner_url).username
+            if connection.dialect.name == "postgresql" and app_user and app_user != owner_user:
+                rls.grant_app_role(connection, app_user)
+    finally:
+        engine.dispose()
+
+
+def current_heads(settings: Settings) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    engine = make_engine(settings.owner_database_url)
+    try:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()

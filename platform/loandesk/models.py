@@ -1,0 +1,7 @@
+"""Imports every core model, so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from loandesk.auth.models import ApiClient, ApiToken, User
+from loandesk.tenancy.models import Tenant
+from loandesk.web.sessions import WebSession
+
+__all__ = ["ApiClient", "ApiToken", "Tenant", "User", "WebSession"]

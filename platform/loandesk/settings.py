@@ -1,0 +1,114 @@
+"""Every setting of LoanDesk, typed, read from ``LOANDESK_*`` environment variables.
+
+The defaults give the embedded mode: one machine, a SQLite file under ``instance/``, no Redis,
+jobs run in-process. Production mode refuses to start on the development keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal, get_args, get_type_hints
+
+Env = Literal["embedded", "production"]
+
+# Known only so that production mode can recognise and refuse them.
+DEV_SECRET_KEY = "dev-secret-key-change-me"  # noqa: S105  (refused in production)
+DEV_MASTER_KEY = "dev-master-key-change-me"
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or unsafe for the chosen mode."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: Env = "embedded"
+    instance_path: Path = Path("instance")
+    # The app connects with this URL. On PostgreSQL it must be a role that owns no table and is
+    # not superuser, so that row-level security applies to it.
+    database_url: str = ""
+    # Migrations run with this URL (the owner role). Empty: same as database_url.
+    migration_database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = DEV_SECRET_KEY
+    # Root key that per-tenant data keys derive from (personal data at rest).
+    master_key: str = DEV_MASTER_KEY
+    base_url: str = "http://127.0.0.1:5000"
+    templates_path: Path | None = None
+    default_locale: str = "zh_CN"
+    session_lifetime: timedelta = timedelta(hours=12)
+    login_max_failures: int = 10
+    login_lock: timedelta = timedelta(minutes=15)
+    access_token_lifetime: timedelta = timedelta(hours=1)
+    sql_echo: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.env not in get_args(Env):
+            raise SettingsError(f"LOANDESK_ENV must be one of {get_args(Env)}, not {self.env!r}")
+        if not self.database_url:
+            sqlite_path = (Path(self.instance_path) / "loandesk.sqlite3").resolve()
+            object.__setattr__(self, "database_url", f"sqlite:///{sqlite_path}")
+        if self.env == "production":
+            self._check_production()
+
+    def _check_production(self) -> None:
+        if self.secret_key in ("", DEV_SECRET_KEY) or len(self.secret_key) < 32:
+            raise SettingsError(
+                "production mode needs LOANDESK_SECRET_KEY: a random string of 32+ characters"
+            )
+        if self.master_key in ("", DEV_MASTER_KEY) or len(self.master_key) < 32:
+            raise SettingsError(
+                "production mode needs LOANDESK_MASTER_KEY: a random string of 32+ characters"
+            )
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.env == "embedded"
+
+    @property
+    def owner_database_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``LOANDESK_<FIELD>`` variables; ``overrides`` win over both."""
+        environ = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "extra":
+                continue
+            raw = environ.get(f"LOANDESK_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f.name, raw, hints[f.name])
+        values.update(overrides)
+        return cls(**values)
+
+
+def _parse(name: str, raw: str, hint: Any) -> Any:
+    var = f"LOANDESK_{name.upper()}"
+    try:
+        if hint is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(raw)
+        if hint is int:
+            return int(raw)
+        if hint is timedelta:
+            return timedelta(seconds=int(raw))
+        if hint in (Path, Path | None):
+            return Path(raw) if raw else None
+    except ValueError as exc:
+        raise SettingsError(f"{var}: cannot read {raw!r} ({exc})") from None
+    return raw

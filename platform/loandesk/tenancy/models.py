@@ -1,0 +1,40 @@
+"""The tenant: one lending firm. A platform table, not tenant-owned: it is how tenants are found."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loandesk.db import Base, UTCDateTime, utcnow, uuid7
+from loandesk.tenancy.context import TenantRef
+
+TENANT_STATUSES = ("active", "suspended")
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+    __table_args__ = (CheckConstraint("status in ('active', 'suspended')", name="status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    locale: Mapped[str] = mapped_column(String(16), default="zh_CN")
+    currency: Mapped[str] = mapped_column(String(3), default="CNY")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def ref(self) -> TenantRef:
+        return TenantRef(
+            id=self.id,
+            slug=self.slug,
+            name=self.name,
+            status=self.status,
+            timezone=self.timezone,
+            locale=self.locale,
+            currency=self.currency,
+        )

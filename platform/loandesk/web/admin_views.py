@@ -1,0 +1,172 @@
+"""Tenant administration: staff accounts and API clients."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext
+
+from loandesk import extension
+from loandesk.auth import clients, users
+from loandesk.errors import Conflict, ValidationFailed
+from loandesk.tenancy import current
+from loandesk.web.auth_views import admin_required
+from loandesk.web.forms import FormErrors
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+PER_PAGE = 20
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@bp.get("/users", endpoint="users")
+@admin_required
+def users_list() -> Any:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    result = users.list_users(extension.session(), page=page, per_page=PER_PAGE)
+    template = "admin/_users_table.html" if _is_htmx() else "admin/users.html"
+    return render_template(template, result=result)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@admin_required
+def user_new() -> Any:
+    form_errors = FormErrors()
+    values: dict[str, Any] = {
+        k: request.form.get(k, "") for k in ("email", "display_name", "locale")
+    }
+    values["is_admin"] = request.form.get("is_admin") == "on"
+    if request.method == "POST":
+        password = request.form.get("password") or None
+        try:
+            user = users.create_user(
+                extension.session(),
+                email=values["email"],
+                display_name=values["display_name"],
+                password=password,
+                is_admin=values["is_admin"],
+                locale=values["locale"] or None,
+            )
+        except (ValidationFailed, Conflict) as problem:
+            extension.session().rollback()
+            form_errors.update(problem)
+        else:
+            token = getattr(user, "invite_token", None)
+            extension.session().commit()
+            if token:
+                link = url_for("tenant.auth.accept_invite", token=token, _external=True)
+                return render_template("admin/user_invited.html", user=user, link=link)
+            flash(gettext("%(name)s can sign in now.", name=user.display_name), "success")
+            return redirect(url_for("tenant.admin.users"))
+    return render_template("admin/user_form.html", errors=form_errors, values=values, user=None), (
+        422 if form_errors else 200
+    )
+
+
+@bp.route("/users/<uuid:user_id>", methods=["GET", "POST"])
+@admin_required
+def user_edit(user_id: uuid.UUID) -> Any:
+    user = users.get_user(extension.session(), user_id)
+    form_errors = FormErrors()
+    values: dict[str, Any] = {
+        "display_name": user.display_name,
+        "locale": user.locale or "",
+        "is_admin": user.is_admin,
+    }
+    if request.method == "POST":
+        values = {
+            "display_name": request.form.get("display_name", ""),
+            "locale": request.form.get("locale", ""),
+            "is_admin": request.form.get("is_admin") == "on",
+        }
+        try:
+            users.update_user(
+                extension.session(),
+                user,
+                acting_user_id=g.user.id,
+                display_name=values["display_name"],
+                is_admin=values["is_admin"],
+                locale=values["locale"] or None,
+                password=request.form.get("password") or None,
+            )
+        except ValidationFailed as problem:
+            extension.session().rollback()
+            form_errors.update(problem)
+        else:
+            extension.session().commit()
+            flash(gettext("Saved."), "success")
+            return redirect(url_for("tenant.admin.users"))
+    return render_template("admin/user_form.html", errors=form_errors, values=values, user=user), (
+        422 if form_errors else 200
+    )
+
+
+@bp.post("/users/<uuid:user_id>/status")
+@admin_required
+def user_status(user_id: uuid.UUID) -> Any:
+    """Deactivate or re-activate; htmx swaps the row, a plain form post reloads the list."""
+    user = users.get_user(extension.session(), user_id)
+    status = request.form.get("status", "")
+    users.update_user(extension.session(), user, acting_user_id=g.user.id, status=status)
+    extension.session().commit()
+    if _is_htmx():
+        return render_template("admin/_user_row.html", user=user)
+    return redirect(url_for("tenant.admin.users"))
+
+
+@bp.get("/api-clients", endpoint="api_clients")
+@admin_required
+def api_clients_list() -> Any:
+    return render_template(
+        "admin/api_clients.html",
+        clients=clients.list_clients(extension.session()),
+        scopes=clients.SCOPES,
+        errors=FormErrors(),
+        values={"name": "", "scopes": []},
+        created=None,
+    )
+
+
+@bp.post("/api-clients")
+@admin_required
+def api_client_create() -> Any:
+    name, scopes = request.form.get("name", ""), request.form.getlist("scopes")
+    values: dict[str, Any] = {"name": name, "scopes": scopes}
+    form_errors = FormErrors()
+    created = None
+    try:
+        created = clients.create_client(
+            extension.session(),
+            tenant_id=current().id,
+            name=name,
+            scopes=scopes,
+            created_by_id=g.user.id,
+        )
+    except ValidationFailed as problem:
+        extension.session().rollback()
+        form_errors.update(problem)
+    else:
+        extension.session().commit()
+        values = {"name": "", "scopes": []}
+    return render_template(
+        "admin/api_clients.html",
+        clients=clients.list_clients(extension.session()),
+        scopes=clients.SCOPES,
+        errors=form_errors,
+        values=values,
+        created=created,
+    ), (422 if form_errors else 201)
+
+
+@bp.post("/api-clients/<uuid:pk>/revoke")
+@admin_required
+def api_client_revoke(pk: uuid.UUID) -> Any:
+    client = clients.get_client(extension.session(), pk)
+    clients.revoke_client(extension.session(), client)
+    extension.session().commit()
+    flash(gettext("The client %(name)s is revoked.", name=client.name), "success")
+    return redirect(url_for("tenant.admin.api_clients"))

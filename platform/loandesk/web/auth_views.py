@@ -1,0 +1,141 @@
+"""Signing in and out of a tenant, and accepting an invitation."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime, gettext
+
+from loandesk import extension
+from loandesk.auth import users
+from loandesk.auth.models import User
+from loandesk.errors import NotFound, ValidationFailed
+from loandesk.tenancy import current
+from loandesk.web.forms import FormErrors
+
+bp = Blueprint("auth", __name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def load_user() -> None:
+    """Before every tenant page: the signed-in user, if the session belongs to this tenant."""
+    g.user = None
+    user_id, tenant_id = session.get("user_id"), session.get("tenant_id")
+    if not user_id or tenant_id != str(current().id):
+        return
+    user = extension.session().get(User, (current().id, uuid.UUID(user_id)))
+    if user is not None and user.is_active:
+        g.user = user
+    else:
+        session.pop("user_id", None)
+
+
+def login_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("user") is None:
+            return redirect(url_for("tenant.auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def admin_required(view: F) -> F:
+    @functools.wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not g.user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def _safe_next(target: str | None) -> str:
+    prefix = f"/t/{current().slug}/"
+    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
+        return target
+    return url_for("tenant.home.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    if not current().is_active:
+        return render_template("auth/suspended.html"), 403
+    if g.get("user") is not None and request.method == "GET":
+        return redirect(_safe_next(request.args.get("next")))
+    form_errors = FormErrors()
+    email = request.form.get("email", "").strip()
+    status = 200
+    if request.method == "POST":
+        settings = extension.get().settings
+        db_session = extension.session()
+        try:
+            user = users.authenticate(
+                db_session,
+                email,
+                request.form.get("password", ""),
+                max_failures=settings.login_max_failures,
+                lock_for=settings.login_lock,
+            )
+        except users.SignInRefused as refused:
+            db_session.commit()  # keep the failure count
+            params = {}
+            if refused.locked_until is not None:
+                local = refused.locked_until.astimezone(ZoneInfo(current().timezone))
+                params["time"] = format_datetime(local, "short")
+            form_errors.form.append(gettext(refused.message, **params))
+            status = 423 if refused.locked_until is not None else 401
+        else:
+            db_session.commit()
+            session.clear()
+            session.regenerate()  # type: ignore[attr-defined]  # a new id: no session fixation
+            session.update({"user_id": str(user.id), "tenant_id": str(user.tenant_id)})
+            if user.locale:
+                session["locale"] = user.locale
+            return redirect(_safe_next(request.form.get("next")))
+    return render_template(
+        "auth/login.html", errors=form_errors, email=email, next=request.values.get("next", "")
+    ), status
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    locale = session.get("locale")
+    session.clear()
+    session.regenerate()  # type: ignore[attr-defined]
+    if locale:
+        session["locale"] = locale
+    flash(gettext("You have signed out."), "info")
+    return redirect(url_for("tenant.auth.login"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invite(token: str) -> Any:
+    db_session = extension.session()
+    try:
+        user = users.find_by_invite(db_session, token)
+    except NotFound:
+        return render_template("auth/invite_invalid.html"), 404
+    form_errors = FormErrors()
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        if password != request.form.get("password_confirm", ""):
+            form_errors.add("password_confirm", gettext("The two passwords differ."))
+        else:
+            try:
+                users.accept_invite(db_session, token, password)
+            except ValidationFailed as invalid:
+                form_errors.update(invalid)
+            else:
+                db_session.commit()
+                flash(gettext("Your password is set. Sign in to start."), "success")
+                return redirect(url_for("tenant.auth.login"))
+    return render_template("auth/invite.html", user=user, errors=form_errors), (
+        422 if form_errors else 200
+    )

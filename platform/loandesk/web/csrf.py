@@ -1,0 +1,43 @@
+"""CSRF protection for the web UI: every POST (and PUT, PATCH, DELETE) carries the session's
+token, as a form field ``csrf_token`` or, from htmx, the ``X-CSRFToken`` header.
+
+The API and the OAuth token endpoint are exempt: they authenticate with bearer tokens and
+client credentials, never with cookies, so a forged cross-site request carries nothing useful.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import Flask, request, session
+
+from loandesk.web.sessions import SESSIONLESS_PREFIXES
+
+FIELD = "csrf_token"
+HEADER = "X-CSRFToken"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+def csrf_token() -> str:
+    token = session.get(FIELD)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session[FIELD] = token
+    return str(token)
+
+
+def check_csrf() -> None:
+    if request.method in _SAFE_METHODS or request.path.startswith(SESSIONLESS_PREFIXES):
+        return
+    expected = session.get(FIELD)
+    sent = request.headers.get(HEADER) or request.form.get(FIELD)
+    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
+        from loandesk.web.errors import CSRFError
+
+        raise CSRFError()
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(check_csrf)
+    app.jinja_env.globals["csrf_token"] = csrf_token

@@ -1,0 +1,177 @@
+"""Fixtures for the whole suite: a migrated database (SQLite, or PostgreSQL with its own database,
+owner role and non-owner app role per run), an app per test, and two tenants by default.
+
+Run on PostgreSQL with ``--db=postgresql`` (``LOANDESK_TEST_POSTGRES_URL`` names a superuser
+connection; default ``postgresql://postgres@127.0.0.1:5432/test``) and Redis with
+``LOANDESK_TEST_REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from loandesk import migrate
+from loandesk.app import create_app
+from loandesk.db import Base
+from loandesk.settings import Settings
+from tests.helpers import ApiClient, TenantFixture, make_tenant
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default=os.environ.get("LOANDESK_TEST_DB", "sqlite"),
+        help="database backend the suite runs against",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--db") == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL only: runs with --db=postgresql")
+    for item in items:
+        if "postgresql" in item.keywords:
+            item.add_marker(skip)
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    backend: str
+    app_url: str
+    owner_url: str
+    admin_url: str | None = None  # superuser, PostgreSQL only
+    app_role: str | None = None
+
+
+def _psycopg_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="session")
+def database_urls(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DatabaseUrls]:
+    if request.config.getoption("--db") == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "loandesk.sqlite3"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(Settings(database_url=url, instance_path=path.parent))
+        yield DatabaseUrls("sqlite", url, url)
+        return
+    admin_url = os.environ.get("LOANDESK_TEST_POSTGRES_URL", DEFAULT_PG)
+    suffix = secrets.token_hex(4)
+    name, owner, app_role = f"ld_test_{suffix}", f"ld_owner_{suffix}", f"ld_app_{suffix}"
+    admin = create_engine(_psycopg_url(admin_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f"CREATE ROLE {owner} LOGIN NOSUPERUSER NOBYPASSRLS"))
+            c.execute(text(f"CREATE ROLE {app_role} LOGIN NOSUPERUSER NOBYPASSRLS"))
+            c.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
+    except Exception as exc:
+        pytest.exit(f"PostgreSQL at {admin_url} is not usable: {exc}", returncode=3)
+    base = make_url(admin_url)
+    owner_url = base.set(database=name, username=owner, password=None)
+    app_url = base.set(database=name, username=app_role, password=None)
+    urls = DatabaseUrls(
+        "postgresql",
+        app_url.render_as_string(hide_password=False),
+        owner_url.render_as_string(hide_password=False),
+        base.set(database=name).render_as_string(hide_password=False),
+        app_role,
+    )
+    with create_engine(
+        _psycopg_url(urls.admin_url or ""), isolation_level="AUTOCOMMIT"
+    ).connect() as c:
+        c.execute(
+            text(f"REVOKE ALL ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO {owner}")
+        )
+    migrate.upgrade(
+        Settings(
+            database_url=urls.app_url,
+            migration_database_url=urls.owner_url,
+            instance_path=tmp_path_factory.mktemp("inst"),
+        )
+    )
+    yield urls
+    with admin.connect() as c:
+        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        c.execute(text(f"DROP ROLE IF EXISTS {app_role}"))
+        c.execute(text(f"DROP ROLE IF EXISTS {owner}"))
+    admin.dispose()
+
+
+@pytest.fixture
+def settings(database_urls: DatabaseUrls, tmp_path: Path) -> Settings:
+    redis_url = (
+        os.environ.get("LOANDESK_TEST_REDIS_URL", "")
+        if database_urls.backend == "postgresql"
+        else ""
+    )
+    return Settings(
+        database_url=database_urls.app_url,
+        migration_database_url=database_urls.owner_url,
+        redis_url=redis_url,
+        instance_path=tmp_path / "instance",
+        base_url="http://loandesk.test",
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, database_urls: DatabaseUrls) -> Iterator[Flask]:
+    app = create_app(settings)
+    app.testing = True
+    yield app
+    app.extensions["loandesk"].db.dispose()
+    _empty_tables(database_urls)
+
+
+def _empty_tables(urls: DatabaseUrls) -> None:
+    engine = create_engine(_psycopg_url(urls.owner_url))
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as c:
+        if urls.backend == "postgresql":
+            c.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        else:
+            for table in tables:
+                c.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+# --- tenants ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tenant_a(app: Flask) -> TenantFixture:
+    return make_tenant(app, "tenant-a")
+
+
+@pytest.fixture
+def tenant_b(app: Flask) -> TenantFixture:
+    return make_tenant(app, "tenant-b")
+
+
+@pytest.fixture
+def api_a(client: FlaskClient, tenant_a: TenantFixture) -> ApiClient:
+    return ApiClient(client, tenant_a.token)
+
+
+@pytest.fixture
+def api_b(client: FlaskClient, tenant_b: TenantFixture) -> ApiClient:
+    return ApiClient(client, tenant_b.token)
