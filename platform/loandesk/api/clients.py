@@ -56,14 +56,15 @@ class ApiClients(MethodView):
     @require_token("api-clients:write")
     @blp.arguments(ApiClientCreateSchema)
     @blp.response(201, NewApiClientSchema)
-    def post(self, args: dict[str, Any]) -> ApiClient:
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Create a client; its secret is in this response and nowhere else, ever."""
         new = clients.create_client(
             extension.session(), tenant_id=current().id, created_by_id=None, **args
         )
         extension.session().commit()
-        new.client.client_secret = new.client_secret  # type: ignore[attr-defined]  # not stored
-        return new.client
+        data = {name: getattr(new.client, name) for name in ApiClientSchema().fields}
+        data["client_secret"] = new.client_secret
+        return data
 
 
 @blp.route("/<uuid:pk>")

@@ -16,6 +16,7 @@ from loandesk.auth import users
 from loandesk.auth.models import User
 from loandesk.auth.oauth import require_token
 from loandesk.i18n import LOCALES
+from loandesk.tenancy import current
 
 blp = Blueprint("api_users", __name__, url_prefix="/users", description="Staff accounts.")
 
@@ -78,14 +79,20 @@ class Users(MethodView):
     @blp.arguments(UserCreateSchema)
     @blp.response(201, InvitedUserSchema)
     @blp.alt_response(409, description="The e-mail is already in use in this tenant")
-    def post(self, args: dict[str, Any]) -> Any:
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Invite a user: with a password they can sign in at once, without one they get an
         invitation link."""
-        user = users.create_user(extension.session(), **args)
-        token = getattr(user, "invite_token", None)
+        new = users.create_user(extension.session(), **args)
         extension.session().commit()
-        user.invitation_url = _invitation_url(token) if token else None  # type: ignore[attr-defined]
-        return user
+        data = {name: getattr(new.user, name) for name in UserSchema().fields}
+        data["invitation_url"] = (
+            users.invitation_url(
+                extension.get().settings.base_url, current().slug, new.invite_token
+            )
+            if new.invite_token
+            else None
+        )
+        return data
 
 
 @blp.route("/<uuid:user_id>")
@@ -119,10 +126,3 @@ class UserById(MethodView):
         )
         extension.session().commit()
         return user
-
-
-def _invitation_url(token: str) -> str:
-    from loandesk.tenancy import current
-
-    base = extension.get().settings.base_url.rstrip("/")
-    return f"{base}/t/{current().slug}/invite/{token}"

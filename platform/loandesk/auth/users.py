@@ -40,6 +40,12 @@ def email_problems(email: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class NewUser:
+    user: User
+    invite_token: str | None  # for an invited user: shown once, only its hash is stored
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[User]
     total: int
@@ -79,11 +85,10 @@ def create_user(
     password: str | None = None,
     is_admin: bool = False,
     locale: str | None = None,
-) -> User:
+) -> NewUser:
     """Create an active user with ``password``, or an invited one without.
 
-    An invited user gets a one-time invitation token (``user.invite_token``, readable only on
-    the returned object) with which they choose their password.
+    An invited user gets a one-time invitation token with which they choose their password.
     """
     email = normalise_email(email)
     errors = _profile_problems(display_name=display_name, locale=locale)
@@ -107,14 +112,14 @@ def create_user(
         password_hash=hash_password(password) if password is not None else None,
         failed_logins=0,
     )
+    token = None
     if password is None:
         token = secrets.token_urlsafe(32)
         user.invite_token_hash = _digest(token)
         user.invite_expires_at = utcnow() + INVITE_LIFETIME
-        user.invite_token = token  # type: ignore[attr-defined]  # shown once, never stored
     session.add(user)
     session.flush()
-    return user
+    return NewUser(user=user, invite_token=token)
 
 
 def update_user(
@@ -274,6 +279,11 @@ def new_invite(session: Session, user: User) -> str:
     user.invite_token_hash, user.invite_expires_at = _digest(token), utcnow() + INVITE_LIFETIME
     session.flush()
     return token
+
+
+def invitation_url(base_url: str, tenant_slug: str, token: str) -> str:
+    """Where an invitee sets their password; the web route is ``/t/<slug>/invite/<token>``."""
+    return f"{base_url.rstrip('/')}/t/{tenant_slug}/invite/{token}"
 
 
 def _digest(token: str) -> str:

@@ -123,7 +123,7 @@ def sign_up(
             display_name=admin_name or admin_email.split("@", 1)[0],
             password=admin_password,
             is_admin=True,
-        )
+        ).user
     return SignupResult(tenant=tenant, admin=admin)
 
 

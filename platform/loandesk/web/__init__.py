@@ -53,6 +53,12 @@ def select_locale() -> str:
     return extension.get().settings.default_locale
 
 
+def select_timezone() -> str:
+    """Times show in the tenant's timezone (DESIGN §5: UTC in the database)."""
+    tenant = g.get("tenant")
+    return tenant.timezone if tenant is not None else "Asia/Shanghai"
+
+
 def _shell_context() -> dict[str, Any]:
     user = g.get("user")
     items = [i for i in CORE_NAV if not i.admin_only or (user is not None and user.is_admin)]
@@ -65,7 +71,12 @@ def _shell_context() -> dict[str, Any]:
 
 
 def init_app(app: Flask) -> None:
-    Babel(app, locale_selector=select_locale, default_translation_directories=str(TRANSLATIONS))
+    Babel(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(TRANSLATIONS),
+    )
     csrf.init_app(app)
     errors.init_app(app)
     app.context_processor(_shell_context)

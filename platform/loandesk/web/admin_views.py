@@ -43,7 +43,7 @@ def user_new() -> Any:
     if request.method == "POST":
         password = request.form.get("password") or None
         try:
-            user = users.create_user(
+            new = users.create_user(
                 extension.session(),
                 email=values["email"],
                 display_name=values["display_name"],
@@ -55,12 +55,12 @@ def user_new() -> Any:
             extension.session().rollback()
             form_errors.update(problem)
         else:
-            token = getattr(user, "invite_token", None)
             extension.session().commit()
-            if token:
-                link = url_for("tenant.auth.accept_invite", token=token, _external=True)
-                return render_template("admin/user_invited.html", user=user, link=link)
-            flash(gettext("%(name)s can sign in now.", name=user.display_name), "success")
+            if new.invite_token:
+                base_url = extension.get().settings.base_url
+                link = users.invitation_url(base_url, current().slug, new.invite_token)
+                return render_template("admin/user_invited.html", user=new.user, link=link)
+            flash(gettext("%(name)s can sign in now.", name=new.user.display_name), "success")
             return redirect(url_for("tenant.admin.users"))
     return render_template("admin/user_form.html", errors=form_errors, values=values, user=None), (
         422 if form_errors else 200

@@ -6,7 +6,6 @@ import functools
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime, gettext
@@ -87,8 +86,7 @@ def login() -> Any:
             db_session.commit()  # keep the failure count
             params = {}
             if refused.locked_until is not None:
-                local = refused.locked_until.astimezone(ZoneInfo(current().timezone))
-                params["time"] = format_datetime(local, "short")
+                params["time"] = format_datetime(refused.locked_until, "short")
             form_errors.form.append(gettext(refused.message, **params))
             status = 423 if refused.locked_until is not None else 401
         else:
