@@ -38,8 +38,9 @@ def main() -> None:
 
 
 def _fail(error: DomainError) -> click.ClickException:
+    message = error.message % error.params if error.params else error.message
     details = "; ".join(f"{k}: {', '.join(v)}" for k, v in error.errors.items())
-    return click.ClickException(f"{error.message} {details}".strip())
+    return click.ClickException(f"{message} {details}".strip())
 
 
 # --- database ------------------------------------------------------------------------------

@@ -81,3 +81,17 @@ def test_the_last_admin_cannot_be_removed(api_a, tenant_a) -> None:
     r = api_a.delete(f"/users/{tenant_a.admin_user_id}")
     assert r.status_code == 422
     assert api_a.get(f"/users/{tenant_a.admin_user_id}").get_json()["status"] == "active"
+
+
+def test_a_new_invitation_replaces_the_old_one(api_a, client) -> None:
+    first = api_a.post("/users", json={"email": "late@a.cn", "display_name": "L"}).get_json()
+    again = api_a.post(f"/users/{first['id']}/invitation")
+    assert again.status_code == 201
+    old_path = first["invitation_url"].removeprefix("http://loandesk.test")
+    new_path = again.get_json()["invitation_url"].removeprefix("http://loandesk.test")
+    assert client.get(old_path).status_code == 404
+    assert client.get(new_path).status_code == 200
+    active = api_a.post(
+        "/users", json={"email": "on@a.cn", "display_name": "O", "password": "Active-pass-12"}
+    ).get_json()
+    assert api_a.post(f"/users/{active['id']}/invitation").status_code == 409

@@ -141,3 +141,33 @@ def test_error_pages_never_show_a_stack_trace(app: Flask, client) -> None:
         assert "secret internals" not in body and "Traceback" not in body
     assert client.get("/api/v1/boom").get_json()["code"] == "internal_error"
     assert client.get("/api/v1/nothing").get_json()["code"] == "not_found"
+
+
+def test_admin_creates_a_new_invitation_link(client, api_a, tenant_a) -> None:
+    user = api_a.post("/users", json={"email": "lost@a.cn", "display_name": "L"}).get_json()
+    web_login(client, tenant_a)
+    edit = f"/t/{tenant_a.slug}/admin/users/{user['id']}"
+    token = csrf_from(client, edit)
+    response = client.post(f"{edit}/invitation", data={"csrf_token": token})
+    assert response.status_code == 200
+    link = re.search(
+        r"http://loandesk\.test(/t/tenant-a/invite/[\w-]+)", response.get_data(as_text=True)
+    )
+    assert link and client.get(link.group(1)).status_code == 200
+    assert (
+        client.get(user["invitation_url"].removeprefix("http://loandesk.test")).status_code == 404
+    )
+
+
+def test_htmx_json_errors_are_not_swapped_into_the_page(client, tenant_a) -> None:
+    web_login(client, tenant_a)
+    token = csrf_from(client, f"/t/{tenant_a.slug}/admin/users")
+    # deactivating yourself is refused: the answer is a JSON message for the toast
+    response = client.post(
+        f"/t/{tenant_a.slug}/admin/users/{tenant_a.admin_user_id}/status",
+        data={"status": "deactivated"},
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
+    assert response.status_code == 422 and response.is_json
+    assert response.get_json()["message"]
+    assert "HX-Request" in response.headers.get("Vary", "")

@@ -126,3 +126,21 @@ class UserById(MethodView):
         )
         extension.session().commit()
         return user
+
+
+class InvitationSchema(ma.Schema):
+    invitation_url = ma.fields.String(dump_only=True)
+
+
+@blp.route("/<uuid:user_id>/invitation")
+class UserInvitation(MethodView):
+    @require_token("users:write")
+    @blp.response(201, InvitationSchema)
+    @blp.alt_response(409, description="The user has already accepted an invitation")
+    def post(self, user_id: uuid.UUID) -> dict[str, str]:
+        """A new invitation link for an invited user; the previous link stops working."""
+        user = users.get_user(extension.session(), user_id)
+        token = users.new_invite(extension.session(), user)
+        extension.session().commit()
+        base_url = extension.get().settings.base_url
+        return {"invitation_url": users.invitation_url(base_url, current().slug, token)}

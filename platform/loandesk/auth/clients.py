@@ -73,8 +73,11 @@ def create_client(
         errors["name"] = [N_("Use at most 100 characters.")]
     unknown = sorted(set(scopes) - SCOPES.keys())
     if unknown:
-        errors["scopes"] = [N_("Unknown scope: %(scope)s") % {"scope": s} for s in unknown]
-    elif not scopes:
+        errors["scopes"] = [N_("Choose scopes from the list.")]
+        raise ValidationFailed(
+            N_("Unknown scope: %(scope)s"), errors=errors, params={"scope": ", ".join(unknown)}
+        )
+    if not scopes:
         errors["scopes"] = [N_("Choose at least one scope.")]
     if errors:
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, Response, g, request, session
 from flask_babel import Babel, get_locale, lazy_gettext
 
 from loandesk import extension
@@ -70,6 +70,13 @@ def _shell_context() -> dict[str, Any]:
     }
 
 
+def _vary_on_htmx(response: Response) -> Response:
+    # One URL serves a full page or, to htmx, a fragment: caches must keep them apart.
+    if not request.path.startswith(("/api/", "/oauth/", "/static/")):
+        response.vary.add("HX-Request")
+    return response
+
+
 def init_app(app: Flask) -> None:
     Babel(
         app,
@@ -80,6 +87,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     errors.init_app(app)
     app.context_processor(_shell_context)
+    app.after_request(_vary_on_htmx)
     app.jinja_env.globals["get_locale"] = get_locale
 
     pages = tenant_blueprint()

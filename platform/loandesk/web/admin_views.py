@@ -105,6 +105,17 @@ def user_edit(user_id: uuid.UUID) -> Any:
     )
 
 
+@bp.post("/users/<uuid:user_id>/invitation", endpoint="user_reinvite")
+@admin_required
+def user_reinvite(user_id: uuid.UUID) -> Any:
+    """A new invitation link for a user who lost theirs; the old one stops working."""
+    user = users.get_user(extension.session(), user_id)
+    token = users.new_invite(extension.session(), user)
+    extension.session().commit()
+    link = users.invitation_url(extension.get().settings.base_url, current().slug, token)
+    return render_template("admin/user_invited.html", user=user, link=link)
+
+
 @bp.post("/users/<uuid:user_id>/status")
 @admin_required
 def user_status(user_id: uuid.UUID) -> Any:

@@ -21,8 +21,8 @@ class FormErrors:
         for field, messages in error.errors.items():
             for message in messages:
                 self.add(rename.get(field, field), gettext(message))
-        if not error.errors:
-            self.form.append(gettext(error.message))
+        if not error.errors or error.params:
+            self.form.append(gettext(error.message, **error.params))
 
     def get(self, field: str) -> list[str]:
         return self.fields.get(field, [])

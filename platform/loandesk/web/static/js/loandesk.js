@@ -79,6 +79,17 @@
     return null;
   }
 
+  // A JSON error is a message for the toast, never markup to swap in (htmx swaps 422s so that
+  // forms can come back with their field errors; a JSON 422 must not replace a table row).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (!xhr || xhr.status < 400) return;
+    if (!/json/i.test(xhr.getResponseHeader("Content-Type") || "")) return;
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;
+    showToast(jsonMessage(xhr));
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     showToast(jsonMessage(event.detail && event.detail.xhr));
   });
