@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from flask_htmx import HTMX
 
 from loandesk import api, extension, health
 from loandesk.auth import oauth
@@ -14,6 +13,7 @@ from loandesk.settings import Settings
 from loandesk.tenancy import guard
 from loandesk.tenancy import web as tenancy_web
 from loandesk.web import init_app as init_web
+from loandesk.web.htmx import htmx
 from loandesk.web.sessions import DatabaseSessionInterface
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.session_interface = DatabaseSessionInterface(db)
     app.teardown_appcontext(lambda _exc: db.session.remove())
 
-    HTMX(app)
+    htmx.init_app(app)
     tenancy_web.init_app(app)
     init_web(app)
     api.init_app(app)

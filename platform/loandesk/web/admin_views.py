@@ -14,13 +14,10 @@ from loandesk.errors import Conflict, ValidationFailed
 from loandesk.tenancy import current
 from loandesk.web.auth_views import admin_required
 from loandesk.web.forms import FormErrors
+from loandesk.web.htmx import htmx
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 20
-
-
-def _is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 @bp.get("/users", endpoint="users")
@@ -28,7 +25,7 @@ def _is_htmx() -> bool:
 def users_list() -> Any:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     result = users.list_users(extension.session(), page=page, per_page=PER_PAGE)
-    template = "admin/_users_table.html" if _is_htmx() else "admin/users.html"
+    template = "admin/_users_table.html" if htmx else "admin/users.html"
     return render_template(template, result=result)
 
 
@@ -124,7 +121,7 @@ def user_status(user_id: uuid.UUID) -> Any:
     status = request.form.get("status", "")
     users.update_user(extension.session(), user, acting_user_id=g.user.id, status=status)
     extension.session().commit()
-    if _is_htmx():
+    if htmx:
         return render_template("admin/_user_row.html", user=user)
     return redirect(url_for("tenant.admin.users"))
 

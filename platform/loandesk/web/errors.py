@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from loandesk.api import errors as api_errors
 from loandesk.errors import DomainError
+from loandesk.web.htmx import htmx
 
 
 class CSRFError(HTTPException):
@@ -57,7 +58,7 @@ def _page_message(error: HTTPException) -> str:
 
 
 def _page(status: int, message: str) -> Response:
-    if request.headers.get("HX-Request") == "true":
+    if htmx:
         response = api_errors.json_error(status, message)
     else:
         response = Response(
