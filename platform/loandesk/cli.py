@@ -78,7 +78,10 @@ def _serve(host: str, port: int, workers: int = 2) -> None:
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if extension.get().settings.is_embedded:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False)
         return
     from gunicorn.app.base import BaseApplication
 

@@ -11,7 +11,7 @@ from sqlalchemy import event, select, text, update
 
 from loandesk.auth.models import User
 from loandesk.tenancy import guard, service, use
-from tests.helpers import ApiClient, fetch_token, sign_up
+from tests.helpers import ApiClient, make_tenant
 
 
 def _user_row(app: Flask, tenant_slug: str, user_id: str) -> tuple[str, str, bool, str]:
@@ -25,29 +25,14 @@ def _user_row(app: Flask, tenant_slug: str, user_id: str) -> tuple[str, str, boo
 
 
 def test_tenant_b_cannot_see_or_touch_tenant_a_users(app: Flask, client) -> None:
-    from loandesk.auth import clients
-
-    tenants = {}
-    for slug in ("firm-a", "firm-b"):
-        tenants[slug] = sign_up(client, slug)
-    # Tenant B's admin creates an API client through the CLI path; its token is B's.
-    with app.app_context(), app.extensions["loandesk"].db.transaction() as session:
-        tenant_b = service.get_by_slug(session, "firm-b")
-        with use(tenant_b.ref()):
-            new = clients.create_client(
-                session,
-                tenant_id=tenant_b.id,
-                name="b",
-                scopes=list(clients.SCOPES),
-                created_by_id=None,
-            )
-    token = fetch_token(client, new.client.client_id, new.client_secret).get_json()["access_token"]
-    api_b = ApiClient(client, token)
-    a_user_id = tenants["firm-a"]["admin_user_id"]
+    # Both firms sign up through the API; B's token comes from B's own API client.
+    firm_a, firm_b = make_tenant(app, "firm-a"), make_tenant(app, "firm-b")
+    api_b = ApiClient(client, firm_b.token)
+    a_user_id = firm_a.admin_user_id
     before = _user_row(app, "firm-a", a_user_id)
 
     listed = api_b.get("/users").get_json()
-    assert [u["id"] for u in listed["items"]] == [tenants["firm-b"]["admin_user_id"]]
+    assert [u["id"] for u in listed["items"]] == [firm_b.admin_user_id]
     assert listed["total"] == 1
     for response in (
         api_b.get(f"/users/{a_user_id}"),
