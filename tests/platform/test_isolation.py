@@ -4,6 +4,7 @@ and, on PostgreSQL, through row-level security alone."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -24,7 +25,24 @@ def _user_row(app: Flask, tenant_slug: str, user_id: str) -> tuple[str, str, boo
             return user.display_name, user.status, user.is_admin, user.email
 
 
-def test_tenant_b_cannot_see_or_touch_tenant_a_users(app: Flask, client) -> None:
+@pytest.fixture(
+    params=["orm-filter-on", pytest.param("orm-filter-off", marks=pytest.mark.postgresql)]
+)
+def orm_filter(request: pytest.FixtureRequest, app: Flask) -> Iterator[str]:
+    """On PostgreSQL the test runs a second time with the ORM's tenant filter switched off:
+    then row-level security alone must keep tenant A's rows out of tenant B's reach."""
+    session_factory = app.extensions["loandesk"].db.session_factory
+    if request.param == "orm-filter-on":
+        yield request.param
+        return
+    event.remove(session_factory, "do_orm_execute", guard.filter_tenant_owned)
+    try:
+        yield request.param
+    finally:
+        event.listen(session_factory, "do_orm_execute", guard.filter_tenant_owned)
+
+
+def test_tenant_b_cannot_see_or_touch_tenant_a_users(app: Flask, client, orm_filter: str) -> None:
     # Both firms sign up through the API; B's token comes from B's own API client.
     firm_a, firm_b = make_tenant(app, "firm-a"), make_tenant(app, "firm-b")
     api_b = ApiClient(client, firm_b.token)

@@ -34,8 +34,13 @@ def _get(url: str, attempts: int = 100) -> tuple[int, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([LOANDESK, *args], env={**os.environ, **env}, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [LOANDESK, *args],
+        env={**os.environ, **env},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def test_demo_serves_the_demo_tenant(tmp_path: Path) -> None:
@@ -52,10 +57,18 @@ def test_demo_serves_the_demo_tenant(tmp_path: Path) -> None:
 
 
 def test_serve_uses_gunicorn_in_production(tmp_path: Path) -> None:
-    env = {"LOANDESK_INSTANCE_PATH": str(tmp_path), "LOANDESK_ENV": "production",
-           "LOANDESK_SECRET_KEY": "s" * 40, "LOANDESK_MASTER_KEY": "m" * 40}
-    assert subprocess.run([LOANDESK, "db", "upgrade"], env={**os.environ, **env},
-                          capture_output=True, check=False).returncode == 0
+    env = {
+        "LOANDESK_INSTANCE_PATH": str(tmp_path),
+        "LOANDESK_ENV": "production",
+        "LOANDESK_SECRET_KEY": "s" * 40,
+        "LOANDESK_MASTER_KEY": "m" * 40,
+    }
+    assert (
+        subprocess.run(
+            [LOANDESK, "db", "upgrade"], env={**os.environ, **env}, capture_output=True, check=False
+        ).returncode
+        == 0
+    )
     port = _free_port()
     process = _run(["serve", "--port", str(port), "--workers", "1"], env)
     try:

@@ -97,10 +97,15 @@ def test_ten_wrong_passwords_lock_the_account(app: Flask, client, tenant_a) -> N
 
 
 def test_suspended_tenant_cannot_sign_in(app: Flask, client, tenant_a) -> None:
+    web_login(client, tenant_a)
+    assert client.get(f"/t/{tenant_a.slug}/").status_code == 200
     with app.app_context(), app.extensions["loandesk"].db.transaction() as session:
         service.set_status(session, service.get_by_slug(session, tenant_a.slug), "suspended")
     response = client.get(f"/t/{tenant_a.slug}/login")
     assert response.status_code == 403
+    # a session that was signed in before the suspension opens nothing either
+    assert client.get(f"/t/{tenant_a.slug}/").status_code == 403
+    assert client.get(f"/t/{tenant_a.slug}/admin/users").status_code == 403
     posted = client.post(
         f"/t/{tenant_a.slug}/login",
         data={"email": tenant_a.admin_email, "password": tenant_a.admin_password},

@@ -1,13 +1,14 @@
 """The first wall between tenants: the ORM session filters and stamps tenant-owned rows.
 
-``install(sessionmaker)`` registers three listeners:
+``install(sessionmaker)`` registers these listeners:
 
 * ``filter_tenant_owned`` adds ``tenant_id = <current>`` to every ORM SELECT, UPDATE and DELETE
   that touches a ``TenantOwned`` entity (joins, relationship loads and aliases included), and
   raises ``TenantContextMissing`` when there is no current tenant;
 * ``stamp_tenant_on_flush`` gives new rows the current tenant and refuses rows of another;
 * ``apply_tenant_to_transaction`` sets ``app.tenant_id`` for the transaction on PostgreSQL, which
-  the row-level security policies read (the second wall, ``loandesk.tenancy.rls``).
+  the row-level security policies read (the second wall, ``loandesk.tenancy.rls``), and
+  ``follow_tenant_on_execute`` sets it again when the current tenant changed since.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ class CrossTenantWrite(RuntimeError):
 
 
 def filter_tenant_owned(state: ORMExecuteState) -> None:
-    _follow_current_tenant(state.session)
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.is_relationship_load:
@@ -91,9 +91,14 @@ def _set_config(session: Session, connection: Connection, tenant_id: uuid.UUID |
     session.info[_RLS_KEY] = tenant_id or NO_TENANT
 
 
+def follow_tenant_on_execute(state: ORMExecuteState) -> None:
+    _follow_current_tenant(state.session)
+
+
 def _follow_current_tenant(session: Session) -> None:
     """Re-apply the tenant when it changed inside an open transaction (sign-up creates the
-    tenant, then its first user, in one transaction)."""
+    tenant, then its first user, in one transaction). Independent of the ORM filter: the two
+    walls stand on their own."""
     applied = session.info.get(_RLS_KEY)
     if applied is not None and applied != (current_id() or NO_TENANT):
         _set_config(session, session.connection(), current_id())
@@ -106,6 +111,7 @@ def forget_transaction_tenant(session: Session, transaction: SessionTransaction)
 
 def install(target: Any) -> None:
     """Register the tenant listeners on a ``sessionmaker`` (or ``Session`` class)."""
+    event.listen(target, "do_orm_execute", follow_tenant_on_execute)
     event.listen(target, "do_orm_execute", filter_tenant_owned)
     event.listen(target, "before_flush", stamp_tenant_on_flush)
     event.listen(target, "after_begin", apply_tenant_to_transaction)

@@ -21,17 +21,23 @@ bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def load_user() -> None:
-    """Before every tenant page: the signed-in user, if the session belongs to this tenant."""
+def load_user() -> Any:
+    """Before every tenant page: the signed-in user, if the session belongs to this tenant.
+
+    A suspended tenant's pages all answer with the suspension notice, sessions or not.
+    """
     g.user = None
+    if not current().is_active:
+        return render_template("auth/suspended.html"), 403
     user_id, tenant_id = session.get("user_id"), session.get("tenant_id")
     if not user_id or tenant_id != str(current().id):
-        return
+        return None
     user = extension.session().get(User, (current().id, uuid.UUID(user_id)))
     if user is not None and user.is_active:
         g.user = user
     else:
         session.pop("user_id", None)
+    return None
 
 
 def login_required(view: F) -> F:
@@ -64,8 +70,6 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
-    if not current().is_active:
-        return render_template("auth/suspended.html"), 403
     if g.get("user") is not None and request.method == "GET":
         return redirect(_safe_next(request.args.get("next")))
     form_errors = FormErrors()
