@@ -44,8 +44,3 @@ class ValidationFailed(DomainError):
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"
-
-
-class Locked(DomainError):
-    status = 423
-    code = "locked"

@@ -7,7 +7,6 @@ translate it with the request's locale when they render it.
 from __future__ import annotations
 
 LOCALES = ("zh_CN", "en")
-DEFAULT_LOCALE = "zh_CN"
 
 
 def N_(message: str) -> str:

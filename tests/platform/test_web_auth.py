@@ -149,3 +149,19 @@ def test_htmx_csrf_error_is_json_for_the_toast(client, tenant_a) -> None:
     web_login(client, tenant_a)
     response = client.post(f"/t/{tenant_a.slug}/logout", headers={"HX-Request": "true"})
     assert response.status_code == 400 and response.get_json()["message"]
+
+
+def test_expired_sessions_are_purged(app: Flask, client, tenant_a) -> None:
+    from datetime import timedelta
+
+    from loandesk.db import utcnow
+    from loandesk.web.sessions import WebSession, purge_expired
+
+    web_login(client, tenant_a)
+    db = app.extensions["loandesk"].db
+    assert purge_expired(db) == 0
+    assert client.get(f"/t/{tenant_a.slug}/").status_code == 200
+    assert purge_expired(db, now=utcnow() + timedelta(hours=13)) == 1
+    with db.transaction() as session:
+        assert session.query(WebSession).count() == 0
+    assert client.get(f"/t/{tenant_a.slug}/").status_code == 302

@@ -18,8 +18,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loandesk.db import Base, TenantOwned, UTCDateTime, utcnow
 
-USER_STATUSES = ("invited", "active", "deactivated")
-
 
 class User(TenantOwned, Base):
     """A tenant's staff member (员工账号). The same e-mail may exist in two tenants."""

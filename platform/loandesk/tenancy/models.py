@@ -11,8 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from loandesk.db import Base, UTCDateTime, utcnow, uuid7
 from loandesk.tenancy.context import TenantRef
 
-TENANT_STATUSES = ("active", "suspended")
-
 
 class Tenant(Base):
     __tablename__ = "tenants"
