@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from flask import Flask
@@ -9,6 +10,8 @@ from flask import Flask
 from loandesk import api, extension, health
 from loandesk.auth import oauth
 from loandesk.db import Database
+from loandesk.plugins import runtime as plugin_runtime
+from loandesk.plugins.host import PluginHost
 from loandesk.settings import Settings
 from loandesk.tenancy import guard
 from loandesk.tenancy import web as tenancy_web
@@ -21,7 +24,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SOURCE_TEMPLATES = PACKAGE_DIR.parents[1] / "templates"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, *, plugins: Iterable[object] = ()) -> Flask:
+    """Build the app. Plugins are those installed in the ``loandesk.plugins`` entry-point
+    group, plus ``plugins`` (plugin modules or objects), for embedding and tests."""
     settings = settings or Settings.from_env()
     instance_path = Path(settings.instance_path).resolve()
     instance_path.mkdir(parents=True, exist_ok=True)
@@ -46,10 +51,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.session_interface = DatabaseSessionInterface(db)
     app.teardown_appcontext(lambda _exc: db.session.remove())
 
+    plugin_host = PluginHost()
+    plugin_host.discover()
+    for plugin in plugins:
+        plugin_host.register(plugin)
+    plugin_host.gather()
+    plugin_runtime.init_app(app, plugin_host)
+
     htmx.init_app(app)
     tenancy_web.init_app(app)
-    init_web(app)
-    api.init_app(app)
+    init_web(app, plugin_host)
+    api.init_app(app, plugin_host)
     oauth.init_app(app)
     health.init_app(app)
     return app

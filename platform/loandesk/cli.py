@@ -252,3 +252,83 @@ def api_client_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
 
 def _echo_json(data: dict[str, Any]) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# --- plugins -------------------------------------------------------------------------------
+
+
+@cli.group()
+def plugin() -> None:
+    """Plugins: loan modules and connectors, enabled per tenant."""
+
+
+@plugin.command("list")
+@click.option("--tenant", "slug", default=None, help="Show which plugins this tenant enabled.")
+@with_appcontext
+def plugin_list(slug: str | None) -> None:
+    """Installed plugins (with a tenant: enabled or not)."""
+    from loandesk.plugins import runtime, service
+    from loandesk.tenancy import service as tenants
+    from loandesk.tenancy import use
+
+    host = runtime.host()
+    enabled: frozenset[str] = frozenset()
+    if slug:
+        try:
+            with extension.get().db.transaction() as session:
+                tenant = tenants.get_by_slug(session, slug)
+                with use(tenant.ref()):
+                    enabled = service.enabled_names(session)
+        except DomainError as error:
+            raise _fail(error) from None
+    rows = [
+        {
+            "name": info.name,
+            "title": info.title_zh,
+            "version": info.version,
+            "depends_on": list(info.depends_on),
+            **({"enabled": info.name in enabled} if slug else {}),
+        }
+        for info in (host.infos[n] for n in sorted(host.infos))
+    ]
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@plugin.command("enable")
+@click.option("--tenant", "slug", required=True)
+@click.argument("name")
+@with_appcontext
+def plugin_enable(slug: str, name: str) -> None:
+    """Enable a plugin for a tenant (its dependencies must be enabled first)."""
+    _set_plugin(slug, name, True)
+
+
+@plugin.command("disable")
+@click.option("--tenant", "slug", required=True)
+@click.argument("name")
+@with_appcontext
+def plugin_disable(slug: str, name: str) -> None:
+    """Disable a plugin for a tenant (plugins that need it must be disabled first)."""
+    _set_plugin(slug, name, False)
+
+
+def _set_plugin(slug: str, name: str, enabled: bool) -> None:
+    from loandesk.plugins import runtime, service
+    from loandesk.tenancy import service as tenants
+    from loandesk.tenancy import use
+
+    try:
+        with extension.get().db.transaction() as session:
+            tenant = tenants.get_by_slug(session, slug)
+            with use(tenant.ref()):
+                service.set_enabled(
+                    session,
+                    runtime.host(),
+                    tenant_id=tenant.id,
+                    name=name,
+                    enabled=enabled,
+                    acting_user_id=None,
+                )
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json({"tenant": slug, "plugin": name, "enabled": enabled})

@@ -1,7 +1,8 @@
 """Imports every core model, so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from loandesk.auth.models import ApiClient, ApiToken, User
+from loandesk.plugins.models import TenantPlugin
 from loandesk.tenancy.models import Tenant
 from loandesk.web.sessions import WebSession
 
-__all__ = ["ApiClient", "ApiToken", "Tenant", "User", "WebSession"]
+__all__ = ["ApiClient", "ApiToken", "Tenant", "TenantPlugin", "User", "WebSession"]

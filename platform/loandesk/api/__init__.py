@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
+from loandesk.plugins.host import PluginHost
+
 API_PREFIX = "/api/v1"
 
 
@@ -16,7 +18,7 @@ class LoanDeskApi(Api):
         """The app has one error handler for API and web alike (``loandesk.web.errors``)."""
 
 
-def init_app(app: Flask) -> LoanDeskApi:
+def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
     app.config.update(
         API_TITLE="LoanDesk API",
         API_VERSION="v1",
@@ -45,8 +47,11 @@ def init_app(app: Flask) -> LoanDeskApi:
         },
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
-    from loandesk.api import clients, signup, users
+    from loandesk.api import clients, plugins, signup, users
 
-    for blueprint in (signup.blp, users.blp, clients.blp):
+    blueprints = [signup.blp, users.blp, clients.blp, plugins.blp]
+    for contribution in plugin_host.contributions.values():
+        blueprints.extend(contribution.api_blueprints)
+    for blueprint in blueprints:
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{blueprint.url_prefix or ''}")
     return api

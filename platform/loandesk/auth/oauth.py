@@ -23,6 +23,7 @@ from loandesk.api.errors import json_error
 from loandesk.auth import clients
 from loandesk.auth.models import ApiClient, ApiToken
 from loandesk.db import utcnow
+from loandesk.plugins import runtime as plugin_runtime
 from loandesk.tenancy import web as tenancy_web
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -177,6 +178,7 @@ def require_token(scope: str) -> Callable[[F], F]:
                     )
                 )
             g.api_token = token.token
+            plugin_runtime.check_request_plugin()
             return view(*args, **kwargs)
 
         wrapped._loandesk_scope = scope  # type: ignore[attr-defined]  # read by the OpenAPI docs

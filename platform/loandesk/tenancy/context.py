@@ -24,6 +24,7 @@ class TenantRef:
     timezone: str
     locale: str
     currency: str
+    plugins_version: int = 0
 
     @property
     def is_active(self) -> bool:

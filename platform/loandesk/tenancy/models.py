@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, Uuid
+from sqlalchemy import CheckConstraint, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loandesk.db import Base, UTCDateTime, utcnow, uuid7
@@ -25,6 +25,8 @@ class Tenant(Base):
     currency: Mapped[str] = mapped_column(String(3), default="CNY")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Bumped whenever the tenant's plugins or their settings change: caches key on it.
+    plugins_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def ref(self) -> TenantRef:
         return TenantRef(
@@ -35,4 +37,5 @@ class Tenant(Base):
             timezone=self.timezone,
             locale=self.locale,
             currency=self.currency,
+            plugins_version=self.plugins_version,
         )

@@ -137,6 +137,7 @@ def tenant_ref(tenant: Tenant) -> TenantRef:
         timezone=tenant.timezone or "Asia/Shanghai",
         locale=tenant.locale or "zh_CN",
         currency=tenant.currency or "CNY",
+        plugins_version=tenant.plugins_version or 0,
     )
 
 

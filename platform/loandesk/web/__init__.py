@@ -7,35 +7,41 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request, session
-from flask_babel import Babel, get_locale, lazy_gettext
+from flask_babel import Babel, get_locale
 
 from loandesk import extension
 from loandesk.i18n import LOCALES, normalise_locale
+from loandesk.plugins import runtime as plugin_runtime
+from loandesk.plugins.host import PluginHost
+from loandesk.plugins.info import SECTIONS, NavItem
 from loandesk.tenancy.web import tenant_blueprint
-from loandesk.web import admin_views, auth_views, csrf, errors, home_views, public_views
+from loandesk.web import (
+    admin_views,
+    auth_views,
+    csrf,
+    errors,
+    home_views,
+    plugin_views,
+    public_views,
+)
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 
 
-@dataclass(frozen=True)
-class NavItem:
-    endpoint: str
-    label: Any
-    section: Any
-    admin_only: bool = False
-
-
-# The core's entries; plugins add theirs through a hook (the plugin issue).
+# The core's entries; plugins add theirs through ``loandesk_nav_items``.
 CORE_NAV = (
-    NavItem("tenant.home.index", lazy_gettext("Home"), lazy_gettext("Workspace")),
-    NavItem("tenant.admin.users", lazy_gettext("Users"), lazy_gettext("Administration"), True),
-    NavItem(
-        "tenant.admin.api_clients",
-        lazy_gettext("API clients"),
-        lazy_gettext("Administration"),
-        True,
-    ),
+    NavItem("tenant.home.index", "首页", "Home", section="workspace", order=0),
+    NavItem("tenant.admin.users", "员工账号", "Users", "administration", True, 10),
+    NavItem("tenant.admin.api_clients", "API 客户端", "API clients", "administration", True, 20),
+    NavItem("tenant.admin_plugins.plugins", "功能模块", "Plugins", "administration", True, 30),
 )
+
+
+@dataclass(frozen=True)
+class ShownNavItem:
+    endpoint: str
+    label: str
+    section: str
 
 
 def select_locale() -> str:
@@ -59,13 +65,25 @@ def select_timezone() -> str:
     return tenant.timezone if tenant is not None else "Asia/Shanghai"
 
 
+def _nav_items(user: Any) -> list[ShownNavItem]:
+    if user is None:
+        return []
+    locale = str(get_locale() or "zh")
+    sections = list(SECTIONS)
+    items = sorted(
+        (i for i in (*CORE_NAV, *plugin_runtime.nav_items()) if not i.admin_only or user.is_admin),
+        key=lambda i: (sections.index(i.section), i.order, i.endpoint),
+    )
+    section_label = {k: (zh if locale.startswith("zh") else en) for k, (zh, en) in SECTIONS.items()}
+    return [ShownNavItem(i.endpoint, i.label(locale), section_label[i.section]) for i in items]
+
+
 def _shell_context() -> dict[str, Any]:
     user = g.get("user")
-    items = [i for i in CORE_NAV if not i.admin_only or (user is not None and user.is_admin)]
     return {
         "current_tenant": g.get("tenant"),
         "current_user": user,
-        "nav_items": items if user is not None else [],
+        "nav_items": _nav_items(user),
         "locales": LOCALES,
     }
 
@@ -77,7 +95,7 @@ def _vary_on_htmx(response: Response) -> Response:
     return response
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, plugin_host: PluginHost) -> None:
     Babel(
         app,
         locale_selector=select_locale,
@@ -92,7 +110,11 @@ def init_app(app: Flask) -> None:
 
     pages = tenant_blueprint()
     pages.before_request(auth_views.load_user)
-    for blueprint in (auth_views.bp, home_views.bp, admin_views.bp):
+    pages.before_request(plugin_runtime.check_request_plugin)
+    for blueprint in (auth_views.bp, home_views.bp, admin_views.bp, plugin_views.bp):
         pages.register_blueprint(blueprint)
+    for contribution in plugin_host.contributions.values():
+        for blueprint in contribution.web_blueprints:
+            pages.register_blueprint(blueprint)
     app.register_blueprint(pages)
     app.register_blueprint(public_views.bp)

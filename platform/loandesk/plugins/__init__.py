@@ -1,0 +1,1 @@
+"""The plugin host: hookspecs, discovery through entry points, per-tenant enablement (DESIGN §3)."""

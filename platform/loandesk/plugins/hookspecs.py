@@ -1,0 +1,62 @@
+"""The hooks of LoanDesk: how a plugin contributes to the core (DESIGN §3, STYLE "Plugins").
+
+Every hook is prefixed ``loandesk_``. Contribution hooks are collected from every plugin; the
+core attributes each result to its plugin and checks it (a blueprint's name equals the plugin's
+name, a permission is namespaced by it), so a plugin never reaches into the app.
+
+Start-up hooks are called once per app for every installed plugin; what they return is then
+switched on and off per tenant: the routes of a plugin that a tenant has not enabled answer 404
+for that tenant, and its navigation entries and permissions are not offered there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+    from flask_smorest import Blueprint as ApiBlueprint
+
+    from loandesk.plugins.info import NavItem, Permission
+
+hookspec = pluggy.HookspecMarker("loandesk")
+
+
+# --- web and API (start-up) -------------------------------------------------------------------
+
+
+@hookspec
+def loandesk_web_blueprints() -> list[Blueprint]:
+    """Web pages of the plugin, called once when the app is created.
+
+    Return Flask blueprints named exactly as the plugin; they are mounted under the tenant's
+    prefix, so a view's URL is ``/t/<slug>/<url_prefix>/...`` and its endpoint
+    ``tenant.<plugin>.<view>``. Views render the core's layout (``layouts/app.html``); the
+    current tenant and user are already set when they run.
+    """
+
+
+@hookspec
+def loandesk_api_blueprints() -> list[ApiBlueprint]:
+    """REST resources of the plugin (flask-smorest blueprints named as the plugin), called once
+    when the app is created. They are mounted under ``/api/v1``; protect every view with
+    ``loandesk.sdk.require_token(scope)``, which also answers 404 to tenants that have not
+    enabled the plugin."""
+
+
+@hookspec
+def loandesk_nav_items() -> list[NavItem]:
+    """Navigation entries (``loandesk.sdk.NavItem``) for the plugin's pages, called once when
+    the app is created; shown only to tenants that enabled the plugin."""
+
+
+# --- permissions (start-up) -------------------------------------------------------------------
+
+
+@hookspec
+def loandesk_permissions() -> list[Permission]:
+    """Permissions the plugin defines (``loandesk.sdk.Permission``), each named
+    ``<plugin>.<action>`` with a Chinese and an English label; called once when the app is
+    created. A tenant is offered them only while the plugin is enabled."""

@@ -1,0 +1,178 @@
+"""The plugin host of one app: finds plugins, checks what they contribute, and calls hooks for
+the plugins a tenant has enabled."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+import pluggy
+from flask import Blueprint
+from flask_smorest import Blueprint as ApiBlueprint
+
+from loandesk.plugins import hookspecs
+from loandesk.plugins.info import (
+    NAME_PATTERN,
+    SECTIONS,
+    Contributions,
+    NavItem,
+    Permission,
+    PluginInfo,
+)
+
+ENTRY_POINT_GROUP = "loandesk.plugins"
+
+
+class PluginError(RuntimeError):
+    """A plugin is malformed; the app refuses to start and names it."""
+
+
+class PluginHost:
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("loandesk")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: dict[str, PluginInfo] = {}
+        self.contributions: dict[str, Contributions] = {}
+        self._blueprint_owner: dict[str, str] = {}
+        self._subset_callers: dict[tuple[frozenset[str], str], Any] = {}
+
+    # --- finding and registering ------------------------------------------------------------
+
+    def discover(self) -> None:
+        """Register every plugin of the ``loandesk.plugins`` entry-point group."""
+        for entry_point in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            try:
+                module = entry_point.load()
+            except Exception as exc:
+                raise PluginError(f"plugin {entry_point.name!r} failed to import: {exc}") from exc
+            self.register(module, entry_name=entry_point.name)
+
+    def register(self, module: ModuleType | object, entry_name: str | None = None) -> PluginInfo:
+        info = getattr(module, "PLUGIN", None)
+        label = entry_name or getattr(module, "__name__", repr(module))
+        if not isinstance(info, PluginInfo):
+            raise PluginError(f"plugin {label!r} has no PLUGIN = PluginInfo(...)")
+        if not NAME_PATTERN.match(info.name):
+            raise PluginError(f"plugin name {info.name!r}: use 2-40 lowercase letters, digits, _")
+        if entry_name is not None and entry_name != info.name:
+            raise PluginError(f"entry point {entry_name!r} names plugin {info.name!r}")
+        if info.name in self.infos:
+            raise PluginError(f"two plugins are named {info.name!r}")
+        self.pm.register(module, name=info.name)
+        self.infos[info.name] = info
+        return info
+
+    def check_dependencies(self) -> None:
+        for info in self.infos.values():
+            missing = [d for d in info.depends_on if d not in self.infos]
+            if missing:
+                raise PluginError(f"plugin {info.name!r} needs {', '.join(missing)}, not installed")
+        for name in self.infos:
+            self._check_cycle(name, ())
+
+    def _check_cycle(self, name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            raise PluginError("plugins depend on each other in a circle: " + " → ".join(path))
+        for dependency in self.infos[name].depends_on:
+            self._check_cycle(dependency, (*path, name))
+
+    def requirements(self, name: str) -> list[str]:
+        """Every plugin ``name`` needs, directly or not."""
+        seen: list[str] = []
+        for dependency in self.infos[name].depends_on:
+            for item in (*self.requirements(dependency), dependency):
+                if item not in seen:
+                    seen.append(item)
+        return seen
+
+    def dependants(self, name: str) -> list[str]:
+        """Every plugin that needs ``name``, directly or not."""
+        return sorted(n for n in self.infos if name in self.requirements(n))
+
+    # --- start-up contributions -------------------------------------------------------------
+
+    def collect(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call one hook of every plugin, keeping who returned what."""
+        results = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            args = {name: kwargs[name] for name in impl.argnames}
+            result = impl.function(**args)
+            if result is not None:
+                results.append((impl.plugin_name, result))
+        return results
+
+    def gather(self) -> None:
+        """Collect and check the start-up contributions of every plugin."""
+        self.check_dependencies()
+        for name in self.infos:
+            self.contributions[name] = Contributions()
+        for name, blueprints in self.collect("loandesk_web_blueprints"):
+            for bp in _as_list(blueprints, Blueprint, name, "loandesk_web_blueprints"):
+                self._own_blueprint(name, bp, f"tenant.{name}")
+                self.contributions[name].web_blueprints.append(bp)
+        for name, blueprints in self.collect("loandesk_api_blueprints"):
+            for bp in _as_list(blueprints, ApiBlueprint, name, "loandesk_api_blueprints"):
+                self._own_blueprint(name, bp, name)
+                self.contributions[name].api_blueprints.append(bp)
+        for name, items in self.collect("loandesk_nav_items"):
+            for item in _as_list(items, NavItem, name, "loandesk_nav_items"):
+                if not item.endpoint.startswith(f"tenant.{name}.") or item.section not in SECTIONS:
+                    raise PluginError(
+                        f"plugin {name!r}: nav item {item.endpoint!r} must point at "
+                        f"tenant.{name}.<view> and use a section of {sorted(SECTIONS)}"
+                    )
+                self.contributions[name].nav_items.append(item)
+        for name, permissions in self.collect("loandesk_permissions"):
+            for permission in _as_list(permissions, Permission, name, "loandesk_permissions"):
+                if not permission.name.startswith(f"{name}."):
+                    raise PluginError(
+                        f"plugin {name!r}: permission {permission.name!r} must start with '{name}.'"
+                    )
+                self.contributions[name].permissions.append(permission)
+
+    def _own_blueprint(self, plugin: str, blueprint: Any, full_name: str) -> None:
+        if blueprint.name != plugin:
+            raise PluginError(
+                f"plugin {plugin!r}: blueprint {blueprint.name!r} must be named {plugin!r}"
+            )
+        self._blueprint_owner[full_name] = plugin
+
+    def owner_of_blueprint(self, blueprint_name: str | None) -> str | None:
+        """The plugin a request's blueprint belongs to (nested blueprints included)."""
+        while blueprint_name:
+            if blueprint_name in self._blueprint_owner:
+                return self._blueprint_owner[blueprint_name]
+            blueprint_name = blueprint_name.rpartition(".")[0]
+        return None
+
+    # --- per tenant -------------------------------------------------------------------------
+
+    def hook(self, name: str, enabled: frozenset[str]) -> Any:
+        """The hook ``name``, calling only the ``enabled`` plugins (cached per enabled set)."""
+        key = (enabled, name)
+        caller = self._subset_callers.get(key)
+        if caller is None:
+            disabled = [self.pm.get_plugin(n) for n in self.infos if n not in enabled]
+            caller = self.pm.subset_hook_caller(name, remove_plugins=disabled)
+            self._subset_callers[key] = caller
+        return caller
+
+    def nav_items(self, enabled: Iterable[str]) -> list[NavItem]:
+        return [
+            i for n in enabled if n in self.contributions for i in self.contributions[n].nav_items
+        ]
+
+    def permissions(self, enabled: Iterable[str]) -> list[Permission]:
+        return [
+            p for n in enabled if n in self.contributions for p in self.contributions[n].permissions
+        ]
+
+
+def _as_list(value: Any, kind: type, plugin: str, hook: str) -> list[Any]:
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    for item in items:
+        if not isinstance(item, kind):
+            raise PluginError(f"plugin {plugin!r}: {hook} returned {item!r}, not a {kind.__name__}")
+    return items

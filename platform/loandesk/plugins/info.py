@@ -1,0 +1,95 @@
+"""What a plugin declares about itself, and the plain data its hooks return to the core."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import marshmallow as ma
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+    from flask_smorest import Blueprint as ApiBlueprint
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A plugin's metadata: the module named by its ``loandesk.plugins`` entry point holds one
+    as ``PLUGIN``.
+
+    ``name`` equals the entry point's name (lowercase letters, digits, underscores); it
+    namespaces everything the plugin contributes (blueprints, permissions, jobs, events).
+    ``settings_schema`` is a marshmallow schema of the per-tenant settings; a field with
+    ``metadata={"secret": True}`` is stored encrypted and never shown again.
+    """
+
+    name: str
+    title_zh: str
+    title_en: str
+    version: str
+    description_zh: str = ""
+    description_en: str = ""
+    depends_on: tuple[str, ...] = ()
+    settings_schema: type[ma.Schema] | None = None
+
+    def title(self, locale: str) -> str:
+        return self.title_zh if locale.startswith("zh") else self.title_en
+
+    def description(self, locale: str) -> str:
+        return self.description_zh if locale.startswith("zh") else self.description_en
+
+    def secret_fields(self) -> frozenset[str]:
+        if self.settings_schema is None:
+            return frozenset()
+        fields = self.settings_schema().fields
+        return frozenset(n for n, f in fields.items() if f.metadata.get("secret"))
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the web UI's navigation. ``endpoint`` is a Flask endpoint of a tenant page
+    (a plugin's are ``tenant.<plugin>.<view>``)."""
+
+    endpoint: str
+    label_zh: str
+    label_en: str
+    section: str = "modules"  # one of SECTIONS
+    admin_only: bool = False
+    order: int = 100
+
+    def label(self, locale: str) -> str:
+        return self.label_zh if locale.startswith("zh") else self.label_en
+
+
+# Navigation sections, in their order on screen, with their labels.
+SECTIONS: dict[str, tuple[str, str]] = {
+    "workspace": ("工作台", "Workspace"),
+    "modules": ("业务", "Business"),
+    "administration": ("系统管理", "Administration"),
+}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission, namespaced by its module: ``loan.disburse``, ``collections.assign``.
+    A plugin's permissions start with its name and a dot."""
+
+    name: str
+    label_zh: str
+    label_en: str
+
+    def label(self, locale: str) -> str:
+        return self.label_zh if locale.startswith("zh") else self.label_en
+
+
+@dataclass
+class Contributions:
+    """What one plugin contributed at start-up, checked and attributed by the host."""
+
+    web_blueprints: list[Blueprint] = field(default_factory=list)
+    api_blueprints: list[ApiBlueprint] = field(default_factory=list)
+    nav_items: list[NavItem] = field(default_factory=list)
+    permissions: list[Permission] = field(default_factory=list)

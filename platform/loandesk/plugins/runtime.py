@@ -1,0 +1,73 @@
+"""The plugin host inside a request: the current tenant's enabled plugins and their hooks."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from flask import Flask, abort, current_app, request
+
+from loandesk import extension
+from loandesk.plugins import service
+from loandesk.plugins.host import PluginHost
+from loandesk.plugins.info import NavItem, Permission
+from loandesk.tenancy import current
+
+
+class EnabledCache:
+    """Each tenant's enabled plugins, per process, keyed on the tenant's ``plugins_version``:
+    a change in any process bumps the number, and every process reloads on its next request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[uuid.UUID, tuple[int, frozenset[str]]] = {}
+
+    def get(self, tenant_id: uuid.UUID, version: int) -> frozenset[str] | None:
+        entry = self._entries.get(tenant_id)
+        return entry[1] if entry and entry[0] == version else None
+
+    def put(self, tenant_id: uuid.UUID, version: int, names: frozenset[str]) -> None:
+        with self._lock:
+            self._entries[tenant_id] = (version, names)
+
+
+def host() -> PluginHost:
+    plugin_host: PluginHost = current_app.extensions["loandesk.plugins"]
+    return plugin_host
+
+
+def enabled() -> frozenset[str]:
+    """The plugins the current tenant has enabled."""
+    tenant = current()
+    cache: EnabledCache = current_app.extensions["loandesk.plugins.enabled"]
+    names = cache.get(tenant.id, tenant.plugins_version)
+    if names is None:
+        names = service.enabled_names(extension.session()) & host().infos.keys()
+        cache.put(tenant.id, tenant.plugins_version, names)
+    return names
+
+
+def hook(name: str) -> Any:
+    """A hook caller for the current tenant: only its enabled plugins answer."""
+    return host().hook(name, enabled())
+
+
+def nav_items() -> list[NavItem]:
+    return host().nav_items(sorted(enabled()))
+
+
+def permissions() -> list[Permission]:
+    return host().permissions(sorted(enabled()))
+
+
+def check_request_plugin() -> None:
+    """404 for a route of a plugin the current tenant has not enabled."""
+    owner = host().owner_of_blueprint(request.blueprint)
+    if owner is not None and owner not in enabled():
+        abort(404)
+
+
+def init_app(app: Flask, plugin_host: PluginHost) -> None:
+    app.extensions["loandesk.plugins"] = plugin_host
+    app.extensions["loandesk.plugins.enabled"] = EnabledCache()

@@ -1,0 +1,72 @@
+"""The public surface for plugin authors: a plugin imports ``loandesk.sdk`` and nothing else of
+the core. Re-exports only; each name is documented where it is defined.
+
+A minimal plugin module, named by an entry point in the ``loandesk.plugins`` group::
+
+    from loandesk import sdk
+
+    PLUGIN = sdk.PluginInfo(name="hello", title_zh="示例", title_en="Hello", version="1.0")
+
+    @sdk.hookimpl
+    def loandesk_permissions():
+        return [sdk.Permission("hello.greet", "打招呼", "Greet")]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+from loandesk.auth.oauth import require_token
+from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
+from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from loandesk.extension import session
+from loandesk.i18n import N_
+from loandesk.plugins.info import NavItem, Permission, PluginInfo
+from loandesk.tenancy import TenantRef, current
+from loandesk.web.auth_views import admin_required, login_required
+
+hookimpl = pluggy.HookimplMarker("loandesk")
+
+
+def plugin_settings(name: str) -> dict[str, Any]:
+    """The settings of plugin ``name`` for the current tenant, secrets decrypted (for the
+    plugin's own use: never display them)."""
+    from loandesk import extension
+    from loandesk.plugins import runtime, service
+
+    return service.settings_for(
+        extension.session(),
+        runtime.host(),
+        master_key=extension.get().settings.master_key,
+        tenant_id=current().id,
+        name=name,
+    )
+
+
+__all__ = [
+    "N_",
+    "Base",
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "Money",
+    "NavItem",
+    "NotFound",
+    "Permission",
+    "PluginInfo",
+    "TenantOwned",
+    "TenantRef",
+    "UTCDateTime",
+    "ValidationFailed",
+    "admin_required",
+    "current",
+    "hookimpl",
+    "login_required",
+    "plugin_settings",
+    "require_token",
+    "session",
+    "utcnow",
+    "uuid7",
+]

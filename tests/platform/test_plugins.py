@@ -1,0 +1,289 @@
+"""The plugin host: a third-party distribution, built and installed during the test, is found
+through its entry points, and what it adds works only for the tenant that enabled it."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from loandesk.plugins.host import PluginError, PluginHost
+from loandesk.plugins.info import Permission, PluginInfo
+from tests.helpers import ApiClient, csrf_from, web_login
+
+FIXTURE = Path(__file__).parent / "plugin_fixture"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def hello_distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """pip-installs the fixture distribution into a folder on sys.path, like site-packages."""
+    site = tmp_path_factory.mktemp("site")
+    build = tmp_path_factory.mktemp("build")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(FIXTURE),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=build,
+    )
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    try:
+        yield site
+    finally:
+        sys.path.remove(str(site))
+        for name in [m for m in sys.modules if m.startswith("loandesk_hello")]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
+
+
+def _enable(api: ApiClient, name: str, **body: object) -> object:
+    return api.client.put(
+        f"/api/v1/plugins/{name}",
+        json={"enabled": True, **body},
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+
+
+def _put(api: ApiClient, name: str, body: dict[str, object]):  # type: ignore[no-untyped-def]
+    return api.client.put(
+        f"/api/v1/plugins/{name}", json=body, headers={"Authorization": f"Bearer {api.token}"}
+    )
+
+
+def test_the_installed_plugin_is_listed(api_a: ApiClient) -> None:
+    plugins = {p["name"]: p for p in api_a.get("/plugins").get_json()}
+    assert {"hello", "hello_extra"} <= set(plugins)
+    assert plugins["hello"]["enabled"] is False and plugins["hello"]["version"] == "1.0.0"
+    assert plugins["hello_extra"]["depends_on"] == ["hello"]
+
+
+def test_route_nav_and_permission_work_only_for_the_enabling_tenant(
+    app: Flask, client, api_a: ApiClient, api_b: ApiClient, tenant_a, tenant_b
+) -> None:
+    assert api_a.get("/hello").status_code == 404  # installed, not enabled yet
+    assert (
+        _put(api_a, "hello", {"enabled": True, "settings": {"greeting": "您好"}}).status_code == 200
+    )
+
+    assert api_a.get("/hello").get_json()["greeting"] == "您好"
+    assert api_b.get("/hello").status_code == 404
+
+    web_login(client, tenant_a)
+    page = client.get(f"/t/{tenant_a.slug}/hello/")
+    assert page.status_code == 200 and "您好" in page.get_data(as_text=True)
+    assert "问候" in client.get(f"/t/{tenant_a.slug}/").get_data(as_text=True)
+    other = app.test_client()
+    web_login(other, tenant_b)
+    assert other.get(f"/t/{tenant_b.slug}/hello/").status_code == 404
+    assert "问候" not in other.get(f"/t/{tenant_b.slug}/").get_data(as_text=True)
+
+    from loandesk.plugins import runtime
+    from loandesk.tenancy import use
+    from loandesk.tenancy import service as tenants
+
+    with app.test_request_context():
+        db = app.extensions["loandesk"].db
+        for fixture, expected in ((tenant_a, True), (tenant_b, False)):
+            with db.transaction() as s:
+                ref = tenants.get_by_slug(s, fixture.slug).ref()
+            with use(ref):
+                names = {p.name for p in runtime.permissions()}
+                assert ("hello.greet" in names) is expected
+            db.session.remove()
+
+    # disabled again: gone for A too
+    assert _put(api_a, "hello", {"enabled": False}).status_code == 200
+    assert api_a.get("/hello").status_code == 404
+    assert client.get(f"/t/{tenant_a.slug}/hello/").status_code == 404
+
+
+def test_dependencies_are_checked_both_ways(api_a: ApiClient) -> None:
+    refused = _put(api_a, "hello_extra", {"enabled": True})
+    assert refused.status_code == 409
+    assert "Hello (hello)" in refused.get_json()["message"]
+    assert _put(api_a, "hello", {"enabled": True}).status_code == 200
+    assert _put(api_a, "hello_extra", {"enabled": True}).status_code == 200
+    needed = _put(api_a, "hello", {"enabled": False})
+    assert needed.status_code == 409 and "hello_extra" in needed.get_json()["message"]
+    states = {p["name"]: p["enabled"] for p in api_a.get("/plugins").get_json()}
+    assert states["hello"] and states["hello_extra"]
+    assert _put(api_a, "nope", {"enabled": True}).status_code == 404
+
+
+def test_invalid_settings_change_nothing_and_secrets_stay_secret(
+    app: Flask, api_a: ApiClient, database_urls
+) -> None:
+    ok = _put(api_a, "hello", {"settings": {"greeting": "早上好", "api_key": "sk-live-123456"}})
+    assert ok.status_code == 200
+    body = ok.get_json()
+    assert body["settings"] == {"greeting": "早上好", "tone": "warm", "daily_limit": 10}
+    assert body["secrets_set"] == ["api_key"]
+
+    bad = _put(
+        api_a,
+        "hello",
+        {"enabled": True, "settings": {"greeting": "", "tone": "loud", "daily_limit": 0}},
+    )
+    assert bad.status_code == 422
+    assert {"greeting", "tone", "daily_limit"} <= set(bad.get_json()["errors"])
+    after = api_a.get("/plugins/hello").get_json()
+    assert after["settings"]["greeting"] == "早上好" and after["enabled"] is False
+
+    # an empty secret keeps the stored one; the plugin reads it decrypted
+    assert (
+        _put(
+            api_a, "hello", {"enabled": True, "settings": {"greeting": "晚上好", "api_key": ""}}
+        ).status_code
+        == 200
+    )
+    assert api_a.get("/hello").get_json() == {"greeting": "晚上好", "has_key": "true"}
+
+    from sqlalchemy import create_engine
+
+    # the superuser on PostgreSQL: even the owner sees no rows through RLS without a tenant
+    raw_url = database_urls.admin_url or database_urls.owner_url
+    engine = create_engine(raw_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as c:
+        raw = " ".join(
+            str(r) for r in c.execute(text("select settings, secrets from tenant_plugins"))
+        )
+    engine.dispose()
+    assert "sk-live-123456" not in raw and "v1:" in raw
+
+
+def test_another_process_sees_the_change_on_its_next_request(
+    settings, api_a: ApiClient, tenant_a
+) -> None:
+    from loandesk.app import create_app
+
+    other = create_app(settings)  # a second worker process with its own cache
+    other_api = ApiClient(other.test_client(), api_a.token)
+    assert other_api.get("/hello").status_code == 404  # caches "disabled"
+    assert (
+        _put(api_a, "hello", {"enabled": True, "settings": {"greeting": "hi"}}).status_code == 200
+    )
+    assert other_api.get("/hello").status_code == 200
+    other.extensions["loandesk"].db.dispose()
+
+
+def test_admin_page_enables_and_configures(client, tenant_a) -> None:
+    web_login(client, tenant_a)
+    page = f"/t/{tenant_a.slug}/admin/plugins"
+    html = client.get(page).get_data(as_text=True)
+    assert "问候" in html and "hello_extra" in html
+    token = csrf_from(client, page)
+    refused = client.post(
+        f"{page}/hello_extra/enabled", data={"csrf_token": token, "enabled": "on"}
+    )
+    assert refused.status_code == 302
+    assert "hello" in client.get(page).get_data(as_text=True)  # the flash names what is missing
+    form = client.get(f"{page}/hello/settings").get_data(as_text=True)
+    assert 'name="greeting"' in form and 'type="password"' in form and "问候语" in form
+    bad = client.post(
+        f"{page}/hello/settings",
+        data={"csrf_token": token, "greeting": "", "tone": "warm", "daily_limit": "5"},
+    )
+    assert bad.status_code == 422 and "field-error" in bad.get_data(as_text=True)
+    good = client.post(
+        f"{page}/hello/settings",
+        data={
+            "csrf_token": token,
+            "greeting": "您好",
+            "tone": "formal",
+            "daily_limit": "5",
+            "api_key": "k-1",
+        },
+    )
+    assert good.status_code == 302
+    assert (
+        client.post(
+            f"{page}/hello/enabled", data={"csrf_token": token, "enabled": "on"}
+        ).status_code
+        == 302
+    )
+    assert client.get(f"/t/{tenant_a.slug}/hello/").status_code == 200
+    again = client.get(f"{page}/hello/settings").get_data(as_text=True)
+    assert "k-1" not in again
+
+
+def test_cli_lists_enables_and_refuses(app: Flask, tenant_a, settings) -> None:
+    from click.testing import CliRunner
+
+    from loandesk.cli import cli
+
+    env = {
+        "LOANDESK_DATABASE_URL": settings.database_url,
+        "LOANDESK_MIGRATION_DATABASE_URL": settings.migration_database_url,
+        "LOANDESK_INSTANCE_PATH": str(settings.instance_path),
+    }
+    runner = CliRunner()
+    refused = runner.invoke(
+        cli, ["plugin", "enable", "--tenant", tenant_a.slug, "hello_extra"], env=env
+    )
+    assert refused.exit_code != 0 and "Hello (hello)" in refused.output
+    assert (
+        runner.invoke(
+            cli, ["plugin", "enable", "--tenant", tenant_a.slug, "hello"], env=env
+        ).exit_code
+        == 0
+    )
+    listed = json.loads(
+        runner.invoke(cli, ["plugin", "list", "--tenant", tenant_a.slug], env=env).output
+    )
+    assert {p["name"]: p["enabled"] for p in listed}["hello"] is True
+    assert (
+        runner.invoke(
+            cli, ["plugin", "disable", "--tenant", tenant_a.slug, "hello"], env=env
+        ).exit_code
+        == 0
+    )
+
+
+class _Bad:
+    PLUGIN = PluginInfo(name="bad", title_zh="坏", title_en="Bad", version="0")
+
+    from loandesk.sdk import hookimpl
+
+    @hookimpl
+    def loandesk_permissions(self) -> list[Permission]:
+        return [Permission("other.thing", "x", "x")]
+
+
+def test_malformed_plugins_are_refused_at_start() -> None:
+    host = PluginHost()
+    with pytest.raises(PluginError, match="no PLUGIN"):
+        host.register(object())
+    host.register(_Bad())
+    with pytest.raises(PluginError, match="must start with 'bad.'"):
+        host.gather()
+
+    class Needy:
+        PLUGIN = PluginInfo(
+            name="needy", title_zh="x", title_en="x", version="0", depends_on=("absent",)
+        )
+
+    host = PluginHost()
+    host.register(Needy())
+    with pytest.raises(PluginError, match="needs absent"):
+        host.gather()
+    with pytest.raises(PluginError, match="two plugins"):
+        host.register(Needy())
