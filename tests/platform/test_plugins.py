@@ -97,8 +97,8 @@ def test_route_nav_and_permission_work_only_for_the_enabling_tenant(
     assert "问候" not in other.get(f"/t/{tenant_b.slug}/").get_data(as_text=True)
 
     from loandesk.plugins import runtime
-    from loandesk.tenancy import use
     from loandesk.tenancy import service as tenants
+    from loandesk.tenancy import use
 
     with app.test_request_context():
         db = app.extensions["loandesk"].db
@@ -273,7 +273,7 @@ def test_malformed_plugins_are_refused_at_start() -> None:
     with pytest.raises(PluginError, match="no PLUGIN"):
         host.register(object())
     host.register(_Bad())
-    with pytest.raises(PluginError, match="must start with 'bad.'"):
+    with pytest.raises(PluginError, match=r"must start with 'bad\.'"):
         host.gather()
 
     class Needy:
