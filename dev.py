@@ -21,7 +21,8 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 STAMP = VENV / ".installed"
 PG_URL = os.environ.get("LOANDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("LOANDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# a database of its own: the job tests empty it
+REDIS_URL = os.environ.get("LOANDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> int:

@@ -10,6 +10,7 @@ from flask import Flask
 from loandesk import api, extension, health
 from loandesk.auth import oauth
 from loandesk.db import Database
+from loandesk.jobs import runtime as jobs_runtime
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.plugins.host import PluginHost
 from loandesk.settings import Settings
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, plugins: Iterable[object] = 
         plugin_host.register(plugin)
     plugin_host.gather()
     plugin_runtime.init_app(app, plugin_host)
+    jobs_runtime.init_app(app, db, settings.redis_url, plugin_host)
 
     htmx.init_app(app)
     tenancy_web.init_app(app)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -81,7 +84,11 @@ def _serve(host: str, port: int, workers: int = 2) -> None:
         # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
         from werkzeug.serving import run_simple
 
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        stop = _start_embedded_worker(app)
+        try:
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        finally:
+            stop.set()
         return
     from gunicorn.app.base import BaseApplication
 
@@ -95,6 +102,61 @@ def _serve(host: str, port: int, workers: int = 2) -> None:
             return app
 
     _Gunicorn().run()
+
+
+def _start_embedded_worker(app: Flask) -> threading.Event:
+    """The embedded mode runs jobs in a thread of the web process (no Redis, no rq)."""
+    from loandesk.jobs.database import DatabaseBackend
+    from loandesk.jobs.runtime import execute, jobs
+
+    registry = jobs()
+    stop = threading.Event()
+    backend = registry.backend
+    if isinstance(backend, DatabaseBackend):
+        thread = threading.Thread(
+            target=backend.work,
+            args=(functools.partial(execute, app), registry.queues),
+            kwargs={"stop": stop},
+            name="loandesk-jobs",
+            daemon=True,
+        )
+        thread.start()
+    return stop
+
+
+@cli.command("worker")
+@click.option("--queue", "queues", multiple=True, help="Queues to serve (default: all).")
+@click.option("--burst", is_flag=True, help="Stop when no job is left.")
+@with_appcontext
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run background jobs: rq on Redis when LOANDESK_REDIS_URL is set, else the database."""
+    from flask import current_app
+
+    from loandesk.jobs.runtime import execute, jobs
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    registry = jobs()
+    names = list(queues) or registry.queues
+    if extension.get().settings.redis_url:
+        from rq import SimpleWorker
+
+        from loandesk.jobs.rq_backend import RQBackend, set_worker_app
+
+        backend = registry.backend
+        assert isinstance(backend, RQBackend)
+        set_worker_app(app)
+        rq_worker = SimpleWorker([backend.queue(n) for n in names], connection=backend.redis)
+        rq_worker.work(burst=burst, with_scheduler=True)
+        return
+    from loandesk.jobs.database import DatabaseBackend
+
+    database = registry.backend
+    assert isinstance(database, DatabaseBackend)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"worker: serving {', '.join(names)} from the database")
+    ran = database.work(functools.partial(execute, app), names, stop=stop, burst=burst)
+    click.echo(f"worker: ran {ran} jobs")
 
 
 @cli.command("demo")

@@ -4,6 +4,7 @@ and the column types every module uses for money and time (DESIGN §2, §5)."""
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -46,10 +47,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+_uuid7_lock = threading.Lock()
+_uuid7_last = [0]
+
+
 def uuid7() -> uuid.UUID:
     """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then 74 random bits.
 
     Time-ordered, so B-tree inserts stay local; random enough to be unguessable in practice.
+    Within a process each id is greater than the one before (RFC 9562 §6.2, method 3), so
+    ids order events emitted in the same millisecond too.
     """
     millis = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
@@ -58,6 +65,11 @@ def uuid7() -> uuid.UUID:
     value |= ((rand >> 62) & 0xFFF) << 64  # rand_a, 12 bits
     value |= 0b10 << 62  # RFC 4122 variant
     value |= rand & ((1 << 62) - 1)  # rand_b, 62 bits
+    with _uuid7_lock:
+        if value <= _uuid7_last[0]:
+            # same millisecond (or a clock step back): count up from the last id's random part
+            value = _uuid7_last[0] + 1
+        _uuid7_last[0] = value
     return uuid.UUID(int=value)
 
 

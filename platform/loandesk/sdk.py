@@ -21,8 +21,11 @@ import pluggy
 from loandesk.auth.oauth import require_token
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from loandesk.events import Event, EventHandler, EventType, emit
 from loandesk.extension import session
 from loandesk.i18n import N_
+from loandesk.jobs import JobContext, JobSpec
+from loandesk.jobs.runtime import enqueue
 from loandesk.plugins.info import NavItem, Permission, PluginInfo
 from loandesk.tenancy import TenantRef, current
 from loandesk.web.auth_views import admin_required, login_required
@@ -50,7 +53,12 @@ __all__ = [
     "Base",
     "Conflict",
     "DomainError",
+    "Event",
+    "EventHandler",
+    "EventType",
     "Forbidden",
+    "JobContext",
+    "JobSpec",
     "Money",
     "NavItem",
     "NotFound",
@@ -62,6 +70,8 @@ __all__ = [
     "ValidationFailed",
     "admin_required",
     "current",
+    "emit",
+    "enqueue",
     "hookimpl",
     "login_required",
     "plugin_settings",

@@ -113,3 +113,9 @@ def test_writing_a_row_of_another_tenant_is_refused(app: Flask, tenant_a, tenant
         session.add(
             User(email="x@y.cn", display_name="x", is_admin=False, status="active", failed_logins=0)
         )
+
+
+def test_uuid7_is_strictly_increasing_within_a_process() -> None:
+    ids = [uuid7() for _ in range(50_000)]  # many share a millisecond
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in ids[-100:])

@@ -3,12 +3,7 @@ through its entry points, and what it adds works only for the tenant that enable
 
 from __future__ import annotations
 
-import importlib
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -18,41 +13,7 @@ from loandesk.plugins.host import PluginError, PluginHost
 from loandesk.plugins.info import Permission, PluginInfo
 from tests.helpers import ApiClient, csrf_from, web_login
 
-FIXTURE = Path(__file__).parent / "plugin_fixture"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def hello_distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """pip-installs the fixture distribution into a folder on sys.path, like site-packages."""
-    site = tmp_path_factory.mktemp("site")
-    build = tmp_path_factory.mktemp("build")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-index",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(FIXTURE),
-        ],
-        check=True,
-        capture_output=True,
-        cwd=build,
-    )
-    sys.path.insert(0, str(site))
-    importlib.invalidate_caches()
-    try:
-        yield site
-    finally:
-        sys.path.remove(str(site))
-        for name in [m for m in sys.modules if m.startswith("loandesk_hello")]:
-            del sys.modules[name]
-        importlib.invalidate_caches()
+pytestmark = pytest.mark.usefixtures("hello_distribution")
 
 
 def _enable(api: ApiClient, name: str, **body: object) -> object:
@@ -135,7 +96,13 @@ def test_invalid_settings_change_nothing_and_secrets_stay_secret(
     ok = _put(api_a, "hello", {"settings": {"greeting": "早上好", "api_key": "sk-live-123456"}})
     assert ok.status_code == 200
     body = ok.get_json()
-    assert body["settings"] == {"greeting": "早上好", "tone": "warm", "daily_limit": 10}
+    assert body["settings"] == {
+        "greeting": "早上好",
+        "tone": "warm",
+        "daily_limit": 10,
+        "log_path": None,
+        "slow_seconds": 0,
+    }
     assert body["secrets_set"] == ["api_key"]
 
     bad = _put(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from loandesk import events
 from loandesk.auth.models import User
 from loandesk.auth.passwords import (
     hash_password,
@@ -119,6 +120,9 @@ def create_user(
         user.invite_expires_at = utcnow() + INVITE_LIFETIME
     session.add(user)
     session.flush()
+    events.emit(
+        session, "user.created", "user", user.id, {"status": user.status, "is_admin": user.is_admin}
+    )
     return NewUser(user=user, invite_token=token)
 
 
@@ -158,6 +162,7 @@ def update_user(
         user.failed_logins, user.locked_until = 0, None
     if status == "deactivated" and user.status != "deactivated":
         user.status, user.deactivated_at = "deactivated", utcnow()
+        events.emit(session, "user.deactivated", "user", user.id)
     elif status == "active" and user.status == "deactivated":
         user.status = "active" if user.password_hash else "invited"
         user.deactivated_at = None

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from flask_smorest import Blueprint as ApiBlueprint
 
+    from loandesk.events import EventHandler, EventType
+    from loandesk.jobs import JobSpec
     from loandesk.plugins.info import NavItem, Permission
 
 hookspec = pluggy.HookspecMarker("loandesk")
@@ -60,3 +62,29 @@ def loandesk_permissions() -> list[Permission]:
     """Permissions the plugin defines (``loandesk.sdk.Permission``), each named
     ``<plugin>.<action>`` with a Chinese and an English label; called once when the app is
     created. A tenant is offered them only while the plugin is enabled."""
+
+
+# --- events and jobs (start-up) ---------------------------------------------------------------
+
+
+@hookspec
+def loandesk_event_types() -> list[EventType]:
+    """Events the plugin emits (``loandesk.sdk.EventType``: ``loan.disbursed`` with labels and
+    its record type), called once when the app is created. Emit them with
+    ``loandesk.sdk.emit(session, name, record_type, record_id, payload)`` inside the
+    transaction that causes them."""
+
+
+@hookspec
+def loandesk_event_handlers() -> list[EventHandler]:
+    """Handlers (``loandesk.sdk.EventHandler``) of events of the core or of any plugin, called
+    once when the app is created. A handler runs in a job after the emitting transaction
+    committed, for tenants that enabled the plugin, at least once per event and in order:
+    write it to be idempotent. Raising makes the delivery retry later."""
+
+
+@hookspec
+def loandesk_jobs() -> list[JobSpec]:
+    """Job functions of the plugin (``loandesk.sdk.JobSpec`` named ``<plugin>.<job>``), called
+    once when the app is created. Enqueue them with ``loandesk.sdk.enqueue(name, tenant_id,
+    *ids)``; they run only for tenants that have the plugin enabled."""

@@ -132,6 +132,25 @@ class PluginHost:
                     )
                 self.contributions[name].permissions.append(permission)
 
+        from loandesk.events import EventHandler, EventType
+        from loandesk.jobs import JobSpec
+
+        for name, types in self.collect("loandesk_event_types"):
+            self.contributions[name].event_types.extend(
+                _as_list(types, EventType, name, "loandesk_event_types")
+            )
+        for name, handlers in self.collect("loandesk_event_handlers"):
+            self.contributions[name].event_handlers.extend(
+                _as_list(handlers, EventHandler, name, "loandesk_event_handlers")
+            )
+        for name, jobs in self.collect("loandesk_jobs"):
+            for spec in _as_list(jobs, JobSpec, name, "loandesk_jobs"):
+                if not spec.name.startswith(f"{name}."):
+                    raise PluginError(
+                        f"plugin {name!r}: job {spec.name!r} must start with '{name}.'"
+                    )
+                self.contributions[name].jobs.append(spec)
+
     def _own_blueprint(self, plugin: str, blueprint: Any, full_name: str) -> None:
         if blueprint.name != plugin:
             raise PluginError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 
@@ -90,6 +90,9 @@ class Contributions:
     """What one plugin contributed at start-up, checked and attributed by the host."""
 
     web_blueprints: list[Blueprint] = field(default_factory=list)
+    event_types: list[Any] = field(default_factory=list)
+    event_handlers: list[Any] = field(default_factory=list)
+    jobs: list[Any] = field(default_factory=list)
     api_blueprints: list[ApiBlueprint] = field(default_factory=list)
     nav_items: list[NavItem] = field(default_factory=list)
     permissions: list[Permission] = field(default_factory=list)

@@ -10,7 +10,7 @@ import marshmallow as ma
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from loandesk import crypto
+from loandesk import crypto, events
 from loandesk.errors import Conflict, NotFound, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.plugins.host import PluginHost
@@ -102,6 +102,7 @@ def set_enabled(
     session.add(row)
     _bump_version(session, tenant_id)
     session.flush()
+    events.emit(session, "plugin.enabled" if enabled else "plugin.disabled", "plugin", name)
 
 
 def update_settings(

@@ -19,6 +19,8 @@ class HelloSettings(ma.Schema):
     tone = ma.fields.String(load_default="warm", validate=validate.OneOf(["warm", "formal"]))
     daily_limit = ma.fields.Integer(load_default=10, validate=validate.Range(min=1, max=1000))
     api_key = ma.fields.String(metadata={"secret": True, "label_en": "API key"})
+    log_path = ma.fields.String(load_default=None, allow_none=True)
+    slow_seconds = ma.fields.Integer(load_default=0)
 
 
 PLUGIN = sdk.PluginInfo(
@@ -71,3 +73,62 @@ def loandesk_nav_items() -> list[sdk.NavItem]:
 @sdk.hookimpl
 def loandesk_permissions() -> list[sdk.Permission]:
     return [sdk.Permission("hello.greet", "打招呼", "Greet")]
+
+
+# --- jobs and events: each leaves a line in a file, so a test in another process can see it ---
+
+
+def _append(path: str, line: str) -> None:
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
+def record(ctx: sdk.JobContext, path: str, text: str) -> None:
+    _append(path, f"{ctx.tenant.slug if ctx.tenant else '-'}:{text}:{ctx.attempt}")
+
+
+def flaky(ctx: sdk.JobContext, path: str, fail_times: int) -> None:
+    """Fails until it has failed ``fail_times`` times in all (counted in the file)."""
+    from pathlib import Path
+
+    file = Path(path)
+    before = file.read_text(encoding="utf-8").count("\n") if file.exists() else 0
+    _append(path, f"attempt:{ctx.attempt}")
+    if before < fail_times:
+        raise RuntimeError(f"failing on purpose, {before + 1} of {fail_times}")
+
+
+def count(ctx: sdk.JobContext, total: int) -> None:
+    for done in range(1, total + 1):
+        ctx.report_progress(done, total)
+
+
+def on_user_created(ctx: sdk.JobContext, event: sdk.Event) -> None:
+    import time
+
+    settings = sdk.plugin_settings("hello")
+    path = settings.get("log_path")
+    if not path:
+        return
+    _append(path, f"start:{event.name}:{event.record_id}")
+    time.sleep(float(settings.get("slow_seconds") or 0))
+    _append(path, f"done:{event.name}:{event.record_id}")
+
+
+@sdk.hookimpl
+def loandesk_jobs() -> list[sdk.JobSpec]:
+    return [
+        sdk.JobSpec("hello.record", record),
+        sdk.JobSpec("hello.flaky", flaky, max_attempts=3, backoff=(0,)),
+        sdk.JobSpec("hello.count", count),
+    ]
+
+
+@sdk.hookimpl
+def loandesk_event_types() -> list[sdk.EventType]:
+    return [sdk.EventType("hello.greeted", "已问候", "Greeted", "user")]
+
+
+@sdk.hookimpl
+def loandesk_event_handlers() -> list[sdk.EventHandler]:
+    return [sdk.EventHandler("user.created", "log", on_user_created)]

@@ -1,0 +1,52 @@
+"""The core's own jobs, event types and periodic work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+
+from loandesk import events
+from loandesk.events import EventType
+from loandesk.jobs import JobContext, JobSpec
+from loandesk.jobs.runtime import enqueue
+
+EVENT_TYPES = [
+    EventType("user.created", "新增员工账号", "User created", "user"),
+    EventType("user.deactivated", "停用员工账号", "User deactivated", "user"),
+    EventType("plugin.enabled", "启用功能模块", "Plugin enabled", "plugin"),
+    EventType("plugin.disabled", "停用功能模块", "Plugin disabled", "plugin"),
+]
+
+
+def deliver_events(ctx: JobContext) -> None:
+    from loandesk.plugins import runtime as plugin_runtime
+
+    registry: events.EventRegistry = current_app.extensions["loandesk.events"]
+    events.deliver(ctx, registry.handlers, plugin_runtime.enabled())
+
+
+def sweep_events(ctx: JobContext, older_than_seconds: int = 60) -> None:
+    """Redeliver what waited too long (a worker died, or a delivery job was lost)."""
+    older_than = timedelta(seconds=older_than_seconds)
+    for tenant_id in events.stale_backlog(ctx.session, older_than):
+        enqueue("core.deliver_events", tenant_id)
+
+
+def purge_sessions(ctx: JobContext) -> None:
+    from loandesk.web.sessions import purge_expired
+
+    purge_expired(current_app.extensions["loandesk"].db)
+
+
+JOBS = [
+    JobSpec(
+        "core.deliver_events",
+        deliver_events,
+        queue="events",
+        max_attempts=10,
+        backoff=(5, 30, 120, 600),
+    ),
+    JobSpec("core.sweep_events", sweep_events, queue="events", max_attempts=1),
+    JobSpec("core.purge_sessions", purge_sessions, max_attempts=1),
+]
