@@ -121,6 +121,11 @@ def _start_embedded_worker(app: Flask) -> threading.Event:
             daemon=True,
         )
         thread.start()
+        from loandesk.jobs.runtime import scheduler
+
+        threading.Thread(
+            target=scheduler(app).run, args=(stop,), name="loandesk-scheduler", daemon=True
+        ).start()
     return stop
 
 
@@ -157,6 +162,52 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
     click.echo(f"worker: serving {', '.join(names)} from the database")
     ran = database.work(functools.partial(execute, app), names, stop=stop, burst=burst)
     click.echo(f"worker: ran {ran} jobs")
+
+
+@cli.command("scheduler")
+@click.option("--once", is_flag=True, help="Fire what is due now, then stop.")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="With --once: evaluate the schedules as of this ISO time (catch up a period by hand).",
+)
+@with_appcontext
+def scheduler_command(once: bool, at: str | None) -> None:
+    """Fire periodic jobs when they come due, in each tenant's timezone."""
+    from datetime import UTC, datetime
+
+    from flask import current_app
+
+    from loandesk.jobs.runtime import scheduler
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    clock = scheduler(app)
+    if once:
+        now = None
+        if at:
+            try:
+                now = datetime.fromisoformat(at)
+            except ValueError:
+                raise click.BadParameter(f"not an ISO time: {at}", param_hint="--at") from None
+            now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        fired = clock.tick(now)
+        _echo_json(
+            {
+                "fired": [
+                    {
+                        "schedule": name,
+                        "tenant_id": str(t) if t else None,
+                        "due_at": due.isoformat(),
+                    }
+                    for name, t, due in fired
+                ]
+            }
+        )
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    clock.run(stop)
 
 
 @cli.command("demo")

@@ -10,6 +10,7 @@ from loandesk import events
 from loandesk.events import EventType
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
+from loandesk.jobs.schedules import Schedule
 
 EVENT_TYPES = [
     EventType("user.created", "新增员工账号", "User created", "user"),
@@ -49,4 +50,9 @@ JOBS = [
     ),
     JobSpec("core.sweep_events", sweep_events, queue="events", max_attempts=1),
     JobSpec("core.purge_sessions", purge_sessions, max_attempts=1),
+]
+
+SCHEDULES = [
+    Schedule("core.sweep_events", "* * * * *", "core.sweep_events", per_tenant=False),
+    Schedule("core.purge_sessions", "17 * * * *", "core.purge_sessions", per_tenant=False),
 ]

@@ -3,6 +3,7 @@
 from loandesk.auth.models import ApiClient, ApiToken, User
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
 from loandesk.jobs.database import Job
+from loandesk.jobs.schedules import ScheduleState
 from loandesk.plugins.models import TenantPlugin
 from loandesk.tenancy.models import Tenant
 from loandesk.web.sessions import WebSession
@@ -14,6 +15,7 @@ __all__ = [
     "EventDelivery",
     "Job",
     "OutboxEvent",
+    "ScheduleState",
     "Tenant",
     "TenantPlugin",
     "User",

@@ -26,6 +26,7 @@ from loandesk.extension import session
 from loandesk.i18n import N_
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
+from loandesk.jobs.schedules import Schedule
 from loandesk.plugins.info import NavItem, Permission, PluginInfo
 from loandesk.tenancy import TenantRef, current
 from loandesk.web.auth_views import admin_required, login_required
@@ -64,6 +65,7 @@ __all__ = [
     "NotFound",
     "Permission",
     "PluginInfo",
+    "Schedule",
     "TenantOwned",
     "TenantRef",
     "UTCDateTime",

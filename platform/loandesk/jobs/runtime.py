@@ -11,6 +11,8 @@ from flask import Flask, current_app
 
 from loandesk.db import Database
 from loandesk.jobs import Backend, JobArg, JobContext, JobError, JobInfo, JobSpec
+from loandesk.jobs.schedules import Schedule, Scheduler, TenantClock
+from loandesk.jobs.schedules import check as check_schedule
 from loandesk.plugins.host import PluginHost
 from loandesk.tenancy import context as tenant_context
 from loandesk.tenancy.models import Tenant
@@ -22,6 +24,7 @@ class Jobs:
         self.specs: dict[str, JobSpec] = {}
         self.owner: dict[str, str | None] = {}  # job name → plugin (None: the core)
         self.backend: Backend | None = None
+        self.schedules: list[tuple[str | None, Schedule]] = []
 
     def register(self, spec: JobSpec, plugin: str | None = None) -> None:
         prefix = f"{plugin or 'core'}."
@@ -149,6 +152,14 @@ def init_app(app: Flask, db: Database, redis_url: str, plugin_host: PluginHost) 
             if handler.event not in types:
                 raise PluginError(f"plugin {name!r} handles unknown event {handler.event!r}")
             handlers.append((name, handler))
+    registry.schedules = [(None, schedule) for schedule in core_jobs.SCHEDULES]
+    for name, contribution in plugin_host.contributions.items():
+        registry.schedules.extend((name, schedule) for schedule in contribution.schedules)
+    for _plugin, schedule in registry.schedules:
+        try:
+            check_schedule(schedule, set(registry.specs))
+        except JobError as exc:
+            raise PluginError(str(exc)) from None
     if redis_url:
         from loandesk.jobs.rq_backend import RQBackend
 
@@ -161,3 +172,31 @@ def init_app(app: Flask, db: Database, redis_url: str, plugin_host: PluginHost) 
         db.session_factory, lambda tenant_id: registry.enqueue("core.deliver_events", tenant_id)
     )
     return registry
+
+
+def scheduler(app: Flask) -> Scheduler:
+    """The scheduler of ``app``: its schedules, its tenants' clocks, its job backend."""
+    from loandesk.plugins import service as plugin_service
+    from loandesk.plugins.runtime import EnabledCache
+
+    registry: Jobs = app.extensions["loandesk.jobs"]
+    enabled_cache = EnabledCache()
+
+    def tenant_clocks() -> list[TenantClock]:
+        from sqlalchemy import select
+
+        with registry.db.transaction() as session:
+            rows = [
+                t.ref() for t in session.scalars(select(Tenant).where(Tenant.status == "active"))
+            ]
+        clocks = []
+        for ref in rows:
+            names = enabled_cache.get(ref.id, ref.plugins_version)
+            if names is None:
+                with tenant_context.use(ref), registry.db.transaction() as session:
+                    names = plugin_service.enabled_names(session)
+                enabled_cache.put(ref.id, ref.plugins_version, names)
+            clocks.append(TenantClock(id=ref.id, timezone=ref.timezone, enabled_plugins=names))
+        return clocks
+
+    return Scheduler(registry.db, registry.schedules, tenant_clocks, registry.enqueue)

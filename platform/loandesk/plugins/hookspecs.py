@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from loandesk.events import EventHandler, EventType
     from loandesk.jobs import JobSpec
+    from loandesk.jobs.schedules import Schedule
     from loandesk.plugins.info import NavItem, Permission
 
 hookspec = pluggy.HookspecMarker("loandesk")
@@ -88,3 +89,11 @@ def loandesk_jobs() -> list[JobSpec]:
     """Job functions of the plugin (``loandesk.sdk.JobSpec`` named ``<plugin>.<job>``), called
     once when the app is created. Enqueue them with ``loandesk.sdk.enqueue(name, tenant_id,
     *ids)``; they run only for tenants that have the plugin enabled."""
+
+
+@hookspec
+def loandesk_schedules() -> list[Schedule]:
+    """Periodic jobs (``loandesk.sdk.Schedule``: a 5-field cron in the tenant's local time and a
+    job of the same plugin), called once when the app is created. ``loandesk scheduler`` (or
+    the embedded runner) fires each once per period for every tenant that enabled the plugin;
+    a period missed while nothing ran is caught up once."""

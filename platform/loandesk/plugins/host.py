@@ -150,6 +150,15 @@ class PluginHost:
                         f"plugin {name!r}: job {spec.name!r} must start with '{name}.'"
                     )
                 self.contributions[name].jobs.append(spec)
+        from loandesk.jobs.schedules import Schedule
+
+        for name, schedules in self.collect("loandesk_schedules"):
+            for schedule in _as_list(schedules, Schedule, name, "loandesk_schedules"):
+                if not schedule.name.startswith(f"{name}."):
+                    raise PluginError(
+                        f"plugin {name!r}: schedule {schedule.name!r} must start with '{name}.'"
+                    )
+                self.contributions[name].schedules.append(schedule)
 
     def _own_blueprint(self, plugin: str, blueprint: Any, full_name: str) -> None:
         if blueprint.name != plugin:

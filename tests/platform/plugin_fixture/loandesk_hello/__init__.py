@@ -115,9 +115,21 @@ def on_user_created(ctx: sdk.JobContext, event: sdk.Event) -> None:
     _append(path, f"done:{event.name}:{event.record_id}")
 
 
+def daily_report(ctx: sdk.JobContext) -> None:
+    path = sdk.plugin_settings("hello").get("log_path")
+    if path and ctx.tenant is not None:
+        _append(path, f"daily:{ctx.tenant.slug}")
+
+
+@sdk.hookimpl
+def loandesk_schedules() -> list[sdk.Schedule]:
+    return [sdk.Schedule("hello.daily", "0 2 * * *", "hello.daily_report")]
+
+
 @sdk.hookimpl
 def loandesk_jobs() -> list[sdk.JobSpec]:
     return [
+        sdk.JobSpec("hello.daily_report", daily_report),
         sdk.JobSpec("hello.record", record),
         sdk.JobSpec("hello.flaky", flaky, max_attempts=3, backoff=(0,)),
         sdk.JobSpec("hello.count", count),
