@@ -254,3 +254,41 @@ def test_a_worker_killed_mid_delivery_leads_to_redelivery(
             ref = tenants.get_by_slug(s, a.slug).ref()
     with use(ref), db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(EventDelivery)) == 1
+
+
+def test_admin_sees_failed_jobs_retries_them_and_follows_progress(
+    job_app: Flask, worker_env, tmp_path: Path
+) -> None:
+    from tests.helpers import csrf_from, web_login
+
+    a, b = make_tenant(job_app, "jobs-a"), make_tenant(job_app, "jobs-b")
+    enable_hello(job_app, a)
+    out = tmp_path / "dead.txt"
+    dead_id = enqueue(job_app, "hello.flaky", a, str(out), 3)
+    for _ in range(3):
+        run_worker(worker_env)
+    client = job_app.test_client()
+    web_login(client, a)
+    page = client.get(f"/t/{a.slug}/admin/jobs").get_data(as_text=True)
+    assert "hello.flaky" in page and "failing on purpose" in page
+    status = client.get(f"/t/{a.slug}/admin/jobs/{dead_id}", headers={"HX-Request": "true"})
+    assert "hx-trigger" not in status.get_data(as_text=True)  # ended: no more polling
+    token = csrf_from(client, f"/t/{a.slug}/admin/jobs")
+    assert (
+        client.post(
+            f"/t/{a.slug}/admin/jobs/{dead_id}/retry", data={"csrf_token": token}
+        ).status_code
+        == 302
+    )
+    queued = client.get(f"/t/{a.slug}/admin/jobs/{dead_id}", headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 1s"' in queued.get_data(as_text=True)  # polls while it may change
+    run_worker(worker_env)
+    count_id = enqueue(job_app, "hello.count", a, 4)
+    run_worker(worker_env)
+    done = client.get(f"/t/{a.slug}/admin/jobs/{count_id}").get_data(as_text=True)
+    assert '<progress max="4" value="4"' in done
+    # another tenant's admin cannot see or retry it
+    other = job_app.test_client()
+    web_login(other, b)
+    assert other.get(f"/t/{b.slug}/admin/jobs/{dead_id}").status_code == 404
+    assert "hello.flaky" not in other.get(f"/t/{b.slug}/admin/jobs").get_data(as_text=True)

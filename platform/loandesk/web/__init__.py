@@ -21,6 +21,7 @@ from loandesk.web import (
     csrf,
     errors,
     home_views,
+    jobs_views,
     plugin_views,
     public_views,
 )
@@ -34,6 +35,7 @@ CORE_NAV = (
     NavItem("tenant.admin.users", "员工账号", "Users", "administration", True, 10),
     NavItem("tenant.admin.api_clients", "API 客户端", "API clients", "administration", True, 20),
     NavItem("tenant.admin_plugins.plugins", "功能模块", "Plugins", "administration", True, 30),
+    NavItem("tenant.admin_jobs.jobs", "后台任务", "Background jobs", "administration", True, 40),
 )
 
 
@@ -111,7 +113,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
     pages = tenant_blueprint()
     pages.before_request(auth_views.load_user)
     pages.before_request(plugin_runtime.check_request_plugin)
-    for blueprint in (auth_views.bp, home_views.bp, admin_views.bp, plugin_views.bp):
+    for blueprint in (auth_views.bp, home_views.bp, admin_views.bp, plugin_views.bp, jobs_views.bp):
         pages.register_blueprint(blueprint)
     for contribution in plugin_host.contributions.values():
         for blueprint in contribution.web_blueprints:
