@@ -58,8 +58,10 @@ def db() -> None:
 @with_appcontext
 def db_upgrade() -> None:
     """Create or migrate the schema to the newest version."""
+    from loandesk.plugins import runtime
+
     settings = extension.get().settings
-    migrate.upgrade(settings)
+    migrate.upgrade(settings, runtime.host().migration_folders())
     click.echo(f"database at {', '.join(sorted(migrate.current_heads(settings)))}")
 
 
@@ -218,10 +220,11 @@ def scheduler_command(once: bool, at: str | None) -> None:
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Migrate, create the demo tenant with its admin, print the login, and serve."""
     from loandesk.auth import users
+    from loandesk.plugins import runtime
     from loandesk.tenancy import service, use
 
     ext = extension.get()
-    migrate.upgrade(ext.settings)
+    migrate.upgrade(ext.settings, runtime.host().migration_folders())
     # letters and digits guaranteed, so the password policy always accepts it
     password = f"Demo-{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
     with ext.db.transaction() as session:

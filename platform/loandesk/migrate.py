@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command
@@ -15,20 +17,26 @@ from loandesk.tenancy import rls
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, plugin_folders: Sequence[str] = ()) -> Config:
+    """The core's revisions, plus each plugin's branch (``loandesk_migrations``)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    folders = [str(MIGRATIONS / "versions"), *plugin_folders]
+    config.set_main_option("version_locations", os.pathsep.join(folders))
     return config
 
 
-def upgrade(settings: Settings, revision: str = "heads") -> None:
+def upgrade(
+    settings: Settings, plugin_folders: Sequence[str] = (), revision: str = "heads"
+) -> None:
     """Migrate with the owner URL, then let the app's role use the tables (PostgreSQL)."""
     owner_url = settings.owner_database_url
     engine = make_engine(owner_url)
     try:
         with engine.begin() as connection:
-            config = alembic_config(owner_url)
+            config = alembic_config(owner_url, plugin_folders)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
             app_user = make_url(settings.database_url).username

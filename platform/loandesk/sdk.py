@@ -29,6 +29,7 @@ from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
 from loandesk.plugins.info import NavItem, Permission, PluginInfo
 from loandesk.tenancy import TenantRef, current
+from loandesk.tenancy.rls import enable as enable_rls
 from loandesk.web.auth_views import admin_required, login_required
 
 hookimpl = pluggy.HookimplMarker("loandesk")
@@ -73,6 +74,7 @@ __all__ = [
     "admin_required",
     "current",
     "emit",
+    "enable_rls",
     "enqueue",
     "hookimpl",
     "login_required",

@@ -10,12 +10,17 @@ from pathlib import Path
 
 import pytest
 
+from loandesk import migrate
+from loandesk.settings import Settings
+from tests.conftest import DatabaseUrls
+
 FIXTURE = Path(__file__).parent / "plugin_fixture"
 
 
-@pytest.fixture(scope="module")
-def hello_distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """pip-installs the fixture distribution into a folder on sys.path, like site-packages."""
+@pytest.fixture(scope="session")
+def hello_site(tmp_path_factory: pytest.TempPathFactory, database_urls: DatabaseUrls) -> Path:
+    """pip-installs the fixture distribution into a folder, like site-packages (once per run),
+    and applies its migrations (its own Alembic branch) to the test database."""
     site = tmp_path_factory.mktemp("site")
     build = tmp_path_factory.mktemp("build")
     subprocess.run(
@@ -36,12 +41,26 @@ def hello_distribution(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         capture_output=True,
         cwd=build,
     )
-    sys.path.insert(0, str(site))
+    migrate.upgrade(
+        Settings(
+            database_url=database_urls.app_url,
+            migration_database_url=database_urls.owner_url,
+            instance_path=tmp_path_factory.mktemp("hello-instance"),
+        ),
+        [str(site / "loandesk_hello" / "migrations")],
+    )
+    return site
+
+
+@pytest.fixture(scope="module")
+def hello_distribution(hello_site: Path) -> Iterator[Path]:
+    """The installed distribution on sys.path for one test module: apps created meanwhile find
+    the plugin through its entry points; later ones do not. (Its modules stay imported: a
+    model class is declared once per process.)"""
+    sys.path.insert(0, str(hello_site))
     importlib.invalidate_caches()
     try:
-        yield site
+        yield hello_site
     finally:
-        sys.path.remove(str(site))
-        for name in [m for m in sys.modules if m.startswith("loandesk_hello")]:
-            del sys.modules[name]
+        sys.path.remove(str(hello_site))
         importlib.invalidate_caches()

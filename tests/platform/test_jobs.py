@@ -292,3 +292,15 @@ def test_admin_sees_failed_jobs_retries_them_and_follows_progress(
     web_login(other, b)
     assert other.get(f"/t/{b.slug}/admin/jobs/{dead_id}").status_code == 404
     assert "hello.flaky" not in other.get(f"/t/{b.slug}/admin/jobs").get_data(as_text=True)
+
+
+def test_a_plugin_table_is_migrated_and_isolated(job_app: Flask, worker_env) -> None:
+    a, b = make_tenant(job_app, "jobs-a"), make_tenant(job_app, "jobs-b")
+    enable_hello(job_app, a)
+    enable_hello(job_app, b)
+    enqueue(job_app, "hello.store", a, "来自 A")
+    enqueue(job_app, "hello.store", b, "from B")
+    run_worker(worker_env)
+    for tenant, expected in ((a, ["来自 A"]), (b, ["from B"])):
+        api = ApiClient(job_app.test_client(), tenant.token)
+        assert api.get("/hello/greetings").get_json() == {"greetings": expected}

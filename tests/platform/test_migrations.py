@@ -17,11 +17,28 @@ from loandesk.cli import cli
 from loandesk.db import Base, make_engine
 
 
+def _core_tables() -> set[str]:
+    # Plugins' tables (of loandesk_<name> packages) have their own migrations and tests.
+    return {
+        m.local_table.name
+        for m in Base.registry.mappers
+        if m.class_.__module__.startswith("loandesk.")
+    }
+
+
 def test_models_and_migrations_agree(database_urls) -> None:
+    core = _core_tables()
+
+    def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+        return table is None or table in core
+
     engine = make_engine(database_urls.owner_url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": include}
+            )
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
@@ -34,7 +51,7 @@ def test_db_upgrade_creates_the_schema_from_empty_on_sqlite(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     assert "database at 0004" in result.output
     engine = create_engine(f"sqlite:///{tmp_path / 'loandesk.sqlite3'}")
-    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    assert _core_tables() <= set(inspect(engine).get_table_names())
     engine.dispose()
     again = CliRunner().invoke(
         cli, ["db", "upgrade"], env={"LOANDESK_INSTANCE_PATH": str(tmp_path)}
@@ -73,7 +90,7 @@ def test_db_upgrade_creates_the_schema_from_empty_on_postgresql(database_urls, t
         engine = make_engine(app_url)
         with engine.connect() as c:
             tables = set(inspect(c).get_table_names())
-            assert set(Base.metadata.tables) <= tables
+            assert _core_tables() <= tables
             # the app role can use the tables it does not own, under RLS
             assert c.execute(text("select count(*) from users")).scalar_one() == 0
         engine.dispose()

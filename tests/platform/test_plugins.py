@@ -4,10 +4,11 @@ through its entry points, and what it adds works only for the tenant that enable
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from loandesk.plugins.host import PluginError, PluginHost
 from loandesk.plugins.info import Permission, PluginInfo
@@ -123,8 +124,6 @@ def test_invalid_settings_change_nothing_and_secrets_stay_secret(
         == 200
     )
     assert api_a.get("/hello").get_json() == {"greeting": "晚上好", "has_key": "true"}
-
-    from sqlalchemy import create_engine
 
     # the superuser on PostgreSQL: even the owner sees no rows through RLS without a tenant
     raw_url = database_urls.admin_url or database_urls.owner_url
@@ -254,3 +253,19 @@ def test_malformed_plugins_are_refused_at_start() -> None:
         host.gather()
     with pytest.raises(PluginError, match="two plugins"):
         host.register(Needy())
+
+
+def test_db_upgrade_applies_the_plugins_own_migrations(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import inspect
+
+    from loandesk.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["db", "upgrade"], env={"LOANDESK_INSTANCE_PATH": str(tmp_path)}
+    )
+    assert result.exit_code == 0, result.output
+    assert "h001" in result.output  # the plugin's branch head beside the core's
+    engine = create_engine(f"sqlite:///{tmp_path / 'loandesk.sqlite3'}")
+    assert "hello_greetings" in inspect(engine).get_table_names()
+    engine.dispose()

@@ -27,6 +27,21 @@ if TYPE_CHECKING:
 hookspec = pluggy.HookspecMarker("loandesk")
 
 
+# --- models (start-up) ------------------------------------------------------------------------
+
+
+@hookspec
+def loandesk_migrations() -> str:
+    """The folder of the plugin's Alembic revisions (its own branch), called when the app is
+    created; ``loandesk db upgrade`` applies them after the core's.
+
+    The plugin's models subclass ``loandesk.sdk.TenantOwned`` and ``loandesk.sdk.Base``, with
+    tables prefixed by the plugin's name. Its first revision has ``down_revision = None``,
+    ``branch_labels = ("<plugin>",)`` and ``depends_on`` the core revision it builds on; each
+    tenant-owned table gets ``loandesk.sdk.enable_rls(op, table)``.
+    """
+
+
 # --- web and API (start-up) -------------------------------------------------------------------
 
 

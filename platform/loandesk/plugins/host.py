@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -108,6 +109,10 @@ class PluginHost:
         self.check_dependencies()
         for name in self.infos:
             self.contributions[name] = Contributions()
+        for name, folder in self.collect("loandesk_migrations"):
+            if not Path(folder).is_dir():
+                raise PluginError(f"plugin {name!r}: migrations folder {folder!r} does not exist")
+            self.contributions[name].migrations = str(folder)
         for name, blueprints in self.collect("loandesk_web_blueprints"):
             for bp in _as_list(blueprints, Blueprint, name, "loandesk_web_blueprints"):
                 self._own_blueprint(name, bp, f"tenant.{name}")
@@ -166,6 +171,9 @@ class PluginHost:
                 f"plugin {plugin!r}: blueprint {blueprint.name!r} must be named {plugin!r}"
             )
         self._blueprint_owner[full_name] = plugin
+
+    def migration_folders(self) -> list[str]:
+        return [c.migrations for c in self.contributions.values() if c.migrations]
 
     def owner_of_blueprint(self, blueprint_name: str | None) -> str | None:
         """The plugin a request's blueprint belongs to (nested blueprints included)."""

@@ -94,6 +94,7 @@ class Contributions:
     event_handlers: list[Any] = field(default_factory=list)
     jobs: list[Any] = field(default_factory=list)
     schedules: list[Any] = field(default_factory=list)
+    migrations: str | None = None
     api_blueprints: list[ApiBlueprint] = field(default_factory=list)
     nav_items: list[NavItem] = field(default_factory=list)
     permissions: list[Permission] = field(default_factory=list)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import marshmallow as ma
 from flask import Blueprint, render_template_string
 from flask_smorest import Blueprint as ApiBlueprint
@@ -45,6 +47,17 @@ def page() -> str:
     )
 
 
+@api.route("/greetings")
+@sdk.require_token("users:read")
+def api_greetings() -> dict[str, list[str]]:
+    from sqlalchemy import select
+
+    from loandesk_hello.models import HelloGreeting
+
+    rows = sdk.session().scalars(select(HelloGreeting.text).order_by(HelloGreeting.id))
+    return {"greetings": list(rows)}
+
+
 @api.route("")
 @sdk.require_token("users:read")
 def api_hello() -> dict[str, str]:
@@ -53,6 +66,13 @@ def api_hello() -> dict[str, str]:
         "greeting": settings.get("greeting", "hello"),
         "has_key": str("api_key" in settings).lower(),
     }
+
+
+@sdk.hookimpl
+def loandesk_migrations() -> str:
+    import loandesk_hello.models  # noqa: F401  (the table joins the metadata)
+
+    return str(Path(__file__).parent / "migrations")
 
 
 @sdk.hookimpl
@@ -98,6 +118,12 @@ def flaky(ctx: sdk.JobContext, path: str, fail_times: int) -> None:
         raise RuntimeError(f"failing on purpose, {before + 1} of {fail_times}")
 
 
+def store(ctx: sdk.JobContext, text: str) -> None:
+    from loandesk_hello.models import HelloGreeting
+
+    ctx.session.add(HelloGreeting(text=text))
+
+
 def count(ctx: sdk.JobContext, total: int) -> None:
     for done in range(1, total + 1):
         ctx.report_progress(done, total)
@@ -131,6 +157,7 @@ def loandesk_jobs() -> list[sdk.JobSpec]:
     return [
         sdk.JobSpec("hello.daily_report", daily_report),
         sdk.JobSpec("hello.record", record),
+        sdk.JobSpec("hello.store", store),
         sdk.JobSpec("hello.flaky", flaky, max_attempts=3, backoff=(0,)),
         sdk.JobSpec("hello.count", count),
     ]
