@@ -448,3 +448,71 @@ def _set_plugin(slug: str, name: str, enabled: bool) -> None:
     except DomainError as error:
         raise _fail(error) from None
     _echo_json({"tenant": slug, "plugin": name, "enabled": enabled})
+
+
+# --- plans (platform operator) -------------------------------------------------------------
+
+
+@cli.group()
+def plan() -> None:
+    """Plans: which plugins the tenants of each plan may enable (platform operators)."""
+
+
+@plan.command("save")
+@click.argument("name")
+@click.option("--title", required=True)
+@click.option("--plugin", "plugin_names", multiple=True, help="Repeat for each plugin.")
+@with_appcontext
+def plan_save(name: str, title: str, plugin_names: tuple[str, ...]) -> None:
+    """Create a plan, or replace its title and plugins."""
+    from loandesk.plugins import runtime
+    from loandesk.tenancy import plans
+
+    try:
+        with extension.get().db.transaction() as session:
+            saved = plans.save(
+                session,
+                name=name,
+                title=title,
+                plugins=plugin_names,
+                installed=runtime.host().infos,
+            )
+            result = {"name": saved.name, "title": saved.title, "plugins": saved.plugins}
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json(result)
+
+
+@plan.command("list")
+@with_appcontext
+def plan_list() -> None:
+    """Every plan with its plugins."""
+    from loandesk.tenancy import plans
+
+    with extension.get().db.transaction() as session:
+        rows = [
+            {"name": p.name, "title": p.title, "plugins": p.plugins}
+            for p in plans.list_plans(session)
+        ]
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@tenant.command("set-plan")
+@click.argument("slug")
+@click.argument("plan_name", required=False)
+@click.option("--none", "no_plan", is_flag=True, help="No plan: every installed plugin allowed.")
+@with_appcontext
+def tenant_set_plan(slug: str, plan_name: str | None, no_plan: bool) -> None:
+    """Put a tenant on a plan (or on none)."""
+    from loandesk.tenancy import plans
+    from loandesk.tenancy import service as tenants
+
+    if bool(plan_name) == no_plan:
+        raise click.UsageError("give a PLAN_NAME or --none")
+    try:
+        with extension.get().db.transaction() as session:
+            target = tenants.get_by_slug(session, slug)
+            plans.assign(session, target, plans.get(session, plan_name) if plan_name else None)
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json({"tenant": slug, "plan": plan_name})

@@ -269,3 +269,49 @@ def test_db_upgrade_applies_the_plugins_own_migrations(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'loandesk.sqlite3'}")
     assert "hello_greetings" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_plans_decide_which_plugins_a_tenant_may_enable(
+    app: Flask, client, api_a: ApiClient, api_b: ApiClient, tenant_a, tenant_b, settings
+) -> None:
+    from click.testing import CliRunner
+
+    from loandesk.cli import cli
+
+    env = {
+        "LOANDESK_DATABASE_URL": settings.database_url,
+        "LOANDESK_MIGRATION_DATABASE_URL": settings.migration_database_url,
+        "LOANDESK_INSTANCE_PATH": str(settings.instance_path),
+    }
+    runner = CliRunner()
+    assert _put(api_a, "hello", {"enabled": True}).status_code == 200
+    basic = runner.invoke(cli, ["plan", "save", "basic", "--title", "基础版"], env=env)
+    assert basic.exit_code == 0, basic.output
+    bad = runner.invoke(cli, ["plan", "save", "x", "--title", "X", "--plugin", "nope"], env=env)
+    assert bad.exit_code != 0 and "Not installed: nope" in bad.output
+    assert (
+        runner.invoke(cli, ["tenant", "set-plan", tenant_a.slug, "basic"], env=env).exit_code == 0
+    )
+
+    # A's plan lacks hello: it stops working at once and cannot be enabled again
+    assert api_a.get("/hello").status_code == 404
+    listed = {p["name"]: p for p in api_a.get("/plugins").get_json()}
+    assert listed["hello"]["available"] is False and listed["hello"]["enabled"] is False
+    refused = _put(api_a, "hello", {"enabled": True})
+    assert refused.status_code == 403 and "plan" in refused.get_json()["message"]
+    web_login(client, tenant_a)
+    page = client.get(f"/t/{tenant_a.slug}/admin/plugins").get_data(as_text=True)
+    assert "不在当前套餐内" in page
+    # B has no plan: everything installed is allowed
+    assert _put(api_b, "hello", {"enabled": True}).status_code == 200
+
+    # the operator adds hello to the plan: A's earlier choice counts again
+    assert (
+        runner.invoke(
+            cli, ["plan", "save", "basic", "--title", "基础版", "--plugin", "hello"], env=env
+        ).exit_code
+        == 0
+    )
+    assert api_a.get("/hello").status_code == 200
+    plans = json.loads(runner.invoke(cli, ["plan", "list"], env=env).output)
+    assert plans == [{"name": "basic", "title": "基础版", "plugins": ["hello"]}]

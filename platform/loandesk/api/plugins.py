@@ -29,6 +29,7 @@ class PluginSchema(ma.Schema):
     version = ma.fields.String()
     depends_on = ma.fields.List(ma.fields.String())
     enabled = ma.fields.Boolean()
+    available = ma.fields.Boolean(metadata={"description": "The tenant's plan includes it"})
     settings = ma.fields.Dict(metadata={"description": "Secret settings are never returned"})
     secrets_set = ma.fields.List(
         ma.fields.String(), metadata={"description": "Secret settings that have a value"}
@@ -52,6 +53,7 @@ def _dump(state: PluginState) -> dict[str, Any]:
         "version": state.info.version,
         "depends_on": list(state.info.depends_on),
         "enabled": state.enabled,
+        "available": state.available,
         "settings": state.settings,
         "secrets_set": sorted(state.secrets_set),
     }

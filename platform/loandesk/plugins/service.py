@@ -11,11 +11,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loandesk import crypto, events
-from loandesk.errors import Conflict, NotFound, ValidationFailed
+from loandesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.plugins.host import PluginHost
 from loandesk.plugins.info import PluginInfo
 from loandesk.plugins.models import TenantPlugin
+from loandesk.tenancy import plans
+from loandesk.tenancy.context import current_id
 from loandesk.tenancy.models import Tenant
 
 _PURPOSE = "plugin-settings"
@@ -27,11 +29,17 @@ class PluginState:
     enabled: bool
     settings: dict[str, Any]  # secret fields left out
     secrets_set: frozenset[str] = field(default_factory=frozenset)
+    available: bool = True  # the tenant's plan allows it
 
 
 def enabled_names(session: Session) -> frozenset[str]:
-    rows = session.scalars(select(TenantPlugin.name).where(TenantPlugin.enabled.is_(True)))
-    return frozenset(rows)
+    """The current tenant's enabled plugins that its plan (if any) still allows."""
+    rows = frozenset(
+        session.scalars(select(TenantPlugin.name).where(TenantPlugin.enabled.is_(True)))
+    )
+    tenant_id = current_id()
+    allowed = plans.available_plugins(session, tenant_id) if tenant_id else None
+    return rows if allowed is None else rows & allowed
 
 
 def _row(session: Session, name: str) -> TenantPlugin | None:
@@ -47,13 +55,17 @@ def _info(host: PluginHost, name: str) -> PluginInfo:
 
 def states(session: Session, host: PluginHost) -> list[PluginState]:
     rows = {r.name: r for r in session.scalars(select(TenantPlugin))}
+    tenant_id = current_id()
+    allowed = plans.available_plugins(session, tenant_id) if tenant_id else None
     result = []
     for name in sorted(host.infos):
         row = rows.get(name)
+        available = allowed is None or name in allowed
         result.append(
             PluginState(
                 info=host.infos[name],
-                enabled=bool(row and row.enabled),
+                enabled=bool(row and row.enabled) and available,
+                available=available,
                 settings=dict(row.settings) if row else {},
                 secrets_set=frozenset(row.secrets) if row else frozenset(),
             )
@@ -79,6 +91,13 @@ def set_enabled(
     a plugin is enabled only after what it needs, and disabled only after what needs it."""
     info = _info(host, name)
     on = enabled_names(session)
+    allowed = plans.available_plugins(session, tenant_id)
+    if enabled and allowed is not None and name not in allowed:
+        raise Forbidden(
+            N_("Your plan does not include %(plugin)s."),
+            params={"plugin": info.title_en},
+            errors={"enabled": [N_("Not in your plan.")]},
+        )
     if enabled:
         missing = [d for d in host.requirements(name) if d not in on]
         if missing:

@@ -5,11 +5,24 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String, Uuid
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loandesk.db import Base, UTCDateTime, utcnow, uuid7
 from loandesk.tenancy.context import TenantRef
+
+
+class Plan(Base):
+    """What a platform operator sells: which plugins its tenants may enable. A tenant without a
+    plan (a private install) may enable every installed plugin."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(100))
+    plugins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Tenant(Base):
@@ -27,6 +40,7 @@ class Tenant(Base):
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped whenever the tenant's plugins or their settings change: caches key on it.
     plugins_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    plan_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("plans.id"))
 
     def ref(self) -> TenantRef:
         return TenantRef(

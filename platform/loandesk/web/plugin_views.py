@@ -8,7 +8,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import get_locale, gettext
 
 from loandesk import extension
-from loandesk.errors import Conflict, ValidationFailed
+from loandesk.errors import Conflict, Forbidden, ValidationFailed
 from loandesk.plugins import forms, runtime, service
 from loandesk.tenancy import current
 from loandesk.web.auth_views import admin_required
@@ -42,7 +42,7 @@ def plugin_toggle(name: str) -> Any:
             enabled=enable,
             acting_user_id=g.user.id,
         )
-    except Conflict as problem:
+    except (Conflict, Forbidden) as problem:
         extension.session().rollback()
         flash(gettext(problem.message, **problem.params), "error")
     else:
