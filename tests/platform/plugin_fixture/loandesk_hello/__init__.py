@@ -124,8 +124,11 @@ def store(ctx: sdk.JobContext, text: str) -> None:
     ctx.session.add(HelloGreeting(text=text))
 
 
-def count(ctx: sdk.JobContext, total: int) -> None:
+def count(ctx: sdk.JobContext, total: int, pause_ms: int = 0) -> None:
+    import time
+
     for done in range(1, total + 1):
+        time.sleep(pause_ms / 1000)
         ctx.report_progress(done, total)
 
 
