@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 
 from loandesk import api, extension, health
+from loandesk.audit import web as audit_web
 from loandesk.auth import oauth
 from loandesk.db import Database
 from loandesk.jobs import runtime as jobs_runtime
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, plugins: Iterable[object] = 
     jobs_runtime.init_app(app, db, settings.redis_url, plugin_host)
 
     htmx.init_app(app)
+    audit_web.init_app(app)
     tenancy_web.init_app(app)
     init_web(app, plugin_host)
     api.init_app(app, plugin_host)

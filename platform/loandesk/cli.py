@@ -16,6 +16,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from loandesk import extension, migrate
 from loandesk.errors import DomainError
+from loandesk.pii.cli import keys as pii_keys
 from loandesk.settings import Settings, SettingsError
 
 DEMO_SLUG = "demo"
@@ -38,6 +39,9 @@ def cli() -> None:
 
 def main() -> None:
     cli.main(prog_name="loandesk")
+
+
+cli.add_command(pii_keys)
 
 
 def _fail(error: DomainError) -> click.ClickException:
@@ -516,3 +520,48 @@ def tenant_set_plan(slug: str, plan_name: str | None, no_plan: bool) -> None:
     except DomainError as error:
         raise _fail(error) from None
     _echo_json({"tenant": slug, "plan": plan_name})
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+@cli.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("verify")
+@click.option("--tenant", "slug", default=None, help="One tenant (default: every tenant).")
+@with_appcontext
+def audit_verify(slug: str | None) -> None:
+    """Recompute each tenant's hash chain; exit 1 and name the first broken entry if any."""
+    from sqlalchemy import select
+
+    from loandesk.audit.service import verify
+    from loandesk.tenancy import service as tenants
+    from loandesk.tenancy import use
+    from loandesk.tenancy.models import Tenant
+
+    db = extension.get().db
+    with db.transaction() as session:
+        if slug:
+            try:
+                refs = [tenants.get_by_slug(session, slug).ref()]
+            except DomainError as error:
+                raise _fail(error) from None
+        else:
+            refs = [t.ref() for t in session.scalars(select(Tenant).order_by(Tenant.slug))]
+    broken = 0
+    for ref in refs:
+        with use(ref), db.transaction() as session:
+            verdict = verify(session, ref.id)
+        if verdict.ok:
+            click.echo(f"{ref.slug}: ok, {verdict.events} events")
+        else:
+            broken += 1
+            click.echo(
+                f"{ref.slug}: BROKEN at event {verdict.broken_seq} "
+                f"(id {verdict.broken_id}): {verdict.reason}"
+            )
+    if broken:
+        raise SystemExit(1)

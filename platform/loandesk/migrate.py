@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
+from loandesk.audit.models import APPEND_ONLY_TABLES
 from loandesk.db import make_engine
 from loandesk.settings import Settings
 from loandesk.tenancy import rls
@@ -42,7 +43,7 @@ def upgrade(
             app_user = make_url(settings.database_url).username
             owner_user = make_url(owner_url).username
             if connection.dialect.name == "postgresql" and app_user and app_user != owner_user:
-                rls.grant_app_role(connection, app_user)
+                rls.grant_app_role(connection, app_user, append_only=APPEND_ONLY_TABLES)
     finally:
         engine.dispose()
 

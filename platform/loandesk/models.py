@@ -1,9 +1,11 @@
 """Imports every core model, so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from loandesk.audit.models import AuditEvent, AuditHead
 from loandesk.auth.models import ApiClient, ApiToken, User
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
 from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
+from loandesk.pii.models import TenantDataKey
 from loandesk.plugins.models import TenantPlugin
 from loandesk.tenancy.models import Tenant
 from loandesk.web.sessions import WebSession
@@ -11,12 +13,15 @@ from loandesk.web.sessions import WebSession
 __all__ = [
     "ApiClient",
     "ApiToken",
+    "AuditEvent",
+    "AuditHead",
     "EventBacklog",
     "EventDelivery",
     "Job",
     "OutboxEvent",
     "ScheduleState",
     "Tenant",
+    "TenantDataKey",
     "TenantPlugin",
     "User",
     "WebSession",

@@ -38,15 +38,11 @@ hookimpl = pluggy.HookimplMarker("loandesk")
 def plugin_settings(name: str) -> dict[str, Any]:
     """The settings of plugin ``name`` for the current tenant, secrets decrypted (for the
     plugin's own use: never display them)."""
-    from loandesk import extension
+    from loandesk import extension, pii
     from loandesk.plugins import runtime, service
 
     return service.settings_for(
-        extension.session(),
-        runtime.host(),
-        master_key=extension.get().settings.master_key,
-        tenant_id=current().id,
-        name=name,
+        extension.session(), runtime.host(), keyring=pii.for_current_tenant(), name=name
     )
 
 

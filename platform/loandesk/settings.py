@@ -38,6 +38,8 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     # Root key that per-tenant data keys derive from (personal data at rest).
     master_key: str = DEV_MASTER_KEY
+    # During a master-key rotation: the keys data may still be wrapped with (comma-separated).
+    previous_master_keys: tuple[str, ...] = ()
     base_url: str = "http://127.0.0.1:5000"
     templates_path: Path | None = None
     default_locale: str = "zh_CN"
@@ -109,6 +111,8 @@ def _parse(name: str, raw: str, hint: Any) -> Any:
             return timedelta(seconds=int(raw))
         if hint in (Path, Path | None):
             return Path(raw) if raw else None
+        if hint == tuple[str, ...]:
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
     except ValueError as exc:
         raise SettingsError(f"{var}: cannot read {raw!r} ({exc})") from None
     return raw

@@ -49,7 +49,7 @@ def test_db_upgrade_creates_the_schema_from_empty_on_sqlite(tmp_path: Path) -> N
         cli, ["db", "upgrade"], env={"LOANDESK_INSTANCE_PATH": str(tmp_path)}
     )
     assert result.exit_code == 0, result.output
-    assert "database at 0005" in result.output
+    assert "database at 0007" in result.output
     engine = create_engine(f"sqlite:///{tmp_path / 'loandesk.sqlite3'}")
     assert _core_tables() <= set(inspect(engine).get_table_names())
     engine.dispose()

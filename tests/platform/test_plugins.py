@@ -133,7 +133,7 @@ def test_invalid_settings_change_nothing_and_secrets_stay_secret(
             str(r) for r in c.execute(text("select settings, secrets from tenant_plugins"))
         )
     engine.dispose()
-    assert "sk-live-123456" not in raw and "v1:" in raw
+    assert "sk-live-123456" not in raw and "pd1:" in raw
 
 
 def test_another_process_sees_the_change_on_its_next_request(
@@ -315,3 +315,35 @@ def test_plans_decide_which_plugins_a_tenant_may_enable(
     assert api_a.get("/hello").status_code == 200
     plans = json.loads(runner.invoke(cli, ["plan", "list"], env=env).output)
     assert plans == [{"name": "basic", "title": "基础版", "plugins": ["hello"]}]
+
+
+def test_plugin_secrets_survive_a_master_key_rotation(api_a: ApiClient, settings) -> None:
+    from click.testing import CliRunner
+
+    from loandesk.app import create_app
+    from loandesk.cli import cli
+
+    assert (
+        _put(
+            api_a, "hello", {"enabled": True, "settings": {"greeting": "hi", "api_key": "k-9"}}
+        ).status_code
+        == 200
+    )
+    new_key = "n" * 48
+    env = {
+        "LOANDESK_DATABASE_URL": settings.database_url,
+        "LOANDESK_MIGRATION_DATABASE_URL": settings.migration_database_url,
+        "LOANDESK_INSTANCE_PATH": str(settings.instance_path),
+        "LOANDESK_MASTER_KEY": new_key,
+        "LOANDESK_PREVIOUS_MASTER_KEYS": settings.master_key,
+    }
+    rotated = CliRunner().invoke(cli, ["keys", "rotate"], env=env)
+    assert rotated.exit_code == 0, rotated.output
+    assert json.loads(rotated.output)["rewrapped"] >= 1
+    from loandesk.pii.keys import clear_cache
+
+    clear_cache()  # a fresh process would not hold the unwrapped keys
+    rotated_app = create_app(settings.replace(master_key=new_key))
+    fresh = ApiClient(rotated_app.test_client(), api_a.token)
+    assert fresh.get("/hello").get_json() == {"greeting": "hi", "has_key": "true"}
+    rotated_app.extensions["loandesk"].db.dispose()

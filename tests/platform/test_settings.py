@@ -87,3 +87,9 @@ def test_production_app_refuses_to_start_via_cli(tmp_path: Path) -> None:
         },
     )
     assert result.exit_code != 0 and "LOANDESK_SECRET_KEY" in result.output
+
+
+def test_previous_master_keys_are_a_comma_separated_list() -> None:
+    settings = Settings.from_env({"LOANDESK_PREVIOUS_MASTER_KEYS": " old-1 ,old-2,, "})
+    assert settings.previous_master_keys == ("old-1", "old-2")
+    assert Settings.from_env({}).previous_master_keys == ()

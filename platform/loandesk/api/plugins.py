@@ -8,7 +8,7 @@ import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from loandesk import extension
+from loandesk import extension, pii
 from loandesk.auth.oauth import require_token
 from loandesk.plugins import runtime, service
 from loandesk.plugins.service import PluginState
@@ -88,7 +88,7 @@ class PluginByName(MethodView):
             service.update_settings(
                 session,
                 host,
-                master_key=extension.get().settings.master_key,
+                keyring=pii.for_current_tenant(),
                 tenant_id=tenant.id,
                 name=name,
                 values=args["settings"],

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from loandesk import audit
 from loandesk.auth.models import ApiClient, ApiToken
 from loandesk.db import utcnow
 from loandesk.errors import NotFound, ValidationFailed
@@ -93,6 +94,13 @@ def create_client(
     )
     session.add(client)
     session.flush()
+    audit.record(
+        session,
+        "api_client.create",
+        "api_client",
+        client.id,
+        {"name": client.name, "client_id": client.client_id, "scopes": client.scopes},
+    )
     return NewClient(client=client, client_secret=secret)
 
 
@@ -120,6 +128,13 @@ def revoke_client(session: Session, client: ApiClient, now: datetime | None = No
     now = now or utcnow()
     if client.revoked_at is None:
         client.revoked_at = now
+        audit.record(
+            session,
+            "api_client.revoke",
+            "api_client",
+            client.id,
+            {"name": client.name, "client_id": client.client_id},
+        )
     session.execute(
         update(ApiToken)
         .where(ApiToken.client_pk == client.id, ApiToken.revoked_at.is_(None))
@@ -146,6 +161,13 @@ def save_token(
     client.last_used_at = now
     session.add(token)
     session.flush()
+    audit.record(
+        session,
+        "api_client.token_issued",
+        "api_client",
+        client.id,
+        {"scope": scope, "expires_at": token.expires_at},
+    )
     return token
 
 
@@ -156,4 +178,5 @@ def find_token(session: Session, access_token: str) -> ApiToken | None:
 def revoke_token(session: Session, token: ApiToken, now: datetime | None = None) -> None:
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
+        audit.record(session, "api_client.token_revoked", "api_client", token.client_pk)
     session.flush()

@@ -20,6 +20,7 @@ from flask_babel import gettext
 
 from loandesk import extension
 from loandesk.api.errors import json_error
+from loandesk.audit import web as audit_web
 from loandesk.auth import clients
 from loandesk.auth.models import ApiClient, ApiToken
 from loandesk.db import utcnow
@@ -99,6 +100,7 @@ def query_client(client_id: str) -> OAuthClient | None:
     client = clients.find_by_client_id(extension.session(), client_id)
     if client is None or client.is_revoked:
         return None
+    audit_web.identify("api_client", client.client_id, client.name)
     return OAuthClient(client)
 
 
@@ -178,6 +180,8 @@ def require_token(scope: str) -> Callable[[F], F]:
                     )
                 )
             g.api_token = token.token
+            client = token.token.client
+            audit_web.identify("api_client", client.client_id, client.name)
             plugin_runtime.check_request_plugin()
             return view(*args, **kwargs)
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from loandesk import events
+from loandesk import audit, events
 from loandesk.auth.models import User
 from loandesk.auth.passwords import (
     hash_password,
@@ -123,6 +123,19 @@ def create_user(
     events.emit(
         session, "user.created", "user", user.id, {"status": user.status, "is_admin": user.is_admin}
     )
+    audit.record(
+        session,
+        "user.create",
+        "user",
+        user.id,
+        {
+            "email": user.email,
+            "display_name": user.display_name,
+            "is_admin": user.is_admin,
+            "status": user.status,
+            "locale": user.locale,
+        },
+    )
     return NewUser(user=user, invite_token=token)
 
 
@@ -151,6 +164,7 @@ def update_user(
         )
     if (is_admin is False or status == "deactivated") and user.is_admin:
         _keep_one_admin(session, user)
+    before = _audited(user)
     if display_name is not None:
         user.display_name = display_name.strip()
     if is_admin is not None:
@@ -167,7 +181,21 @@ def update_user(
         user.status = "active" if user.password_hash else "invited"
         user.deactivated_at = None
     session.flush()
+    diff = audit.changes(before, _audited(user))
+    if password is not None:
+        diff["password"] = [audit.REDACTED, audit.REDACTED]
+    if diff:
+        audit.record(session, "user.update", "user", user.id, diff)
     return user
+
+
+def _audited(user: User) -> dict[str, object]:
+    return {
+        "display_name": user.display_name,
+        "is_admin": user.is_admin,
+        "locale": user.locale,
+        "status": user.status,
+    }
 
 
 def deactivate_user(session: Session, user: User, *, acting_user_id: uuid.UUID | None) -> User:
@@ -230,15 +258,37 @@ def authenticate(
     user = find_by_email(session, email)
     if user is None or user.status != "active":
         verify_password(None, password)  # same time as a real check
+        audit.record(
+            session,
+            "user.sign_in_failed",
+            "user",
+            user.id if user else None,
+            {"email": normalise_email(email)[:254], "reason": "unknown_or_inactive"},
+        )
         raise SignInRefused(N_("Wrong e-mail or password."))
     if user.is_locked(now):
+        audit.record(
+            session,
+            "user.sign_in_failed",
+            "user",
+            user.id,
+            {"email": user.email, "reason": "locked"},
+        )
         raise SignInRefused(
             N_("Too many failed attempts. This account is locked until %(time)s."),
             locked_until=user.locked_until,
         )
     if not verify_password(user.password_hash, password):
         user.failed_logins += 1
-        if user.failed_logins >= max_failures:
+        locking = user.failed_logins >= max_failures
+        audit.record(
+            session,
+            "user.sign_in_failed",
+            "user",
+            user.id,
+            {"email": user.email, "reason": "locked_now" if locking else "password"},
+        )
+        if locking:
             user.locked_until, user.failed_logins = now + lock_for, 0
             session.flush()
             raise SignInRefused(
@@ -251,6 +301,7 @@ def authenticate(
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     session.flush()
+    audit.record(session, "user.sign_in", "user", user.id, {"email": user.email})
     return user
 
 
@@ -273,6 +324,7 @@ def accept_invite(session: Session, token: str, password: str) -> User:
     user.password_hash = hash_password(password)
     user.status, user.invite_token_hash, user.invite_expires_at = "active", None, None
     session.flush()
+    audit.record(session, "user.accept_invite", "user", user.id, {"email": user.email})
     return user
 
 
@@ -283,6 +335,7 @@ def new_invite(session: Session, user: User) -> str:
     token = secrets.token_urlsafe(32)
     user.invite_token_hash, user.invite_expires_at = _digest(token), utcnow() + INVITE_LIFETIME
     session.flush()
+    audit.record(session, "user.reinvite", "user", user.id, {"email": user.email})
     return token
 
 

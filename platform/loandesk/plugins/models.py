@@ -22,7 +22,7 @@ class TenantPlugin(TenantOwned, Base):
     name: Mapped[str] = mapped_column(String(40))
     enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # field name → AES-GCM ciphertext (loandesk.crypto); never sent back to a client
+    # field name → ciphertext under the tenant's data keys (loandesk.pii); never shown again
     secrets: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -10,9 +10,11 @@ import marshmallow as ma
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from loandesk import crypto, events
+from loandesk import audit, events
+from loandesk.db import uuid7
 from loandesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from loandesk.i18n import N_
+from loandesk.pii.keys import Keyring
 from loandesk.plugins.host import PluginHost
 from loandesk.plugins.info import PluginInfo
 from loandesk.plugins.models import TenantPlugin
@@ -20,7 +22,7 @@ from loandesk.tenancy import plans
 from loandesk.tenancy.context import current_id
 from loandesk.tenancy.models import Tenant
 
-_PURPOSE = "plugin-settings"
+_RECORD = "plugin_settings"  # secrets are encrypted with the tenant's data keys (loandesk.pii)
 
 
 @dataclass(frozen=True)
@@ -122,13 +124,14 @@ def set_enabled(
     _bump_version(session, tenant_id)
     session.flush()
     events.emit(session, "plugin.enabled" if enabled else "plugin.disabled", "plugin", name)
+    audit.record(session, "plugin.enable" if enabled else "plugin.disable", "plugin", name)
 
 
 def update_settings(
     session: Session,
     host: PluginHost,
     *,
-    master_key: str,
+    keyring: Keyring,
     tenant_id: uuid.UUID,
     name: str,
     values: dict[str, Any],
@@ -154,21 +157,29 @@ def update_settings(
             N_("Some fields need attention."), errors=_flat(exc.messages)
         ) from None
     dumped = schema.dump(loaded)
+    diff = audit.changes(
+        dict(row.settings), {k: v for k, v in dumped.items() if k not in secret_fields}
+    )
+    diff.update({k: [audit.REDACTED, audit.REDACTED] for k in secret_fields & incoming.keys()})
     row.settings = {k: v for k, v in dumped.items() if k not in secret_fields}
     secrets = dict(row.secrets)
+    if row.id is None:
+        row.id = uuid7()  # the ciphertexts are bound to the row
     for key in secret_fields & incoming.keys():
-        secrets[key] = crypto.encrypt(
-            master_key, tenant_id, _PURPOSE, f"{name}.{key}", str(dumped[key])
+        secrets[key] = keyring.encrypt(
+            str(dumped[key]), record_type=_RECORD, field=f"{name}.{key}", record_id=row.id
         )
     row.secrets, row.updated_by_id = secrets, acting_user_id
     session.add(row)
     _bump_version(session, tenant_id)
     session.flush()
+    if diff:
+        audit.record(session, "plugin.settings", "plugin", name, diff)
     return state(session, host, name)
 
 
 def settings_for(
-    session: Session, host: PluginHost, *, master_key: str, tenant_id: uuid.UUID, name: str
+    session: Session, host: PluginHost, *, keyring: Keyring, name: str
 ) -> dict[str, Any]:
     """A plugin's settings for the current tenant, secrets decrypted: for the plugin's code,
     never for display."""
@@ -178,7 +189,9 @@ def settings_for(
         return {}
     values = dict(row.settings)
     for key, token in row.secrets.items():
-        values[key] = crypto.decrypt(master_key, tenant_id, _PURPOSE, f"{name}.{key}", token)
+        values[key] = keyring.decrypt(
+            token, record_type=_RECORD, field=f"{name}.{key}", record_id=row.id
+        )
     return values
 
 

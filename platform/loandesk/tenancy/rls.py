@@ -41,14 +41,17 @@ def disable(op: Any, table: str) -> None:
     op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
 
 
-def grant_app_role(connection: Connection, role: str) -> None:
-    """Let the app's role use the tables without owning them (owners could drop the policies)."""
+def grant_app_role(connection: Connection, role: str, append_only: tuple[str, ...] = ()) -> None:
+    """Let the app's role use the tables without owning them (owners could drop the policies);
+    on ``append_only`` tables it may only insert and read."""
     quoted = connection.dialect.identifier_preparer.quote(role)
-    for statement in (
+    statements = [
         f"GRANT USAGE ON SCHEMA public TO {quoted}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
-    ):
+    ]
+    statements += [f"REVOKE UPDATE, DELETE, TRUNCATE ON {t} FROM {quoted}" for t in append_only]
+    for statement in statements:
         connection.execute(text(statement))
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from loandesk import audit
 from loandesk.auth import users
 from loandesk.auth.models import User
 from loandesk.auth.passwords import password_problems
@@ -109,14 +110,22 @@ def sign_up(
 
     tenant = Tenant(id=uuid7(), name=name, slug=slug)
     with use(tenant_ref(tenant)):
+        # No savepoint here (pysqlite's are unreliable): a race on the slug fails this flush,
+        # and the caller's transaction, which sign-up always begins, is rolled back whole.
         try:
-            with session.begin_nested():
-                session.add(tenant)
-                session.flush()
+            session.add(tenant)
+            session.flush()
         except IntegrityError:
             raise Conflict(
                 N_("This address is already taken."), errors={"slug": [N_("Taken.")]}
             ) from None
+        audit.record(
+            session,
+            "tenant.create",
+            "tenant",
+            tenant.id,
+            {"name": name, "slug": slug, "admin_email": admin_email},
+        )
         admin = users.create_user(
             session,
             email=admin_email,

@@ -17,6 +17,7 @@ from loandesk.plugins.info import SECTIONS, NavItem
 from loandesk.tenancy.web import tenant_blueprint
 from loandesk.web import (
     admin_views,
+    audit_views,
     auth_views,
     csrf,
     errors,
@@ -36,6 +37,7 @@ CORE_NAV = (
     NavItem("tenant.admin.api_clients", "API 客户端", "API clients", "administration", True, 20),
     NavItem("tenant.admin_plugins.plugins", "功能模块", "Plugins", "administration", True, 30),
     NavItem("tenant.admin_jobs.jobs", "后台任务", "Background jobs", "administration", True, 40),
+    NavItem("tenant.admin_audit.audit", "操作日志", "Audit log", "administration", True, 50),
 )
 
 
@@ -113,7 +115,15 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
     pages = tenant_blueprint()
     pages.before_request(auth_views.load_user)
     pages.before_request(plugin_runtime.check_request_plugin)
-    for blueprint in (auth_views.bp, home_views.bp, admin_views.bp, plugin_views.bp, jobs_views.bp):
+    core_pages = (
+        auth_views.bp,
+        home_views.bp,
+        admin_views.bp,
+        plugin_views.bp,
+        jobs_views.bp,
+        audit_views.bp,
+    )
+    for blueprint in core_pages:
         pages.register_blueprint(blueprint)
     for contribution in plugin_host.contributions.values():
         for blueprint in contribution.web_blueprints:

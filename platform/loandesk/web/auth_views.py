@@ -10,7 +10,8 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import format_datetime, gettext
 
-from loandesk import extension
+from loandesk import audit, extension
+from loandesk.audit import web as audit_web
 from loandesk.auth import users
 from loandesk.auth.models import User
 from loandesk.errors import NotFound, ValidationFailed
@@ -35,6 +36,7 @@ def load_user() -> Any:
     user = extension.session().get(User, (current().id, uuid.UUID(user_id)))
     if user is not None and user.is_active:
         g.user = user
+        audit_web.identify("user", str(user.id), user.email)
     else:
         session.pop("user_id", None)
     return None
@@ -108,6 +110,9 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Any:
+    if g.get("user") is not None:
+        audit.record(extension.session(), "user.sign_out", "user", g.user.id)
+        extension.session().commit()
     locale = session.get("locale")
     session.clear()
     session.regenerate()  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 
-from loandesk import extension
+from loandesk import extension, pii
 from loandesk.errors import Conflict, Forbidden, ValidationFailed
 from loandesk.plugins import forms, runtime, service
 from loandesk.tenancy import current
@@ -73,7 +73,7 @@ def plugin_settings(name: str) -> Any:
             service.update_settings(
                 extension.session(),
                 host,
-                master_key=extension.get().settings.master_key,
+                keyring=pii.for_current_tenant(),
                 tenant_id=current().id,
                 name=name,
                 values=raw,
