@@ -133,11 +133,28 @@ def settings(database_urls: DatabaseUrls, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, database_urls: DatabaseUrls) -> Iterator[Flask]:
+    _forget_rate_limits(settings.redis_url)
     app = create_app(settings)
     app.testing = True
     yield app
     app.extensions["loandesk"].db.dispose()
     _empty_tables(database_urls)
+    _forget_rate_limits(settings.redis_url)
+
+
+def _forget_rate_limits(redis_url: str) -> None:
+    """Rate-limit counters in Redis would outlive the test, unlike those in the emptied table."""
+    if not redis_url:
+        return
+    from redis import Redis
+
+    from loandesk.security.ratelimit import REDIS_PREFIX
+
+    redis = Redis.from_url(redis_url)
+    keys = list(redis.scan_iter(f"{REDIS_PREFIX}*"))
+    if keys:
+        redis.delete(*keys)
+    redis.close()
 
 
 def _empty_tables(urls: DatabaseUrls) -> None:

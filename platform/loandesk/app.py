@@ -14,6 +14,7 @@ from loandesk.db import Database
 from loandesk.jobs import runtime as jobs_runtime
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.plugins.host import PluginHost
+from loandesk.security import web as security_web
 from loandesk.settings import Settings
 from loandesk.tenancy import guard
 from loandesk.tenancy import web as tenancy_web
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, *, plugins: Iterable[object] = 
     audit_web.init_app(app)
     tenancy_web.init_app(app)
     init_web(app, plugin_host)
+    security_web.init_app(app, settings, db)  # after the web shell: follows its CSRF check
     api.init_app(app, plugin_host)
     oauth.init_app(app)
     health.init_app(app)

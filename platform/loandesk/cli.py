@@ -565,3 +565,29 @@ def audit_verify(slug: str | None) -> None:
             )
     if broken:
         raise SystemExit(1)
+
+
+# --- session timeouts ----------------------------------------------------------------------
+
+
+@tenant.command("set-session")
+@click.option("--slug", required=True)
+@click.option("--idle-minutes", type=int, required=True, help="Sign out after this long idle.")
+@click.option("--absolute-hours", type=int, required=True, help="And this long after sign-in.")
+@with_appcontext
+def tenant_set_session(slug: str, idle_minutes: int, absolute_hours: int) -> None:
+    """Set a tenant's web-session timeouts; open sessions follow at their next request."""
+    from loandesk.security.session_policy import set_session_limits
+    from loandesk.tenancy import service as tenants
+    from loandesk.tenancy import use
+
+    try:
+        with extension.get().db.transaction() as session:
+            target = tenants.get_by_slug(session, slug)
+            with use(target.ref()):
+                set_session_limits(
+                    session, target, idle_minutes=idle_minutes, absolute_hours=absolute_hours
+                )
+    except DomainError as error:
+        raise _fail(error) from None
+    _echo_json({"tenant": slug, "idle_minutes": idle_minutes, "absolute_hours": absolute_hours})

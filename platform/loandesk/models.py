@@ -7,6 +7,8 @@ from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
 from loandesk.pii.models import TenantDataKey
 from loandesk.plugins.models import TenantPlugin
+from loandesk.rbac.models import Role, UserRole
+from loandesk.security.models import RateLimitCounter
 from loandesk.tenancy.models import Tenant
 from loandesk.web.sessions import WebSession
 
@@ -19,10 +21,13 @@ __all__ = [
     "EventDelivery",
     "Job",
     "OutboxEvent",
+    "RateLimitCounter",
+    "Role",
     "ScheduleState",
     "Tenant",
     "TenantDataKey",
     "TenantPlugin",
     "User",
+    "UserRole",
     "WebSession",
 ]

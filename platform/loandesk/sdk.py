@@ -30,7 +30,7 @@ from loandesk.jobs.schedules import Schedule
 from loandesk.plugins.info import NavItem, Permission, PluginInfo
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
-from loandesk.web.auth_views import admin_required, login_required
+from loandesk.web.auth_views import admin_required, login_required, permission_required
 
 hookimpl = pluggy.HookimplMarker("loandesk")
 
@@ -74,6 +74,7 @@ __all__ = [
     "enqueue",
     "hookimpl",
     "login_required",
+    "permission_required",
     "plugin_settings",
     "require_token",
     "session",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +24,35 @@ DEV_MASTER_KEY = "dev-master-key-change-me"
 
 class SettingsError(ValueError):
     """A setting is missing, malformed or unsafe for the chosen mode."""
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most ``count`` requests per ``period``; written ``20/1m``, ``10/15m``, ``5/h``.
+
+    ``off`` (or a count of 0) turns the limit off.
+    """
+
+    count: int
+    period: timedelta
+
+    @property
+    def enabled(self) -> bool:
+        return self.count > 0 and self.period.total_seconds() > 0
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        if text.strip().lower() in ("off", "0", ""):
+            return cls(0, timedelta(0))
+        match = _RATE.match(text.lower())
+        seconds = int(match.group(2) or 1) * _UNIT_SECONDS[match.group(3)] if match else 0
+        if match is None or seconds <= 0:
+            raise ValueError("write it as COUNT/PERIOD, e.g. 20/1m, 10/15m, 5/h, or off")
+        return cls(int(match.group(1)), timedelta(seconds=seconds))
 
 
 @dataclass(frozen=True)
@@ -47,6 +77,17 @@ class Settings:
     login_max_failures: int = 10
     login_lock: timedelta = timedelta(minutes=15)
     access_token_lifetime: timedelta = timedelta(hours=1)
+    # Rate limits (security/ratelimit.py). The per-account sign-in limit stays above
+    # login_max_failures, so that the lock-out, with its clearer message, answers first.
+    rate_limit_login_ip: Rate = Rate(20, timedelta(minutes=1))
+    rate_limit_login_account: Rate = Rate(20, timedelta(minutes=15))
+    rate_limit_signup_ip: Rate = Rate(5, timedelta(hours=1))
+    rate_limit_token_client: Rate = Rate(60, timedelta(minutes=1))
+    rate_limit_token_ip: Rate = Rate(60, timedelta(minutes=1))
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (ProxyFix).
+    trusted_proxies: int = 0
+    # Strict-Transport-Security outside the embedded mode; 0 leaves the header out.
+    hsts_max_age: timedelta = timedelta(days=365)
     sql_echo: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -56,6 +97,8 @@ class Settings:
         if not self.database_url:
             sqlite_path = (Path(self.instance_path) / "loandesk.sqlite3").resolve()
             object.__setattr__(self, "database_url", f"sqlite:///{sqlite_path}")
+        if self.trusted_proxies < 0:
+            raise SettingsError("LOANDESK_TRUSTED_PROXIES must be 0 or more")
         if self.env == "production":
             self._check_production()
 
@@ -109,6 +152,8 @@ def _parse(name: str, raw: str, hint: Any) -> Any:
             return int(raw)
         if hint is timedelta:
             return timedelta(seconds=int(raw))
+        if hint is Rate:
+            return Rate.parse(raw)
         if hint in (Path, Path | None):
             return Path(raw) if raw else None
         if hint == tuple[str, ...]:

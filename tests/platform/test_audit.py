@@ -69,7 +69,7 @@ def test_actions_are_recorded_with_actor_origin_and_diff(
     assert failed.actor_kind == "anonymous" and failed.ip == "127.0.0.1"
     assert failed.diff == {"email": tenant_a.admin_email, "reason": "password"}
     updates = [e for e in events if e.action == "user.update"]
-    assert updates[0].diff == {"display_name": ["李四", "李四四"], "is_admin": [False, True]}
+    assert updates[0].diff == {"display_name": ["李四", "李四四"], "roles": [[], ["tenant_admin"]]}
     assert updates[0].actor_kind == "api_client" and updates[0].actor_label == "tests"
     assert updates[1].diff == {"password": ["***", "***"]}  # never the password itself
     assert updates[0].request_id and len(updates[0].hash) == 64

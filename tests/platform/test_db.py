@@ -104,15 +104,12 @@ def test_writing_a_row_of_another_tenant_is_refused(app: Flask, tenant_a, tenant
                 tenant_id=b.id,
                 email="x@y.cn",
                 display_name="x",
-                is_admin=False,
                 status="active",
                 failed_logins=0,
             )
         )
     with pytest.raises(TenantContextMissing), db.transaction() as session:
-        session.add(
-            User(email="x@y.cn", display_name="x", is_admin=False, status="active", failed_logins=0)
-        )
+        session.add(User(email="x@y.cn", display_name="x", status="active", failed_logins=0))
 
 
 def test_uuid7_is_strictly_increasing_within_a_process() -> None:

@@ -87,9 +87,9 @@ def test_row_level_security_alone_hides_other_tenants(app: Flask, tenant_a, tena
                 with session.begin_nested():
                     session.execute(
                         text(
-                            "insert into users (tenant_id, id, email, display_name, is_admin, "
+                            "insert into users (tenant_id, id, email, display_name, "
                             "status, failed_logins, created_at, updated_at) values "
-                            "(:t, :i, 'x@x.cn', 'x', false, 'active', 0, now(), now())"
+                            "(:t, :i, 'x@x.cn', 'x', 'active', 0, now(), now())"
                         ),
                         {"t": tenant_a.id, "i": uuid.uuid4()},
                     )

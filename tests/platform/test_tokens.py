@@ -29,6 +29,7 @@ def test_every_api_endpoint_but_signup_needs_a_token(app: Flask, client) -> None
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             path = rule.rule.replace("<uuid:user_id>", "0" * 8 + "-0000-7000-8000-" + "0" * 12)
             path = path.replace("<uuid:pk>", "0" * 8 + "-0000-7000-8000-" + "0" * 12)
+            path = path.replace("<uuid:role_id>", "0" * 8 + "-0000-7000-8000-" + "0" * 12)
             response = client.open(path, method=method, json={})
             if rule.rule == "/api/v1/signup":
                 assert response.status_code == 422

@@ -9,11 +9,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from loandesk import extension
+from loandesk.security import web as security_web
 from loandesk.tenancy import service
 
 blp = Blueprint(
     "api_signup", __name__, url_prefix="/signup", description="Self-service sign-up of a tenant."
 )
+# Counted before the body is read: malformed attempts count too.
+blp.before_request(security_web.check_sign_up)
 
 
 class SignupSchema(ma.Schema):
@@ -41,6 +44,7 @@ class Signup(MethodView):
     @blp.response(201, SignupResultSchema)
     @blp.alt_response(409, description="The slug is taken")
     @blp.alt_response(422, description="A field is invalid (e.g. a weak password)")
+    @blp.alt_response(429, description="Too many sign-ups from this address; see Retry-After")
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Create a tenant and its first admin."""
         ext = extension.get()

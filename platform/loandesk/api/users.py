@@ -14,7 +14,7 @@ from loandesk import extension
 from loandesk.api.schemas import PageArgs, page_of
 from loandesk.auth import users
 from loandesk.auth.models import User
-from loandesk.auth.oauth import require_token
+from loandesk.auth.oauth import require_scope_now, require_token
 from loandesk.i18n import LOCALES
 from loandesk.tenancy import current
 
@@ -25,13 +25,20 @@ class UserSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     email = ma.fields.String(dump_only=True)
     display_name = ma.fields.String(dump_only=True)
-    is_admin = ma.fields.Boolean(dump_only=True)
+    is_admin = ma.fields.Boolean(dump_only=True, metadata={"description": "Holds tenant_admin"})
+    roles = ma.fields.Method(
+        "_role_keys", dump_only=True, metadata={"description": "Keys of the roles the user holds"}
+    )
     status = ma.fields.String(
         dump_only=True, metadata={"description": "invited, active or deactivated"}
     )
     locale = ma.fields.String(dump_only=True, allow_none=True)
     last_login_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
+
+    def _role_keys(self, user: Any) -> list[str]:
+        roles = user["roles"] if isinstance(user, dict) else user.roles
+        return [role if isinstance(role, str) else role.key for role in roles]
 
 
 class InvitedUserSchema(UserSchema):
@@ -46,6 +53,11 @@ class UserCreateSchema(ma.Schema):
     email = ma.fields.String(required=True)
     display_name = ma.fields.String(required=True)
     is_admin = ma.fields.Boolean(load_default=False)
+    roles = ma.fields.List(
+        ma.fields.String(),
+        load_default=list,
+        metadata={"description": "Role keys; needs the roles:write scope"},
+    )
     locale = ma.fields.String(load_default=None, validate=validate.OneOf(LOCALES))
     password = ma.fields.String(
         load_default=None,
@@ -56,7 +68,10 @@ class UserCreateSchema(ma.Schema):
 
 class UserUpdateSchema(ma.Schema):
     display_name = ma.fields.String()
-    is_admin = ma.fields.Boolean()
+    is_admin = ma.fields.Boolean(metadata={"description": "Needs the roles:write scope"})
+    roles = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Replaces the roles; needs roles:write"}
+    )
     locale = ma.fields.String(validate=validate.OneOf(LOCALES))
     status = ma.fields.String(validate=validate.OneOf(["active", "deactivated"]))
     password = ma.fields.String(load_only=True)
@@ -82,6 +97,8 @@ class Users(MethodView):
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Invite a user: with a password they can sign in at once, without one they get an
         invitation link."""
+        if args.get("is_admin") or args.get("roles"):
+            require_scope_now("roles:write")
         new = users.create_user(extension.session(), **args)
         extension.session().commit()
         data = {name: getattr(new.user, name) for name in UserSchema().fields}
@@ -107,6 +124,8 @@ class UserById(MethodView):
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, args: dict[str, Any], user_id: uuid.UUID) -> User:
+        if "is_admin" in args or "roles" in args:
+            require_scope_now("roles:write")
         """Change a user's name, admin right, language, status or password."""
         user = users.update_user(
             extension.session(),

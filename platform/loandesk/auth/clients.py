@@ -34,6 +34,8 @@ SCOPES: dict[str, str] = {
     "users:write": N_("Invite, edit and deactivate users"),
     "api-clients:read": N_("Read API clients"),
     "api-clients:write": N_("Create and revoke API clients"),
+    "roles:read": N_("Read roles and permissions"),
+    "roles:write": N_("Manage roles and give staff their roles"),
     "plugins:read": N_("Read plugins and their settings"),
     "plugins:write": N_("Enable and disable plugins, change their settings"),
 }

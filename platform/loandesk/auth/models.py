@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     ForeignKeyConstraint,
     Integer,
@@ -17,6 +16,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loandesk.db import Base, TenantOwned, UTCDateTime, utcnow
+from loandesk.rbac.catalog import ADMIN_ROLE
+from loandesk.rbac.models import Role, UserRole  # noqa: F401  (the relationship's tables)
 
 
 class User(TenantOwned, Base):
@@ -31,7 +32,6 @@ class User(TenantOwned, Base):
     email: Mapped[str] = mapped_column(String(254))
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(200))
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="active")
     locale: Mapped[str | None] = mapped_column(String(16))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -43,9 +43,32 @@ class User(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    roles: Mapped[list[Role]] = relationship(
+        secondary="user_roles",
+        primaryjoin="and_(User.tenant_id == UserRole.tenant_id, User.id == UserRole.user_id)",
+        secondaryjoin="and_(Role.tenant_id == UserRole.tenant_id, Role.id == UserRole.role_id)",
+        viewonly=True,
+        lazy="selectin",
+        order_by="Role.key",
+    )
+
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def is_admin(self) -> bool:
+        """Holds the tenant admin role (every permission)."""
+        return any(role.key == ADMIN_ROLE for role in self.roles)
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        from loandesk.rbac.service import permissions_of
+
+        return permissions_of(self.roles)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now

@@ -25,6 +25,7 @@ from loandesk.auth import clients
 from loandesk.auth.models import ApiClient, ApiToken
 from loandesk.db import utcnow
 from loandesk.plugins import runtime as plugin_runtime
+from loandesk.security import web as security_web
 from loandesk.tenancy import web as tenancy_web
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -191,6 +192,22 @@ def require_token(scope: str) -> Callable[[F], F]:
     return decorator
 
 
+def require_scope_now(scope: str) -> None:
+    """Inside a protected view: refuse (403) unless the token also holds ``scope``."""
+    token: ApiToken = g.api_token
+    if scope not in token.scopes:
+        from werkzeug.exceptions import HTTPException
+
+        raise HTTPException(
+            response=json_error(
+                403,
+                gettext("This token lacks the scope this endpoint needs."),
+                code="insufficient_scope",
+                errors={"scope": [scope]},
+            )
+        )
+
+
 def current_client_id() -> uuid.UUID:
     token: ApiToken = g.api_token
     return token.client_pk
@@ -201,6 +218,7 @@ bp = Blueprint("oauth", __name__, url_prefix="/oauth")
 
 @bp.post("/token")
 def issue_token() -> Any:
+    security_web.check_token_request()  # 429 when this address or client id asks too often
     return _authorization().create_token_response()
 
 

@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,6 +24,8 @@ from loandesk.auth.passwords import (
 from loandesk.db import utcnow
 from loandesk.errors import Conflict, NotFound, ValidationFailed
 from loandesk.i18n import LOCALES, N_
+from loandesk.rbac import service as rbac
+from loandesk.rbac.catalog import ADMIN_ROLE
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 INVITE_LIFETIME = timedelta(days=7)
@@ -85,9 +88,11 @@ def create_user(
     display_name: str,
     password: str | None = None,
     is_admin: bool = False,
+    roles: Iterable[str] = (),
     locale: str | None = None,
 ) -> NewUser:
-    """Create an active user with ``password``, or an invited one without.
+    """Create an active user with ``password``, or an invited one without, holding ``roles``
+    (role keys; ``is_admin`` adds the tenant admin role).
 
     An invited user gets a one-time invitation token with which they choose their password.
     """
@@ -107,7 +112,6 @@ def create_user(
     user = User(
         email=email,
         display_name=display_name.strip(),
-        is_admin=is_admin,
         locale=locale,
         status="active" if password is not None else "invited",
         password_hash=hash_password(password) if password is not None else None,
@@ -120,6 +124,9 @@ def create_user(
         user.invite_expires_at = utcnow() + INVITE_LIFETIME
     session.add(user)
     session.flush()
+    role_keys = {*roles, ADMIN_ROLE} if is_admin else set(roles)
+    rbac.set_user_roles(session, user.id, role_keys, audit_change=False)
+    session.expire(user, ["roles"])
     events.emit(
         session, "user.created", "user", user.id, {"status": user.status, "is_admin": user.is_admin}
     )
@@ -131,7 +138,7 @@ def create_user(
         {
             "email": user.email,
             "display_name": user.display_name,
-            "is_admin": user.is_admin,
+            "roles": sorted(role_keys),
             "status": user.status,
             "locale": user.locale,
         },
@@ -146,10 +153,14 @@ def update_user(
     acting_user_id: uuid.UUID | None,
     display_name: str | None = None,
     is_admin: bool | None = None,
+    roles: Iterable[str] | None = None,
     locale: str | None = None,
     status: str | None = None,
     password: str | None = None,
 ) -> User:
+    """Change a user; ``roles`` replaces their roles, ``is_admin`` adds or takes the tenant
+    admin role. Nobody takes their own admin role or deactivates themselves, and the tenant
+    keeps one active admin."""
     errors = _profile_problems(display_name=display_name, locale=locale, partial=True)
     if status is not None and status not in ("active", "deactivated"):
         errors["status"] = [N_("Choose active or deactivated.")]
@@ -157,18 +168,26 @@ def update_user(
         errors["password"] = problems
     if errors:
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)
-    if user.id == acting_user_id and (is_admin is False or status == "deactivated"):
+    current_keys = {role.key for role in user.roles}
+    new_keys = set(roles) if roles is not None else set(current_keys)
+    if is_admin is True:
+        new_keys.add(ADMIN_ROLE)
+    elif is_admin is False:
+        new_keys.discard(ADMIN_ROLE)
+    losing_admin = ADMIN_ROLE in current_keys and ADMIN_ROLE not in new_keys
+    if user.id == acting_user_id and (losing_admin or status == "deactivated"):
         raise ValidationFailed(
             N_("You cannot remove your own admin rights or deactivate yourself."),
-            errors={"is_admin" if is_admin is False else "status": [N_("Not for yourself.")]},
+            errors={"is_admin" if losing_admin else "status": [N_("Not for yourself.")]},
         )
-    if (is_admin is False or status == "deactivated") and user.is_admin:
-        _keep_one_admin(session, user)
+    if status == "deactivated" and ADMIN_ROLE in current_keys:
+        rbac.keep_one_admin(session, user.id)
     before = _audited(user)
+    if new_keys != current_keys:
+        rbac.set_user_roles(session, user.id, new_keys, audit_change=False)
+        session.expire(user, ["roles"])
     if display_name is not None:
         user.display_name = display_name.strip()
-    if is_admin is not None:
-        user.is_admin = is_admin
     if locale is not None:
         user.locale = locale
     if password is not None:
@@ -192,7 +211,7 @@ def update_user(
 def _audited(user: User) -> dict[str, object]:
     return {
         "display_name": user.display_name,
-        "is_admin": user.is_admin,
+        "roles": sorted(role.key for role in user.roles),
         "locale": user.locale,
         "status": user.status,
     }
@@ -201,19 +220,6 @@ def _audited(user: User) -> dict[str, object]:
 def deactivate_user(session: Session, user: User, *, acting_user_id: uuid.UUID | None) -> User:
     """Users are never erased: records keep pointing at them. Deactivated, they cannot sign in."""
     return update_user(session, user, acting_user_id=acting_user_id, status="deactivated")
-
-
-def _keep_one_admin(session: Session, user: User) -> None:
-    others = session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(User.is_admin.is_(True), User.status == "active", User.id != user.id)
-    )
-    if not others:
-        raise ValidationFailed(
-            N_("The tenant must keep at least one active admin."),
-            errors={"is_admin": [N_("Last admin.")]},
-        )
 
 
 def _profile_problems(

@@ -57,7 +57,7 @@ class NavItem:
     label_zh: str
     label_en: str
     section: str = "modules"  # one of SECTIONS
-    admin_only: bool = False
+    permission: str | None = None  # shown only to users who hold it
     order: int = 100
 
     def label(self, locale: str) -> str:
@@ -75,11 +75,14 @@ SECTIONS: dict[str, tuple[str, str]] = {
 @dataclass(frozen=True)
 class Permission:
     """A permission, namespaced by its module: ``loan.disburse``, ``collections.assign``.
-    A plugin's permissions start with its name and a dot."""
+    A plugin's permissions start with its name and a dot. ``default_roles`` names built-in
+    roles (``credit_officer``, ``collector``, ...) that get it when a tenant enables the
+    plugin; admins may change that afterwards."""
 
     name: str
     label_zh: str
     label_en: str
+    default_roles: tuple[str, ...] = ()
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

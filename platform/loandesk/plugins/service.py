@@ -16,8 +16,9 @@ from loandesk.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.pii.keys import Keyring
 from loandesk.plugins.host import PluginHost
-from loandesk.plugins.info import PluginInfo
+from loandesk.plugins.info import Contributions, PluginInfo
 from loandesk.plugins.models import TenantPlugin
+from loandesk.rbac import service as rbac
 from loandesk.tenancy import plans
 from loandesk.tenancy.context import current_id
 from loandesk.tenancy.models import Tenant
@@ -124,6 +125,8 @@ def set_enabled(
     _bump_version(session, tenant_id)
     session.flush()
     events.emit(session, "plugin.enabled" if enabled else "plugin.disabled", "plugin", name)
+    if enabled:
+        rbac.grant_defaults(session, host.contributions.get(name, Contributions()).permissions)
     audit.record(session, "plugin.enable" if enabled else "plugin.disable", "plugin", name)
 
 

@@ -25,6 +25,8 @@ class TenantRef:
     locale: str
     currency: str
     plugins_version: int = 0
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
 
     @property
     def is_active(self) -> bool:

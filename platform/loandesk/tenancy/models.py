@@ -41,6 +41,9 @@ class Tenant(Base):
     # Bumped whenever the tenant's plugins or their settings change: caches key on it.
     plugins_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     plan_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("plans.id"))
+    # Web sessions end after this long without a request, and this long after signing in.
+    session_idle_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    session_absolute_hours: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
 
     def ref(self) -> TenantRef:
         return TenantRef(
@@ -52,4 +55,6 @@ class Tenant(Base):
             locale=self.locale,
             currency=self.currency,
             plugins_version=self.plugins_version,
+            session_idle_minutes=self.session_idle_minutes,
+            session_absolute_hours=self.session_absolute_hours,
         )

@@ -25,6 +25,7 @@ from loandesk.web import (
     jobs_views,
     plugin_views,
     public_views,
+    roles_views,
 )
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -33,11 +34,37 @@ TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 # The core's entries; plugins add theirs through ``loandesk_nav_items``.
 CORE_NAV = (
     NavItem("tenant.home.index", "首页", "Home", section="workspace", order=0),
-    NavItem("tenant.admin.users", "员工账号", "Users", "administration", True, 10),
-    NavItem("tenant.admin.api_clients", "API 客户端", "API clients", "administration", True, 20),
-    NavItem("tenant.admin_plugins.plugins", "功能模块", "Plugins", "administration", True, 30),
-    NavItem("tenant.admin_jobs.jobs", "后台任务", "Background jobs", "administration", True, 40),
-    NavItem("tenant.admin_audit.audit", "操作日志", "Audit log", "administration", True, 50),
+    NavItem("tenant.admin.users", "员工账号", "Users", "administration", "users.read", 10),
+    NavItem(
+        "tenant.admin_roles.roles", "角色与权限", "Roles", "administration", "roles.manage", 15
+    ),
+    NavItem(
+        "tenant.admin.api_clients",
+        "API 客户端",
+        "API clients",
+        "administration",
+        "api_clients.manage",
+        20,
+    ),
+    NavItem(
+        "tenant.admin_plugins.plugins",
+        "功能模块",
+        "Plugins",
+        "administration",
+        "plugins.manage",
+        30,
+    ),
+    NavItem(
+        "tenant.admin_jobs.jobs",
+        "后台任务",
+        "Background jobs",
+        "administration",
+        "jobs.manage",
+        40,
+    ),
+    NavItem(
+        "tenant.admin_audit.audit", "操作日志", "Audit log", "administration", "audit.read", 50
+    ),
 )
 
 
@@ -75,7 +102,11 @@ def _nav_items(user: Any) -> list[ShownNavItem]:
     locale = str(get_locale() or "zh")
     sections = list(SECTIONS)
     items = sorted(
-        (i for i in (*CORE_NAV, *plugin_runtime.nav_items()) if not i.admin_only or user.is_admin),
+        (
+            i
+            for i in (*CORE_NAV, *plugin_runtime.nav_items())
+            if i.permission is None or user.can(i.permission)
+        ),
         key=lambda i: (sections.index(i.section), i.order, i.endpoint),
     )
     section_label = {k: (zh if locale.startswith("zh") else en) for k, (zh, en) in SECTIONS.items()}
@@ -122,6 +153,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         plugin_views.bp,
         jobs_views.bp,
         audit_views.bp,
+        roles_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
 
 from loandesk import extension
 from loandesk.auth import clients, users
 from loandesk.errors import Conflict, ValidationFailed
+from loandesk.rbac import service as rbac
 from loandesk.tenancy import current
-from loandesk.web.auth_views import admin_required
+from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
 
@@ -21,7 +22,7 @@ PER_PAGE = 20
 
 
 @bp.get("/users", endpoint="users")
-@admin_required
+@permission_required("users.read")
 def users_list() -> Any:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     result = users.list_users(extension.session(), page=page, per_page=PER_PAGE)
@@ -30,22 +31,23 @@ def users_list() -> Any:
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@admin_required
+@permission_required("users.write")
 def user_new() -> Any:
     form_errors = FormErrors()
     values: dict[str, Any] = {
         k: request.form.get(k, "") for k in ("email", "display_name", "locale")
     }
-    values["is_admin"] = request.form.get("is_admin") == "on"
+    values["roles"] = request.form.getlist("roles")
     if request.method == "POST":
         password = request.form.get("password") or None
+        _may_assign(values["roles"], [])
         try:
             new = users.create_user(
                 extension.session(),
                 email=values["email"],
                 display_name=values["display_name"],
                 password=password,
-                is_admin=values["is_admin"],
+                roles=values["roles"],
                 locale=values["locale"] or None,
             )
         except (ValidationFailed, Conflict) as problem:
@@ -59,34 +61,39 @@ def user_new() -> Any:
                 return render_template("admin/user_invited.html", user=new.user, link=link)
             flash(gettext("%(name)s can sign in now.", name=new.user.display_name), "success")
             return redirect(url_for("tenant.admin.users"))
-    return render_template("admin/user_form.html", errors=form_errors, values=values, user=None), (
-        422 if form_errors else 200
-    )
+    return render_template(
+        "admin/user_form.html",
+        errors=form_errors,
+        values=values,
+        user=None,
+        role_options=_role_options(),
+    ), (422 if form_errors else 200)
 
 
 @bp.route("/users/<uuid:user_id>", methods=["GET", "POST"])
-@admin_required
+@permission_required("users.write")
 def user_edit(user_id: uuid.UUID) -> Any:
     user = users.get_user(extension.session(), user_id)
     form_errors = FormErrors()
     values: dict[str, Any] = {
         "display_name": user.display_name,
         "locale": user.locale or "",
-        "is_admin": user.is_admin,
+        "roles": [role.key for role in user.roles],
     }
     if request.method == "POST":
         values = {
             "display_name": request.form.get("display_name", ""),
             "locale": request.form.get("locale", ""),
-            "is_admin": request.form.get("is_admin") == "on",
+            "roles": request.form.getlist("roles"),
         }
+        _may_assign(values["roles"], [role.key for role in user.roles])
         try:
             users.update_user(
                 extension.session(),
                 user,
                 acting_user_id=g.user.id,
                 display_name=values["display_name"],
-                is_admin=values["is_admin"],
+                roles=values["roles"],
                 locale=values["locale"] or None,
                 password=request.form.get("password") or None,
             )
@@ -97,13 +104,28 @@ def user_edit(user_id: uuid.UUID) -> Any:
             extension.session().commit()
             flash(gettext("Saved."), "success")
             return redirect(url_for("tenant.admin.users"))
-    return render_template("admin/user_form.html", errors=form_errors, values=values, user=user), (
-        422 if form_errors else 200
-    )
+    return render_template(
+        "admin/user_form.html",
+        errors=form_errors,
+        values=values,
+        user=user,
+        role_options=_role_options(),
+    ), (422 if form_errors else 200)
+
+
+def _role_options() -> list[tuple[str, str]]:
+    locale = str(get_locale() or "zh")
+    return [(role.key, role.name(locale)) for role in rbac.list_roles(extension.session())]
+
+
+def _may_assign(new: list[str], current: list[str]) -> None:
+    """Changing someone's roles needs roles.manage, beyond users.write."""
+    if sorted(set(new)) != sorted(set(current)) and not g.user.can("roles.manage"):
+        abort(403)
 
 
 @bp.post("/users/<uuid:user_id>/invitation", endpoint="user_reinvite")
-@admin_required
+@permission_required("users.write")
 def user_reinvite(user_id: uuid.UUID) -> Any:
     """A new invitation link for a user who lost theirs; the old one stops working."""
     user = users.get_user(extension.session(), user_id)
@@ -114,7 +136,7 @@ def user_reinvite(user_id: uuid.UUID) -> Any:
 
 
 @bp.post("/users/<uuid:user_id>/status")
-@admin_required
+@permission_required("users.write")
 def user_status(user_id: uuid.UUID) -> Any:
     """Deactivate or re-activate; htmx swaps the row, a plain form post reloads the list."""
     user = users.get_user(extension.session(), user_id)
@@ -127,7 +149,7 @@ def user_status(user_id: uuid.UUID) -> Any:
 
 
 @bp.get("/api-clients", endpoint="api_clients")
-@admin_required
+@permission_required("api_clients.manage")
 def api_clients_list() -> Any:
     return render_template(
         "admin/api_clients.html",
@@ -140,7 +162,7 @@ def api_clients_list() -> Any:
 
 
 @bp.post("/api-clients")
-@admin_required
+@permission_required("api_clients.manage")
 def api_client_create() -> Any:
     name, scopes = request.form.get("name", ""), request.form.getlist("scopes")
     values: dict[str, Any] = {"name": name, "scopes": scopes}
@@ -171,7 +193,7 @@ def api_client_create() -> Any:
 
 
 @bp.post("/api-clients/<uuid:pk>/revoke")
-@admin_required
+@permission_required("api_clients.manage")
 def api_client_revoke(pk: uuid.UUID) -> Any:
     client = clients.get_client(extension.session(), pk)
     clients.revoke_client(extension.session(), client)

@@ -12,7 +12,7 @@ from flask_babel import gettext
 from loandesk import audit, extension
 from loandesk.audit.search import AuditFilter, export_csv, search
 from loandesk.tenancy import current, use
-from loandesk.web.auth_views import admin_required
+from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
@@ -44,7 +44,7 @@ def _filter() -> tuple[AuditFilter, FormErrors, dict[str, str]]:
 
 
 @bp.get("", endpoint="audit")
-@admin_required
+@permission_required("audit.read")
 def audit_page() -> Any:
     audit_filter, errors, values = _filter()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -56,7 +56,7 @@ def audit_page() -> Any:
 
 
 @bp.get("/export.csv")
-@admin_required
+@permission_required("audit.export")
 def audit_export() -> Any:
     audit_filter, errors, _values = _filter()
     if errors:

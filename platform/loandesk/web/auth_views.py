@@ -15,6 +15,7 @@ from loandesk.audit import web as audit_web
 from loandesk.auth import users
 from loandesk.auth.models import User
 from loandesk.errors import NotFound, ValidationFailed
+from loandesk.security import web as security_web
 from loandesk.tenancy import current
 from loandesk.web.forms import FormErrors
 
@@ -63,6 +64,22 @@ def admin_required(view: F) -> F:
     return cast(F, wrapped)
 
 
+def permission_required(permission: str) -> Callable[[F], F]:
+    """A signed-in user whose roles grant ``permission`` (the tenant admin holds them all)."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not g.user.can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorator
+
+
 def _safe_next(target: str | None) -> str:
     prefix = f"/t/{current().slug}/"
     if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
@@ -78,6 +95,7 @@ def login() -> Any:
     email = request.form.get("email", "").strip()
     status = 200
     if request.method == "POST":
+        security_web.check_sign_in(email)  # 429 when this address or account tries too often
         settings = extension.get().settings
         db_session = extension.session()
         try:

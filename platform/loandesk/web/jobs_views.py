@@ -10,7 +10,7 @@ from flask_babel import gettext
 from loandesk.jobs import JobInfo
 from loandesk.jobs.runtime import jobs
 from loandesk.tenancy import current
-from loandesk.web.auth_views import admin_required
+from loandesk.web.auth_views import permission_required
 from loandesk.web.htmx import htmx
 
 bp = Blueprint("admin_jobs", __name__, url_prefix="/admin/jobs")
@@ -24,13 +24,13 @@ def _own_job(job_id: str) -> JobInfo:
 
 
 @bp.get("", endpoint="jobs")
-@admin_required
+@permission_required("jobs.manage")
 def job_list() -> Any:
     return render_template("admin/jobs.html", dead=jobs().dead(current().id))
 
 
 @bp.get("/<job_id>")
-@admin_required
+@permission_required("jobs.manage")
 def job_status(job_id: str) -> Any:
     """A job's state and progress; htmx polls the fragment until the job has ended."""
     info = _own_job(job_id)
@@ -39,7 +39,7 @@ def job_status(job_id: str) -> Any:
 
 
 @bp.post("/<job_id>/retry")
-@admin_required
+@permission_required("jobs.manage")
 def job_retry(job_id: str) -> Any:
     info = _own_job(job_id)
     if info.state != "dead":

@@ -11,7 +11,7 @@ from loandesk import extension, pii
 from loandesk.errors import Conflict, Forbidden, ValidationFailed
 from loandesk.plugins import forms, runtime, service
 from loandesk.tenancy import current
-from loandesk.web.auth_views import admin_required
+from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 
 bp = Blueprint("admin_plugins", __name__, url_prefix="/admin/plugins")
@@ -22,7 +22,7 @@ def _locale() -> str:
 
 
 @bp.get("", endpoint="plugins")
-@admin_required
+@permission_required("plugins.manage")
 def plugin_list() -> Any:
     host = runtime.host()
     states = service.states(extension.session(), host)
@@ -30,7 +30,7 @@ def plugin_list() -> Any:
 
 
 @bp.post("/<name>/enabled")
-@admin_required
+@permission_required("plugins.manage")
 def plugin_toggle(name: str) -> Any:
     enable = request.form.get("enabled") == "on"
     try:
@@ -58,7 +58,7 @@ def plugin_toggle(name: str) -> Any:
 
 
 @bp.route("/<name>/settings", methods=["GET", "POST"])
-@admin_required
+@permission_required("plugins.manage")
 def plugin_settings(name: str) -> Any:
     host = runtime.host()
     state = service.state(extension.session(), host, name)

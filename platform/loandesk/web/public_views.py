@@ -11,6 +11,7 @@ from flask_babel import gettext
 from loandesk import extension
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.i18n import normalise_locale
+from loandesk.security import web as security_web
 from loandesk.tenancy import service
 from loandesk.web.forms import FormErrors
 
@@ -29,6 +30,7 @@ def signup() -> Any:
     form_errors = FormErrors()
     values = {f: request.form.get(f, "") for f in SIGNUP_FIELDS}
     if request.method == "POST":
+        security_web.check_sign_up()
         db_session = extension.session()
         try:
             result = service.sign_up(

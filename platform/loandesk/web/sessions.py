@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.datastructures import CallbackDict
 
 from loandesk.db import Base, Database, UTCDateTime, utcnow
+from loandesk.security import session_policy
 
 COOKIE_NAME = "loandesk_session"
 # The API authenticates with bearer tokens only; static files need no session.
@@ -93,6 +95,7 @@ class DatabaseSessionInterface(SessionInterface):
         old_sid = session.sid
         if session.rotate or not session.sid:
             session.sid = secrets.token_urlsafe(32)
+        session_policy.stamp(session, time.time())  # the sign-in time, for the timeouts
         tenant_id = session.get("tenant_id")
         with self.db.transaction() as s:
             if old_sid and old_sid != session.sid:

@@ -92,7 +92,7 @@ def loandesk_nav_items() -> list[sdk.NavItem]:
 
 @sdk.hookimpl
 def loandesk_permissions() -> list[sdk.Permission]:
-    return [sdk.Permission("hello.greet", "打招呼", "Greet")]
+    return [sdk.Permission("hello.greet", "打招呼", "Greet", default_roles=("credit_officer",))]
 
 
 # --- jobs and events: each leaves a line in a file, so a test in another process can see it ---

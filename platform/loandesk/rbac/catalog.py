@@ -1,0 +1,41 @@
+"""The core's permissions and the built-in roles every tenant starts with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from loandesk.plugins.info import Permission
+
+ADMIN_ROLE = "tenant_admin"
+
+CORE_PERMISSIONS = (
+    Permission("users.read", "查看员工账号", "View staff accounts"),
+    Permission("users.write", "邀请、编辑、停用员工账号", "Invite, edit and deactivate staff"),
+    Permission("roles.manage", "管理角色与授权", "Manage roles and grants"),
+    Permission("api_clients.manage", "管理 API 客户端", "Manage API clients"),
+    Permission("plugins.manage", "启用功能模块、修改模块设置", "Enable plugins, change settings"),
+    Permission("jobs.manage", "查看并重试后台任务", "View and retry background jobs"),
+    Permission("audit.read", "查看操作日志", "Read the audit log"),
+    Permission("audit.export", "导出操作日志", "Export the audit log"),
+)
+
+
+@dataclass(frozen=True)
+class BuiltinRole:
+    key: str
+    name_zh: str
+    name_en: str
+    permissions: tuple[str, ...]  # core permissions; plugins add theirs by default_roles
+
+
+# The tenant admin holds every permission, present and future (checked in code, not stored).
+BUILTIN_ROLES = (
+    BuiltinRole(ADMIN_ROLE, "机构管理员", "Tenant admin", ()),
+    BuiltinRole("credit_officer", "信审专员", "Credit officer", ()),
+    BuiltinRole("risk_manager", "风控主管", "Risk manager", ("users.read",)),
+    BuiltinRole("finance", "财务", "Finance", ()),
+    BuiltinRole("post_loan_admin", "贷后管理员", "Post-loan admin", ("users.read",)),
+    BuiltinRole("collector", "催收员", "Collector", ()),
+    BuiltinRole("auditor", "审计", "Auditor", ("users.read", "audit.read")),
+    BuiltinRole("read_only", "只读", "Read-only", ()),
+)

@@ -1,0 +1,141 @@
+"""Roles and their permissions (角色与权限)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+
+from loandesk import extension
+from loandesk.errors import Conflict, ValidationFailed
+from loandesk.plugins import runtime as plugin_runtime
+from loandesk.plugins.info import Permission
+from loandesk.rbac import service as rbac
+from loandesk.rbac.catalog import ADMIN_ROLE, CORE_PERMISSIONS
+from loandesk.web.auth_views import permission_required
+from loandesk.web.forms import FormErrors
+
+bp = Blueprint("admin_roles", __name__, url_prefix="/admin/roles")
+
+
+def available_permissions() -> list[Permission]:
+    """What the current tenant can grant: the core's and its enabled plugins' permissions."""
+    return [*CORE_PERMISSIONS, *plugin_runtime.permissions()]
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh")
+
+
+def _groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for permission in available_permissions():
+        module = permission.name.split(".", 1)[0]
+        groups.setdefault(module, []).append((permission.name, permission.label(_locale())))
+    return list(groups.items())
+
+
+@bp.get("", endpoint="roles")
+@permission_required("roles.manage")
+def role_list() -> Any:
+    roles = rbac.list_roles(extension.session())
+    holders = rbac.holder_counts(extension.session())
+    return render_template(
+        "admin/roles.html", roles=roles, holders=holders, locale=_locale(), admin_key=ADMIN_ROLE
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("roles.manage")
+def role_new() -> Any:
+    errors = FormErrors()
+    values = _form_values()
+    if request.method == "POST":
+        try:
+            rbac.create_role(
+                extension.session(),
+                key=values["key"],
+                name_zh=values["name_zh"],
+                name_en=values["name_en"],
+                description=values["description"],
+                permissions=values["permissions"],
+                available=frozenset(p.name for p in available_permissions()),
+            )
+        except (ValidationFailed, Conflict) as problem:
+            extension.session().rollback()
+            errors.update(problem)
+        else:
+            extension.session().commit()
+            flash(gettext("Role created."), "success")
+            return redirect(url_for("tenant.admin_roles.roles"))
+    return render_template(
+        "admin/role_form.html", role=None, values=values, errors=errors, groups=_groups()
+    ), (422 if errors else 200)
+
+
+@bp.route("/<uuid:role_id>", methods=["GET", "POST"])
+@permission_required("roles.manage")
+def role_edit(role_id: uuid.UUID) -> Any:
+    role = rbac.get_role(extension.session(), role_id)
+    errors = FormErrors()
+    values: dict[str, Any] = {
+        "key": role.key,
+        "name_zh": role.name_zh,
+        "name_en": role.name_en,
+        "description": role.description,
+        "permissions": list(role.permissions),
+    }
+    if request.method == "POST":
+        values = {**_form_values(), "key": role.key}
+        try:
+            rbac.update_role(
+                extension.session(),
+                role,
+                name_zh=values["name_zh"],
+                name_en=values["name_en"],
+                description=values["description"],
+                permissions=None if role.key == ADMIN_ROLE else values["permissions"],
+                available=frozenset(p.name for p in available_permissions()),
+            )
+        except ValidationFailed as problem:
+            extension.session().rollback()
+            errors.update(problem)
+        else:
+            extension.session().commit()
+            flash(gettext("Saved."), "success")
+            return redirect(url_for("tenant.admin_roles.roles"))
+    return render_template(
+        "admin/role_form.html",
+        role=role,
+        values=values,
+        errors=errors,
+        groups=_groups(),
+        admin_key=ADMIN_ROLE,
+    ), (422 if errors else 200)
+
+
+@bp.post("/<uuid:role_id>/delete")
+@permission_required("roles.manage")
+def role_delete(role_id: uuid.UUID) -> Any:
+    role = rbac.get_role(extension.session(), role_id)
+    try:
+        rbac.delete_role(extension.session(), role)
+    except Conflict as problem:
+        extension.session().rollback()
+        flash(gettext(problem.message, **problem.params), "error")
+    else:
+        extension.session().commit()
+        flash(gettext("Role deleted."), "success")
+    return redirect(url_for("tenant.admin_roles.roles"))
+
+
+def _form_values() -> dict[str, Any]:
+    return {
+        "key": request.form.get("key", "").strip(),
+        "name_zh": request.form.get("name_zh", ""),
+        "name_en": request.form.get("name_en", ""),
+        "description": request.form.get("description", ""),
+        "permissions": request.form.getlist("permissions"),
+    }
