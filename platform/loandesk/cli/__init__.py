@@ -1,0 +1,49 @@
+"""The ``loandesk`` command: everything a private install needs from a shell."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from loandesk.errors import DomainError
+from loandesk.pii.cli import keys as pii_keys
+from loandesk.settings import Settings, SettingsError
+
+
+def _create_app() -> Flask:
+    from loandesk.app import create_app
+
+    try:
+        return create_app(Settings.from_env())
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False)
+def cli() -> None:
+    """LoanDesk: a multi-tenant system for consumer-loan firms."""
+
+
+def main() -> None:
+    cli.main(prog_name="loandesk")
+
+
+cli.add_command(pii_keys)
+
+
+def domain_failure(error: DomainError) -> click.ClickException:
+    message = error.message % error.params if error.params else error.message
+    details = "; ".join(f"{k}: {', '.join(v)}" for k, v in error.errors.items())
+    return click.ClickException(f"{message} {details}".strip())
+
+
+def echo_json(data: dict[str, Any]) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# The commands, by subject (each module registers its own on ``cli``).
+from loandesk.cli import admin, operations, tenants  # noqa: E402, F401

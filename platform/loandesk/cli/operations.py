@@ -1,0 +1,228 @@
+"""``loandesk db|serve|worker|scheduler|demo``: running LoanDesk."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import signal
+import threading
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from loandesk import extension, migrate
+from loandesk.cli import cli, echo_json
+
+DEMO_SLUG = "demo"
+DEMO_ADMIN = "admin@demo.loandesk.local"
+
+# --- database ------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Create or migrate the schema to the newest version."""
+    from loandesk.plugins import runtime
+
+    settings = extension.get().settings
+    migrate.upgrade(settings, runtime.host().migration_folders())
+    click.echo(f"database at {', '.join(sorted(migrate.current_heads(settings)))}")
+
+
+# --- serving -------------------------------------------------------------------------------
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--workers", default=2, type=int, show_default=True, help="gunicorn workers")
+@with_appcontext
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web UI and the API (gunicorn in production, the dev server when embedded)."""
+    _serve(host, port, workers)
+
+
+def _serve(host: str, port: int, workers: int = 2) -> None:
+    from flask import current_app
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if extension.get().settings.is_embedded:
+        # run_simple, not app.run: Flask ignores app.run() inside its own CLI.
+        from werkzeug.serving import run_simple
+
+        stop = _start_embedded_worker(app)
+        try:
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        finally:
+            stop.set()
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class _Gunicorn(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Flask:
+            return app
+
+    _Gunicorn().run()
+
+
+def _start_embedded_worker(app: Flask) -> threading.Event:
+    """The embedded mode runs jobs in a thread of the web process (no Redis, no rq)."""
+    from loandesk.jobs.database import DatabaseBackend
+    from loandesk.jobs.runtime import execute, jobs
+
+    registry = jobs()
+    stop = threading.Event()
+    backend = registry.backend
+    if isinstance(backend, DatabaseBackend):
+        thread = threading.Thread(
+            target=backend.work,
+            args=(functools.partial(execute, app), registry.queues),
+            kwargs={"stop": stop},
+            name="loandesk-jobs",
+            daemon=True,
+        )
+        thread.start()
+        from loandesk.jobs.runtime import scheduler
+
+        threading.Thread(
+            target=scheduler(app).run, args=(stop,), name="loandesk-scheduler", daemon=True
+        ).start()
+    return stop
+
+
+@cli.command("worker")
+@click.option("--queue", "queues", multiple=True, help="Queues to serve (default: all).")
+@click.option("--burst", is_flag=True, help="Stop when no job is left.")
+@with_appcontext
+def worker(queues: tuple[str, ...], burst: bool) -> None:
+    """Run background jobs: rq on Redis when LOANDESK_REDIS_URL is set, else the database."""
+    from flask import current_app
+
+    from loandesk.jobs.runtime import execute, jobs
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    registry = jobs()
+    names = list(queues) or registry.queues
+    if extension.get().settings.redis_url:
+        from rq import SimpleWorker
+
+        from loandesk.jobs.rq_backend import RQBackend, set_worker_app
+
+        backend = registry.backend
+        assert isinstance(backend, RQBackend)
+        set_worker_app(app)
+        rq_worker = SimpleWorker([backend.queue(n) for n in names], connection=backend.redis)
+        rq_worker.work(burst=burst, with_scheduler=True)
+        return
+    from loandesk.jobs.database import DatabaseBackend
+
+    database = registry.backend
+    assert isinstance(database, DatabaseBackend)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"worker: serving {', '.join(names)} from the database")
+    ran = database.work(functools.partial(execute, app), names, stop=stop, burst=burst)
+    click.echo(f"worker: ran {ran} jobs")
+
+
+@cli.command("scheduler")
+@click.option("--once", is_flag=True, help="Fire what is due now, then stop.")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="With --once: evaluate the schedules as of this ISO time (catch up a period by hand).",
+)
+@with_appcontext
+def scheduler_command(once: bool, at: str | None) -> None:
+    """Fire periodic jobs when they come due, in each tenant's timezone."""
+    from datetime import UTC, datetime
+
+    from flask import current_app
+
+    from loandesk.jobs.runtime import scheduler
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    clock = scheduler(app)
+    if once:
+        now = None
+        if at:
+            try:
+                now = datetime.fromisoformat(at)
+            except ValueError:
+                raise click.BadParameter(f"not an ISO time: {at}", param_hint="--at") from None
+            now = now if now.tzinfo else now.replace(tzinfo=UTC)
+        fired = clock.tick(now)
+        echo_json(
+            {
+                "fired": [
+                    {
+                        "schedule": name,
+                        "tenant_id": str(t) if t else None,
+                        "due_at": due.isoformat(),
+                    }
+                    for name, t, due in fired
+                ]
+            }
+        )
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    clock.run(stop)
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, type=int, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare the demo tenant, then stop.")
+@with_appcontext
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Migrate, create the demo tenant with its admin, print the login, and serve."""
+    from loandesk.auth import users
+    from loandesk.plugins import runtime
+    from loandesk.tenancy import service, use
+
+    ext = extension.get()
+    migrate.upgrade(ext.settings, runtime.host().migration_folders())
+    # letters and digits guaranteed, so the password policy always accepts it
+    password = f"Demo-{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
+    with ext.db.transaction() as session:
+        tenant = service.find_by_slug(session, DEMO_SLUG)
+        if tenant is None:
+            service.sign_up(
+                session,
+                name="演示小贷公司",
+                slug=DEMO_SLUG,
+                admin_email=DEMO_ADMIN,
+                admin_password=password,
+                admin_name="管理员",
+            )
+        else:
+            with use(tenant.ref()):
+                admin = users.find_by_email(session, DEMO_ADMIN)
+                if admin is None:
+                    raise click.ClickException("the demo tenant has no demo admin any more")
+                users.update_user(
+                    session, admin, acting_user_id=None, password=password, status="active"
+                )
+    base = f"http://{host}:{port}"
+    click.echo("")
+    click.echo("  LoanDesk demo is ready.")
+    click.echo(f"  Sign in at  {base}/t/{DEMO_SLUG}/login")
+    click.echo(f"  E-mail      {DEMO_ADMIN}")
+    click.echo(f"  Password    {password}")
+    click.echo("")
+    if not no_serve:
+        _serve(host, port)

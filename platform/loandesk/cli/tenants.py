@@ -1,0 +1,215 @@
+"""``loandesk tenant|api-client|plan``: tenants, their API clients and plans."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from loandesk import extension
+from loandesk.cli import cli, domain_failure, echo_json
+from loandesk.errors import DomainError
+
+# --- tenants and API clients ---------------------------------------------------------------
+
+
+@cli.group()
+def tenant() -> None:
+    """Tenants (lending firms)."""
+
+
+@tenant.command("create")
+@click.option("--slug", required=True)
+@click.option("--name", required=True)
+@click.option("--admin-email", required=True)
+@click.option("--admin-password", required=True, help="Or '-' to read it from standard input.")
+@click.option("--admin-name", default=None)
+@with_appcontext
+def tenant_create(
+    slug: str, name: str, admin_email: str, admin_password: str, admin_name: str | None
+) -> None:
+    """Create a tenant and its first admin; prints JSON."""
+    from loandesk.tenancy import service
+
+    if admin_password == "-":  # noqa: S105  ("-" means: read it from standard input)
+        admin_password = sys.stdin.readline().rstrip("\n")
+    try:
+        with extension.get().db.transaction() as session:
+            result = service.sign_up(
+                session,
+                name=name,
+                slug=slug,
+                admin_email=admin_email,
+                admin_password=admin_password,
+                admin_name=admin_name,
+            )
+    except DomainError as error:
+        raise domain_failure(error) from None
+    echo_json(
+        {
+            "id": str(result.tenant.id),
+            "slug": result.tenant.slug,
+            "admin_user_id": str(result.admin.id),
+        }
+    )
+
+
+@tenant.command("suspend")
+@click.argument("slug")
+@with_appcontext
+def tenant_suspend(slug: str) -> None:
+    """Suspend a tenant: its staff can no longer sign in nor call the API."""
+    _set_status(slug, "suspended")
+
+
+@tenant.command("activate")
+@click.argument("slug")
+@with_appcontext
+def tenant_activate(slug: str) -> None:
+    """Re-activate a suspended tenant."""
+    _set_status(slug, "active")
+
+
+def _set_status(slug: str, status: str) -> None:
+    from loandesk.tenancy import service
+
+    try:
+        with extension.get().db.transaction() as session:
+            service.set_status(session, service.get_by_slug(session, slug), status)
+    except DomainError as error:
+        raise domain_failure(error) from None
+    echo_json({"slug": slug, "status": status})
+
+
+@cli.group("api-client")
+def api_client() -> None:
+    """API clients (OAuth2 client credentials)."""
+
+
+@api_client.command("create")
+@click.option("--tenant", "slug", required=True)
+@click.option("--name", required=True)
+@click.option("--scope", "scopes", multiple=True, help="Repeat for several; default: all.")
+@with_appcontext
+def api_client_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
+    """Create an API client; prints JSON with client_id and client_secret (shown only now)."""
+    from loandesk.auth import clients
+    from loandesk.tenancy import service, use
+
+    try:
+        with extension.get().db.transaction() as session:
+            tenant = service.get_by_slug(session, slug)
+            with use(tenant.ref()):
+                new = clients.create_client(
+                    session,
+                    tenant_id=tenant.id,
+                    name=name,
+                    scopes=list(scopes) or list(clients.SCOPES),
+                    created_by_id=None,
+                )
+    except DomainError as error:
+        raise domain_failure(error) from None
+    echo_json(
+        {
+            "client_id": new.client.client_id,
+            "client_secret": new.client_secret,
+            "scopes": new.client.scopes,
+            "token_url": extension.get().settings.base_url.rstrip("/") + "/oauth/token",
+        }
+    )
+
+
+# --- plans (platform operator) -------------------------------------------------------------
+
+
+@cli.group()
+def plan() -> None:
+    """Plans: which plugins the tenants of each plan may enable (platform operators)."""
+
+
+@plan.command("save")
+@click.argument("name")
+@click.option("--title", required=True)
+@click.option("--plugin", "plugin_names", multiple=True, help="Repeat for each plugin.")
+@with_appcontext
+def plan_save(name: str, title: str, plugin_names: tuple[str, ...]) -> None:
+    """Create a plan, or replace its title and plugins."""
+    from loandesk.plugins import runtime
+    from loandesk.tenancy import plans
+
+    try:
+        with extension.get().db.transaction() as session:
+            saved = plans.save(
+                session,
+                name=name,
+                title=title,
+                plugins=plugin_names,
+                installed=runtime.host().infos,
+            )
+            result = {"name": saved.name, "title": saved.title, "plugins": saved.plugins}
+    except DomainError as error:
+        raise domain_failure(error) from None
+    echo_json(result)
+
+
+@plan.command("list")
+@with_appcontext
+def plan_list() -> None:
+    """Every plan with its plugins."""
+    from loandesk.tenancy import plans
+
+    with extension.get().db.transaction() as session:
+        rows = [
+            {"name": p.name, "title": p.title, "plugins": p.plugins}
+            for p in plans.list_plans(session)
+        ]
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@tenant.command("set-plan")
+@click.argument("slug")
+@click.argument("plan_name", required=False)
+@click.option("--none", "no_plan", is_flag=True, help="No plan: every installed plugin allowed.")
+@with_appcontext
+def tenant_set_plan(slug: str, plan_name: str | None, no_plan: bool) -> None:
+    """Put a tenant on a plan (or on none)."""
+    from loandesk.tenancy import plans
+    from loandesk.tenancy import service as tenants
+
+    if bool(plan_name) == no_plan:
+        raise click.UsageError("give a PLAN_NAME or --none")
+    try:
+        with extension.get().db.transaction() as session:
+            target = tenants.get_by_slug(session, slug)
+            plans.assign(session, target, plans.get(session, plan_name) if plan_name else None)
+    except DomainError as error:
+        raise domain_failure(error) from None
+    echo_json({"tenant": slug, "plan": plan_name})
+
+
+# --- session timeouts ----------------------------------------------------------------------
+
+
+@tenant.command("set-session")
+@click.option("--slug", required=True)
+@click.option("--idle-minutes", type=int, required=True, help="Sign out after this long idle.")
+@click.option("--absolute-hours", type=int, required=True, help="And this long after sign-in.")
+@with_appcontext
+def tenant_set_session(slug: str, idle_minutes: int, absolute_hours: int) -> None:
+    """Set a tenant's web-session timeouts; open sessions follow at their next request."""
+    from loandesk.security.session_policy import set_session_limits
+    from loandesk.tenancy import service as tenants
+    from loandesk.tenancy import use
+
+    try:
+        with extension.get().db.transaction() as session:
+            target = tenants.get_by_slug(session, slug)
+            with use(target.ref()):
+                set_session_limits(
+                    session, target, idle_minutes=idle_minutes, absolute_hours=absolute_hours
+                )
+    except DomainError as error:
+        raise domain_failure(error) from None
+    echo_json({"tenant": slug, "idle_minutes": idle_minutes, "absolute_hours": absolute_hours})
