@@ -311,6 +311,21 @@ def authenticate(
     return user
 
 
+def change_own_password(session: Session, user: User, current: str, new: str) -> None:
+    """A signed-in user changes their password; the current one must be given."""
+    if not verify_password(user.password_hash, current):
+        audit.record(session, "user.password_change_failed", "user", user.id)
+        raise ValidationFailed(
+            N_("Some fields need attention."),
+            errors={"current_password": [N_("This is not your password.")]},
+        )
+    if problems := password_problems(new, email=user.email):
+        raise ValidationFailed(N_("Some fields need attention."), errors={"new_password": problems})
+    user.password_hash = hash_password(new)
+    session.flush()
+    audit.record(session, "user.password_changed", "user", user.id)
+
+
 def find_by_invite(session: Session, token: str, now: datetime | None = None) -> User:
     user = session.scalar(select(User).where(User.invite_token_hash == _digest(token)))
     if (

@@ -16,6 +16,7 @@ from loandesk.plugins.host import PluginHost
 from loandesk.plugins.info import SECTIONS, NavItem
 from loandesk.tenancy.web import tenant_blueprint
 from loandesk.web import (
+    account_views,
     admin_views,
     audit_views,
     auth_views,
@@ -154,6 +155,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         jobs_views.bp,
         audit_views.bp,
         roles_views.bp,
+        account_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
