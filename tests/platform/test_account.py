@@ -84,3 +84,38 @@ def test_change_own_language(client, tenant_a) -> None:
         == 302
     )
     assert "Change password" in client.get(page).get_data(as_text=True)
+
+
+def test_a_password_change_signs_the_user_out_elsewhere(app: Flask, tenant_a, api_a) -> None:
+    here, elsewhere = app.test_client(), app.test_client()
+    web_login(here, tenant_a)
+    web_login(elsewhere, tenant_a)
+    home = f"/t/{tenant_a.slug}/"
+    assert here.get(home).status_code == elsewhere.get(home).status_code == 200
+    page = f"/t/{tenant_a.slug}/account"
+    token = csrf_from(here, page)
+    assert (
+        here.post(
+            page,
+            data={
+                "csrf_token": token,
+                "action": "password",
+                "current_password": tenant_a.admin_password,
+                "new_password": "Brand-new-456",
+                "new_password_confirm": "Brand-new-456",
+            },
+        ).status_code
+        == 302
+    )
+    assert here.get(home).status_code == 200  # the session that changed it stays
+    assert elsewhere.get(home).status_code == 302  # every other one is ended
+    # an admin's reset through the API ends the user's sessions too
+    web_login(elsewhere, tenant_a, password="Brand-new-456")
+    assert elsewhere.get(home).status_code == 200
+    assert (
+        api_a.patch(
+            f"/users/{tenant_a.admin_user_id}", json={"password": "Reset-pass-789"}
+        ).status_code
+        == 200
+    )
+    assert elsewhere.get(home).status_code == 302 and here.get(home).status_code == 302

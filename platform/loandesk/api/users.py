@@ -17,6 +17,7 @@ from loandesk.auth.models import User
 from loandesk.auth.oauth import require_scope_now, require_token
 from loandesk.i18n import LOCALES
 from loandesk.tenancy import current
+from loandesk.web.sessions import end_sessions_of
 
 blp = Blueprint("api_users", __name__, url_prefix="/users", description="Staff accounts.")
 
@@ -133,6 +134,8 @@ class UserById(MethodView):
             acting_user_id=None,
             **args,
         )
+        if "password" in args:
+            end_sessions_of(extension.session(), user.id)  # a reset signs them out
         extension.session().commit()
         return user
 

@@ -13,6 +13,7 @@ from loandesk.errors import ValidationFailed
 from loandesk.i18n import N_
 from loandesk.web.auth_views import login_required
 from loandesk.web.forms import FormErrors
+from loandesk.web.sessions import end_sessions_of
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -34,6 +35,8 @@ def account() -> Any:
                 users.change_own_password(
                     db_session, g.user, request.form.get("current_password", ""), new
                 )
+                # signed out everywhere else: whoever knew the old password is out too
+                end_sessions_of(db_session, g.user.id, keep_sid=getattr(session, "sid", None))
                 message = gettext("Your password is changed.")
             else:
                 locale = request.form.get("locale") or None

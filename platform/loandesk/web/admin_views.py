@@ -16,6 +16,7 @@ from loandesk.tenancy import current
 from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
+from loandesk.web.sessions import end_sessions_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PER_PAGE = 20
@@ -97,6 +98,8 @@ def user_edit(user_id: uuid.UUID) -> Any:
                 locale=values["locale"] or None,
                 password=request.form.get("password") or None,
             )
+            if request.form.get("password"):
+                end_sessions_of(extension.session(), user.id)  # a reset signs them out
         except ValidationFailed as problem:
             extension.session().rollback()
             form_errors.update(problem)

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import JSON, String, Uuid, delete
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.datastructures import CallbackDict
 
 from loandesk.db import Base, Database, UTCDateTime, utcnow
@@ -33,6 +33,7 @@ class WebSession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie value
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)  # who signed in
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -106,6 +107,8 @@ class DatabaseSessionInterface(SessionInterface):
                 s.add(row)
             row.data = dict(session)
             row.tenant_id = uuid.UUID(tenant_id) if tenant_id else None
+            user_id = session.get("user_id")
+            row.user_id = uuid.UUID(user_id) if user_id else None
             row.expires_at = expires
         session.rotate = False
         response.set_cookie(
@@ -126,3 +129,12 @@ def purge_expired(db: Database, now: datetime | None = None) -> int:
     with db.transaction() as s:
         result = s.execute(delete(WebSession).where(WebSession.expires_at <= (now or utcnow())))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def end_sessions_of(db_session: Session, user_id: uuid.UUID, *, keep_sid: str | None = None) -> int:
+    """Sign a user out everywhere (but ``keep_sid``): after a password change or reset."""
+    query = delete(WebSession).where(WebSession.user_id == user_id)
+    if keep_sid:
+        query = query.where(WebSession.id != _key(keep_sid))
+    result = db_session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
