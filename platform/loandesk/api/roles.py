@@ -11,9 +11,9 @@ from flask_smorest import Blueprint
 
 from loandesk import extension
 from loandesk.auth.oauth import require_token
+from loandesk.plugins import runtime as plugin_runtime
 from loandesk.rbac import service as rbac
 from loandesk.rbac.models import Role
-from loandesk.web.roles_views import available_permissions
 
 blp = Blueprint("api_roles", __name__, url_prefix="", description="Roles and permissions.")
 
@@ -42,7 +42,7 @@ class PermissionSchema(ma.Schema):
 
 
 def _available() -> frozenset[str]:
-    return frozenset(p.name for p in available_permissions())
+    return frozenset(p.name for p in plugin_runtime.grantable_permissions())
 
 
 @blp.route("/permissions")
@@ -51,7 +51,7 @@ class Permissions(MethodView):
     @blp.response(200, PermissionSchema(many=True))
     def get(self) -> list[Any]:
         """Every permission this tenant can grant (the core's and its enabled plugins')."""
-        return available_permissions()
+        return plugin_runtime.grantable_permissions()
 
 
 @blp.route("/roles")

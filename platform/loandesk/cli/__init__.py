@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup
+from sqlalchemy.orm import Session
 
 from loandesk.errors import DomainError
 from loandesk.pii.cli import keys as pii_keys
 from loandesk.settings import Settings, SettingsError
+from loandesk.tenancy.models import Tenant
 
 
 def _create_app() -> Flask:
@@ -33,6 +37,25 @@ def main() -> None:
 
 
 cli.add_command(pii_keys)
+
+
+@contextmanager
+def tenant_transaction(slug: str) -> Iterator[tuple[Session, Tenant]]:
+    """One transaction of tenant ``slug``, the tenant current for all of it (commit included,
+    so every flush is stamped and checked); a ``DomainError`` becomes a clean CLI error."""
+    from loandesk import extension
+    from loandesk.tenancy import service, use
+
+    db = extension.get().db
+    try:
+        with db.transaction() as lookup:
+            ref = service.get_by_slug(lookup, slug).ref()
+        with use(ref), db.transaction() as session:
+            tenant = session.get(Tenant, ref.id)
+            assert tenant is not None
+            yield session, tenant
+    except DomainError as error:
+        raise domain_failure(error) from None
 
 
 def domain_failure(error: DomainError) -> click.ClickException:

@@ -8,7 +8,7 @@ import click
 from flask.cli import with_appcontext
 
 from loandesk import extension
-from loandesk.cli import cli, domain_failure, echo_json
+from loandesk.cli import cli, domain_failure, echo_json, tenant_transaction
 from loandesk.errors import DomainError
 
 # --- plugins -------------------------------------------------------------------------------
@@ -25,19 +25,12 @@ def plugin() -> None:
 def plugin_list(slug: str | None) -> None:
     """Installed plugins (with a tenant: enabled or not)."""
     from loandesk.plugins import runtime, service
-    from loandesk.tenancy import service as tenants
-    from loandesk.tenancy import use
 
     host = runtime.host()
     enabled: frozenset[str] = frozenset()
     if slug:
-        try:
-            with extension.get().db.transaction() as session:
-                tenant = tenants.get_by_slug(session, slug)
-                with use(tenant.ref()):
-                    enabled = service.enabled_names(session)
-        except DomainError as error:
-            raise domain_failure(error) from None
+        with tenant_transaction(slug) as (session, _tenant):
+            enabled = service.enabled_names(session)
     rows = [
         {
             "name": info.name,
@@ -71,23 +64,16 @@ def plugin_disable(slug: str, name: str) -> None:
 
 def _set_plugin(slug: str, name: str, enabled: bool) -> None:
     from loandesk.plugins import runtime, service
-    from loandesk.tenancy import service as tenants
-    from loandesk.tenancy import use
 
-    try:
-        with extension.get().db.transaction() as session:
-            tenant = tenants.get_by_slug(session, slug)
-            with use(tenant.ref()):
-                service.set_enabled(
-                    session,
-                    runtime.host(),
-                    tenant_id=tenant.id,
-                    name=name,
-                    enabled=enabled,
-                    acting_user_id=None,
-                )
-    except DomainError as error:
-        raise domain_failure(error) from None
+    with tenant_transaction(slug) as (session, tenant):
+        service.set_enabled(
+            session,
+            runtime.host(),
+            tenant_id=tenant.id,
+            name=name,
+            enabled=enabled,
+            acting_user_id=None,
+        )
     echo_json({"tenant": slug, "plugin": name, "enabled": enabled})
 
 

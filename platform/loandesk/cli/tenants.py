@@ -9,7 +9,7 @@ import click
 from flask.cli import with_appcontext
 
 from loandesk import extension
-from loandesk.cli import cli, domain_failure, echo_json
+from loandesk.cli import cli, domain_failure, echo_json, tenant_transaction
 from loandesk.errors import DomainError
 
 # --- tenants and API clients ---------------------------------------------------------------
@@ -96,21 +96,15 @@ def api_client() -> None:
 def api_client_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
     """Create an API client; prints JSON with client_id and client_secret (shown only now)."""
     from loandesk.auth import clients
-    from loandesk.tenancy import service, use
 
-    try:
-        with extension.get().db.transaction() as session:
-            tenant = service.get_by_slug(session, slug)
-            with use(tenant.ref()):
-                new = clients.create_client(
-                    session,
-                    tenant_id=tenant.id,
-                    name=name,
-                    scopes=list(scopes) or list(clients.SCOPES),
-                    created_by_id=None,
-                )
-    except DomainError as error:
-        raise domain_failure(error) from None
+    with tenant_transaction(slug) as (session, tenant):
+        new = clients.create_client(
+            session,
+            tenant_id=tenant.id,
+            name=name,
+            scopes=list(scopes) or list(clients.SCOPES),
+            created_by_id=None,
+        )
     echo_json(
         {
             "client_id": new.client.client_id,
@@ -200,16 +194,9 @@ def tenant_set_plan(slug: str, plan_name: str | None, no_plan: bool) -> None:
 def tenant_set_session(slug: str, idle_minutes: int, absolute_hours: int) -> None:
     """Set a tenant's web-session timeouts; open sessions follow at their next request."""
     from loandesk.security.session_policy import set_session_limits
-    from loandesk.tenancy import service as tenants
-    from loandesk.tenancy import use
 
-    try:
-        with extension.get().db.transaction() as session:
-            target = tenants.get_by_slug(session, slug)
-            with use(target.ref()):
-                set_session_limits(
-                    session, target, idle_minutes=idle_minutes, absolute_hours=absolute_hours
-                )
-    except DomainError as error:
-        raise domain_failure(error) from None
+    with tenant_transaction(slug) as (session, target):
+        set_session_limits(
+            session, target, idle_minutes=idle_minutes, absolute_hours=absolute_hours
+        )
     echo_json({"tenant": slug, "idle_minutes": idle_minutes, "absolute_hours": absolute_hours})

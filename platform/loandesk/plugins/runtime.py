@@ -61,6 +61,14 @@ def permissions() -> list[Permission]:
     return host().permissions(sorted(enabled()))
 
 
+def grantable_permissions() -> list[Permission]:
+    """What the current tenant can grant in its roles: the core's permissions and those of
+    its enabled plugins."""
+    from loandesk.rbac.catalog import CORE_PERMISSIONS
+
+    return [*CORE_PERMISSIONS, *permissions()]
+
+
 def check_request_plugin() -> None:
     """404 for a route of a plugin the current tenant has not enabled."""
     owner = host().owner_of_blueprint(request.blueprint)

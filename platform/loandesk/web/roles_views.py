@@ -11,18 +11,12 @@ from flask_babel import get_locale, gettext
 from loandesk import extension
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.plugins import runtime as plugin_runtime
-from loandesk.plugins.info import Permission
 from loandesk.rbac import service as rbac
-from loandesk.rbac.catalog import ADMIN_ROLE, CORE_PERMISSIONS
+from loandesk.rbac.catalog import ADMIN_ROLE
 from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 
 bp = Blueprint("admin_roles", __name__, url_prefix="/admin/roles")
-
-
-def available_permissions() -> list[Permission]:
-    """What the current tenant can grant: the core's and its enabled plugins' permissions."""
-    return [*CORE_PERMISSIONS, *plugin_runtime.permissions()]
 
 
 def _locale() -> str:
@@ -31,7 +25,7 @@ def _locale() -> str:
 
 def _groups() -> list[tuple[str, list[tuple[str, str]]]]:
     groups: dict[str, list[tuple[str, str]]] = {}
-    for permission in available_permissions():
+    for permission in plugin_runtime.grantable_permissions():
         module = permission.name.split(".", 1)[0]
         groups.setdefault(module, []).append((permission.name, permission.label(_locale())))
     return list(groups.items())
@@ -61,7 +55,7 @@ def role_new() -> Any:
                 name_en=values["name_en"],
                 description=values["description"],
                 permissions=values["permissions"],
-                available=frozenset(p.name for p in available_permissions()),
+                available=frozenset(p.name for p in plugin_runtime.grantable_permissions()),
             )
         except (ValidationFailed, Conflict) as problem:
             extension.session().rollback()
@@ -97,7 +91,7 @@ def role_edit(role_id: uuid.UUID) -> Any:
                 name_en=values["name_en"],
                 description=values["description"],
                 permissions=None if role.key == ADMIN_ROLE else values["permissions"],
-                available=frozenset(p.name for p in available_permissions()),
+                available=frozenset(p.name for p in plugin_runtime.grantable_permissions()),
             )
         except ValidationFailed as problem:
             extension.session().rollback()
