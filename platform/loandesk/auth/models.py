@@ -27,6 +27,7 @@ class User(TenantOwned, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "email"),
         CheckConstraint("status in ('invited', 'active', 'deactivated')", name="status"),
+        ForeignKeyConstraint(["tenant_id", "org_unit_id"], ["org_units.tenant_id", "org_units.id"]),
     )
 
     email: Mapped[str] = mapped_column(String(254))
@@ -42,6 +43,7 @@ class User(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    org_unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
 
     roles: Mapped[list[Role]] = relationship(
         secondary="user_roles",

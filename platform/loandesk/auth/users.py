@@ -24,6 +24,7 @@ from loandesk.auth.passwords import (
 from loandesk.db import utcnow
 from loandesk.errors import Conflict, NotFound, ValidationFailed
 from loandesk.i18n import LOCALES, N_
+from loandesk.rbac import org
 from loandesk.rbac import service as rbac
 from loandesk.rbac.catalog import ADMIN_ROLE
 
@@ -90,6 +91,7 @@ def create_user(
     is_admin: bool = False,
     roles: Iterable[str] = (),
     locale: str | None = None,
+    org_unit_id: uuid.UUID | None = None,
 ) -> NewUser:
     """Create an active user with ``password``, or an invited one without, holding ``roles``
     (role keys; ``is_admin`` adds the tenant admin role).
@@ -104,6 +106,7 @@ def create_user(
         errors["password"] = problems
     if errors:
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)
+    org.check_unit(session, org_unit_id)
     if find_by_email(session, email) is not None:
         raise Conflict(
             N_("A user with this e-mail already exists."),
@@ -116,6 +119,7 @@ def create_user(
         status="active" if password is not None else "invited",
         password_hash=hash_password(password) if password is not None else None,
         failed_logins=0,
+        org_unit_id=org_unit_id or org.company(session).id,
     )
     token = None
     if password is None:
@@ -141,6 +145,7 @@ def create_user(
             "roles": sorted(role_keys),
             "status": user.status,
             "locale": user.locale,
+            "org_unit_id": user.org_unit_id,
         },
     )
     return NewUser(user=user, invite_token=token)
@@ -157,6 +162,7 @@ def update_user(
     locale: str | None = None,
     status: str | None = None,
     password: str | None = None,
+    org_unit_id: uuid.UUID | None = None,
 ) -> User:
     """Change a user; ``roles`` replaces their roles, ``is_admin`` adds or takes the tenant
     admin role. Nobody takes their own admin role or deactivates themselves, and the tenant
@@ -168,6 +174,7 @@ def update_user(
         errors["password"] = problems
     if errors:
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)
+    org.check_unit(session, org_unit_id)
     current_keys = {role.key for role in user.roles}
     new_keys = set(roles) if roles is not None else set(current_keys)
     if is_admin is True:
@@ -190,6 +197,8 @@ def update_user(
         user.display_name = display_name.strip()
     if locale is not None:
         user.locale = locale
+    if org_unit_id is not None:
+        user.org_unit_id = org_unit_id
     if password is not None:
         user.password_hash = hash_password(password)
         user.failed_logins, user.locked_until = 0, None
@@ -214,6 +223,7 @@ def _audited(user: User) -> dict[str, object]:
         "roles": sorted(role.key for role in user.roles),
         "locale": user.locale,
         "status": user.status,
+        "org_unit_id": user.org_unit_id,
     }
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from flask_smorest import Blueprint as ApiBlueprint
 
     from loandesk.events import EventHandler, EventType
+    from loandesk.fields import RecordType
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
     from loandesk.plugins.info import NavItem, Permission
@@ -78,6 +79,20 @@ def loandesk_permissions() -> list[Permission]:
     """Permissions the plugin defines (``loandesk.sdk.Permission``), each named
     ``<plugin>.<action>`` with a Chinese and an English label; called once when the app is
     created. A tenant is offered them only while the plugin is enabled."""
+
+
+# --- record types (start-up) -----------------------------------------------------------------
+
+
+@hookspec
+def loandesk_record_types() -> list[RecordType]:
+    """Record types the plugin brings (``loandesk.sdk.RecordType``: customer, application,
+    loan, ...), each with its model and built-in fields, called once when the app is created.
+
+    Keys are unique across plugins. Data scopes and field permissions
+    (``loandesk.sdk.record_access``) govern every read and write of these records; the
+    declaration's defaults give built-in roles their access when a tenant enables the plugin.
+    """
 
 
 # --- events and jobs (start-up) ---------------------------------------------------------------

@@ -137,6 +137,8 @@ class PluginHost:
                     )
                 self.contributions[name].permissions.append(permission)
 
+        self._gather_record_types()
+
         from loandesk.events import EventHandler, EventType
         from loandesk.jobs import JobSpec
 
@@ -164,6 +166,22 @@ class PluginHost:
                         f"plugin {name!r}: schedule {schedule.name!r} must start with '{name}.'"
                     )
                 self.contributions[name].schedules.append(schedule)
+
+    def _gather_record_types(self) -> None:
+        from loandesk.fields import RecordType
+
+        owners: dict[str, str] = {}
+        for name, types in self.collect("loandesk_record_types"):
+            for record_type in _as_list(types, RecordType, name, "loandesk_record_types"):
+                if problems := record_type.problems():
+                    raise PluginError(f"plugin {name!r}: " + "; ".join(problems))
+                if record_type.key in owners:
+                    raise PluginError(
+                        f"plugin {name!r}: record type {record_type.key!r} is already "
+                        f"declared by {owners[record_type.key]!r}"
+                    )
+                owners[record_type.key] = name
+                self.contributions[name].record_types.append(record_type)
 
     def _own_blueprint(self, plugin: str, blueprint: Any, full_name: str) -> None:
         if blueprint.name != plugin:
@@ -198,6 +216,14 @@ class PluginHost:
     def nav_items(self, enabled: Iterable[str]) -> list[NavItem]:
         return [
             i for n in enabled if n in self.contributions for i in self.contributions[n].nav_items
+        ]
+
+    def record_types(self, enabled: Iterable[str]) -> list[Any]:
+        return [
+            t
+            for n in enabled
+            if n in self.contributions
+            for t in self.contributions[n].record_types
         ]
 
     def permissions(self, enabled: Iterable[str]) -> list[Permission]:

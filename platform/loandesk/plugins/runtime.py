@@ -9,6 +9,9 @@ from typing import Any
 from flask import Flask, abort, current_app, request
 
 from loandesk import extension
+from loandesk.errors import NotFound
+from loandesk.fields import RecordType
+from loandesk.i18n import N_
 from loandesk.plugins import service
 from loandesk.plugins.host import PluginHost
 from loandesk.plugins.info import NavItem, Permission
@@ -59,6 +62,19 @@ def nav_items() -> list[NavItem]:
 
 def permissions() -> list[Permission]:
     return host().permissions(sorted(enabled()))
+
+
+def record_types() -> list[RecordType]:
+    """The record types of the current tenant's enabled plugins."""
+    return list(host().record_types(sorted(enabled())))
+
+
+def record_type(key: str) -> RecordType:
+    """The enabled record type ``key``; ``NotFound`` when no enabled plugin brings it."""
+    for candidate in record_types():
+        if candidate.key == key:
+            return candidate
+    raise NotFound(N_("No such record type."))
 
 
 def grantable_permissions() -> list[Permission]:

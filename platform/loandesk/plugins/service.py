@@ -18,6 +18,7 @@ from loandesk.pii.keys import Keyring
 from loandesk.plugins.host import PluginHost
 from loandesk.plugins.info import Contributions, PluginInfo
 from loandesk.plugins.models import TenantPlugin
+from loandesk.rbac import grants
 from loandesk.rbac import service as rbac
 from loandesk.tenancy import plans
 from loandesk.tenancy.context import current_id
@@ -126,7 +127,9 @@ def set_enabled(
     session.flush()
     events.emit(session, "plugin.enabled" if enabled else "plugin.disabled", "plugin", name)
     if enabled:
-        rbac.grant_defaults(session, host.contributions.get(name, Contributions()).permissions)
+        contributed = host.contributions.get(name, Contributions())
+        rbac.grant_defaults(session, contributed.permissions)
+        grants.apply_defaults(session, contributed.record_types)
     audit.record(session, "plugin.enable" if enabled else "plugin.disable", "plugin", name)
 
 

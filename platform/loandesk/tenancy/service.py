@@ -18,6 +18,7 @@ from loandesk.auth.passwords import password_problems
 from loandesk.db import utcnow, uuid7
 from loandesk.errors import Conflict, NotFound, ValidationFailed
 from loandesk.i18n import N_
+from loandesk.rbac import org
 from loandesk.rbac import service as rbac
 from loandesk.tenancy.context import TenantRef, use
 from loandesk.tenancy.models import Tenant
@@ -128,6 +129,7 @@ def sign_up(
             {"name": name, "slug": slug, "admin_email": admin_email},
         )
         rbac.seed_builtin_roles(session)
+        org.create_company(session, name)
         admin = users.create_user(
             session,
             email=admin_email,

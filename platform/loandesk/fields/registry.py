@@ -1,0 +1,146 @@
+"""What a record type declares: its model, its built-in fields, who owns a record, and the
+access built-in roles get when a tenant enables the plugin that brings it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+# How a field's value is held and shown. The personal kinds are stored encrypted
+# (``loandesk.pii.PersonalData``), found by exact match only, and every display of one
+# unmasked is audited; a name is personal too but kept in clear, so that staff can sort
+# and search by it, and masked like the others for viewers who may not see it.
+FieldKind = Literal[
+    "text",
+    "long_text",
+    "integer",
+    "decimal",
+    "money",
+    "date",
+    "datetime",
+    "select",
+    "boolean",
+    "user",
+    "org_unit",
+    "resident_id",
+    "mobile",
+    "bank_card",
+    "address",
+    "name",
+]
+FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)
+ENCRYPTED_KINDS = ("resident_id", "mobile", "bank_card", "address")
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+# Field permissions, weakest first; a user with several roles gets the strongest.
+Access = Literal["hidden", "masked", "view", "edit"]
+ACCESS_LEVELS: tuple[str, ...] = get_args(Access)
+
+# Data scopes, narrowest first: records the user owns, of the user's own team, of the user's
+# unit and every unit below it, every record of the tenant.
+Scope = Literal["own", "team", "unit", "all"]
+SCOPES: tuple[str, ...] = get_args(Scope)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A built-in field of a record type. ``attribute`` is the model's attribute (default:
+    the key); a personal kind reads the encrypted column through ``PersonalData``."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    kind: FieldKind = "text"
+    attribute: str | None = None
+    required: bool = False
+    options: tuple[tuple[str, str, str], ...] = ()  # (value, label_zh, label_en) of a select
+    read_only: bool = False  # set by the system (numbers, timestamps), never by a form
+
+    @property
+    def encrypted(self) -> bool:
+        return self.kind in ENCRYPTED_KINDS
+
+    @property
+    def source(self) -> str:
+        return self.attribute or self.key
+
+    def label(self, locale: str) -> str:
+        return self.label_zh if locale.startswith("zh") else self.label_en
+
+    def option_label(self, value: Any, locale: str) -> str:
+        for option, label_zh, label_en in self.options:
+            if option == value:
+                return label_zh if locale.startswith("zh") else label_en
+        return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """A kind of business record (customer, application, loan, ...) that fields attach to and
+    that data scopes and field permissions govern.
+
+    ``key`` is unique across plugins (``customer``); ``model`` is a ``TenantOwned`` model
+    whose ``owner_column`` holds the owning user's id and ``unit_column`` the org unit the
+    record belongs to (both used by data scopes). ``default_scopes`` and ``default_fields``
+    give built-in roles (by key) their access when a tenant enables the plugin: a scope, and
+    per field an access level (``"*"`` for every field not named); ``default_export`` the
+    fields they may export. Roles not named get nothing until an admin grants it.
+    """
+
+    key: str
+    label_zh: str
+    label_en: str
+    model: type
+    fields: tuple[FieldSpec, ...]
+    owner_column: str = "owner_id"
+    unit_column: str = "org_unit_id"
+    title_field: str = "name"
+    default_scopes: Mapping[str, Scope] = field(default_factory=dict)
+    default_fields: Mapping[str, Mapping[str, Access]] = field(default_factory=dict)
+    default_export: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def label(self, locale: str) -> str:
+        return self.label_zh if locale.startswith("zh") else self.label_en
+
+    def field(self, key: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.key == key:
+                return spec
+        raise KeyError(key)
+
+    @property
+    def field_keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields)
+
+    def problems(self) -> list[str]:
+        """What is wrong with this declaration (empty when it is sound)."""
+        found = []
+        if not KEY_PATTERN.match(self.key):
+            found.append(f"record type key {self.key!r}: lowercase letters, digits, _")
+        keys = [f.key for f in self.fields]
+        for key in sorted({k for k in keys if keys.count(k) > 1}):
+            found.append(f"record type {self.key!r}: field {key!r} is declared twice")
+        for spec in self.fields:
+            if not KEY_PATTERN.match(spec.key):
+                found.append(f"record type {self.key!r}: field key {spec.key!r}")
+            if spec.kind not in FIELD_KINDS:
+                found.append(f"record type {self.key!r}: field {spec.key!r} kind {spec.kind!r}")
+        for column in (self.owner_column, self.unit_column):
+            if not hasattr(self.model, column):
+                found.append(f"record type {self.key!r}: model has no column {column!r}")
+        for role, scope in self.default_scopes.items():
+            if scope not in SCOPES:
+                found.append(f"record type {self.key!r}: role {role!r} scope {scope!r}")
+        for role, grants in self.default_fields.items():
+            for key, access in grants.items():
+                if key != "*" and key not in keys:
+                    found.append(f"record type {self.key!r}: role {role!r} names field {key!r}")
+                if access not in ACCESS_LEVELS:
+                    found.append(f"record type {self.key!r}: role {role!r} access {access!r}")
+        for role, exported in self.default_export.items():
+            for key in exported:
+                if key != "*" and key not in keys:
+                    found.append(f"record type {self.key!r}: role {role!r} exports {key!r}")
+        return found
