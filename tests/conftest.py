@@ -27,7 +27,7 @@ from loandesk import migrate
 from loandesk.app import create_app
 from loandesk.db import Base
 from loandesk.settings import Settings
-from tests.helpers import ApiClient, TenantFixture, make_tenant
+from tests.helpers import ApiClient, TenantFixture, installed_plugins, make_tenant
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -70,7 +70,7 @@ def database_urls(
     if request.config.getoption("--db") == "sqlite":
         path = tmp_path_factory.mktemp("db") / "loandesk.sqlite3"
         url = f"sqlite:///{path}"
-        migrate.upgrade(Settings(database_url=url, instance_path=path.parent))
+        migrate.upgrade(Settings(database_url=url, instance_path=path.parent), installed_plugins())
         yield DatabaseUrls("sqlite", url, url)
         return
     admin_url = os.environ.get("LOANDESK_TEST_POSTGRES_URL", DEFAULT_PG)
@@ -105,7 +105,8 @@ def database_urls(
             database_url=urls.app_url,
             migration_database_url=urls.owner_url,
             instance_path=tmp_path_factory.mktemp("inst"),
-        )
+        ),
+        installed_plugins(),
     )
     yield urls
     with admin.connect() as c:
@@ -232,7 +233,7 @@ def hello_site(tmp_path_factory: pytest.TempPathFactory, database_urls: Database
             migration_database_url=database_urls.owner_url,
             instance_path=tmp_path_factory.mktemp("hello-instance"),
         ),
-        [str(site / "loandesk_hello" / "migrations")],
+        [*installed_plugins(), str(site / "loandesk_hello" / "migrations")],
     )
     return site
 

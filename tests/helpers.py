@@ -122,3 +122,13 @@ def web_login(client: FlaskClient, tenant: TenantFixture, password: str | None =
             "csrf_token": token,
         },
     )
+
+
+def installed_plugins() -> list[str]:
+    """The migration folders of the plugins installed with LoanDesk (the built-in ones)."""
+    from loandesk.plugins.host import PluginHost
+
+    host = PluginHost()
+    host.discover()
+    host.gather()
+    return host.migration_folders()

@@ -18,19 +18,29 @@ from typing import Any
 
 import pluggy
 
+from loandesk.api.schemas import PageArgs, page_of
+from loandesk.audit import changes as audit_changes
+from loandesk.audit import record as audit_record
 from loandesk.auth.oauth import require_token
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.events import Event, EventHandler, EventType, emit
 from loandesk.extension import session
+from loandesk.fields import FieldSpec, RecordType
 from loandesk.i18n import N_
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
+from loandesk.pii import Keyring, PersonalData
+from loandesk.pii import for_current_tenant as keyring
 from loandesk.plugins.info import NavItem, Permission, PluginInfo
+from loandesk.rbac.access import RecordAccess
+from loandesk.rbac.current import acting_user, record_access
+from loandesk.rbac.org import unit_of
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
 from loandesk.web.auth_views import admin_required, login_required, permission_required
+from loandesk.web.forms import FormErrors
 
 hookimpl = pluggy.HookimplMarker("loandesk")
 
@@ -54,30 +64,44 @@ __all__ = [
     "Event",
     "EventHandler",
     "EventType",
+    "FieldSpec",
     "Forbidden",
+    "FormErrors",
     "JobContext",
     "JobSpec",
+    "Keyring",
     "Money",
     "NavItem",
     "NotFound",
+    "PageArgs",
     "Permission",
+    "PersonalData",
     "PluginInfo",
+    "RecordAccess",
+    "RecordType",
     "Schedule",
     "TenantOwned",
     "TenantRef",
     "UTCDateTime",
     "ValidationFailed",
+    "acting_user",
     "admin_required",
+    "audit_changes",
+    "audit_record",
     "current",
     "emit",
     "enable_rls",
     "enqueue",
     "hookimpl",
+    "keyring",
     "login_required",
+    "page_of",
     "permission_required",
     "plugin_settings",
+    "record_access",
     "require_token",
     "session",
+    "unit_of",
     "utcnow",
     "uuid7",
 ]

@@ -25,6 +25,7 @@ class ApiClientSchema(ma.Schema):
     client_id = ma.fields.String(dump_only=True)
     name = ma.fields.String(dump_only=True)
     scopes = ma.fields.List(ma.fields.String(), dump_only=True)
+    acts_as_id = ma.fields.UUID(dump_only=True, allow_none=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
     last_used_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     revoked_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
@@ -42,6 +43,14 @@ class ApiClientCreateSchema(ma.Schema):
         ma.fields.String(),
         required=True,
         metadata={"description": "Any of: " + ", ".join(clients.SCOPES)},
+    )
+    acts_as_id = ma.fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The staff member whose data scope and field permissions apply "
+            "to business records read or written with this client (records:* scopes)"
+        },
     )
 
 

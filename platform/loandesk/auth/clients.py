@@ -38,6 +38,8 @@ SCOPES: dict[str, str] = {
     "roles:write": N_("Manage roles and give staff their roles"),
     "plugins:read": N_("Read plugins and their settings"),
     "plugins:write": N_("Enable and disable plugins, change their settings"),
+    "records:read": N_("Read business records, as the staff member the client acts for"),
+    "records:write": N_("Change business records, as the staff member the client acts for"),
 }
 
 
@@ -69,8 +71,17 @@ def create_client(
     name: str,
     scopes: list[str],
     created_by_id: uuid.UUID | None,
+    acts_as_id: uuid.UUID | None = None,
 ) -> NewClient:
+    """A client with ``scopes``; ``acts_as_id`` names the active staff member whose data
+    scope and field permissions apply when its tokens read or write business records."""
+    from loandesk.auth.models import User
+
     errors: dict[str, list[str]] = {}
+    if acts_as_id is not None:
+        acting = session.scalar(select(User).where(User.id == acts_as_id))
+        if acting is None or not acting.is_active:
+            errors["acts_as_id"] = [N_("Choose an active staff member.")]
     name = name.strip()
     if not name:
         errors["name"] = [N_("Enter a name.")]
@@ -93,6 +104,7 @@ def create_client(
         secret_hash=digest(secret),
         scope=" ".join(s for s in SCOPES if s in scopes),
         created_by_id=created_by_id,
+        acts_as_id=acts_as_id,
     )
     session.add(client)
     session.flush()
@@ -101,7 +113,12 @@ def create_client(
         "api_client.create",
         "api_client",
         client.id,
-        {"name": client.name, "client_id": client.client_id, "scopes": client.scopes},
+        {
+            "name": client.name,
+            "client_id": client.client_id,
+            "scopes": client.scopes,
+            "acts_as_id": acts_as_id,
+        },
     )
     return NewClient(client=client, client_secret=secret)
 

@@ -82,6 +82,7 @@ class ApiClient(TenantOwned, Base):
     __tablename__ = "api_clients"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "created_by_id"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(["tenant_id", "acts_as_id"], ["users.tenant_id", "users.id"]),
     )
 
     client_id: Mapped[str] = mapped_column(String(80), unique=True)
@@ -89,6 +90,9 @@ class ApiClient(TenantOwned, Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     scope: Mapped[str] = mapped_column(String(1000))  # space-separated, as in OAuth2
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The staff member whose grants (data scope, field permissions) apply to record data
+    # read or written with this client's tokens; none: no record data at all.
+    acts_as_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

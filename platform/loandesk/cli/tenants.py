@@ -92,18 +92,30 @@ def api_client() -> None:
 @click.option("--tenant", "slug", required=True)
 @click.option("--name", required=True)
 @click.option("--scope", "scopes", multiple=True, help="Repeat for several; default: all.")
+@click.option(
+    "--acts-as",
+    "acts_as",
+    default=None,
+    help="E-mail of the staff member whose grants apply to business records.",
+)
 @with_appcontext
-def api_client_create(slug: str, name: str, scopes: tuple[str, ...]) -> None:
+def api_client_create(slug: str, name: str, scopes: tuple[str, ...], acts_as: str | None) -> None:
     """Create an API client; prints JSON with client_id and client_secret (shown only now)."""
-    from loandesk.auth import clients
+    from loandesk.auth import clients, users
 
     with tenant_transaction(slug) as (session, tenant):
+        acting = users.find_by_email(session, acts_as) if acts_as else None
+        if acts_as and acting is None:
+            raise click.BadParameter(
+                f"no staff member {acts_as!r} in {slug}", param_hint="--acts-as"
+            )
         new = clients.create_client(
             session,
             tenant_id=tenant.id,
             name=name,
             scopes=list(scopes) or list(clients.SCOPES),
             created_by_id=None,
+            acts_as_id=acting.id if acting else None,
         )
     echo_json(
         {

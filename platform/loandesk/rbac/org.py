@@ -130,11 +130,11 @@ def update_unit(
     name: str | None = None,
     kind: str | None = None,
     parent_id: uuid.UUID | None = None,
-    head_user_id: uuid.UUID | type[...] | None = ...,
+    head_user_id: uuid.UUID | Literal["unchanged"] | None = "unchanged",
     position: int | None = None,
 ) -> OrgUnit:
     """Rename, re-head, re-order or move a unit; ``head_user_id=None`` removes the head."""
-    head = unit.head_user_id if head_user_id == "unchanged" else head_user_id
+    head = unit.head_user_id if isinstance(head_user_id, str) else head_user_id
     new_kind = kind if kind is not None else unit.kind
     errors = _problems(
         session,
@@ -275,3 +275,17 @@ def _audited(unit: OrgUnit) -> dict[str, object]:
         "head_user_id": str(unit.head_user_id) if unit.head_user_id else None,
         "position": unit.position,
     }
+
+
+def unit_of(session: Session, user_id: uuid.UUID, field: str = "owner_id") -> uuid.UUID:
+    """The unit of an active staff member (the company if placed nowhere), for a record they
+    are given; ``ValidationFailed`` naming ``field`` for anyone else."""
+    from loandesk.auth.models import User
+
+    user = session.scalar(select(User).where(User.id == user_id))
+    if user is None or not user.is_active:
+        raise ValidationFailed(
+            N_("Some fields need attention."),
+            errors={field: [N_("Choose an active staff member.")]},
+        )
+    return user.org_unit_id or company(session).id

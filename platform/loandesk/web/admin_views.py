@@ -7,10 +7,13 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
+from sqlalchemy import select
 
 from loandesk import extension
 from loandesk.auth import clients, users
+from loandesk.auth.models import User
 from loandesk.errors import Conflict, ValidationFailed
+from loandesk.i18n import N_
 from loandesk.rbac import service as rbac
 from loandesk.tenancy import current
 from loandesk.web.auth_views import permission_required
@@ -158,17 +161,28 @@ def api_clients_list() -> Any:
         "admin/api_clients.html",
         clients=clients.list_clients(extension.session()),
         scopes=clients.SCOPES,
+        staff=_staff_options(),
         errors=FormErrors(),
-        values={"name": "", "scopes": []},
+        values={"name": "", "scopes": [], "acts_as_id": str(g.user.id)},
         created=None,
     )
+
+
+def _staff_options() -> list[tuple[str, str]]:
+    active = extension.session().scalars(
+        select(User).where(User.status == "active").order_by(User.display_name)
+    )
+    return [("", gettext("Nobody (no business records)"))] + [
+        (str(u.id), f"{u.display_name} <{u.email}>") for u in active
+    ]
 
 
 @bp.post("/api-clients")
 @permission_required("api_clients.manage")
 def api_client_create() -> Any:
     name, scopes = request.form.get("name", ""), request.form.getlist("scopes")
-    values: dict[str, Any] = {"name": name, "scopes": scopes}
+    acts_as = request.form.get("acts_as_id", "")
+    values: dict[str, Any] = {"name": name, "scopes": scopes, "acts_as_id": acts_as}
     form_errors = FormErrors()
     created = None
     try:
@@ -178,17 +192,19 @@ def api_client_create() -> Any:
             name=name,
             scopes=scopes,
             created_by_id=g.user.id,
+            acts_as_id=_uuid_or_none(acts_as, "acts_as_id"),
         )
     except ValidationFailed as problem:
         extension.session().rollback()
         form_errors.update(problem)
     else:
         extension.session().commit()
-        values = {"name": "", "scopes": []}
+        values = {"name": "", "scopes": [], "acts_as_id": str(g.user.id)}
     return render_template(
         "admin/api_clients.html",
         clients=clients.list_clients(extension.session()),
         scopes=clients.SCOPES,
+        staff=_staff_options(),
         errors=form_errors,
         values=values,
         created=created,
@@ -203,3 +219,15 @@ def api_client_revoke(pk: uuid.UUID) -> Any:
     extension.session().commit()
     flash(gettext("The client %(name)s is revoked.", name=client.name), "success")
     return redirect(url_for("tenant.admin.api_clients"))
+
+
+def _uuid_or_none(value: str, field: str) -> uuid.UUID | None:
+    """A form's id value: blank is none, anything else must be an id (422 naming ``field``)."""
+    if not value.strip():
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        raise ValidationFailed(
+            N_("Some fields need attention."), errors={field: [N_("Choose from the list.")]}
+        ) from None

@@ -1,4 +1,4 @@
-"""org units, users' unit, and each role's access to record types (data scope, fields, export)
+"""org units, users' unit, API clients acting for a user, and each role's access to record types (data scope, fields, export)
 
 Revision ID: 0011
 Revises: 0010
@@ -83,6 +83,14 @@ def upgrade() -> None:
             ["tenant_id", "org_unit_id"],
             ["tenant_id", "id"],
         )
+    with op.batch_alter_table("api_clients", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("acts_as_id", sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_api_clients_tenant_id_acts_as_id_users"),
+            "users",
+            ["tenant_id", "acts_as_id"],
+            ["tenant_id", "id"],
+        )
     for table in ("org_units", "role_record_access"):
         rls.enable(op, table)
     _seed_company_units()
@@ -132,6 +140,11 @@ def _seed_company_units() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_clients", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_api_clients_tenant_id_acts_as_id_users"), type_="foreignkey"
+        )
+        batch_op.drop_column("acts_as_id")
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_constraint(
             batch_op.f("fk_users_tenant_id_org_unit_id_org_units"), type_="foreignkey"

@@ -1,0 +1,246 @@
+"""``/api/v1/customers``: customers, as the staff member the API client acts for may see them.
+
+Every response holds only the fields that staff member may see; masked ones are masked and
+named in ``masked``. Amounts are strings (``"8500.00"``), never JSON numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any
+
+import marshmallow as ma
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from loandesk import sdk
+from loandesk_customers import service
+from loandesk_customers.record_type import CUSTOMER
+
+blp = Blueprint(
+    "customers",
+    __name__,
+    url_prefix="/customers",
+    description="Customers (客户). Data scope and field permissions of the staff member the "
+    "client acts for apply to every read and write.",
+)
+
+
+def _value_field(description: str) -> ma.fields.Field:
+    return ma.fields.String(allow_none=True, metadata={"description": description})
+
+
+CustomerSchema = ma.Schema.from_dict(
+    {
+        "id": ma.fields.UUID(),
+        **{
+            spec.key: _value_field(f"{spec.label_en} ({spec.label_zh}); absent when hidden")
+            for spec in CUSTOMER.fields
+        },
+        "masked": ma.fields.List(
+            ma.fields.String(), metadata={"description": "Fields shown masked"}
+        ),
+    },
+    name="Customer",
+)
+
+
+class CustomerWriteSchema(ma.Schema):
+    name = ma.fields.String()
+    id_number = ma.fields.String(allow_none=True)
+    mobile = ma.fields.String(allow_none=True)
+    address = ma.fields.String(allow_none=True)
+    bank_card = ma.fields.String(allow_none=True)
+    employer = ma.fields.String(allow_none=True)
+    monthly_income = ma.fields.Raw(
+        allow_none=True, metadata={"description": 'An amount as a string: "8500.00"'}
+    )
+    notes = ma.fields.String(allow_none=True)
+
+
+class CustomerCreateSchema(CustomerWriteSchema):
+    owner_id = ma.fields.UUID(
+        load_default=None,
+        metadata={
+            "description": "The credit officer; default: the acting staff member. "
+            "Another one needs the customers.assign permission"
+        },
+    )
+
+
+class CustomerListArgs(sdk.PageArgs):
+    q = ma.fields.String(
+        load_default="",
+        metadata={"description": "Part of a name, or a whole mobile or ID number"},
+    )
+    status = ma.fields.String(load_default=None, validate=validate.OneOf(["active", "closed"]))
+    owner_id = ma.fields.UUID(load_default=None)
+
+
+class AssignSchema(ma.Schema):
+    owner_id = ma.fields.UUID(required=True)
+
+
+class StatusSchema(ma.Schema):
+    status = ma.fields.String(required=True, validate=validate.OneOf(["active", "closed"]))
+
+
+def present(customer: Any, access: sdk.RecordAccess, keys: sdk.Keyring) -> dict[str, Any]:
+    values = access.present(customer, keys, plain=True)
+    masked = [k for k in access.masked_fields() if k in values]
+    return {"id": customer.id, **values, "masked": masked}
+
+
+def _require(permission: str) -> None:
+    if not sdk.acting_user().can(permission):
+        raise sdk.Forbidden(
+            sdk.N_("You lack the permission %(permission)s."), params={"permission": permission}
+        )
+
+
+@blp.route("")
+class Customers(MethodView):
+    @sdk.require_token("records:read")
+    @blp.arguments(CustomerListArgs, location="query")
+    @blp.response(200, sdk.page_of(CustomerSchema, "CustomerPage"))
+    @blp.alt_response(403, description="The acting staff member may not see customers")
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Customers in the acting staff member's data scope, newest first."""
+        access, keys = sdk.record_access("customer"), sdk.keyring()
+        page = service.list_customers(sdk.session(), access, keys, **args)
+        items = [present(c, access, keys) for c in page.items]
+        access.audit_shown(sdk.session())
+        sdk.session().commit()
+        return {"items": items, "page": page.page, "per_page": page.per_page, "total": page.total}
+
+    @sdk.require_token("records:write")
+    @blp.arguments(CustomerCreateSchema)
+    @blp.response(201, CustomerSchema)
+    @blp.alt_response(403, description="A field the acting staff member may not edit")
+    def post(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A new customer (needs the customers.create permission)."""
+        _require("customers.create")
+        user = sdk.acting_user()
+        owner_id = args.pop("owner_id") or user.id
+        if owner_id != user.id:
+            _require("customers.assign")
+        access, keys = sdk.record_access("customer"), sdk.keyring()
+        customer = service.create_customer(sdk.session(), access, keys, args, owner_id=owner_id)
+        result = present(customer, access, keys)
+        access.audit_shown(sdk.session())
+        sdk.session().commit()
+        return result
+
+
+@blp.route("/export")
+class CustomerExport(MethodView):
+    @sdk.require_token("records:read")
+    @blp.arguments(CustomerListArgs, location="query")
+    @blp.response(200, {"type": "string"}, content_type="text/csv")
+    @blp.alt_response(403, description="The acting staff member may export no customer field")
+    def get(self, args: dict[str, Any]) -> Response:
+        """The customers of the list as CSV (UTF-8 with BOM, for Excel), with only the fields
+        the acting staff member may export; up to 10,000 rows."""
+        return export_csv(sdk.record_access("customer"), args, locale="en")
+
+
+@blp.route("/<uuid:customer_id>")
+class CustomerById(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, CustomerSchema)
+    def get(self, customer_id: uuid.UUID) -> dict[str, Any]:
+        """One customer (404 when outside the acting staff member's data scope)."""
+        access, keys = sdk.record_access("customer"), sdk.keyring()
+        result = present(service.get_customer(sdk.session(), access, customer_id), access, keys)
+        access.audit_shown(sdk.session())
+        sdk.session().commit()
+        return result
+
+    @sdk.require_token("records:write")
+    @blp.arguments(CustomerWriteSchema)
+    @blp.response(200, CustomerSchema)
+    @blp.alt_response(403, description="A field the acting staff member may not edit")
+    def patch(self, args: dict[str, Any], customer_id: uuid.UUID) -> dict[str, Any]:
+        """Change some fields; one the acting staff member may not edit refuses the whole
+        change with 403 naming it."""
+        access, keys = sdk.record_access("customer"), sdk.keyring()
+        customer = service.get_customer(sdk.session(), access, customer_id)
+        service.update_customer(sdk.session(), access, keys, customer, args)
+        result = present(customer, access, keys)
+        access.audit_shown(sdk.session())
+        sdk.session().commit()
+        return result
+
+
+@blp.route("/<uuid:customer_id>/assign")
+class CustomerAssign(MethodView):
+    @sdk.require_token("records:write")
+    @blp.arguments(AssignSchema)
+    @blp.response(200, CustomerSchema)
+    def post(self, args: dict[str, Any], customer_id: uuid.UUID) -> dict[str, Any]:
+        """Give the customer to another credit officer (customers.assign)."""
+        _require("customers.assign")
+        access, keys = sdk.record_access("customer"), sdk.keyring()
+        customer = service.get_customer(sdk.session(), access, customer_id)
+        service.assign(sdk.session(), access, customer, args["owner_id"])
+        sdk.session().commit()
+        return present(customer, access, keys)
+
+
+@blp.route("/<uuid:customer_id>/status")
+class CustomerStatus(MethodView):
+    @sdk.require_token("records:write")
+    @blp.arguments(StatusSchema)
+    @blp.response(200, CustomerSchema)
+    def post(self, args: dict[str, Any], customer_id: uuid.UUID) -> dict[str, Any]:
+        """Close the relationship (the retention clock starts) or reopen it (customers.close)."""
+        _require("customers.close")
+        access, keys = sdk.record_access("customer"), sdk.keyring()
+        customer = service.get_customer(sdk.session(), access, customer_id)
+        service.set_status(sdk.session(), access, customer, args["status"])
+        sdk.session().commit()
+        return present(customer, access, keys)
+
+
+EXPORT_LIMIT = 10_000
+
+
+def export_csv(access: sdk.RecordAccess, args: dict[str, Any], *, locale: str) -> Response:
+    """The one export of customers, for the API and the web alike."""
+    fields = access.export_fields()
+    keys = sdk.keyring()
+    args = {k: v for k, v in args.items() if k not in ("page", "per_page")}
+    page = service.list_customers(
+        sdk.session(), access, keys, page=1, per_page=EXPORT_LIMIT, **args
+    )
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow([f.label(locale) for f in fields])
+    for customer in page.items:
+        values = access.present(customer, keys, fields=fields, plain=True)
+        writer.writerow([_cell(values.get(f.key)) for f in fields])
+    access.audit_shown(sdk.session(), "export")
+    sdk.audit_record(
+        sdk.session(),
+        "customer.export",
+        "customer",
+        None,
+        {"rows": len(page.items), "fields": [f.key for f in fields], "filters": args},
+    )
+    sdk.session().commit()
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
+    )
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

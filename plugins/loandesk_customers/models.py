@@ -1,0 +1,44 @@
+"""Customers (客户 / 借款人): the people a firm lends to."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loandesk.sdk import Base, Money, PersonalData, UTCDateTime, utcnow
+
+
+class Customer(PersonalData, Base):
+    """A borrower. The ID number, mobile, address and bank card are personal data: stored
+    encrypted, found by exact match, shown masked unless the viewer's field permission allows.
+    ``owner_id`` is the credit officer the customer is assigned to (客户经理) and
+    ``org_unit_id`` that officer's unit when assigned: data scopes read both."""
+
+    __tablename__ = "customers_customers"
+    __personal_fields__ = {
+        "id_number": "resident_id",
+        "mobile": "mobile",
+        "address": "address",
+        "bank_card": "bank_card",
+    }
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "owner_id"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(["tenant_id", "org_unit_id"], ["org_units.tenant_id", "org_units.id"]),
+        CheckConstraint("status in ('active', 'closed')", name="status"),
+        Index("ix_customers_customers_scope", "tenant_id", "org_unit_id", "owner_id"),
+    )
+
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    employer: Mapped[str | None] = mapped_column(String(100))
+    monthly_income: Mapped[Decimal | None] = mapped_column(Money())
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    org_unit_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,69 @@
+"""The customer record type: its built-in fields and what built-in roles get by default."""
+
+from __future__ import annotations
+
+from loandesk.sdk import FieldSpec, RecordType
+from loandesk_customers.models import Customer
+
+STATUSES = (("active", "正常往来", "Active"), ("closed", "已终止往来", "Closed"))
+
+FIELDS = (
+    FieldSpec("name", "姓名", "Name", "name", required=True),
+    FieldSpec("id_number", "身份证号", "Resident ID number", "resident_id"),
+    FieldSpec("mobile", "手机号", "Mobile", "mobile", required=True),
+    FieldSpec("address", "居住地址", "Home address", "address"),
+    FieldSpec("bank_card", "银行卡号", "Bank card", "bank_card"),
+    FieldSpec("employer", "工作单位", "Employer", "text"),
+    FieldSpec("monthly_income", "月收入", "Monthly income", "money"),
+    FieldSpec("notes", "备注", "Notes", "long_text"),
+    FieldSpec("status", "状态", "Status", "select", options=STATUSES, read_only=True),
+    FieldSpec("owner_id", "客户经理", "Credit officer", "user", read_only=True),
+    FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True),
+    FieldSpec("created_at", "创建时间", "Created", "datetime", read_only=True),
+)
+
+CUSTOMER = RecordType(
+    key="customer",
+    label_zh="客户",
+    label_en="Customer",
+    model=Customer,
+    fields=FIELDS,
+    # Built-in roles' starting point; each tenant's admins change it on the role's page.
+    default_scopes={
+        "credit_officer": "own",
+        "risk_manager": "unit",
+        "finance": "all",
+        "post_loan_admin": "all",
+        "collector": "own",
+        "auditor": "all",
+        "read_only": "all",
+    },
+    default_fields={
+        "credit_officer": {"*": "edit"},
+        "risk_manager": {"*": "view"},
+        "finance": {
+            "*": "hidden",
+            "name": "view",
+            "mobile": "masked",
+            "bank_card": "view",
+            "status": "view",
+            "owner_id": "view",
+            "org_unit_id": "view",
+        },
+        "post_loan_admin": {"*": "view", "notes": "edit"},
+        "collector": {
+            "*": "view",
+            "id_number": "masked",
+            "mobile": "masked",
+            "bank_card": "hidden",
+            "notes": "edit",
+        },
+        "auditor": {"*": "view"},
+        "read_only": {"*": "masked"},
+    },
+    default_export={
+        "risk_manager": ("*",),
+        "post_loan_admin": ("*",),
+        "finance": ("name", "bank_card", "status"),
+    },
+)
