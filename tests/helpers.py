@@ -43,6 +43,9 @@ class ApiClient:
     def patch(self, path: str, **kw: Any) -> Any:
         return self.client.patch(f"/api/v1{path}", headers=self._headers(kw), **kw)
 
+    def put(self, path: str, **kw: Any) -> Any:
+        return self.client.put(f"/api/v1{path}", headers=self._headers(kw), **kw)
+
     def delete(self, path: str, **kw: Any) -> Any:
         return self.client.delete(f"/api/v1{path}", headers=self._headers(kw), **kw)
 

@@ -34,6 +34,9 @@ class UserSchema(ma.Schema):
         dump_only=True, metadata={"description": "invited, active or deactivated"}
     )
     locale = ma.fields.String(dump_only=True, allow_none=True)
+    org_unit_id = ma.fields.UUID(
+        dump_only=True, allow_none=True, metadata={"description": "The org unit they sit in"}
+    )
     last_login_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
 
@@ -65,6 +68,9 @@ class UserCreateSchema(ma.Schema):
         load_only=True,
         metadata={"description": "Omit it to get an invitation link instead"},
     )
+    org_unit_id = ma.fields.UUID(
+        load_default=None, metadata={"description": "Default: the company (the root unit)"}
+    )
 
 
 class UserUpdateSchema(ma.Schema):
@@ -76,6 +82,7 @@ class UserUpdateSchema(ma.Schema):
     locale = ma.fields.String(validate=validate.OneOf(LOCALES))
     status = ma.fields.String(validate=validate.OneOf(["active", "deactivated"]))
     password = ma.fields.String(load_only=True)
+    org_unit_id = ma.fields.UUID(metadata={"description": "Move them to this org unit"})
 
 
 class UserListArgs(PageArgs):
@@ -125,9 +132,9 @@ class UserById(MethodView):
     @blp.arguments(UserUpdateSchema)
     @blp.response(200, UserSchema)
     def patch(self, args: dict[str, Any], user_id: uuid.UUID) -> User:
+        """Change a user's name, admin right, roles, language, status, password or unit."""
         if "is_admin" in args or "roles" in args:
             require_scope_now("roles:write")
-        """Change a user's name, admin right, language, status or password."""
         user = users.update_user(
             extension.session(),
             users.get_user(extension.session(), user_id),

@@ -38,6 +38,8 @@ SCOPES: dict[str, str] = {
     "roles:write": N_("Manage roles and give staff their roles"),
     "plugins:read": N_("Read plugins and their settings"),
     "plugins:write": N_("Enable and disable plugins, change their settings"),
+    "org-units:read": N_("Read the organisation tree"),
+    "org-units:write": N_("Change the organisation tree"),
     "records:read": N_("Read business records, as the staff member the client acts for"),
     "records:write": N_("Change business records, as the staff member the client acts for"),
 }

@@ -1,0 +1,106 @@
+"""Fixtures for the customers plugin: a tenant with it enabled, staff in an org tree, and an
+API client acting for each of them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import ApiClient, TenantFixture, fetch_token
+
+PASSWORD = "Correct-horse-42"
+
+
+@dataclass
+class Staff:
+    user_id: str
+    email: str
+    api: ApiClient
+
+
+@dataclass
+class Firm:
+    tenant: TenantFixture
+    units: dict[str, str]
+    staff: dict[str, Staff]
+
+
+def add_staff(
+    app: Flask, client: FlaskClient, tenant: TenantFixture, name: str, roles: list[str], unit: str
+) -> Staff:
+    from loandesk.auth import clients, users
+    from loandesk.tenancy import service, use
+
+    email = f"{name}@{tenant.slug}.example.cn"
+    ext = app.extensions["loandesk"]
+    with app.app_context(), ext.db.transaction() as session:
+        with use(service.get_by_slug(session, tenant.slug).ref()):
+            user = users.create_user(
+                session,
+                email=email,
+                display_name=name,
+                password=PASSWORD,
+                roles=roles,
+                org_unit_id=uuid.UUID(unit),
+            ).user
+            new = clients.create_client(
+                session,
+                tenant_id=uuid.UUID(tenant.id),
+                name=f"{name}'s client",
+                scopes=["records:read", "records:write"],
+                created_by_id=None,
+                acts_as_id=user.id,
+            )
+            user_id, client_id, secret = str(user.id), new.client.client_id, new.client_secret
+    token = fetch_token(client, client_id, secret).get_json()["access_token"]
+    return Staff(user_id, email, ApiClient(client, token))
+
+
+@pytest.fixture
+def firm(app: Flask, client: FlaskClient, tenant_a: TenantFixture, api_a: ApiClient) -> Firm:
+    """Tenant A with customers enabled; company → 华东分公司 → 一组 / 二组, and staff:
+    two credit officers in 一组 and one in 二组, a collector, an auditor, a risk manager
+    heading the branch, and a finance clerk."""
+    assert api_a.put("/plugins/customers", json={"enabled": True}).status_code == 200
+    company = api_a.get("/org-units").get_json()["items"][0]["id"]
+    branch = api_a.post(
+        "/org-units", json={"parent_id": company, "name": "华东分公司", "kind": "branch"}
+    ).get_json()["id"]
+    team1 = api_a.post(
+        "/org-units", json={"parent_id": branch, "name": "一组", "kind": "team"}
+    ).get_json()["id"]
+    team2 = api_a.post(
+        "/org-units", json={"parent_id": branch, "name": "二组", "kind": "team"}
+    ).get_json()["id"]
+    units = {"company": company, "branch": branch, "team1": team1, "team2": team2}
+    people = {
+        "officer1": (["credit_officer"], team1),
+        "officer2": (["credit_officer"], team1),
+        "officer3": (["credit_officer"], team2),
+        "collector": (["collector"], team1),
+        "auditor": (["auditor"], company),
+        "risk": (["risk_manager"], branch),
+        "finance": (["finance"], company),
+    }
+    staff = {
+        name: add_staff(client.application, client, tenant_a, name, roles, unit)
+        for name, (roles, unit) in people.items()
+    }
+    return Firm(tenant_a, units, staff)
+
+
+def new_customer(api: ApiClient, **values: str) -> dict[str, object]:
+    body = {
+        "name": "张三丰",
+        "mobile": "13800138000",
+        "id_number": "11010519491231002X",
+        "monthly_income": "8500.00",
+        **values,
+    }
+    response = api.post("/customers", json=body)
+    assert response.status_code == 201, response.get_json()
+    return dict(response.get_json())
