@@ -36,8 +36,10 @@ def _names() -> dict[str, dict[uuid.UUID, str]]:
 
     session = sdk.session()
     return {
-        "owner_id": dict(session.execute(select(User.id, User.display_name)).tuples().all()),
-        "org_unit_id": dict(session.execute(select(OrgUnit.id, OrgUnit.name)).tuples().all()),
+        "owner_id": {
+            r.id: r.display_name for r in session.execute(select(User.id, User.display_name))
+        },
+        "org_unit_id": {r.id: r.name for r in session.execute(select(OrgUnit.id, OrgUnit.name))},
     }
 
 

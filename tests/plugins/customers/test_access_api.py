@@ -65,8 +65,7 @@ def test_auditor_sees_everything_and_cannot_export(firm: Firm) -> None:
     assert export.get_json()["code"] == "forbidden"
     # nor may the auditor change anything
     assert (
-        auditor.api.patch(f"/customers/{customer['id']}", json={"name": "改名"}).status_code
-        == 403
+        auditor.api.patch(f"/customers/{customer['id']}", json={"name": "改名"}).status_code == 403
     )
 
 
@@ -80,10 +79,7 @@ def test_credit_officer_with_scope_own_sees_only_their_customers(firm: Firm) -> 
     for other in (teammates, others):
         response = officer1.get(f"/customers/{other['id']}")
         assert response.status_code == 404  # out of scope is as if it did not exist
-        assert (
-            officer1.patch(f"/customers/{other['id']}", json={"notes": "x"}).status_code
-            == 404
-        )
+        assert officer1.patch(f"/customers/{other['id']}", json={"notes": "x"}).status_code == 404
     # search applies the scope too: the teammate's exact mobile finds nothing
     assert _ids(officer1.get("/customers", query_string={"q": "13900139000"})) == set()
     assert _ids(officer1.get("/customers", query_string={"q": "甲"})) == {mine["id"]}
@@ -173,14 +169,10 @@ def test_bad_grants_are_refused_and_change_nothing(firm: Firm, api_a) -> None:  
         assert field in str(response.get_json()["errors"]), response.get_json()
     assert api_a.get(f"/roles/{role['id']}/record-access").get_json() == before
     admin = next(r for r in api_a.get("/roles").get_json() if r["key"] == "tenant_admin")
-    refused = api_a.put(
-        f"/roles/{admin['id']}/record-access/customer", json={"scope": "own"}
-    )
+    refused = api_a.put(f"/roles/{admin['id']}/record-access/customer", json={"scope": "own"})
     assert refused.status_code == 409
     assert (
-        api_a.put(
-            f"/roles/{role['id']}/record-access/loan", json={"scope": "own"}
-        ).status_code
+        api_a.put(f"/roles/{role['id']}/record-access/loan", json={"scope": "own"}).status_code
         == 404
     )
 
