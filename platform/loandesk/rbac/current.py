@@ -8,6 +8,7 @@ from flask import g
 from sqlalchemy import select
 
 from loandesk import extension
+from loandesk.audit import web as audit_web
 from loandesk.errors import Forbidden
 from loandesk.i18n import N_
 from loandesk.plugins import runtime
@@ -19,13 +20,16 @@ def acting_user() -> Any:
     records are only ever read and written on some user's behalf, under their grants."""
     from loandesk.auth.models import User
 
-    user = g.get("user")
+    user = g.get("user") or g.get("user_acting")
     if user is not None:
         return user
     token = g.get("api_token")
     if token is not None and token.client.acts_as_id is not None:
         user = extension.session().scalar(select(User).where(User.id == token.client.acts_as_id))
         if user is not None and user.is_active:
+            # the audit log names the staff member, and the client they acted through
+            audit_web.identify("user", str(user.id), f"{user.email} (API: {token.client.name})")
+            g.user_acting = user
             return user
     raise Forbidden(N_("This API client acts for no active staff member; records need one."))
 
