@@ -12,6 +12,7 @@ CORE_PERMISSIONS = (
     Permission("users.read", "查看员工账号", "View staff accounts"),
     Permission("users.write", "邀请、编辑、停用员工账号", "Invite, edit and deactivate staff"),
     Permission("roles.manage", "管理角色与授权", "Manage roles and grants"),
+    Permission("org.manage", "管理组织架构", "Manage the organisation tree"),
     Permission("api_clients.manage", "管理 API 客户端", "Manage API clients"),
     Permission("plugins.manage", "启用功能模块、修改模块设置", "Enable plugins, change settings"),
     Permission("jobs.manage", "查看并重试后台任务", "View and retry background jobs"),

@@ -24,6 +24,7 @@ from loandesk.web import (
     errors,
     home_views,
     jobs_views,
+    org_views,
     plugin_views,
     public_views,
     roles_views,
@@ -39,6 +40,7 @@ CORE_NAV = (
     NavItem(
         "tenant.admin_roles.roles", "角色与权限", "Roles", "administration", "roles.manage", 15
     ),
+    NavItem("tenant.admin_org.org", "组织架构", "Organisation", "administration", "org.manage", 12),
     NavItem(
         "tenant.admin.api_clients",
         "API 客户端",
@@ -155,6 +157,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         jobs_views.bp,
         audit_views.bp,
         roles_views.bp,
+        org_views.bp,
         account_views.bp,
     )
     for blueprint in core_pages:

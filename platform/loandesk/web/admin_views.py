@@ -14,6 +14,7 @@ from loandesk.auth import clients, users
 from loandesk.auth.models import User
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.i18n import N_
+from loandesk.rbac import org
 from loandesk.rbac import service as rbac
 from loandesk.tenancy import current
 from loandesk.web.auth_views import permission_required
@@ -39,7 +40,7 @@ def users_list() -> Any:
 def user_new() -> Any:
     form_errors = FormErrors()
     values: dict[str, Any] = {
-        k: request.form.get(k, "") for k in ("email", "display_name", "locale")
+        k: request.form.get(k, "") for k in ("email", "display_name", "locale", "org_unit_id")
     }
     values["roles"] = request.form.getlist("roles")
     if request.method == "POST":
@@ -53,6 +54,7 @@ def user_new() -> Any:
                 password=password,
                 roles=values["roles"],
                 locale=values["locale"] or None,
+                org_unit_id=_uuid_or_none(values["org_unit_id"], "org_unit_id"),
             )
         except (ValidationFailed, Conflict) as problem:
             extension.session().rollback()
@@ -71,6 +73,7 @@ def user_new() -> Any:
         values=values,
         user=None,
         role_options=_role_options(),
+        unit_options=_unit_options(),
     ), (422 if form_errors else 200)
 
 
@@ -83,12 +86,14 @@ def user_edit(user_id: uuid.UUID) -> Any:
         "display_name": user.display_name,
         "locale": user.locale or "",
         "roles": [role.key for role in user.roles],
+        "org_unit_id": str(user.org_unit_id or ""),
     }
     if request.method == "POST":
         values = {
             "display_name": request.form.get("display_name", ""),
             "locale": request.form.get("locale", ""),
             "roles": request.form.getlist("roles"),
+            "org_unit_id": request.form.get("org_unit_id", ""),
         }
         _may_assign(values["roles"], [role.key for role in user.roles])
         try:
@@ -100,6 +105,7 @@ def user_edit(user_id: uuid.UUID) -> Any:
                 roles=values["roles"],
                 locale=values["locale"] or None,
                 password=request.form.get("password") or None,
+                org_unit_id=_uuid_or_none(values["org_unit_id"], "org_unit_id"),
             )
             if request.form.get("password"):
                 end_sessions_of(extension.session(), user.id)  # a reset signs them out
@@ -116,12 +122,21 @@ def user_edit(user_id: uuid.UUID) -> Any:
         values=values,
         user=user,
         role_options=_role_options(),
+        unit_options=_unit_options(),
     ), (422 if form_errors else 200)
 
 
 def _role_options() -> list[tuple[str, str]]:
     locale = str(get_locale() or "zh")
     return [(role.key, role.name(locale)) for role in rbac.list_roles(extension.session())]
+
+
+def _unit_options() -> list[tuple[str, str]]:
+    """Every org unit, indented under its parent."""
+    return [
+        (str(unit.id), "\u3000" * depth + unit.name)
+        for depth, unit in org.Tree.load(extension.session()).walk()
+    ]
 
 
 def _may_assign(new: list[str], current: list[str]) -> None:

@@ -11,6 +11,7 @@ from flask_babel import get_locale, gettext
 from loandesk import extension
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.plugins import runtime as plugin_runtime
+from loandesk.rbac import grants
 from loandesk.rbac import service as rbac
 from loandesk.rbac.catalog import ADMIN_ROLE
 from loandesk.web.auth_views import permission_required
@@ -107,6 +108,9 @@ def role_edit(role_id: uuid.UUID) -> Any:
         errors=errors,
         groups=_groups(),
         admin_key=ADMIN_ROLE,
+        record_types=plugin_runtime.record_types(),
+        record_grants=grants.grants_of(extension.session(), role),
+        locale=_locale(),
     ), (422 if errors else 200)
 
 
@@ -133,3 +137,51 @@ def _form_values() -> dict[str, Any]:
         "description": request.form.get("description", ""),
         "permissions": request.form.getlist("permissions"),
     }
+
+
+@bp.route("/<uuid:role_id>/records/<record_type>", methods=["GET", "POST"])
+@permission_required("roles.manage")
+def role_records(role_id: uuid.UUID, record_type: str) -> Any:
+    """One role's data scope, field permissions and export grants for one record type."""
+    role = rbac.get_role(extension.session(), role_id)
+    declared = plugin_runtime.record_type(record_type)
+    errors = FormErrors()
+    row = grants.grants_of(extension.session(), role).get(declared.key)
+    values: dict[str, Any] = {
+        "scope": row.scope if row else "",
+        "fields": {
+            k: (row.fields.get(k, "hidden") if row else "hidden") for k in declared.field_keys
+        },
+        "export": list(row.export) if row else [],
+    }
+    if request.method == "POST" and role.key != ADMIN_ROLE:
+        values = {
+            "scope": request.form.get("scope", ""),
+            "fields": {k: request.form.get(f"field-{k}", "hidden") for k in declared.field_keys},
+            "export": request.form.getlist("export"),
+        }
+        try:
+            grants.set_grant(
+                extension.session(),
+                role,
+                declared,
+                scope=values["scope"] or None,
+                fields=values["fields"],
+                export=values["export"],
+            )
+        except (ValidationFailed, Conflict) as problem:
+            extension.session().rollback()
+            errors.update(problem)
+        else:
+            extension.session().commit()
+            flash(gettext("Saved."), "success")
+            return redirect(url_for("tenant.admin_roles.role_edit", role_id=role.id))
+    return render_template(
+        "admin/role_records.html",
+        role=role,
+        record_type=declared,
+        values=values,
+        errors=errors,
+        locale=_locale(),
+        admin_key=ADMIN_ROLE,
+    ), (422 if errors else 200)

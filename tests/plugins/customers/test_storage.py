@@ -10,13 +10,15 @@ from tests.plugins.customers.conftest import Firm, new_customer
 SECRETS = ("11010519491231002X", "13800138000", "6222020200112233446", "朝阳区建国路88号")
 
 
-def _raw_rows(database_urls, sql: str) -> str:  # type: ignore[no-untyped-def]
+def _raw_rows(database_urls, sql: str, tenant_id: str) -> str:  # type: ignore[no-untyped-def]
     url = database_urls.owner_url.replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
             if connection.dialect.name == "postgresql":  # the owner is bound by RLS too
-                connection.execute(text("set row_security = off"))
+                connection.execute(
+                    text("select set_config('app.tenant_id', :t, false)"), {"t": tenant_id}
+                )
             return repr(connection.execute(text(sql)).all())
     finally:
         engine.dispose()
@@ -29,9 +31,9 @@ def test_the_customers_table_and_audit_log_hold_no_plaintext(database_urls, firm
         address="北京市朝阳区建国路88号",
     )
     firm.staff["officer1"].api.patch(f"/customers/{customer['id']}", json={"mobile": "13900139000"})
-    rows = _raw_rows(database_urls, "select * from customers_customers")
+    rows = _raw_rows(database_urls, "select * from customers_customers", firm.tenant.id)
     assert "13900139000" not in rows
-    audit = _raw_rows(database_urls, "select diff from audit_events")
+    audit = _raw_rows(database_urls, "select diff from audit_events", firm.tenant.id)
     for secret in (*SECRETS, "13900139000"):
         assert secret not in rows, secret
         assert secret not in audit, secret
