@@ -22,7 +22,9 @@ def _sign_in(page, live_server: str, firm: Firm, who: str) -> None:  # type: ign
 
 
 def test_collector_sees_masked_mobile_and_no_income_input(
-    live_server: str, browser_page, firm: Firm  # type: ignore[no-untyped-def]
+    live_server: str,
+    browser_page,
+    firm: Firm,  # type: ignore[no-untyped-def]
 ) -> None:
     from playwright.sync_api import expect
 
@@ -47,7 +49,9 @@ def test_collector_sees_masked_mobile_and_no_income_input(
 
 
 def test_credit_officer_creates_a_customer_and_sees_errors_next_to_fields(
-    live_server: str, browser_page, firm: Firm  # type: ignore[no-untyped-def]
+    live_server: str,
+    browser_page,
+    firm: Firm,  # type: ignore[no-untyped-def]
 ) -> None:
     from playwright.sync_api import expect
 

@@ -116,4 +116,6 @@ def test_demo_prepares_a_tenant_and_prints_the_login(env: dict[str, str]) -> Non
         data={"email": "admin@demo.loandesk.local", "password": password, "csrf_token": token},
     )
     assert response.status_code == 302
+    customers = client.get("/t/demo/customers/")  # the built-in modules are enabled
+    assert customers.status_code == 200, customers.get_data(as_text=True)
     app.extensions["loandesk"].db.dispose()

@@ -183,6 +183,9 @@ def scheduler_command(once: bool, at: str | None) -> None:
     clock.run(stop)
 
 
+BUILTIN_PLUGINS = ("customers",)
+
+
 @cli.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
@@ -192,6 +195,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     """Migrate, create the demo tenant with its admin, print the login, and serve."""
     from loandesk.auth import users
     from loandesk.plugins import runtime
+    from loandesk.plugins import service as plugin_service
     from loandesk.tenancy import service, use
 
     ext = extension.get()
@@ -201,7 +205,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     with ext.db.transaction() as session:
         tenant = service.find_by_slug(session, DEMO_SLUG)
         if tenant is None:
-            service.sign_up(
+            created = service.sign_up(
                 session,
                 name="演示小贷公司",
                 slug=DEMO_SLUG,
@@ -209,6 +213,18 @@ def demo(host: str, port: int, no_serve: bool) -> None:
                 admin_password=password,
                 admin_name="管理员",
             )
+            # the demo shows the built-in modules at work
+            with use(created.tenant.ref()):
+                for name in sorted(runtime.host().infos):
+                    if name in BUILTIN_PLUGINS:
+                        plugin_service.set_enabled(
+                            session,
+                            runtime.host(),
+                            tenant_id=created.tenant.id,
+                            name=name,
+                            enabled=True,
+                            acting_user_id=None,
+                        )
         else:
             with use(tenant.ref()):
                 admin = users.find_by_email(session, DEMO_ADMIN)
