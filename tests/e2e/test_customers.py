@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the firm fixture is imported from the customers tests and used by name)
 """Customers in the browser: a collector sees mobiles masked and cannot edit the income; a
 credit officer creates a customer through the form, with errors next to the fields."""
 
