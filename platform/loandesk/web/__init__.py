@@ -27,6 +27,7 @@ from loandesk.web import (
     plugin_views,
     public_views,
     roles_views,
+    sign_in,
 )
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -140,6 +141,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
     )
     csrf.init_app(app)
     errors.init_app(app)
+    sign_in.init_app(app)
     app.context_processor(_shell_context)
     app.after_request(_vary_on_htmx)
     app.jinja_env.globals["get_locale"] = get_locale
