@@ -27,6 +27,7 @@ from loandesk.web import (
     plugin_views,
     public_views,
     roles_views,
+    security_views,
     sign_in,
 )
 
@@ -55,6 +56,14 @@ CORE_NAV = (
         "administration",
         "plugins.manage",
         30,
+    ),
+    NavItem(
+        "tenant.admin_security.settings",
+        "安全设置",
+        "Security settings",
+        "administration",
+        "security.manage",
+        35,
     ),
     NavItem(
         "tenant.admin_jobs.jobs",
@@ -158,6 +167,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         audit_views.bp,
         roles_views.bp,
         account_views.bp,
+        security_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
