@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -265,7 +266,7 @@ def disable(
     audit.record(session, "user.two_factor_disabled", "user", user.id, {"email": user.email})
 
 
-def reset(session: Session, user: User, *, acting_user_id: object | None) -> None:
+def reset(session: Session, user: User, *, acting_user_id: uuid.UUID | None) -> None:
     """An admin takes a user's two-factor sign-in away (lost phone and codes): the user
     signs in with the password alone, or enrols again where the firm requires it."""
     if acting_user_id is not None and acting_user_id == user.id:
