@@ -570,3 +570,31 @@ def test_the_shell_resets_a_users_two_factor_and_sets_the_requirement(app, clien
     assert _events(app, tenant_a.slug, "tenant.require_two_factor")[-1].diff == {
         "require_two_factor": [False, True]
     }
+
+
+def test_a_reset_between_the_password_and_the_code_restarts_the_sign_in(
+    app: Flask, client, tenant_a, api_a
+) -> None:
+    clock, enrolled = _enrolled_admin(app, client, tenant_a)
+    password_step(client, tenant_a)
+    assert api_a.delete(f"/users/{tenant_a.admin_user_id}/two-factor").status_code == 200
+    back = client.get(f"/t/{tenant_a.slug}/login/code")
+    assert back.status_code == 302 and back.location.endswith("/login")
+    # where the firm requires it, the reset user goes on to set it up again instead
+    _require(app, tenant_a.slug)
+    setup = f"/t/{tenant_a.slug}/login/two-factor-setup"
+    assert password_step(client, tenant_a).location.endswith(setup)
+    secret = secret_on(client.get(setup).text)
+    clock.advance(30)
+    done = client.post(
+        setup,
+        data={"code": pyotp.TOTP(secret).at(clock.now), "csrf_token": csrf_from(client, setup)},
+    )
+    assert done.status_code == 200 and recovery_codes_on(done.text)
+    other = app.test_client()
+    assert password_step(other, tenant_a).location.endswith("/login/code")
+    api_a.delete(f"/users/{tenant_a.admin_user_id}/two-factor")
+    again = other.get(f"/t/{tenant_a.slug}/login/code")
+    assert again.status_code == 302 and again.location.endswith(setup)
+    assert other.get(setup).status_code == 200
+    assert enrolled.secret != secret

@@ -184,6 +184,13 @@ def login_code() -> Any:
     found = _pending_or_restart()
     if not isinstance(found, sign_in.Pending):
         return found
+    if not found.must_enrol and not found.user.two_factor_enabled:
+        # reset by an admin since the password step: set it up, or sign in again without it
+        if not current().require_two_factor:
+            sign_in.drop_pending()
+            return redirect(url_for("tenant.auth.login"))
+        sign_in.begin_pending(found.user, must_enrol=True, next_url=found.next_url)
+        found = sign_in.Pending(found.user, True, found.next_url)
     if found.must_enrol:
         return redirect(url_for("tenant.auth.two_factor_setup"))
     form_errors, status = FormErrors(), 200
