@@ -40,8 +40,10 @@ def test_set_up_two_factor_and_sign_in_with_a_code(
     page.click("button[type=submit].btn-primary")
     codes = page.locator(".recovery-codes li")
     expect(codes).to_have_count(10)
+    page.screenshot(path=str(tmp_path / "recovery-codes.png"), full_page=True)
     page.click("a.btn-primary")  # saved them: back to the account page
     expect(page.locator("#two-factor-title + .actions .badge-success")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "account.png"), full_page=True)
 
     page.locator("form[action$='/logout'] button").first.click()
     page.wait_for_url(re.compile(r"/login$"))
@@ -49,6 +51,7 @@ def test_set_up_two_factor_and_sign_in_with_a_code(
     page.fill("input[name=password]", tenant_a.admin_password)
     page.click("button[type=submit].btn-primary")
     page.wait_for_url(re.compile(r"/login/code$"))
+    page.screenshot(path=str(tmp_path / "code.png"), full_page=True)
     clock.advance(30)
     page.fill("input[name=code]", pyotp.TOTP(secret).at(clock.now))
     page.click("button[type=submit].btn-primary")
