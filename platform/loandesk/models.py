@@ -1,7 +1,7 @@
 """Imports every core model, so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from loandesk.audit.models import AuditEvent, AuditHead
-from loandesk.auth.models import ApiClient, ApiToken, User
+from loandesk.auth.models import ApiClient, ApiToken, RecoveryCode, User
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
 from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
@@ -22,6 +22,7 @@ __all__ = [
     "Job",
     "OutboxEvent",
     "RateLimitCounter",
+    "RecoveryCode",
     "Role",
     "ScheduleState",
     "Tenant",

@@ -47,9 +47,17 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         },
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
-    from loandesk.api import clients, org_units, plugins, roles, signup, users
+    from loandesk.api import clients, org_units, plugins, roles, security, signup, users
 
-    blueprints = [signup.blp, users.blp, clients.blp, plugins.blp, roles.blp, org_units.blp]
+    blueprints = [
+        signup.blp,
+        users.blp,
+        clients.blp,
+        plugins.blp,
+        roles.blp,
+        org_units.blp,
+        security.blp,
+    ]
     for contribution in plugin_host.contributions.values():
         blueprints.extend(contribution.api_blueprints)
     for blueprint in blueprints:

@@ -12,7 +12,7 @@ from marshmallow import validate
 
 from loandesk import extension
 from loandesk.api.schemas import PageArgs, page_of
-from loandesk.auth import users
+from loandesk.auth import two_factor, users
 from loandesk.auth.models import User
 from loandesk.auth.oauth import require_scope_now, require_token
 from loandesk.i18n import LOCALES
@@ -36,6 +36,10 @@ class UserSchema(ma.Schema):
     locale = ma.fields.String(dump_only=True, allow_none=True)
     org_unit_id = ma.fields.UUID(
         dump_only=True, allow_none=True, metadata={"description": "The org unit they sit in"}
+    )
+    two_factor_enabled = ma.fields.Boolean(
+        dump_only=True,
+        metadata={"description": "Signs in with a code from an authenticator app (TOTP)"},
     )
     last_login_at = ma.fields.AwareDateTime(dump_only=True, allow_none=True)
     created_at = ma.fields.AwareDateTime(dump_only=True)
@@ -154,6 +158,23 @@ class UserById(MethodView):
             extension.session(), users.get_user(extension.session(), user_id), acting_user_id=None
         )
         extension.session().commit()
+        return user
+
+
+@blp.route("/<uuid:user_id>/two-factor")
+class UserTwoFactor(MethodView):
+    @require_token("users:write")
+    @blp.response(200, UserSchema)
+    @blp.alt_response(409, description="The user has no two-factor sign-in")
+    def delete(self, user_id: uuid.UUID) -> User:
+        """Reset a user's two-factor sign-in (lost phone and recovery codes): their secret and
+        recovery codes are deleted and their web sessions end. They then sign in with their
+        password alone, or set two-factor sign-in up again where the tenant requires it."""
+        db_session = extension.session()
+        user = users.get_user(db_session, user_id)
+        two_factor.reset(db_session, user, acting_user_id=None)
+        end_sessions_of(db_session, user.id)
+        db_session.commit()
         return user
 
 

@@ -42,6 +42,8 @@ SCOPES: dict[str, str] = {
     "org-units:write": N_("Change the organisation tree"),
     "records:read": N_("Read business records, as the staff member the client acts for"),
     "records:write": N_("Change business records, as the staff member the client acts for"),
+    "security:read": N_("Read the security settings"),
+    "security:write": N_("Change the security settings"),
 }
 
 

@@ -1,4 +1,5 @@
-"""Users, API clients and their access tokens: all tenant-owned."""
+"""Users, their two-factor recovery codes, API clients and their access tokens: all
+tenant-owned."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
 )
@@ -44,6 +46,13 @@ class User(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     org_unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    # Two-factor sign-in (TOTP, loandesk.auth.two_factor). The secret is encrypted with the
+    # tenant's data key and bound to this row; it is set while enrolling, and the user has
+    # two-factor sign-in once ``totp_enabled_at`` is set too. ``totp_last_step`` is the time
+    # step of the last code accepted: a code is accepted only for a later step (no replay).
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     roles: Mapped[list[Role]] = relationship(
         secondary="user_roles",
@@ -74,6 +83,27 @@ class User(TenantOwned, Base):
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret_enc is not None
+
+
+class RecoveryCode(TenantOwned, Base):
+    """A one-time code that stands in for a two-factor code (lost phone). Shown once when
+    made; only its SHA-256 is stored (the codes are random, 80 bits: no need for a slow hash).
+    """
+
+    __tablename__ = "user_recovery_codes"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        UniqueConstraint("tenant_id", "user_id", "code_hash"),  # also finds a user's codes
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiClient(TenantOwned, Base):

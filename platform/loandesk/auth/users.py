@@ -247,6 +247,9 @@ def _profile_problems(
     return errors
 
 
+_LOCKED = N_("Too many failed attempts. This account is locked until %(time)s.")
+
+
 class SignInRefused(Exception):
     """Sign-in failed; ``message`` is safe to show (it never says whether the e-mail exists)."""
 
@@ -256,7 +259,7 @@ class SignInRefused(Exception):
         self.locked_until = locked_until
 
 
-def authenticate(
+def check_password(
     session: Session,
     email: str,
     password: str,
@@ -265,10 +268,12 @@ def authenticate(
     lock_for: timedelta,
     now: datetime | None = None,
 ) -> User:
-    """Check a sign-in attempt; count failures and lock the account after ``max_failures``.
+    """The password step of signing in: the user whose password this is, or ``SignInRefused``.
 
-    While locked, even the right password is refused. The caller commits either way, so that
-    failures are counted.
+    Failures count towards the lock-out (``max_failures`` in a row lock the account for
+    ``lock_for``); while locked, even the right password is refused. The count is not reset
+    here: a user with two-factor sign-in is signed in only by ``record_sign_in`` after the
+    code step, so that wrong codes keep counting. The caller commits either way.
     """
     now = now or utcnow()
     user = find_by_email(session, email)
@@ -282,6 +287,20 @@ def authenticate(
             {"email": normalise_email(email)[:254], "reason": "unknown_or_inactive"},
         )
         raise SignInRefused(N_("Wrong e-mail or password."))
+    refuse_if_locked(session, user, now)
+    if not verify_password(user.password_hash, password):
+        count_failure(
+            session, user, "password", max_failures=max_failures, lock_for=lock_for, now=now
+        )
+        raise SignInRefused(N_("Wrong e-mail or password."))
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.flush()
+    return user
+
+
+def refuse_if_locked(session: Session, user: User, now: datetime) -> None:
+    """``SignInRefused`` (saying until when) while ``user`` is locked out; audited."""
     if user.is_locked(now):
         audit.record(
             session,
@@ -290,35 +309,44 @@ def authenticate(
             user.id,
             {"email": user.email, "reason": "locked"},
         )
-        raise SignInRefused(
-            N_("Too many failed attempts. This account is locked until %(time)s."),
-            locked_until=user.locked_until,
-        )
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        locking = user.failed_logins >= max_failures
-        audit.record(
-            session,
-            "user.sign_in_failed",
-            "user",
-            user.id,
-            {"email": user.email, "reason": "locked_now" if locking else "password"},
-        )
-        if locking:
-            user.locked_until, user.failed_logins = now + lock_for, 0
-            session.flush()
-            raise SignInRefused(
-                N_("Too many failed attempts. This account is locked until %(time)s."),
-                locked_until=user.locked_until,
-            )
-        session.flush()
-        raise SignInRefused(N_("Wrong e-mail or password."))
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
-    if user.password_hash and needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        raise SignInRefused(_LOCKED, locked_until=user.locked_until)
+
+
+def count_failure(
+    session: Session,
+    user: User,
+    reason: str,
+    *,
+    max_failures: int,
+    lock_for: timedelta,
+    now: datetime,
+) -> None:
+    """Count a failed sign-in step (a wrong password or code), audited with ``reason``; the
+    ``max_failures``-th in a row locks the account and raises ``SignInRefused`` saying so."""
+    user.failed_logins += 1
+    locking = user.failed_logins >= max_failures
+    audit.record(
+        session,
+        "user.sign_in_failed",
+        "user",
+        user.id,
+        {"email": user.email, "reason": "locked_now" if locking else reason},
+    )
+    if locking:
+        user.locked_until, user.failed_logins = now + lock_for, 0
     session.flush()
-    audit.record(session, "user.sign_in", "user", user.id, {"email": user.email})
-    return user
+    if locking:
+        raise SignInRefused(_LOCKED, locked_until=user.locked_until)
+
+
+def record_sign_in(
+    session: Session, user: User, *, method: str, now: datetime | None = None
+) -> None:
+    """Every check passed: clear the failure count, note the time, audit ``user.sign_in``
+    with how (``password``, ``password+totp``, ``password+recovery_code``, ...)."""
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now or utcnow()
+    session.flush()
+    audit.record(session, "user.sign_in", "user", user.id, {"email": user.email, "method": method})
 
 
 def change_own_password(session: Session, user: User, current: str, new: str) -> None:

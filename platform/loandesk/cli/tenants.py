@@ -1,4 +1,5 @@
-"""``loandesk tenant|api-client|plan``: tenants, their API clients and plans."""
+"""``loandesk tenant|api-client|plan|user``: tenants, their API clients and plans, and the
+two-factor reset of a user."""
 
 from __future__ import annotations
 
@@ -212,3 +213,46 @@ def tenant_set_session(slug: str, idle_minutes: int, absolute_hours: int) -> Non
             session, target, idle_minutes=idle_minutes, absolute_hours=absolute_hours
         )
     echo_json({"tenant": slug, "idle_minutes": idle_minutes, "absolute_hours": absolute_hours})
+
+
+@tenant.command("set-two-factor")
+@click.option("--slug", required=True)
+@click.option(
+    "--require/--no-require",
+    required=True,
+    help="Staff must sign in with a code from an authenticator app (or need not).",
+)
+@with_appcontext
+def tenant_set_two_factor(slug: str, require: bool) -> None:
+    """Require two-factor sign-in of a tenant's staff, or stop requiring it (audited)."""
+    from loandesk.security.tenant_settings import update_security_settings
+
+    with tenant_transaction(slug) as (session, target):
+        update_security_settings(session, target, require_two_factor=require)
+    echo_json({"tenant": slug, "require_two_factor": require})
+
+
+@cli.group("user")
+def user_group() -> None:
+    """Staff accounts of a tenant."""
+
+
+@user_group.command("reset-two-factor")
+@click.option("--tenant", "slug", required=True)
+@click.argument("email")
+@with_appcontext
+def user_reset_two_factor(slug: str, email: str) -> None:
+    """Take away a user's two-factor sign-in (lost phone and recovery codes, and no other
+    admin to reset it on the web); their web sessions end."""
+    from loandesk.auth import two_factor, users
+    from loandesk.errors import NotFound
+    from loandesk.i18n import N_
+    from loandesk.web.sessions import end_sessions_of
+
+    with tenant_transaction(slug) as (session, _target):
+        user = users.find_by_email(session, email)
+        if user is None:
+            raise NotFound(N_("No such user."))
+        two_factor.reset(session, user, acting_user_id=None)
+        end_sessions_of(session, user.id)
+    echo_json({"tenant": slug, "email": users.normalise_email(email), "two_factor": "reset"})

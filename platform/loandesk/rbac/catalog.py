@@ -14,6 +14,11 @@ CORE_PERMISSIONS = (
     Permission("roles.manage", "管理角色与授权", "Manage roles and grants"),
     Permission("org.manage", "管理组织架构", "Manage the organisation tree"),
     Permission("api_clients.manage", "管理 API 客户端", "Manage API clients"),
+    Permission(
+        "security.manage",
+        "管理安全设置（两步验证、会话时长）",
+        "Manage security settings (two-factor sign-in, session timeouts)",
+    ),
     Permission("plugins.manage", "启用功能模块、修改模块设置", "Enable plugins, change settings"),
     Permission("jobs.manage", "查看并重试后台任务", "View and retry background jobs"),
     Permission("audit.read", "查看操作日志", "Read the audit log"),

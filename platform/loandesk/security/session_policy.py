@@ -48,11 +48,8 @@ def state(data: Mapping[str, Any], now: float, tenant: TenantRef) -> State:
     return "refresh" if now - seen_at >= REFRESH_EVERY else "active"
 
 
-def set_session_limits(
-    session: Session, tenant: Tenant, *, idle_minutes: int, absolute_hours: int
-) -> None:
-    """Change the current tenant's session timeouts (audited); open sessions follow them at
-    their next request."""
+def session_limit_problems(idle_minutes: int, absolute_hours: int) -> dict[str, list[str]]:
+    """Why these timeouts are not acceptable (message ids by field); empty when they are."""
     errors: dict[str, list[str]] = {}
     if not IDLE_MINUTES[0] <= idle_minutes <= IDLE_MINUTES[1]:
         errors["idle_minutes"] = [N_("Use 5 to 1440 minutes.")]
@@ -60,7 +57,15 @@ def set_session_limits(
         errors["absolute_hours"] = [N_("Use 1 to 720 hours.")]
     elif not errors and idle_minutes > absolute_hours * 60:
         errors["idle_minutes"] = [N_("The idle timeout cannot be longer than the absolute one.")]
-    if errors:
+    return errors
+
+
+def set_session_limits(
+    session: Session, tenant: Tenant, *, idle_minutes: int, absolute_hours: int
+) -> None:
+    """Change the current tenant's session timeouts (audited); open sessions follow them at
+    their next request."""
+    if errors := session_limit_problems(idle_minutes, absolute_hours):
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)
     before = {
         "session_idle_minutes": tenant.session_idle_minutes,

@@ -27,6 +27,7 @@ class TenantRef:
     plugins_version: int = 0
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
+    require_two_factor: bool = False
 
     @property
     def is_active(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loandesk.db import Base, UTCDateTime, utcnow, uuid7
@@ -44,6 +44,8 @@ class Tenant(Base):
     # Web sessions end after this long without a request, and this long after signing in.
     session_idle_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     session_absolute_hours: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
+    # Staff must sign in with a second factor (TOTP); those without one enrol at sign-in.
+    require_two_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def ref(self) -> TenantRef:
         return TenantRef(
@@ -57,4 +59,5 @@ class Tenant(Base):
             plugins_version=self.plugins_version,
             session_idle_minutes=self.session_idle_minutes,
             session_absolute_hours=self.session_absolute_hours,
+            require_two_factor=self.require_two_factor,
         )

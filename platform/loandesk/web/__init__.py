@@ -28,6 +28,8 @@ from loandesk.web import (
     plugin_views,
     public_views,
     roles_views,
+    security_views,
+    sign_in,
 )
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -56,6 +58,14 @@ CORE_NAV = (
         "administration",
         "plugins.manage",
         30,
+    ),
+    NavItem(
+        "tenant.admin_security.settings",
+        "安全设置",
+        "Security settings",
+        "administration",
+        "security.manage",
+        35,
     ),
     NavItem(
         "tenant.admin_jobs.jobs",
@@ -142,6 +152,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
     )
     csrf.init_app(app)
     errors.init_app(app)
+    sign_in.init_app(app)
     app.context_processor(_shell_context)
     app.after_request(_vary_on_htmx)
     app.jinja_env.globals["get_locale"] = get_locale
@@ -159,6 +170,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         roles_views.bp,
         org_views.bp,
         account_views.bp,
+        security_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)

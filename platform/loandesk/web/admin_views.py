@@ -1,4 +1,4 @@
-"""Tenant administration: staff accounts and API clients."""
+"""Tenant administration: staff accounts (with their two-factor reset) and API clients."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import select
 
 from loandesk import extension
-from loandesk.auth import clients, users
+from loandesk.auth import clients, two_factor, users
 from loandesk.auth.models import User
-from loandesk.errors import Conflict, ValidationFailed
+from loandesk.errors import Conflict, Forbidden, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.rbac import org
 from loandesk.rbac import service as rbac
@@ -154,6 +154,25 @@ def user_reinvite(user_id: uuid.UUID) -> Any:
     extension.session().commit()
     link = users.invitation_url(extension.get().settings.base_url, current().slug, token)
     return render_template("admin/user_invited.html", user=user, link=link)
+
+
+@bp.post("/users/<uuid:user_id>/two-factor/reset", endpoint="user_two_factor_reset")
+@permission_required("users.write")
+def user_two_factor_reset(user_id: uuid.UUID) -> Any:
+    """Take away a user's two-factor sign-in (lost phone and codes); their sessions end."""
+    user = users.get_user(extension.session(), user_id)
+    try:
+        two_factor.reset(extension.session(), user, acting_user_id=g.user.id)
+    except (Conflict, Forbidden) as problem:
+        extension.session().rollback()
+        flash(gettext(problem.message), "error")
+    else:
+        end_sessions_of(extension.session(), user.id)
+        extension.session().commit()
+        flash(
+            gettext("Two-factor sign-in of %(name)s is reset.", name=user.display_name), "success"
+        )
+    return redirect(url_for("tenant.admin.user_edit", user_id=user.id))
 
 
 @bp.post("/users/<uuid:user_id>/status")
