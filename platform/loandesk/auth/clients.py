@@ -38,6 +38,8 @@ SCOPES: dict[str, str] = {
     "roles:write": N_("Manage roles and give staff their roles"),
     "plugins:read": N_("Read plugins and their settings"),
     "plugins:write": N_("Enable and disable plugins, change their settings"),
+    "sso:read": N_("Read the single sign-on settings"),
+    "sso:write": N_("Change the single sign-on settings"),
 }
 
 
