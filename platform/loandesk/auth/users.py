@@ -303,6 +303,17 @@ def authenticate(
             )
         session.flush()
         raise SignInRefused(N_("Wrong e-mail or password."))
+    from loandesk.auth import sso  # sso builds on this module
+
+    if not sso.password_sign_in_allowed(session, user):
+        audit.record(
+            session,
+            "user.sign_in_failed",
+            "user",
+            user.id,
+            {"email": user.email, "reason": "sso_only"},
+        )
+        raise SignInRefused(N_("Your firm signs staff in through single sign-on: use its button."))
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

@@ -27,6 +27,7 @@ from loandesk.web import (
     plugin_views,
     public_views,
     roles_views,
+    sso_views,
 )
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -38,6 +39,15 @@ CORE_NAV = (
     NavItem("tenant.admin.users", "员工账号", "Users", "administration", "users.read", 10),
     NavItem(
         "tenant.admin_roles.roles", "角色与权限", "Roles", "administration", "roles.manage", 15
+    ),
+    # Tenant admins only: "tenant_admin" is no grantable permission, and admins hold them all.
+    NavItem(
+        "tenant.admin_sso.settings",
+        "单点登录",
+        "Single sign-on",
+        "administration",
+        "tenant_admin",
+        18,
     ),
     NavItem(
         "tenant.admin.api_clients",
@@ -156,6 +166,8 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         audit_views.bp,
         roles_views.bp,
         account_views.bp,
+        sso_views.bp,
+        sso_views.admin_bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)

@@ -18,6 +18,8 @@ from loandesk.errors import NotFound, ValidationFailed
 from loandesk.security import web as security_web
 from loandesk.tenancy import current
 from loandesk.web.forms import FormErrors
+from loandesk.web.signin import safe_next as _safe_next
+from loandesk.web.signin import start_session
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,13 +82,6 @@ def permission_required(permission: str) -> Callable[[F], F]:
     return decorator
 
 
-def _safe_next(target: str | None) -> str:
-    prefix = f"/t/{current().slug}/"
-    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
-        return target
-    return url_for("tenant.home.index")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if g.get("user") is not None and request.method == "GET":
@@ -115,11 +110,7 @@ def login() -> Any:
             status = 423 if refused.locked_until is not None else 401
         else:
             db_session.commit()
-            session.clear()
-            session.regenerate()  # type: ignore[attr-defined]  # a new id: no session fixation
-            session.update({"user_id": str(user.id), "tenant_id": str(user.tenant_id)})
-            if user.locale:
-                session["locale"] = user.locale
+            start_session(user)
             return redirect(_safe_next(request.form.get("next")))
     return render_template(
         "auth/login.html", errors=form_errors, email=email, next=request.values.get("next", "")

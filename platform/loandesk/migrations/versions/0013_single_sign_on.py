@@ -73,9 +73,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("user_identities", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_user_identities_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_user_identities_user_id"), ["user_id"], unique=False)
     for table in TENANT_OWNED:
         rls.enable(op, table)
 
