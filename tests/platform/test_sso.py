@@ -711,3 +711,29 @@ def test_role_mapping_lines_are_parsed() -> None:
     assert mapping == {"CN=Loans,OU=Staff": ["credit_officer"], "a": ["b", "c"]}
     assert problems == []
     assert parse_mapping("x =\n= y")[1] != []
+
+
+def test_the_shell_turns_single_sign_on_off_when_the_provider_is_gone(
+    app: Flask, settings, client, tenant_a, api_a, provider
+) -> None:
+    from click.testing import CliRunner
+
+    from loandesk.cli import cli
+
+    body = _setup(api_a, tenant_a, provider, password_sign_in=False)
+    env = {
+        "LOANDESK_DATABASE_URL": settings.database_url,
+        "LOANDESK_MIGRATION_DATABASE_URL": settings.migration_database_url,
+        "LOANDESK_INSTANCE_PATH": str(settings.instance_path),
+    }
+    shown = CliRunner().invoke(cli, ["sso", "show", "--tenant", tenant_a.slug], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert '"enabled": true' in shown.output and body["client_secret"] not in shown.output
+    off = CliRunner().invoke(cli, ["sso", "disable", "--tenant", tenant_a.slug], env=env)
+    assert off.exit_code == 0, off.output
+    settings_now = api_a.get("/sso").get_json()
+    assert settings_now["enabled"] is False and settings_now["password_sign_in"] is True
+    assert _events(app, tenant_a.slug, "sso.configure")[-1]["enabled"] == [True, False]
+    assert client.get(f"/t/{tenant_a.slug}/sso/login").status_code == 404
+    missing = CliRunner().invoke(cli, ["sso", "show", "--tenant", "no-such-tenant"], env=env)
+    assert missing.exit_code != 0

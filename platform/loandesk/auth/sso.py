@@ -119,6 +119,19 @@ def save_config(
     return config
 
 
+def disable(session: Session) -> SsoConfig:
+    """Hide single sign-on and let everyone use passwords again (``loandesk sso disable``: for
+    when the provider is gone and nobody can sign in to change the settings)."""
+    config = require_config(session)
+    before = _audited(config)
+    config.enabled, config.password_sign_in = False, True
+    config.updated_at = utcnow()
+    session.flush()
+    if diff := audit.changes(before, _audited(config)):
+        audit.record(session, "sso.configure", "sso_config", config.id, diff)
+    return config
+
+
 def delete_config(session: Session) -> None:
     """Remove the tenant's SSO configuration. Identity links stay: set up again with the same
     provider, staff sign in as the same users."""
