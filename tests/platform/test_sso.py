@@ -667,7 +667,7 @@ def test_admin_page_saves_with_field_errors_and_tests_discovery(
         data={"csrf_token": token, "issuer": provider.issuer},
         headers={"HX-Request": "true"},
     )
-    assert tested.status_code == 200 and "1 signing keys" in tested.get_data(as_text=True)
+    assert tested.status_code == 200 and "with 1 signing key." in tested.get_data(as_text=True)
     failed = client.post(
         f"{page}/test",
         data={"csrf_token": token, "issuer": "http://127.0.0.1:9"},
