@@ -737,3 +737,20 @@ def test_the_shell_turns_single_sign_on_off_when_the_provider_is_gone(
     assert client.get(f"/t/{tenant_a.slug}/sso/login").status_code == 404
     missing = CliRunner().invoke(cli, ["sso", "show", "--tenant", "no-such-tenant"], env=env)
     assert missing.exit_code != 0
+
+
+def test_a_sign_in_left_too_long_at_the_provider_is_refused(
+    app: Flask, client, tenant_a, api_a, provider, monkeypatch
+) -> None:
+    from loandesk.web import sso_views
+
+    _setup(api_a, tenant_a, provider)
+    provider.add_user(
+        "kc-15", email="slow@tenant-a.example.cn", email_verified=True, groups=["auditors"]
+    )
+    provider.sign_in_as = "kc-15"
+    monkeypatch.setattr(sso_views, "SIGN_IN_TIMEOUT", -1)  # every answer comes too late
+    assert _round_trip(client, tenant_a).status_code == 400
+    assert not _signed_in(client, tenant_a)
+    monkeypatch.setattr(sso_views, "SIGN_IN_TIMEOUT", 600)
+    assert _round_trip(client, tenant_a).status_code == 302

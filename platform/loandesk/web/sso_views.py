@@ -4,6 +4,7 @@ admin sets the provider up."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -27,6 +28,7 @@ from loandesk.web.htmx import htmx
 from loandesk.web.signin import safe_next, start_session
 
 bp = Blueprint("sso", __name__, url_prefix="/sso")
+SIGN_IN_TIMEOUT = 600  # seconds from the sign-in button to the provider's answer
 admin_bp = Blueprint("admin_sso", __name__, url_prefix="/admin/sso")
 
 
@@ -85,7 +87,10 @@ def login() -> Any:
     redirect_uri = callback_url()
     found = client.create_authorization_url(redirect_uri, ui_locales=locale)
     client.save_authorize_data(
-        redirect_uri=redirect_uri, next=request.args.get("next", "")[:500], **found
+        redirect_uri=redirect_uri,
+        next=request.args.get("next", "")[:500],
+        started_at=int(time.time()),
+        **found,
     )
     return redirect(found["url"])
 
@@ -106,7 +111,10 @@ def callback() -> Any:
         )
     state = request.args.get("state", "")
     started = client.framework.get_state_data(session, state) if state else None
-    if started is None:  # not begun in this browser, for this tenant, in the last hour
+    if started is None or time.time() - started.get("started_at", 0) > SIGN_IN_TIMEOUT:
+        # not begun in this browser, for this tenant, in the last few minutes
+        if started is not None:
+            client.framework.clear_state_data(session, state)
         return _refused(
             N_("This sign-in was not started in this browser, or it took too long. Start again."),
             400,
