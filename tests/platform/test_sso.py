@@ -754,3 +754,21 @@ def test_a_sign_in_left_too_long_at_the_provider_is_refused(
     assert not _signed_in(client, tenant_a)
     monkeypatch.setattr(sso_views, "SIGN_IN_TIMEOUT", 600)
     assert _round_trip(client, tenant_a).status_code == 302
+
+
+def test_a_role_deleted_after_mapping_is_skipped(
+    app: Flask, client, tenant_a, api_a, provider
+) -> None:
+    role = api_a.post(
+        "/roles", json={"key": "branch_manager", "name_zh": "分公司经理", "name_en": "Branch"}
+    )
+    assert role.status_code == 201
+    mapping = {"managers": ["branch_manager", "auditor"]}
+    _setup(api_a, tenant_a, provider, role_mapping=mapping)
+    assert api_a.delete(f"/roles/{role.get_json()['id']}").status_code == 204
+    provider.add_user(
+        "kc-16", email="boss@tenant-a.example.cn", email_verified=True, groups=["managers"]
+    )
+    provider.sign_in_as = "kc-16"
+    assert _round_trip(client, tenant_a).status_code == 302
+    assert _user(app, tenant_a.slug, "boss@tenant-a.example.cn")["roles"] == ["auditor"]

@@ -360,7 +360,8 @@ def sign_in(
     raw_email = claims.get("email")
     email = users.normalise_email(raw_email) if isinstance(raw_email, str) else ""
     verified = bool(email) and email_verified(claims)
-    role_keys = roles_from_claims(config, claims)
+    # A role deleted since the mapping was saved is skipped, not an error.
+    role_keys = roles_from_claims(config, claims) & {r.key for r in rbac.list_roles(session)}
     identity = session.scalar(
         select(UserIdentity).where(UserIdentity.issuer == issuer, UserIdentity.subject == subject)
     )
@@ -408,7 +409,7 @@ def sign_in(
     if user is None:
         user = _provision(session, claims, email, role_keys)
         linked_by = "provisioned"
-    else:
+    elif {role.key for role in user.roles} != role_keys:
         try:
             rbac.set_user_roles(session, user.id, role_keys)
         except ValidationFailed:  # the provider would take the tenant's last admin's role
