@@ -10,7 +10,7 @@ from flask_babel import gettext
 from flask_smorest import Blueprint
 
 from loandesk import extension, pii
-from loandesk.auth import sso, sso_client
+from loandesk.auth import sso_client, sso_config
 from loandesk.auth.oauth import require_token
 from loandesk.auth.sso_models import SsoConfig
 from loandesk.errors import ValidationFailed
@@ -78,7 +78,7 @@ class DiscoveryReportSchema(ma.Schema):
 def _dump(config: SsoConfig) -> dict[str, Any]:
     base_url = extension.get().settings.base_url.rstrip("/")
     return {
-        **{key: getattr(config, key) for key in sso.FIELDS if key != "client_secret"},
+        **{key: getattr(config, key) for key in sso_config.FIELDS if key != "client_secret"},
         "client_secret_set": bool(config.client_secret),
         "redirect_uri": f"{base_url}/t/{current().slug}/sso/callback",
         "updated_at": config.updated_at,
@@ -92,7 +92,7 @@ class SsoSettings(MethodView):
     @blp.alt_response(404, description="Single sign-on is not set up")
     def get(self) -> dict[str, Any]:
         """The tenant's provider settings; the client secret is never returned."""
-        return _dump(sso.require_config(extension.session()))
+        return _dump(sso_config.require_config(extension.session()))
 
     @require_token("sso:write")
     @blp.arguments(SsoConfigSchema)
@@ -103,7 +103,7 @@ class SsoSettings(MethodView):
         (``enabled`` false, ``password_sign_in`` true, ``provision_users`` false), except
         ``client_secret``, which keeps its stored value. Audited, the secret redacted."""
         session = extension.session()
-        config = sso.save_config(
+        config = sso_config.save_config(
             session,
             keyring=pii.for_current_tenant(),
             values=args,
@@ -120,7 +120,7 @@ class SsoSettings(MethodView):
     def delete(self) -> None:
         """Remove single sign-on; staff sign in with passwords again. Identity links stay."""
         session = extension.session()
-        sso.delete_config(session)
+        sso_config.delete_config(session)
         session.commit()
         sso_client.forget(current().id)
 
@@ -136,8 +136,8 @@ class DiscoveryTest(MethodView):
         sign-in would; ``ok`` false with ``message`` says what is wrong. Changes nothing."""
         issuer = (args.get("issuer") or "").strip().rstrip("/")
         if not issuer:
-            issuer = sso.require_config(extension.session()).issuer
-        if problem := sso.issuer_problem(
+            issuer = sso_config.require_config(extension.session()).issuer
+        if problem := sso_config.issuer_problem(
             issuer, allow_http=extension.get().settings.sso_http_allowed
         ):
             raise ValidationFailed(N_("Some fields need attention."), errors={"issuer": [problem]})

@@ -18,11 +18,13 @@ def sso() -> None:
 @with_appcontext
 def sso_show(slug: str) -> None:
     """The tenant's provider settings (never the client secret)."""
-    from loandesk.auth import sso as service
+    from loandesk.auth import sso_config
 
     with tenant_transaction(slug) as (session, _tenant):
-        config = service.require_config(session)
-        echo_json({key: getattr(config, key) for key in service.FIELDS if key != "client_secret"})
+        config = sso_config.require_config(session)
+        echo_json(
+            {key: getattr(config, key) for key in sso_config.FIELDS if key != "client_secret"}
+        )
 
 
 @sso.command("disable")
@@ -31,8 +33,8 @@ def sso_show(slug: str) -> None:
 def sso_disable(slug: str) -> None:
     """Turn single sign-on off and allow password sign-in for everyone (audited): for when
     the provider is unreachable and nobody can sign in to change the settings."""
-    from loandesk.auth import sso as service
+    from loandesk.auth import sso_config
 
     with tenant_transaction(slug) as (session, _tenant):
-        service.disable(session)
+        sso_config.disable(session)
     click.echo(f"single sign-on disabled for {slug}; staff sign in with passwords")

@@ -15,7 +15,7 @@ from flask_babel import get_locale, gettext
 from joserfc.errors import JoseError
 
 from loandesk import extension, pii
-from loandesk.auth import sso, sso_client
+from loandesk.auth import sso, sso_client, sso_config
 from loandesk.auth.sso_models import SsoConfig
 from loandesk.errors import NotFound, ValidationFailed
 from loandesk.i18n import N_
@@ -42,11 +42,11 @@ def callback_url() -> str:
 @bp.app_template_global("sso_sign_in_option")
 def sso_sign_in_option() -> SsoConfig | None:
     """For the sign-in page: the tenant's enabled provider, if any."""
-    return sso.enabled_config(extension.session())
+    return sso_config.enabled_config(extension.session())
 
 
 def _enabled_config() -> SsoConfig:
-    config = sso.enabled_config(extension.session())
+    config = sso_config.enabled_config(extension.session())
     if config is None:
         abort(404)
     return config
@@ -57,7 +57,7 @@ def _client(config: SsoConfig) -> FlaskOAuth2App:
         tenant_id=current().id,
         issuer=config.issuer,
         client_id=config.client_id,
-        client_secret=sso.client_secret(config, pii.for_current_tenant()),
+        client_secret=sso_config.client_secret(config, pii.for_current_tenant()),
         scopes=config.scopes,
         version=config.updated_at,
     )
@@ -207,15 +207,15 @@ def _form_values(config: SsoConfig | None) -> dict[str, Any]:
             "issuer": "",
             "client_id": "",
             "display_name": "",
-            "scopes": sso.DEFAULT_SCOPES,
-            "role_claim": sso.DEFAULT_ROLE_CLAIM,
+            "scopes": sso_config.DEFAULT_SCOPES,
+            "role_claim": sso_config.DEFAULT_ROLE_CLAIM,
             "role_mapping": "",
             "provision_users": False,
             "password_sign_in": True,
             "enabled": False,
         }
     return {
-        **{key: getattr(config, key) for key in sso.FIELDS if key != "client_secret"},
+        **{key: getattr(config, key) for key in sso_config.FIELDS if key != "client_secret"},
         "role_mapping": _mapping_text(config.role_mapping),
     }
 
@@ -243,7 +243,7 @@ def _render(
 @admin_bp.get("", endpoint="settings")
 @admin_required
 def settings_page() -> Any:
-    config = sso.get_config(extension.session())
+    config = sso_config.get_config(extension.session())
     return _render(config, _form_values(config), FormErrors())
 
 
@@ -251,7 +251,7 @@ def settings_page() -> Any:
 @admin_required
 def settings_save() -> Any:
     db_session = extension.session()
-    config = sso.get_config(db_session)
+    config = sso_config.get_config(db_session)
     form = request.form
     values: dict[str, Any] = {
         key: form.get(key, "")
@@ -265,7 +265,7 @@ def settings_save() -> Any:
         errors.add("role_mapping", gettext(problem))
     if not errors:
         try:
-            sso.save_config(
+            sso_config.save_config(
                 db_session,
                 keyring=pii.for_current_tenant(),
                 values={
@@ -291,9 +291,11 @@ def settings_save() -> Any:
 @admin_required
 def discovery_test() -> Any:
     """Read the provider's discovery document and signing keys; htmx swaps in the result."""
-    config = sso.get_config(extension.session())
+    config = sso_config.get_config(extension.session())
     issuer = (request.form.get("issuer") or (config.issuer if config else "")).strip().rstrip("/")
-    problem = sso.issuer_problem(issuer, allow_http=extension.get().settings.sso_http_allowed)
+    problem = sso_config.issuer_problem(
+        issuer, allow_http=extension.get().settings.sso_http_allowed
+    )
     report = (
         sso_client.DiscoveryReport(issuer, problem=sso_client.ProviderError(problem))
         if problem
@@ -310,7 +312,7 @@ def discovery_test() -> Any:
 def settings_delete() -> Any:
     db_session = extension.session()
     try:
-        sso.delete_config(db_session)
+        sso_config.delete_config(db_session)
     except NotFound:
         abort(404)
     db_session.commit()
