@@ -2,6 +2,7 @@
 
 from loandesk.audit.models import AuditEvent, AuditHead
 from loandesk.auth.models import ApiClient, ApiToken, RecoveryCode, User
+from loandesk.auth.sso_models import SsoConfig, UserIdentity
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
 from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
@@ -25,10 +26,12 @@ __all__ = [
     "RecoveryCode",
     "Role",
     "ScheduleState",
+    "SsoConfig",
     "Tenant",
     "TenantDataKey",
     "TenantPlugin",
     "User",
+    "UserIdentity",
     "UserRole",
     "WebSession",
 ]

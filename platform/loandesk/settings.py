@@ -88,6 +88,9 @@ class Settings:
     trusted_proxies: int = 0
     # Strict-Transport-Security outside the embedded mode; 0 leaves the header out.
     hsts_max_age: timedelta = timedelta(days=365)
+    # Single sign-on: an http:// issuer is refused outside the embedded mode unless this is on
+    # (for tests against a provider on localhost; never in a real deployment).
+    sso_allow_http_issuer: bool = False
     sql_echo: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -115,6 +118,10 @@ class Settings:
     @property
     def is_embedded(self) -> bool:
         return self.env == "embedded"
+
+    @property
+    def sso_http_allowed(self) -> bool:
+        return self.is_embedded or self.sso_allow_http_issuer
 
     @property
     def owner_database_url(self) -> str:

@@ -47,7 +47,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         },
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
-    from loandesk.api import clients, org_units, plugins, roles, security, signup, users
+    from loandesk.api import clients, org_units, plugins, roles, security, signup, sso, users
 
     blueprints = [
         signup.blp,
@@ -57,6 +57,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         roles.blp,
         org_units.blp,
         security.blp,
+        sso.blp,
     ]
     for contribution in plugin_host.contributions.values():
         blueprints.extend(contribution.api_blueprints)

@@ -44,6 +44,8 @@ SCOPES: dict[str, str] = {
     "records:write": N_("Change business records, as the staff member the client acts for"),
     "security:read": N_("Read the security settings"),
     "security:write": N_("Change the security settings"),
+    "sso:read": N_("Read the single sign-on settings"),
+    "sso:write": N_("Change the single sign-on settings"),
 }
 
 

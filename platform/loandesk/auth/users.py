@@ -293,6 +293,17 @@ def check_password(
             session, user, "password", max_failures=max_failures, lock_for=lock_for, now=now
         )
         raise SignInRefused(N_("Wrong e-mail or password."))
+    from loandesk.auth import sso  # sso builds on this module
+
+    if not sso.password_sign_in_allowed(session, user):
+        audit.record(
+            session,
+            "user.sign_in_failed",
+            "user",
+            user.id,
+            {"email": user.email, "reason": "sso_only"},
+        )
+        raise SignInRefused(N_("Your firm signs staff in through single sign-on: use its button."))
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
         session.flush()

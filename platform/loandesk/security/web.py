@@ -67,6 +67,12 @@ def check_sign_in(email: str) -> None:
     )
 
 
+def check_sso_sign_in() -> None:
+    """Before a single sign-on starts: per client address, counted with password sign-ins."""
+    settings = extension.get().settings
+    _enforce(("login_ip", client_network(request.remote_addr), settings.rate_limit_login_ip))
+
+
 def check_sign_up() -> None:
     """Before a sign-up (web form or API): per client address."""
     if request.method != "POST":

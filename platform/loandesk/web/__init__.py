@@ -30,6 +30,7 @@ from loandesk.web import (
     roles_views,
     security_views,
     sign_in,
+    sso_views,
 )
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -43,6 +44,15 @@ CORE_NAV = (
         "tenant.admin_roles.roles", "角色与权限", "Roles", "administration", "roles.manage", 15
     ),
     NavItem("tenant.admin_org.org", "组织架构", "Organisation", "administration", "org.manage", 12),
+    # Tenant admins only: "tenant_admin" is no grantable permission, and admins hold them all.
+    NavItem(
+        "tenant.admin_sso.settings",
+        "单点登录",
+        "Single sign-on",
+        "administration",
+        "tenant_admin",
+        18,
+    ),
     NavItem(
         "tenant.admin.api_clients",
         "API 客户端",
@@ -171,6 +181,8 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         org_views.bp,
         account_views.bp,
         security_views.bp,
+        sso_views.bp,
+        sso_views.admin_bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)

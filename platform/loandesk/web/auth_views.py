@@ -113,17 +113,10 @@ def permission_required(permission: str) -> Callable[[F], F]:
     return decorator
 
 
-def _safe_next(target: str | None) -> str:
-    prefix = f"/t/{current().slug}/"
-    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
-        return target
-    return url_for("tenant.home.index")
-
-
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if g.get("user") is not None and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(sign_in.safe_next(request.args.get("next")))
     form_errors = FormErrors()
     email = request.form.get("email", "").strip()
     status = 200
@@ -145,7 +138,7 @@ def login() -> Any:
             status = _refusal(form_errors, refused)
         else:
             db_session.commit()
-            next_url = _safe_next(request.form.get("next"))
+            next_url = sign_in.safe_next(request.form.get("next"))
             if user.two_factor_enabled or current().require_two_factor:
                 must_enrol = not user.two_factor_enabled
                 sign_in.begin_pending(user, must_enrol=must_enrol, next_url=next_url)

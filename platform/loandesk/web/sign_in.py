@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, g, session, url_for
 
 from loandesk import extension
 from loandesk.audit import web as audit_web
@@ -40,6 +40,13 @@ def start_session(user: User, *, method: str) -> None:
     db_session = extension.session()
     users.record_sign_in(db_session, user, method=method, now=now())
     db_session.commit()
+    open_session(user)
+
+
+def open_session(user: User) -> None:
+    """Give the browser a new session id holding ``user``, for a sign-in already recorded
+    (single sign-on records its own, with the provider): nothing of the anonymous session is
+    kept, so a planted session id is worthless."""
     _fresh_session(keep_locale=False)
     session.update({"user_id": str(user.id), "tenant_id": str(user.tenant_id)})
     if user.locale:
@@ -106,3 +113,11 @@ def _fresh_session(*, keep_locale: bool) -> None:
 
 def init_app(app: Flask) -> None:
     app.extensions.setdefault(CLOCK, time.time)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a page of this tenant, else its home page."""
+    prefix = f"/t/{current().slug}/"
+    if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
+        return target
+    return url_for("tenant.home.index")
