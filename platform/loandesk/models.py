@@ -7,6 +7,7 @@ from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
 from loandesk.pii.models import TenantDataKey
 from loandesk.plugins.models import TenantPlugin
+from loandesk.privacy.models import DataRequest, DataRequestChange, PrivacySettings, RetentionPeriod
 from loandesk.rbac.models import Role, UserRole
 from loandesk.security.models import RateLimitCounter
 from loandesk.tenancy.models import Tenant
@@ -17,11 +18,15 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "DataRequest",
+    "DataRequestChange",
     "EventBacklog",
     "EventDelivery",
     "Job",
     "OutboxEvent",
+    "PrivacySettings",
     "RateLimitCounter",
+    "RetentionPeriod",
     "Role",
     "ScheduleState",
     "Tenant",

@@ -27,6 +27,9 @@ from loandesk.i18n import N_
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
+from loandesk.pii.fields import PersonalData
+from loandesk.pii.keys import Keyring
+from loandesk.pii.retention import ANONYMISED_NAME, RetentionSubject, clear_personal
 from loandesk.plugins.info import NavItem, Permission, PluginInfo
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
@@ -46,7 +49,16 @@ def plugin_settings(name: str) -> dict[str, Any]:
     )
 
 
+def personal_data_keys() -> Keyring:
+    """The current tenant's keyring, to read and write a ``PersonalData`` model's personal
+    fields in a view or job (docs/personal-data.md)."""
+    from loandesk import pii
+
+    return pii.for_current_tenant()
+
+
 __all__ = [
+    "ANONYMISED_NAME",
     "N_",
     "Base",
     "Conflict",
@@ -57,17 +69,21 @@ __all__ = [
     "Forbidden",
     "JobContext",
     "JobSpec",
+    "Keyring",
     "Money",
     "NavItem",
     "NotFound",
     "Permission",
+    "PersonalData",
     "PluginInfo",
+    "RetentionSubject",
     "Schedule",
     "TenantOwned",
     "TenantRef",
     "UTCDateTime",
     "ValidationFailed",
     "admin_required",
+    "clear_personal",
     "current",
     "emit",
     "enable_rls",
@@ -75,6 +91,7 @@ __all__ = [
     "hookimpl",
     "login_required",
     "permission_required",
+    "personal_data_keys",
     "plugin_settings",
     "require_token",
     "session",

@@ -47,9 +47,16 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         },
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
-    from loandesk.api import clients, plugins, roles, signup, users
+    from loandesk.api import clients, plugins, retention, roles, signup, users
 
-    blueprints = [signup.blp, users.blp, clients.blp, plugins.blp, roles.blp]
+    blueprints = [
+        signup.blp,
+        users.blp,
+        clients.blp,
+        plugins.blp,
+        roles.blp,
+        retention.blp,
+    ]
     for contribution in plugin_host.contributions.values():
         blueprints.extend(contribution.api_blueprints)
     for blueprint in blueprints:

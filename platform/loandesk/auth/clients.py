@@ -38,6 +38,10 @@ SCOPES: dict[str, str] = {
     "roles:write": N_("Manage roles and give staff their roles"),
     "plugins:read": N_("Read plugins and their settings"),
     "plugins:write": N_("Enable and disable plugins, change their settings"),
+    "data-requests:read": N_("Read data-subject requests"),
+    "data-requests:write": N_("Record, change and answer data-subject requests"),
+    "privacy:read": N_("Read retention periods and request deadlines"),
+    "privacy:write": N_("Set retention periods and request deadlines"),
 }
 
 

@@ -101,3 +101,4 @@ class Contributions:
     api_blueprints: list[ApiBlueprint] = field(default_factory=list)
     nav_items: list[NavItem] = field(default_factory=list)
     permissions: list[Permission] = field(default_factory=list)
+    retention_subjects: list[Any] = field(default_factory=list)

@@ -25,6 +25,7 @@ from loandesk.web import (
     home_views,
     jobs_views,
     plugin_views,
+    privacy_views,
     public_views,
     roles_views,
 )
@@ -65,6 +66,14 @@ CORE_NAV = (
     ),
     NavItem(
         "tenant.admin_audit.audit", "操作日志", "Audit log", "administration", "audit.read", 50
+    ),
+    NavItem(
+        "tenant.admin_privacy.privacy",
+        "个人信息保护",
+        "Personal data",
+        "administration",
+        "privacy.manage",
+        55,
     ),
 )
 
@@ -156,6 +165,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         audit_views.bp,
         roles_views.bp,
         account_views.bp,
+        privacy_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
