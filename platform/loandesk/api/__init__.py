@@ -47,7 +47,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         },
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
-    from loandesk.api import clients, plugins, retention, roles, signup, users
+    from loandesk.api import clients, data_requests, plugins, retention, roles, signup, users
 
     blueprints = [
         signup.blp,
@@ -56,6 +56,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         plugins.blp,
         roles.blp,
         retention.blp,
+        data_requests.blp,
     ]
     for contribution in plugin_host.contributions.values():
         blueprints.extend(contribution.api_blueprints)

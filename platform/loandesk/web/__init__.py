@@ -21,6 +21,7 @@ from loandesk.web import (
     audit_views,
     auth_views,
     csrf,
+    data_request_views,
     errors,
     home_views,
     jobs_views,
@@ -36,6 +37,14 @@ TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 # The core's entries; plugins add theirs through ``loandesk_nav_items``.
 CORE_NAV = (
     NavItem("tenant.home.index", "首页", "Home", section="workspace", order=0),
+    NavItem(
+        "tenant.data_requests.requests",
+        "个人信息权利请求",
+        "Data-subject requests",
+        "workspace",
+        "data_requests.read",
+        50,
+    ),
     NavItem("tenant.admin.users", "员工账号", "Users", "administration", "users.read", 10),
     NavItem(
         "tenant.admin_roles.roles", "角色与权限", "Roles", "administration", "roles.manage", 15
@@ -166,6 +175,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         roles_views.bp,
         account_views.bp,
         privacy_views.bp,
+        data_request_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
