@@ -15,6 +15,7 @@ from loandesk.api.schemas import PageArgs, page_of
 from loandesk.auth.oauth import require_token
 from loandesk.pii.keys import Keyring
 from loandesk.privacy import requests as service
+from loandesk.privacy import search as finder
 from loandesk.privacy.models import KINDS, STATUSES, DataRequest
 from loandesk.tenancy import current
 
@@ -139,7 +140,7 @@ def _today() -> Any:
 
 
 def _dump(request: DataRequest, keys: Keyring, *, with_history: bool = False) -> dict[str, Any]:
-    subject = service.masked_subject(request, keys)
+    subject = finder.masked_subject(request, keys)
     data: dict[str, Any] = {
         "id": request.id,
         "number": request.number,
@@ -168,10 +169,10 @@ def _dump(request: DataRequest, keys: Keyring, *, with_history: bool = False) ->
 def _page(args: dict[str, Any], subject: str = "") -> dict[str, Any]:
     page, per_page = args.pop("page"), args.pop("per_page")
     keys = pii.for_current_tenant()
-    result = service.search(
+    result = finder.search(
         extension.session(),
         keys,
-        service.RequestFilter(subject=subject, **args),
+        finder.RequestFilter(subject=subject, **args),
         today=_today(),
         page=page,
         per_page=per_page,

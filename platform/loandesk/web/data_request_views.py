@@ -14,6 +14,7 @@ from flask_babel import gettext
 from loandesk import extension, pii
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.privacy import requests as service
+from loandesk.privacy import search as finder
 from loandesk.privacy.models import KINDS, STATUSES, DataRequest
 from loandesk.tenancy import current
 from loandesk.web.auth_views import permission_required
@@ -56,8 +57,8 @@ def _uuid(values: dict[str, str], key: str, errors: FormErrors) -> uuid.UUID | N
         return None
 
 
-def _filter(values: dict[str, str], errors: FormErrors) -> service.RequestFilter:
-    return service.RequestFilter(
+def _filter(values: dict[str, str], errors: FormErrors) -> finder.RequestFilter:
+    return finder.RequestFilter(
         status=values["status"] if values["status"] in ("open", *STATUSES) else "",
         kind=values["kind"] if values["kind"] in KINDS else "",
         overdue=values["overdue"] in ("1", "on", "true"),
@@ -67,14 +68,14 @@ def _filter(values: dict[str, str], errors: FormErrors) -> service.RequestFilter
     )
 
 
-def _list_context(values: dict[str, str], result: service.Page | None, **extra: Any) -> Any:
+def _list_context(values: dict[str, str], result: finder.Page | None, **extra: Any) -> Any:
     session = extension.session()
     return {
         "values": values,
         "result": result,
         "params": {k: v for k, v in values.items() if v and k in FILTERS},
         "today": _today(),
-        "counts": service.counts(session, _today()),
+        "counts": finder.counts(session, _today()),
         "handlers": service.possible_handlers(session),
         "keys": pii.for_current_tenant(),
         **extra,
@@ -88,7 +89,7 @@ def request_list() -> Any:
     errors = FormErrors()
     request_filter = _filter(values, errors)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    result = service.search(
+    result = finder.search(
         extension.session(),
         pii.for_current_tenant(),
         request_filter,
@@ -115,7 +116,7 @@ def request_search() -> Any:
         search_errors.add("subject", gettext("Enter a name, ID number or mobile number."))
     else:
         try:
-            result = service.search(
+            result = finder.search(
                 extension.session(),
                 pii.for_current_tenant(),
                 replace(request_filter, subject=subject),
@@ -189,7 +190,7 @@ def _detail(item: DataRequest, errors: FormErrors | None = None, note: str = "")
     return render_template(
         "privacy/request.html",
         item=item,
-        subject=service.masked_subject(item, pii.for_current_tenant()),
+        subject=finder.masked_subject(item, pii.for_current_tenant()),
         history=service.history(session, item),
         next_steps=service.TRANSITIONS.get(item.status, ()),
         today=_today(),
@@ -229,7 +230,7 @@ def request_reveal(request_id: uuid.UUID) -> Any:
     item = service.get_request(extension.session(), request_id)
     if item.anonymised_at is not None:
         abort(409)
-    subject = service.reveal(extension.session(), pii.for_current_tenant(), item)
+    subject = finder.reveal(extension.session(), pii.for_current_tenant(), item)
     extension.session().commit()
     return render_template("privacy/_subject.html", item=item, subject=subject, revealed=True)
 
@@ -274,7 +275,7 @@ def request_edit(request_id: uuid.UUID) -> Any:
     return render_template(
         "privacy/request_form.html",
         item=item,
-        subject=service.masked_subject(item, pii.for_current_tenant()),
+        subject=finder.masked_subject(item, pii.for_current_tenant()),
         values=values,
         errors=errors,
         handlers=service.possible_handlers(session),
