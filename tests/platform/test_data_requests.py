@@ -212,7 +212,13 @@ def test_a_person_is_found_by_exact_number_in_the_body_and_only_in_their_tenant(
     mine = _created(api_a, subject_mobile=MOBILE)
     _created(api_a, subject_name="李四", subject_id_number=OTHER_ID)
     _created(api_b, subject_mobile=MOBILE)  # the same person asked the other firm too
-    for subject in (ID_NUMBER.lower(), "110105 19491231 002x", "+86 138-0013-8000", "张三"):
+    for subject in (
+        ID_NUMBER.lower(),
+        "110105 19491231 002x",
+        "+86 138-0013-8000",
+        "8613800138000",
+        "张三",
+    ):
         found = _search(api_a, subject).get_json()
         assert [i["id"] for i in found["items"]] == [mine["id"]], subject
     assert _search(api_a, "王五").get_json()["total"] == 0

@@ -279,6 +279,7 @@ def test_retention_subjects_are_checked_at_start() -> None:
     for subjects, problem in (
         ((subject("other.record"),), r"must start with 'keeper\.'"),
         ((subject("keeper"),), "must look like plugin.record"),
+        ((subject("keeper." + "r" * 40),), "must look like plugin.record"),
         ((subject("keeper.a"), subject("keeper.a")), "two retention subjects"),
         ((subject("keeper.a", -1),), "minimum_days out of range"),
     ):

@@ -33,7 +33,8 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 class RetentionSubject:
     """A record type with personal data and a retention clock.
 
-    ``key`` is ``<plugin>.<record>`` (``core.<record>`` for the core's). ``clock_zh`` /
+    ``key`` is ``<plugin>.<record>`` (``core.<record>`` for the core's), at most 40 characters:
+    it is the record type of the audit events of its anonymisations. ``clock_zh`` /
     ``clock_en`` name the event that starts the clock (“业务关系终止后” / “after the
     relationship ended”). ``minimum_days`` is the shortest period the law allows for this
     record type, and ``basis`` cites that law (“反洗钱法 第三十四条”): the tenant cannot set a
@@ -67,8 +68,11 @@ class RetentionSubject:
     def problems(self) -> list[str]:
         """What is wrong with the declaration (the plugin host refuses the plugin then)."""
         found = []
-        if not KEY_PATTERN.match(self.key) or len(self.key) > 80:
-            found.append(f"retention subject key {self.key!r} must look like plugin.record")
+        if not KEY_PATTERN.match(self.key) or len(self.key) > 40:  # the audit's record_type
+            found.append(
+                f"retention subject key {self.key!r} must look like plugin.record "
+                "(at most 40 characters)"
+            )
         if not 0 <= self.minimum_days <= MAXIMUM_DAYS:
             found.append(f"retention subject {self.key!r}: minimum_days out of range")
         if not callable(self.due) or not callable(self.anonymise):

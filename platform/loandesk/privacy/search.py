@@ -34,7 +34,9 @@ class RequestFilter:
 
 def subject_search_problems(value: str) -> list[str]:
     """A number that cannot be a whole ID or mobile number would never match: say so."""
-    compact = "".join(value.split()).replace("-", "").upper().removeprefix("+86")
+    compact = "".join(value.split()).replace("-", "").upper().removeprefix("+")
+    if len(compact) == 13 and compact.startswith("86"):
+        compact = compact[2:]  # a mobile number with its country code
     looks_numeric = compact[:-1].isdigit() and (compact[-1:].isdigit() or compact[-1:] == "X")
     if looks_numeric and len(compact) not in (11, 18):
         return [
