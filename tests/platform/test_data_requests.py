@@ -322,3 +322,21 @@ def test_dates_are_the_tenants_local_dates() -> None:
     late_evening = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)  # 01:00 on 2 March in Shanghai
     assert local_today("Asia/Shanghai", late_evening) == date(2026, 3, 2)
     assert local_today("Europe/Berlin", late_evening) == date(2026, 3, 1)
+
+
+def test_the_openapi_description_lists_the_new_resources(client) -> None:
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert {
+        "/api/v1/data-requests",
+        "/api/v1/data-requests/search",
+        "/api/v1/data-requests/{request_id}",
+        "/api/v1/data-requests/{request_id}/transitions",
+        "/api/v1/data-requests/settings",
+        "/api/v1/retention",
+    } <= set(paths)
+    listing = paths["/api/v1/data-requests"]["get"]
+    assert listing["summary"] == "List requests"
+    assert "never goes into a URL" in listing["description"]
+    search = paths["/api/v1/data-requests/search"]["post"]
+    assert "exact name, ID number or mobile number" in search["description"]
+    assert paths["/api/v1/retention"]["put"]["summary"] == "Set retention periods"

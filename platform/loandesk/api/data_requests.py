@@ -191,17 +191,24 @@ class DataRequests(MethodView):
     @blp.arguments(FilterArgs, location="query")
     @blp.response(200, page_of(DataRequestSchema, "DataRequestPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The tenant's requests, open ones first (the nearest due date on top), then closed
-        ones. To find a person's requests, use `POST /data-requests/search`: personal data
-        never goes into a URL (URLs end up in access logs)."""
+        """List requests
+
+        Open ones first (the nearest due date on top), then closed ones. To find a person's
+        requests, use `POST /data-requests/search`: personal data never goes into a URL (URLs
+        end up in access logs).
+        """
         return _page(args)
 
     @require_token("data-requests:write")
     @blp.arguments(DataRequestCreateSchema)
     @blp.response(201, DataRequestDetailSchema)
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Record a request. The person's name and their ID number or mobile number (or both)
-        are required; an invalid ID number or mobile number is a 422 naming the field."""
+        """Record a request
+
+        The person's name and their ID number or mobile number (or both) are required; an
+        invalid ID number or mobile number is a 422 naming the field. The due date defaults to
+        the date received plus the tenant's `data_request_due_days`.
+        """
         keys = pii.for_current_tenant()
         request = service.create_request(extension.session(), keys, today=_today(), **args)
         extension.session().commit()
@@ -214,9 +221,12 @@ class DataRequestSearch(MethodView):
     @blp.arguments(SearchSchema)
     @blp.response(200, page_of(DataRequestSchema, "DataRequestSearchPage"))
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A person's requests, by the exact name, ID number or mobile number (found by keyed
-        hash, never by decrypting), with the same filters as the list. A partial number is a
-        422: it could never match."""
+        """Find a person's requests
+
+        By the exact name, ID number or mobile number (found by keyed hash, never by
+        decrypting), with the same filters as the list. A partial number is a 422: it could
+        never match.
+        """
         subject = args.pop("subject")
         return _page(args, subject)
 
@@ -226,7 +236,7 @@ class DataRequestById(MethodView):
     @require_token("data-requests:read")
     @blp.response(200, DataRequestDetailSchema)
     def get(self, request_id: uuid.UUID) -> dict[str, Any]:
-        """One request with its history."""
+        """Get one request with its history"""
         request = service.get_request(extension.session(), request_id)
         return _dump(request, pii.for_current_tenant(), with_history=True)
 
@@ -235,7 +245,12 @@ class DataRequestById(MethodView):
     @blp.response(200, DataRequestDetailSchema)
     @blp.alt_response(409, description="The request was anonymised")
     def patch(self, args: dict[str, Any], request_id: uuid.UUID) -> dict[str, Any]:
-        """Correct what was recorded, change the handler, the due date or the notes."""
+        """Change a request
+
+        Correct the person's data, change the handler (an active user who may handle data
+        requests), the due date or the notes. Personal values are audited as changed, never
+        with their values.
+        """
         keys = pii.for_current_tenant()
         request = service.get_request(extension.session(), request_id)
         service.update_request(extension.session(), keys, request, **args)
@@ -250,8 +265,11 @@ class DataRequestTransitions(MethodView):
     @blp.response(200, DataRequestDetailSchema)
     @blp.alt_response(409, description="The request's status does not allow this step")
     def post(self, args: dict[str, Any], request_id: uuid.UUID) -> dict[str, Any]:
-        """Move the request on: `in_progress` (from received), `completed` or `refused` (from
-        received or in progress; a refusal needs its reason in `note`)."""
+        """Move a request to its next status
+
+        `in_progress` (from received), `completed` or `refused` (from received or in progress);
+        a refusal needs its reason in `note`. 409 when the current status does not allow it.
+        """
         request = service.get_request(extension.session(), request_id)
         service.transition(extension.session(), request, args["status"], note=args["note"])
         extension.session().commit()
@@ -263,14 +281,20 @@ class DataRequestSettings(MethodView):
     @require_token("privacy:read")
     @blp.response(200, SettingsSchema)
     def get(self) -> Any:
-        """How many days after receipt a request is due by default."""
+        """Get the default deadline
+
+        How many days after receipt a new request is due.
+        """
         return service.get_settings(extension.session())
 
     @require_token("privacy:write")
     @blp.arguments(SettingsSchema)
     @blp.response(200, SettingsSchema)
     def put(self, args: dict[str, Any]) -> Any:
-        """Change the default deadline (1 to 30 days); requests already recorded keep theirs."""
+        """Change the default deadline
+
+        1 to 30 days; requests already recorded keep their due dates.
+        """
         settings = service.update_settings(extension.session(), **args)
         extension.session().commit()
         return settings

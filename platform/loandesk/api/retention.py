@@ -98,17 +98,24 @@ class Retention(MethodView):
     @require_token("privacy:read")
     @blp.response(200, RetentionSchema)
     def get(self) -> dict[str, Any]:
-        """Every record type with personal data that this tenant's modules keep, with its
-        period, its legal minimum, and how many records are due for anonymising now."""
+        """List retention periods
+
+        Every record type with personal data that this tenant's modules keep, with its period,
+        its legal minimum, and how many records are due for anonymising now.
+        """
         return _dump()
 
     @require_token("privacy:write")
     @blp.arguments(RetentionUpdateSchema)
     @blp.response(200, RetentionSchema)
     def put(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Set periods: `{"periods": {"core.data_request": 1095, "hello.contact": null}}`.
-        422 names each record type whose period is shorter than its minimum, or unknown; then
-        nothing changes. The daily job anonymises what is due at 03:30 tenant time."""
+        """Set retention periods
+
+        `{"periods": {"core.data_request": 1095, "crm.customer": null}}`: days, or null to
+        keep forever; record types left out keep their period. A 422 names each record type
+        whose period is shorter than its minimum, or that this tenant's modules do not have;
+        then nothing changes. The daily job anonymises what is due at 03:30 tenant time.
+        """
         retention.set_periods(extension.session(), _available(), args["periods"])
         extension.session().commit()
         return _dump()
