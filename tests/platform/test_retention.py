@@ -278,6 +278,20 @@ def test_the_shell_runs_it_dry_and_for_real(
     unknown = runner.invoke(retention_group, ["run", "--tenant", "nobody"])
     assert unknown.exit_code != 0 and "No such tenant" in unknown.output
 
+    # the same command through the `loandesk` entry point, as an operator runs it
+    from click.testing import CliRunner
+
+    from loandesk.cli import cli
+
+    env = {
+        "LOANDESK_DATABASE_URL": settings.database_url,
+        "LOANDESK_MIGRATION_DATABASE_URL": settings.migration_database_url,
+        "LOANDESK_INSTANCE_PATH": str(settings.instance_path),
+    }
+    shell = CliRunner().invoke(cli, ["retention", "run", "--dry-run"], env=env)
+    assert shell.exit_code == 0, shell.output
+    assert json.loads(shell.output)["tenants"][0]["record_types"][0]["due"] == 0  # done above
+
 
 # --- the daily job ---------------------------------------------------------------------------
 
