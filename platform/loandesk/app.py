@@ -12,6 +12,7 @@ from loandesk.audit import web as audit_web
 from loandesk.auth import oauth
 from loandesk.db import Database
 from loandesk.jobs import runtime as jobs_runtime
+from loandesk.pii import logfilter
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.plugins.host import PluginHost
 from loandesk.security import web as security_web
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, plugins: Iterable[object] = 
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         PREFERRED_URL_SCHEME="http" if settings.is_embedded else "https",
     )
+    logfilter.install([app.logger])  # before anything can log personal data
     db = Database(settings.database_url, echo=settings.sql_echo)
     guard.install(db.session_factory)
     extension.LoanDesk(settings=settings, db=db).init_app(app)

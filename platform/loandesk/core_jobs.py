@@ -40,6 +40,20 @@ def purge_sessions(ctx: JobContext) -> None:
     purge_expired(current_app.extensions["loandesk"].db)
 
 
+def apply_retention(ctx: JobContext) -> None:
+    """Anonymise the tenant's records whose retention period has run out (daily)."""
+    from loandesk.plugins import runtime as plugin_runtime
+    from loandesk.privacy import retention
+
+    assert ctx.tenant is not None
+    retention.run(
+        ctx.session,
+        retention.subjects(plugin_runtime.host(), plugin_runtime.enabled()),
+        timezone=ctx.tenant.timezone,
+        progress=ctx.report_progress,
+    )
+
+
 JOBS = [
     JobSpec(
         "core.deliver_events",
@@ -50,9 +64,12 @@ JOBS = [
     ),
     JobSpec("core.sweep_events", sweep_events, queue="events", max_attempts=1),
     JobSpec("core.purge_sessions", purge_sessions, max_attempts=1),
+    JobSpec("core.apply_retention", apply_retention, max_attempts=3, timeout=3600),
 ]
 
 SCHEDULES = [
     Schedule("core.sweep_events", "* * * * *", "core.sweep_events", per_tenant=False),
     Schedule("core.purge_sessions", "17 * * * *", "core.purge_sessions", per_tenant=False),
+    # at night in each tenant's own timezone, when nobody is working on the records
+    Schedule("core.retention", "30 3 * * *", "core.apply_retention"),
 ]

@@ -8,6 +8,7 @@ from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
 from loandesk.pii.models import TenantDataKey
 from loandesk.plugins.models import TenantPlugin
+from loandesk.privacy.models import DataRequest, DataRequestChange, PrivacySettings, RetentionPeriod
 from loandesk.rbac.models import Role, UserRole
 from loandesk.security.models import RateLimitCounter
 from loandesk.tenancy.models import Tenant
@@ -18,12 +19,16 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "DataRequest",
+    "DataRequestChange",
     "EventBacklog",
     "EventDelivery",
     "Job",
     "OutboxEvent",
+    "PrivacySettings",
     "RateLimitCounter",
     "RecoveryCode",
+    "RetentionPeriod",
     "Role",
     "ScheduleState",
     "SsoConfig",

@@ -33,6 +33,7 @@ from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
+from loandesk.pii.retention import ANONYMISED_NAME, RetentionSubject, clear_personal
 from loandesk.plugins.info import NavItem, Permission, PluginInfo
 from loandesk.rbac.access import RecordAccess
 from loandesk.rbac.current import acting_user, record_access
@@ -57,6 +58,7 @@ def plugin_settings(name: str) -> dict[str, Any]:
 
 
 __all__ = [
+    "ANONYMISED_NAME",
     "N_",
     "Base",
     "Conflict",
@@ -79,6 +81,7 @@ __all__ = [
     "PluginInfo",
     "RecordAccess",
     "RecordType",
+    "RetentionSubject",
     "Schedule",
     "TenantOwned",
     "TenantRef",
@@ -88,6 +91,7 @@ __all__ = [
     "admin_required",
     "audit_changes",
     "audit_record",
+    "clear_personal",
     "current",
     "emit",
     "enable_rls",

@@ -36,6 +36,13 @@ def loandesk_record_types() -> list[sdk.RecordType]:
 
 
 @sdk.hookimpl
+def loandesk_retention_subjects() -> list[sdk.RetentionSubject]:
+    from loandesk_customers.retention import CUSTOMER_RETENTION
+
+    return [CUSTOMER_RETENTION]
+
+
+@sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_customers.views import bp
 

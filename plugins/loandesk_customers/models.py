@@ -42,3 +42,5 @@ class Customer(PersonalData, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set when the retention period ran out and the personal data was cleared (匿名化)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

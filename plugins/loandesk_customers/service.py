@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
     N_,
+    Conflict,
     Keyring,
     NotFound,
     RecordAccess,
@@ -120,6 +121,7 @@ def update_customer(
     before anything changes."""
     access.check_record(customer)
     access.check_write(values)
+    _refuse_if_anonymised(customer)
     before = _audited(customer)
     _apply(customer, values, keys, creating=False)
     session.flush()
@@ -165,12 +167,18 @@ def set_status(session: Session, access: RecordAccess, customer: Customer, statu
         )
     if customer.status == status:
         return
+    _refuse_if_anonymised(customer)
     before = customer.status
     customer.status = status
     customer.closed_at = utcnow() if status == "closed" else None
     session.flush()
     audit_record(session, "customer.status", "customer", customer.id, {"status": [before, status]})
     emit(session, f"customer.{status}", "customer", customer.id, {})
+
+
+def _refuse_if_anonymised(customer: Customer) -> None:
+    if customer.anonymised_at is not None:
+        raise Conflict(N_("This customer's personal data was anonymised; it cannot change."))
 
 
 def _apply(customer: Customer, values: Mapping[str, Any], keys: Keyring, *, creating: bool) -> None:

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 import loandesk.models  # noqa: F401
 from loandesk.cli import cli
@@ -112,3 +112,63 @@ def test_db_upgrade_creates_the_schema_from_empty_on_postgresql(database_urls, t
             c.execute(text(f"DROP ROLE IF EXISTS {app_role}"))
             c.execute(text(f"DROP ROLE IF EXISTS {owner}"))
         admin.dispose()
+
+
+def test_0014_gives_existing_tenants_built_in_roles_the_data_request_permissions(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    from loandesk.db import Database
+    from loandesk.rbac.models import Role
+    from loandesk.tenancy import guard, service, use
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0013")  # the revision before 0014
+    db = Database(url)
+    guard.install(db.session_factory)  # as create_app does: tenant filter and stamping
+    try:
+        with db.transaction() as session:
+            tenant = service.sign_up(
+                session,
+                name="旧机构",
+                slug="old-firm",
+                admin_email="admin@old.cn",
+                admin_password="Correct-horse-42",
+            ).tenant
+            ref = service.tenant_ref(tenant)
+        old = {"risk_manager": ["users.read"], "auditor": ["audit.read", "users.read"]}
+        with use(ref), db.transaction() as session:
+            for role in session.scalars(select(Role)):  # as seeded before this revision
+                role.permissions = old.get(role.key, [])
+            session.add(
+                Role(
+                    key="custom",
+                    name_zh="自定义",
+                    name_en="Custom",
+                    builtin=False,
+                    permissions=["users.read"],
+                )
+            )
+
+        def permissions() -> dict[str, list[str]]:
+            with use(ref), db.transaction() as session:
+                return {r.key: sorted(r.permissions) for r in session.scalars(select(Role))}
+
+        command.upgrade(config, "0014")
+        after = permissions()
+        assert after["risk_manager"] == [
+            "data_requests.manage",
+            "data_requests.read",
+            "users.read",
+        ]
+        assert after["post_loan_admin"] == ["data_requests.manage", "data_requests.read"]
+        assert after["auditor"] == ["audit.read", "data_requests.read", "users.read"]
+        assert after["collector"] == [] and after["custom"] == ["users.read"]
+
+        command.downgrade(config, "0013")
+        assert permissions()["risk_manager"] == ["users.read"]
+        assert "data_requests" not in inspect(db.engine).get_table_names()
+    finally:
+        db.dispose()

@@ -16,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from loandesk import pii
 from loandesk.app import create_app
+from loandesk.audit.models import AuditEvent
 from loandesk.db import NAMING_CONVENTION, Database, make_engine
 from loandesk.errors import ValidationFailed
 from loandesk.pii import validation
@@ -355,6 +356,62 @@ def test_rotating_the_master_key_and_adding_a_data_key(
                 .order_by(DemoBorrower.note)
             ).all()
             assert found == ["after", "before"]
+    finally:
+        for extra in (rotated, wrong):
+            extra.extensions["loandesk"].db.dispose()
+        clear_cache()
+
+
+def _rotation_events(app: Flask, tenant: TenantRef) -> list[AuditEvent]:
+    with use(tenant), _db(app).transaction() as session:
+        return list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action.startswith("keys."))
+                .order_by(AuditEvent.seq)
+            )
+        )
+
+
+def test_each_rotated_tenant_gets_an_audit_event_without_key_material(
+    app: Flask, settings: Settings, tenant_a, tenant_b, borrowers
+) -> None:
+    a, b = _ref(app, tenant_a.slug), _ref(app, tenant_b.slug)
+    _add_borrower(app, a, "keyed", mobile=MOBILE)  # B has no data key yet
+    rotated = create_app(settings.replace(master_key=NEW_MASTER_KEY))
+    wrong = create_app(settings.replace(master_key="yet-another-master-key-0123456789"))
+    try:
+        assert _rotate(rotated, previous=settings.master_key)[0] == 0
+        (event,) = _rotation_events(app, a)
+        assert (event.action, event.record_type, event.actor_kind) == (
+            "keys.rotate",
+            "tenant_data_keys",
+            "system",
+        )
+        assert event.diff == {
+            "rewrapped": 1,
+            "already_current": 0,
+            "unavailable": 0,
+            "new_data_key_version": None,
+        }
+        assert _rotation_events(app, b) == []  # nothing of B's was rotated
+
+        assert _rotate(rotated)[0] == 0  # nothing left to do: no new event
+        assert len(_rotation_events(app, a)) == 1
+
+        assert _rotate(rotated, "--new-data-key")[0] == 0  # both tenants get a version
+        assert [e.diff["new_data_key_version"] for e in _rotation_events(app, a)] == [None, 2]
+        assert [e.diff["new_data_key_version"] for e in _rotation_events(app, b)] == [1]
+
+        assert _rotate(wrong, previous="not-it")[0] == 1
+        failed = _rotation_events(app, a)[-1]
+        assert failed.action == "keys.rotate_failed" and failed.diff["unavailable"] == 2
+
+        with use(a), _db(app).transaction() as session:
+            stored = [row.wrapped_key for row in session.scalars(select(pii.TenantDataKey))]
+        logged = json.dumps([e.diff for e in _rotation_events(app, a)])
+        for secret in (*stored, NEW_MASTER_KEY, settings.master_key):
+            assert secret not in logged
     finally:
         for extra in (rotated, wrong):
             extra.extensions["loandesk"].db.dispose()

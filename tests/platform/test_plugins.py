@@ -255,6 +255,44 @@ def test_malformed_plugins_are_refused_at_start() -> None:
         host.register(Needy())
 
 
+def test_retention_subjects_are_checked_at_start() -> None:
+    from sqlalchemy import select
+
+    from loandesk.pii.retention import RetentionSubject
+    from loandesk.sdk import hookimpl
+
+    def subject(key: str, minimum: int = 30) -> RetentionSubject:
+        return RetentionSubject(
+            key, "x", "x", "x", "x", lambda cutoff: select(), lambda s, i, n: [], minimum
+        )
+
+    class Keeper:
+        PLUGIN = PluginInfo(name="keeper", title_zh="x", title_en="x", version="0")
+
+        def __init__(self, *subjects: RetentionSubject) -> None:
+            self.subjects = list(subjects)
+
+        @hookimpl
+        def loandesk_retention_subjects(self) -> list[RetentionSubject]:
+            return self.subjects
+
+    for subjects, problem in (
+        ((subject("other.record"),), r"must start with 'keeper\.'"),
+        ((subject("keeper"),), "must look like plugin.record"),
+        ((subject("keeper." + "r" * 40),), "must look like plugin.record"),
+        ((subject("keeper.a"), subject("keeper.a")), "two retention subjects"),
+        ((subject("keeper.a", -1),), "minimum_days out of range"),
+    ):
+        host = PluginHost()
+        host.register(Keeper(*subjects))
+        with pytest.raises(PluginError, match=problem):
+            host.gather()
+    host = PluginHost()
+    host.register(Keeper(subject("keeper.record")))
+    host.gather()
+    assert [s.key for s in host.contributions["keeper"].retention_subjects] == ["keeper.record"]
+
+
 def test_db_upgrade_applies_the_plugins_own_migrations(tmp_path: Path) -> None:
     from click.testing import CliRunner
     from sqlalchemy import inspect
@@ -265,9 +303,9 @@ def test_db_upgrade_applies_the_plugins_own_migrations(tmp_path: Path) -> None:
         cli, ["db", "upgrade"], env={"LOANDESK_INSTANCE_PATH": str(tmp_path)}
     )
     assert result.exit_code == 0, result.output
-    assert "h001" in result.output  # the plugin's branch head beside the core's
+    assert "h002" in result.output  # the plugin's branch head beside the core's
     engine = create_engine(f"sqlite:///{tmp_path / 'loandesk.sqlite3'}")
-    assert "hello_greetings" in inspect(engine).get_table_names()
+    assert {"hello_greetings", "hello_contacts"} <= set(inspect(engine).get_table_names())
     engine.dispose()
 
 

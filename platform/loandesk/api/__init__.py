@@ -47,7 +47,18 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         },
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
-    from loandesk.api import clients, org_units, plugins, roles, security, signup, sso, users
+    from loandesk.api import (
+        clients,
+        data_requests,
+        org_units,
+        plugins,
+        retention,
+        roles,
+        security,
+        signup,
+        sso,
+        users,
+    )
 
     blueprints = [
         signup.blp,
@@ -58,6 +69,8 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         org_units.blp,
         security.blp,
         sso.blp,
+        retention.blp,
+        data_requests.blp,
     ]
     for contribution in plugin_host.contributions.values():
         blueprints.extend(contribution.api_blueprints)

@@ -46,6 +46,10 @@ SCOPES: dict[str, str] = {
     "security:write": N_("Change the security settings"),
     "sso:read": N_("Read the single sign-on settings"),
     "sso:write": N_("Change the single sign-on settings"),
+    "data-requests:read": N_("Read data-subject requests"),
+    "data-requests:write": N_("Record, change and answer data-subject requests"),
+    "privacy:read": N_("Read retention periods and request deadlines"),
+    "privacy:write": N_("Set retention periods and request deadlines"),
 }
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from loandesk.errors import DomainError
 from loandesk.pii.cli import keys as pii_keys
+from loandesk.privacy.cli import retention_group
 from loandesk.settings import Settings, SettingsError
 from loandesk.tenancy.models import Tenant
 
@@ -37,6 +38,7 @@ def main() -> None:
 
 
 cli.add_command(pii_keys)
+cli.add_command(retention_group)
 
 
 @contextmanager

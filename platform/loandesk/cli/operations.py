@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from loandesk import extension, migrate
 from loandesk.cli import cli, echo_json
+from loandesk.pii import logfilter
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = "admin@demo.loandesk.local"
@@ -113,6 +114,7 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
     from loandesk.jobs.runtime import execute, jobs
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    logfilter.install([app.logger])  # again: a logging config may have added handlers since
     registry = jobs()
     names = list(queues) or registry.queues
     if extension.get().settings.redis_url:

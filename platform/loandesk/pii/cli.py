@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
 from loandesk import extension
-from loandesk.pii import rotation
+from loandesk.pii.rotation import RewrapResult, rotate_tenant
 
 
 def _split_keys(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[str]:
@@ -51,20 +51,24 @@ def rotate(previous: list[str], new_data_key: bool) -> None:
     master_key = ext.settings.master_key
     with ext.db.transaction() as session:
         tenants = [t.ref() for t in session.scalars(select(Tenant).order_by(Tenant.id))]
-    totals = rotation.RewrapResult()
+    totals = RewrapResult()
     new_versions = 0
     unavailable: list[str] = []
     for tenant in tenants:
         # One transaction per tenant, with it current: row-level security shows only its keys.
         with use(tenant), ext.db.transaction() as session:
-            result = rotation.rewrap_data_keys(
-                session, tenant_id=tenant.id, master_key=master_key, previous_master_keys=previous
+            rotation = rotate_tenant(
+                session,
+                tenant_id=tenant.id,
+                master_key=master_key,
+                previous_master_keys=previous,
+                new_data_key=new_data_key,
             )
-            if result.unavailable:
-                unavailable.append(tenant.slug)
-            elif new_data_key:
-                rotation.add_data_key(session, tenant_id=tenant.id, master_key=master_key)
-                new_versions += 1
+        result = rotation.result
+        if result.unavailable:
+            unavailable.append(tenant.slug)
+        if rotation.new_version is not None:
+            new_versions += 1
         for name, count in asdict(result).items():
             setattr(totals, name, getattr(totals, name) + count)
     report = {

@@ -1,7 +1,8 @@
 """Rotating keys: re-wrap a tenant's data keys with a new master key, or add a data key version.
 
 Both run per tenant in the caller's transaction, with that tenant current (row-level security
-shows only its keys); ``loandesk keys rotate`` calls them for every tenant.
+shows only its keys); ``loandesk keys rotate`` calls ``rotate_tenant`` for every tenant, which
+records what changed in the tenant's audit log (counts and versions, never key material).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from loandesk import audit
 from loandesk.db import utcnow
 from loandesk.pii.keys import key_check, new_data_key, unwrap, wrap
 from loandesk.pii.models import TenantDataKey
@@ -75,3 +77,44 @@ def _unwraps(master_key: str, row: TenantDataKey) -> bytes | None:
     if data_key is None or key_check(data_key) != row.key_check:
         return None
     return data_key
+
+
+@dataclass
+class TenantRotation:
+    result: RewrapResult
+    new_version: int | None = None  # the data key version added, if one was
+
+
+def rotate_tenant(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    master_key: str,
+    previous_master_keys: Sequence[str],
+    new_data_key: bool = False,
+) -> TenantRotation:
+    """Re-wrap the tenant's data keys and, when asked and every key opened, add a version.
+
+    Writes ``keys.rotate`` to the tenant's audit log when a key was re-wrapped or added, and
+    ``keys.rotate_failed`` when some key opened with none of the master keys given.
+    """
+    result = rewrap_data_keys(
+        session,
+        tenant_id=tenant_id,
+        master_key=master_key,
+        previous_master_keys=previous_master_keys,
+    )
+    rotation = TenantRotation(result)
+    if new_data_key and not result.unavailable:
+        rotation.new_version = add_data_key(session, tenant_id=tenant_id, master_key=master_key)
+    diff = {
+        "rewrapped": result.rewrapped,
+        "already_current": result.already_current,
+        "unavailable": result.unavailable,
+        "new_data_key_version": rotation.new_version,
+    }
+    if result.unavailable:
+        audit.record(session, "keys.rotate_failed", "tenant_data_keys", None, diff)
+    elif result.rewrapped or rotation.new_version is not None:
+        audit.record(session, "keys.rotate", "tenant_data_keys", None, diff)
+    return rotation

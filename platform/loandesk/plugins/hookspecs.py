@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from loandesk.fields import RecordType
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
+    from loandesk.pii.retention import RetentionSubject
     from loandesk.plugins.info import NavItem, Permission
 
 hookspec = pluggy.HookspecMarker("loandesk")
@@ -127,3 +128,22 @@ def loandesk_schedules() -> list[Schedule]:
     job of the same plugin), called once when the app is created. ``loandesk scheduler`` (or
     the embedded runner) fires each once per period for every tenant that enabled the plugin;
     a period missed while nothing ran is caught up once."""
+
+
+# --- personal data (start-up) -----------------------------------------------------------------
+
+
+@hookspec
+def loandesk_retention_subjects() -> list[RetentionSubject]:
+    """The plugin's record types that hold personal data (``loandesk.sdk.RetentionSubject``,
+    each keyed ``<plugin>.<record>``), called once when the app is created.
+
+    Each names the event that starts its retention clock, the legal minimum period, a
+    ``due(cutoff)`` SELECT of the ids of the current tenant's records whose clock started before
+    ``cutoff`` and that are not anonymised yet, and ``anonymise(session, record_id, now)``,
+    which clears the record's personal fields (``loandesk.sdk.clear_personal``), keeps its
+    amounts and dates, sets its ``anonymised_at`` and returns the names of the fields cleared.
+    A tenant that enabled the plugin sets a period per subject (Administration → Personal
+    data); the daily ``core.apply_retention`` job then anonymises what is due, in batches, with
+    an audit event per record.
+    """

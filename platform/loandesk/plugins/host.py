@@ -166,6 +166,25 @@ class PluginHost:
                         f"plugin {name!r}: schedule {schedule.name!r} must start with '{name}.'"
                     )
                 self.contributions[name].schedules.append(schedule)
+        self._gather_retention_subjects()
+
+    def _gather_retention_subjects(self) -> None:
+        from loandesk.pii.retention import RetentionSubject
+
+        seen: set[str] = set()
+        for name, subjects in self.collect("loandesk_retention_subjects"):
+            for subject in _as_list(
+                subjects, RetentionSubject, name, "loandesk_retention_subjects"
+            ):
+                problems = subject.problems()
+                if not subject.key.startswith(f"{name}."):
+                    problems.append(f"retention subject {subject.key!r} must start with '{name}.'")
+                if subject.key in seen:
+                    problems.append(f"two retention subjects are keyed {subject.key!r}")
+                if problems:
+                    raise PluginError(f"plugin {name!r}: " + "; ".join(problems))
+                seen.add(subject.key)
+                self.contributions[name].retention_subjects.append(subject)
 
     def _gather_record_types(self) -> None:
         from loandesk.fields import RecordType

@@ -102,3 +102,4 @@ class Contributions:
     nav_items: list[NavItem] = field(default_factory=list)
     permissions: list[Permission] = field(default_factory=list)
     record_types: list[Any] = field(default_factory=list)
+    retention_subjects: list[Any] = field(default_factory=list)

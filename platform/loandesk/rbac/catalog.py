@@ -23,6 +23,17 @@ CORE_PERMISSIONS = (
     Permission("jobs.manage", "查看并重试后台任务", "View and retry background jobs"),
     Permission("audit.read", "查看操作日志", "Read the audit log"),
     Permission("audit.export", "导出操作日志", "Export the audit log"),
+    Permission("data_requests.read", "查看个人信息权利请求", "View data-subject requests"),
+    Permission(
+        "data_requests.manage",
+        "登记和处理个人信息权利请求",
+        "Record and answer data-subject requests",
+    ),
+    Permission(
+        "privacy.manage",
+        "设置个人信息保存期限和请求处理时限",
+        "Set personal-data retention periods and request deadlines",
+    ),
 )
 
 
@@ -38,10 +49,20 @@ class BuiltinRole:
 BUILTIN_ROLES = (
     BuiltinRole(ADMIN_ROLE, "机构管理员", "Tenant admin", ()),
     BuiltinRole("credit_officer", "信审专员", "Credit officer", ()),
-    BuiltinRole("risk_manager", "风控主管", "Risk manager", ("users.read",)),
+    BuiltinRole(
+        "risk_manager",
+        "风控主管",
+        "Risk manager",
+        ("users.read", "data_requests.read", "data_requests.manage"),
+    ),
     BuiltinRole("finance", "财务", "Finance", ()),
-    BuiltinRole("post_loan_admin", "贷后管理员", "Post-loan admin", ("users.read",)),
+    BuiltinRole(
+        "post_loan_admin",
+        "贷后管理员",
+        "Post-loan admin",
+        ("users.read", "data_requests.read", "data_requests.manage"),
+    ),
     BuiltinRole("collector", "催收员", "Collector", ()),
-    BuiltinRole("auditor", "审计", "Auditor", ("users.read", "audit.read")),
+    BuiltinRole("auditor", "审计", "Auditor", ("users.read", "audit.read", "data_requests.read")),
     BuiltinRole("read_only", "只读", "Read-only", ()),
 )

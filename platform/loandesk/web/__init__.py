@@ -21,11 +21,13 @@ from loandesk.web import (
     audit_views,
     auth_views,
     csrf,
+    data_request_views,
     errors,
     home_views,
     jobs_views,
     org_views,
     plugin_views,
+    privacy_views,
     public_views,
     roles_views,
     security_views,
@@ -39,6 +41,14 @@ TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 # The core's entries; plugins add theirs through ``loandesk_nav_items``.
 CORE_NAV = (
     NavItem("tenant.home.index", "首页", "Home", section="workspace", order=0),
+    NavItem(
+        "tenant.data_requests.requests",
+        "个人信息权利请求",
+        "Data-subject requests",
+        "workspace",
+        "data_requests.read",
+        50,
+    ),
     NavItem("tenant.admin.users", "员工账号", "Users", "administration", "users.read", 10),
     NavItem(
         "tenant.admin_roles.roles", "角色与权限", "Roles", "administration", "roles.manage", 15
@@ -87,6 +97,14 @@ CORE_NAV = (
     ),
     NavItem(
         "tenant.admin_audit.audit", "操作日志", "Audit log", "administration", "audit.read", 50
+    ),
+    NavItem(
+        "tenant.admin_privacy.privacy",
+        "个人信息保护",
+        "Personal data",
+        "administration",
+        "privacy.manage",
+        55,
     ),
 )
 
@@ -183,6 +201,8 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         security_views.bp,
         sso_views.bp,
         sso_views.admin_bp,
+        privacy_views.bp,
+        data_request_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)

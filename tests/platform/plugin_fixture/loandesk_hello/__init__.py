@@ -1,13 +1,19 @@
-"""A third-party plugin: a page, an API resource, a nav entry, a permission and settings."""
+"""A third-party plugin: a page, an API resource, a nav entry, a permission, settings, and a
+model with personal data and a retention period."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import marshmallow as ma
 from flask import Blueprint, render_template_string
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import validate
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
 
 from loandesk import sdk
 
@@ -174,3 +180,45 @@ def loandesk_event_types() -> list[sdk.EventType]:
 @sdk.hookimpl
 def loandesk_event_handlers() -> list[sdk.EventHandler]:
     return [sdk.EventHandler("user.created", "log", on_user_created)]
+
+
+# --- personal data: contacts are anonymised once their retention period has run out ---------
+
+
+def _contacts_due(cutoff: datetime) -> Select[Any]:
+    from loandesk_hello.models import HelloContact
+
+    return (
+        select(HelloContact.id)
+        .where(HelloContact.ended_at < cutoff, HelloContact.anonymised_at.is_(None))
+        .order_by(HelloContact.ended_at, HelloContact.id)
+    )
+
+
+def _anonymise_contact(session: Session, record_id: uuid.UUID, now: datetime) -> list[str]:
+    from loandesk_hello.models import HelloContact
+
+    contact = session.scalars(select(HelloContact).where(HelloContact.id == record_id)).one()
+    cleared = sdk.clear_personal(contact)
+    if contact.name != sdk.ANONYMISED_NAME:
+        contact.name = sdk.ANONYMISED_NAME
+        cleared.append("name")
+    contact.anonymised_at = now
+    return cleared
+
+
+@sdk.hookimpl
+def loandesk_retention_subjects() -> list[sdk.RetentionSubject]:
+    return [
+        sdk.RetentionSubject(
+            key="hello.contact",
+            label_zh="问候联系人",
+            label_en="Hello contacts",
+            clock_zh="联系结束后",
+            clock_en="after the contact ended",
+            due=_contacts_due,
+            anonymise=_anonymise_contact,
+            minimum_days=30,
+            basis="测试用最短期限",
+        )
+    ]

@@ -1,8 +1,9 @@
-"""The plugin's own table (prefixed with its name), tenant-owned like every business table."""
+"""The plugin's own tables (prefixed with its name), tenant-owned like every business table."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -15,3 +16,15 @@ class HelloGreeting(sdk.TenantOwned, sdk.Base):
 
     text: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(sdk.UTCDateTime, default=sdk.utcnow)
+
+
+class HelloContact(sdk.PersonalData, sdk.Base):
+    """A person the plugin knows, with personal fields and a retention clock (``ended_at``)."""
+
+    __tablename__ = "hello_contacts"
+    __personal_fields__ = {"mobile": "mobile", "id_number": "resident_id"}
+
+    name: Mapped[str] = mapped_column(String(100))  # plain text: becomes ANONYMISED_NAME
+    amount: Mapped[Decimal] = mapped_column(sdk.Money())  # a financial fact: kept
+    ended_at: Mapped[datetime | None] = mapped_column(sdk.UTCDateTime)
+    anonymised_at: Mapped[datetime | None] = mapped_column(sdk.UTCDateTime)
