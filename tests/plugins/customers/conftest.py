@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -104,3 +105,20 @@ def new_customer(api: ApiClient, **values: str) -> dict[str, object]:
     response = api.post("/customers", json=body)
     assert response.status_code == 201, response.get_json()
     return dict(response.get_json())
+
+
+def audit_events(app: Flask, firm: Firm, action: str) -> list[Any]:
+    """The tenant's audit events of ``action``, oldest first."""
+    from sqlalchemy import select
+
+    from loandesk.audit.models import AuditEvent
+    from loandesk.tenancy import service, use
+
+    ext = app.extensions["loandesk"]
+    with app.app_context(), ext.db.transaction() as session:
+        with use(service.get_by_slug(session, firm.tenant.slug).ref()):
+            rows = session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+            ).all()
+            session.expunge_all()
+            return list(rows)

@@ -8,7 +8,7 @@ import re
 from flask.testing import FlaskClient
 
 from tests.helpers import csrf_from
-from tests.plugins.customers.conftest import PASSWORD, Firm, Staff, new_customer
+from tests.plugins.customers.conftest import PASSWORD, Firm, Staff, audit_events, new_customer
 
 
 def _sign_in(app, firm: Firm, staff: Staff) -> FlaskClient:  # type: ignore[no-untyped-def]
@@ -94,3 +94,9 @@ def test_export_holds_only_exportable_fields_and_is_audited(app, firm: Firm) -> 
     header, row = text.strip().splitlines()
     assert header.split(",") == ["姓名", "银行卡号", "状态"]
     assert row.split(",") == ["张三丰", "6222020200112233446", "active"]
+    (export_event,) = audit_events(app, firm, "customer.export")
+    assert export_event.diff["rows"] == 1
+    assert export_event.diff["fields"] == ["name", "bank_card", "status"]
+    (shown,) = audit_events(app, firm, "personal_data.export")
+    assert shown.diff["fields"] == ["bank_card"]  # the unmasked personal value exported
+    assert shown.actor_id == firm.staff["finance"].user_id

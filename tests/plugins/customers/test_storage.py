@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from tests.plugins.customers.conftest import Firm, new_customer
+from tests.plugins.customers.conftest import Firm, audit_events, new_customer
 
 SECRETS = ("11010519491231002X", "13800138000", "6222020200112233446", "朝阳区建国路88号")
 
@@ -49,7 +49,7 @@ def test_every_unmasked_display_is_audited_and_masked_ones_are_not(app, firm: Fi
     )
     collector.api.get(f"/customers/{customer['id']}")  # mobile and ID masked: nothing to log
     assert auditor.api.get("/customers").status_code == 200  # a list is one event
-    views = _events(app, firm, "personal_data.view")
+    views = audit_events(app, firm, "personal_data.view")
     by_auditor = [v for v in views if v.actor_id == auditor.user_id]
     assert [v.diff for v in by_auditor] == [
         {"records": [customer["id"]], "fields": ["id_number", "mobile"]}
@@ -57,19 +57,3 @@ def test_every_unmasked_display_is_audited_and_masked_ones_are_not(app, firm: Fi
     assert by_auditor[0].record_type == "customer"
     assert "auditor@" in (by_auditor[0].actor_label or "")
     assert not [v for v in views if v.actor_id == collector.user_id]
-
-
-def _events(app, firm: Firm, action: str) -> list:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    from loandesk.audit.models import AuditEvent
-    from loandesk.tenancy import service, use
-
-    ext = app.extensions["loandesk"]
-    with app.app_context(), ext.db.transaction() as session:
-        with use(service.get_by_slug(session, firm.tenant.slug).ref()):
-            rows = session.scalars(
-                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-            ).all()
-            session.expunge_all()
-            return list(rows)
