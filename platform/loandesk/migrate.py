@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 
 from loandesk.audit.models import APPEND_ONLY_TABLES
 from loandesk.db import make_engine
@@ -36,7 +37,7 @@ def upgrade(
     owner_url = settings.owner_database_url
     engine = make_engine(owner_url)
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection, foreign_keys_deferred(connection):
             config = alembic_config(owner_url, plugin_folders)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -46,6 +47,32 @@ def upgrade(
                 rls.grant_app_role(connection, app_user, append_only=APPEND_ONLY_TABLES)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def foreign_keys_deferred(connection: Connection) -> Iterator[None]:
+    """One transaction for the migrations; on SQLite with foreign keys off meanwhile.
+
+    SQLite alters most tables by re-creating them (Alembic's batch mode), and dropping a
+    table that other rows point at fails under ``PRAGMA foreign_keys=ON``. SQLite's own
+    procedure for schema changes: turn the check off outside the transaction, change the
+    schema, run ``foreign_key_check`` before committing, turn it back on.
+    """
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        connection.commit()
+    try:
+        with connection.begin():
+            yield
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+    finally:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 def current_heads(settings: Settings) -> set[str]:

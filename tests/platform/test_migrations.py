@@ -170,5 +170,70 @@ def test_0014_gives_existing_tenants_built_in_roles_the_data_request_permissions
         command.downgrade(config, "0013")
         assert permissions()["risk_manager"] == ["users.read"]
         assert "data_requests" not in inspect(db.engine).get_table_names()
+        command.downgrade(config, "0011")  # two-factor and SSO undone, with rows in place
+        assert "require_two_factor" not in {
+            c["name"] for c in inspect(db.engine).get_columns("tenants")
+        }
+        command.upgrade(config, "heads")
     finally:
         db.dispose()
+
+
+def test_a_populated_database_upgrades_from_0010_and_staff_join_the_company(
+    tmp_path: Path,
+) -> None:
+    """An install with tenants, staff and roles (SQLite, foreign keys on) moves through org
+    units, two-factor, SSO and privacy: every tenant gets its company unit, staff sit in it."""
+    import uuid
+
+    from alembic import command
+
+    from loandesk.db import uuid7
+
+    url = f"sqlite:///{tmp_path / 'populated.sqlite3'}"
+    config = alembic_config(url, installed_plugins())
+    command.upgrade(config, "0010")
+    engine = make_engine(url)
+    tenant, user, role = uuid7(), uuid7(), uuid7()
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "insert into tenants (id, slug, name, status, timezone, locale, currency,"
+                " created_at, plugins_version, session_idle_minutes, session_absolute_hours)"
+                " values (:t, 'old', '旧机构', 'active', 'Asia/Shanghai', 'zh_CN', 'CNY',"
+                " '2026-01-01 00:00:00.000000', 0, 30, 12)"
+            ),
+            {"t": tenant.hex},
+        )
+        c.execute(
+            text(
+                "insert into users (tenant_id, id, email, display_name, status, failed_logins,"
+                " created_at, updated_at) values (:t, :u, 'a@old.cn', '甲', 'active', 0,"
+                " '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')"
+            ),
+            {"t": tenant.hex, "u": user.hex},
+        )
+        c.execute(
+            text(
+                "insert into roles (tenant_id, id, key, name_zh, name_en, description, builtin,"
+                " permissions, created_at) values (:t, :r, 'collector', '催收员', 'Collector', '',"
+                " 1, '[]', '2026-01-01 00:00:00.000000')"
+            ),
+            {"t": tenant.hex, "r": role.hex},
+        )
+        c.execute(
+            text(
+                "insert into user_roles (tenant_id, id, user_id, role_id) values (:t, :i, :u, :r)"
+            ),
+            {"t": tenant.hex, "i": uuid7().hex, "u": user.hex, "r": role.hex},
+        )
+    engine.dispose()
+    command.upgrade(config, "heads")
+    engine = make_engine(url)
+    with engine.connect() as c:
+        unit = c.execute(text("select id, name, kind from org_units")).one()
+        assert (unit.name, unit.kind) == ("旧机构", "company")
+        placed = c.execute(text("select org_unit_id from users")).scalar_one()
+        assert uuid.UUID(str(placed)) == uuid.UUID(str(unit.id))
+        assert c.execute(text("select count(*) from user_roles")).scalar_one() == 1
+    engine.dispose()

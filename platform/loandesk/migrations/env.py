@@ -19,8 +19,10 @@ def run_migrations() -> None:
     if connection is not None:
         _run(connection)
         return
+    from loandesk.migrate import foreign_keys_deferred
+
     engine = make_engine(config.get_main_option("sqlalchemy.url") or "")
-    with engine.connect() as conn:
+    with engine.connect() as conn, foreign_keys_deferred(conn):
         _run(conn)
     engine.dispose()
 

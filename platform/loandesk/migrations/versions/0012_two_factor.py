@@ -17,12 +17,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    # Columns added in place on SQLite too ("never" re-create): tenants and users are pointed at
+    # by other tables' rows, which a re-created table would break under foreign keys.
+    with op.batch_alter_table("users", schema=None, recreate="never") as batch_op:
         batch_op.add_column(sa.Column("totp_secret_enc", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("totp_enabled_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
 
-    with op.batch_alter_table("tenants", schema=None) as batch_op:
+    with op.batch_alter_table("tenants", schema=None, recreate="never") as batch_op:
         batch_op.add_column(
             sa.Column("require_two_factor", sa.Boolean(), server_default=sa.false(), nullable=False)
         )
@@ -57,9 +59,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     rls.disable(op, "user_recovery_codes")
     op.drop_table("user_recovery_codes")
-    with op.batch_alter_table("tenants", schema=None) as batch_op:
+    with op.batch_alter_table("tenants", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("require_two_factor")
-    with op.batch_alter_table("users", schema=None) as batch_op:
+    with op.batch_alter_table("users", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("totp_last_step")
         batch_op.drop_column("totp_enabled_at")
         batch_op.drop_column("totp_secret_enc")
