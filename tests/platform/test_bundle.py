@@ -138,6 +138,15 @@ def test_round_trip_gives_identical_files(
     # the company's name is the one thing that was A's: B's company now carries it too
     assert a == b
 
+    db = app.extensions["loandesk"].db
+    with db.transaction() as session:
+        ref = service.get_by_slug(session, tenant_b.slug).ref()
+    with use(ref), db.transaction() as session:
+        created = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.in_(("role.create", "org_unit.create")))
+        ).all()
+        assert len(created) == 5 and {e.actor_kind for e in created} == {"system"}
+
     before = audit_count(app, tenant_b.slug)
     again = run(app, "tenant", "apply", str(tmp_path / "a"), "--tenant", tenant_b.slug)
     assert again.exit_code == 0 and f"nothing to change in {tenant_b.slug}" in again.output
@@ -236,6 +245,18 @@ def _write(folder: Path, bundle: dict[str, Any]) -> None:
                 }
             ),
             "roles.yaml: roles[8].record_access.loan: unknown record type",
+        ),
+        (
+            lambda b: b["roles.yaml"]["roles"].append(
+                {"key": "ghost", "builtin": True, "name_zh": "鬼", "name_en": "Ghost"}
+            ),
+            "roles.yaml: roles[8].builtin: 'ghost' is not a built-in role",
+        ),
+        (
+            lambda b: b["roles.yaml"]["roles"].append(
+                {"key": "tenant_admin", "builtin": True, "name_zh": "管", "name_en": "Admin"}
+            ),
+            "roles.yaml: roles[8].key: the tenant admin always holds everything",
         ),
         (
             lambda b: b["org.yaml"]["company"]["units"][1]["units"][0].update(
