@@ -198,6 +198,7 @@ def write(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[Path]:
     written = []
     for name, data in files.items():
         path = folder / name
-        path.write_text(dump(data), encoding="utf-8")
+        header = f"# LoanDesk tenant bundle, format {FORMAT}: {name} (see tenants/README.md)\n"
+        path.write_text(header + dump(data), encoding="utf-8")
         written.append(path)
     return written
