@@ -265,6 +265,14 @@ def _write(folder: Path, bundle: dict[str, Any]) -> None:
             "org.yaml: company.units[1].units[0].units[0]: a team cannot be placed under a team",
         ),
         (
+            lambda b: b["plugins.yaml"]["plugins"].update({"loans": {"enabled": True}}),
+            "plugins.yaml: plugins.loans: unknown plugin",
+        ),
+        (
+            lambda b: b["plugins.yaml"]["plugins"]["hello"]["settings"].update({"colour": "red"}),
+            "plugins.yaml: plugins.hello.settings.colour: unknown setting",
+        ),
+        (
             lambda b: b["tenant.yaml"].update({"timezone": "Mars/Olympus"}),
             "tenant.yaml: timezone: Unknown time zone.",
         ),
