@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -54,6 +55,68 @@ def tenant_create(
             "slug": result.tenant.slug,
             "admin_user_id": str(result.admin.id),
         }
+    )
+
+
+@tenant.command("export")
+@click.argument("slug")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def tenant_export(slug: str, folder: Path) -> None:
+    """Write the tenant's configuration (roles, org units, plugins and their settings without
+    secrets, security and privacy settings) as a bundle of YAML files into FOLDER."""
+    from loandesk.bundle import model
+    from loandesk.bundle.export import export
+    from loandesk.plugins import runtime
+
+    with tenant_transaction(slug) as (session, target):
+        files = export(session, runtime.host(), target)
+    for path in model.write(folder, files):
+        click.echo(str(path))
+
+
+@tenant.command("apply")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--tenant", "slug", required=True)
+@click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
+@with_appcontext
+def tenant_apply(folder: Path, slug: str, dry_run: bool) -> None:
+    """Check the bundle in FOLDER whole, then apply it to the tenant in one transaction,
+    printing each change; a refused bundle changes nothing."""
+    from loandesk.bundle import model
+    from loandesk.bundle.apply import Change, apply
+    from loandesk.pii.keys import Keyring
+    from loandesk.plugins import runtime
+
+    class DryRun(Exception):
+        pass
+
+    settings = extension.get().settings
+    changes: list[Change] = []
+    try:
+        bundle = model.read(folder)
+        with tenant_transaction(slug) as (session, target):
+            keyring = Keyring(
+                session,
+                master_key=settings.master_key,
+                previous_master_keys=settings.previous_master_keys,
+            )
+            changes = apply(session, runtime.host(), keyring, target, bundle)
+            if dry_run:
+                raise DryRun  # rolls the transaction back
+    except DryRun:
+        pass
+    except model.BundleInvalid as invalid:
+        for problem in invalid.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException("the bundle was refused; nothing changed") from None
+    for change in changes:
+        click.echo(str(change))
+    verb = "would change" if dry_run else "changed"
+    click.echo(
+        f"{len(changes)} {'change' if len(changes) == 1 else 'changes'}: {verb} {slug}"
+        if changes
+        else f"nothing to change in {slug}"
     )
 
 

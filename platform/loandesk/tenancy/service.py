@@ -175,3 +175,23 @@ def set_status(session: Session, tenant: Tenant, status: str, now: datetime | No
         raise ValidationFailed(N_("Unknown status."), errors={"status": [N_("Unknown status.")]})
     tenant.status = status
     tenant.suspended_at = (now or utcnow()) if status == "suspended" else None
+
+
+def set_region(session: Session, tenant: Tenant, *, timezone: str, locale: str) -> None:
+    """Change a tenant's time zone (its "today" and daily jobs) and default language (audited)."""
+    from zoneinfo import available_timezones
+
+    from loandesk.i18n import LOCALES
+
+    errors: dict[str, list[str]] = {}
+    if timezone not in available_timezones():
+        errors["timezone"] = [N_("Choose a time zone from the list.")]
+    if locale not in LOCALES:
+        errors["locale"] = [N_("Choose a language from the list.")]
+    if errors:
+        raise ValidationFailed(N_("Some fields need attention."), errors=errors)
+    before = {"timezone": tenant.timezone, "locale": tenant.locale}
+    tenant.timezone, tenant.locale = timezone, locale
+    session.flush()
+    if diff := audit.changes(before, {"timezone": timezone, "locale": locale}):
+        audit.record(session, "tenant.region", "tenant", tenant.id, diff)

@@ -1,0 +1,329 @@
+"""Applying a bundle: what differs from the tenant becomes a list of changes, each made through
+the service function an admin's change goes through (validated, audited; the actor is the
+audit context's, "system" from the shell). The caller owns the transaction: it commits, or
+rolls back for a dry run or when a change is refused (``BundleInvalid`` naming file and path).
+Sections and items the bundle does not name are left as they are."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loandesk.auth import users
+from loandesk.bundle.check import Bundle, check, enabled_after
+from loandesk.bundle.model import BundleInvalid
+from loandesk.errors import DomainError
+from loandesk.pii.keys import Keyring
+from loandesk.plugins import service as plugins
+from loandesk.plugins.host import PluginHost
+from loandesk.plugins.models import TenantPlugin
+from loandesk.privacy import requests as privacy
+from loandesk.privacy import retention
+from loandesk.privacy.models import RetentionPeriod
+from loandesk.rbac import grants, org
+from loandesk.rbac import service as rbac
+from loandesk.rbac.catalog import CORE_PERMISSIONS
+from loandesk.rbac.models import OrgUnit
+from loandesk.security.session_policy import set_session_limits
+from loandesk.security.tenant_settings import update_security_settings
+from loandesk.tenancy import service as tenants
+from loandesk.tenancy.models import Tenant
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Change:
+    file: str
+    path: str
+    summary: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: {self.summary}"
+
+
+def apply(
+    session: Session, host: PluginHost, keyring: Keyring, tenant: Tenant, bundle: Bundle
+) -> list[Change]:
+    """Check the whole bundle, then make every change it asks for, in file order."""
+    check(session, host, bundle)
+    run = _Run(session, host, keyring, tenant, bundle)
+    for name, stage in (
+        ("tenant.yaml", run.tenant),
+        ("plugins.yaml", run.plugins),
+        ("org.yaml", run.org),
+        ("roles.yaml", run.roles),
+        ("privacy.yaml", run.privacy),
+    ):
+        if name in bundle:
+            stage(bundle[name])
+    return run.changes
+
+
+class _Run:
+    def __init__(
+        self, session: Session, host: PluginHost, keyring: Keyring, tenant: Tenant, bundle: Bundle
+    ) -> None:
+        self.session, self.host, self.keyring, self.target = session, host, keyring, tenant
+        self.enabled = enabled_after(session, host, bundle)
+        self.changes: list[Change] = []
+
+    def change(
+        self, file: str, path: str, summary: str, do: Callable[..., T], *args: Any, **kw: Any
+    ) -> T:
+        """``do(*args, **kw)``, noted as a change; a refusal names the file and path."""
+        try:
+            result = do(*args, **kw)
+        except DomainError as error:
+            message = error.message % error.params if error.params else error.message
+            details = [f"{k}: {'; '.join(v)}" for k, v in error.errors.items()]
+            raise BundleInvalid([f"{file}: {path}: {' '.join([message, *details])}"]) from None
+        self.changes.append(Change(file, path, summary))
+        return result
+
+    # --- tenant.yaml -------------------------------------------------------------------------
+
+    def tenant(self, data: dict[str, Any]) -> None:
+        t, s, file = self.target, self.session, "tenant.yaml"
+        zone, locale, limits = data["timezone"], data["locale"], data["session"]
+        if (t.timezone, t.locale) != (zone, locale):
+            summary = f"{t.timezone}, {t.locale} → {zone}, {locale}"
+            self.change(
+                file, "timezone", summary, tenants.set_region, s, t, timezone=zone, locale=locale
+            )
+        idle, absolute = limits["idle_minutes"], limits["absolute_hours"]
+        if (t.session_idle_minutes, t.session_absolute_hours) != (idle, absolute):
+            summary = (
+                f"idle {t.session_idle_minutes} → {idle} minutes,"
+                f" absolute {t.session_absolute_hours} → {absolute} hours"
+            )
+            self.change(
+                file,
+                "session",
+                summary,
+                set_session_limits,
+                s,
+                t,
+                idle_minutes=idle,
+                absolute_hours=absolute,
+            )
+        if t.require_two_factor != data["require_two_factor"]:
+            summary = f"{t.require_two_factor} → {data['require_two_factor']}"
+            self.change(
+                file,
+                "require_two_factor",
+                summary,
+                update_security_settings,
+                s,
+                t,
+                require_two_factor=data["require_two_factor"],
+            )
+
+    # --- plugins.yaml ------------------------------------------------------------------------
+
+    def plugins(self, data: dict[str, Any]) -> None:
+        listed: dict[str, Any] = data["plugins"]
+        now = plugins.enabled_names(self.session)
+        rows = {r.name: r for r in self.session.scalars(select(TenantPlugin))}
+        order = self._dependencies_first(sorted(listed))
+        for name in order:  # settings first: a plugin may read them as it is enabled
+            entry, row = listed[name], rows.get(name)
+            stored = row.settings if row else {}
+            if any(stored.get(k, _MISSING) != v for k, v in entry["settings"].items()):
+                self.change(
+                    "plugins.yaml",
+                    f"plugins.{name}.settings",
+                    "update " + ", ".join(sorted(entry["settings"])),
+                    plugins.update_settings,
+                    self.session,
+                    self.host,
+                    keyring=self.keyring,
+                    tenant_id=self.target.id,
+                    name=name,
+                    values=dict(entry["settings"]),  # secrets left out: their values are kept
+                    acting_user_id=None,
+                )
+            if entry["enabled"] and name not in now:
+                self._set_enabled(name, True)
+        for name in reversed(order):  # what needs a plugin is disabled before it
+            if not listed[name]["enabled"] and name in now:
+                self._set_enabled(name, False)
+
+    def _set_enabled(self, name: str, enabled: bool) -> None:
+        self.change(
+            "plugins.yaml",
+            f"plugins.{name}.enabled",
+            "enable" if enabled else "disable",
+            plugins.set_enabled,
+            self.session,
+            self.host,
+            tenant_id=self.target.id,
+            name=name,
+            enabled=enabled,
+            acting_user_id=None,
+        )
+
+    def _dependencies_first(self, names: list[str]) -> list[str]:
+        ordered: list[str] = []
+        for name in names:
+            for item in (*self.host.requirements(name), name):
+                if item in names and item not in ordered:
+                    ordered.append(item)
+        return ordered
+
+    # --- org.yaml ----------------------------------------------------------------------------
+
+    def org(self, data: dict[str, Any]) -> None:
+        self._unit(org.company(self.session), data["company"], "company", 0)
+
+    def _unit(self, unit: OrgUnit, spec: dict[str, Any], path: str, position: int) -> None:
+        """Units are matched by name under their parent: a unit the bundle names elsewhere is
+        a new one, and a unit it does not name is left where it is."""
+        wanted: dict[str, Any] = {"name": spec["name"], "head_user_id": self._user(spec["head"])}
+        if unit.parent_id is not None:
+            wanted |= {"kind": spec["kind"], "position": position}
+        differs = {k: v for k, v in wanted.items() if getattr(unit, k) != v}
+        if differs:
+            summary = "update " + ", ".join(sorted(differs))
+            self.change("org.yaml", path, summary, org.update_unit, self.session, unit, **differs)
+        existing = {u.name: u for u in org.Tree.load(self.session).children(unit.id)}
+        for index, child in enumerate(spec["units"]):
+            where = f"{path}.units[{index}]"
+            found = existing.get(child["name"])
+            if found is None:
+                found = self.change(
+                    "org.yaml",
+                    where,
+                    f"create {child['kind']} {child['name']!r}",
+                    org.create_unit,
+                    self.session,
+                    parent_id=unit.id,
+                    name=child["name"],
+                    kind=child["kind"],
+                    head_user_id=self._user(child["head"]),
+                    position=index,
+                )
+            self._unit(found, child, where, index)
+
+    def _user(self, email: str | None) -> uuid.UUID | None:
+        user = users.find_by_email(self.session, email) if email else None
+        return user.id if user else None
+
+    # --- roles.yaml --------------------------------------------------------------------------
+
+    def roles(self, data: dict[str, Any]) -> None:
+        """Roles the bundle names get exactly its permissions and record access (a record
+        type it does not list is taken away); other roles are left as they are."""
+        available = frozenset(
+            p.name for p in (*CORE_PERMISSIONS, *self.host.permissions(sorted(self.enabled)))
+        )
+        record_types = self.host.record_types(sorted(self.enabled))
+        for index, spec in enumerate(data["roles"]):
+            where = f"roles[{index}]"
+            role = rbac.role_by_key(self.session, spec["key"])
+            wanted = {
+                "name_zh": spec["name_zh"],
+                "name_en": spec["name_en"],
+                "description": spec["description"],
+                "permissions": sorted(set(spec["permissions"])),
+            }
+            if role is None:
+                summary = f"create role {spec['key']!r}"
+                role = self.change(
+                    "roles.yaml",
+                    where,
+                    summary,
+                    rbac.create_role,
+                    self.session,
+                    key=spec["key"],
+                    available=available,
+                    **wanted,
+                )
+            elif differs := {k: v for k, v in wanted.items() if _current(role, k) != v}:
+                summary = "update " + ", ".join(sorted(differs))
+                self.change(
+                    "roles.yaml",
+                    where,
+                    summary,
+                    rbac.update_role,
+                    self.session,
+                    role,
+                    available=available,
+                    **differs,
+                )
+            rows = grants.grants_of(self.session, role)
+            for record_type in record_types:
+                access = spec["record_access"].get(record_type.key)
+                scope, fields, export = _grant(access)
+                row = rows.get(record_type.key)
+                have = _grant(None if row is None else vars_of(row))
+                if have != (scope, fields, export):
+                    self.change(
+                        "roles.yaml",
+                        f"{where}.record_access.{record_type.key}",
+                        "remove" if access is None else f"set (scope {scope})",
+                        grants.set_grant,
+                        self.session,
+                        role,
+                        record_type,
+                        scope=scope,
+                        fields=dict(fields),
+                        export=list(export),
+                    )
+
+    # --- privacy.yaml ------------------------------------------------------------------------
+
+    def privacy(self, data: dict[str, Any]) -> None:
+        days = data["data_request_due_days"]
+        if privacy.get_settings(self.session).data_request_due_days != days:
+            self.change(
+                "privacy.yaml",
+                "data_request_due_days",
+                f"→ {days}",
+                privacy.update_settings,
+                self.session,
+                data_request_due_days=days,
+            )
+        stored = {r.record_type: r.days for r in self.session.scalars(select(RetentionPeriod))}
+        chosen = {
+            key: value
+            for key, value in data["retention"].items()
+            if key not in stored or stored[key] != value
+        }
+        if chosen:
+            available = retention.subjects(self.host, self.enabled)
+            summary = "set " + ", ".join(sorted(chosen))
+            self.change(
+                "privacy.yaml",
+                "retention",
+                summary,
+                retention.set_periods,
+                self.session,
+                available,
+                chosen,
+            )
+
+
+def vars_of(row: Any) -> dict[str, Any]:
+    return {"scope": row.scope, "field_access": row.fields, "export": row.export}
+
+
+_MISSING = object()
+
+
+def _current(role: Any, key: str) -> Any:
+    value = getattr(role, key)
+    return sorted(value) if key == "permissions" else value
+
+
+def _grant(access: dict[str, Any] | None) -> tuple[Any, ...]:
+    """A grant in comparable form: (scope, fields without hidden ones, sorted export)."""
+    if access is None:
+        return (None, (), ())
+    fields = {k: v for k, v in access["field_access"].items() if v != "hidden"}
+    return (access["scope"], tuple(sorted(fields.items())), tuple(sorted(access["export"])))

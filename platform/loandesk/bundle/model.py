@@ -1,0 +1,204 @@
+"""The files of a tenant bundle: one marshmallow schema per file, reading and writing YAML.
+
+A bundle is a folder with one file per section. Each file is optional on apply (a missing
+file leaves its section as it is); export writes all of them. Sections that later issues add
+(``fields/``, ``flows/``, ...) join as new files or folders without changing these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, available_timezones
+
+import marshmallow as ma
+import yaml
+from marshmallow import validate
+
+from loandesk.fields.registry import ACCESS_LEVELS, SCOPES
+from loandesk.i18n import LOCALES
+from loandesk.rbac.org import KINDS
+
+FORMAT = 1
+FOREVER = "forever"
+
+
+class BundleInvalid(Exception):
+    """The bundle cannot be applied; ``problems`` are lines "file: path: message"."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+
+def _timezone(value: str) -> None:
+    if value not in available_timezones():
+        raise ma.ValidationError("Unknown time zone.")
+    ZoneInfo(value)
+
+
+class _Session(_Strict):
+    idle_minutes = ma.fields.Integer(required=True, strict=True)
+    absolute_hours = ma.fields.Integer(required=True, strict=True)
+
+
+class TenantFile(_Strict):
+    format = ma.fields.Integer(required=True, validate=validate.Equal(FORMAT))
+    timezone = ma.fields.String(required=True, validate=_timezone)
+    locale = ma.fields.String(required=True, validate=validate.OneOf(LOCALES))
+    session = ma.fields.Nested(_Session, required=True)
+    require_two_factor = ma.fields.Boolean(required=True)
+
+
+class _Access(_Strict):
+    scope = ma.fields.String(required=True, validate=validate.OneOf(SCOPES))
+    field_access = ma.fields.Dict(
+        data_key="fields",
+        keys=ma.fields.String(),
+        values=ma.fields.String(validate=validate.OneOf(ACCESS_LEVELS)),
+        load_default=dict,
+    )
+    export = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+class _Role(_Strict):
+    key = ma.fields.String(required=True)
+    builtin = ma.fields.Boolean(load_default=False)
+    name_zh = ma.fields.String(required=True)
+    name_en = ma.fields.String(required=True)
+    description = ma.fields.String(load_default="")
+    permissions = ma.fields.List(ma.fields.String(), load_default=list)
+    record_access = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Nested(_Access), load_default=dict
+    )
+
+
+class RolesFile(_Strict):
+    roles = ma.fields.List(ma.fields.Nested(_Role), required=True)
+
+
+class _Unit(_Strict):
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS[1:]))
+    head = ma.fields.Email(load_default=None, allow_none=True)
+    units = ma.fields.List(ma.fields.Nested(lambda: _Unit()), load_default=list)
+
+
+class _Company(_Strict):
+    name = ma.fields.String(required=True)
+    head = ma.fields.Email(load_default=None, allow_none=True)
+    units = ma.fields.List(ma.fields.Nested(_Unit), load_default=list)
+
+
+class OrgFile(_Strict):
+    company = ma.fields.Nested(_Company, required=True)
+
+
+class _Plugin(_Strict):
+    enabled = ma.fields.Boolean(required=True)
+    settings = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+
+
+class PluginsFile(_Strict):
+    plugins = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Nested(_Plugin), required=True
+    )
+
+
+class _Days(ma.fields.Field):
+    """A retention period: whole days, or ``forever``."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int | None:
+        if value == FOREVER:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ma.ValidationError('Use a whole number of days, or "forever".')
+        return value
+
+
+class PrivacyFile(_Strict):
+    data_request_due_days = ma.fields.Integer(required=True, strict=True)
+    retention = ma.fields.Dict(keys=ma.fields.String(), values=_Days(), load_default=dict)
+
+
+# The files in the order they are applied: plugins before the roles that grant their
+# permissions and record types, and before the retention periods of their records.
+FILES: dict[str, type[ma.Schema]] = {
+    "tenant.yaml": TenantFile,
+    "plugins.yaml": PluginsFile,
+    "org.yaml": OrgFile,
+    "roles.yaml": RolesFile,
+    "privacy.yaml": PrivacyFile,
+}
+
+
+def read(folder: Path) -> dict[str, dict[str, Any]]:
+    """The bundle in ``folder``, each present file parsed and checked against its schema;
+    ``BundleInvalid`` lists every problem (file and path) when any file is wrong."""
+    if not folder.is_dir():
+        raise BundleInvalid([f"{folder}: not a folder"])
+    problems: list[str] = []
+    loaded: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".yaml", ".yml") and path.name not in FILES:
+            problems.append(f"{path.name}: unknown file (expected {', '.join(FILES)})")
+    for name, schema in FILES.items():
+        path = folder / name
+        if not path.exists():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            problems.append(f"{name}: not valid YAML: {exc}")
+            continue
+        try:
+            loaded[name] = schema().load(data if data is not None else {})
+        except ma.ValidationError as exc:
+            problems.extend(f"{name}: {where}: {message}" for where, message in flat(exc.messages))
+    if problems:
+        raise BundleInvalid(problems)
+    return loaded
+
+
+def flat(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """marshmallow's nested error dict as (path, message) pairs: ``roles[2].permissions``."""
+    if isinstance(messages, Mapping):
+        found = []
+        for key, value in messages.items():
+            if key == "_schema":
+                step = prefix or "(top)"
+            elif isinstance(key, int):
+                step = f"{prefix}[{key}]"
+            else:
+                step = f"{prefix}.{key}" if prefix else str(key)
+            found.extend(flat(value, step))
+        return found
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [(prefix or "(top)", m) for m in messages]
+    if isinstance(messages, list):
+        return [pair for m in messages for pair in flat(m, prefix)]
+    return [(prefix or "(top)", str(messages))]
+
+
+def dump(data: Mapping[str, Any]) -> str:
+    """YAML as people read it: keys in the order given, Chinese as it is, block style."""
+    return yaml.safe_dump(
+        dict(data), allow_unicode=True, sort_keys=False, default_flow_style=False, width=100
+    )
+
+
+def write(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, data in files.items():
+        path = folder / name
+        header = f"# LoanDesk tenant bundle, format {FORMAT}: {name} (see tenants/README.md)\n"
+        path.write_text(header + dump(data), encoding="utf-8")
+        written.append(path)
+    return written
