@@ -22,6 +22,7 @@ from loandesk.api.schemas import PageArgs, page_of
 from loandesk.audit import changes as audit_changes
 from loandesk.audit import record as audit_record
 from loandesk.auth.oauth import require_token
+from loandesk.auth.users import active_staff, display_names
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.events import Event, EventHandler, EventType, emit
@@ -37,7 +38,7 @@ from loandesk.pii.retention import ANONYMISED_NAME, RetentionSubject, clear_pers
 from loandesk.plugins.info import NavItem, Permission, PluginInfo
 from loandesk.rbac.access import RecordAccess
 from loandesk.rbac.current import acting_user, record_access
-from loandesk.rbac.org import unit_of
+from loandesk.rbac.org import unit_names, unit_of
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
 from loandesk.web.auth_views import admin_required, login_required, permission_required
@@ -88,11 +89,13 @@ __all__ = [
     "UTCDateTime",
     "ValidationFailed",
     "acting_user",
+    "active_staff",
     "admin_required",
     "audit_changes",
     "audit_record",
     "clear_personal",
     "current",
+    "display_names",
     "emit",
     "enable_rls",
     "enqueue",
@@ -105,6 +108,7 @@ __all__ = [
     "record_access",
     "require_token",
     "session",
+    "unit_names",
     "unit_of",
     "utcnow",
     "uuid7",

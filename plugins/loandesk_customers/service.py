@@ -17,7 +17,6 @@ from loandesk.sdk import (
     N_,
     Conflict,
     Keyring,
-    NotFound,
     RecordAccess,
     ValidationFailed,
     audit_changes,
@@ -270,11 +269,3 @@ def _audited(customer: Customer) -> dict[str, Any]:
     for key in PERSONAL:
         audited[key] = getattr(customer, f"{key}_hash")  # a keyed hash: changes, not values
     return audited
-
-
-def require_customer(session: Session, customer_id: uuid.UUID) -> Customer:
-    """The customer regardless of scope: for jobs acting as the system."""
-    found = session.scalar(select(Customer).where(Customer.id == customer_id))
-    if found is None:
-        raise NotFound(N_("No such record."))
-    return found

@@ -8,11 +8,11 @@ and a form offers inputs only for fields the user may edit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
-from sqlalchemy import select
 
 from loandesk import sdk
 from loandesk_customers import service
@@ -29,17 +29,13 @@ def _locale() -> str:
     return str(get_locale() or "zh")
 
 
-def _names() -> dict[str, dict[uuid.UUID, str]]:
-    """Display names of staff and units, for the owner and unit columns."""
-    from loandesk.auth.models import User
-    from loandesk.rbac.models import OrgUnit
-
+def _names(customers: Iterable[Any]) -> dict[str, dict[uuid.UUID, str]]:
+    """Display names of the owners and units of ``customers``, for their columns."""
+    customers = list(customers)
     session = sdk.session()
     return {
-        "owner_id": {
-            r.id: r.display_name for r in session.execute(select(User.id, User.display_name))
-        },
-        "org_unit_id": {r.id: r.name for r in session.execute(select(OrgUnit.id, OrgUnit.name))},
+        "owner_id": sdk.display_names(session, (c.owner_id for c in customers)),
+        "org_unit_id": sdk.unit_names(session, (c.org_unit_id for c in customers)),
     }
 
 
@@ -72,7 +68,7 @@ def customer_list() -> Any:
         "columns": columns,
         "access": access,
         "filters": filters,
-        "names": _names(),
+        "names": _names(result.items),
         "locale": _locale(),
         "can_create": g.user.can("customers.create"),
         "can_export": bool(set(access.export) & {f.key for f in access.visible_fields()}),
@@ -135,7 +131,7 @@ def customer_detail(customer_id: uuid.UUID) -> Any:
         fields=access.visible_fields(),
         values=values,
         access=access,
-        names=_names(),
+        names=_names([customer]),
         staff=_staff() if g.user.can("customers.assign") else [],
         can_edit=any(f.key in service.EDITABLE for f in access.editable_fields()),
         can_close=g.user.can("customers.close"),
@@ -183,7 +179,7 @@ def customer_edit(customer_id: uuid.UUID) -> Any:
         access=access,
         values=values,
         errors=errors,
-        names=_names(),
+        names=_names([customer]),
         locale=_locale(),
     ), (422 if errors else 200)
 
@@ -216,9 +212,4 @@ def customer_status(customer_id: uuid.UUID) -> Any:
 
 
 def _staff() -> list[tuple[str, str]]:
-    from loandesk.auth.models import User
-
-    active = sdk.session().scalars(
-        select(User).where(User.status == "active").order_by(User.display_name)
-    )
-    return [(str(u.id), u.display_name) for u in active]
+    return [(str(u.id), u.display_name) for u in sdk.active_staff(sdk.session())]

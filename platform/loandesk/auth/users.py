@@ -71,6 +71,24 @@ def list_users(
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
+def active_staff(session: Session) -> list[User]:
+    """Active staff by name: the choices wherever someone is picked (an owner, a head)."""
+    return list(
+        session.scalars(
+            select(User).where(User.status == "active").order_by(User.display_name, User.id)
+        )
+    )
+
+
+def display_names(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The display names of these users (for columns that show who)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {row.id: row.display_name for row in rows}
+
+
 def get_user(session: Session, user_id: uuid.UUID) -> User:
     user = session.scalar(select(User).where(User.id == user_id))
     if user is None:

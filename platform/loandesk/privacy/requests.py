@@ -121,10 +121,9 @@ def _next_number(session: Session) -> int:
 
 def possible_handlers(session: Session) -> list[User]:
     """Active staff who may handle data requests."""
-    users = session.scalars(
-        select(User).where(User.status == "active").order_by(User.display_name, User.id)
-    )
-    return [user for user in users if user.can(MANAGE)]
+    from loandesk.auth.users import active_staff
+
+    return [user for user in active_staff(session) if user.can(MANAGE)]
 
 
 def _handler_problems(session: Session, handler_id: uuid.UUID | None) -> list[str]:

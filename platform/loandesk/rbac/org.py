@@ -289,3 +289,12 @@ def unit_of(session: Session, user_id: uuid.UUID, field: str = "owner_id") -> uu
             errors={field: [N_("Choose an active staff member.")]},
         )
     return user.org_unit_id or company(session).id
+
+
+def unit_names(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of these units (for columns that show where)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(wanted)))
+    return {row.id: row.name for row in rows}

@@ -7,11 +7,9 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
-from sqlalchemy import select
 
 from loandesk import extension
 from loandesk.auth import clients, two_factor, users
-from loandesk.auth.models import User
 from loandesk.errors import Conflict, Forbidden, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.rbac import org
@@ -203,11 +201,9 @@ def api_clients_list() -> Any:
 
 
 def _staff_options() -> list[tuple[str, str]]:
-    active = extension.session().scalars(
-        select(User).where(User.status == "active").order_by(User.display_name)
-    )
     return [("", gettext("Nobody (no business records)"))] + [
-        (str(u.id), f"{u.display_name} <{u.email}>") for u in active
+        (str(u.id), f"{u.display_name} <{u.email}>")
+        for u in users.active_staff(extension.session())
     ]
 
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
-from sqlalchemy import select
 
 from loandesk import extension
-from loandesk.auth.models import User
+from loandesk.auth import users
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.rbac import org
@@ -24,8 +23,7 @@ bp = Blueprint("admin_org", __name__, url_prefix="/admin/org")
 def _context(errors: FormErrors, values: dict[str, Any], unit: Any = None) -> dict[str, Any]:
     session = extension.session()
     tree = org.Tree.load(session)
-    staff = session.scalars(select(User).where(User.status == "active").order_by(User.display_name))
-    people = {u.id: u.display_name for u in staff}
+    people = {u.id: u.display_name for u in users.active_staff(session)}
     return {
         "rows": tree.walk(),
         "counts": org.staff_counts(session),
