@@ -54,6 +54,23 @@ def apply_retention(ctx: JobContext) -> None:
     )
 
 
+def sync_field_indexes(ctx: JobContext) -> None:
+    """Create and drop the PostgreSQL indexes of searchable custom fields (as the owner role:
+    the app role owns no table)."""
+    from sqlalchemy import create_engine
+
+    from loandesk.fields import search
+    from loandesk.plugins import runtime as plugin_runtime
+
+    settings = current_app.extensions["loandesk"].settings
+    engine = create_engine(settings.owner_database_url)
+    try:
+        host = plugin_runtime.host()
+        search.sync_indexes(engine, host.record_types(sorted(host.contributions)))
+    finally:
+        engine.dispose()
+
+
 JOBS = [
     JobSpec(
         "core.deliver_events",
@@ -65,6 +82,13 @@ JOBS = [
     JobSpec("core.sweep_events", sweep_events, queue="events", max_attempts=1),
     JobSpec("core.purge_sessions", purge_sessions, max_attempts=1),
     JobSpec("core.apply_retention", apply_retention, max_attempts=3, timeout=3600),
+    JobSpec(
+        "core.sync_field_indexes",
+        sync_field_indexes,
+        max_attempts=5,
+        backoff=(10, 60),
+        timeout=7200,
+    ),
 ]
 
 SCHEDULES = [

@@ -28,6 +28,17 @@ from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, Validati
 from loandesk.events import Event, EventHandler, EventType, emit
 from loandesk.extension import session
 from loandesk.fields import FieldSpec, RecordType
+from loandesk.fields.current import current_form, value_context
+from loandesk.fields.forms import Form, Section
+from loandesk.fields.models import CustomValues, JSONValues
+from loandesk.fields.validation import (
+    Clean,
+    current_values,
+    read_custom,
+    store_custom,
+    validate_record,
+)
+from loandesk.fields.values import Context as ValueContext
 from loandesk.i18n import N_
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
@@ -62,14 +73,18 @@ __all__ = [
     "ANONYMISED_NAME",
     "N_",
     "Base",
+    "Clean",
     "Conflict",
+    "CustomValues",
     "DomainError",
     "Event",
     "EventHandler",
     "EventType",
     "FieldSpec",
     "Forbidden",
+    "Form",
     "FormErrors",
+    "JSONValues",
     "JobContext",
     "JobSpec",
     "Keyring",
@@ -84,10 +99,12 @@ __all__ = [
     "RecordType",
     "RetentionSubject",
     "Schedule",
+    "Section",
     "TenantOwned",
     "TenantRef",
     "UTCDateTime",
     "ValidationFailed",
+    "ValueContext",
     "acting_user",
     "active_staff",
     "admin_required",
@@ -95,6 +112,8 @@ __all__ = [
     "audit_record",
     "clear_personal",
     "current",
+    "current_form",
+    "current_values",
     "display_names",
     "emit",
     "enable_rls",
@@ -105,11 +124,15 @@ __all__ = [
     "page_of",
     "permission_required",
     "plugin_settings",
+    "read_custom",
     "record_access",
     "require_token",
     "session",
+    "store_custom",
     "unit_names",
     "unit_of",
     "utcnow",
     "uuid7",
+    "validate_record",
+    "value_context",
 ]

@@ -9,10 +9,10 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from loandesk.sdk import Base, Money, PersonalData, UTCDateTime, utcnow
+from loandesk.sdk import Base, CustomValues, Money, PersonalData, UTCDateTime, utcnow
 
 
-class Customer(PersonalData, Base):
+class Customer(PersonalData, CustomValues, Base):
     """A borrower. The ID number, mobile, address and bank card are personal data: stored
     encrypted, found by exact match, shown masked unless the viewer's field permission allows.
     ``owner_id`` is the credit officer the customer is assigned to (客户经理) and

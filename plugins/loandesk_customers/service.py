@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -21,15 +20,19 @@ from loandesk.sdk import (
     ValidationFailed,
     audit_changes,
     audit_record,
+    current_form,
+    current_values,
     emit,
+    store_custom,
     unit_of,
     utcnow,
+    validate_record,
+    value_context,
 )
 from loandesk_customers.models import Customer
 
 PERSONAL = ("id_number", "mobile", "address", "bank_card")
 EDITABLE = ("name", *PERSONAL, "employer", "monthly_income", "notes")
-MAX_INCOME = Decimal("100000000")  # a monthly income above 100 million is a typing error
 REDACTED = "***"
 
 
@@ -181,80 +184,21 @@ def _refuse_if_anonymised(customer: Customer) -> None:
 
 
 def _apply(customer: Customer, values: Mapping[str, Any], keys: Keyring, *, creating: bool) -> None:
-    """Validate every given field first, then write: invalid input changes nothing."""
-    errors: dict[str, list[str]] = {}
-    unknown = sorted(set(values) - set(EDITABLE))
-    for key in unknown:
-        errors[key] = [N_("Unknown field.")]
-    clean: dict[str, Any] = {}
-    if "name" in values or creating:
-        name = str(values.get("name") or "").strip()
-        if not name:
-            errors["name"] = [N_("Enter the customer's name.")]
-        elif len(name) > 50:
-            errors["name"] = [N_("Use at most 50 characters.")]
-        clean["name"] = name
-    if creating and not str(values.get("mobile") or "").strip():
-        errors["mobile"] = [N_("Enter the customer's mobile number.")]
-    for key, limit, too_long in (
-        ("employer", 100, N_("Use at most 100 characters.")),
-        ("notes", 2000, N_("Use at most 2000 characters.")),
-    ):
-        if key in values:
-            text = str(values[key] or "").strip()
-            if len(text) > limit:
-                errors[key] = [too_long]
-            clean[key] = text or None
-    if "monthly_income" in values:
-        try:
-            clean["monthly_income"] = parse_amount(values["monthly_income"])
-        except ValidationFailed as problem:
-            errors["monthly_income"] = problem.errors["amount"]
-    staged = Customer()  # validates and encrypts into a throw-away row first
-    for key in PERSONAL:
-        if key in values and key not in errors:
-            try:
-                staged.set_personal(key, _text(values[key]), keys=keys)
-            except ValidationFailed as problem:
-                errors.update(problem.errors)
-    if errors:
-        raise ValidationFailed(N_("Some fields need attention."), errors=errors)
-    for key, value in clean.items():
-        setattr(customer, key, value)
-    for key in PERSONAL:
-        if key in values:
-            customer.set_personal(key, _text(values[key]), keys=keys)
-
-
-def parse_amount(value: Any) -> Decimal | None:
-    """An amount of yuan with at most 2 decimals, from a string or an integer: never from a
-    float, which cannot hold most amounts exactly."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, float):
-        raise ValidationFailed(
-            N_("Some fields need attention."),
-            errors={"amount": [N_('Send amounts as text, e.g. "8500.00".')]},
-        )
-    try:
-        amount = Decimal(str(value).replace(",", "").strip())
-    except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount < 0 or amount >= MAX_INCOME:
-        raise ValidationFailed(
-            N_("Some fields need attention."),
-            errors={"amount": [N_("Enter an amount of 0 or more, e.g. 8500.00.")]},
-        )
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationFailed(
-            N_("Some fields need attention."),
-            errors={"amount": [N_("Use at most 2 decimal places.")]},
-        )
-    return amount.quantize(Decimal("0.01"))
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    """Validate every given field with the tenant's customer form (built-in and custom
+    fields, the one validation path), then write: invalid input changes nothing."""
+    form = current_form("customer")
+    existing = None
+    if not creating:
+        existing = current_values(customer, form, lambda spec: getattr(customer, spec.source))
+    clean = validate_record(
+        form, values, existing=existing, context=value_context(), writable=EDITABLE
+    )
+    for key, value in clean.builtin.items():
+        if key in PERSONAL:
+            customer.set_personal(key, value, keys=keys)
+        else:
+            setattr(customer, key, value)
+    store_custom(customer, form, clean.custom, keys)
 
 
 def _audited(customer: Customer) -> dict[str, Any]:

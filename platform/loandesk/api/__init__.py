@@ -50,6 +50,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
     from loandesk.api import (
         clients,
         data_requests,
+        fields,
         org_units,
         plugins,
         retention,
@@ -67,6 +68,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         plugins.blp,
         roles.blp,
         org_units.blp,
+        fields.blp,
         security.blp,
         sso.blp,
         retention.blp,

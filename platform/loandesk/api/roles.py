@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 
 from loandesk import extension
 from loandesk.auth.oauth import require_token
+from loandesk.fields.current import tenant_record_type
 from loandesk.fields.registry import ACCESS_LEVELS, SCOPES
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.rbac import grants
@@ -139,7 +140,10 @@ class RoleRecordAccessList(MethodView):
         tenant's enabled plugins (scope null: no access)."""
         role = rbac.get_role(extension.session(), role_id)
         rows = grants.grants_of(extension.session(), role)
-        return [_grant(t, rows.get(t.key), role) for t in plugin_runtime.record_types()]
+        return [
+            _grant(t, rows.get(t.key), role)
+            for t in map(tenant_record_type, plugin_runtime.record_types())
+        ]
 
 
 @blp.route("/roles/<uuid:role_id>/record-access/<record_type>")
@@ -151,7 +155,7 @@ class RoleRecordAccessOne(MethodView):
     def put(self, args: dict[str, Any], role_id: uuid.UUID, record_type: str) -> dict[str, Any]:
         """Set exactly this access for the role (fields not named become hidden)."""
         role = rbac.get_role(extension.session(), role_id)
-        declared = plugin_runtime.record_type(record_type)
+        declared = tenant_record_type(record_type)
         row = grants.set_grant(
             extension.session(),
             role,

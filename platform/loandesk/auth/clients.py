@@ -40,6 +40,8 @@ SCOPES: dict[str, str] = {
     "plugins:write": N_("Enable and disable plugins, change their settings"),
     "org-units:read": N_("Read the organisation tree"),
     "org-units:write": N_("Change the organisation tree"),
+    "fields:read": N_("Read record types, their fields and forms"),
+    "fields:write": N_("Define custom fields, arrange and publish forms"),
     "records:read": N_("Read business records, as the staff member the client acts for"),
     "records:write": N_("Change business records, as the staff member the client acts for"),
     "security:read": N_("Read the security settings"),

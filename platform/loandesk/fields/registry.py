@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 # How a field's value is held and shown. The personal kinds are stored encrypted
@@ -29,9 +29,44 @@ FieldKind = Literal[
     "bank_card",
     "address",
     "name",
+    # kinds a tenant's custom fields add (fields.definitions); built-in fields may use them too
+    "percent",
+    "multi_select",
+    "email",
+    "region",
+    "attachment",
+    "link",
+    "computed",
 ]
 FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)
 ENCRYPTED_KINDS = ("resident_id", "mobile", "bank_card", "address")
+# What a tenant may choose for a custom field (``user`` picks a staff member, ``link`` a record
+# of another record type, ``computed`` is an expression over other fields, never entered).
+CUSTOM_KINDS = (
+    "text",
+    "long_text",
+    "integer",
+    "decimal",
+    "money",
+    "percent",
+    "date",
+    "datetime",
+    "select",
+    "multi_select",
+    "boolean",
+    "mobile",
+    "resident_id",
+    "bank_card",
+    "email",
+    "region",
+    "attachment",
+    "user",
+    "link",
+    "computed",
+)
+# What a computed field may yield.
+COMPUTED_RESULTS = ("decimal", "money", "integer", "text", "boolean", "date")
+NUMERIC_KINDS = ("integer", "decimal", "money", "percent")
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 # Field permissions, weakest first; a user with several roles gets the strongest.
@@ -46,8 +81,18 @@ SCOPES: tuple[str, ...] = get_args(Scope)
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """A built-in field of a record type. ``attribute`` is the model's attribute (default:
-    the key); a personal kind reads the encrypted column through ``PersonalData``."""
+    """A field of a record type: built in (declared by the plugin that brings the record type)
+    or custom (``custom=True``: defined by a tenant admin, its value kept in the record's
+    ``custom`` JSON column). ``attribute`` is a built-in field's model attribute (default: the
+    key); a personal kind reads the encrypted column through ``PersonalData``.
+
+    The rest describes validation and layout: ``minimum``/``maximum`` (numbers, dates; as text
+    so a frozen spec holds them exactly), ``min_length``/``max_length``/``pattern`` (text),
+    ``places`` (decimals), ``section`` and ``condition`` (an expression over other fields: the
+    field is shown, and required, only while it holds), ``expression`` and ``result`` (a
+    computed field), ``link_type`` (the record type a ``link`` points at), ``searchable``
+    (custom values indexed for filters and sorting).
+    """
 
     key: str
     label_zh: str
@@ -57,10 +102,38 @@ class FieldSpec:
     required: bool = False
     options: tuple[tuple[str, str, str], ...] = ()  # (value, label_zh, label_en) of a select
     read_only: bool = False  # set by the system (numbers, timestamps), never by a form
+    custom: bool = False
+    help_zh: str = ""
+    help_en: str = ""
+    default: Any = None
+    minimum: str | None = None
+    maximum: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    places: int | None = None
+    section: str = ""
+    condition: str = ""
+    expression: str = ""
+    result: str | None = None
+    link_type: str | None = None
+    searchable: bool = False
 
     @property
     def encrypted(self) -> bool:
         return self.kind in ENCRYPTED_KINDS
+
+    @property
+    def value_kind(self) -> str:
+        """The kind a value has: a computed field's result, else the field's own kind."""
+        return (self.result or "decimal") if self.kind == "computed" else self.kind
+
+    @property
+    def computed(self) -> bool:
+        return self.kind == "computed"
+
+    def help(self, locale: str) -> str:
+        return self.help_zh if locale.startswith("zh") else self.help_en
 
     @property
     def source(self) -> str:
@@ -113,6 +186,14 @@ class RecordType:
     @property
     def field_keys(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.fields)
+
+    @property
+    def builtin_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if not f.custom)
+
+    def with_fields(self, extra: tuple[FieldSpec, ...]) -> RecordType:
+        """This record type with a tenant's custom fields after the built-in ones."""
+        return replace(self, fields=self.builtin_fields + extra)
 
     def problems(self) -> list[str]:
         """What is wrong with this declaration (empty when it is sound)."""

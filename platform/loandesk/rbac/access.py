@@ -213,6 +213,10 @@ class RecordAccess:
 
 def read(record: Any, spec: FieldSpec, keys: Keyring) -> Any:
     """The stored value of a field (decrypted for an encrypted kind)."""
+    if spec.custom:
+        from loandesk.fields.validation import read_custom
+
+        return read_custom(record, spec, keys)
     if spec.encrypted:
         return record.get_personal(spec.source, keys=keys)
     return getattr(record, spec.source)

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from loandesk import extension
 from loandesk.audit import web as audit_web
 from loandesk.errors import Forbidden
+from loandesk.fields.current import tenant_record_type
 from loandesk.i18n import N_
-from loandesk.plugins import runtime
 from loandesk.rbac.access import RecordAccess
 
 
@@ -39,6 +39,6 @@ def record_access(record_type: str) -> RecordAccess:
     cache: dict[str, RecordAccess] = g.setdefault("loandesk_record_access", {})
     if record_type not in cache:
         cache[record_type] = RecordAccess.resolve(
-            extension.session(), acting_user(), runtime.record_type(record_type)
+            extension.session(), acting_user(), tenant_record_type(record_type)
         )
     return cache[record_type]

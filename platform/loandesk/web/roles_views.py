@@ -10,6 +10,7 @@ from flask_babel import get_locale, gettext
 
 from loandesk import extension
 from loandesk.errors import Conflict, ValidationFailed
+from loandesk.fields.current import tenant_record_type
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.rbac import grants
 from loandesk.rbac import service as rbac
@@ -108,7 +109,7 @@ def role_edit(role_id: uuid.UUID) -> Any:
         errors=errors,
         groups=_groups(),
         admin_key=ADMIN_ROLE,
-        record_types=plugin_runtime.record_types(),
+        record_types=[tenant_record_type(t) for t in plugin_runtime.record_types()],
         record_grants=grants.grants_of(extension.session(), role),
         locale=_locale(),
     ), (422 if errors else 200)
@@ -144,7 +145,7 @@ def _form_values() -> dict[str, Any]:
 def role_records(role_id: uuid.UUID, record_type: str) -> Any:
     """One role's data scope, field permissions and export grants for one record type."""
     role = rbac.get_role(extension.session(), role_id)
-    declared = plugin_runtime.record_type(record_type)
+    declared = tenant_record_type(record_type)
     errors = FormErrors()
     row = grants.grants_of(extension.session(), role).get(declared.key)
     values: dict[str, Any] = {
