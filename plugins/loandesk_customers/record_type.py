@@ -28,6 +28,7 @@ CUSTOMER = RecordType(
     label_en="Customer",
     model=Customer,
     fields=FIELDS,
+    detail_endpoint="tenant.customers.detail",
     # Built-in roles' starting point; each tenant's admins change it on the role's page.
     default_scopes={
         "credit_officer": "own",

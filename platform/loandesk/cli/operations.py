@@ -185,7 +185,7 @@ def scheduler_command(once: bool, at: str | None) -> None:
     clock.run(stop)
 
 
-BUILTIN_PLUGINS = ("customers",)
+BUILTIN_PLUGINS = ("customers", "intake")
 
 
 @cli.command("demo")

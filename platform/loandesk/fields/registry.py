@@ -170,6 +170,8 @@ class RecordType:
     owner_column: str = "owner_id"
     unit_column: str = "org_unit_id"
     title_field: str = "name"
+    # the web page of one record: an endpoint taking ``<key>_id`` (links to records use it)
+    detail_endpoint: str | None = None
     default_scopes: Mapping[str, Scope] = field(default_factory=dict)
     default_fields: Mapping[str, Mapping[str, Access]] = field(default_factory=dict)
     default_export: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

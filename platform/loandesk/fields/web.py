@@ -144,13 +144,10 @@ def _link_titles(spec: FieldSpec, ids: set[Any]) -> dict[str, Any]:
     rows = extension.session().execute(
         access.where(select(model.id, title)).where(model.id.in_(ids))
     )
-    endpoint = f"tenant.{spec.link_type}s.detail"
+    endpoint = access.record_type.detail_endpoint
     found: dict[str, Any] = {}
     for ident, text in rows:
-        try:
-            link = url_for(endpoint, **{f"{spec.link_type}_id": ident})
-        except Exception:  # the linked plugin has no detail page
-            link = ""
+        link = url_for(endpoint, **{f"{spec.link_type}_id": ident}) if endpoint else ""
         found[str(ident)] = (str(text), link)
     return found
 

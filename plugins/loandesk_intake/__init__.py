@@ -1,0 +1,86 @@
+"""Intake (进件): loan applications against a customer, shaped by the tenant's application
+form (its own fields, sections and conditions), saved as drafts and submitted for review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint
+from flask_smorest import Blueprint as ApiBlueprint
+
+from loandesk import sdk
+
+PLUGIN = sdk.PluginInfo(
+    name="intake",
+    title_zh="进件管理",
+    title_en="Applications",
+    version="1.0.0",
+    description_zh="借款申请：按机构自定义的申请表填写、校验、保存草稿并提交审批。",
+    description_en="Loan applications: filled in on the firm's own application form, "
+    "checked, saved as drafts and submitted for review.",
+    depends_on=("customers",),
+)
+
+
+@sdk.hookimpl
+def loandesk_migrations() -> str:
+    import loandesk_intake.models  # noqa: F401  (the table joins the metadata)
+
+    return str(Path(__file__).parent / "migrations")
+
+
+@sdk.hookimpl
+def loandesk_record_types() -> list[sdk.RecordType]:
+    from loandesk_intake.record_type import APPLICATION
+
+    return [APPLICATION]
+
+
+@sdk.hookimpl
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_intake.views import bp
+
+    return [bp]
+
+
+@sdk.hookimpl
+def loandesk_api_blueprints() -> list[ApiBlueprint]:
+    from loandesk_intake.api import blp
+
+    return [blp]
+
+
+@sdk.hookimpl
+def loandesk_nav_items() -> list[sdk.NavItem]:
+    return [
+        sdk.NavItem(
+            "tenant.intake.index", "借款申请", "Applications", section="modules", order=20
+        )
+    ]
+
+
+@sdk.hookimpl
+def loandesk_permissions() -> list[sdk.Permission]:
+    return [
+        sdk.Permission(
+            "intake.create",
+            "新建借款申请",
+            "Create loan applications",
+            default_roles=("credit_officer",),
+        ),
+    ]
+
+
+@sdk.hookimpl
+def loandesk_event_types() -> list[sdk.EventType]:
+    return [
+        sdk.EventType(
+            "application.created", "借款申请已创建", "Application created", "application"
+        ),
+        sdk.EventType(
+            "application.updated", "借款申请已修改", "Application changed", "application"
+        ),
+        sdk.EventType(
+            "application.submitted", "借款申请已提交", "Application submitted", "application"
+        ),
+    ]

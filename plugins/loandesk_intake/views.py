@@ -1,0 +1,272 @@
+"""Application pages: the list, an application's page, and its form, which the tenant's form
+shapes (sections, custom fields, conditions re-evaluated by the server as values change)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+
+from loandesk import sdk
+from loandesk.fields import web as record_web
+from loandesk_intake import service
+from loandesk_intake.models import STATUSES
+
+bp = Blueprint("intake", __name__, url_prefix="/applications", template_folder="templates")
+
+LIST_COLUMNS = (
+    "number",
+    "customer_id",
+    "amount",
+    "term_months",
+    "status",
+    "owner_id",
+    "created_at",
+)
+PER_PAGE = 20
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh")
+
+
+def _view(
+    access: sdk.RecordAccess,
+    form: sdk.Form,
+    values: dict[str, Any],
+    errors: Any = None,
+    refresh_url: str = "",
+) -> record_web.RecordView:
+    view = record_web.RecordView(
+        form=form,
+        access=access,
+        locale=_locale(),
+        values=values,
+        errors=errors,
+        refresh_url=refresh_url,
+    )
+    view.names = record_web.names(form, [values])
+    view.choices = record_web.choices(form, view.editable)
+    return view
+
+
+@bp.get("/", endpoint="index")
+@sdk.login_required
+def application_list() -> Any:
+    access, keys = sdk.record_access("application"), sdk.keyring()
+    if not access.can_read:
+        abort(403)
+    status = request.args.get("status") or None
+    status = status if status in STATUSES else None
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    result = service.list_applications(
+        sdk.session(), access, status=status, page=page, per_page=PER_PAGE
+    )
+    form = sdk.current_form("application")
+    columns = [f for f in access.visible_fields() if f.key in LIST_COLUMNS]
+    rows = [(a, access.present(a, keys, fields=columns)) for a in result.items]
+    access.audit_shown(sdk.session())
+    sdk.session().commit()
+    view = _view(access, form, {})
+    names = record_web.names(form, [values for _, values in rows])
+    names["org_unit_id"] = {}
+    return render_template(
+        "intake/index.html",
+        result=result,
+        rows=rows,
+        columns=columns,
+        view=view,
+        names=names,
+        status=status,
+        statuses=STATUSES,
+        locale=_locale(),
+        can_create=g.user.can("intake.create"),
+    )
+
+
+def _editable(access: sdk.RecordAccess, form: sdk.Form) -> list[str]:
+    return [
+        f.key
+        for f in form.fields
+        if access.access(f.key) == "edit"
+        and not f.read_only
+        and (f.custom or f.key in service.EDITABLE)
+    ]
+
+
+@bp.route("/new", methods=["GET", "POST"], endpoint="new")
+@sdk.permission_required("intake.create")
+def application_new() -> Any:
+    access, keys = sdk.record_access("application"), sdk.keyring()
+    form = sdk.current_form("application")
+    editable = _editable(access, form)
+    errors = sdk.FormErrors()
+    if request.method == "POST":
+        values = record_web.submitted(form, request.form, editable)
+        shown = form.shown(_typed(form, values))
+        given = {k: v for k, v in values.items() if k in shown}
+        try:
+            application = service.create_application(
+                sdk.session(),
+                access,
+                keys,
+                form,
+                given,
+                owner_id=g.user.id,
+                context=sdk.value_context(),
+            )
+        except sdk.ValidationFailed as problem:
+            sdk.session().rollback()
+            errors.update(problem)
+        else:
+            sdk.session().commit()
+            flash(gettext("Application saved as a draft."), "success")
+            return redirect(url_for("tenant.intake.detail", application_id=application.id))
+    else:
+        values = {k: v for k, v in _defaults(form).items() if k in editable}
+        customer = request.args.get("customer_id")
+        if customer:
+            values["customer_id"] = customer
+    view = _view(access, form, _typed(form, values), errors, url_for("tenant.intake.refresh"))
+    view.values = {**values, **_typed(form, values)}
+    return render_template("intake/form.html", application=None, view=view, locale=_locale()), (
+        422 if errors else 200
+    )
+
+
+@bp.post("/form-fields", endpoint="refresh")
+@sdk.login_required
+def application_form_refresh() -> Any:
+    """The form's fields again for the values typed so far (htmx): conditional fields appear
+    or go as the tenant's conditions say, computed fields recompute."""
+    access = sdk.record_access("application")
+    form = sdk.current_form("application")
+    values = record_web.submitted(form, request.form, _editable(access, form))
+    typed = _typed(form, values)
+    for spec, expression in form.formulas:
+        from loandesk.fields.values import coerce_result
+
+        typed[spec.key] = coerce_result(spec, expression.evaluate(typed))
+    view = _view(access, form, typed, None, url_for("tenant.intake.refresh"))
+    view.values = {**values, **typed}
+    return render_template("intake/_fields.html", view=view)
+
+
+@bp.get("/<uuid:application_id>", endpoint="detail")
+@sdk.login_required
+def application_detail(application_id: uuid.UUID) -> Any:
+    access, keys = sdk.record_access("application"), sdk.keyring()
+    form = sdk.current_form("application")
+    application = service.get_application(sdk.session(), access, application_id)
+    values = access.present(application, keys)
+    access.audit_shown(sdk.session())
+    sdk.session().commit()
+    view = _view(access, form, values)
+    view.names["org_unit_id"] = {
+        str(k): v for k, v in sdk.unit_names(sdk.session(), [application.org_unit_id]).items()
+    }
+    return render_template(
+        "intake/detail.html",
+        application=application,
+        view=view,
+        can_edit=application.status == "draft" and bool(_editable(access, form)),
+        locale=_locale(),
+    )
+
+
+@bp.route("/<uuid:application_id>/edit", methods=["GET", "POST"], endpoint="edit")
+@sdk.login_required
+def application_edit(application_id: uuid.UUID) -> Any:
+    access, keys = sdk.record_access("application"), sdk.keyring()
+    form = sdk.current_form("application")
+    application = service.get_application(sdk.session(), access, application_id)
+    editable = _editable(access, form)
+    if not editable or application.status != "draft":
+        abort(403)
+    errors = sdk.FormErrors()
+    current = access.present(application, keys, fields=[form.field(k) for k in editable])
+    if request.method == "POST":
+        values = record_web.submitted(form, request.form, editable)
+        shown = form.shown(_typed(form, values))
+        changed = {
+            k: v for k, v in values.items() if k in shown and _plain(current.get(k)) != _plain(v)
+        }
+        try:
+            service.update_application(
+                sdk.session(),
+                access,
+                keys,
+                form,
+                application,
+                changed,
+                context=sdk.value_context(),
+            )
+        except sdk.ValidationFailed as problem:
+            sdk.session().rollback()
+            errors.update(problem)
+        else:
+            sdk.session().commit()
+            flash(gettext("Saved."), "success")
+            return redirect(url_for("tenant.intake.detail", application_id=application.id))
+        shown_values = {**current, **values}
+    else:
+        shown_values = dict(current)
+    access.audit_shown(sdk.session())
+    sdk.session().commit()
+    view = _view(
+        access, form, _typed(form, shown_values), errors, url_for("tenant.intake.refresh")
+    )
+    view.values = {**shown_values, **_typed(form, shown_values)}
+    return render_template(
+        "intake/form.html", application=application, view=view, locale=_locale()
+    ), (422 if errors else 200)
+
+
+@bp.post("/<uuid:application_id>/submit", endpoint="submit")
+@sdk.login_required
+def application_submit(application_id: uuid.UUID) -> Any:
+    access = sdk.record_access("application")
+    form = sdk.current_form("application")
+    application = service.get_application(sdk.session(), access, application_id)
+    try:
+        service.submit(sdk.session(), access, form, application)
+    except (sdk.ValidationFailed, sdk.Conflict) as problem:
+        sdk.session().rollback()
+        labels = ", ".join(form.field(k).label(_locale()) for k in problem.errors if form.has(k))
+        flash(gettext(problem.message) + (f" {labels}" if labels else ""), "error")
+    else:
+        sdk.session().commit()
+        flash(gettext("Application submitted."), "success")
+    return redirect(url_for("tenant.intake.detail", application_id=application_id))
+
+
+def _typed(form: sdk.Form, values: dict[str, Any]) -> dict[str, Any]:
+    """Values as conditions see them: each parsed when it parses, left out when it does not
+    (a half-typed amount must not break the form)."""
+    from loandesk.fields.values import Invalid, parse
+
+    typed: dict[str, Any] = {}
+    for key, raw in values.items():
+        if not form.has(key):
+            continue
+        try:
+            typed[key] = parse(form.field(key), raw)
+        except Invalid:
+            continue
+    return typed
+
+
+def _defaults(form: sdk.Form) -> dict[str, Any]:
+    from loandesk.fields.validation import defaults
+
+    return defaults(form)
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return sorted(str(v) for v in value)
+    return str(value)
