@@ -18,7 +18,7 @@ from typing import Any
 
 import pluggy
 
-from loandesk.api.schemas import PageArgs, page_of
+from loandesk.api.schemas import PageArgs, RecordSchema, RecordWriteSchema, page_of
 from loandesk.audit import changes as audit_changes
 from loandesk.audit import record as audit_record
 from loandesk.auth.oauth import require_token
@@ -96,6 +96,8 @@ __all__ = [
     "PersonalData",
     "PluginInfo",
     "RecordAccess",
+    "RecordSchema",
+    "RecordWriteSchema",
     "RecordType",
     "RetentionSubject",
     "Schedule",

@@ -34,7 +34,7 @@ def _value_field(description: str) -> ma.fields.Field:
     return ma.fields.String(allow_none=True, metadata={"description": description})
 
 
-CustomerSchema = ma.Schema.from_dict(
+CustomerSchema = sdk.RecordSchema.from_dict(
     {
         "id": ma.fields.UUID(),
         **{
@@ -49,7 +49,7 @@ CustomerSchema = ma.Schema.from_dict(
 )
 
 
-class CustomerWriteSchema(ma.Schema):
+class CustomerWriteSchema(sdk.RecordWriteSchema):
     name = ma.fields.String()
     id_number = ma.fields.String(allow_none=True)
     mobile = ma.fields.String(allow_none=True)

@@ -53,9 +53,7 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
 @sdk.hookimpl
 def loandesk_nav_items() -> list[sdk.NavItem]:
     return [
-        sdk.NavItem(
-            "tenant.intake.index", "借款申请", "Applications", section="modules", order=20
-        )
+        sdk.NavItem("tenant.intake.index", "借款申请", "Applications", section="modules", order=20)
     ]
 
 

@@ -26,7 +26,7 @@ blp = Blueprint(
 )
 
 
-class ApplicationSchema(ma.Schema):
+class ApplicationSchema(sdk.RecordSchema):
     """Every field the acting staff member may see (absent when hidden), custom ones
     included under their keys."""
 
@@ -42,18 +42,10 @@ class ApplicationSchema(ma.Schema):
     submitted_at = ma.fields.String(allow_none=True)
     masked = ma.fields.List(ma.fields.String(), metadata={"description": "Fields shown masked"})
 
-    @ma.post_dump(pass_original=True)
-    def custom_fields(self, data: dict[str, Any], original: Any, **_: Any) -> dict[str, Any]:
-        """Custom fields pass through as ``present`` gave them; hidden ones stay absent."""
-        return {**original, **data}
 
-
-class ApplicationWriteSchema(ma.Schema):
+class ApplicationWriteSchema(sdk.RecordWriteSchema):
     """Built-in fields below; custom fields are accepted under their keys and checked by the
     tenant's published application form (422 naming the field otherwise)."""
-
-    class Meta:
-        unknown = ma.INCLUDE
 
     customer_id = ma.fields.Raw(metadata={"description": "The customer's id"})
     amount = ma.fields.Raw(metadata={"description": 'An amount as a string: "50000.00"'})

@@ -215,9 +215,7 @@ def application_edit(application_id: uuid.UUID) -> Any:
         shown_values = dict(current)
     access.audit_shown(sdk.session())
     sdk.session().commit()
-    view = _view(
-        access, form, _typed(form, shown_values), errors, url_for("tenant.intake.refresh")
-    )
+    view = _view(access, form, _typed(form, shown_values), errors, url_for("tenant.intake.refresh"))
     view.values = {**shown_values, **_typed(form, shown_values)}
     return render_template(
         "intake/form.html", application=application, view=view, locale=_locale()

@@ -37,6 +37,7 @@ from loandesk.fields.forms import (
 )
 from loandesk.fields.models import FieldDefinition, FormSection, FormVersion
 from loandesk.fields.registry import (
+    ACCESS_LEVELS,
     COMPUTED_RESULTS,
     CUSTOM_KINDS,
     ENCRYPTED_KINDS,
@@ -289,7 +290,7 @@ def define_field(
     row = FieldDefinition(record_type=record_type.key, position=position, **data)
     session.add(row)
     session.flush()
-    _grant_new_field(session, record_type.key, row)
+    _grant_new_field(session, record_type, row)
     audit.record(session, "field.create", "field", str(row.id), _audited(row))
     return row
 
@@ -545,25 +546,46 @@ def field_count(session: Session, record_type: str) -> int:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _grant_new_field(session: Session, record_type: str, row: FieldDefinition) -> None:
-    """Roles with access to the record type get a new field as they get the rest: "edit"
-    where they may edit some field, "view" otherwise; personal kinds only masked. Roles that
-    export the record type export it too. Admins refine this in the role's field matrix."""
+def _grant_new_field(session: Session, record_type: RecordType, row: FieldDefinition) -> None:
+    """Roles with access to the record type get a new field as they get its kin: a personal
+    kind (mobile, ID number, bank card) as they get the built-in field of that kind (else
+    their weakest personal field; else masked, or edit where they edit); any other kind "edit"
+    where they may edit some field, "view" otherwise. Roles export it where they export its
+    kin. Admins refine this in the role's field matrix."""
+    from collections import Counter
+
     personal = row.kind in ENCRYPTED_KINDS
+    same_kind = [f.key for f in record_type.builtin_fields if f.kind == row.kind]
+    personal_builtins = [f.key for f in record_type.builtin_fields if f.encrypted]
+    plain_builtins = [
+        f.key for f in record_type.builtin_fields if not f.encrypted and not f.read_only
+    ]
     grants = session.scalars(
-        select(RoleRecordAccess).where(RoleRecordAccess.record_type == record_type)
+        select(RoleRecordAccess).where(RoleRecordAccess.record_type == record_type.key)
     ).all()
     for grant in grants:
-        levels = set(grant.fields.values())
-        level = (
-            "masked"
-            if personal
-            else ("edit" if "edit" in levels and row.kind != "computed" else "view")
-        )
-        if not levels:
+        fields = dict(grant.fields)
+        if not fields:
             continue
-        grant.fields = {**grant.fields, row.key: level}
-        if grant.export and not personal:
+        edits = "edit" in fields.values()
+        kin = [k for k in (same_kind or personal_builtins) if k in fields] if personal else []
+        if personal and (same_kind or personal_builtins):
+            if not kin:
+                continue  # the role sees none of the record's personal data
+            level = min((fields[k] for k in kin), key=ACCESS_LEVELS.index)
+        elif personal:
+            level = "edit" if edits else "masked"
+        else:
+            counts = Counter(fields.get(k, "hidden") for k in plain_builtins) or Counter(["view"])
+            top = max(counts.values())
+            level = min((lv for lv, n in counts.items() if n == top), key=ACCESS_LEVELS.index)
+        if level == "hidden":
+            continue
+        if level == "edit" and row.kind == "computed":
+            level = "view"
+        grant.fields = {**fields, row.key: level}
+        exports = kin if personal else list(grant.export)
+        if grant.export and level != "hidden" and any(k in grant.export for k in exports):
             grant.export = [*grant.export, row.key]
     session.flush()
 

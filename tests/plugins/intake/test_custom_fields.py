@@ -50,7 +50,9 @@ def test_api_writes_are_checked_by_the_tenants_form(purpose_form: Firm) -> None:
         "50000.00",
     )
     # a change that makes the condition hold needs the field it reveals
-    switched = officer.patch(f"/applications/{house.get_json()['id']}", json={"loan_purpose": "car"})
+    switched = officer.patch(
+        f"/applications/{house.get_json()['id']}", json={"loan_purpose": "car"}
+    )
     assert switched.status_code == 422
     assert list(switched.get_json()["errors"]) == ["car_model"]
     unchanged = officer.get(f"/applications/{house.get_json()['id']}").get_json()
@@ -80,7 +82,9 @@ def test_another_tenants_applications_are_unaffected(
     plain = _application(officer, customer)
     assert plain.status_code == 201, plain.get_json()
     assert "loan_purpose" not in plain.get_json()
-    custom = [f for f in api_b.get("/record-types/application/fields").get_json()["items"] if f["custom"]]
+    custom = [
+        f for f in api_b.get("/record-types/application/fields").get_json()["items"] if f["custom"]
+    ]
     assert custom == []
     assert api_b.get("/record-types/application/form").get_json()["version"] is None
     # tenant B may use the same key for a field of its own, with its own options
@@ -129,7 +133,9 @@ def test_the_form_shows_the_conditional_field_only_when_its_condition_holds(
     assert {"customer_id", "amount", "term_months", "loan_purpose"} <= _inputs(html)
     assert "car_model" not in _inputs(html)
     # the select re-renders the fields through the server when it changes
-    assert re.search(r'<select id="f-loan_purpose"[^>]*hx-post="[^"]*/applications/form-fields"', html)
+    assert re.search(
+        r'<select id="f-loan_purpose"[^>]*hx-post="[^"]*/applications/form-fields"', html
+    )
 
     token = csrf_from(browser, f"{base}/new")
     car = browser.post(
