@@ -103,10 +103,10 @@ def test_a_user_and_a_linked_record_must_exist() -> None:
     )
     assert parse(spec("user"), "李雷", context) == known
     assert parse(spec("user"), str(known), context) == known
-    with pytest.raises(Invalid, match="Choose an active staff member."):
+    with pytest.raises(Invalid, match=r"Choose an active staff member\."):
         parse(spec("user"), str(uuid.uuid4()), context)
     assert parse(spec("link", link_type="customer"), str(known), context) == known
-    with pytest.raises(Invalid, match="No such record."):
+    with pytest.raises(Invalid, match=r"No such record\."):
         parse(spec("link", link_type="customer"), str(uuid.uuid4()), context)
 
 
