@@ -80,13 +80,29 @@ def wanted_indexes(connection: Connection, record_types: Iterable[RecordType]) -
     from loandesk.fields.forms import spec_of
 
     by_key = {t.key: t for t in record_types}
-    rows = connection.execute(
-        text(
-            "select fv.record_type, fv.layout from form_versions fv where fv.number = ("
-            " select max(number) from form_versions o"
-            " where o.tenant_id = fv.tenant_id and o.record_type = fv.record_type)"
+    # Row-level security binds even the owner to one tenant at a time (FORCE): read each
+    # tenant's latest forms as that tenant.
+    tenants = [t for (t,) in connection.execute(text("select id from tenants"))]
+    rows: list[Any] = []
+    for tenant_id in tenants:
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("select set_config('app.tenant_id', :tenant, false)"),
+                {"tenant": str(tenant_id)},
+            )
+        rows.extend(
+            connection.execute(
+                text(
+                    "select fv.record_type, fv.layout from form_versions fv"
+                    " where fv.tenant_id = :tenant and fv.number = ("
+                    " select max(number) from form_versions o"
+                    " where o.tenant_id = fv.tenant_id and o.record_type = fv.record_type)"
+                ),
+                {"tenant": tenant_id},
+            ).all()
         )
-    ).all()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("select set_config('app.tenant_id', '', false)"))
     wanted: dict[str, str] = {}
     for record_type_key, layout in rows:
         record_type = by_key.get(record_type_key)
