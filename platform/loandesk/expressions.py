@@ -22,6 +22,8 @@ from typing import Any
 import rule_engine
 from rule_engine import DataType
 
+from loandesk.i18n import N_
+
 MAX_LENGTH = 500
 # Outside string literals: =~ =~~ !~ !~~ (regular-expression match operators).
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
@@ -81,11 +83,11 @@ def compile_expression(text: str, kinds: Mapping[str, str]) -> Expression:
     naming what is wrong otherwise."""
     text = text.strip()
     if not text:
-        raise ExpressionError("Enter an expression.")
+        raise ExpressionError(N_("Enter an expression."))
     if len(text) > MAX_LENGTH:
-        raise ExpressionError("Use at most %(limit)s characters.", limit=MAX_LENGTH)
+        raise ExpressionError(N_("Use at most %(limit)s characters."), limit=MAX_LENGTH)
     if _REGEX_OPERATORS.search(_STRINGS.sub("''", text)):
-        raise ExpressionError("Regular-expression operators (=~, !~) are not allowed.")
+        raise ExpressionError(N_("Regular-expression operators (=~, !~) are not allowed."))
     used: set[str] = set()
 
     def resolve(name: str) -> Any:
@@ -98,16 +100,20 @@ def compile_expression(text: str, kinds: Mapping[str, str]) -> Expression:
     try:
         rule = rule_engine.Rule(text, context=context)
     except rule_engine.errors.SymbolResolutionError as problem:
-        raise ExpressionError("No field is called %(name)s.", name=problem.symbol_name) from None
+        raise ExpressionError(
+            N_("No field is called %(name)s."), name=problem.symbol_name
+        ) from None
     except rule_engine.errors.EvaluationError as problem:  # type mismatch found at parse time
-        raise ExpressionError("The types do not fit: %(detail)s", detail=problem.message) from None
+        raise ExpressionError(
+            N_("The types do not fit: %(detail)s"), detail=problem.message
+        ) from None
     except rule_engine.errors.RuleSyntaxError as problem:
         raise ExpressionError(
-            "This is not a valid expression: %(detail)s", detail=problem.message
+            N_("This is not a valid expression: %(detail)s"), detail=problem.message
         ) from None
     except rule_engine.errors.EngineError as problem:
         raise ExpressionError(
-            "This is not a valid expression: %(detail)s", detail=str(problem)
+            N_("This is not a valid expression: %(detail)s"), detail=str(problem)
         ) from None
     return Expression(text, frozenset(used), rule)
 

@@ -62,12 +62,15 @@ def test_api_writes_are_checked_by_the_tenants_form(purpose_form: Firm) -> None:
 def test_error_messages_follow_the_users_language(purpose_form: Firm, app: Flask) -> None:
     officer = purpose_form.staff["officer1"].api
     customer = new_customer(officer)["id"]
-    bad = _application(officer, customer, loan_purpose="yacht", amount=12.5)
-    errors = bad.get_json()["errors"]
-    assert bad.status_code == 422
-    # the tenant's default language is Chinese
-    assert errors["loan_purpose"] == ["请从选项中选择一项。"]
-    assert errors["amount"] == ['带小数的数字请以文本发送，例如 "8500.00"。']
+    body = {"customer_id": customer, "amount": 12.5, "term_months": 12, "loan_purpose": "yacht"}
+    chinese = officer.post("/applications", json=body, headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 422
+    assert chinese.get_json()["errors"] == {
+        "loan_purpose": ["请从选项中选择一项。"],
+        "amount": ['带小数的数字请以文本发送，例如 "8500.00"。'],
+    }
+    english = officer.post("/applications", json=body, headers={"Accept-Language": "en"})
+    assert english.get_json()["errors"]["loan_purpose"] == ["Choose one of the options."]
 
 
 def test_another_tenants_applications_are_unaffected(
