@@ -216,6 +216,8 @@ def _comparable(spec: FieldSpec, value: Any, to_json: Any, dialect: str) -> Any:
     from decimal import Decimal
 
     if numeric(spec):
+        if spec.value_kind == "money":  # stored as 分
+            return Decimal(str(value)) * 100
         return Decimal(str(value))
     if isinstance(value, bool):  # ->> gives 'true'; SQLite's json_extract gives 1
         return ("true" if value else "false") if dialect == "postgresql" else int(value)

@@ -33,6 +33,14 @@ _TRUE = {"true", "1", "yes", "y", "是", "对", "√"}
 _FALSE = {"false", "0", "no", "n", "否", "不", "×"}
 
 
+CENT = Decimal("0.01")
+
+
+def minor_units(amount: Decimal) -> int:
+    """An amount of yuan as an integer of 分 (amounts are validated to 2 places first)."""
+    return int((amount * 100).to_integral_exact())
+
+
 class Invalid(ValueError):
     """A value that does not fit its field: ``message`` an English message id, ``params``
     its placeholders (translated where it is shown)."""
@@ -309,13 +317,16 @@ def coerce_result(spec: FieldSpec, value: Any) -> Any:
 
 
 def to_json(spec: FieldSpec, value: Any, *, encrypt: Callable[[str], dict[str, str]]) -> Any:
-    """How a custom field's value is stored in the record's ``custom`` column. Amounts and
-    numbers with a fraction are strings (JSON numbers become floats in most readers); an
+    """How a custom field's value is stored in the record's ``custom`` column. Money is an
+    integer of minor units (分), as in every money column (DESIGN §5); other numbers with a
+    fraction are strings (JSON numbers with a fraction become floats in most readers); an
     encrypted kind is ``{"c": ciphertext, "h": keyed search hash}``, never the plaintext."""
     if value is None:
         return None
     if spec.kind in ENCRYPTED_KINDS:
         return encrypt(str(value))
+    if spec.value_kind == "money":
+        return minor_units(value)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
@@ -338,6 +349,8 @@ def from_json(spec: FieldSpec, raw: Any, *, decrypt: Callable[[str], str] | None
             return decrypt(raw["c"]) if decrypt is not None and isinstance(raw, dict) else None
         if kind == "integer":
             return int(raw)
+        if kind == "money":
+            return (Decimal(int(raw)) / 100).quantize(CENT)
         if kind in NUMERIC_KINDS:
             return Decimal(str(raw))
         if kind == "date":
