@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import yaml
 from flask import Flask
 from sqlalchemy import func, select
@@ -318,3 +319,65 @@ def test_applying_changes_to_the_same_tenant(
     grouped = [f for s in ("", "work", "household") for f in listed if f["section"] == s]
     assert [f for f in exported["fields"] if f["key"] != "wechat"] == grouped
     assert next(f for f in exported["fields"] if f["key"] == "wechat")["removed"] is True
+
+
+def _kind_changed(bundle: dict[str, Any]) -> None:
+    bundle["fields/customer.yaml"]["fields"][0]["kind"] = "integer"
+
+
+def _salary_removed(bundle: dict[str, Any]) -> None:
+    bundle["fields/customer.yaml"]["fields"][4]["removed"] = True
+
+
+def _loan_form(bundle: dict[str, Any]) -> None:
+    bundle["fields/loan.yaml"] = {"published": True, "sections": [], "fields": []}
+
+
+def _section_dropped(bundle: dict[str, Any]) -> None:
+    bundle["fields/customer.yaml"]["sections"].pop(0)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (
+            _kind_changed,
+            "fields/customer.yaml: fields[0].kind: 'wechat' is a text field in this tenant",
+        ),
+        (  # a formula in use may not name a removed field
+            _salary_removed,
+            "fields/customer.yaml: fields[6].expression: No field is called salary."
+            " (field 'annual_salary')",
+        ),
+        (_loan_form, "fields/loan.yaml: (top): unknown record type 'loan'"),
+        (
+            _section_dropped,
+            "fields/customer.yaml: fields[2].section: No such section. (field 'car_plate')",
+        ),
+    ],
+)
+def test_invalid_forms_are_refused_and_change_nothing(
+    app: Flask, api_a: ApiClient, tenant_a: TenantFixture, tmp_path: Path, mutate: Any, problem: str
+) -> None:
+    configure_forms(api_a)
+    folder = tmp_path / "a"
+    assert run(app, "tenant", "export", tenant_a.slug, str(folder)).exit_code == 0
+    bundle = {
+        str(p.relative_to(folder)): read(folder, str(p.relative_to(folder)))
+        for p in folder.rglob("*.yaml")
+    }
+    bundle["fields/customer.yaml"]["fields"][0]["label_zh"] = (
+        "先改的"  # a change before the problem
+    )
+    mutate(bundle)
+    for name, data in bundle.items():
+        (folder / name).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    before = counts(app, tenant_a.slug) | {"audit": audit_count(app, tenant_a.slug)}
+    refused = run(app, "tenant", "apply", str(folder), "--tenant", tenant_a.slug)
+    assert refused.exit_code != 0
+    assert problem in refused.output, refused.output
+    assert counts(app, tenant_a.slug) | {"audit": audit_count(app, tenant_a.slug)} == before
+    wechat = next(
+        f for f in ok(api_a.get("/record-types/customer/fields"))["items"] if f["key"] == "wechat"
+    )
+    assert wechat["label_zh"] == "微信"
