@@ -30,7 +30,8 @@ def run(app: Flask, *args: str) -> Result:
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    """Every file of a bundle (``fields/`` included) by its path in the bundle."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.*"))}
 
 
 def audit_count(app: Flask, slug: str) -> int:
@@ -161,7 +162,8 @@ def test_exported_bundle_matches_the_json_schema(
     assert run(app, "tenant", "export", tenant_a.slug, str(tmp_path)).exit_code == 0
     schema = json.loads((ROOT / "tenants" / "bundle.schema.json").read_text(encoding="utf-8"))
     bundle = {
-        p.name: yaml.safe_load(p.read_text(encoding="utf-8")) for p in tmp_path.glob("*.yaml")
+        str(p.relative_to(tmp_path)): yaml.safe_load(p.read_text(encoding="utf-8"))
+        for p in tmp_path.rglob("*.yaml")
     }
     jsonschema.validate(bundle, schema)
     bundle["roles.yaml"]["roles"][0]["record_access"] = {"customer": {"scope": "everything"}}

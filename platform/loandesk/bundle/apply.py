@@ -2,21 +2,24 @@
 the service function an admin's change goes through (validated, audited; the actor is the
 audit context's, "system" from the shell). The caller owns the transaction: it commits, or
 rolls back for a dry run or when a change is refused (``BundleInvalid`` naming file and path).
-Sections and items the bundle does not name are left as they are."""
+Sections and items the bundle does not name are left as they are; a fields file describes
+its record type's whole form (``loandesk.bundle.fields``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loandesk.auth import users
+from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle.check import Bundle, check, enabled_after
-from loandesk.bundle.model import BundleInvalid
+from loandesk.bundle.model import BundleInvalid, record_type_of
 from loandesk.errors import DomainError
 from loandesk.pii.keys import Keyring
 from loandesk.plugins import service as plugins
@@ -50,16 +53,20 @@ class Change:
 def apply(
     session: Session, host: PluginHost, keyring: Keyring, tenant: Tenant, bundle: Bundle
 ) -> list[Change]:
-    """Check the whole bundle, then make every change it asks for, in file order."""
+    """Check the whole bundle, then make every change it asks for, in file order: custom
+    fields after the plugins that bring their record types, before the roles granting them."""
     check(session, host, bundle)
     run = _Run(session, host, keyring, tenant, bundle)
-    for name, stage in (
+    forms = [(n, partial(run.fields, n)) for n in sorted(bundle) if record_type_of(n)]
+    stages: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
         ("tenant.yaml", run.tenant),
         ("plugins.yaml", run.plugins),
+        *forms,
         ("org.yaml", run.org),
         ("roles.yaml", run.roles),
         ("privacy.yaml", run.privacy),
-    ):
+    ]
+    for name, stage in stages:
         if name in bundle:
             stage(bundle[name])
     return run.changes
@@ -176,6 +183,15 @@ class _Run:
                     ordered.append(item)
         return ordered
 
+    # --- fields/<record type>.yaml -----------------------------------------------------------
+
+    def fields(self, name: str, data: dict[str, Any]) -> None:
+        declared = {t.key: t for t in self.host.record_types(sorted(self.enabled))}
+        record_type = declared[str(record_type_of(name))]
+        bundle_fields.apply_file(
+            self.change, self.session, name, record_type, data, sorted(declared)
+        )
+
     # --- org.yaml ----------------------------------------------------------------------------
 
     def org(self, data: dict[str, Any]) -> None:
@@ -222,7 +238,10 @@ class _Run:
         available = frozenset(
             p.name for p in (*CORE_PERMISSIONS, *self.host.permissions(sorted(self.enabled)))
         )
-        record_types = self.host.record_types(sorted(self.enabled))
+        record_types = [  # custom fields included: they were applied before roles
+            bundle_fields.with_custom_fields(self.session, t)
+            for t in self.host.record_types(sorted(self.enabled))
+        ]
         for index, spec in enumerate(data["roles"]):
             where = f"roles[{index}]"
             role = rbac.role_by_key(self.session, spec["key"])

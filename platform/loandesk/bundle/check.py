@@ -2,7 +2,8 @@
 
 The service functions check every change again when it is applied; this pass finds the
 problems that need the whole bundle in view (a permission of a plugin the bundle enables,
-a field of a record type, a head who must exist) and reports all of them at once.
+a field of a record type, custom fields and the conditions that name them, a head who must
+exist) and reports all of them at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loandesk.auth import users
+from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle.model import BundleInvalid
+from loandesk.fields.registry import RecordType
 from loandesk.plugins import service as plugins
 from loandesk.plugins.host import PluginHost
 from loandesk.privacy.retention import shortest_days, subjects
@@ -36,10 +39,12 @@ def enabled_after(session: Session, host: PluginHost, bundle: Bundle) -> frozens
 def check(session: Session, host: PluginHost, bundle: Bundle) -> None:
     """``BundleInvalid`` listing every problem, or nothing."""
     enabled = enabled_after(session, host, bundle)
+    declared = host.record_types(sorted(enabled))
     problems = [
         *_plugins(host, bundle, enabled),
+        *bundle_fields.problems(session, bundle, declared),
         *_org(session, bundle),
-        *_roles(host, bundle, enabled),
+        *_roles(host, bundle, enabled, bundle_fields.record_types_after(session, bundle, declared)),
         *_privacy(host, bundle, enabled),
     ]
     if problems:
@@ -96,11 +101,16 @@ def _org(session: Session, bundle: Bundle) -> Iterator[str]:
     yield from visit(company, "company", "company")
 
 
-def _roles(host: PluginHost, bundle: Bundle, enabled: frozenset[str]) -> Iterator[str]:
+def _roles(
+    host: PluginHost,
+    bundle: Bundle,
+    enabled: frozenset[str],
+    record_types: dict[str, RecordType],
+) -> Iterator[str]:
+    """``record_types``: with their custom fields as they will be (grants may name them)."""
     roles = bundle.get("roles.yaml", {}).get("roles", [])
     builtin = {b.key for b in BUILTIN_ROLES}
     permissions = {p.name for p in (*CORE_PERMISSIONS, *host.permissions(sorted(enabled)))}
-    record_types = {t.key: t for t in host.record_types(sorted(enabled))}
     keys = [r["key"] for r in roles]
     for index, role in enumerate(roles):
         where, key = f"roles.yaml: roles[{index}]", role["key"]

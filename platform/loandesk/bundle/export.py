@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loandesk.auth.models import User
+from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle.model import FOREVER, FORMAT
 from loandesk.plugins import service as plugins
 from loandesk.plugins.host import PluginHost
@@ -29,6 +30,7 @@ def export(session: Session, host: PluginHost, tenant: Tenant) -> dict[str, dict
     return {
         "tenant.yaml": tenant_file(tenant),
         "plugins.yaml": plugins_file(session, host),
+        **bundle_fields.export_files(session, host.record_types(sorted(enabled))),
         "org.yaml": org_file(session),
         "roles.yaml": roles_file(session, host, enabled),
         "privacy.yaml": privacy_file(session),
@@ -89,7 +91,10 @@ def roles_file(session: Session, host: PluginHost, enabled: frozenset[str]) -> d
         (r for r in rbac.list_roles(session) if r.key != ADMIN_ROLE),
         key=lambda r: (not r.builtin, order.get(r.key, 0), r.key),
     )
-    record_types = {t.key: t for t in host.record_types(sorted(enabled))}
+    record_types = {
+        t.key: bundle_fields.with_custom_fields(session, t)
+        for t in host.record_types(sorted(enabled))
+    }
     found = []
     for role in roles:
         access = {}

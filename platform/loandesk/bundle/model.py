@@ -1,8 +1,9 @@
 """The files of a tenant bundle: one marshmallow schema per file, reading and writing YAML.
 
-A bundle is a folder with one file per section. Each file is optional on apply (a missing
+A bundle is a folder with one file per section, and a ``fields/`` folder with one file per
+record type that has custom fields or sections. Each file is optional on apply (a missing
 file leaves its section as it is); export writes all of them. Sections that later issues add
-(``fields/``, ``flows/``, ...) join as new files or folders without changing these.
+(``flows/``, ...) join as new files or folders without changing these.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import marshmallow as ma
 import yaml
 from marshmallow import validate
 
-from loandesk.fields.registry import ACCESS_LEVELS, SCOPES
+from loandesk.fields.definitions import DefinitionSchema, SectionSchema
+from loandesk.fields.registry import ACCESS_LEVELS, KEY_PATTERN, SCOPES
 from loandesk.i18n import LOCALES
 from loandesk.rbac.org import KINDS
 
 FORMAT = 1
 FOREVER = "forever"
+FIELDS_FOLDER = "fields"  # fields/<record type>.yaml
 
 
 class BundleInvalid(Exception):
@@ -127,6 +130,32 @@ class PrivacyFile(_Strict):
     retention = ma.fields.Dict(keys=ma.fields.String(), values=_Days(), load_default=dict)
 
 
+class _Field(DefinitionSchema):
+    """A custom field: its whole definition as the API shows it, and whether it is removed
+    (hidden from the form; records keep their values, so the definition stays)."""
+
+    removed = ma.fields.Boolean(load_default=False)
+
+
+class FieldsFile(_Strict):
+    """A record type's custom fields and sections, in form order (``fields/<type>.yaml``)."""
+
+    published = ma.fields.Boolean(required=True)
+    sections = ma.fields.List(ma.fields.Nested(SectionSchema), load_default=list)
+    # ``fields`` is a Schema's own attribute: the list is loaded as ``custom_fields``
+    custom_fields = ma.fields.List(ma.fields.Nested(_Field), load_default=list, data_key="fields")
+
+
+def fields_file_name(record_type: str) -> str:
+    return f"{FIELDS_FOLDER}/{record_type}.yaml"
+
+
+def record_type_of(name: str) -> str | None:
+    """``customer`` for ``fields/customer.yaml``; None for a file of another section."""
+    folder, _, rest = name.partition("/")
+    return rest.removesuffix(".yaml") if folder == FIELDS_FOLDER and rest else None
+
+
 # The files in the order they are applied: plugins before the roles that grant their
 # permissions and record types, and before the retention periods of their records.
 FILES: dict[str, type[ma.Schema]] = {
@@ -149,21 +178,38 @@ def read(folder: Path) -> dict[str, dict[str, Any]]:
         if path.suffix in (".yaml", ".yml") and path.name not in FILES:
             problems.append(f"{path.name}: unknown file (expected {', '.join(FILES)})")
     for name, schema in FILES.items():
-        path = folder / name
-        if not path.exists():
+        if (folder / name).exists():
+            _load(folder / name, name, schema, loaded, problems)
+    fields = folder / FIELDS_FOLDER
+    for path in sorted(fields.iterdir()) if fields.is_dir() else ():
+        name = f"{FIELDS_FOLDER}/{path.name}"
+        if path.suffix not in (".yaml", ".yml"):
             continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            problems.append(f"{name}: not valid YAML: {exc}")
+        if path.suffix != ".yaml" or not KEY_PATTERN.match(path.stem):
+            problems.append(f"{name}: unknown file (expected {FIELDS_FOLDER}/<record type>.yaml)")
             continue
-        try:
-            loaded[name] = schema().load(data if data is not None else {})
-        except ma.ValidationError as exc:
-            problems.extend(f"{name}: {where}: {message}" for where, message in flat(exc.messages))
+        _load(path, name, FieldsFile, loaded, problems)
     if problems:
         raise BundleInvalid(problems)
     return loaded
+
+
+def _load(
+    path: Path,
+    name: str,
+    schema: type[ma.Schema],
+    loaded: dict[str, dict[str, Any]],
+    problems: list[str],
+) -> None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problems.append(f"{name}: not valid YAML: {exc}")
+        return
+    try:
+        loaded[name] = schema().load(data if data is not None else {})
+    except ma.ValidationError as exc:
+        problems.extend(f"{name}: {where}: {message}" for where, message in flat(exc.messages))
 
 
 def flat(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -194,11 +240,17 @@ def dump(data: Mapping[str, Any]) -> str:
 
 
 def write(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[Path]:
+    """Write the files; the ``fields/`` folder is export's own: a file of a record type that
+    no longer has custom fields (or whose plugin is off) is deleted, not left to be applied."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in files.items():
         path = folder / name
+        path.parent.mkdir(exist_ok=True)
         header = f"# LoanDesk tenant bundle, format {FORMAT}: {name} (see tenants/README.md)\n"
         path.write_text(header + dump(data), encoding="utf-8")
         written.append(path)
+    for stale in sorted((folder / FIELDS_FOLDER).glob("*.yaml")):
+        if stale not in written:
+            stale.unlink()
     return written

@@ -456,16 +456,25 @@ def arrange(session: Session, record_type: RecordType, layout: Sequence[Mapping[
 
 
 def publish(
-    session: Session, record_type: RecordType, *, user_id: uuid.UUID | None, note: str = ""
+    session: Session,
+    record_type: RecordType,
+    *,
+    user_id: uuid.UUID | None,
+    note: str = "",
+    record_types: Sequence[str] | None = None,
 ) -> FormVersion:
     """Make the working copy the form in force, as version n + 1. Every definition is checked
-    again against the whole form first (a condition may name a field removed since)."""
+    again against the whole form first (a condition may name a field removed since).
+    ``record_types`` (what link fields may name) defaults to those of the current tenant's
+    enabled plugins; ``loandesk tenant apply``, which may enable plugins in its own
+    transaction, passes its own."""
     layout = draft_layout(session, record_type.key)
     errors: dict[str, list[str]] = {}
     section_keys = [s["key"] for s in layout["sections"]]
-    from loandesk.plugins import runtime
+    if record_types is None:
+        from loandesk.plugins import runtime
 
-    record_types = [t.key for t in runtime.record_types()]
+        record_types = [t.key for t in runtime.record_types()]
     for data in layout["fields"]:
         for field, found in check_definition(
             record_type, data, layout["fields"], section_keys, record_types

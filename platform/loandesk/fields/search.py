@@ -165,9 +165,13 @@ def sync_indexes(engine: Engine, record_types: Iterable[RecordType]) -> tuple[li
 
 
 def schedule_index_sync(session: Session) -> None:
-    """Ask for ``sync_indexes`` after this transaction (a platform job, owner role)."""
+    """Ask for ``sync_indexes`` after this transaction (a platform job, owner role). Not on
+    SQLite: there is nothing to index, and the embedded job table is written from a second
+    connection that would wait on this transaction's write lock."""
     from loandesk.jobs.runtime import enqueue
 
+    if session.get_bind().dialect.name != "postgresql":
+        return
     enqueue("core.sync_field_indexes", None)
 
 
