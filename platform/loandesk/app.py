@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None, *, plugins: Iterable[object] = 
         PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
         SESSION_COOKIE_SECURE=not settings.is_embedded,
         SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        # room for the largest upload allowed, with the rest of its form
+        MAX_CONTENT_LENGTH=max(16 * 1024 * 1024, settings.attachment_max_size + 1024 * 1024),
         PREFERRED_URL_SCHEME="http" if settings.is_embedded else "https",
     )
     logfilter.install([app.logger])  # before anything can log personal data

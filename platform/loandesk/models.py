@@ -11,12 +11,14 @@ from loandesk.plugins.models import TenantPlugin
 from loandesk.privacy.models import DataRequest, DataRequestChange, PrivacySettings, RetentionPeriod
 from loandesk.rbac.models import Role, UserRole
 from loandesk.security.models import RateLimitCounter
+from loandesk.storage.models import Attachment
 from loandesk.tenancy.models import Tenant
 from loandesk.web.sessions import WebSession
 
 __all__ = [
     "ApiClient",
     "ApiToken",
+    "Attachment",
     "AuditEvent",
     "AuditHead",
     "DataRequest",

@@ -92,6 +92,19 @@ class Settings:
     # (for tests against a provider on localhost; never in a real deployment).
     sso_allow_http_issuer: bool = False
     sql_echo: bool = False
+    # Uploaded files (attachment fields; loandesk.storage): "local" keeps them in a folder
+    # (default: "attachments" in the instance folder), "s3" in S3-compatible object storage.
+    storage_backend: str = "local"
+    storage_path: Path | None = None
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    # Path-style URLs (endpoint/bucket/key) as MinIO and most private installs need; off:
+    # virtual-hosted style (bucket.endpoint/key).
+    s3_path_style: bool = False
+    attachment_max_size: int = 10 * 1024 * 1024  # bytes per uploaded file
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -102,6 +115,7 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{sqlite_path}")
         if self.trusted_proxies < 0:
             raise SettingsError("LOANDESK_TRUSTED_PROXIES must be 0 or more")
+        self._check_storage()
         if self.env == "production":
             self._check_production()
 
@@ -114,6 +128,27 @@ class Settings:
             raise SettingsError(
                 "production mode needs LOANDESK_MASTER_KEY: a random string of 32+ characters"
             )
+
+    def _check_storage(self) -> None:
+        if self.storage_backend not in ("local", "s3"):
+            raise SettingsError("LOANDESK_STORAGE_BACKEND must be local or s3")
+        if self.attachment_max_size <= 0:
+            raise SettingsError("LOANDESK_ATTACHMENT_MAX_SIZE must be a number of bytes above 0")
+        if self.storage_backend == "s3":
+            missing = [
+                f"LOANDESK_{name.upper()}"
+                for name in ("s3_endpoint", "s3_bucket", "s3_access_key", "s3_secret_key")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise SettingsError(f"the s3 storage backend needs {', '.join(missing)}")
+            if not self.s3_endpoint.startswith(("http://", "https://")):
+                raise SettingsError("LOANDESK_S3_ENDPOINT must start with https:// or http://")
+
+    @property
+    def attachments_path(self) -> Path:
+        """The local storage backend's folder."""
+        return Path(self.storage_path or Path(self.instance_path) / "attachments")
 
     @property
     def is_embedded(self) -> bool:

@@ -48,6 +48,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
     from loandesk.api import (
+        attachments,
         clients,
         data_requests,
         fields,
@@ -69,6 +70,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         roles.blp,
         org_units.blp,
         fields.blp,
+        attachments.blp,
         security.blp,
         sso.blp,
         retention.blp,

@@ -143,6 +143,7 @@ def spec_of(row: FieldDefinition | Mapping[str, Any]) -> FieldSpec:
         expression=data.get("expression", ""),
         result=rules.get("result"),
         link_type=rules.get("link_type"),
+        accept=rules.get("accept"),
         searchable=bool(data.get("searchable")),
     )
 

@@ -90,7 +90,8 @@ class FieldSpec:
     so a frozen spec holds them exactly), ``min_length``/``max_length``/``pattern`` (text),
     ``places`` (decimals), ``section`` and ``condition`` (an expression over other fields: the
     field is shown, and required, only while it holds), ``expression`` and ``result`` (a
-    computed field), ``link_type`` (the record type a ``link`` points at), ``searchable``
+    computed field), ``link_type`` (the record type a ``link`` points at), ``accept`` (``image``: an
+    attachment field that takes only images), ``searchable``
     (custom values indexed for filters and sorting).
     """
 
@@ -118,6 +119,7 @@ class FieldSpec:
     result: str | None = None
     link_type: str | None = None
     searchable: bool = False
+    accept: str | None = None  # an attachment field: "image" takes only images, else any file
 
     @property
     def encrypted(self) -> bool:

@@ -18,6 +18,7 @@ from loandesk.tenancy.web import tenant_blueprint
 from loandesk.web import (
     account_views,
     admin_views,
+    attachment_views,
     audit_views,
     auth_views,
     csrf,
@@ -29,6 +30,7 @@ from loandesk.web import (
     plugin_views,
     privacy_views,
     public_views,
+    region_views,
     roles_views,
     security_views,
     sign_in,
@@ -203,6 +205,8 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         sso_views.admin_bp,
         privacy_views.bp,
         data_request_views.bp,
+        attachment_views.bp,
+        region_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
