@@ -192,7 +192,7 @@ def test_tenant_b_can_neither_download_nor_use_tenant_a_files(
     assert other.get(f"/attachments/{ident}").status_code == 404
     email = "officer_b@tenant-b.example.cn"
     errors = set_field(app, tenant_b.slug, email, {"id_photo": ident})
-    assert errors["id_photo"] == ["No such uploaded file."]
+    assert errors["id_photo"] == ["找不到该上传文件。"]  # "No such uploaded file.", in Chinese
     # its own upload works, and lands under its own tenant's prefix
     own = upload(other, "id_photo", PNG).get_json()["id"]
     assert set_field(app, tenant_b.slug, email, {"id_photo": own}) == {}

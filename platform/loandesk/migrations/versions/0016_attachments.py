@@ -1,6 +1,6 @@
 """attachments: files uploaded for attachment fields, kept in the storage backend
 
-Revision ID: 0016_attachments
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 from loandesk.db import UTCDateTime
 from loandesk.tenancy import rls
 
-revision = "0016_attachments"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
