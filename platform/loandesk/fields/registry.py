@@ -91,7 +91,9 @@ class FieldSpec:
     ``places`` (decimals), ``section`` and ``condition`` (an expression over other fields: the
     field is shown, and required, only while it holds), ``expression`` and ``result`` (a
     computed field), ``link_type`` (the record type a ``link`` points at), ``searchable``
-    (custom values indexed for filters and sorting).
+    (custom values indexed for filters and sorting). ``filterable`` offers a built-in field
+    as a filter of record lists (``loandesk.fields.lists``); a custom field is filterable
+    when it is searchable.
     """
 
     key: str
@@ -118,6 +120,7 @@ class FieldSpec:
     result: str | None = None
     link_type: str | None = None
     searchable: bool = False
+    filterable: bool = False
 
     @property
     def encrypted(self) -> bool:
