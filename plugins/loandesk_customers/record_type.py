@@ -16,7 +16,9 @@ FIELDS = (
     FieldSpec("employer", "工作单位", "Employer", "text", max_length=100, filterable=True),
     FieldSpec("monthly_income", "月收入", "Monthly income", "money", filterable=True),
     FieldSpec("notes", "备注", "Notes", "long_text", max_length=2000),
-    FieldSpec("status", "状态", "Status", "select", options=STATUSES, read_only=True, filterable=True),
+    FieldSpec(
+        "status", "状态", "Status", "select", options=STATUSES, read_only=True, filterable=True
+    ),
     FieldSpec("owner_id", "客户经理", "Credit officer", "user", read_only=True, filterable=True),
     FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True, filterable=True),
     FieldSpec("created_at", "创建时间", "Created", "datetime", read_only=True, filterable=True),

@@ -57,7 +57,9 @@ class ListView(TenantOwned, Base):
         return ListState.of(self.columns or (), self.filters or (), self.sort or "")
 
 
-def views_of(session: Session, user_id: uuid.UUID, record_type: str | None = None) -> list[ListView]:
+def views_of(
+    session: Session, user_id: uuid.UUID, record_type: str | None = None
+) -> list[ListView]:
     """The user's views (of ``record_type``), by name."""
     query = select(ListView).where(ListView.user_id == user_id)
     if record_type is not None:

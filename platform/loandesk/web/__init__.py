@@ -25,6 +25,7 @@ from loandesk.web import (
     errors,
     home_views,
     jobs_views,
+    list_views,
     org_views,
     plugin_views,
     privacy_views,
@@ -203,6 +204,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         sso_views.admin_bp,
         privacy_views.bp,
         data_request_views.bp,
+        list_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
