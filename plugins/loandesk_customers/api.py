@@ -52,6 +52,12 @@ CustomerSchema = sdk.RecordSchema.from_dict(
 
 
 class CustomerWriteSchema(ma.Schema):
+    """The built-in fields; the tenant's custom fields are accepted under their keys too
+    (checked by the tenant's form: an unknown key is a 422 naming it)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
     name = ma.fields.String()
     id_number = ma.fields.String(allow_none=True)
     mobile = ma.fields.String(allow_none=True)

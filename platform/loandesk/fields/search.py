@@ -149,10 +149,18 @@ def sync_indexes(engine: Engine, record_types: Iterable[RecordType]) -> tuple[li
 
 
 def schedule_index_sync(session: Session) -> None:
-    """Ask for ``sync_indexes`` after this transaction (a platform job, owner role)."""
+    """Ask for ``sync_indexes`` after this transaction commits (a platform job, owner role).
+    Not before: on SQLite the jobs table is written on another connection, which waits for
+    this transaction's lock; and there are no indexes to sync on SQLite anyway."""
+    from sqlalchemy import event
+
     from loandesk.jobs.runtime import enqueue
 
-    enqueue("core.sync_field_indexes", None)
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    event.listen(
+        session, "after_commit", lambda _s: enqueue("core.sync_field_indexes", None), once=True
+    )
 
 
 def filter_clause(
