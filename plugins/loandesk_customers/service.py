@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
@@ -84,6 +84,20 @@ def list_customers(
     access.require_read()
     listing = listing or customer_list(access)
     resolved = listing.resolve(state or ListState(), strict=strict)
+    query = customer_query(access, keys, q=q, status=status, owner_id=owner_id)
+    found = listing.page(session, query, resolved, keys=keys, page=page, per_page=per_page)
+    return Page(found.items, found.total, found.page, found.per_page, resolved)
+
+
+def customer_query(
+    access: RecordAccess,
+    keys: Keyring,
+    *,
+    q: str = "",
+    status: str | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> Select[Any]:
+    """The customers the user's scope reaches that match the search box and status."""
     query = access.where(select(Customer))
     q = q.strip()
     if q:
@@ -98,8 +112,7 @@ def list_customers(
         query = query.where(Customer.status == status)
     if owner_id:
         query = query.where(Customer.owner_id == owner_id)
-    found = listing.page(session, query, resolved, keys=keys, page=page, per_page=per_page)
-    return Page(found.items, found.total, found.page, found.per_page, resolved)
+    return query
 
 
 def get_customer(session: Session, access: RecordAccess, customer_id: uuid.UUID) -> Customer:

@@ -290,6 +290,24 @@ class RecordList:
             value = value[0]
         return None, Condition(spec, item.op, value)
 
+    def statements(
+        self,
+        statement: Select[Any],
+        resolved: Resolved,
+        *,
+        dialect: str,
+        keys: Any,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> tuple[Select[Any], Select[Any]]:
+        """The SQL of one page and of the total: ``statement`` (already narrowed to the
+        user's scope) filtered and ordered as ``resolved`` says."""
+        filtered = resolved.where(statement, dialect, keys)
+        total = select(func.count()).select_from(filtered.subquery())
+        per_page, page = max(1, per_page), max(1, page)
+        rows = resolved.order(filtered, dialect).offset((page - 1) * per_page).limit(per_page)
+        return rows, total
+
     def page(
         self,
         session: Session,
@@ -300,17 +318,14 @@ class RecordList:
         page: int = 1,
         per_page: int = 20,
     ) -> Page:
-        """One page of ``statement`` (already narrowed to the user's scope) filtered and
-        ordered as ``resolved`` says, with the total."""
+        """One page of ``statement`` filtered and ordered as ``resolved`` says, with the
+        total."""
         dialect = session.get_bind().dialect.name
-        filtered = resolved.where(statement, dialect, keys)
-        total = session.scalar(select(func.count()).select_from(filtered.subquery())) or 0
-        per_page = max(1, per_page)
-        page = max(1, page)
-        items = session.scalars(
-            resolved.order(filtered, dialect).offset((page - 1) * per_page).limit(per_page)
-        ).all()
-        return Page(list(items), total, page, per_page)
+        rows, total = self.statements(
+            statement, resolved, dialect=dialect, keys=keys, page=page, per_page=per_page
+        )
+        items = session.scalars(rows).all()
+        return Page(list(items), session.scalar(total) or 0, max(1, page), max(1, per_page))
 
 
 @dataclass(frozen=True)

@@ -80,13 +80,21 @@ def wanted_indexes(connection: Connection, record_types: Iterable[RecordType]) -
     from loandesk.fields.forms import spec_of
 
     by_key = {t.key: t for t in record_types}
-    rows = connection.execute(
-        text(
-            "select fv.record_type, fv.layout from form_versions fv where fv.number = ("
-            " select max(number) from form_versions o"
-            " where o.tenant_id = fv.tenant_id and o.record_type = fv.record_type)"
+    # form_versions is under FORCE ROW LEVEL SECURITY, for its owner too: read each tenant's
+    # rows with that tenant set (transaction-local), as the app does.
+    rows: list[Any] = []
+    for (tenant_id,) in connection.execute(text("select id from tenants")).all():
+        connection.execute(
+            text("select set_config('app.tenant_id', :tenant, true)"), {"tenant": str(tenant_id)}
         )
-    ).all()
+        rows += connection.execute(
+            text(
+                "select fv.record_type, fv.layout from form_versions fv where fv.number = ("
+                " select max(number) from form_versions o"
+                " where o.tenant_id = fv.tenant_id and o.record_type = fv.record_type)"
+            )
+        ).all()
+    connection.execute(text("select set_config('app.tenant_id', '', true)"))
     wanted: dict[str, str] = {}
     for record_type_key, layout in rows:
         record_type = by_key.get(record_type_key)
