@@ -18,7 +18,9 @@ from typing import Any
 
 import pluggy
 
-from loandesk.api.schemas import PageArgs, RecordSchema, RecordWriteSchema, page_of
+from loandesk.api.lists import ListArgs, RecordSchema
+from loandesk.api.lists import view_state as list_state
+from loandesk.api.schemas import PageArgs, RecordWriteSchema, page_of
 from loandesk.audit import changes as audit_changes
 from loandesk.audit import record as audit_record
 from loandesk.auth.oauth import require_token
@@ -30,7 +32,11 @@ from loandesk.extension import session
 from loandesk.fields import FieldSpec, RecordType
 from loandesk.fields.current import current_form, value_context
 from loandesk.fields.forms import Form, Section
+from loandesk.fields.lists import ListState, RecordList
+from loandesk.fields.lists import Page as ListResult
+from loandesk.fields.lists import Resolved as ListResolved
 from loandesk.fields.models import CustomValues, JSONValues
+from loandesk.fields.saved_views import views_of as list_views
 from loandesk.fields.validation import (
     Clean,
     current_values,
@@ -39,6 +45,10 @@ from loandesk.fields.validation import (
     validate_record,
 )
 from loandesk.fields.values import Context as ValueContext
+from loandesk.fields.web import RecordView, submitted
+from loandesk.fields.web import choices as record_choices
+from loandesk.fields.web import names as record_names
+from loandesk.fields.web import typed as typed_values
 from loandesk.i18n import N_
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
@@ -54,6 +64,8 @@ from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
 from loandesk.web.auth_views import admin_required, login_required, permission_required
 from loandesk.web.forms import FormErrors
+from loandesk.web.lists import ListPage
+from loandesk.web.lists import chosen as list_request
 
 hookimpl = pluggy.HookimplMarker("loandesk")
 
@@ -88,6 +100,11 @@ __all__ = [
     "JobContext",
     "JobSpec",
     "Keyring",
+    "ListArgs",
+    "ListPage",
+    "ListResolved",
+    "ListResult",
+    "ListState",
     "Money",
     "NavItem",
     "NotFound",
@@ -96,8 +113,10 @@ __all__ = [
     "PersonalData",
     "PluginInfo",
     "RecordAccess",
+    "RecordList",
     "RecordSchema",
     "RecordType",
+    "RecordView",
     "RecordWriteSchema",
     "RetentionSubject",
     "Schedule",
@@ -122,15 +141,22 @@ __all__ = [
     "enqueue",
     "hookimpl",
     "keyring",
+    "list_request",
+    "list_state",
+    "list_views",
     "login_required",
     "page_of",
     "permission_required",
     "plugin_settings",
     "read_custom",
     "record_access",
+    "record_choices",
+    "record_names",
     "require_token",
     "session",
     "store_custom",
+    "submitted",
+    "typed_values",
     "unit_names",
     "unit_of",
     "utcnow",

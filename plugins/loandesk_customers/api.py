@@ -34,6 +34,8 @@ def _value_field(description: str) -> ma.fields.Field:
     return ma.fields.String(allow_none=True, metadata={"description": description})
 
 
+# Custom fields of the tenant appear under their keys too (``sdk.RecordSchema``), as the
+# acting staff member may see them.
 CustomerSchema = sdk.RecordSchema.from_dict(
     {
         "id": ma.fields.UUID(),
@@ -50,6 +52,9 @@ CustomerSchema = sdk.RecordSchema.from_dict(
 
 
 class CustomerWriteSchema(sdk.RecordWriteSchema):
+    """The built-in fields; the tenant's custom fields are accepted under their keys too
+    (checked by the tenant's form: an unknown key is a 422 naming it)."""
+
     name = ma.fields.String()
     id_number = ma.fields.String(allow_none=True)
     mobile = ma.fields.String(allow_none=True)
@@ -72,7 +77,7 @@ class CustomerCreateSchema(CustomerWriteSchema):
     )
 
 
-class CustomerListArgs(sdk.PageArgs):
+class CustomerListArgs(sdk.ListArgs):
     q = ma.fields.String(
         load_default="",
         metadata={"description": "Part of a name, or a whole mobile or ID number"},
@@ -89,8 +94,13 @@ class StatusSchema(ma.Schema):
     status = ma.fields.String(required=True, validate=validate.OneOf(["active", "closed"]))
 
 
-def present(customer: Any, access: sdk.RecordAccess, keys: sdk.Keyring) -> dict[str, Any]:
-    values = access.present(customer, keys, plain=True)
+def present(
+    customer: Any,
+    access: sdk.RecordAccess,
+    keys: sdk.Keyring,
+    fields: list[sdk.FieldSpec] | None = None,
+) -> dict[str, Any]:
+    values = access.present(customer, keys, fields=fields, plain=True)
     masked = [k for k in access.masked_fields() if k in values]
     return {"id": customer.id, **values, "masked": masked}
 
@@ -108,11 +118,17 @@ class Customers(MethodView):
     @blp.arguments(CustomerListArgs, location="query")
     @blp.response(200, sdk.page_of(CustomerSchema, "CustomerPage"))
     @blp.alt_response(403, description="The acting staff member may not see customers")
+    @blp.alt_response(
+        422, description="A column, filter or sort that is unknown, hidden or does not fit"
+    )
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Customers in the acting staff member's data scope, newest first."""
+        """Customers in the acting staff member's data scope, newest first unless ``sort``
+        says otherwise; ``columns``, ``filter`` and ``view`` shape the list."""
         access, keys = sdk.record_access("customer"), sdk.keyring()
-        page = service.list_customers(sdk.session(), access, keys, **args)
-        items = [present(c, access, keys) for c in page.items]
+        state = sdk.list_state(args, sdk.acting_user().id, "customer")
+        page = service.list_customers(sdk.session(), access, keys, state=state, **args)
+        columns = page.listed.columns if page.listed and state.columns else None
+        items = [present(c, access, keys, columns) for c in page.items]
         access.audit_shown(sdk.session())
         sdk.session().commit()
         return {"items": items, "page": page.page, "per_page": page.per_page, "total": page.total}
@@ -214,8 +230,9 @@ def export_csv(access: sdk.RecordAccess, args: dict[str, Any], *, locale: str) -
     fields = access.export_fields()
     keys = sdk.keyring()
     args = {k: v for k, v in args.items() if k not in ("page", "per_page")}
+    state = sdk.list_state(args, sdk.acting_user().id, "customer")
     page = service.list_customers(
-        sdk.session(), access, keys, page=1, per_page=EXPORT_LIMIT, **args
+        sdk.session(), access, keys, state=state, page=1, per_page=EXPORT_LIMIT, **args
     )
     buffer = io.StringIO()
     buffer.write("\ufeff")
@@ -230,7 +247,11 @@ def export_csv(access: sdk.RecordAccess, args: dict[str, Any], *, locale: str) -
         "customer.export",
         "customer",
         None,
-        {"rows": len(page.items), "fields": [f.key for f in fields], "filters": args},
+        {
+            "rows": len(page.items),
+            "fields": [f.key for f in fields],
+            "filters": {**args, **state.as_json()},
+        },
     )
     sdk.session().commit()
     return Response(

@@ -8,18 +8,20 @@ from loandesk_customers.models import Customer
 STATUSES = (("active", "正常往来", "Active"), ("closed", "已终止往来", "Closed"))
 
 FIELDS = (
-    FieldSpec("name", "姓名", "Name", "name", required=True, max_length=50),
-    FieldSpec("id_number", "身份证号", "Resident ID number", "resident_id"),
-    FieldSpec("mobile", "手机号", "Mobile", "mobile", required=True),
+    FieldSpec("name", "姓名", "Name", "name", required=True, max_length=50, filterable=True),
+    FieldSpec("id_number", "身份证号", "Resident ID number", "resident_id", filterable=True),
+    FieldSpec("mobile", "手机号", "Mobile", "mobile", required=True, filterable=True),
     FieldSpec("address", "居住地址", "Home address", "address"),
     FieldSpec("bank_card", "银行卡号", "Bank card", "bank_card"),
-    FieldSpec("employer", "工作单位", "Employer", "text", max_length=100),
-    FieldSpec("monthly_income", "月收入", "Monthly income", "money"),
+    FieldSpec("employer", "工作单位", "Employer", "text", max_length=100, filterable=True),
+    FieldSpec("monthly_income", "月收入", "Monthly income", "money", filterable=True),
     FieldSpec("notes", "备注", "Notes", "long_text", max_length=2000),
-    FieldSpec("status", "状态", "Status", "select", options=STATUSES, read_only=True),
-    FieldSpec("owner_id", "客户经理", "Credit officer", "user", read_only=True),
-    FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True),
-    FieldSpec("created_at", "创建时间", "Created", "datetime", read_only=True),
+    FieldSpec(
+        "status", "状态", "Status", "select", options=STATUSES, read_only=True, filterable=True
+    ),
+    FieldSpec("owner_id", "客户经理", "Credit officer", "user", read_only=True, filterable=True),
+    FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True, filterable=True),
+    FieldSpec("created_at", "创建时间", "Created", "datetime", read_only=True, filterable=True),
 )
 
 CUSTOMER = RecordType(

@@ -9,17 +9,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
     N_,
     Conflict,
     Keyring,
+    ListResolved,
+    ListState,
     RecordAccess,
+    RecordList,
     ValidationFailed,
+    ValueContext,
     audit_changes,
     audit_record,
+    current,
     current_form,
     current_values,
     emit,
@@ -36,12 +41,25 @@ EDITABLE = ("name", *PERSONAL, "employer", "monthly_income", "notes")
 REDACTED = "***"
 
 
+# The web list's columns until the user chooses (the API shows every visible field), and the
+# order: newest first.
+LIST_COLUMNS = ("name", "mobile", "id_number", "status", "owner_id", "org_unit_id", "created_at")
+LIST_SORT = "-created_at"
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[Customer]
     total: int
     page: int
     per_page: int
+    listed: ListResolved | None = None  # the columns, filters and order the page was made with
+
+
+def customer_list(access: RecordAccess, *, columns: tuple[str, ...] = ()) -> RecordList:
+    """The customer list as ``access``'s user may shape it (filters parse values in the
+    tenant's time zone)."""
+    return RecordList(access, columns, LIST_SORT, ValueContext(timezone=current().timezone))
 
 
 def list_customers(
@@ -52,12 +70,34 @@ def list_customers(
     q: str = "",
     status: str | None = None,
     owner_id: uuid.UUID | None = None,
+    state: ListState | None = None,
+    listing: RecordList | None = None,
+    strict: bool = True,
     page: int = 1,
     per_page: int = 20,
 ) -> Page:
-    """The customers the user's scope reaches, newest first. ``q`` matches part of a name,
-    or a whole mobile or ID number (personal data is found by exact match only)."""
+    """The customers the user's scope reaches, filtered and ordered as ``state`` says
+    (newest first by default). ``q`` matches part of a name, or a whole mobile or ID number
+    (personal data is found by exact match only). A filter, column or sort the user may not
+    use raises ``ValidationFailed`` (``strict``), or is left out and named in
+    ``listed.errors``."""
     access.require_read()
+    listing = listing or customer_list(access)
+    resolved = listing.resolve(state or ListState(), strict=strict)
+    query = customer_query(access, keys, q=q, status=status, owner_id=owner_id)
+    found = listing.page(session, query, resolved, keys=keys, page=page, per_page=per_page)
+    return Page(found.items, found.total, found.page, found.per_page, resolved)
+
+
+def customer_query(
+    access: RecordAccess,
+    keys: Keyring,
+    *,
+    q: str = "",
+    status: str | None = None,
+    owner_id: uuid.UUID | None = None,
+) -> Select[Any]:
+    """The customers the user's scope reaches that match the search box and status."""
     query = access.where(select(Customer))
     q = q.strip()
     if q:
@@ -72,13 +112,7 @@ def list_customers(
         query = query.where(Customer.status == status)
     if owner_id:
         query = query.where(Customer.owner_id == owner_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = session.scalars(
-        query.order_by(Customer.created_at.desc(), Customer.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return Page(list(items), total, page, per_page)
+    return query
 
 
 def get_customer(session: Session, access: RecordAccess, customer_id: uuid.UUID) -> Customer:

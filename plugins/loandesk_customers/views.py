@@ -1,4 +1,6 @@
-"""Customer pages: the list (search, filter, export), a customer's page, the form.
+"""Customer pages: the list (search, filters, columns, sort, saved views, export), a
+customer's page and the form, rendered from the tenant's customer form (built-in and custom
+fields, by section).
 
 Tables and forms show only what the user's field permissions allow, through the same
 ``RecordAccess`` as the API: a column of a hidden field is not there, a masked one is masked,
@@ -8,7 +10,7 @@ and a form offers inputs only for fields the user may edit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -17,29 +19,34 @@ from flask_babel import get_locale, gettext
 from loandesk import sdk
 from loandesk_customers import service
 from loandesk_customers.api import export_csv
-from loandesk_customers.record_type import CUSTOMER
 
 bp = Blueprint("customers", __name__, url_prefix="/customers", template_folder="templates")
 
-LIST_COLUMNS = ("name", "mobile", "id_number", "status", "owner_id", "org_unit_id", "created_at")
 PER_PAGE = 20
+LIST_TARGET = "customer-list"
 
 
 def _locale() -> str:
     return str(get_locale() or "zh")
 
 
-def _names(customers: Iterable[Any]) -> dict[str, dict[uuid.UUID, str]]:
-    """Display names of the owners and units of ``customers``, for their columns."""
-    customers = list(customers)
+def _names(form: sdk.Form, rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Display names of the ids in ``rows`` (staff, units, linked records, regions, files),
+    keyed by their text, for ``field_value``."""
+    rows = list(rows)
+    names = sdk.record_names(form, rows)
     session = sdk.session()
-    return {
-        "owner_id": sdk.display_names(session, (c.owner_id for c in customers)),
-        "org_unit_id": sdk.unit_names(session, (c.org_unit_id for c in customers)),
-    }
+    for spec in form.fields:
+        ids = [v for r in rows if isinstance(v := r.get(spec.key), uuid.UUID)]
+        if spec.kind == "org_unit" and ids:
+            names[spec.key] = {str(k): v for k, v in sdk.unit_names(session, ids).items()}
+        elif spec.kind == "user" and ids and spec.key not in names:
+            names[spec.key] = {str(k): v for k, v in sdk.display_names(session, ids).items()}
+    return names
 
 
-def _filters() -> dict[str, Any]:
+def _extra() -> dict[str, Any]:
+    """The customer list's own search box and status filter."""
     status = request.args.get("status") or None
     return {
         "q": request.args.get("q", "").strip()[:100],
@@ -53,35 +60,104 @@ def customer_list() -> Any:
     access, keys = sdk.record_access("customer"), sdk.keyring()
     if not access.can_read:
         abort(403)
-    filters = _filters()
+    listing = service.customer_list(access, columns=service.LIST_COLUMNS)
+    asked, view = sdk.list_request(listing, request.args)
+    extra = _extra()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     result = service.list_customers(
-        sdk.session(), access, keys, page=page, per_page=PER_PAGE, **filters
+        sdk.session(),
+        access,
+        keys,
+        state=asked.state,
+        listing=listing,
+        strict=False,
+        page=page,
+        per_page=PER_PAGE,
+        **extra,
     )
-    columns = [f for f in access.visible_fields() if f.key in LIST_COLUMNS]
-    rows = [(c, access.present(c, keys, fields=columns)) for c in result.items]
+    listed = result.listed
+    assert listed is not None
+    rows = [(c, access.present(c, keys, fields=listed.columns)) for c in result.items]
     access.audit_shown(sdk.session())
     sdk.session().commit()
+    listing_page = sdk.ListPage(
+        endpoint="tenant.customers.index",
+        target=LIST_TARGET,
+        listing=listing,
+        resolved=listed,
+        result=sdk.ListResult(result.items, result.total, result.page, result.per_page),
+        rows=rows,
+        locale=_locale(),
+        names=_names(sdk.current_form("customer"), [values for _, values in rows]),
+        views=sdk.list_views(sdk.session(), g.user.id, "customer"),
+        view=view,
+        extra=extra,
+        add_row=asked.add_row,
+        detail_endpoint="tenant.customers.detail",
+        detail_arg="customer_id",
+    )
     context = {
-        "result": result,
-        "rows": rows,
-        "columns": columns,
-        "access": access,
-        "filters": filters,
-        "names": _names(result.items),
-        "locale": _locale(),
+        "listing": listing_page,
+        "filters": extra,
         "can_create": g.user.can("customers.create"),
         "can_export": bool(set(access.export) & {f.key for f in access.visible_fields()}),
     }
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "customer-list":
-        return render_template("customers/_table.html", **context)
-    return render_template("customers/index.html", **context)
+    status = 422 if listing_page.filter_errors else 200
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == LIST_TARGET:
+        return render_template("customers/_table.html", **context), status
+    return render_template("customers/index.html", **context), status
 
 
 @bp.get("/export.csv", endpoint="export")
 @sdk.login_required
 def customer_export() -> Any:
-    return export_csv(sdk.record_access("customer"), _filters(), locale=_locale())
+    args: dict[str, Any] = {
+        **_extra(),
+        "columns": request.args.get("columns", ""),
+        "filter": request.args.getlist("filter"),
+        "sort": request.args.get("sort", ""),
+    }
+    if request.args.get("view"):
+        try:
+            args["view"] = uuid.UUID(request.args["view"])
+        except ValueError:
+            abort(404)
+    return export_csv(sdk.record_access("customer"), args, locale=_locale())
+
+
+def _record_view(
+    access: sdk.RecordAccess,
+    values: Mapping[str, Any],
+    errors: Any = None,
+    customer: Any = None,
+) -> sdk.RecordView:
+    form = sdk.current_form("customer")
+    view = sdk.RecordView(
+        form=form,
+        access=access,
+        locale=_locale(),
+        values=values,
+        errors=errors,
+        refresh_url=url_for(
+            "tenant.customers.refresh", customer_id=customer.id if customer else None
+        ),
+    )
+    view.names = _names(form, [values])
+    view.choices = sdk.record_choices(form, view.editable)
+    return view
+
+
+def _posted(view: sdk.RecordView) -> dict[str, Any]:
+    """What the form posted: fields with an input on it, and any other known field posted
+    (so that a field the user may not edit is refused by name, never ignored)."""
+    form = view.form
+    offered = view.editable & view.shown
+    keys = [
+        f.key
+        for f in form.fields
+        if f.key in offered or (f.key in request.form and f.kind not in ("multi_select",))
+    ]
+    return sdk.submitted(form, request.form, keys)
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")
@@ -89,8 +165,8 @@ def customer_export() -> Any:
 def customer_new() -> Any:
     access, keys = sdk.record_access("customer"), sdk.keyring()
     errors = sdk.FormErrors()
-    editable = [f for f in access.editable_fields() if f.key in service.EDITABLE]
-    values = {f.key: request.form.get(f.key, "") for f in editable}
+    view = _record_view(access, {})
+    values = _posted(view) if request.method == "POST" else {}
     if request.method == "POST":
         try:
             customer = service.create_customer(
@@ -103,18 +179,10 @@ def customer_new() -> Any:
             sdk.session().commit()
             flash(gettext("Customer created."), "success")
             return redirect(url_for("tenant.customers.detail", customer_id=customer.id))
-    return render_template(
-        "customers/form.html",
-        customer=None,
-        editable=editable,
-        shown=[],
-        display={},
-        access=access,
-        names={},
-        values=values,
-        errors=errors,
-        locale=_locale(),
-    ), (422 if errors else 200)
+    view = _record_view(access, {**sdk.typed_values(view.form, values), **values}, errors)
+    return render_template("customers/form.html", customer=None, view=view), (
+        422 if errors else 200
+    )
 
 
 @bp.get("/<uuid:customer_id>", endpoint="detail")
@@ -128,14 +196,10 @@ def customer_detail(customer_id: uuid.UUID) -> Any:
     return render_template(
         "customers/detail.html",
         customer=customer,
-        fields=access.visible_fields(),
-        values=values,
-        access=access,
-        names=_names([customer]),
+        view=_record_view(access, values, customer=customer),
         staff=_staff() if g.user.can("customers.assign") else [],
-        can_edit=any(f.key in service.EDITABLE for f in access.editable_fields()),
+        can_edit=any(f.key in service.EDITABLE or f.custom for f in access.editable_fields()),
         can_close=g.user.can("customers.close"),
-        locale=_locale(),
     )
 
 
@@ -144,44 +208,63 @@ def customer_detail(customer_id: uuid.UUID) -> Any:
 def customer_edit(customer_id: uuid.UUID) -> Any:
     access, keys = sdk.record_access("customer"), sdk.keyring()
     customer = service.get_customer(sdk.session(), access, customer_id)
-    editable = [f for f in access.editable_fields() if f.key in service.EDITABLE]
-    if not editable:
+    if not [f for f in access.editable_fields() if f.key in service.EDITABLE or f.custom]:
         abort(403)
     errors = sdk.FormErrors()
-    shown = [f for f in access.visible_fields() if f not in editable]
-    current = access.present(customer, keys, plain=True)
+    current = access.present(customer, keys)
+    view = _record_view(access, current, customer=customer)
     if request.method == "POST":
-        # Only fields the form offered and the user changed are written; a field posted that
-        # the user may not edit is refused (403) by the service, naming it.
-        posted = {k: v for k, v in request.form.items() if k in CUSTOMER.field_keys}
-        changed = {k: v for k, v in posted.items() if (current.get(k) or "") != v}
+        # Only fields the user changed are written; a field posted that the user may not
+        # edit is refused (403) by the service, naming it.
+        posted = _posted(view)
+        plain = access.present(customer, keys, plain=True)
+        changed = {k: v for k, v in posted.items() if not _same(plain.get(k), v)}
         try:
             service.update_customer(sdk.session(), access, keys, customer, changed)
         except sdk.ValidationFailed as problem:
             sdk.session().rollback()
             errors.update(problem)
-            values = {**current, **posted}
+            typed = sdk.typed_values(view.form, {**plain, **posted})
+            view = _record_view(access, {**current, **typed, **posted}, errors, customer)
         else:
             sdk.session().commit()
             flash(gettext("Saved."), "success")
             return redirect(url_for("tenant.customers.detail", customer_id=customer.id))
-    else:
-        values = current
-    display = access.present(customer, keys, fields=shown)
     access.audit_shown(sdk.session())
     sdk.session().commit()
+    return render_template("customers/form.html", customer=customer, view=view), (
+        422 if errors else 200
+    )
+
+
+@bp.post("/form/refresh", endpoint="refresh")
+@sdk.login_required
+def customer_form_refresh() -> Any:
+    """The form's fields again for the values typed so far (htmx, when a field that a
+    condition or formula names changes): conditional fields appear or disappear."""
+    access = sdk.record_access("customer")
+    access.require_read()
+    customer = None
+    if request.args.get("customer_id"):
+        try:
+            ident = uuid.UUID(request.args["customer_id"])
+        except ValueError:
+            abort(404)
+        customer = service.get_customer(sdk.session(), access, ident)
+    view = _record_view(access, {}, customer=customer)
+    raw = sdk.submitted(view.form, request.form, [f.key for f in view.form.fields])
+    values = {**sdk.typed_values(view.form, raw), **raw}
     return render_template(
-        "customers/form.html",
-        customer=customer,
-        editable=editable,
-        shown=shown,
-        display=display,
-        access=access,
-        values=values,
-        errors=errors,
-        names=_names([customer]),
-        locale=_locale(),
-    ), (422 if errors else 200)
+        "customers/_fields.html", view=_record_view(access, values, customer=customer)
+    )
+
+
+def _same(current: Any, posted: Any) -> bool:
+    if isinstance(posted, list):
+        return sorted(posted) == sorted(current or [])
+    if isinstance(current, bool):
+        return str(current).lower() == str(posted).lower()
+    return str(current if current is not None else "") == posted
 
 
 @bp.post("/<uuid:customer_id>/assign", endpoint="assign")

@@ -60,6 +60,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         signup,
         sso,
         users,
+        views,
     )
 
     blueprints = [
@@ -75,6 +76,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         sso.blp,
         retention.blp,
         data_requests.blp,
+        views.blp,
     ]
     for contribution in plugin_host.contributions.values():
         blueprints.extend(contribution.api_blueprints)

@@ -24,18 +24,6 @@ def page_of(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     return ma.Schema.from_dict(fields, name=name)
 
 
-class RecordSchema(ma.Schema):
-    """Base of a record type's response schema: declares the built-in fields (for the OpenAPI
-    description); the tenant's custom fields, unknown to the schema, pass through as
-    ``RecordAccess.present`` gave them (absent when hidden, masked when masked)."""
-
-    @ma.post_dump(pass_original=True)
-    def _custom_fields(self, data: dict[str, Any], original: Any, **_: Any) -> dict[str, Any]:
-        if not isinstance(original, dict):
-            return data
-        return {**original, **data}
-
-
 class RecordWriteSchema(ma.Schema):
     """Base of a record type's write schema: custom fields are accepted under their keys and
     checked, with the built-in ones, by the tenant's published form (422 naming the field)."""

@@ -91,8 +91,9 @@ class FieldSpec:
     ``places`` (decimals), ``section`` and ``condition`` (an expression over other fields: the
     field is shown, and required, only while it holds), ``expression`` and ``result`` (a
     computed field), ``link_type`` (the record type a ``link`` points at), ``accept`` (``image``: an
-    attachment field that takes only images), ``searchable``
-    (custom values indexed for filters and sorting).
+    attachment field that takes only images), ``searchable`` (custom values indexed for
+    filters and sorting). ``filterable`` offers a built-in field as a filter of record lists
+    (``loandesk.fields.lists``); a custom field is filterable when it is searchable.
     """
 
     key: str
@@ -120,6 +121,7 @@ class FieldSpec:
     link_type: str | None = None
     searchable: bool = False
     accept: str | None = None  # an attachment field: "image" takes only images, else any file
+    filterable: bool = False
 
     @property
     def encrypted(self) -> bool:

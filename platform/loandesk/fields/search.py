@@ -80,29 +80,21 @@ def wanted_indexes(connection: Connection, record_types: Iterable[RecordType]) -
     from loandesk.fields.forms import spec_of
 
     by_key = {t.key: t for t in record_types}
-    # Row-level security binds even the owner to one tenant at a time (FORCE): read each
-    # tenant's latest forms as that tenant.
-    tenants = [t for (t,) in connection.execute(text("select id from tenants"))]
+    # form_versions is under FORCE ROW LEVEL SECURITY, for its owner too: read each tenant's
+    # rows with that tenant set (transaction-local), as the app does.
     rows: list[Any] = []
-    for tenant_id in tenants:
-        if connection.dialect.name == "postgresql":
-            connection.execute(
-                text("select set_config('app.tenant_id', :tenant, false)"),
-                {"tenant": str(tenant_id)},
-            )
-        rows.extend(
-            connection.execute(
-                text(
-                    "select fv.record_type, fv.layout from form_versions fv"
-                    " where fv.tenant_id = :tenant and fv.number = ("
-                    " select max(number) from form_versions o"
-                    " where o.tenant_id = fv.tenant_id and o.record_type = fv.record_type)"
-                ),
-                {"tenant": tenant_id},
-            ).all()
+    for (tenant_id,) in connection.execute(text("select id from tenants")).all():
+        connection.execute(
+            text("select set_config('app.tenant_id', :tenant, true)"), {"tenant": str(tenant_id)}
         )
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("select set_config('app.tenant_id', '', false)"))
+        rows += connection.execute(
+            text(
+                "select fv.record_type, fv.layout from form_versions fv where fv.number = ("
+                " select max(number) from form_versions o"
+                " where o.tenant_id = fv.tenant_id and o.record_type = fv.record_type)"
+            )
+        ).all()
+    connection.execute(text("select set_config('app.tenant_id', '', true)"))
     wanted: dict[str, str] = {}
     for record_type_key, layout in rows:
         record_type = by_key.get(record_type_key)
@@ -165,14 +157,18 @@ def sync_indexes(engine: Engine, record_types: Iterable[RecordType]) -> tuple[li
 
 
 def schedule_index_sync(session: Session) -> None:
-    """Ask for ``sync_indexes`` after this transaction (a platform job, owner role). Not on
-    SQLite: there is nothing to index, and the embedded job table is written from a second
-    connection that would wait on this transaction's write lock."""
+    """Ask for ``sync_indexes`` after this transaction commits (a platform job, owner role).
+    Not before: on SQLite the jobs table is written on another connection, which waits for
+    this transaction's lock; and there are no indexes to sync on SQLite anyway."""
+    from sqlalchemy import event
+
     from loandesk.jobs.runtime import enqueue
 
     if session.get_bind().dialect.name != "postgresql":
         return
-    enqueue("core.sync_field_indexes", None)
+    event.listen(
+        session, "after_commit", lambda _s: enqueue("core.sync_field_indexes", None), once=True
+    )
 
 
 def filter_clause(

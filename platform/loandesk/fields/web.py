@@ -158,3 +158,21 @@ def _attachment_names(ids: set[Any]) -> dict[str, Any]:
     except ImportError:
         return {}
     return names_and_links(extension.session(), ids)
+
+
+def typed(form: Form, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Posted values as conditions and formulas see them (a value that does not parse yet
+    counts as empty), with computed fields computed: what re-rendering a form needs while
+    the user types."""
+    from loandesk.fields.values import Invalid, coerce_result, parse
+
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if form.has(key) and not form.field(key).computed:
+            try:
+                values[key] = parse(form.field(key), value)
+            except Invalid:
+                values[key] = None
+    for spec, expression in form.formulas:
+        values[spec.key] = coerce_result(spec, expression.evaluate(values))
+    return values

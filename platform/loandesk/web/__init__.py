@@ -26,6 +26,7 @@ from loandesk.web import (
     errors,
     home_views,
     jobs_views,
+    list_views,
     org_views,
     plugin_views,
     privacy_views,
@@ -207,6 +208,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         data_request_views.bp,
         attachment_views.bp,
         region_views.bp,
+        list_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
