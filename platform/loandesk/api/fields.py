@@ -191,7 +191,7 @@ class PublishedForm(MethodView):
                     "key": s.key,
                     "label_zh": s.label_zh,
                     "label_en": s.label_en,
-                    "fields": list(s.fields),
+                    "field_keys": list(s.fields),
                 }
                 for s in form.sections
             ],

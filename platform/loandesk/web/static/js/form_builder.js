@@ -22,6 +22,10 @@
   }
 
   function save(builder) {
+    // Sortable leaves empty style attributes on what it moved; htmx would copy them onto the
+    // new content while it settles, which the page's Content-Security-Policy refuses.
+    var styled = builder.querySelectorAll("[style]");
+    for (var i = 0; i < styled.length; i++) styled[i].removeAttribute("style");
     htmx.ajax("POST", builder.getAttribute("data-arrange-url"), {
       target: "#builder",
       swap: "outerHTML",
@@ -33,6 +37,18 @@
     return event.from !== event.to || event.oldIndex !== event.newIndex;
   }
 
+  // Sortable's own pointer-driven dragging rather than the browser's HTML5 drag and drop:
+  // the same on every browser, touch screens included.
+  // No animation: it leaves inline styles behind (see save).
+  var common = { animation: 0, forceFallback: true, fallbackTolerance: 3 };
+
+  function options(extra) {
+    var found = {};
+    for (var key in common) found[key] = common[key];
+    for (key in extra) found[key] = extra[key];
+    return found;
+  }
+
   function init(root) {
     if (!root || !root.querySelector || typeof Sortable === "undefined") return;
     var builder = root.id === "builder" ? root : root.querySelector("#builder");
@@ -41,16 +57,15 @@
     var lists = builder.querySelectorAll("ul[data-sortable=fields]");
     for (var i = 0; i < lists.length; i++) {
       if (Sortable.get(lists[i])) continue;
-      Sortable.create(lists[i], {
-        group: "fields", handle: ".drag-handle", draggable: "li[data-field-key]",
-        animation: 150, onEnd: onEnd
-      });
+      Sortable.create(lists[i], options({
+        group: "fields", handle: ".drag-handle", draggable: "li[data-field-key]", onEnd: onEnd
+      }));
     }
     var sections = builder.querySelector("[data-sortable=sections]");
     if (sections && !Sortable.get(sections)) {
-      Sortable.create(sections, {
-        handle: ".section-handle", draggable: ".builder-section", animation: 150, onEnd: onEnd
-      });
+      Sortable.create(sections, options({
+        handle: ".section-handle", draggable: ".builder-section", onEnd: onEnd
+      }));
     }
     var focus = builder.querySelector("[data-focus]");
     if (focus && focus.disabled) {  // moved to an end: its other arrow
