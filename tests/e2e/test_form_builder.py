@@ -63,6 +63,7 @@ def test_admin_builds_arranges_and_publishes_a_form(
     page.fill('input[name="options-0-value"]', "car")
     page.fill('input[name="options-0-label_zh"]', "购车")
     page.fill('input[name="options-0-label_en"]', "Car")
+    page.screenshot(path="/tmp/form-builder-field.png", full_page=True)
     page.click("#field-form button.btn-primary")
     expect(
         page.locator('ul[data-section-key=""] li[data-field-key="loan_purpose"]')
