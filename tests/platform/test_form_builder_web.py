@@ -268,7 +268,7 @@ def test_remove_restore_and_edit_a_field(
     assert _fields(api_a)["car_plate"]["removed"] is False
 
     # edit: the form shows the saved values; a bad bound stays next to its input
-    url = f"{admin['builder']}/fields/car_plate"
+    url = f"{admin['builder']}/fields/car_plate/edit"
     form = client.get(url).get_data(as_text=True)
     assert 'value="车牌号"' in form and 'name="rules.max_length"' in form and 'value="10"' in form
     bad = client.post(url, data={**PLATE, "csrf_token": token, "rules.min_length": "20"})
@@ -285,11 +285,17 @@ def test_remove_restore_and_edit_a_field(
     plate = _fields(api_a)["car_plate"]
     assert plate["label_en"] == "Plate number" and plate["help_zh"] == "如 沪A12345"
 
+    # keys that read like the builder's own words still reach their fields
+    for key in ("new", "kind"):
+        assert _add(client, admin, {**PLATE, "key": key, "condition": ""}).status_code == 302
+        edit = client.get(f"{admin['builder']}/fields/{key}/edit")
+        assert edit.status_code == 200 and f"<code>{key}</code>" in edit.get_data(as_text=True)
+
 
 def test_the_kind_decides_the_inputs(client: FlaskClient, admin: dict[str, Any]) -> None:
     def inputs(kind: str, **extra: str) -> str:
         response = client.post(
-            f"{admin['builder']}/fields/kind",
+            f"{admin['builder']}/field-inputs",
             data={"kind": kind, "label_zh": "甲", **extra},
             headers={"X-CSRFToken": admin["token"], "HX-Request": "true"},
         )
@@ -438,7 +444,7 @@ def test_a_tenant_sees_only_its_own_fields(
     assert 'data-field-key="guarantor"' in client_a.get(f"{a_base}/customer").get_data(as_text=True)
     page_b = client_b.get(f"{b_base}/customer").get_data(as_text=True)
     assert "guarantor" not in page_b and "担保人" not in page_b
-    assert client_b.get(f"{b_base}/customer/fields/guarantor").status_code == 404
+    assert client_b.get(f"{b_base}/customer/fields/guarantor/edit").status_code == 404
     token_b = csrf_from(client_b, b_base)
     assert (
         client_b.post(

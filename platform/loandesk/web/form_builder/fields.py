@@ -240,7 +240,7 @@ def field_new(record_type: str) -> Any:
     return _to_builder(declared, f"field-{values['key']}")
 
 
-@bp.route("/<record_type>/fields/<key>", methods=["GET", "POST"], endpoint="field_edit")
+@bp.route("/<record_type>/fields/<key>/edit", methods=["GET", "POST"], endpoint="field_edit")
 @permission_required(PERMISSION)
 def field_edit(record_type: str, key: str) -> Any:
     declared = record_type_of(record_type)
@@ -275,7 +275,7 @@ def field_edit(record_type: str, key: str) -> Any:
     return _to_builder(declared, f"field-{key}")
 
 
-@bp.post("/<record_type>/fields/kind", endpoint="field_kind")
+@bp.post("/<record_type>/field-inputs", endpoint="field_kind")
 @permission_required(PERMISSION)
 def field_kind(record_type: str) -> Any:
     """The kind-specific inputs for the posted kind (htmx, when the kind or options change)."""
