@@ -24,6 +24,7 @@ from loandesk.web import (
     csrf,
     data_request_views,
     errors,
+    form_builder,
     home_views,
     jobs_views,
     list_views,
@@ -57,6 +58,14 @@ CORE_NAV = (
         "tenant.admin_roles.roles", "角色与权限", "Roles", "administration", "roles.manage", 15
     ),
     NavItem("tenant.admin_org.org", "组织架构", "Organisation", "administration", "org.manage", 12),
+    NavItem(
+        "tenant.admin_forms.forms",
+        "字段与表单",
+        "Fields and forms",
+        "administration",
+        "fields.manage",
+        16,
+    ),
     # Tenant admins only: "tenant_admin" is no grantable permission, and admins hold them all.
     NavItem(
         "tenant.admin_sso.settings",
@@ -209,6 +218,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         attachment_views.bp,
         region_views.bp,
         list_views.bp,
+        form_builder.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
