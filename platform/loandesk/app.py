@@ -32,6 +32,9 @@ def create_app(settings: Settings | None = None, *, plugins: Iterable[object] = 
     """Build the app. Plugins are those installed in the ``loandesk.plugins`` entry-point
     group, plus ``plugins`` (plugin modules or objects), for embedding and tests."""
     settings = settings or Settings.from_env()
+    from loandesk.fields import search_values
+
+    search_values.install()  # search rows of custom fields follow every write (PostgreSQL)
     instance_path = Path(settings.instance_path).resolve()
     instance_path.mkdir(parents=True, exist_ok=True)
     app = Flask(

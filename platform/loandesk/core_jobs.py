@@ -54,19 +54,19 @@ def apply_retention(ctx: JobContext) -> None:
     )
 
 
-def sync_field_indexes(ctx: JobContext) -> None:
-    """Create and drop the PostgreSQL indexes of searchable custom fields (as the owner role:
-    the app role owns no table)."""
+def sync_field_search(ctx: JobContext) -> None:
+    """Bring the search rows of searchable custom fields in step with the published forms
+    (as the owner role, each tenant as itself)."""
     from sqlalchemy import create_engine
 
-    from loandesk.fields import search
+    from loandesk.fields import search_values
     from loandesk.plugins import runtime as plugin_runtime
 
     settings = current_app.extensions["loandesk"].settings
     engine = create_engine(settings.owner_database_url)
     try:
         host = plugin_runtime.host()
-        search.sync_indexes(engine, host.record_types(sorted(host.contributions)))
+        search_values.sync(engine, host.record_types(sorted(host.contributions)))
     finally:
         engine.dispose()
 
@@ -83,8 +83,8 @@ JOBS = [
     JobSpec("core.purge_sessions", purge_sessions, max_attempts=1),
     JobSpec("core.apply_retention", apply_retention, max_attempts=3, timeout=3600),
     JobSpec(
-        "core.sync_field_indexes",
-        sync_field_indexes,
+        "core.sync_field_search",
+        sync_field_search,
         max_attempts=5,
         backoff=(10, 60),
         timeout=7200,

@@ -4,6 +4,7 @@ from loandesk.audit.models import AuditEvent, AuditHead
 from loandesk.auth.models import ApiClient, ApiToken, RecoveryCode, User
 from loandesk.auth.sso_models import SsoConfig, UserIdentity
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
+from loandesk.fields.models import FieldDefinition, FieldSearchValue, FormSection, FormVersion
 from loandesk.fields.saved_views import ListView
 from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
@@ -26,6 +27,10 @@ __all__ = [
     "DataRequestChange",
     "EventBacklog",
     "EventDelivery",
+    "FieldDefinition",
+    "FieldSearchValue",
+    "FormSection",
+    "FormVersion",
     "Job",
     "ListView",
     "OutboxEvent",

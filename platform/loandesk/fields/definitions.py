@@ -219,6 +219,8 @@ def check_definition(
         add("expression", N_("Only computed fields have a formula."))
     if data.get("searchable") and kind not in SEARCHABLE_KINDS:
         add("searchable", N_("Fields of this kind cannot be searched."))
+    if data.get("searchable") and kind == "text" and (rules.get("max_length") or 200) > 300:
+        add("searchable", N_("A searchable text field holds at most 300 characters."))
     if errors:
         return errors
     # Expressions and the default are checked against the form as it would be published.
@@ -514,9 +516,9 @@ def publish(
     )
     searchable_after = {f["key"] for f in layout["fields"] if f["searchable"]}
     if searchable_before != searchable_after:
-        from loandesk.fields import search
+        from loandesk.fields import search_values
 
-        search.schedule_index_sync(session)
+        search_values.schedule(session)
     from loandesk.fields.current import forget
 
     forget()

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -81,3 +81,31 @@ class FormVersion(TenantOwned, Base):
     note: Mapped[str] = mapped_column(String(200), default="")
     published_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# "C" collation: byte order, the same in every database, and what the sortable encoding of
+# numbers and dates (``loandesk.fields.search_values.sortable``) is made for.
+SearchText = String(300).with_variant(String(300, collation="C"), "postgresql")
+
+
+class FieldSearchValue(TenantOwned, Base):
+    """One value of a searchable custom field of one record, as sortable text (PostgreSQL).
+
+    Filters on custom fields use these rows rather than an expression over the JSON column:
+    under row-level security PostgreSQL puts a condition into an index scan only when every
+    function in it is LEAKPROOF, which ``jsonb ->>`` and ``numeric`` comparisons are not (and
+    only a superuser may declare one so), while text and uuid equality and order are. A multi
+    select has one row per chosen option."""
+
+    __tablename__ = "field_search_values"
+    __table_args__ = (
+        Index(
+            "ix_field_search_values_lookup", "tenant_id", "record_type", "key", "value", "record_id"
+        ),
+        Index("ix_field_search_values_record", "tenant_id", "record_id"),
+    )
+
+    record_type: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(SearchText)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
