@@ -4,6 +4,7 @@ from loandesk.audit.models import AuditEvent, AuditHead
 from loandesk.auth.models import ApiClient, ApiToken, RecoveryCode, User
 from loandesk.auth.sso_models import SsoConfig, UserIdentity
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
+from loandesk.imports.models import ImportBatch, ImportedRow, ImportRow
 from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
 from loandesk.pii.models import TenantDataKey
@@ -23,6 +24,9 @@ __all__ = [
     "DataRequestChange",
     "EventBacklog",
     "EventDelivery",
+    "ImportBatch",
+    "ImportRow",
+    "ImportedRow",
     "Job",
     "OutboxEvent",
     "PrivacySettings",

@@ -40,6 +40,8 @@ from loandesk.fields.validation import (
 )
 from loandesk.fields.values import Context as ValueContext
 from loandesk.i18n import N_
+from loandesk.imports.export import workbook as export_workbook
+from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
@@ -72,6 +74,7 @@ def plugin_settings(name: str) -> dict[str, Any]:
 __all__ = [
     "ANONYMISED_NAME",
     "N_",
+    "XLSX_MIMETYPE",
     "Base",
     "Clean",
     "Conflict",
@@ -118,6 +121,7 @@ __all__ = [
     "emit",
     "enable_rls",
     "enqueue",
+    "export_workbook",
     "hookimpl",
     "keyring",
     "login_required",

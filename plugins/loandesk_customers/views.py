@@ -16,7 +16,7 @@ from flask_babel import get_locale, gettext
 
 from loandesk import sdk
 from loandesk_customers import service
-from loandesk_customers.api import export_csv
+from loandesk_customers.api import export_csv, export_xlsx
 from loandesk_customers.record_type import CUSTOMER
 
 bp = Blueprint("customers", __name__, url_prefix="/customers", template_folder="templates")
@@ -72,6 +72,7 @@ def customer_list() -> Any:
         "locale": _locale(),
         "can_create": g.user.can("customers.create"),
         "can_export": bool(set(access.export) & {f.key for f in access.visible_fields()}),
+        "can_import": g.user.can("records.import"),
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "customer-list":
         return render_template("customers/_table.html", **context)
@@ -82,6 +83,14 @@ def customer_list() -> Any:
 @sdk.login_required
 def customer_export() -> Any:
     return export_csv(sdk.record_access("customer"), _filters(), locale=_locale())
+
+
+@bp.get("/export.xlsx", endpoint="export_xlsx")
+@sdk.login_required
+def customer_export_xlsx() -> Any:
+    return export_xlsx(
+        sdk.record_access("customer"), _filters(), locale=_locale(), translate=gettext
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")

@@ -11,6 +11,7 @@ from flask_babel import Babel, get_locale
 
 from loandesk import extension
 from loandesk.i18n import LOCALES, normalise_locale
+from loandesk.imports import views as import_views
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.plugins.host import PluginHost
 from loandesk.plugins.info import SECTIONS, NavItem
@@ -203,6 +204,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         sso_views.admin_bp,
         privacy_views.bp,
         data_request_views.bp,
+        import_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
