@@ -107,13 +107,14 @@ def define_custom_fields(app: Flask, tenant: TenantFixture) -> None:
 
 
 def work(app: Flask) -> int:
-    """Run the queued jobs in this process (the jobs are kept in the database)."""
+    """Run the queued import jobs in this process (the jobs are kept in the database); the
+    events the imported records raise are not delivered here."""
     from loandesk.jobs.database import DatabaseBackend
     from loandesk.jobs.runtime import execute
 
     registry = app.extensions["loandesk.jobs"]
     assert isinstance(registry.backend, DatabaseBackend)
-    return int(registry.backend.work(functools.partial(execute, app), registry.queues, burst=True))
+    return int(registry.backend.work(functools.partial(execute, app), ["default"], burst=True))
 
 
 def fill(template: bytes, rows: Sequence[dict[str, Any]]) -> bytes:

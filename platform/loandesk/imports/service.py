@@ -176,6 +176,15 @@ class Run:
         )
         return clean.all
 
+    def entered(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` as ``create`` takes them: staff named by the sheet given by their id
+        (the record type's own validation knows ids, not names)."""
+        entered = dict(values)
+        for key, value in values.items():
+            if self.form.field(key).kind == "user" and isinstance(value, str):
+                entered[key] = self.context.users_by_name.get(value.strip(), value)
+        return entered
+
     def fingerprint(self, clean: Mapping[str, Any]) -> str:
         """A keyed SHA-256 (HMAC with the tenant's search key) of the row's normalised
         values: a re-saved copy of a sheet, whatever its cells' types, gives the same."""
@@ -402,17 +411,17 @@ def run_import(
                     "record_id": previous.record_id if mine else None,
                 }
                 continue
-            # ``create`` validates before it writes anything: a refused row leaves no trace.
-            # A database error fails the chunk, and the job's retry starts after the last
-            # committed one.
+            # ``create`` validates (the one validation path) before it writes anything: a
+            # refused row leaves no trace. A database error fails the chunk, and the job's
+            # retry starts after the last committed one.
             try:
-                clean = run.validate(values)
-                entered = {k: clean[k] for k in values if k in clean}
-                record = create(session, run.access, run.keys, entered, owner_id=owner_id)
+                record = create(
+                    session, run.access, run.keys, run.entered(values), owner_id=owner_id
+                )
                 session.add(
                     ImportedRow(
                         record_type=record_type.key,
-                        fingerprint=run.fingerprint(clean),
+                        fingerprint=fingerprint,
                         record_id=record.id,
                         batch_id=batch.id,
                     )
