@@ -116,9 +116,8 @@ class Database:
             c.execute(text(f"CREATE ROLE {self.app} LOGIN NOSUPERUSER NOBYPASSRLS"))
             c.execute(text(f"CREATE DATABASE {self.name} OWNER {self.owner}"))
         with psycopg.connect(self.superuser_url, autocommit=True) as c:
-            c.execute(
-                f"REVOKE ALL ON SCHEMA public FROM PUBLIC; GRANT ALL ON SCHEMA public TO {self.owner}"
-            )
+            c.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+            c.execute(f"GRANT ALL ON SCHEMA public TO {self.owner}")
         return self
 
     def __exit__(self, *exc: object) -> None:
