@@ -95,7 +95,7 @@ def import_start(record_type: str) -> Any:
                 form,
                 access,
                 user=g.user,
-                filename=upload.filename or "" if upload else "",
+                filename=(upload.filename or "") if upload else "",
                 data=upload.read(service.MAX_BYTES + 1) if upload else b"",
                 locale=_locale(),
                 translate=_translate,
