@@ -8,6 +8,7 @@ from flask import current_app
 
 from loandesk import events
 from loandesk.events import EventType
+from loandesk.imports import jobs as import_jobs
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
@@ -89,6 +90,7 @@ JOBS = [
         backoff=(10, 60),
         timeout=7200,
     ),
+    *import_jobs.JOBS,
 ]
 
 SCHEDULES = [

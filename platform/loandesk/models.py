@@ -6,6 +6,7 @@ from loandesk.auth.sso_models import SsoConfig, UserIdentity
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
 from loandesk.fields.models import FieldDefinition, FieldSearchValue, FormSection, FormVersion
 from loandesk.fields.saved_views import ListView
+from loandesk.imports.models import ImportBatch, ImportedRow, ImportRow
 from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
 from loandesk.pii.models import TenantDataKey
@@ -31,6 +32,9 @@ __all__ = [
     "FieldSearchValue",
     "FormSection",
     "FormVersion",
+    "ImportBatch",
+    "ImportRow",
+    "ImportedRow",
     "Job",
     "ListView",
     "OutboxEvent",

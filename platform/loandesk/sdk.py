@@ -50,6 +50,8 @@ from loandesk.fields.web import choices as record_choices
 from loandesk.fields.web import names as record_names
 from loandesk.fields.web import typed as typed_values
 from loandesk.i18n import N_
+from loandesk.imports.export import workbook as export_workbook
+from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
@@ -84,6 +86,7 @@ def plugin_settings(name: str) -> dict[str, Any]:
 __all__ = [
     "ANONYMISED_NAME",
     "N_",
+    "XLSX_MIMETYPE",
     "Base",
     "Clean",
     "Conflict",
@@ -139,6 +142,7 @@ __all__ = [
     "emit",
     "enable_rls",
     "enqueue",
+    "export_workbook",
     "hookimpl",
     "keyring",
     "list_request",

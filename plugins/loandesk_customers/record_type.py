@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from loandesk.sdk import FieldSpec, RecordType
 from loandesk_customers.models import Customer
+from loandesk_customers.service import create_customer
 
 STATUSES = (("active", "正常往来", "Active"), ("closed", "已终止往来", "Closed"))
 
@@ -31,6 +32,7 @@ CUSTOMER = RecordType(
     model=Customer,
     fields=FIELDS,
     detail_endpoint="tenant.customers.detail",
+    create=create_customer,
     # Built-in roles' starting point; each tenant's admins change it on the role's page.
     default_scopes={
         "credit_officer": "own",

@@ -18,7 +18,7 @@ from flask_babel import get_locale, gettext
 
 from loandesk import sdk
 from loandesk_customers import service
-from loandesk_customers.api import export_csv
+from loandesk_customers.api import export_csv, export_xlsx
 
 bp = Blueprint("customers", __name__, url_prefix="/customers", template_folder="templates")
 
@@ -101,6 +101,7 @@ def customer_list() -> Any:
         "filters": extra,
         "can_create": g.user.can("customers.create"),
         "can_export": bool(set(access.export) & {f.key for f in access.visible_fields()}),
+        "can_import": g.user.can("records.import"),
     }
     status = 422 if listing_page.filter_errors else 200
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == LIST_TARGET:
@@ -108,9 +109,8 @@ def customer_list() -> Any:
     return render_template("customers/index.html", **context), status
 
 
-@bp.get("/export.csv", endpoint="export")
-@sdk.login_required
-def customer_export() -> Any:
+def _export_args() -> dict[str, Any]:
+    """The list's state as an export takes it (the same rows as the list shows)."""
     args: dict[str, Any] = {
         **_extra(),
         "columns": request.args.get("columns", ""),
@@ -122,7 +122,13 @@ def customer_export() -> Any:
             args["view"] = uuid.UUID(request.args["view"])
         except ValueError:
             abort(404)
-    return export_csv(sdk.record_access("customer"), args, locale=_locale())
+    return args
+
+
+@bp.get("/export.csv", endpoint="export")
+@sdk.login_required
+def customer_export() -> Any:
+    return export_csv(sdk.record_access("customer"), _export_args(), locale=_locale())
 
 
 def _record_view(
@@ -158,6 +164,14 @@ def _posted(view: sdk.RecordView) -> dict[str, Any]:
         if f.key in offered or (f.key in request.form and f.kind not in ("multi_select",))
     ]
     return sdk.submitted(form, request.form, keys)
+
+
+@bp.get("/export.xlsx", endpoint="export_xlsx")
+@sdk.login_required
+def customer_export_xlsx() -> Any:
+    return export_xlsx(
+        sdk.record_access("customer"), _export_args(), locale=_locale(), translate=gettext
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"], endpoint="new")

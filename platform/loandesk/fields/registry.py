@@ -4,7 +4,7 @@ access built-in roles get when a tenant enables the plugin that brings it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
@@ -164,6 +164,10 @@ class RecordType:
     give built-in roles (by key) their access when a tenant enables the plugin: a scope, and
     per field an access level (``"*"`` for every field not named); ``default_export`` the
     fields they may export. Roles not named get nothing until an admin grants it.
+
+    ``create``, when given, makes a record from clean values (the Excel import uses it):
+    ``create(session, access, keys, values, owner_id=...)`` validates, writes, audits and
+    returns the new record, like the plugin's own service function it usually is.
     """
 
     key: str
@@ -179,6 +183,7 @@ class RecordType:
     default_scopes: Mapping[str, Scope] = field(default_factory=dict)
     default_fields: Mapping[str, Mapping[str, Access]] = field(default_factory=dict)
     default_export: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    create: Callable[..., Any] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

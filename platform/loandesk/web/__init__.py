@@ -11,6 +11,7 @@ from flask_babel import Babel, get_locale
 
 from loandesk import extension
 from loandesk.i18n import LOCALES, normalise_locale
+from loandesk.imports import views as import_views
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.plugins.host import PluginHost
 from loandesk.plugins.info import SECTIONS, NavItem
@@ -219,6 +220,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         region_views.bp,
         list_views.bp,
         form_builder.bp,
+        import_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
