@@ -27,7 +27,7 @@ from loandesk.auth.oauth import require_token
 from loandesk.auth.users import active_staff, display_names
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from loandesk.events import Event, EventHandler, EventType, emit
+from loandesk.events import Event, EventHandler, EventType, emit, emit_many
 from loandesk.extension import session
 from loandesk.fields import FieldSpec, RecordType
 from loandesk.fields.current import current_form, value_context
@@ -140,6 +140,7 @@ __all__ = [
     "current_values",
     "display_names",
     "emit",
+    "emit_many",
     "enable_rls",
     "enqueue",
     "export_workbook",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from loandesk.sdk import FieldSpec, RecordType
 from loandesk_customers.models import Customer
-from loandesk_customers.service import create_customer
+from loandesk_customers.service import create_customer, create_customers
 
 STATUSES = (("active", "正常往来", "Active"), ("closed", "已终止往来", "Closed"))
 
@@ -33,6 +33,7 @@ CUSTOMER = RecordType(
     fields=FIELDS,
     detail_endpoint="tenant.customers.detail",
     create=create_customer,
+    create_many=create_customers,
     # Built-in roles' starting point; each tenant's admins change it on the role's page.
     default_scopes={
         "credit_officer": "own",

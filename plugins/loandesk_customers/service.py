@@ -5,7 +5,7 @@ pages, jobs and tests call the same functions."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from loandesk.sdk import (
     N_,
     Conflict,
+    DomainError,
     Keyring,
     ListResolved,
     ListState,
@@ -28,6 +29,7 @@ from loandesk.sdk import (
     current_form,
     current_values,
     emit,
+    emit_many,
     store_custom,
     unit_of,
     utcnow,
@@ -144,6 +146,42 @@ def create_customer(
     audit_record(session, "customer.create", "customer", customer.id, created)
     emit(session, "customer.created", "customer", customer.id, {"owner_id": str(owner_id)})
     return customer
+
+
+def create_customers(
+    session: Session,
+    access: RecordAccess,
+    keys: Keyring,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    owner_id: uuid.UUID,
+) -> list[Customer | DomainError]:
+    """Many new customers owned by ``owner_id`` (an import): each row validated like
+    ``create_customer``, a refused row answered by its error and nothing written for it;
+    the others written in one flush, with one audit event for them all (``customer.import``:
+    which records, never their values) and a ``customer.created`` event each."""
+    access.require_read()
+    unit = unit_of(session, owner_id)
+    results: list[Customer | DomainError] = []
+    created: list[Customer] = []
+    for values in rows:
+        given = {k: v for k, v in values.items() if v not in (None, "")}
+        try:
+            access.check_write(given)
+            customer = Customer(status="active", owner_id=owner_id, org_unit_id=unit)
+            _apply(customer, given, keys, creating=True)
+        except DomainError as refused:
+            results.append(refused)
+            continue
+        results.append(customer)
+        created.append(customer)
+    if created:
+        session.add_all(created)
+        session.flush()
+        ids: list[object] = [str(c.id) for c in created]
+        audit_record(session, "customer.import", "customer", None, {"records": ids})
+        emit_many(session, "customer.created", "customer", ids, {"owner_id": str(owner_id)})
+    return results
 
 
 def update_customer(

@@ -66,6 +66,11 @@ class Form:
         return [self.field(key) for section in self.sections for key in section.fields]
 
     @cached_property
+    def schemas(self) -> dict[tuple[str, ...], Any]:
+        """Marshmallow schemas of this form, by the fields they check (validation.py)."""
+        return {}
+
+    @cached_property
     def expression_kinds(self) -> dict[str, str]:
         """What expressions may name: fields and the kinds of their values."""
         return {

@@ -168,6 +168,9 @@ class RecordType:
     ``create``, when given, makes a record from clean values (the Excel import uses it):
     ``create(session, access, keys, values, owner_id=...)`` validates, writes, audits and
     returns the new record, like the plugin's own service function it usually is.
+    ``create_many``, when given, does the same for many rows in one go
+    (``create_many(session, access, keys, rows, owner_id=...)`` → per row the new record or
+    the ``DomainError`` that refused it, in order): the import prefers it.
     """
 
     key: str
@@ -184,6 +187,7 @@ class RecordType:
     default_fields: Mapping[str, Mapping[str, Access]] = field(default_factory=dict)
     default_export: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     create: Callable[..., Any] | None = None
+    create_many: Callable[..., list[Any]] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

@@ -11,6 +11,7 @@ writes the custom ones into the record's ``custom`` column.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,26 +44,36 @@ def message(text: str, **params: Any) -> str:
     return text % params if params else text
 
 
+# What parsing needs during one ``load`` (the request's checks of staff, records, files):
+# schemas are built once per form and set of fields, so it cannot live in them.
+_PARSE_CONTEXT: ContextVar[Context] = ContextVar("loandesk_parse_context")
+
+
 class KindField(ma.fields.Field):
     """A marshmallow field whose values are those of a ``FieldSpec``'s kind."""
 
-    def __init__(self, spec: FieldSpec, context: Context, **kwargs: Any) -> None:
+    def __init__(self, spec: FieldSpec, **kwargs: Any) -> None:
         super().__init__(allow_none=True, **kwargs)
         self.spec = spec
-        self.parse_context = context
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         try:
-            return parse(self.spec, value, self.parse_context)
+            return parse(self.spec, value, _PARSE_CONTEXT.get(None))
         except Invalid as problem:
             raise ma.ValidationError(message(problem.message, **problem.params)) from None
 
 
-def record_schema(form: Form, keys: Iterable[str], context: Context) -> ma.Schema:
-    """A schema for the given fields of ``form`` (unknown keys raise)."""
-    fields: dict[str, ma.fields.Field] = {key: KindField(form.field(key), context) for key in keys}
-    schema_class = ma.Schema.from_dict(fields, name=f"{form.record_type.key.title()}Values")
-    return schema_class(unknown=ma.RAISE)
+def record_schema(form: Form, keys: Iterable[str]) -> ma.Schema:
+    """The schema of the given fields of ``form`` (unknown keys raise); built once per form
+    and set of fields (an import validates thousands of rows with one)."""
+    wanted = tuple(keys)
+    cache = form.schemas
+    if wanted not in cache:
+        fields: dict[str, ma.fields.Field] = {key: KindField(form.field(key)) for key in wanted}
+        schema_class = ma.Schema.from_dict(fields, name=f"{form.record_type.key.title()}Values")
+        cache[wanted] = schema_class(unknown=ma.RAISE)
+    schema: ma.Schema = cache[wanted]
+    return schema
 
 
 @dataclass(frozen=True)
@@ -109,13 +120,16 @@ def validate_record(
     if access is not None:
         access.check_write(known)
     loaded: dict[str, Any] = {}
+    token = _PARSE_CONTEXT.set(context)
     try:
-        loaded = record_schema(form, known, context).load({k: values[k] for k in known})
+        loaded = record_schema(form, known).load({k: values[k] for k in known})
     except ma.ValidationError as problem:
         for key, problems in _messages(problem.messages).items():
             errors[key] = problems
         valid: Any = problem.valid_data or {}
         loaded = {k: v for k, v in valid.items() if k not in errors}
+    finally:
+        _PARSE_CONTEXT.reset(token)
     merged = {**existing, **loaded}
     for spec, expression in form.formulas:
         merged[spec.key] = coerce_result(spec, expression.evaluate(merged))

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from loandesk import audit
@@ -383,8 +383,8 @@ def run_import(
     fingerprints and statuses (a crash loses at most the chunk in flight, and a retry skips
     what was committed)."""
     record_type = run.form.record_type
-    create = importable(record_type).create
-    assert create is not None and batch.content is not None
+    importable(record_type)
+    assert batch.content is not None
     pending: dict[int, str] = {
         row: fingerprint or ""
         for row, fingerprint in session.execute(
@@ -401,42 +401,72 @@ def run_import(
     ):
         known = _imported(session, record_type.key, [pending[n] for n, _ in chunk])
         outcome: dict[int, dict[str, Any]] = {}
+        fresh: list[tuple[int, Mapping[str, Any]]] = []
         for number, values in chunk:
-            fingerprint = pending[number]
-            previous = known.get(fingerprint)
+            previous = known.get(pending[number])
             if previous is not None:  # committed before: by this batch (a retry) or another
                 mine = previous.batch_id == batch.id
                 outcome[number] = {
                     "status": "imported" if mine else "duplicate",
                     "record_id": previous.record_id if mine else None,
                 }
-                continue
-            # ``create`` validates (the one validation path) before it writes anything: a
-            # refused row leaves no trace. A database error fails the chunk, and the job's
-            # retry starts after the last committed one.
-            try:
-                record = create(
-                    session, run.access, run.keys, run.entered(values), owner_id=owner_id
-                )
-                session.add(
-                    ImportedRow(
-                        record_type=record_type.key,
-                        fingerprint=fingerprint,
-                        record_id=record.id,
-                        batch_id=batch.id,
-                    )
-                )
-                session.flush()
-            except DomainError as failure:
-                outcome[number] = {"status": "error", "errors": _problems(run, failure)}
             else:
-                outcome[number] = {"status": "imported", "record_id": record.id}
-        for number, values in outcome.items():
-            session.execute(
-                update(ImportRow)
-                .where(ImportRow.batch_id == batch.id, ImportRow.row == number)
-                .values(**values)
-                .execution_options(synchronize_session=False)
+                fresh.append((number, run.entered(values)))
+        # The record type's own service validates (the one validation path) before it writes
+        # anything: a refused row leaves no trace. A database error fails the chunk, and the
+        # job's retry starts after the last committed one.
+        for (number, _), result in zip(fresh, _create(session, run, fresh, owner_id), strict=True):
+            if isinstance(result, DomainError):
+                outcome[number] = {"status": "error", "errors": _problems(run, result)}
+            else:
+                outcome[number] = {"status": "imported", "record_id": result.id}
+        imported = [(n, o["record_id"]) for n, o in outcome.items() if o["status"] == "imported"]
+        new_prints = [
+            {
+                "tenant_id": batch.tenant_id,
+                "id": uuid7(),
+                "record_type": record_type.key,
+                "fingerprint": pending[number],
+                "record_id": record_id,
+                "batch_id": batch.id,
+            }
+            for number, record_id in imported
+            if known.get(pending[number]) is None
+        ]
+        if new_prints:
+            session.execute(insert(ImportedRow), new_prints)
+        for status in ("imported", "duplicate", "error"):
+            updates = [
+                {
+                    "b_row": n,
+                    "b_status": o["status"],
+                    "b_record": o.get("record_id"),
+                    "b_errors": o.get("errors"),
+                }
+                for n, o in outcome.items()
+                if o["status"] == status
+            ]
+            if not updates:
+                continue
+            values_of: dict[str, Any] = {
+                "status": bindparam("b_status"),
+                "record_id": bindparam("b_record"),
+            }
+            if status == "error":
+                values_of["errors"] = bindparam("b_errors", type_=ImportRow.errors.type)
+            table: Any = ImportRow.__table__
+            session.connection().execute(
+                update(table)
+                .where(
+                    table.c.tenant_id == batch.tenant_id,
+                    table.c.batch_id == batch.id,
+                    table.c.row == bindparam("b_row"),
+                )
+                .values(**values_of),
+                [
+                    {k: v for k, v in u.items() if status == "error" or k != "b_errors"}
+                    for u in updates
+                ],
             )
         done += len(chunk)
         _count(session, batch)
@@ -457,6 +487,30 @@ def run_import(
             "duplicates": batch.duplicate_rows,
         },
     )
+
+
+def _create(
+    session: Session, run: Run, rows: list[tuple[int, Mapping[str, Any]]], owner_id: uuid.UUID
+) -> list[Any]:
+    """New records for ``rows`` through the record type's service: ``create_many`` when it
+    has one, else ``create`` row by row (a refused row gives its ``DomainError``)."""
+    declared = run.form.record_type
+    values = [v for _, v in rows]
+    if not values:
+        return []
+    if declared.create_many is not None:
+        return declared.create_many(session, run.access, run.keys, values, owner_id=owner_id)
+    assert declared.create is not None
+    results: list[Any] = []
+    for entry in values:
+        try:
+            with session.begin_nested():
+                results.append(
+                    declared.create(session, run.access, run.keys, entry, owner_id=owner_id)
+                )
+        except DomainError as refused:
+            results.append(refused)
+    return results
 
 
 def _chunks(items: Iterator[Any] | Any, size: int) -> Iterator[list[Any]]:
