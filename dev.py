@@ -3,7 +3,8 @@
 
 python3 dev.py demo    virtualenv + install + migrate + demo tenant, serve on 127.0.0.1:5000
 python3 dev.py test    virtualenv + install, then lint, types, and the whole suite:
-                       on SQLite, and on PostgreSQL + Redis when they answer (required in CI)
+                       on SQLite, and on PostgreSQL + Redis when they answer (required in CI),
+                       the two side by side
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -51,12 +53,29 @@ def answers(host: str, port: int) -> bool:
         return False
 
 
-def pytest(*extra: str, env: dict[str, str] | None = None) -> int:
-    code = run(PY, "-m", "pytest", "-m", "slow or not slow", *extra, env=env)
-    if code == 5:
-        print("pytest collected no tests: that is a failure", flush=True)
-        return 1
-    return code
+def pytest_together(runs: list[tuple[str, list[str], dict[str, str] | None]]) -> list[str]:
+    """Run the suites side by side (they share nothing: each has its own database, the
+    PostgreSQL one its own Redis database), each into its own log, printed when it ends;
+    the names of those that failed."""
+    started = []
+    for name, extra, env in runs:
+        log = tempfile.NamedTemporaryFile("w+", prefix="loandesk-pytest-", suffix=".log")  # noqa: SIM115  (closed when the run is printed)
+        command = [str(PY), "-m", "pytest", "-m", "slow or not slow", *extra]
+        print(f"$ {' '.join(command)}  ({name}, started)", flush=True)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        started.append((name, process, log))
+    failed = []
+    for name, process, log in started:
+        code = process.wait()
+        log.seek(0)
+        print(f"\n===== {name} =====", flush=True)
+        sys.stdout.write(log.read())
+        log.close()
+        if code == 5:
+            print("pytest collected no tests: that is a failure", flush=True)
+        if code != 0:
+            failed.append(name)
+    return failed
 
 
 def test(args: list[str]) -> int:
@@ -65,7 +84,9 @@ def test(args: list[str]) -> int:
         ("ruff check", lambda: run(BIN / "ruff", "check", ".")),
         ("ruff format", lambda: run(BIN / "ruff", "format", "--check", ".")),
         ("mypy", lambda: run(BIN / "mypy")),
-        ("pytest on SQLite", lambda: pytest("--db=sqlite", *args)),
+    ]
+    runs: list[tuple[str, list[str], dict[str, str] | None]] = [
+        ("pytest on SQLite", ["--db=sqlite", *args], None)
     ]
     if answers("127.0.0.1", 5432):
         env = {**os.environ, "LOANDESK_TEST_POSTGRES_URL": PG_URL}
@@ -74,13 +95,14 @@ def test(args: list[str]) -> int:
         elif os.environ.get("CI"):
             print("Redis does not answer on 127.0.0.1:6379", flush=True)
             return 1
-        steps.append(("pytest on PostgreSQL", lambda: pytest("--db=postgresql", *args, env=env)))
+        runs.append(("pytest on PostgreSQL", ["--db=postgresql", *args], env))
     elif os.environ.get("CI"):
         print("PostgreSQL does not answer on 127.0.0.1:5432", flush=True)
         return 1
     else:
         print("note: PostgreSQL is not running here; its part of the suite is left to CI")
     failed = [name for name, step in steps if step() != 0]
+    failed += pytest_together(runs)
     print("failed: " + ", ".join(failed) if failed else "all checks passed", flush=True)
     return 1 if failed else 0
 
