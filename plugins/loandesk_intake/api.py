@@ -52,13 +52,15 @@ class ApplicationWriteSchema(sdk.RecordWriteSchema):
     term_months = ma.fields.Raw(metadata={"description": "Months, 1 to 360"})
 
 
-class ApplicationListArgs(sdk.PageArgs):
+class ApplicationListArgs(sdk.ListArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     customer_id = ma.fields.UUID(load_default=None)
 
 
-def present(application: Any, access: sdk.RecordAccess, keys: sdk.Keyring) -> dict[str, Any]:
-    values = access.present(application, keys, plain=True)
+def present(
+    application: Any, access: sdk.RecordAccess, keys: sdk.Keyring, columns: Any = None
+) -> dict[str, Any]:
+    values = access.present(application, keys, fields=columns, plain=True)
     masked = [k for k in access.masked_fields() if k in values]
     return {"id": application.id, **values, "masked": masked}
 
@@ -73,10 +75,13 @@ class Applications(MethodView):
     @blp.arguments(ApplicationListArgs, location="query")
     @blp.response(200, sdk.page_of(ApplicationSchema, "ApplicationPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Applications in the acting staff member's data scope, newest first."""
+        """Applications in the acting staff member's data scope, newest first unless ``sort``
+        says otherwise; ``columns``, ``filter`` and ``view`` shape the list."""
         access, keys, _ = _context()
-        page = service.list_applications(sdk.session(), access, **args)
-        items = [present(a, access, keys) for a in page.items]
+        state = sdk.list_state(args, sdk.acting_user().id, "application")
+        page = service.list_applications(sdk.session(), access, keys, state=state, **args)
+        columns = page.listed.columns if page.listed and state.columns else None
+        items = [present(a, access, keys, columns) for a in page.items]
         access.audit_shown(sdk.session())
         sdk.session().commit()
         return {"items": items, "page": page.page, "per_page": page.per_page, "total": page.total}

@@ -19,11 +19,14 @@ from loandesk.sdk import (
     Conflict,
     Form,
     Keyring,
+    ListState,
     RecordAccess,
+    RecordList,
     ValidationFailed,
     ValueContext,
     audit_changes,
     audit_record,
+    current,
     current_values,
     emit,
     store_custom,
@@ -34,6 +37,16 @@ from loandesk.sdk import (
 from loandesk_intake.models import Application
 
 EDITABLE = ("customer_id", "amount", "term_months")
+LIST_COLUMNS = (
+    "number",
+    "customer_id",
+    "amount",
+    "term_months",
+    "status",
+    "owner_id",
+    "created_at",
+)
+LIST_SORT = "-created_at"
 
 
 @dataclass(frozen=True)
@@ -42,31 +55,40 @@ class Page:
     total: int
     page: int
     per_page: int
+    listed: Any = None  # the resolved list state (columns, filters, sort)
+
+
+def application_list(access: RecordAccess, *, columns: tuple[str, ...] = ()) -> RecordList:
+    """The application list as ``access``'s user may shape it (columns, filters on any
+    filterable or searchable field, sort, saved views)."""
+    return RecordList(access, columns, LIST_SORT, ValueContext(timezone=current().timezone))
 
 
 def list_applications(
     session: Session,
     access: RecordAccess,
+    keys: Keyring | None = None,
     *,
     status: str | None = None,
     customer_id: uuid.UUID | None = None,
+    state: ListState | None = None,
+    listing: RecordList | None = None,
+    strict: bool = True,
     page: int = 1,
     per_page: int = 20,
 ) -> Page:
-    """The applications the user's scope reaches, newest first."""
+    """The applications the user's scope reaches, filtered and ordered as ``state`` says
+    (newest first by default)."""
     access.require_read()
+    listing = listing or application_list(access)
+    resolved = listing.resolve(state or ListState(), strict=strict)
     query = access.where(select(Application))
     if status:
         query = query.where(Application.status == status)
     if customer_id:
         query = query.where(Application.customer_id == customer_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = session.scalars(
-        query.order_by(Application.created_at.desc(), Application.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return Page(list(items), total, page, per_page)
+    found = listing.page(session, query, resolved, keys=keys, page=page, per_page=per_page)
+    return Page(list(found.items), found.total, found.page, found.per_page, resolved)
 
 
 def get_application(

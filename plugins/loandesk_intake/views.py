@@ -13,6 +13,7 @@ from loandesk import sdk
 from loandesk.fields import web as record_web
 from loandesk_intake import service
 from loandesk_intake.models import STATUSES
+from loandesk_intake.record_type import STATUSES as STATUS_LABELS
 
 bp = Blueprint("intake", __name__, url_prefix="/applications", template_folder="templates")
 
@@ -26,6 +27,7 @@ LIST_COLUMNS = (
     "created_at",
 )
 PER_PAGE = 20
+LIST_TARGET = "application-list"
 
 
 def _locale() -> str:
@@ -58,32 +60,58 @@ def application_list() -> Any:
     access, keys = sdk.record_access("application"), sdk.keyring()
     if not access.can_read:
         abort(403)
+    listing = service.application_list(access, columns=service.LIST_COLUMNS)
+    asked, view = sdk.list_request(listing, request.args)
     status = request.args.get("status") or None
-    status = status if status in STATUSES else None
+    extra = {"status": status if status in STATUSES else None}
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     result = service.list_applications(
-        sdk.session(), access, status=status, page=page, per_page=PER_PAGE
+        sdk.session(),
+        access,
+        keys,
+        status=extra["status"],
+        state=asked.state,
+        listing=listing,
+        strict=False,
+        page=page,
+        per_page=PER_PAGE,
     )
-    form = sdk.current_form("application")
-    columns = [f for f in access.visible_fields() if f.key in LIST_COLUMNS]
-    rows = [(a, access.present(a, keys, fields=columns)) for a in result.items]
+    rows = [(a, access.present(a, keys, fields=result.listed.columns)) for a in result.items]
     access.audit_shown(sdk.session())
     sdk.session().commit()
-    view = _view(access, form, {})
+    form = sdk.current_form("application")
     names = record_web.names(form, [values for _, values in rows])
-    names["org_unit_id"] = {}
-    return render_template(
-        "intake/index.html",
-        result=result,
+    names["org_unit_id"] = {
+        str(k): v
+        for k, v in sdk.unit_names(sdk.session(), [a.org_unit_id for a in result.items]).items()
+    }
+    listing_page = sdk.ListPage(
+        endpoint="tenant.intake.index",
+        target=LIST_TARGET,
+        listing=listing,
+        resolved=result.listed,
+        result=sdk.ListResult(result.items, result.total, result.page, result.per_page),
         rows=rows,
-        columns=columns,
-        view=view,
-        names=names,
-        status=status,
-        statuses=STATUSES,
         locale=_locale(),
-        can_create=g.user.can("intake.create"),
+        names=names,
+        views=sdk.list_views(sdk.session(), g.user.id, "application"),
+        view=view,
+        extra=extra,
+        add_row=asked.add_row,
+        detail_endpoint="tenant.intake.detail",
+        detail_arg="application_id",
     )
+    context = {
+        "listing": listing_page,
+        "filters": extra,
+        "statuses": STATUS_LABELS,
+        "locale": _locale(),
+        "can_create": g.user.can("intake.create"),
+    }
+    code = 422 if listing_page.filter_errors else 200
+    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == LIST_TARGET:
+        return render_template("intake/_table.html", **context), code
+    return render_template("intake/index.html", **context), code
 
 
 def _editable(access: sdk.RecordAccess, form: sdk.Form) -> list[str]:

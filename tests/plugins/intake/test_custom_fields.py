@@ -184,3 +184,36 @@ def test_the_form_shows_the_conditional_field_only_when_its_condition_holds(
     assert saved.status_code == 302
     detail = browser.get(saved.headers["Location"]).get_data(as_text=True)
     assert "五菱宏光" in detail and "购车" in detail
+
+
+def test_the_application_list_filters_and_shows_custom_fields(
+    purpose_form: Firm, app: Flask, api_a: ApiClient
+) -> None:
+    changed = api_a.patch(
+        "/record-types/application/fields/loan_purpose", json={"searchable": True}
+    )
+    assert changed.status_code == 200, changed.get_json()
+    assert api_a.post("/record-types/application/form/publish", json={}).status_code == 201
+    officer = purpose_form.staff["officer1"]
+    customer = new_customer(officer.api)["id"]
+    car = _application(officer.api, customer, loan_purpose="car", car_model="五菱宏光").get_json()
+    house = _application(officer.api, customer, loan_purpose="house").get_json()
+
+    found = officer.api.get("/applications?filter=loan_purpose:eq:car&columns=number,loan_purpose")
+    assert found.status_code == 200, found.get_json()
+    assert found.get_json()["total"] == 1
+    assert [(i["number"], i["loan_purpose"]) for i in found.get_json()["items"]] == [
+        (car["number"], "car")
+    ]
+    refused = officer.api.get("/applications?filter=loan_purpose:eq:yacht")
+    assert refused.status_code == 422
+
+    browser = _sign_in(app, purpose_form, officer)
+    page = browser.get(
+        f"/t/{purpose_form.tenant.slug}/applications/?filter=loan_purpose:eq:car"
+        "&columns=number,loan_purpose,car_model"
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert car["number"] in html and "五菱宏光" in html and "购车" in html
+    assert house["number"] not in html
