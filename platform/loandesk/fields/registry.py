@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal, get_args
 
 # How a field's value is held and shown. The personal kinds are stored encrypted
@@ -193,12 +194,14 @@ class RecordType:
         return self.label_zh if locale.startswith("zh") else self.label_en
 
     def field(self, key: str) -> FieldSpec:
-        for spec in self.fields:
-            if spec.key == key:
-                return spec
-        raise KeyError(key)
+        return self._by_key[key]  # KeyError for an unknown key
 
-    @property
+    @cached_property
+    def _by_key(self) -> dict[str, FieldSpec]:
+        # fields are looked up per value of every row an import checks: a dict, built once
+        return {spec.key: spec for spec in self.fields}
+
+    @cached_property
     def field_keys(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.fields)
 
