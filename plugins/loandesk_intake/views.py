@@ -17,15 +17,6 @@ from loandesk_intake.record_type import STATUSES as STATUS_LABELS
 
 bp = Blueprint("intake", __name__, url_prefix="/applications", template_folder="templates")
 
-LIST_COLUMNS = (
-    "number",
-    "customer_id",
-    "amount",
-    "term_months",
-    "status",
-    "owner_id",
-    "created_at",
-)
 PER_PAGE = 20
 LIST_TARGET = "application-list"
 
