@@ -19,6 +19,18 @@ from werkzeug.serving import make_server
 CHROMIUM = os.environ.get("LOANDESK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In CI the SQLite and PostgreSQL suites run side by side and the browser tests run in
+    the SQLite one only: what they check is the pages, which the database does not change,
+    and the PostgreSQL run is the longer one. Anywhere else they run on either database."""
+    if not os.environ.get("CI") or config.getoption("--db") != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="browser tests run in CI's SQLite run")
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -208,13 +208,8 @@ def test_a_filter_on_a_searchable_custom_field_uses_an_index_under_rls(
     )
     assert _uses(ranged["rows"], LOOKUP), json.dumps(ranged["rows"])
     assert ranged["seen"] > 0
-
-
-@pytest.mark.slow
-def test_the_filtered_list_is_exact(
-    app: Flask, big_tenant: Firm, database_urls: DatabaseUrls
-) -> None:
-    """What the index finds is what the JSON holds: counts agree with a scan of the column."""
+    # what the index finds is what the JSON holds: counts agree with a scan of the column
+    # (one test: setting up 200,000 customers is the slow part)
     with psycopg.connect(database_urls.owner_url) as connection:
         connection.execute("select set_config('app.tenant_id', %s, false)", (big_tenant.tenant.id,))
         expected = connection.execute(
