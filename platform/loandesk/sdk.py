@@ -44,6 +44,9 @@ from loandesk.fields.validation import (
     store_custom,
     validate_record,
 )
+from loandesk.fields.validation import (
+    defaults as field_defaults,
+)
 from loandesk.fields.values import Context as ValueContext
 from loandesk.fields.web import RecordView, submitted
 from loandesk.fields.web import choices as record_choices
@@ -144,6 +147,7 @@ __all__ = [
     "enable_rls",
     "enqueue",
     "export_workbook",
+    "field_defaults",
     "hookimpl",
     "keyring",
     "list_request",

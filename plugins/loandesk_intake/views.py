@@ -10,7 +10,6 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import get_locale, gettext
 
 from loandesk import sdk
-from loandesk.fields import web as record_web
 from loandesk_intake import service
 from loandesk_intake.models import STATUSES
 from loandesk_intake.record_type import STATUSES as STATUS_LABELS
@@ -31,8 +30,8 @@ def _view(
     values: dict[str, Any],
     errors: Any = None,
     refresh_url: str = "",
-) -> record_web.RecordView:
-    view = record_web.RecordView(
+) -> sdk.RecordView:
+    view = sdk.RecordView(
         form=form,
         access=access,
         locale=_locale(),
@@ -40,8 +39,18 @@ def _view(
         errors=errors,
         refresh_url=refresh_url,
     )
-    view.names = record_web.names(form, [values])
-    view.choices = record_web.choices(form, view.editable)
+    view.names = sdk.record_names(form, [values])
+    view.choices = sdk.record_choices(form, view.editable)
+    return view
+
+
+def _form_view(
+    access: sdk.RecordAccess, form: sdk.Form, raw: dict[str, Any], errors: Any = None
+) -> sdk.RecordView:
+    """The form for values as typed: inputs keep the text, computed fields are computed."""
+    typed = sdk.typed_values(form, raw)
+    view = _view(access, form, typed, errors, url_for("tenant.intake.refresh"))
+    view.values = {**typed, **raw}
     return view
 
 
@@ -71,7 +80,7 @@ def application_list() -> Any:
     access.audit_shown(sdk.session())
     sdk.session().commit()
     form = sdk.current_form("application")
-    names = record_web.names(form, [values for _, values in rows])
+    names = sdk.record_names(form, [values for _, values in rows])
     names["org_unit_id"] = {
         str(k): v
         for k, v in sdk.unit_names(sdk.session(), [a.org_unit_id for a in result.items]).items()
@@ -123,8 +132,8 @@ def application_new() -> Any:
     editable = _editable(access, form)
     errors = sdk.FormErrors()
     if request.method == "POST":
-        values = record_web.submitted(form, request.form, editable)
-        shown = form.shown(_typed(form, values))
+        values = sdk.submitted(form, request.form, editable)
+        shown = form.shown(sdk.typed_values(form, values))
         given = {k: v for k, v in values.items() if k in shown}
         try:
             application = service.create_application(
@@ -144,12 +153,11 @@ def application_new() -> Any:
             flash(gettext("Application saved as a draft."), "success")
             return redirect(url_for("tenant.intake.detail", application_id=application.id))
     else:
-        values = {k: v for k, v in _defaults(form).items() if k in editable}
+        values = {k: v for k, v in sdk.field_defaults(form).items() if k in editable}
         customer = request.args.get("customer_id")
         if customer:
             values["customer_id"] = customer
-    view = _view(access, form, _typed(form, values), errors, url_for("tenant.intake.refresh"))
-    view.values = {**values, **_typed(form, values)}
+    view = _form_view(access, form, values, errors)
     return render_template("intake/form.html", application=None, view=view, locale=_locale()), (
         422 if errors else 200
     )
@@ -162,15 +170,8 @@ def application_form_refresh() -> Any:
     or go as the tenant's conditions say, computed fields recompute."""
     access = sdk.record_access("application")
     form = sdk.current_form("application")
-    values = record_web.submitted(form, request.form, _editable(access, form))
-    typed = _typed(form, values)
-    for spec, expression in form.formulas:
-        from loandesk.fields.values import coerce_result
-
-        typed[spec.key] = coerce_result(spec, expression.evaluate(typed))
-    view = _view(access, form, typed, None, url_for("tenant.intake.refresh"))
-    view.values = {**values, **typed}
-    return render_template("intake/_fields.html", view=view)
+    values = sdk.submitted(form, request.form, _editable(access, form))
+    return render_template("intake/_fields.html", view=_form_view(access, form, values))
 
 
 @bp.get("/<uuid:application_id>", endpoint="detail")
@@ -207,8 +208,8 @@ def application_edit(application_id: uuid.UUID) -> Any:
     errors = sdk.FormErrors()
     current = access.present(application, keys, fields=[form.field(k) for k in editable])
     if request.method == "POST":
-        values = record_web.submitted(form, request.form, editable)
-        shown = form.shown(_typed(form, values))
+        values = sdk.submitted(form, request.form, editable)
+        shown = form.shown(sdk.typed_values(form, values))
         changed = {
             k: v for k, v in values.items() if k in shown and _plain(current.get(k)) != _plain(v)
         }
@@ -234,8 +235,7 @@ def application_edit(application_id: uuid.UUID) -> Any:
         shown_values = dict(current)
     access.audit_shown(sdk.session())
     sdk.session().commit()
-    view = _view(access, form, _typed(form, shown_values), errors, url_for("tenant.intake.refresh"))
-    view.values = {**shown_values, **_typed(form, shown_values)}
+    view = _form_view(access, form, shown_values, errors)
     return render_template(
         "intake/form.html", application=application, view=view, locale=_locale()
     ), (422 if errors else 200)
@@ -257,28 +257,6 @@ def application_submit(application_id: uuid.UUID) -> Any:
         sdk.session().commit()
         flash(gettext("Application submitted."), "success")
     return redirect(url_for("tenant.intake.detail", application_id=application_id))
-
-
-def _typed(form: sdk.Form, values: dict[str, Any]) -> dict[str, Any]:
-    """Values as conditions see them: each parsed when it parses, left out when it does not
-    (a half-typed amount must not break the form)."""
-    from loandesk.fields.values import Invalid, parse
-
-    typed: dict[str, Any] = {}
-    for key, raw in values.items():
-        if not form.has(key):
-            continue
-        try:
-            typed[key] = parse(form.field(key), raw)
-        except Invalid:
-            continue
-    return typed
-
-
-def _defaults(form: sdk.Form) -> dict[str, Any]:
-    from loandesk.fields.validation import defaults
-
-    return defaults(form)
 
 
 def _plain(value: Any) -> Any:

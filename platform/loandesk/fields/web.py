@@ -51,7 +51,8 @@ class RecordView:
 
     @property
     def shown(self) -> set[str]:
-        return self.form.shown(self.values)
+        # conditions see typed values: a form being filled in holds the posted text
+        return self.form.shown(typed(self.form, self.values))
 
     @property
     def drivers(self) -> set[str]:

@@ -213,3 +213,49 @@ def test_a_client_without_the_fields_scope_cannot_define(firm: Firm, api_a: ApiC
     officer = firm.staff["officer1"].api  # records:read/write only
     assert officer.get(f"{BASE}/fields").status_code == 403
     assert _define(officer, **EDUCATION).status_code == 403
+
+
+def test_a_condition_on_a_number_holds_while_the_form_is_being_filled(
+    firm: Firm, api_a: ApiClient, app: Flask
+) -> None:
+    """The form posts text; conditions compare typed values (score "800" is the number 800)."""
+    import re
+
+    from tests.helpers import csrf_from
+    from tests.plugins.customers.conftest import PASSWORD
+
+    assert (
+        _define(api_a, key="score", kind="integer", label_zh="评分", label_en="Score").status_code
+        == 201
+    )
+    note = {
+        "key": "score_note",
+        "kind": "text",
+        "label_zh": "高分说明",
+        "label_en": "High score note",
+    }
+    assert _define(api_a, condition="score > 700", **note).status_code == 201
+    assert _publish(api_a).status_code == 201
+    officer = firm.staff["officer1"]
+    browser = app.test_client()
+    login = f"/t/{firm.tenant.slug}/login"
+    browser.post(
+        login,
+        data={
+            "email": officer.email,
+            "password": PASSWORD,
+            "csrf_token": csrf_from(browser, login),
+        },
+    )
+    token = csrf_from(browser, f"/t/{firm.tenant.slug}/customers/new")
+    refresh = f"/t/{firm.tenant.slug}/customers/form/refresh"
+
+    def inputs(score: str) -> set[str]:
+        html = browser.post(
+            refresh, data={"csrf_token": token, "score": score}, headers={"HX-Request": "true"}
+        ).get_data(as_text=True)
+        return set(re.findall(r'<(?:input|select|textarea)[^>]*\sname="([a-z_]+)"', html))
+
+    assert "score_note" in inputs("800")
+    assert "score_note" not in inputs("600")
+    assert "score_note" not in inputs("eight hundred")  # not a number yet: not shown
