@@ -18,6 +18,21 @@ EVENT_TYPES = [
     EventType("user.deactivated", "停用员工账号", "User deactivated", "user"),
     EventType("plugin.enabled", "启用功能模块", "Plugin enabled", "plugin"),
     EventType("plugin.disabled", "停用功能模块", "Plugin disabled", "plugin"),
+    EventType("flow.published", "审批流程已发布", "Approval flow published", "flow"),
+    # flow events about a record carry the record's own type; ``instance`` in the payload
+    EventType("flow.started", "审批已发起", "Approval started", "flow"),
+    EventType("flow.assigned", "待办审批已分派", "Approval task assigned", "flow"),
+    EventType("flow.task_approved", "审批人已同意", "Approver approved", "flow"),
+    EventType("flow.task_rejected", "审批人已拒绝", "Approver rejected", "flow"),
+    EventType("flow.sent_back", "审批已退回", "Approval sent back", "flow"),
+    EventType("flow.resubmitted", "审批已重新提交", "Approval resubmitted", "flow"),
+    EventType("flow.transferred", "审批已转办", "Approval transferred", "flow"),
+    EventType("flow.signer_added", "审批已加签", "Signer added", "flow"),
+    EventType("flow.commented", "审批有新评论", "Approval comment", "flow"),
+    EventType("flow.copied", "审批已抄送", "Approval copied (CC)", "flow"),
+    EventType("flow.overdue", "审批已超时", "Approval overdue", "flow"),
+    EventType("flow.blocked", "审批无人可审", "Approval has no approver", "flow"),
+    EventType("flow.finished", "审批已结束", "Approval finished", "flow"),
 ]
 
 
@@ -55,6 +70,13 @@ def apply_retention(ctx: JobContext) -> None:
     )
 
 
+def flow_deadlines(ctx: JobContext) -> None:
+    """Perform the timeout action of approval steps whose deadline has passed."""
+    from loandesk.flows import deadlines
+
+    deadlines.run_due(ctx.session)
+
+
 def sync_field_search(ctx: JobContext) -> None:
     """Bring the search rows of searchable custom fields in step with the published forms
     (as the owner role, each tenant as itself)."""
@@ -90,6 +112,7 @@ JOBS = [
         backoff=(10, 60),
         timeout=7200,
     ),
+    JobSpec("core.flow_deadlines", flow_deadlines, max_attempts=3, backoff=(30,)),
     *import_jobs.JOBS,
 ]
 
@@ -98,4 +121,5 @@ SCHEDULES = [
     Schedule("core.purge_sessions", "17 * * * *", "core.purge_sessions", per_tenant=False),
     # at night in each tenant's own timezone, when nobody is working on the records
     Schedule("core.retention", "30 3 * * *", "core.apply_retention"),
+    Schedule("core.flow_deadlines", "* * * * *", "core.flow_deadlines"),
 ]

@@ -6,6 +6,15 @@ from loandesk.auth.sso_models import SsoConfig, UserIdentity
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
 from loandesk.fields.models import FieldDefinition, FieldSearchValue, FormSection, FormVersion
 from loandesk.fields.saved_views import ListView
+from loandesk.flows.models import (
+    FlowAction,
+    FlowCopy,
+    FlowDefinition,
+    FlowInstance,
+    FlowStep,
+    FlowTask,
+    FlowVersion,
+)
 from loandesk.imports.models import ImportBatch, ImportedRow, ImportRow
 from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
@@ -30,6 +39,13 @@ __all__ = [
     "EventDelivery",
     "FieldDefinition",
     "FieldSearchValue",
+    "FlowAction",
+    "FlowCopy",
+    "FlowDefinition",
+    "FlowInstance",
+    "FlowStep",
+    "FlowTask",
+    "FlowVersion",
     "FormSection",
     "FormVersion",
     "ImportBatch",

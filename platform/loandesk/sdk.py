@@ -52,6 +52,8 @@ from loandesk.fields.web import RecordView, submitted
 from loandesk.fields.web import choices as record_choices
 from loandesk.fields.web import names as record_names
 from loandesk.fields.web import typed as typed_values
+from loandesk.flows.service import latest as latest_approval
+from loandesk.flows.service import submit_for_approval
 from loandesk.i18n import N_
 from loandesk.imports.export import workbook as export_workbook
 from loandesk.imports.sheets import XLSX_MIMETYPE
@@ -150,6 +152,7 @@ __all__ = [
     "field_defaults",
     "hookimpl",
     "keyring",
+    "latest_approval",
     "list_request",
     "list_state",
     "list_views",
@@ -164,6 +167,7 @@ __all__ = [
     "require_token",
     "session",
     "store_custom",
+    "submit_for_approval",
     "submitted",
     "typed_values",
     "unit_names",

@@ -81,4 +81,16 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType(
             "application.submitted", "借款申请已提交", "Application submitted", "application"
         ),
+        sdk.EventType(
+            "application.returned", "借款申请被退回", "Application sent back", "application"
+        ),
+        sdk.EventType(
+            "application.approved", "借款申请已批准", "Application approved", "application"
+        ),
+        sdk.EventType(
+            "application.rejected", "借款申请已拒绝", "Application rejected", "application"
+        ),
+        sdk.EventType(
+            "application.withdrawn", "借款申请已撤回", "Application withdrawn", "application"
+        ),
     ]

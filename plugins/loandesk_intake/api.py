@@ -35,7 +35,12 @@ class ApplicationSchema(sdk.RecordSchema):
     customer_id = ma.fields.String()
     amount = ma.fields.String(metadata={"description": 'e.g. "50000.00"'})
     term_months = ma.fields.Integer()
-    status = ma.fields.String(metadata={"description": "draft, submitted or withdrawn"})
+    status = ma.fields.String(
+        metadata={
+            "description": "draft, submitted (in approval), returned (sent back to the submitter), "
+            "approved, rejected or withdrawn"
+        }
+    )
     owner_id = ma.fields.String()
     org_unit_id = ma.fields.String()
     created_at = ma.fields.String()

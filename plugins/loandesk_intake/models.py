@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loandesk.sdk import Base, CustomValues, Money, TenantOwned, UTCDateTime, utcnow
 
-STATUSES = ("draft", "submitted", "withdrawn")
+STATUSES = ("draft", "submitted", "returned", "approved", "rejected", "withdrawn")
 
 
 class Application(TenantOwned, CustomValues, Base):
@@ -27,7 +27,10 @@ class Application(TenantOwned, CustomValues, Base):
             ["tenant_id", "customer_id"],
             ["customers_customers.tenant_id", "customers_customers.id"],
         ),
-        CheckConstraint("status in ('draft', 'submitted', 'withdrawn')", name="status"),
+        CheckConstraint(
+            "status in ('draft', 'submitted', 'returned', 'approved', 'rejected', 'withdrawn')",
+            name="status",
+        ),
         CheckConstraint("amount > 0", name="amount"),
         CheckConstraint("term_months between 1 and 360", name="term_months"),
         Index("ix_intake_applications_number", "tenant_id", "number", unique=True),

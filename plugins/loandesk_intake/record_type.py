@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from loandesk.sdk import FieldSpec, RecordType
 from loandesk_intake.models import Application
+from loandesk_intake.service import flow_changed
 
 STATUSES = (
     ("draft", "草稿", "Draft"),
-    ("submitted", "已提交", "Submitted"),
+    ("submitted", "审批中", "In approval"),
+    ("returned", "已退回", "Sent back"),
+    ("approved", "已批准", "Approved"),
+    ("rejected", "已拒绝", "Rejected"),
     ("withdrawn", "已撤回", "Withdrawn"),
 )
 
@@ -41,6 +45,7 @@ APPLICATION = RecordType(
     fields=FIELDS,
     title_field="number",
     detail_endpoint="tenant.intake.detail",
+    on_flow=flow_changed,
     default_scopes={
         "credit_officer": "own",
         "risk_manager": "unit",

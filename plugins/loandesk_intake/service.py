@@ -30,6 +30,7 @@ from loandesk.sdk import (
     current_values,
     emit,
     store_custom,
+    submit_for_approval,
     unit_of,
     utcnow,
     validate_record,
@@ -37,6 +38,7 @@ from loandesk.sdk import (
 from loandesk_intake.models import Application
 
 EDITABLE = ("customer_id", "amount", "term_months")
+EDITABLE_STATUSES = ("draft", "returned")
 LIST_COLUMNS = (
     "number",
     "customer_id",
@@ -155,9 +157,10 @@ def update_application(
     *,
     context: ValueContext,
 ) -> Application:
-    """Change a draft application's fields (refused once submitted)."""
+    """Change a draft application's fields, or one sent back to its submitter (refused while
+    in approval and once decided)."""
     access.check_record(application)
-    if application.status != "draft":
+    if application.status not in EDITABLE_STATUSES:
         raise Conflict(N_("Only a draft application can be changed."))
     before = _audited(application, form)
     clean = validate_record(
@@ -184,10 +187,11 @@ def update_application(
 def submit(
     session: Session, access: RecordAccess, form: Form, application: Application
 ) -> Application:
-    """Submit a draft: every required field the form shows must be filled (a field made
-    required after the draft was saved included)."""
+    """Submit a draft (or an application sent back) into the tenant's approval flow: every
+    required field the form shows must be filled (a field made required after the draft was
+    saved included)."""
     access.check_record(application)
-    if application.status != "draft":
+    if application.status not in EDITABLE_STATUSES:
         raise Conflict(N_("This application was already submitted."))
     values = values_of(application, form)
     shown = form.shown(values)
@@ -217,7 +221,46 @@ def submit(
     session.flush()
     audit_record(session, "application.submit", "application", application.id, {})
     emit(session, "application.submitted", "application", application.id, {})
+    submit_for_approval(
+        session,
+        form.record_type,
+        application,
+        form,
+        values,
+        submitter_id=access.user_id,
+        title=application.number,
+    )
     return application
+
+
+# The application's status for each state of its approval
+FLOW_STATUS = {
+    "running": "submitted",
+    "returned": "returned",
+    "approved": "approved",
+    "rejected": "rejected",
+    "withdrawn": "withdrawn",
+}
+
+
+def flow_changed(session: Session, application: Application, state: str) -> None:
+    """The approval of ``application`` changed state (called by the flow engine in its
+    transaction): follow it with the application's status."""
+    status = FLOW_STATUS[state]
+    if application.status == status:
+        return
+    before = application.status
+    application.status = status
+    session.flush()
+    audit_record(
+        session,
+        "application.status",
+        "application",
+        application.id,
+        {"status": [before, status]},
+    )
+    if status != "submitted":
+        emit(session, f"application.{status}", "application", application.id, {})
 
 
 def _next_number(session: Session) -> str:

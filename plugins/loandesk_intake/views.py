@@ -191,7 +191,7 @@ def application_detail(application_id: uuid.UUID) -> Any:
         "intake/detail.html",
         application=application,
         view=view,
-        can_edit=application.status == "draft" and bool(_editable(access, form)),
+        can_edit=application.status in service.EDITABLE_STATUSES and bool(_editable(access, form)),
         locale=_locale(),
     )
 
@@ -203,7 +203,7 @@ def application_edit(application_id: uuid.UUID) -> Any:
     form = sdk.current_form("application")
     application = service.get_application(sdk.session(), access, application_id)
     editable = _editable(access, form)
-    if not editable or application.status != "draft":
+    if not editable or application.status not in service.EDITABLE_STATUSES:
         abort(403)
     errors = sdk.FormErrors()
     current = access.present(application, keys, fields=[form.field(k) for k in editable])

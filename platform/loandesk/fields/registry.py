@@ -172,6 +172,11 @@ class RecordType:
     ``create_many``, when given, does the same for many rows in one go
     (``create_many(session, access, keys, rows, owner_id=...)`` → per row the new record or
     the ``DomainError`` that refused it, in order): the import prefers it.
+
+    Approval flows: ``on_flow(session, record, state)`` is called in the flow's transaction
+    whenever a record's approval changes state (``running``, ``returned``, ``approved``,
+    ``rejected``, ``withdrawn``): the module sets the record's status. Without it the record
+    type has no approval flow.
     """
 
     key: str
@@ -189,6 +194,7 @@ class RecordType:
     default_export: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     create: Callable[..., Any] | None = None
     create_many: Callable[..., list[Any]] | None = None
+    on_flow: Callable[..., None] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

@@ -14,6 +14,7 @@ CORE_PERMISSIONS = (
     Permission("roles.manage", "管理角色与授权", "Manage roles and grants"),
     Permission("org.manage", "管理组织架构", "Manage the organisation tree"),
     Permission("fields.manage", "管理自定义字段与表单", "Manage custom fields and forms"),
+    Permission("flows.manage", "设计并发布审批流程", "Design and publish approval flows"),
     Permission("records.import", "从 Excel 批量导入业务记录", "Import business records from Excel"),
     Permission("api_clients.manage", "管理 API 客户端", "Manage API clients"),
     Permission(

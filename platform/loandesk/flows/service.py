@@ -1,0 +1,59 @@
+"""What a module calls to put its records through approval (re-exported by ``loandesk.sdk``):
+submit a record (starting its flow, or resuming one sent back to the submitter) and read the
+approval of a record."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loandesk.fields.forms import Form
+from loandesk.fields.registry import RecordType
+from loandesk.flows import actions, engine
+from loandesk.flows.models import FlowInstance
+
+
+def submit_for_approval(
+    session: Session,
+    record_type: RecordType,
+    record: Any,
+    form: Form,
+    values: Mapping[str, Any],
+    *,
+    submitter_id: uuid.UUID,
+    title: str = "",
+    now: datetime | None = None,
+) -> FlowInstance | None:
+    """Put ``record`` (just submitted by ``submitter_id``) into approval: resume its approval
+    that was sent back to the submitter, or start the published flow of its type. ``values``
+    are what the form's conditions see (``current_values``). None: the tenant has published no
+    flow for this record type, and the record stays submitted for people to handle."""
+    returned = latest(session, record_type.key, record.id)
+    if returned is not None and returned.state == "returned":
+        run = actions.resubmit(session, returned.id, actions.Actor(submitter_id), values, now=now)
+        return run.instance
+    return engine.start(
+        session,
+        record_type,
+        record,
+        submitter_id=submitter_id,
+        values=values,
+        kinds=form.expression_kinds,
+        title=title,
+        now=now,
+    )
+
+
+def latest(session: Session, record_type: str, record_id: object) -> FlowInstance | None:
+    """The record's most recent approval (None: never submitted into one)."""
+    return session.scalar(
+        select(FlowInstance)
+        .where(FlowInstance.record_type == record_type, FlowInstance.record_id == str(record_id))
+        .order_by(FlowInstance.started_at.desc(), FlowInstance.id.desc())
+        .limit(1)
+    )
