@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loandesk import audit, events
@@ -36,6 +36,7 @@ from loandesk.flows.models import (
 from loandesk.flows.tree import Approver, Automation, Copy, End, Node, Tree, load
 from loandesk.i18n import N_
 from loandesk.tenancy.context import current as current_tenant
+from loandesk.tenancy.context import current_id
 
 OPEN_TASK = ("waiting", "pending")
 
@@ -117,8 +118,20 @@ def published(session: Session, record_type: str) -> FlowVersion | None:
 
 
 def lock(session: Session, instance_id: uuid.UUID) -> FlowInstance:
-    """The instance, locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite
-    has one writer at a time anyway), read fresh from the database."""
+    """The instance, locked until the transaction ends and read fresh from the database.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` (a second actor waits, then reads what the first
+    committed). SQLite has no row locks and reads outside a write transaction; writing to the
+    row first takes the database's write lock (waiting out another writer), so what is read
+    next is already what the other committed.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(FlowInstance)
+            .where(FlowInstance.tenant_id == current_id(), FlowInstance.id == instance_id)
+            .values(updated_at=FlowInstance.updated_at)
+            .execution_options(synchronize_session=False)
+        )
     instance = session.scalar(
         select(FlowInstance)
         .where(FlowInstance.id == instance_id)
