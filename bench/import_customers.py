@@ -27,10 +27,10 @@ from typing import Any
 
 import psycopg
 from openpyxl import Workbook
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import Database, plugin_folders
 
 from loandesk import migrate
 from loandesk.app import create_app
@@ -93,39 +93,6 @@ def workbook(rows: int) -> tuple[bytes, list[str]]:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue(), keys
-
-
-class Database:
-    """A database and its two roles for this run (as the tests make them), dropped after."""
-
-    def __init__(self, admin_url: str) -> None:
-        suffix = secrets.token_hex(4)
-        self.name, self.owner, self.app = f"ld_bench_{suffix}", f"ld_bo_{suffix}", f"ld_ba_{suffix}"
-        self.admin = create_engine(
-            admin_url.replace("postgresql://", "postgresql+psycopg://", 1),
-            isolation_level="AUTOCOMMIT",
-        )
-        base = make_url(admin_url)
-        self.owner_url = base.set(database=self.name, username=self.owner).render_as_string(False)
-        self.app_url = base.set(database=self.name, username=self.app).render_as_string(False)
-        self.superuser_url = base.set(database=self.name).render_as_string(False)
-
-    def __enter__(self) -> Database:
-        with self.admin.connect() as c:
-            c.execute(text(f"CREATE ROLE {self.owner} LOGIN NOSUPERUSER NOBYPASSRLS"))
-            c.execute(text(f"CREATE ROLE {self.app} LOGIN NOSUPERUSER NOBYPASSRLS"))
-            c.execute(text(f"CREATE DATABASE {self.name} OWNER {self.owner}"))
-        with psycopg.connect(self.superuser_url, autocommit=True) as c:
-            c.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-            c.execute(f"GRANT ALL ON SCHEMA public TO {self.owner}")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self.admin.connect() as c:
-            c.execute(text(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
-            c.execute(text(f"DROP ROLE IF EXISTS {self.app}"))
-            c.execute(text(f"DROP ROLE IF EXISTS {self.owner}"))
-        self.admin.dispose()
 
 
 def setup_tenant(app: Any) -> tuple[Any, Any]:
@@ -281,7 +248,7 @@ def main() -> None:
             migration_database_url=database.owner_url,
             instance_path=Path(instance),
         )
-        migrate.upgrade(settings, _plugins())
+        migrate.upgrade(settings, plugin_folders())
         app = create_app(settings)
         try:
             tenant, admin_id = setup_tenant(app)
@@ -308,15 +275,6 @@ def _unit_of(app: Any, tenant: Any, user_id: uuid.UUID) -> uuid.UUID:
 
     with app.app_context(), use(tenant), app.extensions["loandesk"].db.transaction() as session:
         return unit_of(session, user_id)
-
-
-def _plugins() -> list[str]:
-    from loandesk.plugins.host import PluginHost
-
-    host = PluginHost()
-    host.discover()
-    host.gather()
-    return host.migration_folders()
 
 
 if __name__ == "__main__":
