@@ -369,15 +369,22 @@ def automate(run: Run, node: Automation) -> None:
     from loandesk.fields.validation import store_custom
     from loandesk.fields.values import Invalid, parse
 
-    form = published_form(run.session, run.record_type)
+    # the form of the record type as declared (the run may carry one with custom fields)
+    form = published_form(run.session, run.record_type.with_fields(()))
     spec = next((f for f in form.custom_fields if f.key == node.field), None)
-    try:
-        value = parse(spec, node.value) if spec is not None else None
-    except Invalid:
-        spec = None
-    if spec is None or spec.computed or spec.encrypted:
-        log(run, "automation_skipped", node_id=node.id, detail={"field": node.field})
+    reason = "" if spec is not None else "no such field"
+    value = None
+    if spec is not None and (spec.computed or spec.encrypted):
+        reason = "not settable"
+    elif spec is not None:
+        try:
+            value = parse(spec, node.value)
+        except Invalid as problem:
+            reason = problem.message
+    if reason:
+        log(run, "automation_skipped", node_id=node.id, detail={"field": node.field, "why": reason})
         return
+    assert spec is not None
     record = load_record(run)
     store_custom(record, form, {spec.key: value}, pii.for_current_tenant())
     instance = run.instance

@@ -25,7 +25,17 @@ class Desk:
     def __init__(self, app: Flask, firm: Firm) -> None:
         self.app = app
         self.firm = firm
-        self.customer = new_customer(firm.staff["officer1"].api)["id"]
+        self.customers: dict[str, Any] = {}
+
+    @property
+    def customer(self) -> Any:
+        return self.customer_of("officer1")
+
+    def customer_of(self, name: str) -> Any:
+        """A customer that staff member ``name`` created (and so may apply for)."""
+        if name not in self.customers:
+            self.customers[name] = new_customer(self.firm.staff[name].api)["id"]
+        return self.customers[name]
 
     def user(self, name: str) -> uuid.UUID:
         return uuid.UUID(self.firm.staff[name].user_id)
@@ -65,7 +75,7 @@ class Desk:
     def submit(self, amount: str, by: str = "officer1", **custom: Any) -> tuple[str, uuid.UUID]:
         """A new application submitted by ``by``: its id and its approval's id."""
         api = self.firm.staff[by].api
-        body = {"customer_id": self.customer, "amount": amount, "term_months": 12, **custom}
+        body = {"customer_id": self.customer_of(by), "amount": amount, "term_months": 12, **custom}
         created = api.post("/applications", json=body)
         assert created.status_code == 201, created.get_json()
         application_id = created.get_json()["id"]
