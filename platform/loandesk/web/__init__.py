@@ -25,6 +25,7 @@ from loandesk.web import (
     csrf,
     data_request_views,
     errors,
+    flow_designer,
     form_builder,
     home_views,
     jobs_views,
@@ -66,6 +67,14 @@ CORE_NAV = (
         "administration",
         "fields.manage",
         16,
+    ),
+    NavItem(
+        "tenant.admin_flows.flows",
+        "审批流程",
+        "Approval flows",
+        "administration",
+        "flows.manage",
+        17,
     ),
     # Tenant admins only: "tenant_admin" is no grantable permission, and admins hold them all.
     NavItem(
@@ -220,6 +229,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         region_views.bp,
         list_views.bp,
         form_builder.bp,
+        flow_designer.bp,
         import_views.bp,
     )
     for blueprint in core_pages:
