@@ -310,7 +310,7 @@ def test_refused_input_shows_next_to_its_field(desk: Desk) -> None:
         content_type="multipart/form-data",
     )
     assert bad_file.status_code == 422
-    assert "tool.exe: upload a PDF" in bad_file.get_data(as_text=True)
+    assert "tool.exe: Upload a PDF" in bad_file.get_data(as_text=True)
     assert desk.pending(instance) == ("first", {"a"})  # nothing happened
     assert desk.timeline(instance).count("commented") == 0
 
@@ -435,3 +435,22 @@ def test_other_tenants_approvals_do_not_exist(
     )
     assert "No such approval." in answer.get_data(as_text=True)
     assert desk.pending(instance) == ("credit", {"a"})
+
+
+def test_a_flow_manager_hands_on_a_step_nobody_could_take(
+    desk: Desk, tenant_a: TenantFixture
+) -> None:
+    nobody = [{"kind": "manager", "levels": 10}]  # no one heads ten levels up
+    desk.publish([{**approver("orphan"), "assignees": nobody, "when_empty": "block"}])
+    _application, instance = desk.submit("20000")
+    assert desk.pending(instance) == ("orphan", set())
+    admin = desk.app.test_client()
+    assert web_login(admin, tenant_a).status_code == 302
+    with admin.session_transaction() as session:
+        session["locale"] = "en"
+    page = admin.get(f"{base(desk)}/{instance}").get_data(as_text=True)
+    assert 'data-form="hand_on"' in page and 'data-form="decide"' not in page
+    assert act(admin, desk, instance, op="transfer", user_id=str(desk.user("b"))).status_code == 303
+    assert desk.pending(instance) == ("orphan", {"b"})
+    # officer B now finds it in their to-do list
+    assert len(rows(sign_in(desk, "b").get(f"{base(desk)}/").get_data(as_text=True))) == 1
