@@ -8,9 +8,10 @@ Pages are thin: ``loandesk.flows`` decides who may do what (``actions``) and lis
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, g
 from flask_babel import ngettext
 
 from loandesk import extension
@@ -29,11 +30,20 @@ def _template_globals(state: Any) -> None:
     state.app.add_template_global(utcnow, "approval_now")
 
 
-def nav_counts(user: Any) -> list[NavCount]:
-    """The badges of the Approvals nav entry: tasks waiting for the user, unread CCs."""
+def counts_of(user_id: uuid.UUID) -> dict[str, int]:
+    """``inbox.counts`` of the user, once per request (the menu's badges and the inbox's tabs
+    show the same numbers; ask only once what happened has been committed)."""
     from loandesk.flows import inbox
 
-    counts = inbox.counts(extension.session(), user.id)
+    cache: dict[uuid.UUID, dict[str, int]] = g.setdefault("loandesk_approval_counts", {})
+    if user_id not in cache:
+        cache[user_id] = inbox.counts(extension.session(), user_id)
+    return dict(cache[user_id])
+
+
+def nav_counts(user: Any) -> list[NavCount]:
+    """The badges of the Approvals nav entry: tasks waiting for the user, unread CCs."""
+    counts = counts_of(user.id)
     return [
         NavCount(
             counts["todo"],

@@ -52,7 +52,7 @@ def render_approval(
 ) -> Any:
     locale = _locale()
     context = {
-        "approval": view.approval(session, visible, locale),
+        "approval": view.approval(session, visible),
         "panel": view.panel(session, visible),
         "fields": view.submitted_values(session, visible, locale),
         "op": op,

@@ -23,7 +23,7 @@ from loandesk.flows.models import INSTANCE_STATES, FlowInstance, FlowVersion
 from loandesk.flows.tree import Approver, load
 from loandesk.plugins import runtime
 from loandesk.tenancy import current
-from loandesk.web.approvals import bp, labels
+from loandesk.web.approvals import bp, counts_of, labels
 from loandesk.web.auth_views import login_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
@@ -148,7 +148,7 @@ def _rows(session: Session, which: str, page: inbox.Page) -> list[Row]:
 
 
 def _tab_counts(session: Session, user_id: uuid.UUID) -> dict[str, int]:
-    counts = inbox.counts(session, user_id)
+    counts = counts_of(user_id)
     counts["done"] = inbox.box(session, user_id, "done", per_page=1).total
     return counts
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import g, request
-from flask_babel import get_locale
 
 from loandesk import extension
 from loandesk.errors import NotFound
@@ -45,9 +44,8 @@ def record_approval(record_type: str, record_id: Any) -> RecordApproval | None:
         visible = view.open_approval(session, instance.id, g.user)
     except NotFound:
         return None
-    locale = str(get_locale() or "zh")
     return RecordApproval(
-        view.approval(session, visible, locale),
+        view.approval(session, visible),
         view.panel(session, visible).can_withdraw,
         request.path,
     )

@@ -22,7 +22,7 @@ from loandesk.fields.registry import ENCRYPTED_KINDS, RecordType
 from loandesk.fields.web import RecordView
 from loandesk.fields.web import names as field_names
 from loandesk.flows import actions, inbox
-from loandesk.flows.engine import Run, active_step, decode, run_of
+from loandesk.flows.engine import Run, active_step, decode, run_of, tasks_of
 from loandesk.flows.models import FlowAction, FlowInstance, FlowStep, FlowTask, FlowVersion
 from loandesk.i18n import N_
 from loandesk.plugins import runtime
@@ -121,7 +121,6 @@ class Approval:
     waiting_for: list[str]
     path: list[PathStep]
     entries: list[Entry]
-    locale: str
 
     @property
     def instance(self) -> FlowInstance:
@@ -136,7 +135,7 @@ class Approval:
         return url_for("tenant.approvals.detail", instance_id=self.instance.id)
 
 
-def approval(session: Session, visible: Visible, locale: str) -> Approval:
+def approval(session: Session, visible: Visible) -> Approval:
     """The header, path and timeline of a visible approval."""
     run = visible.run
     instance = run.instance
@@ -148,18 +147,7 @@ def approval(session: Session, visible: Visible, locale: str) -> Approval:
     path = [
         PathStep(
             step,
-            [
-                TaskRow(
-                    t,
-                    names.get(str(t.assignee_id), "—"),
-                    None
-                    if t.decided_by_id == t.assignee_id or t.state in ("pending", "waiting")
-                    else names.get(str(t.decided_by_id), "")
-                    if t.decided_by_id
-                    else "",
-                )
-                for t in tasks
-            ],
+            [TaskRow(t, names.get(str(t.assignee_id), "—"), _decided_by(t, names)) for t in tasks],
             str(labels.MODES.get(step.mode, step.mode)),
         )
         for step, tasks in story.steps
@@ -196,8 +184,15 @@ def approval(session: Session, visible: Visible, locale: str) -> Approval:
         waiting,
         path,
         entries,
-        locale,
     )
+
+
+def _decided_by(task: FlowTask, names: dict[str, str]) -> str | None:
+    """Who decided a task when not its assignee: a name, "" for the system (a deadline's
+    action, an or-sign decided by another), None when the assignee did or nobody yet."""
+    if task.state in ("pending", "waiting") or task.decided_by_id == task.assignee_id:
+        return None
+    return names.get(str(task.decided_by_id), "") if task.decided_by_id else ""
 
 
 def _names(session: Session, instance: FlowInstance, story: inbox.Timeline) -> dict[str, str]:
@@ -263,13 +258,7 @@ def panel(session: Session, visible: Visible) -> Panel:
     step = active_step(session, instance) if instance.state == "running" else None
     if step is None:
         return found
-    tasks = list(
-        session.scalars(
-            select(FlowTask)
-            .where(FlowTask.step_id == step.id)
-            .order_by(FlowTask.position, FlowTask.created_at, FlowTask.id)
-        )
-    )
+    tasks = tasks_of(session, step)
     mine = [t for t in tasks if t.assignee_id == actor.user_id]
     found.task = next((t for t in mine if t.state == "pending"), None)
     found.waiting_turn = found.task is None and any(t.state == "waiting" for t in mine)
