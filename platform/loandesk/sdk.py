@@ -63,12 +63,17 @@ from loandesk.jobs.schedules import Schedule
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
 from loandesk.pii.retention import ANONYMISED_NAME, RetentionSubject, clear_personal
-from loandesk.plugins.info import NavItem, Permission, PluginInfo
+from loandesk.plugins.info import NavCount, NavItem, Permission, PluginInfo
 from loandesk.rbac.access import RecordAccess
 from loandesk.rbac.current import acting_user, record_access
 from loandesk.rbac.org import unit_names, unit_of
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
+from loandesk.web.approvals.summary import (
+    RECORD_APPROVAL_TEMPLATE,
+    RecordApproval,
+    record_approval,
+)
 from loandesk.web.auth_views import admin_required, login_required, permission_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.lists import ListPage
@@ -91,6 +96,7 @@ def plugin_settings(name: str) -> dict[str, Any]:
 __all__ = [
     "ANONYMISED_NAME",
     "N_",
+    "RECORD_APPROVAL_TEMPLATE",
     "XLSX_MIMETYPE",
     "Base",
     "Clean",
@@ -114,6 +120,7 @@ __all__ = [
     "ListResult",
     "ListState",
     "Money",
+    "NavCount",
     "NavItem",
     "NotFound",
     "PageArgs",
@@ -121,6 +128,7 @@ __all__ = [
     "PersonalData",
     "PluginInfo",
     "RecordAccess",
+    "RecordApproval",
     "RecordList",
     "RecordSchema",
     "RecordType",
@@ -162,6 +170,7 @@ __all__ = [
     "plugin_settings",
     "read_custom",
     "record_access",
+    "record_approval",
     "record_choices",
     "record_names",
     "require_token",

@@ -192,6 +192,8 @@ def application_detail(application_id: uuid.UUID) -> Any:
         application=application,
         view=view,
         can_edit=application.status in service.EDITABLE_STATUSES and bool(_editable(access, form)),
+        approval=sdk.record_approval("application", application.id),
+        approval_template=sdk.RECORD_APPROVAL_TEMPLATE,
         locale=_locale(),
     )
 

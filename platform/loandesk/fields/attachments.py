@@ -145,13 +145,31 @@ def upload(
     by the acting user. Refused (422, on ``file``) when empty, too large or of a type the
     field does not take; 403 when the user may not edit the field."""
     spec = check_upload(access, field_key)
+    content_type = check_file(
+        data, filename, max_size=max_size, images_only=takes_images_only(spec)
+    )
+    return keep(
+        session,
+        store,
+        filename=filename,
+        data=data,
+        content_type=content_type,
+        uploaded_by=access.user_id,
+        record_type=access.record_type.key,
+        field_key=field_key,
+    )
+
+
+def check_file(data: bytes, filename: str, *, max_size: int, images_only: bool = False) -> str:
+    """The content type of ``data`` (sniffed) if LoanDesk keeps such a file; ValidationFailed
+    (on ``file``, in the user's words) when it is empty, too large or of a type not taken."""
     if not data:
         raise _refused(message(N_("The file is empty.")))
     if len(data) > max_size:
         limit = f"{max_size / (1024 * 1024):.1f}".removesuffix(".0")
         raise _refused(message(N_("The file is larger than %(limit)s MB."), limit=limit))
     content_type = sniff(data, filename)
-    if takes_images_only(spec) and content_type not in IMAGE_TYPES:
+    if images_only and content_type not in IMAGE_TYPES:
         raise _refused(message(N_("Upload an image: PNG, JPEG or WebP.")))
     if content_type not in FILE_TYPES:
         raise _refused(
@@ -159,6 +177,23 @@ def upload(
                 N_("Upload a PDF, Word, Excel or PowerPoint file, or a PNG, JPEG or WebP image.")
             )
         )
+    return content_type
+
+
+def keep(
+    session: Session,
+    store: Storage,
+    *,
+    filename: str,
+    data: bytes,
+    content_type: str,
+    uploaded_by: uuid.UUID,
+    record_type: str,
+    field_key: str,
+) -> Attachment:
+    """Store checked ``data`` and record it, audited, as the current tenant's attachment for
+    ``field_key`` of ``record_type`` (a record type's field, or what else files are kept for:
+    ``flow``/``comment`` for the files of approvals)."""
     tenant_id = current_id()
     if tenant_id is None:
         raise RuntimeError("attachments belong to a tenant; none is current")
@@ -169,8 +204,8 @@ def upload(
         content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        uploaded_by_id=access.user_id,
-        record_type=access.record_type.key,
+        uploaded_by_id=uploaded_by,
+        record_type=record_type,
         field_key=field_key,
     )
     row.storage_key = f"{tenant_id}/{row.id}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,9 +50,22 @@ class PluginInfo:
 
 
 @dataclass(frozen=True)
+class NavCount:
+    """A number shown as a badge beside a nav entry (what waits for the user there).
+    ``label`` says what it counts, already translated ("3 to do"), for the tooltip and screen
+    readers; a ``muted`` count is secondary (unread CCs beside the to-dos)."""
+
+    value: int
+    label: str
+    muted: bool = False
+
+
+@dataclass(frozen=True)
 class NavItem:
     """An entry of the web UI's navigation. ``endpoint`` is a Flask endpoint of a tenant page
-    (a plugin's are ``tenant.<plugin>.<view>``)."""
+    (a plugin's are ``tenant.<plugin>.<view>``). ``counts``, when given, is called with the
+    signed-in user at most once per page, only when the navigation is drawn: each non-zero
+    ``NavCount`` it returns shows as a badge. Keep it to one cheap query."""
 
     endpoint: str
     label_zh: str
@@ -59,6 +73,7 @@ class NavItem:
     section: str = "modules"  # one of SECTIONS
     permission: str | None = None  # shown only to users who hold it
     order: int = 100
+    counts: Callable[[Any], Sequence[NavCount]] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,12 @@ from loandesk.i18n import LOCALES, normalise_locale
 from loandesk.imports import views as import_views
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.plugins.host import PluginHost
-from loandesk.plugins.info import SECTIONS, NavItem
+from loandesk.plugins.info import SECTIONS, NavCount, NavItem
 from loandesk.tenancy.web import tenant_blueprint
 from loandesk.web import (
     account_views,
     admin_views,
+    approvals,
     attachment_views,
     audit_views,
     auth_views,
@@ -47,6 +49,15 @@ TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
 # The core's entries; plugins add theirs through ``loandesk_nav_items``.
 CORE_NAV = (
     NavItem("tenant.home.index", "首页", "Home", section="workspace", order=0),
+    NavItem(
+        "tenant.approvals.inbox",
+        "审批",
+        "Approvals",
+        "workspace",
+        None,
+        5,
+        counts=approvals.nav_counts,
+    ),
     NavItem(
         "tenant.data_requests.requests",
         "个人信息权利请求",
@@ -136,6 +147,14 @@ class ShownNavItem:
     endpoint: str
     label: str
     section: str
+    # called by the layout when it draws the entry (never for a page without navigation)
+    badges: Callable[[], Sequence[NavCount]] = field(default=lambda: ())
+    counted: bool = False  # the entry has counts (its badges may change after an action)
+
+    @property
+    def badge_id(self) -> str:
+        """The id of the entry's badges, for an htmx answer that updates them out of band."""
+        return "nav-counts-" + self.endpoint.replace(".", "-")
 
 
 def select_locale() -> str:
@@ -173,7 +192,31 @@ def _nav_items(user: Any) -> list[ShownNavItem]:
         key=lambda i: (sections.index(i.section), i.order, i.endpoint),
     )
     section_label = {k: (zh if locale.startswith("zh") else en) for k, (zh, en) in SECTIONS.items()}
-    return [ShownNavItem(i.endpoint, i.label(locale), section_label[i.section]) for i in items]
+    return [
+        ShownNavItem(
+            i.endpoint,
+            i.label(locale),
+            section_label[i.section],
+            _badges(i, user),
+            i.counts is not None,
+        )
+        for i in items
+    ]
+
+
+def _badges(item: NavItem, user: Any) -> Callable[[], Sequence[NavCount]]:
+    """The item's counts, computed once per request the first time the layout asks."""
+    counts = item.counts
+    if counts is None:
+        return lambda: ()
+
+    def badges() -> Sequence[NavCount]:
+        cache: dict[str, Sequence[NavCount]] = g.setdefault("loandesk_nav_counts", {})
+        if item.endpoint not in cache:
+            cache[item.endpoint] = [c for c in counts(user) if c.value > 0]
+        return cache[item.endpoint]
+
+    return badges
 
 
 def _shell_context() -> dict[str, Any]:
@@ -231,6 +274,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         form_builder.bp,
         flow_designer.bp,
         import_views.bp,
+        approvals.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
