@@ -32,6 +32,7 @@ def test_an_application_is_approved_from_the_inbox(
     from playwright.sync_api import expect
 
     desk.publish([approver("credit_review", [desk.user("a")])])
+    assert desk.customer  # officer1's customer, to apply for
     slug = desk.firm.tenant.slug
     page = browser_page
     page.on("dialog", lambda dialog: dialog.accept())  # "Submit this application?"
