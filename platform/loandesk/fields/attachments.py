@@ -145,13 +145,41 @@ def upload(
     by the acting user. Refused (422, on ``file``) when empty, too large or of a type the
     field does not take; 403 when the user may not edit the field."""
     spec = check_upload(access, field_key)
+    return keep(
+        session,
+        store,
+        record_type=access.record_type.key,
+        field_key=field_key,
+        user_id=access.user_id,
+        filename=filename,
+        data=data,
+        max_size=max_size,
+        images_only=takes_images_only(spec),
+    )
+
+
+def keep(
+    session: Session,
+    store: Storage,
+    *,
+    record_type: str,
+    field_key: str,
+    user_id: uuid.UUID,
+    filename: str,
+    data: bytes,
+    max_size: int,
+    images_only: bool = False,
+) -> Attachment:
+    """Store ``data`` and record it as uploaded by ``user_id`` for ``field_key`` of
+    ``record_type`` (audited), once its size and sniffed type pass (422 on ``file``). Who may
+    upload is the caller's check."""
     if not data:
         raise _refused(message(N_("The file is empty.")))
     if len(data) > max_size:
         limit = f"{max_size / (1024 * 1024):.1f}".removesuffix(".0")
         raise _refused(message(N_("The file is larger than %(limit)s MB."), limit=limit))
     content_type = sniff(data, filename)
-    if takes_images_only(spec) and content_type not in IMAGE_TYPES:
+    if images_only and content_type not in IMAGE_TYPES:
         raise _refused(message(N_("Upload an image: PNG, JPEG or WebP.")))
     if content_type not in FILE_TYPES:
         raise _refused(
@@ -169,8 +197,8 @@ def upload(
         content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        uploaded_by_id=access.user_id,
-        record_type=access.record_type.key,
+        uploaded_by_id=user_id,
+        record_type=record_type,
         field_key=field_key,
     )
     row.storage_key = f"{tenant_id}/{row.id}"
