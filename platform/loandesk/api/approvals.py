@@ -73,8 +73,10 @@ class Inbox(MethodView):
     @blp.arguments(InboxArgs, location="query")
     @blp.response(200, InboxPage)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """One box of the staff member's approvals, filtered, a page at a time: newest first
-        (to do: oldest first, as a queue)."""
+        """One box of the staff member's approvals.
+
+        Filtered, a page at a time: newest first (to do: oldest first, as a queue).
+        """
         session = extension.session()
         user_id = acting_user().id
         which = args.pop("box")
@@ -95,7 +97,10 @@ class Counts(MethodView):
     @require_token("approvals:read")
     @blp.response(200, CountsSchema)
     def get(self) -> dict[str, int]:
-        """What the navigation shows: tasks waiting, CCs unread, own submissions running."""
+        """Counts for the navigation.
+
+        Tasks waiting for the staff member, CCs not opened yet, own submissions still running.
+        """
         return inbox.counts(extension.session(), acting_user().id)
 
 
@@ -105,10 +110,13 @@ class Instance(MethodView):
     @blp.response(200, InstanceSchema)
     @blp.alt_response(404, description="No such approval, or the staff member may not see it")
     def get(self, instance_id: uuid.UUID) -> dict[str, Any]:
-        """One approval: the record it is about, the submitted values, each step with its
-        tasks, the timeline, and what the staff member may do now. Seen by those taking
-        part (submitter, approvers, CC, flow managers) and by those whose data scope reaches
-        the record. Opening it marks a CC to the staff member as read."""
+        """One approval, as the staff member sees it.
+
+        The record it is about, the submitted values, each step with its tasks, the timeline,
+        and what the staff member may do now. Seen by those taking part (submitter, approvers,
+        CC, flow managers) and by those whose data scope reaches the record; 404 for anyone
+        else. Opening it marks a CC to the staff member as read.
+        """
         session = extension.session()
         actor = _actor()
         run = _visible(instance_id, actor)
@@ -149,8 +157,11 @@ class Approve(MethodView):
     @blp.response(200, InstanceSchema)
     @blp.alt_response(409, description=_DECIDED)
     def post(self, args: dict[str, Any], instance_id: uuid.UUID) -> dict[str, Any]:
-        """Approve the staff member's pending task (403 when they hold none; 409 when it is
-        not their turn yet in a sequence)."""
+        """Approve.
+
+        Decides the staff member's pending task: 403 when they hold none, 409 when the step was
+        already decided or it is not their turn yet in a sequence.
+        """
         return _act(instance_id, args, actions.approve)
 
 
@@ -161,8 +172,10 @@ class Reject(MethodView):
     @blp.response(200, InstanceSchema)
     @blp.alt_response(409, description=_DECIDED)
     def post(self, args: dict[str, Any], instance_id: uuid.UUID) -> dict[str, Any]:
-        """Reject: the approval ends rejected (in a ratio step, when the ratio can no longer
-        be reached)."""
+        """Reject.
+
+        The approval ends rejected (in a ratio step: once the ratio can no longer be reached).
+        """
         return _act(instance_id, args, actions.reject)
 
 
@@ -173,9 +186,11 @@ class SendBack(MethodView):
     @blp.response(200, InstanceSchema)
     @blp.alt_response(409, description=_DECIDED)
     def post(self, args: dict[str, Any], instance_id: uuid.UUID) -> dict[str, Any]:
-        """Send back (退回) to the submitter, who may change the record and submit it again,
-        or to an earlier approver node, whose approvers decide again (422 for another
-        target)."""
+        """Send back (退回).
+
+        To the submitter, who may change the record and submit it again, or to an earlier
+        approver node (`allowed.send_back`), whose approvers decide again; 422 for another target.
+        """
         return _act(instance_id, args, _with_note_kw(actions.send_back, to=args["to"]))
 
 
@@ -186,9 +201,12 @@ class Transfer(MethodView):
     @blp.response(200, InstanceSchema)
     @blp.alt_response(409, description=_DECIDED)
     def post(self, args: dict[str, Any], instance_id: uuid.UUID) -> dict[str, Any]:
-        """Hand the staff member's task to `user_id` (转办); a flow manager may also hand a
-        blocked step (nobody could be assigned) to someone. 422 for an inactive user, oneself,
-        or someone already deciding this step."""
+        """Transfer (转办).
+
+        Hand the staff member's task to `user_id`; a flow manager may also hand a blocked step
+        (nobody could be assigned) to someone. 422 for an inactive user, oneself, or someone
+        already deciding this step.
+        """
         to_user = args["user_id"]
         return _act(instance_id, args, _with_note_kw(actions.transfer, to_user=to_user))
 
@@ -200,8 +218,11 @@ class AddSigner(MethodView):
     @blp.response(200, InstanceSchema)
     @blp.alt_response(409, description=_DECIDED)
     def post(self, args: dict[str, Any], instance_id: uuid.UUID) -> dict[str, Any]:
-        """Add a signer (加签) who must approve too: before the staff member decides, or
-        after them (which approves their task)."""
+        """Add a signer (加签).
+
+        Someone who must approve too: before the staff member decides (`before: true`), or
+        after them (`before: false`, which approves the staff member's task).
+        """
         operation = _with_note_kw(
             actions.add_signer, user_id=args["user_id"], before=args["before"]
         )
@@ -215,8 +236,11 @@ class Withdraw(MethodView):
     @blp.response(200, InstanceSchema)
     @blp.alt_response(409, description="An approver already decided, or it is finished")
     def post(self, args: dict[str, Any], instance_id: uuid.UUID) -> dict[str, Any]:
-        """The submitter takes the record back (撤回) before any approver decided (403 for
-        anyone else)."""
+        """Withdraw (撤回).
+
+        The submitter takes the record back before any approver decided: 403 for anyone else,
+        409 once an approver decided.
+        """
         return _act(instance_id, args, actions.withdraw)
 
 
@@ -226,8 +250,11 @@ class Comment(MethodView):
     @blp.arguments(NoteArgs)
     @blp.response(200, InstanceSchema)
     def post(self, args: dict[str, Any], instance_id: uuid.UUID) -> dict[str, Any]:
-        """Comment at any step, with files or not (422 when both are empty), by anyone
-        taking part; it decides nothing."""
+        """Comment.
+
+        At any step, with files or not (422 when both are empty), by anyone taking part; it
+        decides nothing.
+        """
         return _act(instance_id, args, actions.comment)
 
 
@@ -237,9 +264,11 @@ class BulkApprove(MethodView):
     @blp.arguments(BulkArgs)
     @blp.response(200, BulkResults)
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Approve several at once, each on its own: only where the current node allows bulk
-        approval and the staff member holds a pending task. Each result says whether it was
-        approved, and why not."""
+        """Approve several at once.
+
+        Each on its own: only where the current node allows bulk approval and the staff member
+        holds a pending task. Each result says whether it was approved, and why not.
+        """
         session = extension.session()
         actor = _actor()
         note = Note(args["comment"], tuple(args["attachment_ids"]))
@@ -274,10 +303,12 @@ class Files(MethodView):
     @blp.arguments(UploadFileSchema, location="files")
     @blp.response(201, FileSchema)
     def post(self, files_in: dict[str, Any], instance_id: uuid.UUID) -> dict[str, Any]:
-        """Upload a file (`multipart/form-data`, field `file`) to attach to an operation on
-        this approval: give its id in `attachment_ids`. Only those taking part may upload
-        (403); PDF, Office files and images up to the install's size limit (422 otherwise).
-        Audited."""
+        """Upload a file for a comment or decision.
+
+        `multipart/form-data`, field `file`; give the answer's id in `attachment_ids` of the next
+        operation. Only those taking part may upload (403); PDF, Office files and images up to
+        the install's size limit (422 otherwise). Audited.
+        """
         session = extension.session()
         actor = _actor()
         run = _visible(instance_id, actor)
@@ -305,8 +336,10 @@ class FileContent(MethodView):
     @require_token("approvals:read")
     @blp.response(200, description="The file's bytes, with its content type")
     def get(self, instance_id: uuid.UUID, attachment_id: uuid.UUID) -> Any:
-        """Download a file of the approval's timeline (audited): for anyone who may see the
-        approval. 404 otherwise."""
+        """Download a file of the approval's timeline.
+
+        For anyone who may see the approval (404 otherwise). Audited.
+        """
         from loandesk.web.attachment_views import send
 
         session = extension.session()

@@ -119,8 +119,11 @@ class Flows(MethodView):
     @require_token("flows:read")
     @blp.response(200, FlowList)
     def get(self) -> dict[str, Any]:
-        """The record types of the enabled plugins that go through approval, each with its
-        flow's name, the version in force and whether the draft has unpublished changes."""
+        """Record types that go through approval, with their flows.
+
+        Each record type of the enabled plugins that puts its records through approval, with
+        its flow's name, the version in force and whether the draft has unpublished changes.
+        """
         session = extension.session()
         rows = {r.record_type: r for r in session.scalars(select(FlowDefinition))}
         return {
@@ -137,8 +140,11 @@ class FlowDraft(MethodView):
     @require_token("flows:read")
     @blp.response(200, FlowDraftSchema)
     def get(self, record_type: str) -> dict[str, Any]:
-        """The draft tree and what stands between it and publishing, per node. A record type
-        whose flow was never saved answers an empty draft."""
+        """The draft tree and its problems.
+
+        What stands between the draft and publishing, per node. A record type whose flow was
+        never saved answers an empty draft.
+        """
         declared = flow_type(record_type)
         return _draft(declared, definitions.definition(extension.session(), declared.key))
 
@@ -148,8 +154,11 @@ class FlowDraft(MethodView):
     @blp.alt_response(403, description="The client's staff member lacks flows.manage")
     @blp.alt_response(422, description="Not a list of nodes, too large, or a bad name")
     def put(self, args: dict[str, Any], record_type: str) -> dict[str, Any]:
-        """Save the draft (audited). A draft with problems is saved too: they come back in
-        `problems`, keyed by node, and publishing refuses it until they are fixed."""
+        """Save the draft.
+
+        A draft with problems is saved too: they come back in `problems`, keyed by node, and
+        publishing refuses it until they are fixed. Audited.
+        """
         user = _manager()
         declared = flow_type(record_type)
         session = extension.session()
@@ -174,8 +183,11 @@ class Publish(MethodView):
     @blp.alt_response(404, description="No draft was ever saved")
     @blp.alt_response(422, description="The draft has problems: `errors` by node id")
     def post(self, args: dict[str, Any], record_type: str) -> dict[str, Any]:
-        """Check the draft strictly and make it the next version in force (audited). New
-        approvals start on it; running ones stay on theirs."""
+        """Publish the draft as the next version.
+
+        The draft is checked strictly (422 with `errors` by node id) and becomes the version in
+        force: new approvals start on it, running ones stay on theirs. Audited.
+        """
         user = _manager()
         declared = flow_type(record_type)
         session = extension.session()
@@ -248,9 +260,12 @@ class TestRun(MethodView):
         "(`errors` by `values.<field>`)",
     )
     def post(self, args: dict[str, Any], record_type: str) -> dict[str, Any]:
-        """The path a record with these values would take through the draft (or the tree
-        given): each node passed, the branch taken, who it would go to, and the outcome.
-        Changes nothing."""
+        """Test-run the draft with sample values.
+
+        The path a record with these values would take through the draft (or the tree given):
+        each node passed, the branch taken, who it would go to, and the outcome. Changes
+        nothing.
+        """
         declared = flow_type(record_type)
         session = extension.session()
         if args["nodes"] is not None:

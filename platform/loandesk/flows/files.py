@@ -1,7 +1,7 @@
 """Files that go with what people do on an approval (a comment with a scan, a reason for a
 rejection): uploaded by someone taking part, kept as attachments of record type ``flow``
-and field ``comment``, then named by id in an operation's ``Note``; anyone who may see the
-approval may download the files its timeline holds."""
+and field ``approval-comment``, then named by id in an operation's ``Note``; anyone who may
+see the approval may download the files its timeline holds."""
 
 from __future__ import annotations
 
@@ -21,7 +21,9 @@ from loandesk.storage import Storage
 from loandesk.storage.models import Attachment
 
 RECORD_TYPE = "flow"
-FIELD = "comment"
+# not a possible field key (those are lowercase letters, digits and _): no attachment field
+# of a record can ever take an approval's file as its value
+FIELD = "approval-comment"
 
 
 def upload(

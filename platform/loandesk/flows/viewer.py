@@ -56,7 +56,10 @@ def visible_run(
     not exist. ``record_type(key)`` gives the enabled record type (NotFound when its plugin is
     off), ``access_of(key)`` the actor's ``RecordAccess`` to it."""
     instance = find(session, instance_id)
-    declared: RecordType = record_type(instance.record_type)
+    try:
+        declared: RecordType = record_type(instance.record_type)
+    except NotFound:  # its plugin is off for the tenant: as if there were no approval
+        raise NotFound(N_("No such approval.")) from None
     run = run_of(session, instance, declared, None)
     if may_follow(session, run, actor):
         return run

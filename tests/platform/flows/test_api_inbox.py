@@ -143,7 +143,16 @@ def test_another_tenants_approval_is_404(desk: Desk, tenant_b: TenantFixture) ->
     refused = other.post(f"/approvals/{instance}/approve", json={})
     assert refused.status_code == 404 and refused.get_json()["code"] == "not_found"
     assert ok(other.get("/approvals?box=submitted"))["total"] == 0
-    assert ok(staff(desk, "a").get(f"/approvals/{instance}"))["state"] == "running"
+    a = staff(desk, "a")
+    assert ok(a.get(f"/approvals/{instance}"))["state"] == "running"
+
+
+def test_an_approval_of_a_disabled_plugin_is_404(desk: Desk, api_a: ApiClient) -> None:
+    desk.publish([approver("first", [desk.user("a")])])
+    _application, instance = desk.submit("1000")
+    ok(api_a.put("/plugins/intake", json={"enabled": False}))
+    gone = staff(desk, "a").get(f"/approvals/{instance}")
+    assert gone.status_code == 404 and gone.get_json()["message"] == "No such approval."
 
 
 def test_reading_needs_a_staff_member_and_the_scope(desk: Desk, api_a: ApiClient) -> None:
