@@ -48,10 +48,12 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
     from loandesk.api import (
+        approvals,
         attachments,
         clients,
         data_requests,
         fields,
+        flows,
         imports,
         org_units,
         plugins,
@@ -73,6 +75,8 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         org_units.blp,
         fields.blp,
         attachments.blp,
+        flows.blp,
+        approvals.blp,
         imports.blp,
         security.blp,
         sso.blp,

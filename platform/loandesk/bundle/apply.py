@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from loandesk.auth import users
 from loandesk.bundle import fields as bundle_fields
+from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle.check import Bundle, check, enabled_after
-from loandesk.bundle.model import BundleInvalid, record_type_of
+from loandesk.bundle.model import BundleInvalid, flow_type_of, record_type_of
 from loandesk.errors import DomainError
 from loandesk.pii.keys import Keyring
 from loandesk.plugins import service as plugins
@@ -54,16 +55,19 @@ def apply(
     session: Session, host: PluginHost, keyring: Keyring, tenant: Tenant, bundle: Bundle
 ) -> list[Change]:
     """Check the whole bundle, then make every change it asks for, in file order: custom
-    fields after the plugins that bring their record types, before the roles granting them."""
+    fields after the plugins that bring their record types, before the roles granting them;
+    flows after the org units and roles they name."""
     check(session, host, bundle)
     run = _Run(session, host, keyring, tenant, bundle)
     forms = [(n, partial(run.fields, n)) for n in sorted(bundle) if record_type_of(n)]
+    flows = [(n, partial(run.flow, n)) for n in sorted(bundle) if flow_type_of(n)]
     stages: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
         ("tenant.yaml", run.tenant),
         ("plugins.yaml", run.plugins),
         *forms,
         ("org.yaml", run.org),
         ("roles.yaml", run.roles),
+        *flows,
         ("privacy.yaml", run.privacy),
     ]
     for name, stage in stages:
@@ -191,6 +195,13 @@ class _Run:
         bundle_fields.apply_file(
             self.change, self.session, name, record_type, data, sorted(declared)
         )
+
+    # --- flows/<record type>.yaml ------------------------------------------------------------
+
+    def flow(self, name: str, data: dict[str, Any]) -> None:
+        declared = {t.key: t for t in self.host.record_types(sorted(self.enabled))}
+        record_type = declared[str(flow_type_of(name))]
+        bundle_flows.apply_file(self.change, self.session, name, record_type, data)
 
     # --- org.yaml ----------------------------------------------------------------------------
 

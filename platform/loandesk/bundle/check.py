@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from loandesk.auth import users
 from loandesk.bundle import fields as bundle_fields
+from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle.model import BundleInvalid
 from loandesk.fields.registry import RecordType
 from loandesk.plugins import service as plugins
@@ -40,11 +41,13 @@ def check(session: Session, host: PluginHost, bundle: Bundle) -> None:
     """``BundleInvalid`` listing every problem, or nothing."""
     enabled = enabled_after(session, host, bundle)
     declared = host.record_types(sorted(enabled))
+    after = bundle_fields.record_types_after(session, bundle, declared)
     problems = [
         *_plugins(host, bundle, enabled),
         *bundle_fields.problems(session, bundle, declared),
         *_org(session, bundle),
-        *_roles(host, bundle, enabled, bundle_fields.record_types_after(session, bundle, declared)),
+        *_roles(host, bundle, enabled, after),
+        *bundle_flows.problems(session, bundle, after),
         *_privacy(host, bundle, enabled),
     ]
     if problems:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from loandesk.auth.models import User
 from loandesk.bundle import fields as bundle_fields
+from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle.model import FOREVER, FORMAT
 from loandesk.plugins import service as plugins
 from loandesk.plugins.host import PluginHost
@@ -33,6 +34,7 @@ def export(session: Session, host: PluginHost, tenant: Tenant) -> dict[str, dict
         **bundle_fields.export_files(session, host.record_types(sorted(enabled))),
         "org.yaml": org_file(session),
         "roles.yaml": roles_file(session, host, enabled),
+        **bundle_flows.export_files(session, host.record_types(sorted(enabled))),
         "privacy.yaml": privacy_file(session),
     }
 

@@ -1,9 +1,10 @@
 """The files of a tenant bundle: one marshmallow schema per file, reading and writing YAML.
 
-A bundle is a folder with one file per section, and a ``fields/`` folder with one file per
-record type that has custom fields or sections. Each file is optional on apply (a missing
-file leaves its section as it is); export writes all of them. Sections that later issues add
-(``flows/``, ...) join as new files or folders without changing these.
+A bundle is a folder with one file per section, a ``fields/`` folder with one file per
+record type that has custom fields or sections, and a ``flows/`` folder with one file per
+record type with a published approval flow. Each file is optional on apply (a missing file
+leaves its section as it is); export writes all of them. Sections that later issues add
+(automations, reports) join as new files or folders without changing these.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from loandesk.rbac.org import KINDS
 FORMAT = 1
 FOREVER = "forever"
 FIELDS_FOLDER = "fields"  # fields/<record type>.yaml
+FLOWS_FOLDER = "flows"  # flows/<record type>.yaml
 
 
 class BundleInvalid(Exception):
@@ -146,6 +148,14 @@ class FieldsFile(_Strict):
     custom_fields = ma.fields.List(ma.fields.Nested(_Field), load_default=list, data_key="fields")
 
 
+class FlowFile(_Strict):
+    """A record type's approval flow in force (``flows/<type>.yaml``): its name and tree,
+    staff named by e-mail and org units by their path of names (``loandesk.bundle.flows``)."""
+
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    nodes = ma.fields.List(ma.fields.Dict(keys=ma.fields.String()), required=True)
+
+
 def fields_file_name(record_type: str) -> str:
     return f"{FIELDS_FOLDER}/{record_type}.yaml"
 
@@ -154,6 +164,16 @@ def record_type_of(name: str) -> str | None:
     """``customer`` for ``fields/customer.yaml``; None for a file of another section."""
     folder, _, rest = name.partition("/")
     return rest.removesuffix(".yaml") if folder == FIELDS_FOLDER and rest else None
+
+
+def flow_file_name(record_type: str) -> str:
+    return f"{FLOWS_FOLDER}/{record_type}.yaml"
+
+
+def flow_type_of(name: str) -> str | None:
+    """``application`` for ``flows/application.yaml``; None for a file of another section."""
+    folder, _, rest = name.partition("/")
+    return rest.removesuffix(".yaml") if folder == FLOWS_FOLDER and rest else None
 
 
 # The files in the order they are applied: plugins before the roles that grant their
@@ -180,15 +200,16 @@ def read(folder: Path) -> dict[str, dict[str, Any]]:
     for name, schema in FILES.items():
         if (folder / name).exists():
             _load(folder / name, name, schema, loaded, problems)
-    fields = folder / FIELDS_FOLDER
-    for path in sorted(fields.iterdir()) if fields.is_dir() else ():
-        name = f"{FIELDS_FOLDER}/{path.name}"
-        if path.suffix not in (".yaml", ".yml"):
-            continue
-        if path.suffix != ".yaml" or not KEY_PATTERN.match(path.stem):
-            problems.append(f"{name}: unknown file (expected {FIELDS_FOLDER}/<record type>.yaml)")
-            continue
-        _load(path, name, FieldsFile, loaded, problems)
+    for section, file_schema in ((FIELDS_FOLDER, FieldsFile), (FLOWS_FOLDER, FlowFile)):
+        inner = folder / section
+        for path in sorted(inner.iterdir()) if inner.is_dir() else ():
+            name = f"{section}/{path.name}"
+            if path.suffix not in (".yaml", ".yml"):
+                continue
+            if path.suffix != ".yaml" or not KEY_PATTERN.match(path.stem):
+                problems.append(f"{name}: unknown file (expected {section}/<record type>.yaml)")
+                continue
+            _load(path, name, file_schema, loaded, problems)
     if problems:
         raise BundleInvalid(problems)
     return loaded
@@ -240,8 +261,9 @@ def dump(data: Mapping[str, Any]) -> str:
 
 
 def write(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[Path]:
-    """Write the files; the ``fields/`` folder is export's own: a file of a record type that
-    no longer has custom fields (or whose plugin is off) is deleted, not left to be applied."""
+    """Write the files; the ``fields/`` and ``flows/`` folders are export's own: a file of a
+    record type that no longer has custom fields or a flow (or whose plugin is off) is
+    deleted, not left to be applied."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in files.items():
@@ -250,7 +272,8 @@ def write(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[Path]:
         header = f"# LoanDesk tenant bundle, format {FORMAT}: {name} (see tenants/README.md)\n"
         path.write_text(header + dump(data), encoding="utf-8")
         written.append(path)
-    for stale in sorted((folder / FIELDS_FOLDER).glob("*.yaml")):
-        if stale not in written:
-            stale.unlink()
+    for section in (FIELDS_FOLDER, FLOWS_FOLDER):
+        for stale in sorted((folder / section).glob("*.yaml")):
+            if stale not in written:
+                stale.unlink()
     return written

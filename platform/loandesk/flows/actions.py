@@ -526,7 +526,9 @@ def bulk_approve(
             with session.begin_nested():
                 run = _begin(session, instance_id, now)
                 step = active_step(session, run.instance)
-                node = run.tree.node(step.node_id) if step and step.node_id in run.tree else None
+                if step is None:  # finished, or sent back to its submitter
+                    raise Conflict(N_("This approval is already decided."))
+                node = run.tree.node(step.node_id) if step.node_id in run.tree else None
                 if not (isinstance(node, Approver) and node.bulk):
                     raise Conflict(N_("This step must be approved one by one."))
                 approve(session, instance_id, actor, note, now=now)

@@ -1,7 +1,7 @@
 """Files people attach to what they do on an approval (a comment, a decision): checked and kept
 like the files of attachment fields (``fields.attachments``: same types, size limit, storage
-and audit), as attachments of record type ``flow`` and field ``comment`` uploaded by the acting
-user, whose ids go with the action (the engine accepts only files the actor uploaded)."""
+and audit), as attachments of record type ``flow`` and field ``approval-comment`` (``flows.files``)
+uploaded by the acting user, whose ids go with the action (the engine accepts only files the actor uploaded)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from loandesk.errors import ValidationFailed
 from loandesk.fields import attachments
 from loandesk.fields.validation import message
 from loandesk.flows.actions import MAX_ATTACHMENTS
+from loandesk.flows.files import FIELD
+from loandesk.flows.files import RECORD_TYPE as FLOW_FILES
 from loandesk.i18n import N_
 from loandesk.storage import Storage
 from loandesk.storage.models import Attachment
-from loandesk.web.approvals.view import FLOW_FILES
-
-FIELD = "comment"
 
 
 def _refused(text: str) -> ValidationFailed:

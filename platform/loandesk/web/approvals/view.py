@@ -23,6 +23,7 @@ from loandesk.fields.web import RecordView
 from loandesk.fields.web import names as field_names
 from loandesk.flows import actions, inbox
 from loandesk.flows.engine import Run, active_step, decode, run_of, tasks_of
+from loandesk.flows.files import RECORD_TYPE as FLOW_FILES  # files attached to approvals
 from loandesk.flows.models import FlowAction, FlowInstance, FlowStep, FlowTask, FlowVersion
 from loandesk.i18n import N_
 from loandesk.plugins import runtime
@@ -32,7 +33,6 @@ from loandesk.rbac.org import unit_names
 from loandesk.storage.models import Attachment
 from loandesk.web.approvals import labels
 
-FLOW_FILES = "flow"  # the record type of files attached to approvals (storage.models.Attachment)
 # never shown from the snapshot, whatever the grant (the snapshot holds none of them anyway)
 PERSONAL_KINDS = (*ENCRYPTED_KINDS, "name")
 
