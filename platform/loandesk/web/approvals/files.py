@@ -1,7 +1,8 @@
 """Files people attach to what they do on an approval (a comment, a decision): checked and kept
 like the files of attachment fields (``fields.attachments``: same types, size limit, storage
-and audit), as attachments of record type ``flow`` and field ``approval-comment`` (``flows.files``)
-uploaded by the acting user, whose ids go with the action (the engine accepts only files the actor uploaded)."""
+and audit), as attachments of record type ``flow`` and field ``approval-comment``
+(``flows.files``) uploaded by the acting user, whose ids go with the action (the engine accepts
+only files the actor uploaded)."""
 
 from __future__ import annotations
 
