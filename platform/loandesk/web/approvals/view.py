@@ -16,16 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loandesk.auth.users import active_staff, display_names
-from loandesk.errors import DomainError, NotFound
 from loandesk.fields.current import current_form
 from loandesk.fields.registry import ENCRYPTED_KINDS, RecordType
 from loandesk.fields.web import RecordView
 from loandesk.fields.web import names as field_names
-from loandesk.flows import actions, inbox
-from loandesk.flows.engine import Run, active_step, decode, run_of, tasks_of
+from loandesk.flows import actions, inbox, viewer
+from loandesk.flows.engine import Run, active_step, decode, tasks_of
 from loandesk.flows.files import RECORD_TYPE as FLOW_FILES  # files attached to approvals
 from loandesk.flows.models import FlowAction, FlowInstance, FlowStep, FlowTask, FlowVersion
-from loandesk.i18n import N_
 from loandesk.plugins import runtime
 from loandesk.rbac.access import RecordAccess, masked
 from loandesk.rbac.current import record_access
@@ -49,20 +47,14 @@ class Visible:
 
 
 def open_approval(session: Session, instance_id: uuid.UUID, user: Any) -> Visible:
-    """The approval if ``user`` takes part in it (``actions.may_follow``) or may read its
-    record; ``NotFound`` otherwise, as if it did not exist."""
-    instance = session.scalar(select(FlowInstance).where(FlowInstance.id == instance_id))
-    if instance is None:
-        raise NotFound(N_("No such approval."))
-    declared = runtime.record_type(instance.record_type)  # NotFound: its module is off
-    run = run_of(session, instance, declared, None)
+    """The approval if ``user`` takes part in it or may read its record (``flows.viewer``);
+    ``NotFound`` otherwise, as if it did not exist."""
     actor = actions.Actor(user.id, user.can("flows.manage"))
-    access = record_access(instance.record_type)
-    model: Any = declared.model
-    record = session.scalar(select(model).where(model.id == uuid.UUID(instance.record_id)))
+    run = viewer.visible_run(session, instance_id, actor, runtime.record_type, record_access)
+    access = record_access(run.instance.record_type)
+    model: Any = run.record_type.model
+    record = session.scalar(select(model).where(model.id == uuid.UUID(run.instance.record_id)))
     readable = record is not None and access.can_read and access.reaches(record)
-    if not (readable or actions.may_follow(session, run, actor)):
-        raise NotFound(N_("No such approval."))
     return Visible(run, actor, access, record, readable)
 
 
@@ -242,39 +234,31 @@ def _files(
 
 
 def panel(session: Session, visible: Visible) -> Panel:
-    """What the viewer may do with the approval now (the engine checks each again)."""
+    """What the viewer may do with the approval now (``flows.viewer.allowed``; the engine
+    checks each again), with what the forms need to offer it."""
     run, actor = visible.run, visible.actor
     instance = run.instance
     found = Panel()
     if not actions.may_follow(session, run, actor):
         return found  # reads the record, takes no part
-    found.can_comment = True
+    allowed = viewer.allowed(session, run, actor)
+    found.can_comment = allowed.comment
+    found.can_withdraw = allowed.withdraw
     found.returned_to_me = instance.state == "returned" and instance.submitter_id == actor.user_id
-    found.can_withdraw = (
-        instance.state == "running"
-        and not instance.decided
-        and instance.submitter_id == actor.user_id
-    )
     step = active_step(session, instance) if instance.state == "running" else None
     if step is None:
         return found
-    tasks = tasks_of(session, step)
-    mine = [t for t in tasks if t.assignee_id == actor.user_id]
+    mine = [t for t in tasks_of(session, step) if t.assignee_id == actor.user_id]
     found.task = next((t for t in mine if t.state == "pending"), None)
     found.waiting_turn = found.task is None and any(t.state == "waiting" for t in mine)
-    found.can_hand_on = actor.can_manage and not any(
-        t.state in ("pending", "waiting") for t in tasks
-    )
+    found.can_hand_on = found.task is None and allowed.transfer
     if found.task is not None or found.can_hand_on:
         found.staff = [
             (str(u.id), u.display_name) for u in active_staff(session) if u.id != actor.user_id
         ]
-    if found.task is not None:
-        try:
-            earlier = actions.return_targets(session, run)
-        except DomainError:
-            earlier = []
-        found.targets = [(s.node_id, s.node_name or s.node_id) for s in earlier]
+    found.targets = [
+        (node, name or node) for node, name in allowed.send_back if node != "submitter"
+    ]
     return found
 
 
