@@ -8,6 +8,7 @@ No Content-Security-Policy violation on the way."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,7 @@ def test_admin_designs_test_runs_and_publishes_the_amount_policy(
     live_server: str,
     browser_page,  # type: ignore[no-untyped-def]
     desk: Desk,
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect
 
@@ -113,7 +115,7 @@ def test_admin_designs_test_runs_and_publishes_the_amount_policy(
     _save(page)
     expect(page.locator(f"#node-{risk} .fd-card-body")).to_contain_text("24")
     expect(page.locator("#problem-summary")).to_have_count(0)
-    page.locator("#designer").screenshot(path="/tmp/flow-designer.png", caret="initial")
+    page.locator("#designer").screenshot(path=tmp_path / "flow-designer.png", caret="initial")
 
     # test runs: 49,999.99 goes to either officer; 80,000 to both, then the risk manager
     page.fill("#f-v_amount", "49999.99")
@@ -126,7 +128,7 @@ def test_admin_designs_test_runs_and_publishes_the_amount_policy(
     expect(page.locator(f'.fd-col[data-branch-id="{large}"]')).to_have_class(
         re.compile("not-taken")
     )
-    page.locator("#designer").screenshot(path="/tmp/flow-designer-small.png", caret="initial")
+    page.locator("#designer").screenshot(path=tmp_path / "flow-designer-small.png", caret="initial")
 
     page.fill("#f-v_amount", "80000")
     page.click("#test-run-button")
@@ -138,7 +140,7 @@ def test_admin_designs_test_runs_and_publishes_the_amount_policy(
     expect(page.locator(f'.fd-col[data-branch-id="{small}"]')).to_have_class(
         re.compile("not-taken")
     )
-    page.locator("#designer").screenshot(path="/tmp/flow-designer-large.png", caret="initial")
+    page.locator("#designer").screenshot(path=tmp_path / "flow-designer-large.png", caret="initial")
 
     page.fill("#f-publish-note", "首版")
     page.click("#publish-button")

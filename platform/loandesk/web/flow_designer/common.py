@@ -206,11 +206,12 @@ def _options(draft: Draft, names: summary.Names, loc: str) -> dict[str, list[tup
         return [(k, f"{draft.form.field(k).label(loc)} ({k})") for k in keys]
 
     ordered = [f.key for f in draft.form.ordered()]
+    headless = gettext("no head yet")  # outside the f-string: Babel does not look inside them
     return {
         "users": list(names.users.items()),
         "roles": list(names.roles.items()),
         "units": [
-            (unit, f"{name} · {names.unit_heads.get(unit) or gettext('no head yet')}")
+            (unit, f"{name} · {names.unit_heads.get(unit) or headless}")
             for unit, name in names.units.items()
         ],
         "user_fields": labelled([k for k in ordered if kinds.get(k) == "user"]),
