@@ -118,4 +118,7 @@ def test_demo_prepares_a_tenant_and_prints_the_login(env: dict[str, str]) -> Non
     assert response.status_code == 302
     customers = client.get("/t/demo/customers/")  # the built-in modules are enabled
     assert customers.status_code == 200, customers.get_data(as_text=True)
+    flows = client.get("/t/demo/admin/flows")  # with a published approval flow
+    assert flows.status_code == 200
+    assert "借款申请审批" in flows.get_data(as_text=True)
     app.extensions["loandesk"].db.dispose()

@@ -6,6 +6,7 @@ import functools
 import secrets
 import signal
 import threading
+from typing import Any
 
 import click
 from flask import Flask
@@ -188,6 +189,42 @@ def scheduler_command(once: bool, at: str | None) -> None:
 BUILTIN_PLUGINS = ("customers", "intake")
 
 
+# The demo's approval flow for applications: small amounts by any credit officer, large ones
+# by a credit officer and then the risk manager; the admin stands in while nobody holds a role.
+DEMO_FLOW = [
+    {"id": "amount", "type": "branch", "name": "按申请金额", "branches": [
+        {"id": "small", "name": "5 万以下", "condition": "amount < 50000", "nodes": [
+            {"id": "credit", "type": "approver", "name": "信审",
+             "assignees": [{"kind": "role", "role": "credit_officer"}], "mode": "any",
+             "when_empty": "admin", "deadline": {"kind": "working_hours", "amount": 24},
+             "on_timeout": "remind", "bulk": True}]},
+        {"id": "large", "name": "其他情况", "default": True, "nodes": [
+            {"id": "credit_large", "type": "approver", "name": "信审",
+             "assignees": [{"kind": "role", "role": "credit_officer"}], "mode": "any",
+             "when_empty": "admin"},
+            {"id": "risk", "type": "approver", "name": "风控主管",
+             "assignees": [{"kind": "role", "role": "risk_manager"}], "mode": "any",
+             "when_empty": "admin"}]}]},
+]  # fmt: skip
+
+
+def _demo_flow(session: Any) -> None:
+    from loandesk.fields.forms import published_form
+    from loandesk.flows import definitions
+    from loandesk.plugins import runtime
+
+    # the plugins were enabled in this very transaction: ask the host, not the enabled cache
+    built_in = sorted(n for n in runtime.host().infos if n in BUILTIN_PLUGINS)
+    declared = next(
+        (t for t in runtime.host().record_types(built_in) if t.key == "application"), None
+    )
+    if declared is None:  # intake is not installed
+        return
+    form = published_form(session, declared)
+    definitions.save_draft(session, declared, form, {"nodes": DEMO_FLOW}, name="借款申请审批")
+    definitions.publish(session, declared, form, note="演示流程")
+
+
 @cli.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
@@ -227,6 +264,8 @@ def demo(host: str, port: int, no_serve: bool) -> None:
                             enabled=True,
                             acting_user_id=None,
                         )
+                session.flush()
+                _demo_flow(session)
         else:
             with use(tenant.ref()):
                 admin = users.find_by_email(session, DEMO_ADMIN)
