@@ -14,6 +14,15 @@ from tests.plugins.intake.conftest import intake, purpose_form  # noqa: F401
 pytestmark = pytest.mark.slow
 
 
+def settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until htmx has finished swapping and settling: the fields it swapped in listen for
+    changes only from then on (a person is never this fast; the browser driver is)."""
+    from playwright.sync_api import expect
+
+    busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    expect(busy).to_have_count(0)
+
+
 def test_the_conditional_field_follows_its_condition(
     live_server: str,
     browser_page,  # type: ignore[no-untyped-def]
@@ -43,8 +52,10 @@ def test_the_conditional_field_follows_its_condition(
     expect(car_model).to_be_visible()
     # what was typed before the fields re-rendered is still there
     expect(page.locator("#f-amount")).to_have_value("80000.00")
+    settled(page)
     page.select_option("#f-loan_purpose", "house")
     expect(car_model).to_have_count(0)
+    settled(page)
     page.select_option("#f-loan_purpose", "car")
     page.fill("#f-car_model", "比亚迪 汉")
     page.click("button[type=submit].btn-primary")
