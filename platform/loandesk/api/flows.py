@@ -181,6 +181,7 @@ class Publish(MethodView):
     @blp.response(201, FlowVersionSchema)
     @blp.alt_response(403, description="The client's staff member lacks flows.manage")
     @blp.alt_response(404, description="No draft was ever saved")
+    @blp.alt_response(409, description="The draft is the version in force already")
     @blp.alt_response(422, description="The draft has problems: `errors` by node id")
     def post(self, args: dict[str, Any], record_type: str) -> dict[str, Any]:
         """Publish the draft as the next version.

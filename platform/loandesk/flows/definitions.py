@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import audit, events
 from loandesk.auth.models import User
-from loandesk.errors import NotFound, ValidationFailed
+from loandesk.errors import Conflict, NotFound, ValidationFailed
 from loandesk.fields.forms import Form
 from loandesk.fields.registry import RecordType
 from loandesk.fields.validation import message
@@ -123,11 +123,21 @@ def publish(
     note: str = "",
     user_id: uuid.UUID | None = None,
 ) -> FlowVersion:
-    """Check the draft strictly and make it the next version in force."""
+    """Check the draft strictly and make it the next version in force (``Conflict`` when it is
+    the version in force already: a version is a change people can see in the history)."""
     row = definition(session, record_type.key)
     if row is None:
         raise NotFound(N_("This record type has no flow yet."))
     tree = parse_tree(row.draft, checks_for(session, form))
+    in_force = session.scalar(
+        select(FlowVersion).where(
+            FlowVersion.definition_id == row.id, FlowVersion.number == row.published_version
+        )
+    )
+    if in_force is not None and (in_force.tree, in_force.name) == (tree.to_json(), row.name):
+        raise Conflict(
+            message(N_("Nothing changed since version %(number)s."), number=in_force.number)
+        )
     if len(note) > 200:
         raise ValidationFailed(
             N_("Some fields need attention."), errors={"note": [N_("Use at most 200 characters.")]}

@@ -144,6 +144,9 @@ def test_publishing_and_versions(desk: Desk, admin: ApiClient) -> None:
     assert ok(admin.get("/flows/application"))["nodes"] != policy(desk)
     ok(admin.put("/flows/application", json={"nodes": policy(desk)}))
     assert ok(admin.get("/flows"))["items"][0]["unpublished_changes"] is False
+    same = admin.post("/flows/application/publish", json={})  # nothing to publish
+    assert same.status_code == 409
+    assert same.get_json()["message"] == "Nothing changed since version 1."
     changed = [*policy(desk), {"id": "end", "type": "end", "outcome": "approved"}]
     ok(admin.put("/flows/application", json={"nodes": changed}))
     assert ok(admin.get("/flows"))["items"][0]["unpublished_changes"] is True

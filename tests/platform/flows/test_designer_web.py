@@ -269,6 +269,9 @@ def test_publish_then_view_the_versions(designer: Designer) -> None:
     html = designer.page()
     assert "Version 1 published." in html and "In force: version 1" in html
     assert 'id="draft-differs"' not in html
+    same = designer.post("/publish", htmx=True)  # nothing changed: nothing to publish
+    assert same.status_code == 409
+    assert "Nothing changed since version 1." in same.get_data(as_text=True)
 
     designer.post(f"/nodes/{nodes['risk']}", name="风控复核", role="risk_manager")
     assert 'id="draft-differs"' in designer.page()

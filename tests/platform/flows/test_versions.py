@@ -96,3 +96,24 @@ def test_an_invalid_draft_is_not_published_and_the_version_in_force_stays(desk: 
         raise AssertionError("an invalid draft was published")
     _application, instance = desk.submit("20000")
     assert desk.pending(instance) == ("credit_or", {"a", "b"})  # version 1 still in force
+
+
+def test_publishing_the_version_in_force_again_is_refused(desk: Desk) -> None:
+    from loandesk.errors import Conflict
+    from loandesk.fields.forms import published_form
+    from loandesk.flows import definitions
+    from loandesk.plugins import runtime
+
+    assert desk.publish(policy(desk)) == 1
+    with desk.session() as session:
+        declared = runtime.record_type("application")
+        form = published_form(session, declared)
+        definitions.save_draft(session, declared, form, {"nodes": policy(desk)})
+    try:
+        with desk.session() as session:
+            definitions.publish(session, declared, form)
+    except Conflict as refused:
+        assert refused.message == "Nothing changed since version 1."
+    else:
+        raise AssertionError("the same tree was published again")
+    assert desk.publish(with_review(desk)) == 2

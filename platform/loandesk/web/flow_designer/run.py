@@ -13,7 +13,7 @@ from flask_babel import gettext
 
 from loandesk import extension
 from loandesk.auth.users import display_names
-from loandesk.errors import NotFound, ValidationFailed
+from loandesk.errors import Conflict, NotFound, ValidationFailed
 from loandesk.fields.registry import FieldSpec
 from loandesk.flows import definitions
 from loandesk.flows.tree import Approver, Automation, Copy, End, Fork
@@ -160,9 +160,10 @@ def publish(record_type: str) -> Any:
         version = definitions.publish(
             session, draft.record_type, draft.form, note=note, user_id=g.user.id
         )
-    except NotFound as problem:
+    except (NotFound, Conflict) as problem:
         session.rollback()
-        return render(draft, 422, problem=gettext(problem.message), note=note)
+        status = 409 if isinstance(problem, Conflict) else 422
+        return render(draft, status, problem=gettext(problem.message), note=note)
     except ValidationFailed as problem:
         session.rollback()
         errors = FormErrors()
