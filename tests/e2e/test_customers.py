@@ -5,6 +5,7 @@ credit officer creates a customer through the form, with errors next to the fiel
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,7 @@ def test_collector_sees_masked_mobile_and_no_income_input(
     live_server: str,
     browser_page,
     firm: Firm,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect
 
@@ -43,7 +45,7 @@ def test_collector_sees_masked_mobile_and_no_income_input(
     expect(page.locator('[data-field="monthly_income"] dd')).to_have_text("¥8,500.00")
     page.click("text=编辑")
     expect(page.locator("input[name=monthly_income]")).to_have_count(0)
-    page.screenshot(path="/tmp/customer-edit.png", full_page=True)
+    page.screenshot(path=tmp_path / "customer-edit.png", full_page=True)
     page.fill("textarea[name=notes]", "已电话联系")
     page.click("button:has-text('保存')")
     expect(page.locator('[data-field="notes"] dd')).to_have_text("已电话联系")
@@ -53,6 +55,7 @@ def test_credit_officer_creates_a_customer_and_sees_errors_next_to_fields(
     live_server: str,
     browser_page,
     firm: Firm,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect
 
@@ -67,7 +70,7 @@ def test_credit_officer_creates_a_customer_and_sees_errors_next_to_fields(
     expect(page.locator("#f-id_number-error")).to_contain_text("校验位")
     expect(page.locator("#f-monthly_income-error")).to_contain_text("2 位小数")
     expect(page.locator("input[name=name]")).to_have_value("李四")  # nothing typed is lost
-    page.screenshot(path="/tmp/customer-new.png", full_page=True)
+    page.screenshot(path=tmp_path / "customer-new.png", full_page=True)
     page.fill("input[name=id_number]", "11010519491231002X")
     page.fill("input[name=monthly_income]", "8500.50")
     page.click("button:has-text('保存')")

@@ -27,7 +27,7 @@ def _drag(page, handle, target) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_admin_builds_arranges_and_publishes_a_form(
-    app, live_server: str, browser_page, tenant_a
+    app, live_server: str, browser_page, tenant_a, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
@@ -63,7 +63,7 @@ def test_admin_builds_arranges_and_publishes_a_form(
     page.fill('input[name="options-0-value"]', "car")
     page.fill('input[name="options-0-label_zh"]', "购车")
     page.fill('input[name="options-0-label_en"]', "Car")
-    page.screenshot(path="/tmp/form-builder-field.png", full_page=True)
+    page.screenshot(path=tmp_path / "form-builder-field.png", full_page=True)
     page.click("#field-form button.btn-primary")
     expect(
         page.locator('ul[data-section-key=""] li[data-field-key="loan_purpose"]')
@@ -124,5 +124,5 @@ def test_admin_builds_arranges_and_publishes_a_form(
     form = api.get("/record-types/customer/form").get_json()
     assert form["version"] == 1
     assert [s["fields"] for s in form["sections"] if s["key"] == "vehicle"] == [["car_plate"]]
-    page.screenshot(path="/tmp/form-builder.png", full_page=True)
+    page.screenshot(path=tmp_path / "form-builder.png", full_page=True)
     assert violations == []
