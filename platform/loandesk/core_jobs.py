@@ -70,6 +70,31 @@ def apply_retention(ctx: JobContext) -> None:
     )
 
 
+def automations_for_event(ctx: JobContext, event: events.Event) -> None:
+    """Record the firings of the rules ``event`` triggers (the core's handler of every event)."""
+    from loandesk.automations import engine
+    from loandesk.plugins import runtime as plugin_runtime
+
+    record_types = {t.key: t for t in plugin_runtime.record_types()}
+    engine.on_event(ctx.session, event, record_types)
+
+
+def run_firings(ctx: JobContext) -> None:
+    """Run the tenant's pending rule firings that are due (after the commit that recorded
+    them, and every minute for retries and anything not enqueued)."""
+    from loandesk.automations import engine
+    from loandesk.plugins import runtime as plugin_runtime
+
+    record_types = {t.key: t for t in plugin_runtime.record_types()}
+    engine.run_pending(ctx.session, record_types, plugin_runtime.automation_actions())
+
+
+# the core's handlers: rules react to every event (idempotent: a firing per event and rule)
+EVENT_HANDLERS = [
+    events.EventHandler(events.ANY, "automations", automations_for_event, idempotent=True),
+]
+
+
 def flow_deadlines(ctx: JobContext) -> None:
     """Perform the timeout action of approval steps whose deadline has passed."""
     from loandesk.flows import deadlines
@@ -113,6 +138,8 @@ JOBS = [
         timeout=7200,
     ),
     JobSpec("core.flow_deadlines", flow_deadlines, max_attempts=3, backoff=(30,)),
+    # a firing keeps its own attempts and backoff: the job itself is not retried
+    JobSpec("core.run_firings", run_firings, max_attempts=1),
     *import_jobs.JOBS,
 ]
 
@@ -122,4 +149,5 @@ SCHEDULES = [
     # at night in each tenant's own timezone, when nobody is working on the records
     Schedule("core.retention", "30 3 * * *", "core.apply_retention"),
     Schedule("core.flow_deadlines", "* * * * *", "core.flow_deadlines"),
+    Schedule("core.run_firings", "* * * * *", "core.run_firings"),
 ]

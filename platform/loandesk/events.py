@@ -27,6 +27,8 @@ from loandesk.db import Base, TenantOwned, UTCDateTime, utcnow
 from loandesk.jobs import JobContext
 from loandesk.tenancy.context import current_id
 
+ANY = "*"  # a handler of every event (the core's automations)
+CORE = "core"  # the plugin name of the core's own handlers
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _EMITTED = "loandesk_emitted_events"
 
@@ -56,12 +58,16 @@ class Event:
 
 @dataclass(frozen=True)
 class EventHandler:
-    """Calls ``handle(ctx, event)`` for each committed event named ``event``. ``key`` names the
-    handler within its plugin (deliveries are recorded under it: keep it stable)."""
+    """Calls ``handle(ctx, event)`` for each committed event named ``event`` (``"*"``: every
+    event; the core's only). ``key`` names the handler within its plugin (deliveries are
+    recorded under it: keep it stable)."""
 
     event: str
     key: str
     handle: Callable[[JobContext, Event], None]
+    # a handler that does nothing twice for the same event on its own (its effects are keyed
+    # by the event) is not recorded per event: one row fewer for every event delivered
+    idempotent: bool = False
 
 
 @dataclass
@@ -217,10 +223,13 @@ def deliver(
         )
         for plugin, handler in handlers:
             key = f"{plugin}:{handler.key}"
-            if handler.event != event.name or plugin not in enabled or key in done:
+            if handler.event not in (event.name, ANY) or key in done:
+                continue
+            if plugin != CORE and plugin not in enabled:
                 continue
             handler.handle(ctx, event.view())  # raises: the job fails and is retried
-            session.add(EventDelivery(event_id=event.id, handler=key))
+            if not handler.idempotent:
+                session.add(EventDelivery(event_id=event.id, handler=key))
             session.commit()
         event.delivered_at = utcnow()
         session.commit()

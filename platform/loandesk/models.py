@@ -3,6 +3,7 @@
 from loandesk.audit.models import AuditEvent, AuditHead
 from loandesk.auth.models import ApiClient, ApiToken, RecoveryCode, User
 from loandesk.auth.sso_models import SsoConfig, UserIdentity
+from loandesk.automations.models import AutomationRule, RuleFiring
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
 from loandesk.fields.models import FieldDefinition, FieldSearchValue, FormSection, FormVersion
 from loandesk.fields.saved_views import ListView
@@ -33,6 +34,7 @@ __all__ = [
     "Attachment",
     "AuditEvent",
     "AuditHead",
+    "AutomationRule",
     "DataRequest",
     "DataRequestChange",
     "EventBacklog",
@@ -59,6 +61,7 @@ __all__ = [
     "RecoveryCode",
     "RetentionPeriod",
     "Role",
+    "RuleFiring",
     "ScheduleState",
     "SsoConfig",
     "Tenant",

@@ -25,6 +25,8 @@ from loandesk.audit import changes as audit_changes
 from loandesk.audit import record as audit_record
 from loandesk.auth.oauth import require_token
 from loandesk.auth.users import active_staff, display_names
+from loandesk.automations.engine import ActionContext
+from loandesk.automations.rules import ActionType
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.events import Event, EventHandler, EventType, emit, emit_many
@@ -98,6 +100,8 @@ __all__ = [
     "N_",
     "RECORD_APPROVAL_TEMPLATE",
     "XLSX_MIMETYPE",
+    "ActionContext",
+    "ActionType",
     "Base",
     "Clean",
     "Conflict",

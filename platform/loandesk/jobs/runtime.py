@@ -139,7 +139,9 @@ def init_app(app: Flask, db: Database, redis_url: str, plugin_host: PluginHost) 
     for spec in core_jobs.JOBS:
         registry.register(spec)
     types = {t.name: t for t in core_jobs.EVENT_TYPES}
-    handlers: list[tuple[str, events.EventHandler]] = []
+    handlers: list[tuple[str, events.EventHandler]] = [
+        (events.CORE, handler) for handler in core_jobs.EVENT_HANDLERS
+    ]
     for name, contribution in plugin_host.contributions.items():
         for spec in contribution.jobs:
             registry.register(spec, plugin=name)
@@ -170,6 +172,11 @@ def init_app(app: Flask, db: Database, redis_url: str, plugin_host: PluginHost) 
     app.extensions["loandesk.events"] = events.EventRegistry(types=types, handlers=handlers)
     events.install_delivery_trigger(
         db.session_factory, lambda tenant_id: registry.enqueue("core.deliver_events", tenant_id)
+    )
+    from loandesk.automations.engine import install_run_trigger
+
+    install_run_trigger(
+        db.session_factory, lambda tenant_id: registry.enqueue("core.run_firings", tenant_id)
     )
     return registry
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from flask import Blueprint
     from flask_smorest import Blueprint as ApiBlueprint
 
+    from loandesk.automations.rules import ActionType
     from loandesk.events import EventHandler, EventType
     from loandesk.fields import RecordType
     from loandesk.jobs import JobSpec
@@ -128,6 +129,19 @@ def loandesk_schedules() -> list[Schedule]:
     job of the same plugin), called once when the app is created. ``loandesk scheduler`` (or
     the embedded runner) fires each once per period for every tenant that enabled the plugin;
     a period missed while nothing ran is caught up once."""
+
+
+# --- automations (start-up) ------------------------------------------------------------------
+
+
+@hookspec
+def loandesk_automation_actions() -> list[ActionType]:
+    """Actions the plugin offers to automation rules (``loandesk.sdk.ActionType`` keyed
+    ``<plugin>.<action>``: ``sms.send``), called once when the app is created. ``check(params,
+    form)`` returns problems keyed by parameter when a rule is saved; ``run(ctx, params)`` does
+    the action for one record inside the rule's transaction (``ctx.key`` is unique to this
+    action of this firing: give it to a provider as the idempotency key) and returns a short
+    result for the run log; raising makes the firing retry later."""
 
 
 # --- personal data (start-up) -----------------------------------------------------------------

@@ -167,6 +167,16 @@ class PluginHost:
                     )
                 self.contributions[name].schedules.append(schedule)
         self._gather_retention_subjects()
+        from loandesk.automations.rules import ActionType
+
+        for name, actions in self.collect("loandesk_automation_actions"):
+            for action in _as_list(actions, ActionType, name, "loandesk_automation_actions"):
+                if not action.key.startswith(f"{name}."):
+                    raise PluginError(
+                        f"plugin {name!r}: automation action {action.key!r} must start "
+                        f"with '{name}.'"
+                    )
+                self.contributions[name].automation_actions.append(action)
 
     def _gather_retention_subjects(self) -> None:
         from loandesk.pii.retention import RetentionSubject
@@ -243,6 +253,14 @@ class PluginHost:
             for n in enabled
             if n in self.contributions
             for t in self.contributions[n].record_types
+        ]
+
+    def automation_actions(self, enabled: Iterable[str]) -> list[Any]:
+        return [
+            a
+            for n in enabled
+            if n in self.contributions
+            for a in self.contributions[n].automation_actions
         ]
 
     def permissions(self, enabled: Iterable[str]) -> list[Permission]:

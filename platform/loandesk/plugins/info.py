@@ -118,3 +118,4 @@ class Contributions:
     permissions: list[Permission] = field(default_factory=list)
     record_types: list[Any] = field(default_factory=list)
     retention_subjects: list[Any] = field(default_factory=list)
+    automation_actions: list[Any] = field(default_factory=list)

@@ -64,6 +64,16 @@ def permissions() -> list[Permission]:
     return host().permissions(sorted(enabled()))
 
 
+def automation_actions() -> dict[str, Any]:
+    """The actions rules of the current tenant may take: the core's and its enabled
+    plugins', by key."""
+    from loandesk.automations.actions import CORE_ACTIONS
+
+    found = {a.key: a for a in CORE_ACTIONS}
+    found.update({a.key: a for a in host().automation_actions(sorted(enabled()))})
+    return found
+
+
 def record_types() -> list[RecordType]:
     """The record types of the current tenant's enabled plugins."""
     return list(host().record_types(sorted(enabled())))

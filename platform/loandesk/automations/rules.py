@@ -1,0 +1,134 @@
+"""What a rule is, checked when an admin saves it: a trigger, a condition in the one
+expression language over the record's fields, and actions with their parameters. Problems are
+keyed by where they are (``trigger``, ``condition``, ``actions.1.title``) so the API and the
+designer can show each next to its input.
+
+The JSON, as the API and bundles carry it::
+
+    {"name": "审批通过发签约短信", "record_type": "application",
+     "trigger": {"kind": "event", "event": "application.approved"},
+     "condition": "amount >= 10000",
+     "actions": [{"type": "set_field", "field": "stage", "value": "signing"}]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from loandesk.errors import ValidationFailed
+from loandesk.events import EventType
+from loandesk.expressions import Expression, ExpressionError, compile_expression
+from loandesk.fields.forms import Form
+from loandesk.fields.validation import message
+from loandesk.i18n import N_
+
+MAX_ACTIONS = 20
+TRIGGER_KINDS = ("event",)
+
+
+@dataclass(frozen=True)
+class ActionType:
+    """An action rules can take (the core's, or a plugin's through a hook). ``check(params,
+    form)`` returns problems keyed by parameter name; ``run(ctx, params)`` does it for one
+    record (``ctx``: ``automations.engine.ActionContext``) and returns a short result for the
+    run log. ``key`` names it in rules: ``create_todo``, ``sms.send``."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    check: Callable[[Mapping[str, Any], Form], dict[str, list[str]]]
+    run: Callable[..., Mapping[str, Any]]
+
+    def label(self, locale: str) -> str:
+        return self.label_zh if locale.startswith("zh") else self.label_en
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    record_type: str
+    trigger: dict[str, Any]
+    condition: Expression | None
+    actions: tuple[dict[str, Any], ...]
+    enabled: bool = True
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def trigger_key(self) -> str:
+        return f"event:{self.trigger['event']}"
+
+
+def event_types_for(
+    record_type: str, has_flow: bool, types: Mapping[str, EventType]
+) -> dict[str, EventType]:
+    """The events a rule on ``record_type`` may listen for: the record type's own, and the
+    approval events when its records go through approval."""
+    return {
+        name: t
+        for name, t in types.items()
+        if t.record_type == record_type or (has_flow and name.startswith("flow."))
+    }
+
+
+def parse(
+    data: Mapping[str, Any],
+    form: Form,
+    events: Mapping[str, EventType],
+    actions: Mapping[str, ActionType],
+) -> Rule:
+    """The rule ``data`` describes for ``form``'s record type, or ``ValidationFailed`` with
+    every problem keyed by where it is. ``events``: what this record type's rules may listen
+    for; ``actions``: what they may do."""
+    errors: dict[str, list[str]] = {}
+
+    def problem(where: str, text: str, **params: Any) -> None:
+        errors.setdefault(where, []).append(message(text, **params))
+
+    name = data.get("name")
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= 100:
+        problem("name", N_("Use 1 to 100 characters."))
+    trigger = data.get("trigger")
+    if not isinstance(trigger, Mapping) or trigger.get("kind") not in TRIGGER_KINDS:
+        problem("trigger", N_("Choose when the rule runs."))
+        trigger = {}
+    elif trigger.get("event") not in events:
+        problem("trigger", N_("No event of this record type is called %(name)s."),
+                name=str(trigger.get("event")))  # fmt: skip
+    condition = None
+    text = data.get("condition") or ""
+    if not isinstance(text, str):
+        problem("condition", N_("Enter an expression."))
+    elif text.strip():
+        try:
+            condition = compile_expression(text, form.expression_kinds)
+        except ExpressionError as failed:
+            problem("condition", failed.message, **failed.params)
+    raw_actions = data.get("actions")
+    if not isinstance(raw_actions, list) or not raw_actions:
+        problem("actions", N_("Add at least one action."))
+        raw_actions = []
+    elif len(raw_actions) > MAX_ACTIONS:
+        problem("actions", N_("A rule has at most %(limit)s actions."), limit=MAX_ACTIONS)
+    checked = []
+    for index, raw in enumerate(raw_actions[:MAX_ACTIONS]):
+        where = f"actions.{index}"
+        kind = str(raw.get("type")) if isinstance(raw, Mapping) else ""
+        if kind not in actions:
+            problem(where, N_("Choose what this action does."))
+            continue
+        params = {k: v for k, v in raw.items() if k != "type"}
+        for key, found in actions[kind].check(params, form).items():
+            errors.setdefault(f"{where}.{key}", []).extend(found)
+        checked.append({"type": kind, **params})
+    if errors:
+        raise ValidationFailed(N_("The rule has problems; see the marked fields."), errors=errors)
+    return Rule(
+        name=str(name).strip(),
+        record_type=form.record_type.key,
+        trigger={"kind": "event", "event": trigger["event"]},
+        condition=condition,
+        actions=tuple(checked),
+        enabled=bool(data.get("enabled", True)),
+    )
