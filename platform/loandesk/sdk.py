@@ -78,6 +78,7 @@ from loandesk.web.auth_views import admin_required, login_required, permission_r
 from loandesk.web.forms import FormErrors
 from loandesk.web.lists import ListPage
 from loandesk.web.lists import chosen as list_request
+from loandesk.web.todo_views import RECORD_TODOS_TEMPLATE, record_todos
 
 hookimpl = pluggy.HookimplMarker("loandesk")
 
@@ -97,6 +98,7 @@ __all__ = [
     "ANONYMISED_NAME",
     "N_",
     "RECORD_APPROVAL_TEMPLATE",
+    "RECORD_TODOS_TEMPLATE",
     "XLSX_MIMETYPE",
     "Base",
     "Clean",
@@ -173,6 +175,7 @@ __all__ = [
     "record_approval",
     "record_choices",
     "record_names",
+    "record_todos",
     "require_token",
     "session",
     "store_custom",
