@@ -48,6 +48,7 @@ class Office:
         with self.app.app_context(), ext.db.transaction() as session:
             with use(service.get_by_slug(session, self.firm.tenant.slug).ref()):
                 yield session
+                session.flush()  # while the tenant is current: the commit comes after
 
 
 @pytest.fixture
