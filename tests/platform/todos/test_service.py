@@ -3,7 +3,7 @@ tick off, edit and delete, and the audit log and events every change leaves."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 import pytest
 from sqlalchemy import func, select
@@ -47,7 +47,7 @@ def test_a_rule_creating_the_same_todo_twice_gets_the_first(office: Office) -> N
         )
         assert again.id == first.id and again.title == "Repayment due in 3 days"
         assert first.created_by_id is None and first.due_all_day
-        assert first.due_at == datetime(2026, 12, 4, 15, 59, 59, tzinfo=timezone.utc)
+        assert first.due_at == datetime(2026, 12, 4, 15, 59, 59, tzinfo=UTC)
         first_id = first.id
     assert len(audit_events(office.app, office.firm, "todo.create")) == 1
     assert _events(office, "todo.created") == 1
@@ -55,7 +55,7 @@ def test_a_rule_creating_the_same_todo_twice_gets_the_first(office: Office) -> N
         mine = service.list_for(session, office.user("finance"))
         assert [t.id for t in mine.items] == [first_id]
         assert service.counts(session, office.user("finance")) == {"open": 1, "overdue": 0}
-        late = datetime(2026, 12, 5, tzinfo=timezone.utc)
+        late = datetime(2026, 12, 5, tzinfo=UTC)
         assert service.counts(session, office.user("finance"), now=late) == {
             "open": 1,
             "overdue": 1,
@@ -83,9 +83,7 @@ def test_who_may_tick_off_edit_and_delete(office: Office) -> None:
             service.mark_done(session, todo_id, admin)
         with pytest.raises(Forbidden):
             service.update(session, todo_id, holder, title="Mine")
-        done = service.mark_done(
-            session, todo_id, holder, now=datetime(2026, 1, 2, tzinfo=timezone.utc)
-        )
+        done = service.mark_done(session, todo_id, holder, now=datetime(2026, 1, 2, tzinfo=UTC))
         assert done.done_by_id == holder.user_id
         assert service.mark_done(session, todo_id, risk).done_by_id == holder.user_id  # no-op
         service.mark_undone(session, todo_id, risk)
@@ -121,7 +119,7 @@ def test_due_dates_are_entered_in_the_tenants_timezone() -> None:
     from loandesk.todos import service
 
     at, all_day = service.due_at(date(2026, 12, 1), time(9, 0), "Asia/Shanghai")
-    assert (at, all_day) == (datetime(2026, 12, 1, 1, 0, tzinfo=timezone.utc), False)
+    assert (at, all_day) == (datetime(2026, 12, 1, 1, 0, tzinfo=UTC), False)
     start, end = service.day_range(date(2026, 12, 1), date(2026, 12, 1), "Asia/Shanghai")
-    assert start.astimezone(timezone.utc) == datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)
-    assert end.astimezone(timezone.utc) < datetime(2026, 12, 1, 16, 0, tzinfo=timezone.utc)
+    assert start.astimezone(UTC) == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    assert end.astimezone(UTC) < datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
