@@ -144,3 +144,32 @@ def test_overdue_filter_and_record_link(office: Office) -> None:
     only = web.get(f"{page}?overdue=1", headers={**HX, "HX-Target": "todos"}).get_data(as_text=True)
     assert "Late one" in only and "Visit" not in only and "<html" not in only
     assert _badges(html) == "2 open to-dos|1 overdue!"  # overdue in red
+
+
+def test_a_record_page_can_show_its_todos(office: Office) -> None:
+    from flask import g, render_template_string
+    from sqlalchemy import select
+
+    from loandesk import extension, sdk
+    from loandesk.auth.models import User
+    from loandesk.tenancy import service
+    from loandesk.tenancy.web import activate
+
+    customer = office.customer_of("officer1")
+    untouched = office.customer_of("officer2")
+    me = str(office.user("officer1"))
+    body = {"title": "Visit", "assignee_user_id": me, "record_type": "customer"}
+    ok(office.api("officer1").post("/todos", json={**body, "record_id": customer}), 201)
+    macro = "{% from template import record_todos %}{{ record_todos(todos) }}"
+    slug = office.firm.tenant.slug
+    with office.app.test_request_context(f"/t/{slug}/"):
+        activate(service.get_by_slug(extension.session(), slug).ref())
+        g.user = extension.session().scalar(select(User).where(User.id == office.user("officer1")))
+        html = render_template_string(
+            macro,
+            template=sdk.RECORD_TODOS_TEMPLATE,
+            todos=sdk.record_todos("customer", customer),
+        )
+        other = sdk.record_todos("customer", untouched)
+    assert "Visit" in html and f"/t/{slug}/todos/" in html and 'data-state="open"' in html
+    assert other == []
