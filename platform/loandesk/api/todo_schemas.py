@@ -11,6 +11,11 @@ DUE_DATE = "Due date in the tenant's timezone; without due_time it is due at the
 
 
 class TodoArgs(PageArgs):
+    box = ma.fields.String(
+        load_default="assigned",
+        validate=validate.OneOf(("assigned", "created")),
+        metadata={"description": "assigned (to the staff member or a role they hold) or created"},
+    )
     state = ma.fields.String(
         load_default="open",
         validate=validate.OneOf(("open", "done", "all")),

@@ -104,6 +104,7 @@ class Todos(MethodView):
         actor = _actor()
         start, end = service.day_range(args["due_from"], args["due_to"], current().timezone)
         filters = service.Filters(
+            box=args["box"],
             state=args["state"],
             overdue=args["overdue"],
             due_from=start,

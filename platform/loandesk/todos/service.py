@@ -33,6 +33,7 @@ MAX_TITLE = 200
 MAX_NOTE = 5000
 MAX_PER_PAGE = 100
 State = Literal["open", "done", "all"]
+Box = Literal["assigned", "created"]
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,11 @@ class Link:
 
 @dataclass(frozen=True)
 class Filters:
-    """What a to-do list shows: ``state``; only overdue ones; due within ``due_from`` ..
-    ``due_to`` (UTC, inclusive); about one record."""
+    """What a to-do list shows: those ``assigned`` to the user (and their roles) or those they
+    ``created``; ``state``; only overdue ones; due within ``due_from`` .. ``due_to`` (UTC,
+    inclusive); about one record."""
 
+    box: Box = "assigned"
     state: State = "open"
     overdue: bool = False
     due_from: datetime | None = None
@@ -281,12 +284,18 @@ def list_for(
     per_page: int = 20,
     now: datetime | None = None,
 ) -> Page:
-    """The user's to-dos (their own and their roles'), a page at a time: open ones soonest due
-    first (those without a due date last), done ones most recently done first."""
+    """The user's to-dos (their own and their roles', or those they created), a page at a
+    time: open ones soonest due first (those without a due date last), done ones most recently
+    done first."""
     filters = filters or Filters()
     now = now or utcnow()
     page, per_page = max(page, 1), min(max(per_page, 1), MAX_PER_PAGE)
-    where = _filtered(select(Todo).where(_assigned_to(session, user_id)), filters, now)
+    whose = (
+        Todo.created_by_id == user_id
+        if filters.box == "created"
+        else _assigned_to(session, user_id)
+    )
+    where = _filtered(select(Todo).where(whose), filters, now)
     total = session.scalar(select(func.count()).select_from(where.subquery())) or 0
     if filters.state == "done":
         order: tuple[Any, ...] = (Todo.done_at.desc(), Todo.id.desc())

@@ -34,6 +34,10 @@ bp = Blueprint("todos", __name__, url_prefix="/todos")
 PER_PAGE = 20
 TARGET = "todos"
 RECORD_TODOS_TEMPLATE = "todos/_record.html"
+BOXES = {
+    "assigned": lazy_gettext("For me"),
+    "created": lazy_gettext("Created by me"),
+}
 STATES = {
     "open": lazy_gettext("Open"),
     "done": lazy_gettext("Done"),
@@ -152,18 +156,21 @@ def render_list(
     created: bool = False,
 ) -> Any:
     """The page, or for htmx its region (``#todos``) with the nav badges refreshed."""
+    box = values.get("box") if values.get("box") in BOXES else "assigned"
     state = values.get("state") if values.get("state") in STATES else "open"
     overdue = values.get("overdue") in ("1", "on", "true")
     page = max(int(values["page"]) if values.get("page", "").isdigit() else 1, 1)
     found = service.list_for(
         extension.session(),
         g.user.id,
-        service.Filters(state=state, overdue=overdue),  # type: ignore[arg-type]
+        service.Filters(box=box, state=state, overdue=overdue),  # type: ignore[arg-type]
         page=page,
         per_page=PER_PAGE,
     )
     errors = errors if errors is not None else FormErrors()
     context = {
+        "box": box,
+        "boxes": BOXES,
         "state": state,
         "states": STATES,
         "overdue": overdue,
@@ -185,7 +192,7 @@ def render_list(
 @bp.get("/", endpoint="index")
 @login_required
 def index() -> Any:
-    return render_list(_values(request.args, ("state", "overdue", "page")))
+    return render_list(_values(request.args, ("box", "state", "overdue", "page")))
 
 
 def _parse_due(form: dict[str, str], errors: FormErrors) -> tuple[datetime, bool] | None:
@@ -226,7 +233,7 @@ def create() -> Any:
     the fields, nothing saved, when something is wrong."""
     session = extension.session()
     form = _values(request.form, FORM)
-    listing = _values(request.form, ("state", "overdue"))
+    listing = _values(request.form, ("box", "state", "overdue"))
     errors = FormErrors()
     if not form["title"]:  # said together with the other fields' problems, not after them
         errors.add("title", gettext("Give the to-do a title."))
@@ -242,7 +249,7 @@ def create() -> Any:
             errors.add("record_id", gettext("No such record."))
     if not errors:
         try:
-            service.create(
+            todo = service.create(
                 session,
                 form["title"],
                 assignee_user_id=user_id,
@@ -253,6 +260,9 @@ def create() -> Any:
                 access=access,
                 created_by_id=g.user.id,
             )
+            if not service.is_assignee(session, todo, g.user.id):
+                # for someone else: show it where the creator will find it again
+                listing = {**listing, "box": "created"}
             session.commit()
         except DomainError as error:
             session.rollback()

@@ -32,6 +32,10 @@ def test_a_todo_for_a_user_is_theirs_and_the_creators(office: Office) -> None:
     assert ok(office.api("officer2").get("/todos"))["total"] == 0
     assert ok(office.api("officer2").get(f"/todos/{made['id']}"), 404)["code"]
     assert ok(office.api("risk").get(f"/todos/{made['id']}"))["can_edit"]
+    assert ok(office.api("risk").get("/todos"))["total"] == 0  # not theirs to do
+    created = ok(office.api("risk").get("/todos?box=created"))["items"]
+    assert [t["id"] for t in created] == [made["id"]]
+    assert ok(office.api("officer1").get("/todos?box=created"))["total"] == 0
 
 
 def test_a_date_without_time_is_due_at_the_end_of_that_local_day(office: Office) -> None:
