@@ -30,7 +30,7 @@ from loandesk.plugins import runtime as plugin_runtime
 from loandesk.rbac.current import acting_user, record_access
 from loandesk.rbac.service import list_roles
 from loandesk.tenancy import current
-from loandesk.todos import service
+from loandesk.todos import dates, service
 from loandesk.todos.models import Todo
 
 blp = Blueprint(
@@ -55,7 +55,7 @@ def _view(todos: list[Todo], actor: service.Actor) -> list[dict[str, Any]]:
     now = utcnow()
     shown = []
     for todo in todos:
-        local = service.local_moment(todo.due_at, zone) if todo.due_at else None
+        local = dates.local_moment(todo.due_at, zone) if todo.due_at else None
         shown.append(
             {
                 **{c: getattr(todo, c) for c in TodoSchema().fields if hasattr(Todo, c)},
@@ -76,7 +76,7 @@ def _view(todos: list[Todo], actor: service.Actor) -> list[dict[str, Any]]:
 def _due(args: dict[str, Any]) -> tuple[Any, bool] | None:
     if args.get("due_date") is None:
         return None
-    return service.due_at(args["due_date"], args.get("due_time"), current().timezone)
+    return dates.due_at(args["due_date"], args.get("due_time"), current().timezone)
 
 
 def _link(args: dict[str, Any]) -> tuple[service.Link | None, Any]:
@@ -102,7 +102,7 @@ class Todos(MethodView):
         Their own and their roles', filtered, a page at a time: open ones soonest due first.
         """
         actor = _actor()
-        start, end = service.day_range(args["due_from"], args["due_to"], current().timezone)
+        start, end = dates.day_range(args["due_from"], args["due_to"], current().timezone)
         filters = service.Filters(
             box=args["box"],
             state=args["state"],

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -73,33 +72,6 @@ class Page:
     page: int
     per_page: int
     total: int
-
-
-def due_at(day: date, at: time | None, timezone: str) -> tuple[datetime, bool]:
-    """A due date entered in the tenant's timezone as UTC, with whether it is all-day: a date
-    without a time is due at the end of that day (the last second before the next one)."""
-    zone = ZoneInfo(timezone)
-    if at is None:
-        local = datetime.combine(day + timedelta(days=1), time(), zone) - timedelta(seconds=1)
-        return local.astimezone(ZoneInfo("UTC")), True
-    return datetime.combine(day, at, zone).astimezone(ZoneInfo("UTC")), False
-
-
-def local_moment(moment: datetime, timezone: str) -> datetime:
-    """A UTC moment in the tenant's timezone (to show a due date as it was entered)."""
-    return moment.astimezone(ZoneInfo(timezone))
-
-
-def day_range(first: date | None, last: date | None, timezone: str) -> tuple[Any, Any]:
-    """Local dates ``first`` .. ``last`` (inclusive) as UTC bounds for ``Filters``."""
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(first, time(), zone) if first else None
-    end = (
-        datetime.combine(last + timedelta(days=1), time(), zone) - timedelta(microseconds=1)
-        if last
-        else None
-    )
-    return start, end
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -190,7 +162,7 @@ def create(
     source_key: str | None = None,
 ) -> Todo:
     """Create a to-do (audited; event ``todo.created``). ``due`` is ``(UTC moment, all_day)``
-    as ``due_at`` gives it. A person creating it passes ``created_by_id`` and their ``access``
+    as ``dates.due_at`` gives it. A person creating it passes ``created_by_id`` and their ``access``
     to the linked record's type; a rule passes ``source="rule:<id>"`` and a ``source_key``:
     if a to-do with that key exists it is returned unchanged, so running a rule twice creates
     one to-do. ``ValidationFailed`` names each field that is wrong."""

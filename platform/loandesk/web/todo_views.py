@@ -23,7 +23,7 @@ from loandesk.plugins.info import NavCount
 from loandesk.rbac.current import record_access
 from loandesk.rbac.service import list_roles
 from loandesk.tenancy import current
-from loandesk.todos import service
+from loandesk.todos import dates, service
 from loandesk.todos.models import Todo
 from loandesk.web.auth_views import login_required
 from loandesk.web.forms import FormErrors
@@ -120,7 +120,7 @@ def rows(todos: list[Todo]) -> list[Row]:
             Row(
                 todo,
                 assignee,
-                service.local_moment(todo.due_at, zone) if todo.due_at else None,
+                dates.local_moment(todo.due_at, zone) if todo.due_at else None,
                 todo.is_overdue(now),
                 service.may_toggle(session, todo, actor),
                 service.may_edit(todo, actor),
@@ -210,7 +210,7 @@ def _parse_due(form: dict[str, str], errors: FormErrors) -> tuple[datetime, bool
             errors.add("due_time", gettext("Enter a time like 14:30."))
         if not form["due_date"]:
             errors.add("due_time", gettext("Give the due date too."))
-    return service.due_at(day, at, current().timezone) if day is not None else None
+    return dates.due_at(day, at, current().timezone) if day is not None else None
 
 
 def _parse_assignee(value: str, errors: FormErrors) -> tuple[uuid.UUID | None, str | None]:

@@ -22,13 +22,13 @@ def _events(office: Office, name: str) -> int:
 
 def test_a_rule_creating_the_same_todo_twice_gets_the_first(office: Office) -> None:
     from loandesk.plugins import runtime
-    from loandesk.todos import service
+    from loandesk.todos import dates, service
 
     customer = office.customer_of("officer1")
     with office.session() as session:
         declared = runtime.record_type("customer")
         link = service.Link(declared, customer)
-        due = service.due_at(date(2026, 12, 4), None, "Asia/Shanghai")
+        due = dates.due_at(date(2026, 12, 4), None, "Asia/Shanghai")
         first = service.create(
             session,
             "Repayment due in 3 days",
@@ -116,10 +116,10 @@ def test_a_deactivated_user_gets_no_todo(office: Office) -> None:
 
 
 def test_due_dates_are_entered_in_the_tenants_timezone() -> None:
-    from loandesk.todos import service
+    from loandesk.todos import dates
 
-    at, all_day = service.due_at(date(2026, 12, 1), time(9, 0), "Asia/Shanghai")
+    at, all_day = dates.due_at(date(2026, 12, 1), time(9, 0), "Asia/Shanghai")
     assert (at, all_day) == (datetime(2026, 12, 1, 1, 0, tzinfo=UTC), False)
-    start, end = service.day_range(date(2026, 12, 1), date(2026, 12, 1), "Asia/Shanghai")
+    start, end = dates.day_range(date(2026, 12, 1), date(2026, 12, 1), "Asia/Shanghai")
     assert start.astimezone(UTC) == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
     assert end.astimezone(UTC) < datetime(2026, 12, 1, 16, 0, tzinfo=UTC)
