@@ -33,6 +33,9 @@ EVENT_TYPES = [
     EventType("flow.overdue", "审批已超时", "Approval overdue", "flow"),
     EventType("flow.blocked", "审批无人可审", "Approval has no approver", "flow"),
     EventType("flow.finished", "审批已结束", "Approval finished", "flow"),
+    EventType("todo.created", "新增待办事项", "To-do created", "todo"),
+    EventType("todo.done", "待办事项已完成", "To-do done", "todo"),
+    EventType("todo.reopened", "待办事项已重新打开", "To-do reopened", "todo"),
 ]
 
 

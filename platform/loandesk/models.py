@@ -26,6 +26,7 @@ from loandesk.rbac.models import Role, UserRole
 from loandesk.security.models import RateLimitCounter
 from loandesk.storage.models import Attachment
 from loandesk.tenancy.models import Tenant
+from loandesk.todos.models import Todo
 from loandesk.web.sessions import WebSession
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "Tenant",
     "TenantDataKey",
     "TenantPlugin",
+    "Todo",
     "User",
     "UserIdentity",
     "UserRole",

@@ -80,6 +80,7 @@ from loandesk.web.auth_views import admin_required, login_required, permission_r
 from loandesk.web.forms import FormErrors
 from loandesk.web.lists import ListPage
 from loandesk.web.lists import chosen as list_request
+from loandesk.web.todo_views import RECORD_TODOS_TEMPLATE, record_todos
 
 hookimpl = pluggy.HookimplMarker("loandesk")
 
@@ -99,6 +100,7 @@ __all__ = [
     "ANONYMISED_NAME",
     "N_",
     "RECORD_APPROVAL_TEMPLATE",
+    "RECORD_TODOS_TEMPLATE",
     "XLSX_MIMETYPE",
     "ActionContext",
     "ActionType",
@@ -177,6 +179,7 @@ __all__ = [
     "record_approval",
     "record_choices",
     "record_names",
+    "record_todos",
     "require_token",
     "session",
     "store_custom",

@@ -62,6 +62,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         security,
         signup,
         sso,
+        todos,
         users,
         views,
     )
@@ -77,6 +78,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         attachments.blp,
         flows.blp,
         approvals.blp,
+        todos.blp,
         imports.blp,
         security.blp,
         sso.blp,

@@ -46,6 +46,10 @@ SCOPES: dict[str, str] = {
     "flows:write": N_("Design and publish approval flows, as a staff member who manages them"),
     "approvals:read": N_("Read approvals and the inbox of the staff member the client acts for"),
     "approvals:write": N_("Approve, reject and comment, as the staff member the client acts for"),
+    "todos:read": N_("Read the to-dos of the staff member the client acts for"),
+    "todos:write": N_(
+        "Create, change and tick off to-dos, as the staff member the client acts for"
+    ),
     "records:read": N_("Read business records, as the staff member the client acts for"),
     "records:write": N_("Change business records, as the staff member the client acts for"),
     "security:read": N_("Read the security settings"),

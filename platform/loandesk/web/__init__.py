@@ -41,6 +41,7 @@ from loandesk.web import (
     security_views,
     sign_in,
     sso_views,
+    todo_views,
 )
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -57,6 +58,15 @@ CORE_NAV = (
         None,
         5,
         counts=approvals.nav_counts,
+    ),
+    NavItem(
+        "tenant.todos.index",
+        "待办事项",
+        "To-dos",
+        "workspace",
+        None,
+        6,
+        counts=todo_views.nav_counts,
     ),
     NavItem(
         "tenant.data_requests.requests",
@@ -275,6 +285,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         flow_designer.bp,
         import_views.bp,
         approvals.bp,
+        todo_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
