@@ -131,3 +131,71 @@ def test_two_runners_claim_a_firing_once(shop: Desk) -> None:
         assert engine.due(second, now) == []
     with shop.session() as later:  # a runner that died: its claim runs out
         assert engine.claim(later, firing_id, now + engine.CLAIM) is True
+
+
+TODO_RULE = {
+    "name": "批准后提醒签约",
+    "trigger": {"kind": "event", "event": "application.approved"},
+    "actions": [
+        {
+            "type": "create_todo",
+            "title": "{{ title }} 已批准：联系客户签约（{{ amount }} 元）",
+            "assignee": {"kind": "role", "role": "post_loan_admin"},
+            "due": {"days": 1, "at": "18:00"},
+        },
+        {
+            "type": "create_todo",
+            "title": "确认 {{ title }} 的放款资料",
+            "assignee": {"kind": "owner"},
+        },
+    ],
+}
+
+
+def test_an_approval_creates_its_to_dos_once(shop: Desk) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from loandesk.todos.models import Todo
+
+    save_rule(shop, TODO_RULE)
+    application, instance = shop.submit("80000")
+    shop.act("approve", "a", instance)
+    deliver_and_run(shop)
+    run_job(shop, "core.run_firings")
+    with shop.session() as session:
+        todos = list(session.scalars(select(Todo).order_by(Todo.created_at, Todo.title)))
+        number = (
+            shop.firm.staff["officer1"].api.get(f"/applications/{application}").get_json()["number"]
+        )
+        rows = [
+            (t.title, t.assignee_role, t.assignee_user_id, t.record_id, t.source_key is not None)
+            for t in todos
+        ]
+        due = todos[0].due_at
+    assert rows == [
+        (
+            f"{number} 已批准：联系客户签约（80000.00 元）",
+            "post_loan_admin",
+            None,
+            application,
+            True,
+        ),
+        (f"确认 {number} 的放款资料", None, shop.user("officer1"), application, True),
+    ]
+    local = due.astimezone(ZoneInfo("Asia/Shanghai"))
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert (local.date() - today).days == 1 and (local.hour, local.minute) == (18, 0)
+
+
+def test_a_to_do_template_naming_a_missing_field_is_refused(shop: Desk) -> None:
+    import pytest
+
+    from loandesk.errors import ValidationFailed
+
+    bad = {**TODO_RULE, "actions": [{**TODO_RULE["actions"][0], "title": "{{ nmae }} 签约"}]}
+    with pytest.raises(ValidationFailed) as refused:
+        save_rule(shop, bad)
+    assert refused.value.errors == {
+        "actions.0.title": ["The template names nmae, which are not fields of this record."]
+    }
