@@ -92,6 +92,16 @@ def run_firings(ctx: JobContext) -> None:
     engine.run_pending(ctx.session, record_types, plugin_runtime.automation_actions())
 
 
+def relative_rules(ctx: JobContext) -> None:
+    """Record the firings of time-relative rules whose time has come today (tenant time)."""
+    from loandesk.automations import relative
+    from loandesk.plugins import runtime as plugin_runtime
+
+    assert ctx.tenant is not None
+    record_types = {t.key: t for t in plugin_runtime.record_types()}
+    relative.run(ctx.session, record_types, ctx.tenant.timezone)
+
+
 # the core's handlers: rules react to every event (idempotent: a firing per event and rule)
 EVENT_HANDLERS = [
     events.EventHandler(events.ANY, "automations", automations_for_event, idempotent=True),
@@ -143,6 +153,7 @@ JOBS = [
     JobSpec("core.flow_deadlines", flow_deadlines, max_attempts=3, backoff=(30,)),
     # a firing keeps its own attempts and backoff: the job itself is not retried
     JobSpec("core.run_firings", run_firings, max_attempts=1),
+    JobSpec("core.relative_rules", relative_rules, max_attempts=3, backoff=(60,), timeout=3600),
     *import_jobs.JOBS,
 ]
 
@@ -153,4 +164,6 @@ SCHEDULES = [
     Schedule("core.retention", "30 3 * * *", "core.apply_retention"),
     Schedule("core.flow_deadlines", "* * * * *", "core.flow_deadlines"),
     Schedule("core.run_firings", "* * * * *", "core.run_firings"),
+    # a rule's time of day is met within five minutes; each rule looks once a day
+    Schedule("core.relative_rules", "*/5 * * * *", "core.relative_rules"),
 ]

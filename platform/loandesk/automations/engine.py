@@ -130,8 +130,9 @@ def fire(session: Session, rule: AutomationRule, record_id: str, occurrence: str
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "rule_id", "record_id", "occurrence"])
+        .returning(RuleFiring.id)
     )
-    count = int(getattr(inserted, "rowcount", 0) or 0)
+    count = len(inserted.all())
     if count:
         session.info.setdefault(_FIRED, set()).add(current_id())
     return count

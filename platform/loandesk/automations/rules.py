@@ -7,6 +7,7 @@ The JSON, as the API and bundles carry it::
 
     {"name": "审批通过发签约短信", "record_type": "application",
      "trigger": {"kind": "event", "event": "application.approved"},
+     # or {"kind": "relative", "field": "sign_by", "days": -2, "at": "09:00"}
      "condition": "amount >= 10000",
      "actions": [{"type": "set_field", "field": "stage", "value": "signing"}]}
 """
@@ -25,7 +26,8 @@ from loandesk.fields.validation import message
 from loandesk.i18n import N_
 
 MAX_ACTIONS = 20
-TRIGGER_KINDS = ("event",)
+TRIGGER_KINDS = ("event", "relative")
+MAX_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,32 @@ class Rule:
 
     @property
     def trigger_key(self) -> str:
+        if self.trigger["kind"] == "relative":
+            return f"relative:{self.trigger['field']}"
         return f"event:{self.trigger['event']}"
+
+
+def _relative(
+    trigger: Mapping[str, Any], form: Form, problem: Callable[..., None]
+) -> dict[str, Any]:
+    """``{"kind": "relative", "field": "due_date", "days": -3, "at": "09:00"}``: on the day
+    ``days`` from the record's date field (-3: three days before it), at ``at`` tenant time."""
+    key = trigger.get("field")
+    if form.expression_kinds.get(str(key)) not in ("date", "datetime"):
+        problem("trigger", N_("Choose a date field of the form."))
+    days = trigger.get("days")
+    if not isinstance(days, int) or isinstance(days, bool) or abs(days) > MAX_DAYS:
+        problem("trigger", N_("The number of days is a whole number from -366 to 366."))
+    at = str(trigger.get("at") or "00:00")
+    try:
+        hours, minutes = (int(part) for part in at.split(":"))
+        valid = 0 <= hours < 24 and 0 <= minutes < 60
+    except ValueError:
+        valid = False
+    if not valid:
+        problem("trigger", N_("Give the time of day as HH:MM."))
+        hours, minutes = 0, 0
+    return {"kind": "relative", "field": key, "days": days, "at": f"{hours:02d}:{minutes:02d}"}
 
 
 def event_types_for(
@@ -93,9 +120,11 @@ def parse(
     if not isinstance(trigger, Mapping) or trigger.get("kind") not in TRIGGER_KINDS:
         problem("trigger", N_("Choose when the rule runs."))
         trigger = {}
-    elif trigger.get("event") not in events:
+    elif trigger["kind"] == "event" and trigger.get("event") not in events:
         problem("trigger", N_("No event of this record type is called %(name)s."),
                 name=str(trigger.get("event")))  # fmt: skip
+    elif trigger["kind"] == "relative":
+        trigger = _relative(trigger, form, problem)
     condition = None
     text = data.get("condition") or ""
     if not isinstance(text, str):
@@ -127,7 +156,9 @@ def parse(
     return Rule(
         name=str(name).strip(),
         record_type=form.record_type.key,
-        trigger={"kind": "event", "event": trigger["event"]},
+        trigger=dict(trigger)
+        if trigger["kind"] == "relative"
+        else {"kind": "event", "event": trigger["event"]},
         condition=condition,
         actions=tuple(checked),
         enabled=bool(data.get("enabled", True)),

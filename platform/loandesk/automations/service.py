@@ -80,6 +80,8 @@ def update(
     _taken(session, rule.name, but=row.id)
     before = _audited(row)
     row.name = rule.name
+    if row.trigger != rule.trigger:
+        row.checked_on = None  # a new time or field: look again today
     row.trigger_key = rule.trigger_key
     row.trigger = rule.trigger
     row.condition = rule.condition.text if rule.condition else ""

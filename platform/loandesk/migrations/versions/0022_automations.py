@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("actions", sa.JSON(), nullable=False),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("checked_on", sa.Date(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.Column("updated_by_id", sa.Uuid(), nullable=True),
