@@ -46,6 +46,10 @@ SCOPES: dict[str, str] = {
     "flows:write": N_("Design and publish approval flows, as a staff member who manages them"),
     "approvals:read": N_("Read approvals and the inbox of the staff member the client acts for"),
     "approvals:write": N_("Approve, reject and comment, as the staff member the client acts for"),
+    "automations:read": N_("Read automation rules and their run logs"),
+    "automations:write": N_(
+        "Create, change and retry automation rules, as a staff member who manages them"
+    ),
     "todos:read": N_("Read the to-dos of the staff member the client acts for"),
     "todos:write": N_(
         "Create, change and tick off to-dos, as the staff member the client acts for"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -126,3 +127,133 @@ def _audited(row: AutomationRule) -> dict[str, Any]:
         "actions": row.actions,
         "enabled": row.enabled,
     }
+
+
+def runs(
+    session: Session,
+    rule_id: uuid.UUID,
+    *,
+    state: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[RuleFiring], int]:
+    """The rule's run log, newest first: every firing with its state, progress and error."""
+    query = select(RuleFiring).where(RuleFiring.rule_id == rule_id)
+    if state:
+        query = query.where(RuleFiring.state == state)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(RuleFiring.created_at.desc(), RuleFiring.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(rows), int(total)
+
+
+def list_rules(
+    session: Session, *, record_type: str | None = None, page: int = 1, per_page: int = 20
+) -> tuple[list[AutomationRule], int]:
+    query = select(AutomationRule)
+    if record_type:
+        query = query.where(AutomationRule.record_type == record_type)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(AutomationRule.name).limit(per_page).offset((page - 1) * per_page)
+    )
+    return list(rows), int(total)
+
+
+def set_enabled(session: Session, row: AutomationRule, enabled: bool) -> AutomationRule:
+    if row.enabled != enabled:
+        row.enabled = enabled
+        if enabled:
+            row.checked_on = None
+        session.flush()
+        audit.record(
+            session,
+            "automation.enable" if enabled else "automation.disable",
+            "automation_rule",
+            row.id,
+            {},
+        )
+    return row
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a rule would do for one record now: whether its condition holds, and per action
+    what it would do (texts rendered), without doing any of it."""
+
+    holds: bool
+    actions: list[dict[str, Any]]
+
+
+def dry_run(
+    session: Session,
+    row: AutomationRule,
+    record: Any,
+    form: Form,
+    actions: Mapping[str, ActionType],
+    timezone: str,
+) -> Preview:
+    """The rule tried against ``record``: nothing is written."""
+    from loandesk.automations.engine import values_of
+    from loandesk.automations.templates import render
+    from loandesk.expressions import ExpressionError, compile_expression
+
+    values = values_of(record, form)
+    try:
+        holds = not row.condition.strip() or compile_expression(
+            row.condition, form.expression_kinds
+        ).holds(values)
+    except ExpressionError:
+        holds = False
+    title = getattr(record, form.record_type.title_field, "") or ""
+    shown = {**values, "title": str(title), "today": _today(timezone)}
+    previews = []
+    for index, step in enumerate(row.actions):
+        kind = actions.get(str(step.get("type")))
+        preview: dict[str, Any] = {"index": index, "type": step.get("type")}
+        preview["label"] = (kind.label_zh, kind.label_en) if kind else None
+        for key, value in step.items():
+            if key in ("title", "note", "text", "subject", "body") and isinstance(value, str):
+                try:
+                    preview[key] = render(value, shown)
+                except Exception as problem:  # a template that cannot render shows why
+                    preview[key] = f"!{type(problem).__name__}: {problem}"
+            elif key != "type":
+                preview[key] = value
+        previews.append(preview)
+    return Preview(bool(holds), previews)
+
+
+def _today(timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    from loandesk.db import utcnow
+
+    return utcnow().astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a rule on one record type may use: its events, the actions on offer, and the
+    fields conditions, templates and date triggers may name (key -> kind)."""
+
+    events: list[EventType]
+    actions: list[ActionType]
+    fields: dict[str, str]
+    date_fields: list[str]
+
+
+def catalog(
+    form: Form, types: Mapping[str, EventType], actions: Mapping[str, ActionType]
+) -> Catalog:
+    events = event_types_for(form.record_type.key, form.record_type.on_flow is not None, types)
+    kinds = dict(form.expression_kinds)
+    return Catalog(
+        events=sorted(events.values(), key=lambda t: t.name),
+        actions=sorted(actions.values(), key=lambda a: a.key),
+        fields=kinds,
+        date_fields=[k for k, kind in kinds.items() if kind in ("date", "datetime")],
+    )

@@ -15,6 +15,7 @@ CORE_PERMISSIONS = (
     Permission("org.manage", "管理组织架构", "Manage the organisation tree"),
     Permission("fields.manage", "管理自定义字段与表单", "Manage custom fields and forms"),
     Permission("flows.manage", "设计并发布审批流程", "Design and publish approval flows"),
+    Permission("automations.manage", "设置自动化规则", "Set up automation rules"),
     Permission("records.import", "从 Excel 批量导入业务记录", "Import business records from Excel"),
     Permission("api_clients.manage", "管理 API 客户端", "Manage API clients"),
     Permission(
