@@ -50,6 +50,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
     from loandesk.api import (
         approvals,
         attachments,
+        automations,
         clients,
         data_requests,
         fields,
@@ -78,6 +79,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         attachments.blp,
         flows.blp,
         approvals.blp,
+        automations.blp,
         todos.blp,
         imports.blp,
         security.blp,
