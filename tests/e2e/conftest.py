@@ -72,3 +72,13 @@ def browser_page(tmp_path) -> Iterator[object]:
         finally:
             context.close()
             browser.close()
+
+
+def settled(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until htmx has finished swapping and settling: what it swapped in listens for
+    clicks and changes only from then on (a person is never this fast; the browser driver
+    is, on a busy machine)."""
+    from playwright.sync_api import expect
+
+    busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
+    expect(busy).to_have_count(0)

@@ -8,19 +8,11 @@ import re
 
 import pytest
 
+from tests.e2e.conftest import settled
 from tests.plugins.customers.conftest import PASSWORD, Firm, firm, new_customer  # noqa: F401
 from tests.plugins.intake.conftest import intake, purpose_form  # noqa: F401
 
 pytestmark = pytest.mark.slow
-
-
-def settled(page) -> None:  # type: ignore[no-untyped-def]
-    """Wait until htmx has finished swapping and settling: the fields it swapped in listen for
-    changes only from then on (a person is never this fast; the browser driver is)."""
-    from playwright.sync_api import expect
-
-    busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
-    expect(busy).to_have_count(0)
 
 
 def test_the_conditional_field_follows_its_condition(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import settled
 from tests.e2e.test_csp import _watch
 from tests.platform.flows.conftest import Desk, desk  # noqa: F401
 from tests.plugins.customers.conftest import firm  # noqa: F401
@@ -33,6 +34,7 @@ def _add(page, plus, kind: str) -> str:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     drawn = page.locator(".fd-tree [data-node-id]")
+    settled(page)  # the tree the last change swapped in is live
     before = drawn.count()
     plus.locator("summary").click()
     plus.locator(f'button[value="{kind}"]').click()
@@ -43,6 +45,7 @@ def _add(page, plus, kind: str) -> str:  # type: ignore[no-untyped-def]
 def _save(page) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
+    settled(page)
     page.click("#panel-save")
     expect(page.locator("#designer-message")).to_be_visible()
 
