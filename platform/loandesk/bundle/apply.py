@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loandesk.auth import users
+from loandesk.bundle import automations as bundle_automations
 from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle.check import Bundle, check, enabled_after
@@ -56,7 +57,8 @@ def apply(
 ) -> list[Change]:
     """Check the whole bundle, then make every change it asks for, in file order: custom
     fields after the plugins that bring their record types, before the roles granting them;
-    flows after the org units and roles they name."""
+    flows after the org units and roles they name; automation rules last (they may name the
+    bundle's fields and roles)."""
     check(session, host, bundle)
     run = _Run(session, host, keyring, tenant, bundle)
     forms = [(n, partial(run.fields, n)) for n in sorted(bundle) if record_type_of(n)]
@@ -69,6 +71,7 @@ def apply(
         ("roles.yaml", run.roles),
         *flows,
         ("privacy.yaml", run.privacy),
+        ("automations.yaml", run.automations),
     ]
     for name, stage in stages:
         if name in bundle:
@@ -202,6 +205,11 @@ class _Run:
         declared = {t.key: t for t in self.host.record_types(sorted(self.enabled))}
         record_type = declared[str(flow_type_of(name))]
         bundle_flows.apply_file(self.change, self.session, name, record_type, data)
+
+    # --- automations.yaml --------------------------------------------------------------------
+
+    def automations(self, data: dict[str, Any]) -> None:
+        bundle_automations.apply_file(self.change, self.session, self.host, self.enabled, data)
 
     # --- org.yaml ----------------------------------------------------------------------------
 

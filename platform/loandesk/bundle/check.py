@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loandesk.auth import users
+from loandesk.bundle import automations as bundle_automations
 from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle.model import BundleInvalid
@@ -49,6 +50,7 @@ def check(session: Session, host: PluginHost, bundle: Bundle) -> None:
         *_roles(host, bundle, enabled, after),
         *bundle_flows.problems(session, bundle, after),
         *_privacy(host, bundle, enabled),
+        *bundle_automations.problems(session, bundle, after),
     ]
     if problems:
         raise BundleInvalid(problems)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loandesk.auth.models import User
+from loandesk.bundle import automations as bundle_automations
 from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle.model import FOREVER, FORMAT
@@ -36,6 +37,9 @@ def export(session: Session, host: PluginHost, tenant: Tenant) -> dict[str, dict
         "roles.yaml": roles_file(session, host, enabled),
         **bundle_flows.export_files(session, host.record_types(sorted(enabled))),
         "privacy.yaml": privacy_file(session),
+        "automations.yaml": bundle_automations.export_file(
+            session, host.record_types(sorted(enabled))
+        ),
     }
 
 

@@ -2,9 +2,10 @@
 
 A bundle is a folder with one file per section, a ``fields/`` folder with one file per
 record type that has custom fields or sections, and a ``flows/`` folder with one file per
-record type with a published approval flow. Each file is optional on apply (a missing file
+record type with a published approval flow, and ``automations.yaml`` with the automation
+rules. Each file is optional on apply (a missing file
 leaves its section as it is); export writes all of them. Sections that later issues add
-(automations, reports) join as new files or folders without changing these.
+(reports) join as new files or folders without changing these.
 """
 
 from __future__ import annotations
@@ -156,6 +157,23 @@ class FlowFile(_Strict):
     nodes = ma.fields.List(ma.fields.Dict(keys=ma.fields.String()), required=True)
 
 
+class _Rule(_Strict):
+    """An automation rule as the API carries it, a staff member named by e-mail."""
+
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    record_type = ma.fields.String(required=True, validate=validate.Regexp(KEY_PATTERN))
+    trigger = ma.fields.Dict(keys=ma.fields.String(), required=True)
+    condition = ma.fields.String(load_default="")
+    actions = ma.fields.List(ma.fields.Dict(keys=ma.fields.String()), required=True)
+    enabled = ma.fields.Boolean(load_default=True)
+
+
+class AutomationsFile(_Strict):
+    """The tenant's automation rules (``automations.yaml``; ``loandesk.bundle.automations``)."""
+
+    rules = ma.fields.List(ma.fields.Nested(_Rule), required=True)
+
+
 def fields_file_name(record_type: str) -> str:
     return f"{FIELDS_FOLDER}/{record_type}.yaml"
 
@@ -184,6 +202,7 @@ FILES: dict[str, type[ma.Schema]] = {
     "org.yaml": OrgFile,
     "roles.yaml": RolesFile,
     "privacy.yaml": PrivacyFile,
+    "automations.yaml": AutomationsFile,
 }
 
 
