@@ -15,6 +15,7 @@ from loandesk.automations import engine, service
 from loandesk.automations.models import RuleFiring
 from loandesk.errors import DomainError, NotFound
 from loandesk.fields.current import current_form
+from loandesk.i18n import N_
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.rbac.access import RecordAccess
 from loandesk.tenancy import current
@@ -125,7 +126,7 @@ def _save(row: Any) -> Any:
     data, unread = form.rule_data(state)
     record_type = record_type_or_none(state["record_type"])
     if record_type is None:
-        unread.setdefault("record_type", []).append("Choose a record type.")
+        unread.setdefault("record_type", []).append(N_("Choose a record type."))
     errors = {k: [gettext(m) for m in found] for k, found in unread.items()}
     if errors:
         return render_form(state, errors, row=row, status=422)
