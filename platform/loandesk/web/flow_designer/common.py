@@ -49,6 +49,15 @@ BUILDER_OPERATORS = tuple(OPERATOR_LABELS)
 _SYMBOLS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥", "==": "=", "!=": "≠"}
 
 
+def operator_choices() -> list[tuple[str, str]]:
+    """The condition builder's operators as (value, label) pairs, translated (the automation
+    rule form's builder offers the same)."""
+    return [
+        (op, f"{_SYMBOLS.get(op, '')} {gettext(OPERATOR_LABELS[op])}".strip())
+        for op in BUILDER_OPERATORS
+    ]
+
+
 def locale() -> str:
     return str(get_locale() or "zh")
 
@@ -259,10 +268,7 @@ def render(
         "locale": loc,
         "fields": fields,
         "kinds": kinds,
-        "operator_choices": [
-            (op, f"{_SYMBOLS.get(op, '')} {gettext(OPERATOR_LABELS[op])}".strip())
-            for op in BUILDER_OPERATORS
-        ],
+        "operator_choices": operator_choices(),
         "kind_labels": KIND_LABELS,
         "test_fields": [draft.form.field(k) for k in condition_fields(draft)],
         "run": None,
