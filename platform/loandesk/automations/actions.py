@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from loandesk import audit, pii
 from loandesk.automations.rules import ActionType
 from loandesk.fields.forms import Form
@@ -22,7 +24,9 @@ def _settable(form: Form, key: Any) -> FieldSpec | None:
     return spec
 
 
-def check_set_field(params: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
+def check_set_field(
+    params: Mapping[str, Any], form: Form, session: Session
+) -> dict[str, list[str]]:
     spec = _settable(form, params.get("field"))
     if spec is None:
         return {"field": [message(N_("Choose one of the form's own (custom) fields."))]}
@@ -64,7 +68,9 @@ def _template_names(form: Form) -> list[str]:
     return list(form.expression_kinds)
 
 
-def check_create_todo(params: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
+def check_create_todo(
+    params: Mapping[str, Any], form: Form, session: Session
+) -> dict[str, list[str]]:
     """A to-do's title (and note) are templates over the record's fields; it goes to the
     record's owner, everyone holding a role, or a named user; it is due N days from the day
     the rule fires (or from a date field of the record), at a time of day or all day."""
@@ -80,37 +86,33 @@ def check_create_todo(params: Mapping[str, Any], form: Form) -> dict[str, list[s
     kind = assignee.get("kind") if isinstance(assignee, Mapping) else None
     if kind not in ASSIGNEE_KINDS:
         found["assignee"] = [message(N_("Choose who the to-do is for."))]
-    elif kind == "role" and not _role_exists(assignee.get("role")):  # type: ignore[union-attr]
+    elif kind == "role" and not _role_exists(session, assignee.get("role")):  # type: ignore[union-attr]
         found["assignee"] = [message(N_("Choose a role."))]
-    elif kind == "user" and not _user_active(assignee.get("user")):  # type: ignore[union-attr]
+    elif kind == "user" and not _user_active(session, assignee.get("user")):  # type: ignore[union-attr]
         found["assignee"] = [message(N_("This staff member does not exist or is deactivated."))]
     if problem := _due_problem(params.get("due"), form):
         found["due"] = [problem]
     return found
 
 
-def _role_exists(key: Any) -> bool:
+def _role_exists(session: Session, key: Any) -> bool:
     from sqlalchemy import select
 
-    from loandesk import extension
     from loandesk.rbac.models import Role
 
-    return (
-        bool(key) and extension.session().scalar(select(Role.id).where(Role.key == key)) is not None
-    )
+    return bool(key) and session.scalar(select(Role.id).where(Role.key == key)) is not None
 
 
-def _user_active(ident: Any) -> bool:
+def _user_active(session: Session, ident: Any) -> bool:
     import uuid
 
-    from loandesk import extension
     from loandesk.flows.assignees import active
 
     try:
         user_id = uuid.UUID(str(ident))
     except ValueError:
         return False
-    return bool(active(extension.session(), [user_id]))
+    return bool(active(session, [user_id]))
 
 
 def _due_problem(due: Any, form: Form) -> str | None:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from loandesk.errors import ValidationFailed
 from loandesk.events import EventType
 from loandesk.expressions import Expression, ExpressionError, compile_expression
@@ -33,14 +35,14 @@ MAX_DAYS = 366
 @dataclass(frozen=True)
 class ActionType:
     """An action rules can take (the core's, or a plugin's through a hook). ``check(params,
-    form)`` returns problems keyed by parameter name; ``run(ctx, params)`` does it for one
+    form, session)`` returns problems keyed by parameter name; ``run(ctx, params)`` does it for one
     record (``ctx``: ``automations.engine.ActionContext``) and returns a short result for the
     run log. ``key`` names it in rules: ``create_todo``, ``sms.send``."""
 
     key: str
     label_zh: str
     label_en: str
-    check: Callable[[Mapping[str, Any], Form], dict[str, list[str]]]
+    check: Callable[[Mapping[str, Any], Form, Session], dict[str, list[str]]]
     run: Callable[..., Mapping[str, Any]]
 
     def label(self, locale: str) -> str:
@@ -104,6 +106,7 @@ def parse(
     form: Form,
     events: Mapping[str, EventType],
     actions: Mapping[str, ActionType],
+    session: Session,
 ) -> Rule:
     """The rule ``data`` describes for ``form``'s record type, or ``ValidationFailed`` with
     every problem keyed by where it is. ``events``: what this record type's rules may listen
@@ -148,7 +151,7 @@ def parse(
             problem(where, N_("Choose what this action does."))
             continue
         params = {k: v for k, v in raw.items() if k != "type"}
-        for key, found in actions[kind].check(params, form).items():
+        for key, found in actions[kind].check(params, form, session).items():
             errors.setdefault(f"{where}.{key}", []).extend(found)
         checked.append({"type": kind, **params})
     if errors:

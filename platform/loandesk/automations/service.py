@@ -20,13 +20,14 @@ from loandesk.i18n import N_
 
 
 def _parsed(
+    session: Session,
     data: Mapping[str, Any],
     form: Form,
     types: Mapping[str, EventType],
     actions: Mapping[str, ActionType],
 ) -> Any:
     events = event_types_for(form.record_type.key, form.record_type.on_flow is not None, types)
-    return parse(data, form, events, actions)
+    return parse(data, form, events, actions, session)
 
 
 def _taken(session: Session, name: str, but: uuid.UUID | None = None) -> None:
@@ -46,7 +47,7 @@ def create(
     *,
     user_id: uuid.UUID | None,
 ) -> AutomationRule:
-    rule = _parsed(data, form, types, actions)
+    rule = _parsed(session, data, form, types, actions)
     _taken(session, rule.name)
     row = AutomationRule(
         name=rule.name,
@@ -77,7 +78,7 @@ def update(
 ) -> AutomationRule:
     """Replace the rule (a new version: firings already recorded keep running the actions
     they were recorded with the version of)."""
-    rule = _parsed(data, form, types, actions)
+    rule = _parsed(session, data, form, types, actions)
     _taken(session, rule.name, but=row.id)
     before = _audited(row)
     row.name = rule.name

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loandesk import extension
 from loandesk.auth import users
 from loandesk.auth.models import User
 from loandesk.automations import service
@@ -136,25 +134,9 @@ def apply_file(
     """Parse every rule against the forms in force (the bundle's fields applied by now), then
     create the new ones and update those that differ, by name; ``BundleInvalid`` naming each
     rule and where, before anything is saved, when any rule has problems."""
-    with _current(session):
-        _apply(change, session, host, enabled, data)
-
-
-@contextmanager
-def _current(session: Session) -> Iterator[None]:
-    """``session`` as the one ``extension.session()`` answers for the block: action checks
-    look roles and staff up there, and must see the roles this bundle has just made in its
-    own (uncommitted) transaction, which another session cannot."""
-    scoped = extension.get().db.session
-    previous = scoped.registry() if scoped.registry.has() else None
-    scoped.registry.set(session)
-    try:
-        yield
-    finally:
-        if previous is None:
-            scoped.registry.clear()  # forget ours without closing it: the caller owns it
-        else:
-            scoped.registry.set(previous)
+    # action checks look roles and staff up in this session: they see what the bundle has
+    # just made in its own (uncommitted) transaction
+    _apply(change, session, host, enabled, data)
 
 
 def _apply(
@@ -179,7 +161,9 @@ def _apply(
         wanted = {**rule, "actions": _assignees(rule["actions"], _user_id(session))}
         has_flow = record_type.on_flow is not None
         try:
-            parsed = parse(wanted, form, event_types_for(record_type.key, has_flow, types), actions)
+            parsed = parse(
+                wanted, form, event_types_for(record_type.key, has_flow, types), actions, session
+            )
         except ValidationFailed as failed:
             found = failed.errors or {"(rule)": [message(failed.message)]}
             refused += [f"{FILE}: {rule['name']}: {w}: {t}" for w, ts in found.items() for t in ts]
