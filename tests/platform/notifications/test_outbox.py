@@ -70,7 +70,9 @@ def test_quiet_hours_hold_borrower_messages_and_urgent_ones_go_at_once(
     assert _send(desk, MORNING) == 1
     assert [m.key for m in connector.sent] == ["urgent", "held"]
     with desk.session() as session:
-        sent = {m.key: (m.state, m.provider_id, m.sent_at) for m in session.scalars(select(Message))}
+        sent = {
+            m.key: (m.state, m.provider_id, m.sent_at) for m in session.scalars(select(Message))
+        }
     assert sent == {"urgent": ("sent", "p-1", NIGHT), "held": ("sent", "p-2", MORNING)}
     # nothing twice
     assert _send(desk, MORNING + timedelta(hours=1)) == 0 and len(connector.sent) == 2

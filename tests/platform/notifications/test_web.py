@@ -61,10 +61,7 @@ def test_the_list_the_count_and_marking_read(desk: Desk) -> None:
     with desk.session() as session:
         from loandesk.notifications.models import InAppNotification
 
-        ids = {
-            n.title: n.id
-            for n in session.scalars(select(InAppNotification))
-        }
+        ids = {n.title: n.id for n in session.scalars(select(InAppNotification))}
     # another's notification cannot be marked read by me
     web.post(read, data={"csrf_token": token, "id": str(ids["Not yours"])}, headers=HX)
     answer = web.post(
@@ -88,9 +85,7 @@ def test_the_email_preference_decides_the_channels(desk: Desk, connector: Connec
     _tell(desk, "officer1", "Before", "before")
     web = _login(desk, "officer1")
     token = csrf_from(web, account)
-    saved = web.post(
-        account, data={"csrf_token": token, "action": "notifications", "email": "on"}
-    )
+    saved = web.post(account, data={"csrf_token": token, "action": "notifications", "email": "on"})
     assert saved.status_code == 302
     assert '<input type="checkbox" name="email" checked>' in web.get(account).get_data(as_text=True)
     _tell(desk, "officer1", "After", "after")
