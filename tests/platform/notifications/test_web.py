@@ -5,6 +5,7 @@ and the account page's e-mail preference, which decides the channels of staff no
 from __future__ import annotations
 
 import re
+
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
@@ -98,7 +99,7 @@ def test_the_email_preference_decides_the_channels(desk: Desk, connector: Connec
         (f"after:{me}:email", "email", "pending"),
         (f"other:{other}:in_app", "in_app", "sent"),
     ])  # fmt: skip
-    email = [m for m in messages(desk) if m[1] == "email"][0]
+    email = next(m for m in messages(desk) if m[1] == "email")
     address = desk.firm.staff["officer1"].email
     assert email[6] != address and email[6].endswith(address.split("@")[1])
     # turning it off again
