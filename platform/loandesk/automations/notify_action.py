@@ -100,9 +100,12 @@ def check_notify(params: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
             specs = _address_spec(form, to.get("field"))
             wanted = channel.address_kind
             if specs is None or (specs[1] or specs[0]).kind != wanted:
-                found["to.field"] = [
-                    message(N_("Choose a field that holds the borrower's %(kind)s."), kind=wanted)
-                ]
+                text = (
+                    N_("Choose a field that holds the borrower's e-mail address.")
+                    if wanted == "email"
+                    else N_("Choose a field that holds the borrower's mobile number.")
+                )
+                found["to.field"] = [message(text)]
     if not isinstance(params.get("urgent", False), bool):
         found["urgent"] = [message(N_("Say yes or no."))]
     return found
