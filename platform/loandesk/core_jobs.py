@@ -102,6 +102,16 @@ def relative_rules(ctx: JobContext) -> None:
     relative.run(ctx.session, record_types, ctx.tenant.timezone)
 
 
+def send_messages(ctx: JobContext) -> None:
+    """Send the tenant's due messages through their channels (after the commit that queued
+    them, and every minute for retries and the end of quiet hours)."""
+    from loandesk import pii
+    from loandesk.notifications import service
+    from loandesk.plugins import runtime as plugin_runtime
+
+    service.send_due(ctx.session, plugin_runtime.notification_channels(), pii.for_current_tenant())
+
+
 # the core's handlers: rules react to every event (idempotent: a firing per event and rule)
 EVENT_HANDLERS = [
     events.EventHandler(events.ANY, "automations", automations_for_event, idempotent=True),
@@ -153,6 +163,8 @@ JOBS = [
     JobSpec("core.flow_deadlines", flow_deadlines, max_attempts=3, backoff=(30,)),
     # a firing keeps its own attempts and backoff: the job itself is not retried
     JobSpec("core.run_firings", run_firings, max_attempts=1),
+    # a message keeps its own attempts and backoff: the job itself is not retried
+    JobSpec("core.send_messages", send_messages, max_attempts=1, timeout=3600),
     JobSpec("core.relative_rules", relative_rules, max_attempts=3, backoff=(60,), timeout=3600),
     *import_jobs.JOBS,
 ]
@@ -164,6 +176,7 @@ SCHEDULES = [
     Schedule("core.retention", "30 3 * * *", "core.apply_retention"),
     Schedule("core.flow_deadlines", "* * * * *", "core.flow_deadlines"),
     Schedule("core.run_firings", "* * * * *", "core.run_firings"),
+    Schedule("core.send_messages", "* * * * *", "core.send_messages"),
     # a rule's time of day is met within five minutes; each rule looks once a day
     Schedule("core.relative_rules", "*/5 * * * *", "core.relative_rules"),
 ]

@@ -19,6 +19,7 @@ from loandesk.flows.models import (
 from loandesk.imports.models import ImportBatch, ImportedRow, ImportRow
 from loandesk.jobs.database import Job
 from loandesk.jobs.schedules import ScheduleState
+from loandesk.notifications.models import InAppNotification, Message, Preference, QuietHours
 from loandesk.pii.models import TenantDataKey
 from loandesk.plugins.models import TenantPlugin
 from loandesk.privacy.models import DataRequest, DataRequestChange, PrivacySettings, RetentionPeriod
@@ -54,10 +55,14 @@ __all__ = [
     "ImportBatch",
     "ImportRow",
     "ImportedRow",
+    "InAppNotification",
     "Job",
     "ListView",
+    "Message",
     "OutboxEvent",
+    "Preference",
     "PrivacySettings",
+    "QuietHours",
     "RateLimitCounter",
     "RecoveryCode",
     "RetentionPeriod",

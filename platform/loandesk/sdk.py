@@ -62,6 +62,7 @@ from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
+from loandesk.notifications.channels import Channel, OutgoingMessage
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
 from loandesk.pii.retention import ANONYMISED_NAME, RetentionSubject, clear_personal
@@ -105,6 +106,7 @@ __all__ = [
     "ActionContext",
     "ActionType",
     "Base",
+    "Channel",
     "Clean",
     "Conflict",
     "CustomValues",
@@ -129,6 +131,7 @@ __all__ = [
     "NavCount",
     "NavItem",
     "NotFound",
+    "OutgoingMessage",
     "PageArgs",
     "Permission",
     "PersonalData",

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loandesk import audit, pii
+from loandesk.automations.notify_action import NOTIFY
 from loandesk.automations.rules import ActionType
 from loandesk.fields.forms import Form
 from loandesk.fields.registry import FieldSpec
@@ -199,4 +200,4 @@ CREATE_TODO = ActionType(
     "create_todo", "创建待办", "Create a to-do", check_create_todo, run_create_todo
 )
 
-CORE_ACTIONS: tuple[ActionType, ...] = (SET_FIELD, CREATE_TODO)
+CORE_ACTIONS: tuple[ActionType, ...] = (SET_FIELD, CREATE_TODO, NOTIFY)

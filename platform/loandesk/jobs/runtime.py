@@ -178,6 +178,11 @@ def init_app(app: Flask, db: Database, redis_url: str, plugin_host: PluginHost) 
     install_run_trigger(
         db.session_factory, lambda tenant_id: registry.enqueue("core.run_firings", tenant_id)
     )
+    from loandesk.notifications.service import install_send_trigger
+
+    install_send_trigger(
+        db.session_factory, lambda tenant_id: registry.enqueue("core.send_messages", tenant_id)
+    )
     return registry
 
 

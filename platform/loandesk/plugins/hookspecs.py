@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from loandesk.fields import RecordType
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
+    from loandesk.notifications.channels import Channel
     from loandesk.pii.retention import RetentionSubject
     from loandesk.plugins.info import NavItem, Permission
 
@@ -142,6 +143,27 @@ def loandesk_automation_actions() -> list[ActionType]:
     the action for one record inside the rule's transaction (``ctx.key`` is unique to this
     action of this firing: give it to a provider as the idempotency key) and returns a short
     result for the run log; raising makes the firing retry later."""
+
+
+# --- notifications (start-up) ------------------------------------------------------------
+
+
+@hookspec
+def loandesk_notification_channels() -> list[Channel]:
+    """Channels the plugin sends messages through (``loandesk.sdk.Channel``: an SMS or
+    e-mail provider, DingTalk, WeCom), called once when the app is created; they are offered
+    to tenants that enabled the plugin. ``key`` names the channel (``sms``, ``email``, or
+    ``<plugin>.<name>``; ``in_app`` is the core's), ``address_kind`` says what it sends to
+    (``mobile``, ``email``, ``user``) and ``audiences`` whom (``borrower``, ``staff``).
+
+    ``send(message)`` gets a ``loandesk.sdk.OutgoingMessage`` (plaintext address, subject,
+    body, the tenant, and ``key``, unique to the message: pass it to the provider as the
+    idempotency key) and returns the provider's id of the message; raising makes the outbox
+    (``core.send_messages``) retry it later with backoff, and after the last attempt the
+    message is marked failed with the error. It runs in a job outside any request and must
+    not touch the database; the core has already held borrower messages during the tenant's
+    quiet hours and logged their content.
+    """
 
 
 # --- personal data (start-up) -----------------------------------------------------------------

@@ -177,6 +177,25 @@ class PluginHost:
                         f"with '{name}.'"
                     )
                 self.contributions[name].automation_actions.append(action)
+        self.gather_notification_channels()
+
+    def gather_notification_channels(self) -> None:
+        """Collect the channels of ``loandesk_notification_channels`` (again: a plugin
+        registered after start-up, as tests do, is collected too)."""
+        from loandesk.notifications.channels import CORE_CHANNELS, Channel
+
+        for name in self.infos:
+            self.contributions.setdefault(name, Contributions()).notification_channels = []
+        seen = {c.key: "core" for c in CORE_CHANNELS}
+        for name, channels in self.collect("loandesk_notification_channels"):
+            for channel in _as_list(channels, Channel, name, "loandesk_notification_channels"):
+                if channel.key in seen:
+                    raise PluginError(
+                        f"plugin {name!r}: notification channel {channel.key!r} is already "
+                        f"given by {seen[channel.key]!r}"
+                    )
+                seen[channel.key] = name
+                self.contributions[name].notification_channels.append(channel)
 
     def _gather_retention_subjects(self) -> None:
         from loandesk.pii.retention import RetentionSubject
@@ -261,6 +280,14 @@ class PluginHost:
             for n in enabled
             if n in self.contributions
             for a in self.contributions[n].automation_actions
+        ]
+
+    def notification_channels(self, enabled: Iterable[str]) -> list[Any]:
+        return [
+            c
+            for n in enabled
+            if n in self.contributions
+            for c in self.contributions[n].notification_channels
         ]
 
     def permissions(self, enabled: Iterable[str]) -> list[Permission]:

@@ -119,3 +119,4 @@ class Contributions:
     record_types: list[Any] = field(default_factory=list)
     retention_subjects: list[Any] = field(default_factory=list)
     automation_actions: list[Any] = field(default_factory=list)
+    notification_channels: list[Any] = field(default_factory=list)

@@ -74,6 +74,14 @@ def automation_actions() -> dict[str, Any]:
     return found
 
 
+def notification_channels() -> dict[str, Any]:
+    """The channels the current tenant may send through: the core's in-app channel and its
+    enabled plugins', by key."""
+    from loandesk.notifications.channels import available
+
+    return available(host().notification_channels(sorted(enabled())))
+
+
 def record_types() -> list[RecordType]:
     """The record types of the current tenant's enabled plugins."""
     return list(host().record_types(sorted(enabled())))

@@ -33,6 +33,7 @@ from loandesk.web import (
     home_views,
     jobs_views,
     list_views,
+    notification_views,
     org_views,
     plugin_views,
     privacy_views,
@@ -68,6 +69,15 @@ CORE_NAV = (
         None,
         6,
         counts=todo_views.nav_counts,
+    ),
+    NavItem(
+        "tenant.notifications.index",
+        "通知",
+        "Notifications",
+        "workspace",
+        None,
+        7,
+        counts=notification_views.nav_counts,
     ),
     NavItem(
         "tenant.data_requests.requests",
@@ -296,6 +306,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         import_views.bp,
         approvals.bp,
         todo_views.bp,
+        notification_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)

@@ -43,6 +43,11 @@ def account() -> Any:
                 # signed out everywhere else: whoever knew the old password is out too
                 end_sessions_of(db_session, g.user.id, keep_sid=getattr(session, "sid", None))
                 message = gettext("Your password is changed.")
+            elif request.form.get("action") == "notifications":
+                from loandesk.notifications import service as notifications
+
+                notifications.set_email(db_session, g.user.id, request.form.get("email") == "on")
+                message = gettext("Saved.")
             else:
                 locale = request.form.get("locale") or None
                 users.update_user(db_session, g.user, acting_user_id=g.user.id, locale=locale)
@@ -72,7 +77,12 @@ def _account_page(**errors: FormErrors) -> Any:
         if g.user.two_factor_enabled
         else 0
     )
-    return render_template("account.html", codes_left=codes_left, **forms), (422 if failed else 200)
+    from loandesk.notifications import service as notifications
+
+    wants_email = notifications.wants_email(extension.session(), g.user.id)
+    return render_template(
+        "account.html", codes_left=codes_left, wants_email=wants_email, **forms
+    ), (422 if failed else 200)
 
 
 # --- two-factor sign-in ----------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""The notification tables: the outbox of messages (the log of what went to borrowers), the
+staff's in-app notifications, their preferences and the tenant's quiet hours."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loandesk.db import Base, TenantOwned, UTCDateTime, utcnow
+
+
+class Message(TenantOwned, Base):
+    """One message through one channel to one recipient. ``key`` is unique in the tenant:
+    ``notify`` with a key already used returns the first message (an automation retried).
+    ``audience`` is ``staff`` (``user_id`` set) or ``borrower``; the address (a phone number or
+    e-mail) is kept encrypted with the tenant's keyring in ``address_enc`` and shown as
+    ``address_masked``. ``send_after`` is when it may go (the end of the quiet hours, or the
+    next retry); subject and body are kept in full: they are the log of what was sent."""
+
+    __tablename__ = "notification_messages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "key"),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        CheckConstraint("audience in ('staff', 'borrower')", name="audience"),
+        CheckConstraint("state in ('pending', 'sent', 'failed')", name="state"),
+        Index("ix_notification_messages_due", "tenant_id", "state", "send_after"),
+        Index("ix_notification_messages_record", "tenant_id", "record_type", "record_id"),
+    )
+
+    key: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(40))
+    audience: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    address_enc: Mapped[str | None] = mapped_column(Text)
+    address_masked: Mapped[str] = mapped_column(String(100), default="")
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(16), default="zh_CN")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    record_type: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    send_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    provider_id: Mapped[str] = mapped_column(String(200), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InAppNotification(TenantOwned, Base):
+    """A notification shown to one staff member in the app (the bell), until read."""
+
+    __tablename__ = "in_app_notifications"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+        Index("ix_in_app_notifications_user", "tenant_id", "user_id", "read_at", "created_at"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    record_type: Mapped[str | None] = mapped_column(String(40))
+    record_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Preference(TenantOwned, Base):
+    """A staff member's choice: notifications in the app only, or also by e-mail."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    email: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuietHours(TenantOwned, Base):
+    """The tenant's quiet hours for messages to borrowers, local "HH:MM" (start after end:
+    over midnight). No row: the defaults, 21:00 to 08:00."""
+
+    __tablename__ = "notification_quiet_hours"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    start: Mapped[str] = mapped_column(String(5), default="21:00")
+    end: Mapped[str] = mapped_column(String(5), default="08:00")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
