@@ -21,6 +21,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from loandesk.automations.rules import ActionType
 from loandesk.fields.forms import Form
 from loandesk.fields.registry import FieldSpec
@@ -76,7 +78,7 @@ def _address_spec(form: Form, path: Any) -> tuple[FieldSpec, FieldSpec | None] |
     return (spec, target) if target is not None else None
 
 
-def check_notify(params: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
+def check_notify(params: Mapping[str, Any], form: Form, session: Session) -> dict[str, list[str]]:
     """Whom (staff by owner/role/user, or the borrower through a channel and a field), the
     texts per language, and ``urgent``."""
     from loandesk.automations.actions import _role_exists, _user_active
@@ -87,9 +89,9 @@ def check_notify(params: Mapping[str, Any], form: Form) -> dict[str, list[str]]:
     kind = to.get("kind") if isinstance(to, Mapping) else None
     if kind not in TO_KINDS:
         found["to"] = [message(N_("Choose whom the message is for."))]
-    elif kind == "role" and not _role_exists(to.get("role")):  # type: ignore[union-attr]
+    elif kind == "role" and not _role_exists(session, to.get("role")):  # type: ignore[union-attr]
         found["to"] = [message(N_("Choose a role."))]
-    elif kind == "user" and not _user_active(to.get("user")):  # type: ignore[union-attr]
+    elif kind == "user" and not _user_active(session, to.get("user")):  # type: ignore[union-attr]
         found["to"] = [message(N_("This staff member does not exist or is deactivated."))]
     elif kind == "borrower":
         assert isinstance(to, Mapping)
