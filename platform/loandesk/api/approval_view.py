@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 
 from loandesk import extension
+from loandesk.auth.users import display_names
 from loandesk.db import utcnow
 from loandesk.flows import files, inbox, viewer
 from loandesk.flows.actions import Actor
-from loandesk.flows.definitions import display
 from loandesk.flows.engine import Run
 from loandesk.flows.models import FlowCopy, FlowStep, FlowVersion
 from loandesk.rbac.current import record_access
@@ -82,7 +82,7 @@ def instance_view(run: Run, actor: Actor) -> dict[str, Any]:
         people.update(t.assignee_id for t in tasks)
         people.update(t.decided_by_id for t in tasks if t.decided_by_id)
     people.update(a.actor_id for a in story.actions if a.actor_id)
-    names = display(session, list(people))
+    names = display_names(session, list(people))
     kept = _files(instance.id, [i for a in story.actions for i in a.attachment_ids or ()])
     version = session.scalar(
         select(FlowVersion.number).where(FlowVersion.id == instance.version_id)

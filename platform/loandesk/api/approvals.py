@@ -32,10 +32,10 @@ from loandesk.api.approval_schemas import (
 from loandesk.api.approval_view import file_dict, inbox_item, instance_view
 from loandesk.api.attachments import UploadFileSchema
 from loandesk.auth.oauth import require_token
+from loandesk.auth.users import display_names
 from loandesk.errors import NotFound, ValidationFailed
 from loandesk.flows import actions, files, inbox, viewer
 from loandesk.flows.actions import Actor, Note
-from loandesk.flows.definitions import display
 from loandesk.flows.engine import Run
 from loandesk.i18n import N_
 from loandesk.plugins import runtime as plugin_runtime
@@ -83,7 +83,7 @@ class Inbox(MethodView):
         page, per_page = args.pop("page"), args.pop("per_page")
         filters = inbox.Filters(**args, timezone=current().timezone)
         found = inbox.box(session, user_id, which, filters, page=page, per_page=per_page)
-        names = display(session, list({i.instance.submitter_id for i in found.items}))
+        names = display_names(session, list({i.instance.submitter_id for i in found.items}))
         return {
             "items": [inbox_item(i, names) for i in found.items],
             "page": found.page,

@@ -29,6 +29,7 @@ from loandesk.api.flow_schemas import (
 )
 from loandesk.api.schemas import PageArgs
 from loandesk.auth.oauth import require_token
+from loandesk.auth.users import display_names
 from loandesk.errors import Forbidden, NotFound, ValidationFailed
 from loandesk.fields.current import current_form
 from loandesk.fields.registry import RecordType
@@ -298,7 +299,7 @@ def _acting_id() -> uuid.UUID:
 
 
 def _stops(stops: list[definitions.Stop]) -> list[dict[str, Any]]:
-    names = definitions.display(extension.session(), [u for s in stops for u in s.users])
+    names = display_names(extension.session(), [u for s in stops for u in s.users])
     found = []
     for stop in stops:
         branch = None

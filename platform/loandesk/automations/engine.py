@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,28 +111,43 @@ def on_event(session: Session, event: Event, record_types: Mapping[str, RecordTy
 
 def fire(session: Session, rule: AutomationRule, record_id: str, occurrence: str) -> int:
     """A pending firing of ``rule`` for the record and occurrence, unless it exists (then 0)."""
+    return insert_firings(session, [firing_row(rule, record_id, occurrence)])
+
+
+def firing_row(rule: AutomationRule, record_id: str, occurrence: str) -> dict[str, Any]:
+    """The values of a new pending firing (for ``insert_firings``)."""
+    return {
+        "tenant_id": current_id(),
+        "id": _new_id(),
+        "rule_id": rule.id,
+        "rule_version": rule.version,
+        "record_type": rule.record_type,
+        "record_id": record_id,
+        "occurrence": occurrence,
+        "state": "pending",
+        "next_action": 0,
+        "attempts": 0,
+        "last_error": "",
+        "results": [],
+        "created_at": utcnow(),
+    }
+
+
+def insert_firings(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert the firings that do not exist yet (one statement); how many were new. The run
+    job is enqueued after the commit when any was."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    inserted = session.execute(
-        insert(RuleFiring)
-        .values(
-            tenant_id=current_id(),
-            id=_new_id(),
-            rule_id=rule.id,
-            rule_version=rule.version,
-            record_type=rule.record_type,
-            record_id=record_id,
-            occurrence=occurrence,
-            state="pending",
-            next_action=0,
-            attempts=0,
-            last_error="",
-            results=[],
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["tenant_id", "rule_id", "record_id", "occurrence"])
-        .returning(RuleFiring.id)
+    # RETURNING gives the rows actually inserted (rowcount is -1 for this on psycopg)
+    count = len(
+        session.execute(
+            insert(RuleFiring)
+            .values(rows)
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "rule_id", "record_id", "occurrence"]
+            )
+            .returning(RuleFiring.id)
+        ).all()
     )
-    count = len(inserted.all())
     if count:
         session.info.setdefault(_FIRED, set()).add(current_id())
     return count
@@ -326,9 +341,3 @@ def _plain(result: Mapping[str, Any]) -> dict[str, Any]:
         k: (v if isinstance(v, str | int | bool | type(None)) else str(v))
         for k, v in result.items()
     }
-
-
-def rules_of(session: Session, rule_ids: Iterable[uuid.UUID]) -> list[AutomationRule]:
-    return list(
-        session.scalars(select(AutomationRule).where(AutomationRule.id.in_(list(rule_ids))))
-    )

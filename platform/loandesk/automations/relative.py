@@ -16,16 +16,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from loandesk.automations.engine import _FIRED, _new_id, declared_form, values_of
-from loandesk.automations.models import AutomationRule, RuleFiring
+from loandesk.automations.engine import declared_form, firing_row, insert_firings, values_of
+from loandesk.automations.models import AutomationRule
 from loandesk.db import utcnow
 from loandesk.expressions import ExpressionError, compile_expression
 from loandesk.fields.registry import RecordType
 from loandesk.fields.search import value_expression
-from loandesk.tenancy.context import current_id
 
 CHUNK = 500
 
@@ -121,47 +119,10 @@ def _fire_group(
         values = values_of(record, form) if any(c for _r, c in conditions) else {}
         for rule, compiled in conditions:
             if compiled is None or compiled.holds(values):
-                rows.append(_row(rule, str(record.id), occurrence))
+                rows.append(firing_row(rule, str(record.id), occurrence))
         if len(rows) >= CHUNK:
-            fired += _insert(session, rows)
+            fired += insert_firings(session, rows)
             rows = []
     if rows:
-        fired += _insert(session, rows)
+        fired += insert_firings(session, rows)
     return fired
-
-
-def _row(rule: AutomationRule, record_id: str, occurrence: str) -> dict[str, Any]:
-    return {
-        "tenant_id": current_id(),
-        "id": _new_id(),
-        "rule_id": rule.id,
-        "rule_version": rule.version,
-        "record_type": rule.record_type,
-        "record_id": record_id,
-        "occurrence": occurrence,
-        "state": "pending",
-        "next_action": 0,
-        "attempts": 0,
-        "last_error": "",
-        "results": [],
-        "created_at": utcnow(),
-    }
-
-
-def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    # RETURNING gives the rows actually inserted (rowcount is not reliable for this on every
-    # driver)
-    count = len(
-        session.execute(
-            insert(RuleFiring)
-            .values(rows)
-            .on_conflict_do_nothing(
-                index_elements=["tenant_id", "rule_id", "record_id", "occurrence"]
-            )
-            .returning(RuleFiring.id)
-        ).all()
-    )
-    if count:
-        session.info.setdefault(_FIRED, set()).add(current_id())
-    return count

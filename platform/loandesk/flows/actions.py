@@ -157,32 +157,7 @@ def approve(
     *,
     now: datetime | None = None,
 ) -> Run:
-    note = _checked(session, actor, note)
-    run = _begin(session, instance_id, now)
-    step, task, tasks = _my_task(run, actor)
-    task.state = "approved"
-    task.decided_at = run.now
-    task.decided_by_id = actor.user_id
-    run.instance.decided = True
-    if task.blocks_id is not None:
-        held = next((t for t in tasks if t.id == task.blocks_id), None)
-        if held is not None and held.state == "waiting":
-            held.state = "pending"
-            emit_assigned(run, step, [held.assignee_id])
-    session.flush()
-    log(
-        run,
-        "approved",
-        actor_id=actor.user_id,
-        node_id=step.node_id,
-        step_id=step.id,
-        comment=note.comment,
-        attachment_ids=note.attachment_ids,
-    )
-    _record(run, "flow.approve", {"node": step.node_id})
-    emit(run, "flow.task_approved", {"node": step.node_id, "user": str(actor.user_id)})
-    settle(run, step)
-    return run
+    return _decide(session, instance_id, actor, note, "approved", now)
 
 
 def reject(
@@ -193,25 +168,44 @@ def reject(
     *,
     now: datetime | None = None,
 ) -> Run:
+    return _decide(session, instance_id, actor, note, "rejected", now)
+
+
+def _decide(
+    session: Session,
+    instance_id: uuid.UUID,
+    actor: Actor,
+    note: Note,
+    decision: str,
+    now: datetime | None,
+) -> Run:
+    """The actor approves or rejects their pending task; the step's mode decides the rest."""
     note = _checked(session, actor, note)
     run = _begin(session, instance_id, now)
-    step, task, _tasks = _my_task(run, actor)
-    task.state = "rejected"
+    step, task, tasks = _my_task(run, actor)
+    task.state = decision
     task.decided_at = run.now
     task.decided_by_id = actor.user_id
     run.instance.decided = True
+    if decision == "approved" and task.blocks_id is not None:
+        # an added-before signer approved: the one they held back may decide now
+        held = next((t for t in tasks if t.id == task.blocks_id), None)
+        if held is not None and held.state == "waiting":
+            held.state = "pending"
+            emit_assigned(run, step, [held.assignee_id])
     session.flush()
     log(
         run,
-        "rejected",
+        decision,
         actor_id=actor.user_id,
         node_id=step.node_id,
         step_id=step.id,
         comment=note.comment,
         attachment_ids=note.attachment_ids,
     )
-    _record(run, "flow.reject", {"node": step.node_id})
-    emit(run, "flow.task_rejected", {"node": step.node_id, "user": str(actor.user_id)})
+    verb = "approve" if decision == "approved" else "reject"
+    _record(run, f"flow.{verb}", {"node": step.node_id})
+    emit(run, f"flow.task_{decision}", {"node": step.node_id, "user": str(actor.user_id)})
     settle(run, step)
     return run
 

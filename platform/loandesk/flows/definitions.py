@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loandesk import audit, events
-from loandesk.auth.models import User
 from loandesk.errors import Conflict, NotFound, ValidationFailed
 from loandesk.fields.forms import Form
 from loandesk.fields.registry import RecordType
@@ -258,11 +257,3 @@ def _sample(form: Form, values: Mapping[str, Any]) -> dict[str, Any]:
     if errors:
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)
     return typed
-
-
-def display(session: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    return (
-        {u.id: u.display_name for u in session.scalars(select(User).where(User.id.in_(user_ids)))}
-        if user_ids
-        else {}
-    )
