@@ -92,14 +92,17 @@ def run_firings(ctx: JobContext) -> None:
     engine.run_pending(ctx.session, record_types, plugin_runtime.automation_actions())
 
 
-def relative_rules(ctx: JobContext) -> None:
-    """Record the firings of time-relative rules whose time has come today (tenant time)."""
-    from loandesk.automations import relative
+def timed_rules(ctx: JobContext) -> None:
+    """Record the firings of rules whose time has come: time-relative ones due today and
+    schedule ones whose cron came due (tenant time)."""
+    from loandesk import pii
+    from loandesk.automations import relative, scheduled
     from loandesk.plugins import runtime as plugin_runtime
 
     assert ctx.tenant is not None
     record_types = {t.key: t for t in plugin_runtime.record_types()}
     relative.run(ctx.session, record_types, ctx.tenant.timezone)
+    scheduled.run(ctx.session, record_types, ctx.tenant.timezone, pii.for_current_tenant())
 
 
 def send_messages(ctx: JobContext) -> None:
@@ -165,7 +168,7 @@ JOBS = [
     JobSpec("core.run_firings", run_firings, max_attempts=1),
     # a message keeps its own attempts and backoff: the job itself is not retried
     JobSpec("core.send_messages", send_messages, max_attempts=1, timeout=3600),
-    JobSpec("core.relative_rules", relative_rules, max_attempts=3, backoff=(60,), timeout=3600),
+    JobSpec("core.timed_rules", timed_rules, max_attempts=3, backoff=(60,), timeout=3600),
     *import_jobs.JOBS,
 ]
 
@@ -178,5 +181,5 @@ SCHEDULES = [
     Schedule("core.run_firings", "* * * * *", "core.run_firings"),
     Schedule("core.send_messages", "* * * * *", "core.send_messages"),
     # a rule's time of day is met within five minutes; each rule looks once a day
-    Schedule("core.relative_rules", "*/5 * * * *", "core.relative_rules"),
+    Schedule("core.timed_rules", "*/5 * * * *", "core.timed_rules"),
 ]

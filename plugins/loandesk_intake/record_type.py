@@ -19,7 +19,14 @@ FIELDS = (
     FieldSpec("number", "申请编号", "Application number", "text", read_only=True),
     FieldSpec("customer_id", "借款客户", "Customer", "link", required=True, link_type="customer"),
     FieldSpec(
-        "amount", "申请金额", "Amount", "money", required=True, minimum="100", maximum="10000000"
+        "amount",
+        "申请金额",
+        "Amount",
+        "money",
+        required=True,
+        minimum="100",
+        maximum="10000000",
+        filterable=True,
     ),
     FieldSpec(
         "term_months",
@@ -29,12 +36,15 @@ FIELDS = (
         required=True,
         minimum="1",
         maximum="360",
+        filterable=True,
     ),
-    FieldSpec("status", "状态", "Status", "select", options=STATUSES, read_only=True),
+    FieldSpec(
+        "status", "状态", "Status", "select", options=STATUSES, read_only=True, filterable=True
+    ),
     FieldSpec("owner_id", "经办人", "Credit officer", "user", read_only=True),
     FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True),
-    FieldSpec("created_at", "创建时间", "Created", "datetime", read_only=True),
-    FieldSpec("submitted_at", "提交时间", "Submitted", "datetime", read_only=True),
+    FieldSpec("created_at", "创建时间", "Created", "datetime", read_only=True, filterable=True),
+    FieldSpec("submitted_at", "提交时间", "Submitted", "datetime", read_only=True, filterable=True),
 )
 
 APPLICATION = RecordType(

@@ -11,7 +11,10 @@ TRIGGER_HELP = (
     'When the rule runs: {"kind": "event", "event": "application.approved"} (an event of the '
     'record type, or an approval event) or {"kind": "relative", "field": "sign_by", "days": '
     '-2, "at": "09:00"} (days from a date field of the record — negative: before it — at a '
-    "time of day, tenant time)."
+    'time of day, tenant time) or {"kind": "schedule", "cron": "0 9 * * 1", "filters": '
+    '["stage:eq:documents"]} (a 5-field cron in tenant time, at most every 15 minutes, over '
+    "the records the filters select, written as lists and saved views write them; none: every "
+    "record). Problems are keyed `trigger`, `trigger.cron`, `trigger.filter.<n>`."
 )
 ACTIONS_HELP = (
     "What the rule does, in order; each has `type` and its parameters. set_field: `field` "

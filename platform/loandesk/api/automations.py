@@ -44,10 +44,10 @@ blp = Blueprint(
     "api_automations",
     __name__,
     url_prefix="/automations",
-    description="Automation rules (自动化规则): a trigger (an event of a record, or a day "
-    "relative to a date field), a condition on the record's fields, and actions. A rule fires "
-    "at most once per record and occurrence; failed runs are retried with backoff and can be "
-    "retried by hand. Changing needs `automations:write` and a client acting for a staff "
+    description="Automation rules (自动化规则): a trigger (an event of a record, a day "
+    "relative to a date field, or a cron schedule over a saved filter), a condition on the "
+    "record's fields, and actions. A rule fires at most once per record and occurrence; "
+    "failed runs are retried with backoff and can be retried by hand. Changing needs `automations:write` and a client acting for a staff "
     "member with `automations.manage`.",
 )
 

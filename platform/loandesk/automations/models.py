@@ -52,6 +52,8 @@ class AutomationRule(TenantOwned, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # relative triggers: the tenant-local day whose due records were last looked for
     checked_on: Mapped[date | None] = mapped_column(Date)
+    # schedule triggers: the latest due time of the cron whose records were looked for
+    last_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -8,6 +8,7 @@ The JSON, as the API and bundles carry it::
     {"name": "审批通过发签约短信", "record_type": "application",
      "trigger": {"kind": "event", "event": "application.approved"},
      # or {"kind": "relative", "field": "sign_by", "days": -2, "at": "09:00"}
+     # or {"kind": "schedule", "cron": "0 9 * * 1", "filters": ["stage:eq:documents"]}
      "condition": "amount >= 10000",
      "actions": [{"type": "set_field", "field": "stage", "value": "signing"}]}
 """
@@ -28,7 +29,7 @@ from loandesk.fields.validation import message
 from loandesk.i18n import N_
 
 MAX_ACTIONS = 20
-TRIGGER_KINDS = ("event", "relative")
+TRIGGER_KINDS = ("event", "relative", "schedule")
 MAX_DAYS = 366
 
 
@@ -63,6 +64,8 @@ class Rule:
     def trigger_key(self) -> str:
         if self.trigger["kind"] == "relative":
             return f"relative:{self.trigger['field']}"
+        if self.trigger["kind"] == "schedule":
+            return "schedule"
         return f"event:{self.trigger['event']}"
 
 
@@ -87,6 +90,32 @@ def _relative(
         problem("trigger", N_("Give the time of day as HH:MM."))
         hours, minutes = 0, 0
     return {"kind": "relative", "field": key, "days": days, "at": f"{hours:02d}:{minutes:02d}"}
+
+
+def _schedule(
+    trigger: Mapping[str, Any], form: Form, problem: Callable[..., None]
+) -> dict[str, Any]:
+    """``{"kind": "schedule", "cron": "0 9 * * 1", "filters": ["stage:eq:documents"]}``: when
+    the cron (tenant time) comes due, for each record the saved filter selects (none: all)."""
+    from loandesk.automations.scheduled import cron_problem, resolve_filters
+    from loandesk.tenancy import current
+
+    cron = " ".join(str(trigger.get("cron") or "").split())
+    if wrong := cron_problem(cron):
+        problem("trigger.cron", wrong)
+    filters = trigger.get("filters") or []
+    if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+        problem("trigger.filters", N_("Give the filters as a list of texts key:op:value."))
+        filters = []
+    try:
+        resolved = resolve_filters(form, filters, current().timezone)
+    except ValidationFailed as failed:
+        for where, found in failed.errors.items():
+            for text in found:
+                problem(f"trigger.{where}", text)
+    else:
+        filters = [str(f) for f in resolved.state.filters]
+    return {"kind": "schedule", "cron": cron, "filters": filters}
 
 
 def event_types_for(
@@ -128,6 +157,8 @@ def parse(
                 name=str(trigger.get("event")))  # fmt: skip
     elif trigger["kind"] == "relative":
         trigger = _relative(trigger, form, problem)
+    elif trigger["kind"] == "schedule":
+        trigger = _schedule(trigger, form, problem)
     condition = None
     text = data.get("condition") or ""
     if not isinstance(text, str):
@@ -160,7 +191,7 @@ def parse(
         name=str(name).strip(),
         record_type=form.record_type.key,
         trigger=dict(trigger)
-        if trigger["kind"] == "relative"
+        if trigger["kind"] != "event"
         else {"kind": "event", "event": trigger["event"]},
         condition=condition,
         actions=tuple(checked),

@@ -60,6 +60,7 @@ def create(
         version=1,
         updated_by_id=user_id,
     )
+    _start_schedule(row)
     session.add(row)
     session.flush()
     audit.record(session, "automation.create", "automation_rule", row.id, _audited(row))
@@ -82,10 +83,13 @@ def update(
     _taken(session, rule.name, but=row.id)
     before = _audited(row)
     row.name = rule.name
-    if row.trigger != rule.trigger:
+    moved = row.trigger != rule.trigger
+    if moved:
         row.checked_on = None  # a new time or field: look again today
     row.trigger_key = rule.trigger_key
     row.trigger = rule.trigger
+    if moved:
+        _start_schedule(row)
     row.condition = rule.condition.text if rule.condition else ""
     row.actions = list(rule.actions)
     row.enabled = rule.enabled
@@ -100,6 +104,17 @@ def update(
         audit.changes(before, _audited(row)),
     )
     return row
+
+
+def _start_schedule(row: AutomationRule) -> None:
+    """A schedule rule saved (or enabled) now first fires at its next due time, not for one
+    that passed before."""
+    from loandesk.automations.scheduled import first_due
+    from loandesk.db import utcnow
+    from loandesk.tenancy import current
+
+    if row.trigger.get("kind") == "schedule":
+        row.last_due_at = first_due(row.trigger["cron"], utcnow(), current().timezone)
 
 
 def get(session: Session, rule_id: uuid.UUID) -> AutomationRule:
@@ -169,6 +184,7 @@ def set_enabled(session: Session, row: AutomationRule, enabled: bool) -> Automat
         row.enabled = enabled
         if enabled:
             row.checked_on = None
+            _start_schedule(row)
         session.flush()
         audit.record(
             session,
@@ -199,7 +215,6 @@ def dry_run(
 ) -> Preview:
     """The rule tried against ``record``: nothing is written."""
     from loandesk.automations.engine import values_of
-    from loandesk.automations.templates import render
     from loandesk.expressions import ExpressionError, compile_expression
 
     values = values_of(record, form)
@@ -217,15 +232,28 @@ def dry_run(
         preview: dict[str, Any] = {"index": index, "type": step.get("type")}
         preview["label"] = (kind.label_zh, kind.label_en) if kind else None
         for key, value in step.items():
-            if key in ("title", "note", "text", "subject", "body") and isinstance(value, str):
-                try:
-                    preview[key] = render(value, shown)
-                except Exception as problem:  # a template that cannot render shows why
-                    preview[key] = f"!{type(problem).__name__}: {problem}"
-            elif key != "type":
-                preview[key] = value
+            if key != "type":
+                preview[key] = _rendered(key, value, shown)
         previews.append(preview)
     return Preview(bool(holds), previews)
+
+
+_TEXTS = ("title", "note", "text", "subject", "body")
+
+
+def _rendered(key: str, value: Any, shown: Mapping[str, Any]) -> Any:
+    """An action's parameter as the dry run shows it: its message texts rendered (also
+    those per language, as ``notify`` keeps them)."""
+    from loandesk.automations.templates import render
+
+    if isinstance(value, Mapping):
+        return {k: _rendered(str(k), v, shown) for k, v in value.items()}
+    if key in _TEXTS and isinstance(value, str):
+        try:
+            return render(value, shown)
+        except Exception as problem:  # a template that cannot render shows why
+            return f"!{type(problem).__name__}: {problem}"
+    return value
 
 
 def _today(timezone: str) -> str:

@@ -203,4 +203,6 @@ def _user_id(session: Session) -> Callable[[Any], Any]:
 def _when(trigger: Mapping[str, Any]) -> str:
     if trigger.get("kind") == "relative":
         return f"{trigger['days']:+d} days from {trigger['field']} at {trigger['at']}"
+    if trigger.get("kind") == "schedule":
+        return f"on schedule {trigger.get('cron')}"
     return f"on {trigger.get('event')}"

@@ -7,6 +7,7 @@ assertions read the message ids."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -303,3 +304,38 @@ def test_the_run_log_shows_a_failed_run_and_retries_it(admin: Admin, api_a: Any)
     again = admin.client.post(f"{admin.base}/{rule_id}/runs/{firing[1]}/retry",
                               data={"csrf_token": admin.token}, follow_redirects=True)  # fmt: skip
     assert "Only a failed run can be retried." in again.get_data(as_text=True)
+
+
+def test_a_schedule_rule_through_the_form_takes_a_saved_views_filters(admin: Admin) -> None:
+    from loandesk.fields.saved_views import ListView
+
+    with admin.desk.session() as session:
+        view = ListView(
+            user_id=uuid.UUID(admin.desk.firm.tenant.admin_user_id),
+            record_type="application",
+            name="大额审批中",
+            filters=["status:eq:submitted", "amount:ge:50000"],
+        )
+        session.add(view)
+        session.flush()
+        view_id = str(view.id)
+    offered = admin.post("/refresh", htmx=True, record_type="application", trigger_kind="schedule")
+    html = offered.get_data(as_text=True)
+    assert 'name="cron"' in html and "大额审批中" in html and "Asia/Shanghai" in html
+    loaded = admin.post("/refresh", htmx=True, record_type="application",
+                        trigger_kind="schedule", view=view_id, load_view="1")  # fmt: skip
+    assert "status:eq:submitted\namount:ge:50000" in loaded.get_data(as_text=True)
+
+    data = {k: v for k, v in TODO_FORM.items() if k != "event"}
+    data.update(trigger_kind="schedule", cron="0 9 * * 1", name="每周催办",
+                filters="status:eq:submitted\n\namount:ge:x")  # fmt: skip
+    wrong = admin.post("/new", htmx=True, **data)
+    assert wrong.status_code == 422 and _rules(admin.desk) == []
+    assert "f-filters-error" in wrong.get_data(as_text=True)
+
+    created = admin.post("/new", **{**data, "filters": "status:eq:submitted\namount:ge:50000"})
+    assert created.status_code == 302, created.get_data(as_text=True)
+    [(_name, trigger, *_rest)] = _rules(admin.desk)
+    assert trigger == {"kind": "schedule", "cron": "0 9 * * 1",
+                       "filters": ["status:eq:submitted", "amount:ge:50000"]}  # fmt: skip
+    assert "On schedule 0 9 * * 1, for the records 2 filters select" in admin.page()

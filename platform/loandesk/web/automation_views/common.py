@@ -14,6 +14,7 @@ from loandesk.fields.current import current_form
 from loandesk.fields.forms import Form
 from loandesk.fields.registry import RecordType
 from loandesk.plugins import runtime as plugin_runtime
+from loandesk.tenancy import current
 from loandesk.web.flow_designer.common import operator_choices
 from loandesk.web.flow_designer.summary import Names
 from loandesk.web.htmx import htmx
@@ -59,6 +60,15 @@ def trigger_words(trigger: dict[str, Any], record_type: RecordType | None, loc: 
         if days > 0:
             return gettext("%(days)s days after %(field)s at %(at)s", days=days, field=label, at=at)
         return gettext("On %(field)s at %(at)s", field=label, at=at)
+    if trigger.get("kind") == "schedule":
+        count = len(trigger.get("filters") or [])
+        if count:
+            return gettext(
+                "On schedule %(cron)s, for the records %(count)s filters select",
+                cron=trigger.get("cron"),
+                count=count,
+            )
+        return gettext("On schedule %(cron)s, for every record", cron=trigger.get("cron"))
     name = str(trigger.get("event"))
     known = event_types().get(name)
     return gettext("When %(event)s", event=event_label(known, loc) if known else name)
@@ -66,6 +76,17 @@ def trigger_words(trigger: dict[str, Any], record_type: RecordType | None, loc: 
 
 def event_label(event: Any, loc: str) -> str:
     return str(event.label_zh if loc.startswith("zh") else event.label_en)
+
+
+def _saved_views(record_type: str) -> list[tuple[str, str]]:
+    """The admin's own saved views of ``record_type`` (a schedule rule can take their
+    filters)."""
+    from flask import g
+
+    from loandesk.fields.saved_views import views_of
+
+    views = views_of(extension.session(), g.user.id, record_type)
+    return [(str(v.id), v.name) for v in views if v.filters]
 
 
 def render_form(
@@ -93,6 +114,10 @@ def render_form(
         "form_errors": extra.pop("form_errors", []),
         "preview": None,
         "recent": [],
+        "timezone": current().timezone,
+        "filter_errors": [
+            m for key, found in errors.items() if key.startswith("trigger.filter") for m in found
+        ],
         **extra,
     }
     if record_type is not None:
@@ -104,6 +129,7 @@ def render_form(
         ordered = [f.key for f in form.ordered() if f.key in kinds]
         context.update(
             form=form,
+            saved_views=_saved_views(record_type.key),
             events=[(t.name, event_label(t, loc)) for t in offered.events],
             actions=[(a.key, a.label(loc)) for a in offered.actions],
             action_labels={a.key: a.label(loc) for a in offered.actions},

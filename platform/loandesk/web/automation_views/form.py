@@ -17,6 +17,7 @@ from loandesk.i18n import N_
 Posted = MultiDict[str, str]
 Errors = dict[str, list[str]]
 CORE_TYPES = ("set_field", "create_todo")
+DEFAULT_CRON = "0 9 * * 1"  # Mondays at 09:00
 ACTION_KEYS = (
     "type", "field", "value", "title", "note", "assignee_kind", "assignee_role",
     "assignee_user", "due_on", "due_days", "due_at", "due_field", "params",
@@ -36,7 +37,8 @@ def state_of(row: Any | None, record_type: str) -> dict[str, Any]:
         return {
             "name": "", "record_type": record_type, "trigger_kind": "event", "event": "",
             "date_field": "", "days": "0", "direction": "before", "at": "09:00",
-            "condition": "", "enabled": True, "actions": [],
+            "cron": DEFAULT_CRON, "filters": "", "condition": "", "enabled": True,
+            "actions": [],
         }  # fmt: skip
     trigger = dict(row.trigger or {})
     days = int(trigger.get("days") or 0)
@@ -49,6 +51,8 @@ def state_of(row: Any | None, record_type: str) -> dict[str, Any]:
         "days": str(abs(days)),
         "direction": "after" if days > 0 else "before",
         "at": trigger.get("at", "09:00"),
+        "cron": trigger.get("cron", DEFAULT_CRON),
+        "filters": "\n".join(trigger.get("filters") or []),
         "condition": row.condition or "",
         "enabled": row.enabled,
         "actions": [_action_state(step) for step in row.actions or []],
@@ -106,6 +110,8 @@ def posted_state(posted: Posted) -> dict[str, Any]:
         "days": posted.get("days", "0"),
         "direction": posted.get("direction", "before"),
         "at": posted.get("at", ""),
+        "cron": posted.get("cron", ""),
+        "filters": posted.get("filters", ""),
         "condition": posted.get("condition", ""),
         "enabled": posted.get("enabled") == "on",
         "actions": actions,
@@ -161,6 +167,9 @@ def rule_data(state: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
             "days": (days or 0) * (1 if state["direction"] == "after" else -1),
             "at": state["at"] or "00:00",
         }
+    elif state["trigger_kind"] == "schedule":
+        lines = (line.strip() for line in state["filters"].splitlines())
+        trigger = {"kind": "schedule", "cron": state["cron"], "filters": [x for x in lines if x]}
     else:
         trigger = {"kind": "event", "event": state["event"]}
     actions = []

@@ -112,8 +112,25 @@ def refresh() -> Any:
     form.arrange(state, request.form)
     if request.form.get("build"):
         _build(state, errors)
+    if request.form.get("load_view"):
+        _load_view(state, errors)
     row = _rule(request.form["rule_id"]) if request.form.get("rule_id") else None
     return render_form(state, errors, row=row)
+
+
+def _load_view(state: dict[str, Any], errors: dict[str, list[str]]) -> None:
+    """A schedule rule's filters taken from one of the admin's saved views."""
+    from loandesk.fields.saved_views import get_view
+
+    try:
+        view = get_view(extension.session(), g.user.id, uuid.UUID(request.form["view"]))
+    except (ValueError, KeyError, DomainError):
+        errors["trigger.view"] = [gettext("Choose one of your saved views.")]
+        return
+    if view.record_type != state["record_type"]:
+        errors["trigger.view"] = [gettext("Choose one of your saved views.")]
+        return
+    state["filters"] = "\n".join(view.filters or [])
 
 
 def _save(row: Any) -> Any:
