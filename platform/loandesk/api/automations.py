@@ -47,8 +47,8 @@ blp = Blueprint(
     description="Automation rules (自动化规则): a trigger (an event of a record, a day "
     "relative to a date field, or a cron schedule over a saved filter), a condition on the "
     "record's fields, and actions. A rule fires at most once per record and occurrence; "
-    "failed runs are retried with backoff and can be retried by hand. Changing needs `automations:write` and a client acting for a staff "
-    "member with `automations.manage`.",
+    "failed runs are retried with backoff and can be retried by hand. Changing needs "
+    "`automations:write` and a client acting for a staff member with `automations.manage`.",
 )
 
 
