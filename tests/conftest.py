@@ -8,6 +8,7 @@ connection; default ``postgresql://postgres@127.0.0.1:5432/test``) and Redis wit
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import secrets
@@ -201,12 +202,18 @@ def api_b(client: FlaskClient, tenant_b: TenantFixture) -> ApiClient:
 # --- a third-party plugin ------------------------------------------------------------------
 
 PLUGIN_FIXTURE = Path(__file__).parent / "platform" / "plugin_fixture"
+LOANS_FIXTURE = Path(__file__).parent / "platform" / "loans_fixture"
+_FIXTURE_MIGRATIONS: list[str] = []  # of the fixture plugins installed so far in this run
 
 
-@pytest.fixture(scope="session")
-def hello_site(tmp_path_factory: pytest.TempPathFactory, database_urls: DatabaseUrls) -> Path:
-    """pip-installs the fixture distribution into a folder, like site-packages (once per run),
-    and applies its migrations (its own Alembic branch) to the test database."""
+def _install(
+    source: Path,
+    package: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    database_urls: DatabaseUrls,
+) -> Path:
+    """pip-installs a fixture distribution into a folder, like site-packages, and applies its
+    migrations (its own Alembic branch) to the test database."""
     site = tmp_path_factory.mktemp("site")
     build = tmp_path_factory.mktemp("build")
     subprocess.run(
@@ -221,32 +228,60 @@ def hello_site(tmp_path_factory: pytest.TempPathFactory, database_urls: Database
             "--no-build-isolation",
             "--target",
             str(site),
-            str(PLUGIN_FIXTURE),
+            str(source),
         ],
         check=True,
         capture_output=True,
         cwd=build,
     )
+    _FIXTURE_MIGRATIONS.append(str(site / package / "migrations"))
     migrate.upgrade(
         Settings(
             database_url=database_urls.app_url,
             migration_database_url=database_urls.owner_url,
-            instance_path=tmp_path_factory.mktemp("hello-instance"),
+            instance_path=tmp_path_factory.mktemp(f"{package}-instance"),
         ),
-        [*installed_plugins(), str(site / "loandesk_hello" / "migrations")],
+        [*installed_plugins(), *_FIXTURE_MIGRATIONS],
     )
     return site
 
 
-@pytest.fixture(scope="module")
-def hello_distribution(hello_site: Path) -> Iterator[Path]:
-    """The installed distribution on sys.path for one test module: apps created meanwhile find
-    the plugin through its entry points; later ones do not. (Its modules stay imported: a
-    model class is declared once per process.)"""
-    sys.path.insert(0, str(hello_site))
+@contextlib.contextmanager
+def _on_path(site: Path) -> Iterator[Path]:
+    """The installed distribution on sys.path: apps created meanwhile find the plugin through
+    its entry points; later ones do not. (Its modules stay imported: a model class is declared
+    once per process.)"""
+    sys.path.insert(0, str(site))
     importlib.invalidate_caches()
     try:
-        yield hello_site
+        yield site
     finally:
-        sys.path.remove(str(hello_site))
+        sys.path.remove(str(site))
         importlib.invalidate_caches()
+
+
+@pytest.fixture(scope="session")
+def hello_site(tmp_path_factory: pytest.TempPathFactory, database_urls: DatabaseUrls) -> Path:
+    """The third-party fixture plugin ``hello``, installed once per run."""
+    return _install(PLUGIN_FIXTURE, "loandesk_hello", tmp_path_factory, database_urls)
+
+
+@pytest.fixture(scope="session")
+def testloans_site(tmp_path_factory: pytest.TempPathFactory, database_urls: DatabaseUrls) -> Path:
+    """The ``testloans`` fixture plugin (installments, until the servicing plugins exist),
+    installed once per run."""
+    return _install(LOANS_FIXTURE, "loandesk_testloans", tmp_path_factory, database_urls)
+
+
+@pytest.fixture(scope="module")
+def testloans_distribution(testloans_site: Path) -> Iterator[Path]:
+    """The ``testloans`` plugin installed for one test module."""
+    with _on_path(testloans_site) as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def hello_distribution(hello_site: Path) -> Iterator[Path]:
+    """The ``hello`` plugin installed for one test module."""
+    with _on_path(hello_site) as site:
+        yield site
