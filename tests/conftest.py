@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -26,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from loandesk import migrate
 from loandesk.app import create_app
+from loandesk.auth import passwords
 from loandesk.db import Base
 from loandesk.settings import Settings
 from tests.helpers import ApiClient, TenantFixture, installed_plugins, make_tenant
@@ -49,6 +51,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "postgresql" in item.keywords:
             item.add_marker(skip)
+
+
+# Real argon2id, at its lowest cost: each test signs up tenants and adds staff, and the
+# library's recommended parameters cost a quarter of a second per hash on a busy CI machine.
+passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @dataclass(frozen=True)
