@@ -235,7 +235,7 @@ def test_the_log_page_shows_each_message_with_its_state(
     assert "还款提醒" in sent and "王芳您好：\n本期应还 1,234.56 元。" in sent
     assert "w***@example.cn" in sent and "2026-03-02 16:00" in sent
     urgent = _row(html, log["ids"]["urgent"])
-    assert ">Urgent<" in urgent and ">Waiting<" in urgent and "data-held" not in urgent
+    assert ">Urgent<" in urgent and ">Waiting to be sent<" in urgent and "data-held" not in urgent
     assert re.search(r'<a class="nav-item[^"]*" href="[^"]*/admin/notifications/messages"', html)
 
 
