@@ -43,8 +43,9 @@ def hours_of(session: Session) -> Hours:
     return Hours(parse_time(start) or time(21), parse_time(end) or time(8))
 
 
-def set_hours(session: Session, start: str, end: str, *, user_id: object = None) -> QuietHours:
-    """Change the tenant's quiet hours (audited); ``ValidationFailed`` for a wrong time."""
+def set_hours(session: Session, start: str, end: str) -> QuietHours:
+    """Change the tenant's quiet hours (audited when they change); ``ValidationFailed`` for a
+    wrong time. Messages already held keep the time they were given."""
     errors = {
         name: [N_("Give the time of day as HH:MM.")]
         for name, text in (("start", start), ("end", end))
@@ -54,15 +55,16 @@ def set_hours(session: Session, start: str, end: str, *, user_id: object = None)
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)
     row = session.scalar(select(QuietHours))
     if row is None:
-        row = QuietHours()
+        row = QuietHours(start=DEFAULT_START, end=DEFAULT_END)
         session.add(row)
     before = [row.start, row.end]
     row.start = f"{parse_time(start):%H:%M}"
     row.end = f"{parse_time(end):%H:%M}"
     row.updated_at = utcnow()
     session.flush()
-    audit.record(session, "notification.quiet_hours", "tenant", str(row.tenant_id),
-                 {"quiet_hours": [before, [row.start, row.end]]})  # fmt: skip
+    if before != [row.start, row.end]:
+        audit.record(session, "notification.quiet_hours", "tenant", str(row.tenant_id),
+                     {"quiet_hours": [before, [row.start, row.end]]})  # fmt: skip
     return row
 
 

@@ -1,7 +1,8 @@
 """The notification service: ``notify`` writes a message to the outbox in the caller's
 transaction (idempotent on its key), holding borrower messages through the tenant's quiet
 hours; ``notify_staff`` picks a staff member's channels by their preference; ``send_due``
-(the ``core.send_messages`` job) sends what is due through its channel, with retries."""
+(the ``core.send_messages`` job) sends what is due through its channel, with retries;
+``retry`` puts a message that failed back in the outbox."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from loandesk import audit
 from loandesk.auth.models import User
 from loandesk.db import utcnow, uuid7
-from loandesk.errors import ValidationFailed
+from loandesk.errors import Conflict, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.notifications import quiet
 from loandesk.notifications.channels import Channel, OutgoingMessage
@@ -87,6 +89,15 @@ def _masked(kind: str, address: str) -> str:
     return address
 
 
+def _first_moment(
+    session: Session, audience: str, urgent: bool, now: datetime, timezone: str
+) -> datetime:
+    """When a message may go: a borrower's that is not urgent waits out the quiet hours."""
+    if audience == "borrower" and not urgent:
+        return quiet.held_until(now, timezone, quiet.hours_of(session)) or now
+    return now
+
+
 def notify(
     session: Session,
     channel: str,
@@ -119,9 +130,6 @@ def notify(
         raise _problem(N_("This channel cannot reach this recipient."))
     now = now or utcnow()
     address = _address(session, found, recipient)
-    send_after = now
-    if recipient.kind == "borrower" and not urgent:
-        send_after = quiet.held_until(now, timezone, quiet.hours_of(session)) or now
     message = Message(
         id=uuid7(),
         tenant_id=keys.tenant_id,
@@ -138,7 +146,7 @@ def notify(
         record_id=record[1] if record else None,
         state="pending",
         attempts=0,
-        send_after=send_after,
+        send_after=_first_moment(session, recipient.kind, urgent, now, timezone),
         provider_id="",
         last_error="",
         created_at=now,
@@ -169,8 +177,6 @@ def wants_email(session: Session, user_id: uuid.UUID) -> bool:
 
 def set_email(session: Session, user_id: uuid.UUID, email: bool) -> None:
     """Save a staff member's choice (in-app only, or in-app and e-mail); audited."""
-    from loandesk import audit
-
     row = session.scalar(select(Preference).where(Preference.user_id == user_id))
     before = bool(row and row.email)
     if row is None:
@@ -305,6 +311,25 @@ def send_due(
             sent += 1
         session.commit()
     return sent
+
+
+def retry(
+    session: Session, message: Message, *, timezone: str, now: datetime | None = None
+) -> Message:
+    """Put a failed message back in the outbox for another ``MAX_ATTEMPTS`` attempts, audited;
+    one to a borrower that is not urgent waits out the quiet hours again. ``Conflict`` unless
+    it failed."""
+    if message.state != "failed":
+        raise Conflict(N_("Only a failed message can be sent again."))
+    now = now or utcnow()
+    before = message.attempts
+    message.state, message.attempts = "pending", 0
+    message.send_after = _first_moment(session, message.audience, message.urgent, now, timezone)
+    session.flush()
+    audit.record(session, "notification.retry", "notification_message", str(message.id),
+                 {"state": ["failed", "pending"], "attempts": [before, 0]})  # fmt: skip
+    session.info.setdefault(_QUEUED, set()).add(message.tenant_id)
+    return message
 
 
 def install_send_trigger(session_factory: Any, enqueue: Any) -> None:

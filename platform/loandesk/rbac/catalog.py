@@ -34,6 +34,16 @@ CORE_PERMISSIONS = (
         "Record and answer data-subject requests",
     ),
     Permission(
+        "notifications.manage",
+        "设置免打扰时段、重发失败的消息",
+        "Set quiet hours and send failed messages again",
+    ),
+    Permission(
+        "notifications.read_log",
+        "查看发给借款人的消息记录",
+        "Read the log of messages to borrowers",
+    ),
+    Permission(
         "privacy.manage",
         "设置个人信息保存期限和请求处理时限",
         "Set personal-data retention periods and request deadlines",
@@ -64,9 +74,14 @@ BUILTIN_ROLES = (
         "post_loan_admin",
         "贷后管理员",
         "Post-loan admin",
-        ("users.read", "data_requests.read", "data_requests.manage"),
+        ("users.read", "data_requests.read", "data_requests.manage", "notifications.read_log"),
     ),
     BuiltinRole("collector", "催收员", "Collector", ()),
-    BuiltinRole("auditor", "审计", "Auditor", ("users.read", "audit.read", "data_requests.read")),
+    BuiltinRole(
+        "auditor",
+        "审计",
+        "Auditor",
+        ("users.read", "audit.read", "data_requests.read", "notifications.read_log"),
+    ),
     BuiltinRole("read_only", "只读", "Read-only", ()),
 )

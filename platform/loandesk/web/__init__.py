@@ -33,6 +33,7 @@ from loandesk.web import (
     home_views,
     jobs_views,
     list_views,
+    notification_admin_views,
     notification_views,
     org_views,
     plugin_views,
@@ -150,6 +151,14 @@ CORE_NAV = (
         35,
     ),
     NavItem(
+        "tenant.admin_notifications.quiet_hours",
+        "免打扰时段",
+        "Quiet hours",
+        "administration",
+        "notifications.manage",
+        36,
+    ),
+    NavItem(
         "tenant.admin_jobs.jobs",
         "后台任务",
         "Background jobs",
@@ -159,6 +168,14 @@ CORE_NAV = (
     ),
     NavItem(
         "tenant.admin_audit.audit", "操作日志", "Audit log", "administration", "audit.read", 50
+    ),
+    NavItem(
+        "tenant.admin_notifications.messages",
+        "借款人消息记录",
+        "Messages to borrowers",
+        "administration",
+        "notifications.read_log",
+        52,
     ),
     NavItem(
         "tenant.admin_privacy.privacy",
@@ -307,6 +324,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         approvals.bp,
         todo_views.bp,
         notification_views.bp,
+        notification_admin_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)

@@ -9,18 +9,16 @@ from typing import Any
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import ngettext
-from werkzeug.routing import BuildError
 
 from loandesk import extension
 from loandesk.errors import NotFound
 from loandesk.notifications import inbox
-from loandesk.notifications.models import InAppNotification
-from loandesk.plugins import runtime
 from loandesk.plugins.info import NavCount
 from loandesk.tenancy import current
 from loandesk.todos import dates
 from loandesk.web.auth_views import login_required
 from loandesk.web.htmx import htmx
+from loandesk.web.records import record_link
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
@@ -31,27 +29,18 @@ def nav_counts(user: Any) -> list[NavCount]:
     return [NavCount(unread, ngettext("%(num)d unread", "%(num)d unread", unread))]
 
 
-def _link(row: InAppNotification) -> str | None:
-    if not row.record_type:
-        return None
-    try:
-        declared = runtime.record_type(row.record_type)
-    except NotFound:  # its plugin is off now
-        return None
-    if declared.detail_endpoint is None:
-        return None
-    try:
-        arguments: dict[str, Any] = {f"{declared.key}_id": row.record_id}
-        return url_for(declared.detail_endpoint, **arguments)
-    except BuildError:
-        return None
-
-
 def _render(unread_only: bool, changed: bool = False) -> Any:
     rows = inbox.latest(extension.session(), g.user.id, unread_only=unread_only)
     zone = current().timezone
     context = {
-        "rows": [(row, _link(row), dates.local_moment(row.created_at, zone)) for row in rows],
+        "rows": [
+            (
+                row,
+                record_link(row.record_type, row.record_id)[1],
+                dates.local_moment(row.created_at, zone),
+            )
+            for row in rows
+        ],
         "unread_only": unread_only,
         "oob_badges": changed and bool(htmx),
     }
