@@ -14,9 +14,11 @@ A minimal plugin module, named by an entry point in the ``loandesk.plugins`` gro
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pluggy
+from sqlalchemy.orm import Session
 
 from loandesk.api.lists import ListArgs, RecordSchema
 from loandesk.api.lists import view_state as list_state
@@ -62,9 +64,10 @@ from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
-from loandesk.notifications.channels import Channel, OutgoingMessage
+from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
+from loandesk.pii.logfilter import scrub as scrub_personal
 from loandesk.pii.retention import ANONYMISED_NAME, RetentionSubject, clear_personal
 from loandesk.plugins.info import NavCount, NavItem, Permission, PluginInfo
 from loandesk.rbac.access import RecordAccess
@@ -84,6 +87,16 @@ from loandesk.web.lists import chosen as list_request
 from loandesk.web.todo_views import RECORD_TODOS_TEMPLATE, record_todos
 
 hookimpl = pluggy.HookimplMarker("loandesk")
+
+
+def transaction() -> AbstractContextManager[Session]:
+    """A new session of the current tenant in its own short transaction, committed when the
+    ``with`` block ends (rolled back if it raises): for a plugin's own bookkeeping that must
+    hold whatever the caller's transaction does, such as a channel counting a message before
+    it calls the provider."""
+    from loandesk import extension
+
+    return extension.get().db.transaction()
 
 
 def plugin_settings(name: str) -> dict[str, Any]:
@@ -149,6 +162,7 @@ __all__ = [
     "TenantOwned",
     "TenantRef",
     "UTCDateTime",
+    "Undeliverable",
     "ValidationFailed",
     "ValueContext",
     "acting_user",
@@ -184,10 +198,12 @@ __all__ = [
     "record_names",
     "record_todos",
     "require_token",
+    "scrub_personal",
     "session",
     "store_custom",
     "submit_for_approval",
     "submitted",
+    "transaction",
     "typed_values",
     "unit_names",
     "unit_of",

@@ -36,6 +36,12 @@ class OutgoingMessage:
     session: Any = None
 
 
+class Undeliverable(Exception):
+    """Raised by a channel's ``send`` when trying again cannot help (the recipient is over a
+    sending limit, the provider refuses the address for good): the outbox marks the message
+    failed at once, with this error, instead of retrying it."""
+
+
 @dataclass(frozen=True)
 class Channel:
     """A way to send messages. ``key`` names it (``sms``, ``email``, ``dingtalk``; a plugin's
@@ -43,8 +49,9 @@ class Channel:
     ``email`` or ``user``: a staff member inside an app like DingTalk or the in-app bell);
     ``audiences`` whom it may reach (``borrower``, ``staff``). ``send(message)`` delivers one
     message and returns the provider's id for it; it raises on failure, and the outbox retries
-    with backoff. ``immediate`` channels (the core's in-app one) are sent inside the caller's
-    transaction instead of by the outbox job."""
+    with backoff (``Undeliverable``: marked failed at once). ``immediate`` channels (the
+    core's in-app one) are sent inside the caller's transaction instead of by the outbox
+    job."""
 
     key: str
     label_zh: str

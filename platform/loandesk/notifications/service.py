@@ -23,7 +23,7 @@ from loandesk.db import utcnow, uuid7
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.notifications import quiet
-from loandesk.notifications.channels import Channel, OutgoingMessage
+from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
 from loandesk.notifications.models import Message, Preference
 from loandesk.pii import Keyring, mask, validate
 from loandesk.tenancy import current_id
@@ -248,11 +248,13 @@ def _outgoing(message: Message, address: str, session: Session | None = None) ->
 
 
 def _claim(session: Session, message_id: uuid.UUID, now: datetime) -> bool:
-    """Take a due message for this runner (committed), so that no other sends it too."""
+    """Take a due message for this runner and count the attempt (committed), so that no other
+    sends it too, a send that kills the runner still counts, and no write of ours is pending
+    (on SQLite: the database locked) while the channel calls its provider."""
     taken = session.execute(
         update(Message)
         .where(Message.id == message_id, Message.state == "pending", Message.send_after <= now)
-        .values(send_after=now + CLAIM)
+        .values(send_after=now + CLAIM, attempts=Message.attempts + 1)
     )
     session.commit()
     return bool(getattr(taken, "rowcount", 0) == 1)
@@ -267,7 +269,8 @@ def send_due(
 ) -> int:
     """Send the tenant's due messages, each through its channel and committed on its own:
     the provider's id and ``sent_at`` on success; on failure the error, and another attempt
-    after a backoff until ``MAX_ATTEMPTS``, then ``failed``. Returns how many went."""
+    after a backoff until ``MAX_ATTEMPTS`` (or at once for ``Undeliverable``), then ``failed``.
+    Returns how many went."""
     now = now or utcnow()
     due = list(
         session.scalars(
@@ -283,7 +286,6 @@ def send_due(
             continue
         message = session.get(Message, (keys.tenant_id, message_id))
         assert message is not None
-        message.attempts += 1
         try:
             channel = channels.get(message.channel)
             if channel is None:
@@ -301,7 +303,7 @@ def send_due(
         except Exception as problem:
             log.warning("message %s not sent: %s", message.id, problem)
             message.last_error = f"{type(problem).__name__}: {problem}"[:2000]
-            if message.attempts >= MAX_ATTEMPTS:
+            if message.attempts >= MAX_ATTEMPTS or isinstance(problem, Undeliverable):
                 message.state = "failed"
             else:
                 message.send_after = now + BACKOFF[min(message.attempts, len(BACKOFF)) - 1]

@@ -160,9 +160,12 @@ def loandesk_notification_channels() -> list[Channel]:
     body, the tenant, and ``key``, unique to the message: pass it to the provider as the
     idempotency key) and returns the provider's id of the message; raising makes the outbox
     (``core.send_messages``) retry it later with backoff, and after the last attempt the
-    message is marked failed with the error. It runs in a job outside any request and must
-    not touch the database; the core has already held borrower messages during the tenant's
-    quiet hours and logged their content.
+    message is marked failed with the error (at once for ``loandesk.sdk.Undeliverable``).
+    It runs in a job outside any request, with the tenant current: it may read the plugin's
+    settings (``loandesk.sdk.plugin_settings``) but writes nothing through the job's session
+    (the outbox's); bookkeeping of its own goes in ``loandesk.sdk.transaction()``. The core
+    has already held borrower messages during the tenant's quiet hours and logged their
+    content.
     """
 
 

@@ -181,21 +181,32 @@ class PluginHost:
 
     def gather_notification_channels(self) -> None:
         """Collect the channels of ``loandesk_notification_channels`` (again: a plugin
-        registered after start-up, as tests do, is collected too)."""
+        registered after start-up, as tests do, is collected too). Several plugins may give
+        the same key (two SMS providers), a tenant enables only one of them (``rivals``)."""
         from loandesk.notifications.channels import CORE_CHANNELS, Channel
 
         for name in self.infos:
             self.contributions.setdefault(name, Contributions()).notification_channels = []
-        seen = {c.key: "core" for c in CORE_CHANNELS}
         for name, channels in self.collect("loandesk_notification_channels"):
+            seen = {c.key for c in CORE_CHANNELS}
             for channel in _as_list(channels, Channel, name, "loandesk_notification_channels"):
                 if channel.key in seen:
                     raise PluginError(
-                        f"plugin {name!r}: notification channel {channel.key!r} is already "
-                        f"given by {seen[channel.key]!r}"
+                        f"plugin {name!r}: notification channel {channel.key!r} is given twice "
+                        "or is the core's"
                     )
-                seen[channel.key] = name
+                seen.add(channel.key)
                 self.contributions[name].notification_channels.append(channel)
+
+    def rivals(self, name: str, enabled: Iterable[str]) -> list[str]:
+        """The ``enabled`` plugins that give a notification channel with a key ``name`` gives
+        too: a tenant sends through one plugin per channel key."""
+        keys = {c.key for c in self.notification_channels([name])}
+        return sorted(
+            n
+            for n in enabled
+            if n != name and keys & {c.key for c in self.notification_channels([n])}
+        )
 
     def _gather_retention_subjects(self) -> None:
         from loandesk.pii.retention import RetentionSubject

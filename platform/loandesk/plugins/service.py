@@ -110,6 +110,13 @@ def set_enabled(
                 params={"plugins": ", ".join(_titles(host, missing)), "plugin": info.title_en},
                 errors={"enabled": [N_("A plugin it needs is disabled.")]},
             )
+        rivals = host.rivals(name, on)
+        if rivals:
+            raise Conflict(
+                N_("Disable %(plugins)s first: it sends through a channel %(plugin)s gives too."),
+                params={"plugins": ", ".join(_titles(host, rivals)), "plugin": info.title_en},
+                errors={"enabled": [N_("Another enabled plugin gives the same channel.")]},
+            )
     else:
         needing = [d for d in host.dependants(name) if d in on]
         if needing:

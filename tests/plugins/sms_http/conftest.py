@@ -1,0 +1,127 @@
+"""Fixtures for the HTTP SMS gateway plugin: the test gateway running on 127.0.0.1, tenant A
+with the plugin enabled and pointed at it through the plugins API, a clock the plugin reads
+(set with each send, so that local days do not depend on when the suite runs), and ``Sms`` to
+put messages in the outbox and send them as the outbox job does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.helpers import ApiClient, TenantFixture
+from tests.plugins.sms_http.gateway_server import FakeGateway, running
+
+NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai: no quiet hours
+MOBILE = "13800138000"
+SECRET = "gw-secret-7f3a9c2e51"
+
+
+@contextmanager
+def tenant_session(app: Flask, slug: str) -> Iterator[Session]:
+    """The app's session with tenant ``slug`` current, committed at the end of the block."""
+    from loandesk.tenancy import service, use
+
+    ext = app.extensions["loandesk"]
+    with app.app_context():
+        session = ext.db.session()
+        tenant = service.get_by_slug(session, slug).ref()
+        session.commit()
+        try:
+            with use(tenant):
+                yield session
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            ext.db.session.remove()
+
+
+class Sms:
+    def __init__(self, app: Flask, tenant: TenantFixture, api: ApiClient, gateway: FakeGateway):
+        self.app, self.tenant, self.api, self.gateway = app, tenant, api, gateway
+        self.now = NOW
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        return {
+            "gateway_url": self.gateway.url,
+            "account_id": "ld-test",
+            "secret_key": SECRET,
+            "signature": "【某某小贷】",
+            "id_field": "data.msgid",
+            "timeout_seconds": 5,
+            **changes,
+        }
+
+    def configure(self, **changes: Any) -> None:
+        answer = self.api.put(
+            "/plugins/sms_http", json={"enabled": True, "settings": self.settings(**changes)}
+        )
+        assert answer.status_code == 200, answer.get_json()
+
+    def notify(self, key: str, text: str, mobile: str = MOBILE, *, urgent: bool = False) -> None:
+        """A message to a borrower in the outbox, through the tenant's ``sms`` channel."""
+        from loandesk import pii
+        from loandesk.notifications import service
+        from loandesk.plugins import runtime
+
+        with tenant_session(self.app, self.tenant.slug) as session:
+            service.notify(
+                session, "sms", service.Recipient.borrower(mobile), text, key=key,
+                channels=runtime.notification_channels(), keys=pii.for_current_tenant(),
+                urgent=urgent, now=self.now,
+            )  # fmt: skip
+
+    def send(self, now: datetime | None = None) -> int:
+        """Send what is due at ``now`` (the plugin's clock too), as ``core.send_messages``
+        does; how many went."""
+        from loandesk import pii
+        from loandesk.notifications import service
+        from loandesk.plugins import runtime
+
+        self.now = now or self.now
+        with tenant_session(self.app, self.tenant.slug) as session:
+            channels, keys = runtime.notification_channels(), pii.for_current_tenant()
+            return service.send_due(session, channels, keys, now=self.now)
+
+    def outbox(self) -> dict[str, Any]:
+        """The tenant's messages by key."""
+        from loandesk.notifications.models import Message
+
+        with tenant_session(self.app, self.tenant.slug) as session:
+            return {m.key: m for m in session.scalars(select(Message))}
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return uuid.UUID(self.tenant.id)
+
+
+@pytest.fixture
+def gateway() -> Iterator[FakeGateway]:
+    with running(FakeGateway(account="ld-test", secret=SECRET)) as server:
+        yield server
+
+
+@pytest.fixture
+def sms(
+    app: Flask,
+    tenant_a: TenantFixture,
+    api_a: ApiClient,
+    gateway: FakeGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Sms:
+    """Tenant A with the plugin enabled and configured for the test gateway."""
+    from loandesk import sdk
+
+    shop = Sms(app, tenant_a, api_a, gateway)
+    monkeypatch.setattr(sdk, "utcnow", lambda: shop.now)
+    shop.configure()
+    return shop
