@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loandesk import audit, pii
+from loandesk.automations.flow_action import START_FLOW
 from loandesk.automations.notify_action import NOTIFY
 from loandesk.automations.rules import ActionType
 from loandesk.fields.forms import Form
@@ -200,4 +201,4 @@ CREATE_TODO = ActionType(
     "create_todo", "创建待办", "Create a to-do", check_create_todo, run_create_todo
 )
 
-CORE_ACTIONS: tuple[ActionType, ...] = (SET_FIELD, CREATE_TODO, NOTIFY)
+CORE_ACTIONS: tuple[ActionType, ...] = (SET_FIELD, CREATE_TODO, NOTIFY, START_FLOW)
