@@ -106,46 +106,57 @@ def url_problem(url: object, policy: Policy, *, lookup: bool = True) -> str | No
 
 def post(url: str, body: bytes, headers: Mapping[str, str], policy: Policy) -> Answer:
     """POST ``body`` to ``url``: the receiver's answer, whatever its status; ``DeliveryFailed``
-    when it cannot be sent or no answer comes in time."""
+    when it cannot be sent or no answer comes in time. The host's addresses are tried in turn
+    (IPv4 first) until one takes the connection."""
     if problem := url_problem(url, policy, lookup=False):
         raise DeliveryFailed(problem)
     parts = urlsplit(url.strip())
     host = parts.hostname
     assert host is not None
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = resolve(host, port)
+    addresses = sorted(resolve(host, port), key=lambda a: a.version)
     if not addresses:
         raise DeliveryFailed(f"cannot resolve {host}")
     if not all(permitted(a, policy) for a in addresses):
         raise DeliveryFailed(f"{host} resolves to an address inside a private network")
-    target = str(addresses[0])
-    timeout = urllib3.Timeout(total=policy.timeout)
-    pool: urllib3.HTTPConnectionPool
-    if parts.scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(
-            target, port, timeout=timeout, retries=False, maxsize=1,
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc = f"{netloc}:{parts.port}"
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    request = {**headers, "Host": netloc}
+    for address in addresses:
+        pool = _pool(parts.scheme, str(address), port, host, policy.timeout)
+        try:
+            response = pool.urlopen(
+                "POST", path, body=body, headers=request,
+                redirect=False, retries=False, preload_content=False,
+            )  # fmt: skip
+            try:
+                start = response.read(EXCERPT * 4)
+            finally:
+                response.release_conn()
+        except urllib3.exceptions.ConnectTimeoutError:  # refused or unreachable: the next
+            continue
+        except urllib3.exceptions.TimeoutError:
+            raise DeliveryFailed(f"no answer from {host} within {policy.timeout:g} s") from None
+        except urllib3.exceptions.HTTPError as problem:
+            raise DeliveryFailed(f"cannot reach {host}: {type(problem).__name__}") from None
+        finally:
+            pool.close()
+        excerpt = " ".join(start.decode("utf-8", "replace").split())[:EXCERPT]
+        return Answer(response.status, excerpt)
+    raise DeliveryFailed(f"cannot connect to {host}")
+
+
+def _pool(
+    scheme: str, address: str, port: int, host: str, timeout: float
+) -> urllib3.HTTPConnectionPool:
+    """A pool that connects to ``address`` and, over https, checks the certificate against
+    ``host`` (the name the admin gave), which SNI names too."""
+    limit = urllib3.Timeout(total=timeout)
+    if scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address, port, timeout=limit, retries=False, maxsize=1,
             ssl_context=ssl.create_default_context(), server_hostname=host, assert_hostname=host,
         )  # fmt: skip
-    else:
-        pool = urllib3.HTTPConnectionPool(target, port, timeout=timeout, retries=False, maxsize=1)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    if ":" in host:
-        netloc = f"[{host}]" if parts.port is None else f"[{host}]:{parts.port}"
-    try:
-        response = pool.urlopen(
-            "POST", path, body=body, headers={**headers, "Host": netloc},
-            redirect=False, retries=False, preload_content=False,
-        )  # fmt: skip
-        try:
-            start = response.read(EXCERPT * 4)
-        finally:
-            response.release_conn()
-    except urllib3.exceptions.TimeoutError:
-        raise DeliveryFailed(f"no answer from {host} within {policy.timeout:g} s") from None
-    except urllib3.exceptions.HTTPError as problem:
-        raise DeliveryFailed(f"cannot reach {host}: {type(problem).__name__}") from None
-    finally:
-        pool.close()
-    excerpt = " ".join(start.decode("utf-8", "replace").split())[:EXCERPT]
-    return Answer(response.status, excerpt)
+    return urllib3.HTTPConnectionPool(address, port, timeout=limit, retries=False, maxsize=1)

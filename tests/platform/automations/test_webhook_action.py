@@ -283,3 +283,63 @@ def test_the_secret_is_per_tenant_and_stored_encrypted(shop: Desk, tenant_b: Any
         assert stored.secret.startswith("pd1:") and mine not in stored.secret
         assert signing.current(session, pii.for_current_tenant()).value == mine  # kept
         assert stored.tenant_id == uuid.UUID(shop.firm.tenant.id)
+
+
+def _certificate(folder: Any) -> tuple[str, str]:
+    """A self-signed certificate for ``localhost``: (certificate file, key file)."""
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_file), str(key_file)
+
+
+def test_https_checks_the_receivers_name_though_it_connects_to_the_address(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    from loandesk.automations import outbound
+
+    cert_file, key_file = _certificate(tmp_path)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert_file, key_file)
+    policy = outbound.Policy(allow_private=True, timeout=2)
+    with receiver(tls=server_side) as hook:
+        with pytest.raises(outbound.DeliveryFailed, match="cannot reach localhost: SSLError"):
+            outbound.post(hook.url, b"{}", {}, policy)  # its certificate is not trusted
+        monkeypatch.setenv("SSL_CERT_FILE", cert_file)
+        answer = outbound.post(hook.url, b"{}", {}, policy)
+        assert answer.status == 401  # reached (unsigned, so refused)
+        [delivery] = hook.deliveries
+        assert delivery.headers["Host"] == hook.url.split("/")[2]
+        by_address = hook.url.replace("localhost", "127.0.0.1")
+        with pytest.raises(outbound.DeliveryFailed, match="SSLError"):  # not the name it has
+            outbound.post(by_address, b"{}", {}, policy)
