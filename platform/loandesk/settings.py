@@ -105,6 +105,13 @@ class Settings:
     # virtual-hosted style (bucket.endpoint/key).
     s3_path_style: bool = False
     attachment_max_size: int = 10 * 1024 * 1024  # bytes per uploaded file
+    # Automation webhooks (the ``webhook`` action): plain http:// URLs, and receivers at
+    # loopback, private or link-local addresses, are refused unless turned on here (a private
+    # install whose receivers are on its own network turns on the second); each request waits
+    # this long for an answer.
+    webhook_allow_http: bool = False
+    webhook_allow_private: bool = False
+    webhook_timeout: timedelta = timedelta(seconds=10)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -115,6 +122,8 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{sqlite_path}")
         if self.trusted_proxies < 0:
             raise SettingsError("LOANDESK_TRUSTED_PROXIES must be 0 or more")
+        if not timedelta(0) < self.webhook_timeout <= timedelta(minutes=1):
+            raise SettingsError("LOANDESK_WEBHOOK_TIMEOUT must be 1 to 60 seconds")
         self._check_storage()
         if self.env == "production":
             self._check_production()

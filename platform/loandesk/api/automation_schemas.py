@@ -22,7 +22,10 @@ ACTIONS_HELP = (
     "templates naming the record's fields, `title` and `today`), `assignee` "
     '({"kind": "owner"} | {"kind": "role", "role": key} | {"kind": "user", "user": id}), '
     'optional `due` ({"days": n, "at": "HH:MM"} from today, or with `field`: from a date '
-    "field). Plugins add their own types (see /automations/catalog)."
+    "field). start_flow: no parameters (submits the record for approval with its record "
+    "type's published flow, the record's owner as submitter; record types with approval "
+    "only). webhook: `url` (https; POSTs the record as JSON signed with the tenant's webhook "
+    "secret). Plugins add their own types (see /automations/catalog)."
 )
 
 

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loandesk import audit, pii
+from loandesk.automations.flow_action import START_FLOW
 from loandesk.automations.notify_action import NOTIFY
 from loandesk.automations.rules import ActionType
+from loandesk.automations.webhook import WEBHOOK
 from loandesk.fields.forms import Form
 from loandesk.fields.registry import FieldSpec
 from loandesk.fields.validation import message, store_custom
@@ -200,4 +202,4 @@ CREATE_TODO = ActionType(
     "create_todo", "创建待办", "Create a to-do", check_create_todo, run_create_todo
 )
 
-CORE_ACTIONS: tuple[ActionType, ...] = (SET_FIELD, CREATE_TODO, NOTIFY)
+CORE_ACTIONS: tuple[ActionType, ...] = (SET_FIELD, CREATE_TODO, NOTIFY, START_FLOW, WEBHOOK)

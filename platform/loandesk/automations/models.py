@@ -95,3 +95,21 @@ class RuleFiring(TenantOwned, Base):
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookSecret(TenantOwned, Base):
+    """The key a tenant's webhooks are signed with (one per tenant): ``secret`` is its
+    ciphertext under the tenant's data keys (``loandesk.pii``), never stored or logged in
+    clear. A new secret replaces it in place (``automations.signing.rotate``)."""
+
+    __tablename__ = "automation_webhook_secrets"
+    __table_args__ = (
+        UniqueConstraint("tenant_id"),
+        ForeignKeyConstraint(["tenant_id", "updated_by_id"], ["users.tenant_id", "users.id"]),
+    )
+
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # when the secret in force was made, and by whom (None: the system, at the first webhook)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -25,6 +25,7 @@ from loandesk.errors import ValidationFailed
 from loandesk.events import EventType
 from loandesk.expressions import Expression, ExpressionError, compile_expression
 from loandesk.fields.forms import Form
+from loandesk.fields.registry import RecordType
 from loandesk.fields.validation import message
 from loandesk.i18n import N_
 
@@ -38,13 +39,20 @@ class ActionType:
     """An action rules can take (the core's, or a plugin's through a hook). ``check(params,
     form, session)`` returns problems keyed by parameter name; ``run(ctx, params)`` does it for one
     record (``ctx``: ``automations.engine.ActionContext``) and returns a short result for the
-    run log. ``key`` names it in rules: ``create_todo``, ``sms.send``."""
+    run log. ``key`` names it in rules: ``create_todo``, ``sms.send``.
+
+    Optional: ``applies(record_type)`` says whether rules on that record type may use it
+    (the catalog offers it only there; None: everywhere); ``preview(session, rule, form,
+    record, params)`` describes what ``run`` would do for the record without doing it (the dry
+    run shows it with the action's parameters; ``rule``: the ``AutomationRule`` row)."""
 
     key: str
     label_zh: str
     label_en: str
     check: Callable[[Mapping[str, Any], Form, Session], dict[str, list[str]]]
     run: Callable[..., Mapping[str, Any]]
+    applies: Callable[[RecordType], bool] | None = None
+    preview: Callable[[Session, Any, Form, Any, Mapping[str, Any]], Mapping[str, Any]] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en
@@ -180,6 +188,10 @@ def parse(
         kind = str(raw.get("type")) if isinstance(raw, Mapping) else ""
         if kind not in actions:
             problem(where, N_("Choose what this action does."))
+            continue
+        applies = actions[kind].applies
+        if applies is not None and not applies(form.record_type):
+            problem(where, N_("Rules on this record type cannot use this action."))
             continue
         params = {k: v for k, v in raw.items() if k != "type"}
         for key, found in actions[kind].check(params, form, session).items():

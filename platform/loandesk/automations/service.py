@@ -231,6 +231,12 @@ def dry_run(
         kind = actions.get(str(step.get("type")))
         preview: dict[str, Any] = {"index": index, "type": step.get("type")}
         preview["label"] = (kind.label_zh, kind.label_en) if kind else None
+        if kind is not None and kind.preview is not None:
+            params = {k: v for k, v in step.items() if k != "type"}
+            try:
+                preview.update(kind.preview(session, row, form, record, params))
+            except Exception as problem:  # a preview that cannot be made shows why
+                preview["problem"] = f"{type(problem).__name__}: {problem}"
         for key, value in step.items():
             if key != "type":
                 preview[key] = _rendered(key, value, shown)
@@ -280,9 +286,10 @@ def catalog(
 ) -> Catalog:
     events = event_types_for(form.record_type.key, form.record_type.on_flow is not None, types)
     kinds = dict(form.expression_kinds)
+    offered = [a for a in actions.values() if a.applies is None or a.applies(form.record_type)]
     return Catalog(
         events=sorted(events.values(), key=lambda t: t.name),
-        actions=sorted(actions.values(), key=lambda a: a.key),
+        actions=sorted(offered, key=lambda a: a.key),
         fields=kinds,
         date_fields=[k for k, kind in kinds.items() if kind in ("date", "datetime")],
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from loandesk.fields.forms import Form
 from loandesk.fields.registry import RecordType
 from loandesk.flows import actions, engine
-from loandesk.flows.models import FlowInstance
+from loandesk.flows.models import FlowAction, FlowInstance
 
 
 def submit_for_approval(
@@ -27,17 +27,21 @@ def submit_for_approval(
     *,
     submitter_id: uuid.UUID,
     title: str = "",
+    rule: str = "",
     now: datetime | None = None,
 ) -> FlowInstance | None:
     """Put ``record`` (just submitted by ``submitter_id``) into approval: resume its approval
     that was sent back to the submitter, or start the published flow of its type. ``values``
     are what the form's conditions see (``current_values``). None: the tenant has published no
-    flow for this record type, and the record stays submitted for people to handle."""
+    flow for this record type, and the record stays submitted for people to handle.
+
+    ``rule``: the name of the automation rule that submits the record (the system acting for
+    the submitter): the timeline's first entry names the rule instead of a person."""
     returned = latest(session, record_type.key, record.id)
     if returned is not None and returned.state == "returned":
         run = actions.resubmit(session, returned.id, actions.Actor(submitter_id), values, now=now)
         return run.instance
-    return engine.start(
+    instance = engine.start(
         session,
         record_type,
         record,
@@ -47,6 +51,20 @@ def submit_for_approval(
         title=title,
         now=now,
     )
+    if instance is not None and rule:
+        _started_by_rule(session, instance, rule)
+    return instance
+
+
+def _started_by_rule(session: Session, instance: FlowInstance, rule: str) -> None:
+    entry = session.scalar(
+        select(FlowAction).where(
+            FlowAction.instance_id == instance.id, FlowAction.action == "submitted"
+        )
+    )
+    if entry is not None:
+        entry.actor_id = None
+        entry.detail = {**(entry.detail or {}), "rule": rule}
 
 
 def latest(session: Session, record_type: str, record_id: object) -> FlowInstance | None:

@@ -72,6 +72,8 @@ def action(
         return ", ".join(name_of.get(str(i), gettext("a former staff member")) for i in ids)
 
     if kind == "submitted":
+        if detail.get("rule"):
+            return gettext("Submitted by the automation rule %(rule)s", rule=str(detail["rule"]))
         return gettext("Submitted")
     if kind == "resubmitted":
         return gettext("Submitted again")

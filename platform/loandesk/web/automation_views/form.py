@@ -16,11 +16,11 @@ from loandesk.i18n import N_
 
 Posted = MultiDict[str, str]
 Errors = dict[str, list[str]]
-CORE_TYPES = ("set_field", "create_todo")
+CORE_TYPES = ("set_field", "create_todo", "start_flow", "webhook")
 DEFAULT_CRON = "0 9 * * 1"  # Mondays at 09:00
 ACTION_KEYS = (
     "type", "field", "value", "title", "note", "assignee_kind", "assignee_role",
-    "assignee_user", "due_on", "due_days", "due_at", "due_field", "params",
+    "assignee_user", "due_on", "due_days", "due_at", "due_field", "url", "params",
 )  # fmt: skip
 
 
@@ -78,7 +78,9 @@ def _action_state(step: Mapping[str, Any]) -> dict[str, str]:
             due_at=str((due or {}).get("at") or ""),
             due_field=str((due or {}).get("field") or ""),
         )
-    else:
+    elif kind == "webhook":
+        state["url"] = str(step.get("url") or "")
+    elif kind != "start_flow":  # it takes no parameters
         params = {k: v for k, v in step.items() if k != "type"}
         state["params"] = json.dumps(params, ensure_ascii=False, indent=2)
     return state
@@ -207,6 +209,10 @@ def _action_data(step: Mapping[str, str], where: str, errors: Errors) -> dict[st
                 due["field"] = step["due_field"]
             data["due"] = due
         return data
+    if kind == "start_flow":
+        return {"type": kind}
+    if kind == "webhook":
+        return {"type": kind, "url": step["url"].strip()}
     try:
         params = json.loads(step["params"] or "{}")
     except ValueError:
