@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ActionContext:
     """What an action runs with: the record (loaded in ``session``), its form and values,
-    and a key unique to this action of this firing (pass it to providers as the idempotency
-    key of anything sent)."""
+    a key unique to this action of this firing (pass it to providers as the idempotency
+    key of anything sent), and the time it runs at (the quiet hours of a message go by it)."""
 
     session: Session
     record_type: RecordType
@@ -54,6 +54,7 @@ class ActionContext:
     rule: AutomationRule
     firing: RuleFiring
     key: str
+    now: datetime
 
 
 def declared_form(session: Session, record_type: RecordType) -> Form:
@@ -264,6 +265,7 @@ def run(
                     rule,
                     firing,
                     f"{firing.id}:{index}",
+                    now or utcnow(),
                 )
                 result = dict(kind.run(context, params))
                 firing.results = [*firing.results, {"action": index, **_plain(result)}]

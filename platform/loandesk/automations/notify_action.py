@@ -177,7 +177,7 @@ def run_notify(ctx: Any, params: Mapping[str, Any]) -> Mapping[str, Any]:
             ctx.session, to["channel"], service.Recipient.borrower(address), body,
             subject=subject, key=ctx.key, channels=channels, keys=keys,
             urgent=bool(params.get("urgent")), record=record, locale=_language(tenant.locale),
-            timezone=tenant.timezone,
+            timezone=tenant.timezone, now=ctx.now,
         )  # fmt: skip
         return {"message": str(sent.id), "to": sent.address_masked}
     if to["kind"] == "owner":
@@ -194,7 +194,7 @@ def run_notify(ctx: Any, params: Mapping[str, Any]) -> Mapping[str, Any]:
         subject, body = texts_for(user.locale if user and user.locale else tenant.locale)
         queued += service.notify_staff(
             ctx.session, [user_id], subject, body,
-            key=ctx.key, channels=channels, keys=keys, record=record,
+            key=ctx.key, channels=channels, keys=keys, record=record, now=ctx.now,
         )  # fmt: skip
     return {"messages": len(queued)}
 

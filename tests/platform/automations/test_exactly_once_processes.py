@@ -1,7 +1,9 @@
 """Exactly-once across real processes: two ``loandesk scheduler`` processes and a
-``loandesk worker`` run the reminder rule over 300 installments due in three days; the worker
-is killed while it works through them and a scheduler is killed too, then both are started
-again — and every installment has exactly one reminder to-do. On the database job backend
+``loandesk worker`` run the reminder rule over 300 installments due in three days — a to-do
+for the post-loan admin and an SMS to the borrower through the HTTP SMS gateway connector (the
+test gateway on 127.0.0.1 records every request) — the worker is killed while it works through
+them and a scheduler is killed too, then both are started again: every installment has
+exactly one reminder to-do and its borrower exactly one SMS. On the database job backend
 (embedded mode) and, in the PostgreSQL + Redis run, on rq.
 
 Where the kill lands differs from run to run (while the timed-rules job records firings, or
@@ -29,6 +31,7 @@ from sqlalchemy import func, select, update
 from loandesk.settings import Settings
 from tests.helpers import ApiClient, TenantFixture, make_tenant
 from tests.platform.flows.api_helpers import client_for, ok
+from tests.plugins.sms_http.gateway_server import FakeGateway, running
 
 pytestmark = [pytest.mark.usefixtures("testloans_distribution"), pytest.mark.slow]
 LOANDESK = str(Path(sys.executable).parent / "loandesk")
@@ -44,7 +47,12 @@ RULE = {
             "type": "create_todo",
             "title": "{{ loan_number }} 第 {{ period }} 期将于 {{ due_date }} 到期",
             "assignee": {"kind": "role", "role": "post_loan_admin"},
-        }
+        },
+        {
+            "type": "notify",
+            "to": {"kind": "borrower", "channel": "sms", "field": "mobile"},
+            "texts": {"zh_CN": {"body": "您的借款第 {{ period }} 期将于 {{ due_date }} 到期"}},
+        },
     ],
 }
 
@@ -146,10 +154,21 @@ class Firm:
             return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
-def _firm(app: Flask) -> Firm:
+@pytest.fixture
+def gateway() -> Iterator[FakeGateway]:
+    with running(FakeGateway(account="ld-test", secret="gw-secret-7f3a9c2e51")) as server:
+        yield server
+
+
+def _firm(app: Flask, gateway: FakeGateway) -> Firm:
     tenant = make_tenant(app, f"once-{uuid.uuid4().hex[:6]}")
     admin = ApiClient(app.test_client(), tenant.token)
     ok(admin.put("/plugins/testloans", json={"enabled": True}))
+    sms = {"gateway_url": gateway.url, "account_id": gateway.account, "secret_key": gateway.secret,
+           "signature": "【某某小贷】", "id_field": "data.msgid"}  # fmt: skip
+    ok(admin.put("/plugins/sms_http", json={"enabled": True, "settings": sms}))
+    # no quiet hours: the SMS go whatever the hour the test runs at
+    ok(admin.put("/notifications/quiet-hours", json={"start": "00:00", "end": "00:00"}))
     manager = client_for(
         app, tenant, tenant.admin_user_id, ("automations:read", "automations:write")
     )
@@ -161,14 +180,16 @@ def _installments(firm: Firm) -> None:
     """``INSTALLMENTS`` installments due three days from today (tenant time), a tenth paid."""
     from loandesk_testloans.models import TestInstallment
 
+    from loandesk import pii
     from loandesk.db import utcnow
     from loandesk.tenancy import current
 
     with firm.session() as session:
         today = utcnow().astimezone(ZoneInfo(current().timezone)).date()
         owner = uuid.UUID(firm.tenant.admin_user_id)
-        session.add_all(
-            TestInstallment(
+        keys = pii.for_current_tenant()
+        for n in range(INSTALLMENTS):
+            row = TestInstallment(
                 loan_number=f"JJ{n // 6:05d}",
                 period=n % 6 + 1,
                 due_date=today + timedelta(days=3),
@@ -176,8 +197,8 @@ def _installments(firm: Firm) -> None:
                 status="paid" if n % 10 == 0 else "due",
                 owner_id=owner,
             )
-            for n in range(INSTALLMENTS)
-        )
+            row.set_personal("mobile", f"1380013{n:04d}", keys=keys)
+            session.add(row)
 
 
 def _due_now(firm: Firm, schedule: str) -> None:
@@ -196,11 +217,30 @@ def _due_now(firm: Firm, schedule: str) -> None:
         )
 
 
-def _wait(condition: Callable[[], bool], seconds: float = 120) -> None:
+def _wait(condition: Callable[[], bool], firm: Firm, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, "timed out"
+        assert time.monotonic() < deadline, f"timed out: {_states(firm)}"
         time.sleep(0.2)
+
+
+def _states(firm: Firm) -> dict[str, Any]:
+    """How far the firings and the messages got (shown when a wait times out)."""
+    from loandesk.automations.models import RuleFiring
+    from loandesk.notifications.models import Message
+
+    with firm.session() as session:
+        return {
+            "firings": session.execute(
+                select(RuleFiring.state, func.count()).group_by(RuleFiring.state)
+            ).all(),
+            "errors": session.scalars(select(RuleFiring.last_error).distinct()).all()[:3],
+            "results": [f.results for f in session.scalars(select(RuleFiring).limit(2))],
+            "messages": session.execute(
+                select(Message.state, func.count()).group_by(Message.state)
+            ).all(),
+            "message_errors": session.scalars(select(Message.last_error).distinct()).all()[:3],
+        }
 
 
 def _enqueue(firm: Firm, name: str) -> None:
@@ -212,19 +252,21 @@ def _enqueue(firm: Firm, name: str) -> None:
 
 
 def test_restarts_and_two_schedulers_give_one_reminder_each(
-    job_app: Flask, processes: Processes
+    job_app: Flask, processes: Processes, gateway: FakeGateway
 ) -> None:
     from loandesk.automations.models import RuleFiring
+    from loandesk.db import utcnow
+    from loandesk.notifications.models import Message
     from loandesk.todos.models import Todo
 
-    firm = _firm(job_app)
+    firm = _firm(job_app, gateway)
     _installments(firm)
     _due_now(firm, "core.timed_rules")
     wanted = INSTALLMENTS - INSTALLMENTS // 10
 
     schedulers = [processes.start("scheduler"), processes.start("scheduler")]
     worker = processes.start("worker")
-    _wait(lambda: firm.count(Todo) > 0)  # the firings are running
+    _wait(lambda: firm.count(Todo) > 0, firm)  # the firings are running
     processes.kill(worker)
     processes.kill(schedulers[0])
     done_before = firm.count(Todo)
@@ -239,7 +281,13 @@ def test_restarts_and_two_schedulers_give_one_reminder_each(
     _enqueue(firm, "core.timed_rules")  # the next five-minute period, twice over
     _enqueue(firm, "core.timed_rules")
     _enqueue(firm, "core.run_firings")  # the next one-minute period
-    _wait(lambda: firm.count(RuleFiring, RuleFiring.state == "done") == wanted)
+    _wait(lambda: firm.count(RuleFiring, RuleFiring.state == "done") == wanted, firm)
+    with firm.session() as session:  # a send the killed worker had claimed: its claim runs out
+        session.execute(
+            update(Message).where(Message.state == "pending").values(send_after=utcnow())
+        )
+    _enqueue(firm, "core.send_messages")
+    _wait(lambda: firm.count(Message, Message.state == "sent") == wanted, firm)
 
     assert done_before <= wanted
     assert firm.count(RuleFiring) == wanted
@@ -247,3 +295,8 @@ def test_restarts_and_two_schedulers_give_one_reminder_each(
     with firm.session() as session:
         records = session.scalars(select(Todo.record_id)).all()
     assert len(set(records)) == wanted  # one each, none twice
+    assert firm.count(Message) == wanted
+    # the provider took one message per installment: a request repeated after a kill carries
+    # the same idempotency key (the provider's documented way to send once)
+    assert len(gateway.accepted) == wanted and len(set(gateway.requests)) == wanted
+    assert len({m["mobile"] for m in gateway.accepted}) == wanted

@@ -22,6 +22,7 @@ def _record_type() -> sdk.RecordType:
         sdk.FieldSpec(
             "status", "状态", "Status", "select", options=STATUSES, read_only=True, filterable=True
         ),
+        sdk.FieldSpec("mobile", "借款人手机", "Borrower's mobile", "mobile", read_only=True),
         sdk.FieldSpec("owner_id", "经办人", "Officer", "user", read_only=True),
         sdk.FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True),
     )

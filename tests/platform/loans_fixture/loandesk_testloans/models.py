@@ -1,4 +1,5 @@
-"""One table: a loan's installments (tenant-owned, with the owner and unit data scopes read)."""
+"""One table: a loan's installments (tenant-owned, with the owner and unit data scopes read,
+and the borrower's mobile as personal data, encrypted)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from loandesk import sdk
 
 
-class TestInstallment(sdk.TenantOwned, sdk.CustomValues, sdk.Base):
+class TestInstallment(sdk.PersonalData, sdk.CustomValues, sdk.Base):
     __tablename__ = "testloans_installments"
     __table_args__ = (Index("ix_testloans_installments_due", "tenant_id", "due_date"),)
+    __personal_fields__ = {"mobile": "mobile"}
 
     loan_number: Mapped[str] = mapped_column(String(20))
     period: Mapped[int] = mapped_column(Integer)

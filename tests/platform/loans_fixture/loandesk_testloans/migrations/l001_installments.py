@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("org_unit_id", sa.Uuid(), nullable=True),
+        sa.Column("mobile_enc", sa.Text(), nullable=True),
+        sa.Column("mobile_hash", sa.String(length=64), nullable=True),
         sa.Column("custom", sdk.JSONValues, nullable=False, server_default=sa.text("'{}'")),
         sa.Column("created_at", sdk.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_testloans_installments"),
