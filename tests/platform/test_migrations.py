@@ -179,6 +179,59 @@ def test_0014_gives_existing_tenants_built_in_roles_the_data_request_permissions
         db.dispose()
 
 
+def test_0026_gives_existing_post_loan_admins_and_auditors_the_message_log(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    from loandesk.db import Database
+    from loandesk.rbac.models import Role
+    from loandesk.tenancy import guard, service, use
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0025")
+    db = Database(url)
+    guard.install(db.session_factory)
+    try:
+        with db.transaction() as session:
+            tenant = service.sign_up(
+                session,
+                name="旧机构",
+                slug="old-firm",
+                admin_email="admin@old.cn",
+                admin_password="Correct-horse-42",
+            ).tenant
+            ref = service.tenant_ref(tenant)
+        with use(ref), db.transaction() as session:
+            for role in session.scalars(select(Role)):  # as seeded before this revision
+                role.permissions = [p for p in role.permissions if not p.startswith("notif")]
+            session.add(
+                Role(key="custom", name_zh="自定义", name_en="Custom", builtin=False,
+                     permissions=["users.read"])
+            )  # fmt: skip
+
+        def logs() -> dict[str, bool]:
+            with use(ref), db.transaction() as session:
+                return {
+                    r.key: "notifications.read_log" in r.permissions
+                    for r in session.scalars(select(Role))
+                }
+
+        assert not any(logs().values())
+        command.upgrade(config, "0026")
+        after = logs()
+        assert {k for k, held in after.items() if held} == {"post_loan_admin", "auditor"}
+        assert "ix_notification_messages_log" in {
+            i["name"] for i in inspect(db.engine).get_indexes("notification_messages")
+        }
+        command.downgrade(config, "0025")
+        assert not any(logs().values())
+        command.upgrade(config, "heads")
+    finally:
+        db.dispose()
+
+
 def test_a_populated_database_upgrades_from_0010_and_staff_join_the_company(
     tmp_path: Path,
 ) -> None:

@@ -38,6 +38,7 @@ class Message(TenantOwned, Base):
         CheckConstraint("state in ('pending', 'sent', 'failed')", name="state"),
         Index("ix_notification_messages_due", "tenant_id", "state", "send_after"),
         Index("ix_notification_messages_record", "tenant_id", "record_type", "record_id"),
+        Index("ix_notification_messages_log", "tenant_id", "audience", "created_at"),
     )
 
     key: Mapped[str] = mapped_column(String(200))
