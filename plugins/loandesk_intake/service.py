@@ -245,12 +245,15 @@ FLOW_STATUS = {
 
 def flow_changed(session: Session, application: Application, state: str) -> None:
     """The approval of ``application`` changed state (called by the flow engine in its
-    transaction): follow it with the application's status."""
+    transaction): follow it with the application's status. A draft an automation rule put into
+    approval is submitted as if by hand (time and event)."""
     status = FLOW_STATUS[state]
     if application.status == status:
         return
     before = application.status
     application.status = status
+    if before == "draft" and status == "submitted":
+        application.submitted_at = utcnow()
     session.flush()
     audit_record(
         session,
@@ -259,7 +262,7 @@ def flow_changed(session: Session, application: Application, state: str) -> None
         application.id,
         {"status": [before, status]},
     )
-    if status != "submitted":
+    if status != "submitted" or before == "draft":
         emit(session, f"application.{status}", "application", application.id, {})
 
 

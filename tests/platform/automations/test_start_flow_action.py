@@ -72,6 +72,16 @@ def test_a_new_application_goes_into_approval_once(shop: Desk) -> None:
     assert (state, submitter) == ("running", shop.user("officer1"))  # the owner submits
     assert shop.status(application) == "submitted"
     assert shop.pending(instance) == ("credit", {"a"})
+    with shop.session() as session:  # submitted as if by hand: its time and its event
+        submitted = session.scalars(
+            select(OutboxEvent.record_id).where(OutboxEvent.name == "application.submitted")
+        ).all()
+        assert submitted == [application]
+    assert (
+        shop.firm.staff["officer1"]
+        .api.get(f"/applications/{application}")
+        .get_json()["submitted_at"]
+    )
     both = [results(shop, first)[0], results(shop, second)[0]]
     started = ("done", [{"action": 0, "approval": str(instance), "state": "running"}], "")
     skipped = (
@@ -106,9 +116,15 @@ def test_a_new_application_goes_into_approval_once(shop: Desk) -> None:
 def test_the_timeline_names_the_rule(shop: Desk) -> None:
     from loandesk.web.approvals import labels
 
-    with shop.app.test_request_context(headers={"Accept-Language": "en"}):
-        text = labels.action("submitted", {"rule": "新申请自动送审"}, {}, {})
-    assert text == "Submitted by the automation rule 新申请自动送审"
+    from flask_babel import force_locale
+
+    with shop.app.test_request_context():
+        with force_locale("en"):
+            text = labels.action("submitted", {"rule": "新申请自动送审"}, {}, {})
+        assert text == "Submitted by the automation rule 新申请自动送审"
+        with force_locale("zh_Hans_CN"):
+            text = labels.action("submitted", {"rule": "新申请自动送审"}, {}, {})
+        assert text == "由自动化规则「新申请自动送审」提交"
     save_rule(shop, START)
     application = draft(shop)
     deliver_and_run(shop)
