@@ -114,9 +114,9 @@ def test_a_new_application_goes_into_approval_once(shop: Desk) -> None:
 
 
 def test_the_timeline_names_the_rule(shop: Desk) -> None:
-    from loandesk.web.approvals import labels
-
     from flask_babel import force_locale
+
+    from loandesk.web.approvals import labels
 
     with shop.app.test_request_context():
         with force_locale("en"):
