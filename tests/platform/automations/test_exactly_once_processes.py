@@ -1,5 +1,5 @@
 """Exactly-once across real processes: two ``loandesk scheduler`` processes and a
-``loandesk worker`` run the reminder rule over 300 installments due in three days — a to-do
+``loandesk worker`` run the reminder rule over 120 installments due in three days — a to-do
 for the post-loan admin and an SMS to the borrower through the HTTP SMS gateway connector (the
 test gateway on 127.0.0.1 records every request) — the worker is killed while it works through
 them and a scheduler is killed too, then both are started again: every installment has
@@ -36,7 +36,7 @@ from tests.plugins.sms_http.gateway_server import FakeGateway, running
 pytestmark = [pytest.mark.usefixtures("testloans_distribution"), pytest.mark.slow]
 LOANDESK = str(Path(sys.executable).parent / "loandesk")
 REDIS_URL = os.environ.get("LOANDESK_TEST_REDIS_URL", "")
-INSTALLMENTS = 300
+INSTALLMENTS = 120
 RULE = {
     "name": "还款日前三天提醒贷后",
     "record_type": "installment",
