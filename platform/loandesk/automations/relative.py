@@ -2,7 +2,8 @@
 tenant-local day has reached a rule's time, the records whose date field falls on the right
 day (today + 3 for "-3") are looked up and each gets a firing keyed by that date — a record
 fires once per date, and again if its date moves. Rules that look at the same field, day
-offset and time are answered by one query; each rule's condition is then decided per record.
+offset and time are answered by one query; each condition among them is then decided once per
+record (plain comparisons without the expression engine: ``automations.comparisons``).
 A rule is looked at once a day (``checked_on``); a record whose date is set to the right day
 after that is not picked up that day.
 """
@@ -18,10 +19,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from loandesk.automations.comparisons import Decide, decider
 from loandesk.automations.engine import declared_form, firing_row, insert_firings, values_of
 from loandesk.automations.models import AutomationRule
 from loandesk.db import utcnow
 from loandesk.expressions import ExpressionError, compile_expression
+from loandesk.fields.forms import Form
 from loandesk.fields.registry import RecordType
 from loandesk.fields.search import value_expression
 
@@ -55,11 +58,15 @@ def run(
                 rule
             )
     fired = 0
+    conditions: dict[str, _Conditions] = {}
     for (record_type, field, days, _at), group in groups.items():
         declared = record_types.get(record_type)
         if declared is not None:
+            if record_type not in conditions:
+                conditions[record_type] = _Conditions(declared_form(session, declared))
+            day = today - timedelta(days=days)
             fired += _fire_group(
-                session, declared, field, today - timedelta(days=days), group, timezone
+                session, declared, conditions[record_type], field, day, group, timezone
             )
         session.execute(
             update(AutomationRule)
@@ -74,12 +81,13 @@ def run(
 def _fire_group(
     session: Session,
     declared: RecordType,
+    conditions: _Conditions,
     field: str,
     day: date,
     rules: list[AutomationRule],
     timezone: str,
 ) -> int:
-    form = declared_form(session, declared)
+    form = conditions.form
     if form.expression_kinds.get(field) not in ("date", "datetime"):
         return 0  # the field is gone from the form: nothing can fall due
     spec = form.field(field)
@@ -101,28 +109,49 @@ def _fire_group(
             )
         else:
             where = (column >= start) & (column < end)
-    conditions = []
+    sharing: dict[str, list[AutomationRule]] = defaultdict(list)
     for rule in rules:
-        try:
-            compiled = (
-                compile_expression(rule.condition, form.expression_kinds)
-                if rule.condition.strip()
-                else None
-            )
-        except ExpressionError:  # a field it names was removed: it cannot hold
-            continue
-        conditions.append((rule, compiled))
+        sharing[rule.condition.strip()].append(rule)
+    always = sharing.pop("", [])
+    checks = [
+        (decide, sharing[text])
+        for text in sharing
+        if (decide := conditions.decider(text)) is not None
+    ]
     occurrence = day.isoformat()
     rows: list[dict[str, Any]] = []
     fired = 0
     for record in session.scalars(select(model).where(where).execution_options(yield_per=CHUNK)):
-        values = values_of(record, form) if any(c for _r, c in conditions) else {}
-        for rule, compiled in conditions:
-            if compiled is None or compiled.holds(values):
-                rows.append(firing_row(rule, str(record.id), occurrence))
+        holding = list(always)
+        if checks:
+            values = values_of(record, form)
+            for decide, alike in checks:
+                if decide(values):
+                    holding.extend(alike)
+        rows.extend(firing_row(rule, str(record.id), occurrence) for rule in holding)
         if len(rows) >= CHUNK:
             fired += insert_firings(session, rows)
             rows = []
     if rows:
         fired += insert_firings(session, rows)
     return fired
+
+
+class _Conditions:
+    """A record type's form and its rules' conditions, each compiled once per run (rules
+    often share one)."""
+
+    def __init__(self, form: Form) -> None:
+        self.form = form
+        self.decided: dict[str, Decide | None] = {}
+
+    def decider(self, text: str) -> Decide | None:
+        """What decides condition ``text``; None when it names a field removed since, so it
+        cannot hold."""
+        if text not in self.decided:
+            kinds = self.form.expression_kinds
+            try:
+                self.decided[text] = decider(compile_expression(text, kinds), kinds)
+            except ExpressionError:
+                self.decided[text] = None
+        return self.decided[text]
