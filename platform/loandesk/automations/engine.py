@@ -135,20 +135,17 @@ def firing_row(rule: AutomationRule, record_id: str, occurrence: str) -> dict[st
 
 
 def insert_firings(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert the firings that do not exist yet (one statement); how many were new. The run
-    job is enqueued after the commit when any was."""
+    """Insert the firings that do not exist yet; how many were new. The run job is enqueued
+    after the commit when any was."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    # RETURNING gives the rows actually inserted (rowcount is -1 for this on psycopg)
-    count = len(
-        session.execute(
-            insert(RuleFiring)
-            .values(rows)
-            .on_conflict_do_nothing(
-                index_elements=["tenant_id", "rule_id", "record_id", "occurrence"]
-            )
-            .returning(RuleFiring.id)
-        ).all()
+    # the rows as parameters of one cached statement (SQLAlchemy batches them into multi-row
+    # INSERTs); RETURNING gives the rows actually inserted (rowcount is -1 for this on psycopg)
+    statement = (
+        insert(RuleFiring)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "rule_id", "record_id", "occurrence"])
+        .returning(RuleFiring.id)
     )
+    count = len(session.execute(statement, rows).all())
     if count:
         session.info.setdefault(_FIRED, set()).add(current_id())
     return count
