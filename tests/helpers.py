@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,3 +137,25 @@ def installed_plugins() -> list[str]:
     host.discover()
     host.gather()
     return host.migration_folders()
+
+
+@contextmanager
+def tenant_session(app: Flask, slug: str) -> Iterator[Any]:
+    """The app's session with tenant ``slug`` current, committed at the end of the block
+    (rolled back if it raises)."""
+    from loandesk.tenancy import service, use
+
+    ext = app.extensions["loandesk"]
+    with app.app_context():
+        session = ext.db.session()
+        tenant = service.get_by_slug(session, slug).ref()
+        session.commit()
+        try:
+            with use(tenant):
+                yield session
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            ext.db.session.remove()

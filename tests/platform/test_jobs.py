@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from tests.platform.job_fixtures are used by name)
 """Jobs and events in a real ``loandesk worker`` process: on the database (embedded mode) and,
 in the PostgreSQL + Redis run, on rq. The same suite runs against both."""
 
@@ -9,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,32 +21,11 @@ from loandesk.settings import Settings
 from loandesk.tenancy import service as tenants
 from loandesk.tenancy import use
 from tests.helpers import ApiClient, TenantFixture, make_tenant
+from tests.platform.job_fixtures import job_app, job_settings  # noqa: F401  (fixtures)
 
 # Each test starts worker processes: seconds each, so they run in CI and `dev.py test`.
 pytestmark = [pytest.mark.usefixtures("hello_distribution"), pytest.mark.slow]
 LOANDESK = str(Path(sys.executable).parent / "loandesk")
-REDIS_URL = os.environ.get("LOANDESK_TEST_REDIS_URL", "")
-
-
-@pytest.fixture(params=["database", "redis"])
-def job_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    if request.param == "redis":
-        if not REDIS_URL:
-            pytest.skip("rq runs in the PostgreSQL + Redis pass (LOANDESK_TEST_REDIS_URL)")
-        from redis import Redis
-
-        Redis.from_url(REDIS_URL).flushdb()
-        return settings.replace(redis_url=REDIS_URL)
-    return settings.replace(redis_url="")
-
-
-@pytest.fixture
-def job_app(app: Flask, job_settings: Settings) -> Iterator[Flask]:
-    from loandesk.app import create_app
-
-    other = create_app(job_settings)
-    yield other
-    other.extensions["loandesk"].db.dispose()
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -149,6 +150,16 @@ def insert_firings(session: Session, rows: list[dict[str, Any]]) -> int:
     if count:
         session.info.setdefault(_FIRED, set()).add(current_id())
     return count
+
+
+def insert_all(session: Session, rows: Iterable[dict[str, Any]], chunk: int = 500) -> int:
+    """``insert_firings`` for firings made as a query's records stream by, ``chunk`` at a
+    time; how many were new."""
+    fired = 0
+    rows = iter(rows)
+    while batch := list(islice(rows, chunk)):
+        fired += insert_firings(session, batch)
+    return fired
 
 
 def _new_id() -> uuid.UUID:

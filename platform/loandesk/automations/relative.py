@@ -11,7 +11,7 @@ after that is not picked up that day.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loandesk.automations.comparisons import Decide, decider
-from loandesk.automations.engine import declared_form, firing_row, insert_firings, values_of
+from loandesk.automations.engine import declared_form, firing_row, insert_all, values_of
 from loandesk.automations.models import AutomationRule
 from loandesk.db import utcnow
 from loandesk.expressions import ExpressionError, compile_expression
@@ -119,22 +119,19 @@ def _fire_group(
         if (decide := conditions.decider(text)) is not None
     ]
     occurrence = day.isoformat()
-    rows: list[dict[str, Any]] = []
-    fired = 0
-    for record in session.scalars(select(model).where(where).execution_options(yield_per=CHUNK)):
-        holding = list(always)
-        if checks:
-            values = values_of(record, form)
-            for decide, alike in checks:
-                if decide(values):
-                    holding.extend(alike)
-        rows.extend(firing_row(rule, str(record.id), occurrence) for rule in holding)
-        if len(rows) >= CHUNK:
-            fired += insert_firings(session, rows)
-            rows = []
-    if rows:
-        fired += insert_firings(session, rows)
-    return fired
+
+    def firings() -> Iterator[dict[str, Any]]:
+        statement = select(model).where(where).execution_options(yield_per=CHUNK)
+        for record in session.scalars(statement):
+            holding = list(always)
+            if checks:
+                values = values_of(record, form)
+                for decide, alike in checks:
+                    if decide(values):
+                        holding.extend(alike)
+            yield from (firing_row(rule, str(record.id), occurrence) for rule in holding)
+
+    return insert_all(session, firings(), CHUNK)
 
 
 class _Conditions:

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from loandesk import pii
-from loandesk.automations.engine import declared_form, firing_row, insert_firings, values_of
+from loandesk.automations.engine import declared_form, firing_row, insert_all, values_of
 from loandesk.automations.models import AutomationRule
 from loandesk.db import utcnow
 from loandesk.errors import ValidationFailed
@@ -141,14 +141,13 @@ def _fire(
     dialect = session.get_bind().dialect.name
     statement = resolved.where(select(model), dialect, keys)
     occurrence = due.isoformat()
-    rows: list[dict[str, Any]] = []
-    fired = 0
-    for record in session.scalars(statement.order_by(model.id).execution_options(yield_per=CHUNK)):
-        if condition is None or condition.holds(values_of(record, form)):
-            rows.append(firing_row(rule, str(record.id), occurrence))
-        if len(rows) >= CHUNK:
-            fired += insert_firings(session, rows)
-            rows = []
-    if rows:
-        fired += insert_firings(session, rows)
-    return fired
+    records = session.scalars(statement.order_by(model.id).execution_options(yield_per=CHUNK))
+    return insert_all(
+        session,
+        (
+            firing_row(rule, str(record.id), occurrence)
+            for record in records
+            if condition is None or condition.holds(values_of(record, form))
+        ),
+        CHUNK,
+    )

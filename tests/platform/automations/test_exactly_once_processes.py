@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (fixtures imported from tests.platform.job_fixtures are used by name)
 """Exactly-once across real processes: two ``loandesk scheduler`` processes and a
 ``loandesk worker`` run the reminder rule over 120 installments due in three days — a to-do
 for the post-loan admin and an SMS to the borrower through the HTTP SMS gateway connector (the
@@ -31,11 +32,11 @@ from sqlalchemy import func, select, update
 from loandesk.settings import Settings
 from tests.helpers import ApiClient, TenantFixture, make_tenant
 from tests.platform.flows.api_helpers import client_for, ok
+from tests.platform.job_fixtures import job_app, job_settings  # noqa: F401  (fixtures)
 from tests.plugins.sms_http.gateway_server import FakeGateway, running
 
 pytestmark = [pytest.mark.usefixtures("testloans_distribution"), pytest.mark.slow]
 LOANDESK = str(Path(sys.executable).parent / "loandesk")
-REDIS_URL = os.environ.get("LOANDESK_TEST_REDIS_URL", "")
 INSTALLMENTS = 120
 RULE = {
     "name": "还款日前三天提醒贷后",
@@ -55,27 +56,6 @@ RULE = {
         },
     ],
 }
-
-
-@pytest.fixture(params=["database", "redis"])
-def job_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
-    if request.param == "redis":
-        if not REDIS_URL:
-            pytest.skip("rq runs in the PostgreSQL + Redis pass (LOANDESK_TEST_REDIS_URL)")
-        from redis import Redis
-
-        Redis.from_url(REDIS_URL).flushdb()
-        return settings.replace(redis_url=REDIS_URL)
-    return settings.replace(redis_url="")
-
-
-@pytest.fixture
-def job_app(app: Flask, job_settings: Settings) -> Iterator[Flask]:
-    from loandesk.app import create_app
-
-    other = create_app(job_settings)
-    yield other
-    other.extensions["loandesk"].db.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, tenant_session
 from tests.plugins.customers.conftest import Firm, add_staff, firm, new_customer  # noqa: F401
 
 
@@ -43,22 +43,8 @@ class Desk:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session of tenant A, committed at the end of the block."""
-        from loandesk.tenancy import service, use
-
-        ext = self.app.extensions["loandesk"]
-        with self.app.app_context():
-            session = ext.db.session()
-            tenant = service.get_by_slug(session, self.firm.tenant.slug).ref()
-            session.commit()
-            try:
-                with use(tenant):
-                    yield session
-                    session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                ext.db.session.remove()
+        with tenant_session(self.app, self.firm.tenant.slug) as session:
+            yield session
 
     def publish(self, nodes: list[dict[str, Any]], note: str = "") -> int:
         from loandesk.fields.forms import published_form

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.helpers import ApiClient, TenantFixture, csrf_from
+from tests.helpers import ApiClient, TenantFixture, csrf_from, tenant_session
 from tests.platform.notifications.conftest import Connector
 from tests.plugins.customers.conftest import PASSWORD, Staff, add_staff
 
@@ -33,22 +33,8 @@ class Outbox:
     @contextmanager
     def session(self, tenant: TenantFixture) -> Iterator[Session]:
         """A session of ``tenant``, committed at the end of the block."""
-        from loandesk.tenancy import service, use
-
-        ext = self.app.extensions["loandesk"]
-        with self.app.app_context():
-            session = ext.db.session()
-            ref = service.get_by_slug(session, tenant.slug).ref()
-            session.commit()
-            try:
-                with use(ref):
-                    yield session
-                    session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                ext.db.session.remove()
+        with tenant_session(self.app, tenant.slug) as session:
+            yield session
 
     def sign_in(self, tenant: TenantFixture, email: str, password: str = PASSWORD) -> FlaskClient:
         web = self.app.test_client()

@@ -7,42 +7,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from tests.helpers import ApiClient, TenantFixture
+from tests.helpers import ApiClient, TenantFixture, tenant_session
 from tests.plugins.sms_http.gateway_server import FakeGateway, running
 
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai: no quiet hours
 MOBILE = "13800138000"
 SECRET = "gw-secret-7f3a9c2e51"
-
-
-@contextmanager
-def tenant_session(app: Flask, slug: str) -> Iterator[Session]:
-    """The app's session with tenant ``slug`` current, committed at the end of the block."""
-    from loandesk.tenancy import service, use
-
-    ext = app.extensions["loandesk"]
-    with app.app_context():
-        session = ext.db.session()
-        tenant = service.get_by_slug(session, slug).ref()
-        session.commit()
-        try:
-            with use(tenant):
-                yield session
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            ext.db.session.remove()
 
 
 class Sms:
