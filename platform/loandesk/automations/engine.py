@@ -98,8 +98,11 @@ def on_event(session: Session, event: Event, record_types: Mapping[str, RecordTy
     if record is None:
         return 0
     values = values_of(record, form)
+    changed = event.payload.get("fields") or []
     fired = 0
     for rule in rules:
+        if rule.trigger.get("field") and rule.trigger["field"] not in changed:
+            continue  # the rule waits for a change of one field; this event is of others
         if rule.condition.strip():
             try:
                 holds = compile_expression(rule.condition, form.expression_kinds).holds(values)

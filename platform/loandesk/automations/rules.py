@@ -7,6 +7,8 @@ The JSON, as the API and bundles carry it::
 
     {"name": "审批通过发签约短信", "record_type": "application",
      "trigger": {"kind": "event", "event": "application.approved"},
+     # "field changed to a value": {"kind": "event", "event": "application.updated",
+     #   "field": "stage"} with the condition stage == "signing"
      # or {"kind": "relative", "field": "sign_by", "days": -2, "at": "09:00"}
      # or {"kind": "schedule", "cron": "0 9 * * 1", "filters": ["stage:eq:documents"]}
      "condition": "amount >= 10000",
@@ -100,6 +102,19 @@ def _relative(
     return {"kind": "relative", "field": key, "days": days, "at": f"{hours:02d}:{minutes:02d}"}
 
 
+def _event(trigger: Mapping[str, Any], form: Form, problem: Callable[..., None]) -> dict[str, Any]:
+    """``{"kind": "event", "event": "application.updated", "field": "stage"}``: when the event
+    happens — with ``field``, only when the change it reports includes that field (update
+    events list the fields they changed in their payload's ``fields``)."""
+    found: dict[str, Any] = {"kind": "event", "event": trigger["event"]}
+    changed = trigger.get("field")
+    if changed in (None, ""):
+        return found
+    if str(changed) not in form.expression_kinds:
+        problem("trigger.field", N_("Choose a field of the form."))
+    return {**found, "field": str(changed)}
+
+
 def _schedule(
     trigger: Mapping[str, Any], form: Form, problem: Callable[..., None]
 ) -> dict[str, Any]:
@@ -163,6 +178,8 @@ def parse(
     elif trigger["kind"] == "event" and trigger.get("event") not in events:
         problem("trigger", N_("No event of this record type is called %(name)s."),
                 name=str(trigger.get("event")))  # fmt: skip
+    elif trigger["kind"] == "event":
+        trigger = _event(trigger, form, problem)
     elif trigger["kind"] == "relative":
         trigger = _relative(trigger, form, problem)
     elif trigger["kind"] == "schedule":
@@ -202,9 +219,7 @@ def parse(
     return Rule(
         name=str(name).strip(),
         record_type=form.record_type.key,
-        trigger=dict(trigger)
-        if trigger["kind"] != "event"
-        else {"kind": "event", "event": trigger["event"]},
+        trigger=dict(trigger),
         condition=condition,
         actions=tuple(checked),
         enabled=bool(data.get("enabled", True)),

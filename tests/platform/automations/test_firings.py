@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from tests.platform.automations.conftest import deliver_and_run, run_job, save_rule
@@ -199,3 +200,48 @@ def test_a_to_do_template_naming_a_missing_field_is_refused(shop: Desk) -> None:
     assert refused.value.errors == {
         "actions.0.title": ["The template names nmae, which are not fields of this record."]
     }
+
+
+def test_a_field_changed_to_a_value(shop: Desk) -> None:
+    """``application.updated`` with ``field`` and a condition: "when stage becomes signing"
+    — not when another field changes, not when stage changes to something else."""
+    from loandesk.todos.models import Todo
+
+    save_rule(shop, {
+        "name": "进入签约阶段提醒",
+        "trigger": {"kind": "event", "event": "application.updated", "field": "stage"},
+        "condition": 'stage == "signing"',
+        "actions": [{"type": "create_todo", "title": "准备合同：{{ title }}",
+                     "assignee": {"kind": "owner"}}],
+    })  # fmt: skip
+    api = shop.firm.staff["officer1"].api
+    body = {"customer_id": shop.customer, "amount": "60000", "term_months": 12}
+    application = api.post("/applications", json=body).get_json()["id"]
+
+    def change(**values: Any) -> None:
+        answer = api.patch(f"/applications/{application}", json=values)
+        assert answer.status_code == 200, answer.get_json()
+        deliver_and_run(shop)
+
+    def todos() -> int:
+        with shop.session() as session:
+            return len(session.scalars(select(Todo)).all())
+
+    change(stage="review")  # stage changed, to something else
+    assert todos() == 0
+    change(stage="signing")
+    assert todos() == 1
+    change(amount="65000")  # stage still "signing", but it is not what changed
+    assert todos() == 1
+
+
+def test_the_changed_field_must_be_a_field_of_the_form(shop: Desk) -> None:
+    from loandesk.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as refused:
+        save_rule(shop, {
+            "name": "x",
+            "trigger": {"kind": "event", "event": "application.updated", "field": "nope"},
+            "actions": [{"type": "set_field", "field": "stage", "value": "signing"}],
+        })  # fmt: skip
+    assert refused.value.errors == {"trigger.field": ["Choose a field of the form."]}

@@ -339,3 +339,18 @@ def test_a_schedule_rule_through_the_form_takes_a_saved_views_filters(admin: Adm
     assert trigger == {"kind": "schedule", "cron": "0 9 * * 1",
                        "filters": ["status:eq:submitted", "amount:ge:50000"]}  # fmt: skip
     assert "On schedule 0 9 * * 1, for the records 2 filters select" in admin.page()
+
+
+def test_an_event_rule_can_wait_for_one_field_to_change(admin: Admin) -> None:
+    data = {**TODO_FORM, "event": "application.updated", "changed_field": "stage",
+            "condition": 'stage == "signing"', "name": "进入签约"}  # fmt: skip
+    created = admin.post("/new", **data)
+    assert created.status_code == 302, created.get_data(as_text=True)
+    [(_name, trigger, *_rest)] = _rules(admin.desk)
+    assert trigger == {"kind": "event", "event": "application.updated", "field": "stage"}
+    assert "When Application changed and Stage changed" in admin.page()
+    wrong = admin.post("/new", htmx=True, **{**data, "name": "y", "changed_field": "nope"})
+    assert wrong.status_code == 422
+    assert "Choose a field of the form." in _error_after(
+        wrong.get_data(as_text=True), "changed_field"
+    )

@@ -71,7 +71,15 @@ def trigger_words(trigger: dict[str, Any], record_type: RecordType | None, loc: 
         return gettext("On schedule %(cron)s, for every record", cron=trigger.get("cron"))
     name = str(trigger.get("event"))
     known = event_types().get(name)
-    return gettext("When %(event)s", event=event_label(known, loc) if known else name)
+    event = event_label(known, loc) if known else name
+    if changed := trigger.get("field"):
+        label = str(changed)
+        if record_type is not None:
+            form = current_form(record_type)
+            if label in form.expression_kinds:
+                label = form.field(label).label(loc)
+        return gettext("When %(event)s and %(field)s changed", event=event, field=label)
+    return gettext("When %(event)s", event=event)
 
 
 def event_label(event: Any, loc: str) -> str:

@@ -36,6 +36,7 @@ def state_of(row: Any | None, record_type: str) -> dict[str, Any]:
     if row is None:
         return {
             "name": "", "record_type": record_type, "trigger_kind": "event", "event": "",
+            "changed_field": "",
             "date_field": "", "days": "0", "direction": "before", "at": "09:00",
             "cron": DEFAULT_CRON, "filters": "", "condition": "", "enabled": True,
             "actions": [],
@@ -47,6 +48,7 @@ def state_of(row: Any | None, record_type: str) -> dict[str, Any]:
         "record_type": row.record_type,
         "trigger_kind": trigger.get("kind", "event"),
         "event": trigger.get("event", ""),
+        "changed_field": trigger.get("field", "") if trigger.get("kind") == "event" else "",
         "date_field": trigger.get("field", ""),
         "days": str(abs(days)),
         "direction": "after" if days > 0 else "before",
@@ -108,6 +110,7 @@ def posted_state(posted: Posted) -> dict[str, Any]:
         "record_type": posted.get("record_type", ""),
         "trigger_kind": posted.get("trigger_kind", "event"),
         "event": posted.get("event", ""),
+        "changed_field": posted.get("changed_field", ""),
         "date_field": posted.get("date_field", ""),
         "days": posted.get("days", "0"),
         "direction": posted.get("direction", "before"),
@@ -174,6 +177,8 @@ def rule_data(state: Mapping[str, Any]) -> tuple[dict[str, Any], Errors]:
         trigger = {"kind": "schedule", "cron": state["cron"], "filters": [x for x in lines if x]}
     else:
         trigger = {"kind": "event", "event": state["event"]}
+        if state["changed_field"]:
+            trigger["field"] = state["changed_field"]
     actions = []
     for index, step in enumerate(state["actions"]):
         actions.append(_action_data(step, f"actions.{index}", errors))
