@@ -10,7 +10,7 @@ from loandesk.api.schemas import page_of
 TRIGGER_HELP = (
     'When the rule runs: {"kind": "event", "event": "application.approved"} (an event of the '
     'record type, or an approval event; on an update event "field": "stage" waits for a change '
-    "of that field) or {"kind": "relative", "field": "sign_by", "days": '
+    'of that field) or {"kind": "relative", "field": "sign_by", "days": '
     '-2, "at": "09:00"} (days from a date field of the record — negative: before it — at a '
     'time of day, tenant time) or {"kind": "schedule", "cron": "0 9 * * 1", "filters": '
     '["stage:eq:documents"]} (a 5-field cron in tenant time, at most every 15 minutes, over '
