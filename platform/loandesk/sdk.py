@@ -73,6 +73,7 @@ from loandesk.plugins.info import NavCount, NavItem, Permission, PluginInfo
 from loandesk.rbac.access import RecordAccess
 from loandesk.rbac.current import acting_user, record_access
 from loandesk.rbac.org import unit_names, unit_of
+from loandesk.reports import Dataset, Dimension, Measure
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
 from loandesk.web.approvals.summary import (
@@ -123,6 +124,8 @@ __all__ = [
     "Clean",
     "Conflict",
     "CustomValues",
+    "Dataset",
+    "Dimension",
     "DomainError",
     "Event",
     "EventHandler",
@@ -140,6 +143,7 @@ __all__ = [
     "ListResolved",
     "ListResult",
     "ListState",
+    "Measure",
     "Money",
     "NavCount",
     "NavItem",

@@ -91,3 +91,10 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType("customer.closed", "客户已终止往来", "Customer closed", "customer"),
         sdk.EventType("customer.active", "客户已恢复往来", "Customer reopened", "customer"),
     ]
+
+
+@sdk.hookimpl
+def loandesk_report_datasets() -> list[sdk.Dataset]:
+    from loandesk_customers.reports import CUSTOMERS
+
+    return [CUSTOMERS]

@@ -94,3 +94,10 @@ def loandesk_event_types() -> list[sdk.EventType]:
             "application.withdrawn", "借款申请已撤回", "Application withdrawn", "application"
         ),
     ]
+
+
+@sdk.hookimpl
+def loandesk_report_datasets() -> list[sdk.Dataset]:
+    from loandesk_intake.reports import APPLICATIONS
+
+    return [APPLICATIONS]

@@ -54,6 +54,7 @@ SCOPES: dict[str, str] = {
     "todos:write": N_(
         "Create, change and tick off to-dos, as the staff member the client acts for"
     ),
+    "reports:read": N_("Run reports, as the staff member the client acts for"),
     "records:read": N_("Read business records, as the staff member the client acts for"),
     "records:write": N_("Change business records, as the staff member the client acts for"),
     "security:read": N_("Read the security settings"),

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from loandesk.notifications.channels import Channel
     from loandesk.pii.retention import RetentionSubject
     from loandesk.plugins.info import NavItem, Permission
+    from loandesk.reports import Dataset
 
 hookspec = pluggy.HookspecMarker("loandesk")
 
@@ -143,6 +144,21 @@ def loandesk_automation_actions() -> list[ActionType]:
     the action for one record inside the rule's transaction (``ctx.key`` is unique to this
     action of this firing: give it to a provider as the idempotency key) and returns a short
     result for the run log; raising makes the firing retry later."""
+
+
+# --- reports (start-up) -----------------------------------------------------------------------
+
+
+@hookspec
+def loandesk_report_datasets() -> list[Dataset]:
+    """Datasets reports may be made of (``loandesk.sdk.Dataset`` keyed ``<plugin>.<name>``:
+    ``intake.applications``), called once when the app is created; tenants that enabled the
+    plugin are offered them. A dataset reads one of the plugin's record types, so the
+    viewer's data scope and field permissions apply; its ``dimensions`` (fields, date fields
+    with buckets, plain columns) and ``measures`` (count, distinct count, sum, average,
+    minimum, maximum of an integer or money field, a ratio of two measures) say what a report
+    may group by and compute. ``loandesk.reports.query`` compiles a report to one SQL
+    aggregate query."""
 
 
 # --- notifications (start-up) ------------------------------------------------------------

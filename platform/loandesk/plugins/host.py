@@ -177,6 +177,7 @@ class PluginHost:
                         f"with '{name}.'"
                     )
                 self.contributions[name].automation_actions.append(action)
+        self._gather_report_datasets()
         self.gather_notification_channels()
 
     def gather_notification_channels(self) -> None:
@@ -225,6 +226,27 @@ class PluginHost:
                     raise PluginError(f"plugin {name!r}: " + "; ".join(problems))
                 seen.add(subject.key)
                 self.contributions[name].retention_subjects.append(subject)
+
+    def _gather_report_datasets(self) -> None:
+        from loandesk.reports import Dataset
+
+        types = {t.key: t for c in self.contributions.values() for t in c.record_types}
+        seen: set[str] = set()
+        for name, datasets in self.collect("loandesk_report_datasets"):
+            for dataset in _as_list(datasets, Dataset, name, "loandesk_report_datasets"):
+                problems = dataset.problems(types.get(dataset.record_type))
+                if not dataset.key.startswith(f"{name}."):
+                    problems.append(f"dataset {dataset.key!r} must start with '{name}.'")
+                if dataset.record_type not in types:
+                    problems.append(
+                        f"dataset {dataset.key!r}: no record type {dataset.record_type!r}"
+                    )
+                if dataset.key in seen:
+                    problems.append(f"two datasets are keyed {dataset.key!r}")
+                if problems:
+                    raise PluginError(f"plugin {name!r}: " + "; ".join(problems))
+                seen.add(dataset.key)
+                self.contributions[name].report_datasets.append(dataset)
 
     def _gather_record_types(self) -> None:
         from loandesk.fields import RecordType
@@ -291,6 +313,14 @@ class PluginHost:
             for n in enabled
             if n in self.contributions
             for a in self.contributions[n].automation_actions
+        ]
+
+    def report_datasets(self, enabled: Iterable[str]) -> list[Any]:
+        return [
+            d
+            for n in enabled
+            if n in self.contributions
+            for d in self.contributions[n].report_datasets
         ]
 
     def notification_channels(self, enabled: Iterable[str]) -> list[Any]:

@@ -120,3 +120,4 @@ class Contributions:
     retention_subjects: list[Any] = field(default_factory=list)
     automation_actions: list[Any] = field(default_factory=list)
     notification_channels: list[Any] = field(default_factory=list)
+    report_datasets: list[Any] = field(default_factory=list)

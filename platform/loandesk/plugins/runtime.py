@@ -74,6 +74,12 @@ def automation_actions() -> dict[str, Any]:
     return found
 
 
+def report_datasets() -> dict[str, Any]:
+    """The datasets reports of the current tenant may be made of: its enabled plugins', by
+    key (``loandesk.reports.Dataset``)."""
+    return {d.key: d for d in host().report_datasets(sorted(enabled()))}
+
+
 def notification_channels() -> dict[str, Any]:
     """The channels the current tenant may send through: the core's in-app channel and its
     enabled plugins', by key."""

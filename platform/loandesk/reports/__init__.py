@@ -1,0 +1,6 @@
+"""Reports (报表): datasets that plugins register, and report specs compiled to one SQL
+aggregate query under the viewer's data scope and field permissions (DESIGN §4 "Reports")."""
+
+from loandesk.reports.datasets import BUCKETS, Dataset, Dimension, Measure
+
+__all__ = ["BUCKETS", "Dataset", "Dimension", "Measure"]

@@ -1,0 +1,501 @@
+"""A report spec checked against what the viewer may use, compiled to one SQL aggregate query.
+
+The spec, as the API takes it::
+
+    {"dataset": "intake.applications",
+     "dimensions": [{"key": "org_unit_id"}, {"key": "created_at", "bucket": "month"}],
+     "measures": ["count", "amount_sum", "approval_rate"],
+     "filters": ["amount:ge:10000"], "sort": "-amount_sum", "limit": 100}
+
+``Catalog.of(dataset, access)`` is what one viewer may use of a dataset: dimensions and
+measures over fields they see unmasked (a masked amount summed would tell what the mask
+hides), and the filters of their record lists (``loandesk.fields.lists``: values parsed per
+field kind, always bound parameters). ``compile_report`` refuses anything else with 422,
+problems keyed ``dataset``, ``dimensions.0``, ``measures.1``, ``filter.0``, ``sort``,
+``limit``; a field the viewer may not see is refused with the message of an unknown one.
+
+The query is ``SELECT dims, aggregates FROM (SELECT dim values, measure inputs FROM the
+record type's table WHERE scope AND filters) GROUP BY dims``: the inner select computes each
+value once (a bucket's time zone is one bound parameter, not repeated in GROUP BY), the
+outer one aggregates. Nothing is aggregated in Python.
+
+Exact numbers on every database: sums, minima and maxima are over integers (money in 分);
+an average and a ratio divide in SQL with ``NULLIF(denominator, 0)`` — PostgreSQL in
+``numeric``, SQLite over the numerator scaled by 10^(places+1) in integers (no float), the
+last digit then rounded half up — and come back as Decimal strings.
+
+Date buckets are taken in the tenant's time zone. PostgreSQL: ``date_trunc(unit,
+ts AT TIME ZONE tz)``. SQLite has no time zones: the offsets the zone had over the range the
+data spans (one small ``min/max`` query first) become ``CASE`` branches, so a zone with summer
+time is still right on both sides of each change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    case,
+    cast,
+    distinct,
+    func,
+    literal,
+    literal_column,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from loandesk.errors import ValidationFailed
+from loandesk.fields import search
+from loandesk.fields.lists import ListState, RecordList
+from loandesk.fields.registry import FieldSpec
+from loandesk.fields.validation import message
+from loandesk.i18n import N_
+from loandesk.reports.datasets import (
+    BUCKETS,
+    DATE_KINDS,
+    Dataset,
+    Dimension,
+    Measure,
+    bucketed,
+    custom_dimensions,
+    measure_fields,
+)
+
+MAX_LIMIT = 1000
+MAX_DIMENSIONS = 5
+MAX_MEASURES = 20
+REPORT_PROBLEMS = N_("Some report settings need attention.")
+_SEEN = ("view", "edit")
+
+
+@dataclass
+class Catalog:
+    """What one viewer (``access``: their ``RecordAccess`` to the dataset's record type, with
+    the tenant's custom fields) may use of ``dataset``."""
+
+    dataset: Dataset
+    access: Any
+    dimensions: dict[str, tuple[Dimension, FieldSpec | None]]
+    measures: dict[str, Measure]
+    lists: RecordList
+
+    @classmethod
+    def of(cls, dataset: Dataset, access: Any, context: Any = None) -> Catalog:
+        record_type = access.record_type
+        specs = {f.key: f for f in record_type.fields}
+
+        def seen(key: str) -> bool:
+            return key in specs and access.access(key) in _SEEN
+
+        dimensions: dict[str, tuple[Dimension, FieldSpec | None]] = {}
+        if access.can_read:
+            for dimension in (*dataset.dimensions, *custom_dimensions(dataset, record_type)):
+                key = dimension.field_key
+                if key is None:
+                    dimensions[dimension.key] = (dimension, None)
+                elif seen(key):
+                    dimensions[dimension.key] = (dimension, specs[key])
+        measures = {
+            m.key: m
+            for m in dataset.measures
+            if access.can_read and all(seen(k) for k in measure_fields(dataset, m))
+        }
+        return cls(dataset, access, dimensions, measures, RecordList(access, context=context))
+
+    def describe(self) -> dict[str, Any]:
+        """The catalog as the API and the designer show it (labels in both languages)."""
+        return {
+            **_labels(self.dataset),
+            "key": self.dataset.key,
+            "record_type": self.dataset.record_type,
+            "dimensions": [
+                {
+                    **_labels(spec if spec is not None and not dim.label_en else dim),
+                    "key": key,
+                    "kind": spec.value_kind if spec else "text",
+                    "buckets": list(BUCKETS) if bucketed(spec) else [],
+                }
+                for key, (dim, spec) in self.dimensions.items()
+            ],
+            "measures": [
+                {**_labels(m), "key": m.key, "aggregate": m.aggregate}
+                for m in self.measures.values()
+            ],
+            "filters": [
+                {**_labels(spec), "key": spec.key, "operators": list(self.lists.operators(spec))}
+                for spec in self.lists.filterable()
+            ],
+        }
+
+
+def _labels(item: Any) -> dict[str, str]:
+    return {"label_zh": item.label_zh, "label_en": item.label_en}
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    role: str  # "dimension" or "measure"
+    convert: Callable[[Any], Any]
+    bucket: str | None = None
+
+
+@dataclass
+class Compiled:
+    statement: Select[Any]
+    columns: list[Column]
+
+    def run(self, session: Session) -> list[dict[str, Any]]:
+        return [
+            {c.key: c.convert(value) for c, value in zip(self.columns, row, strict=True)}
+            for row in session.execute(self.statement)
+        ]
+
+
+@dataclass(frozen=True)
+class Where:
+    """What a compiled query needs of its surroundings."""
+
+    dialect: str
+    timezone: str
+    keys: Any
+    session: Session | None = None  # SQLite: for the range of a bucketed datetime
+
+
+def compile_report(catalog: Catalog, spec: Mapping[str, Any], where: Where) -> Compiled:
+    """``spec`` checked against ``catalog`` and compiled; ``ValidationFailed`` (422) naming
+    every problem."""
+    errors: dict[str, list[str]] = {}
+    dimensions = _dimensions(catalog, spec.get("dimensions") or [], errors)
+    measures = _measures(catalog, spec.get("measures") or [], errors)
+    if not measures and "measures" not in errors:
+        errors["measures"] = [message(N_("Choose at least one measure."))]
+    limit = spec.get("limit") or MAX_LIMIT
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+        errors["limit"] = [message(N_("A limit from 1 to %(count)s."), count=MAX_LIMIT)]
+    filters = spec.get("filters") or []
+    resolved = None
+    if not isinstance(filters, list) or not all(isinstance(f, str) for f in filters):
+        errors["filter"] = [message(N_("Filters are a list of key:op:value."))]
+    else:
+        try:
+            resolved = catalog.lists.resolve(ListState.of(filters=filters))
+        except ValidationFailed as problem:
+            errors.update(problem.errors or {})
+    keys = [d[0] for d in dimensions] + [m.key for m in measures]
+    sort = str(spec.get("sort") or "")
+    if sort and sort.lstrip("-") not in keys:
+        errors["sort"] = [message(N_("Sort by one of the report's columns."))]
+    if errors:
+        raise ValidationFailed(REPORT_PROBLEMS, errors=errors)
+    assert resolved is not None
+    return _Builder(catalog, where).build(dimensions, measures, resolved, sort, limit)
+
+
+def _dimensions(
+    catalog: Catalog, items: Any, errors: dict[str, list[str]]
+) -> list[tuple[str, Dimension, FieldSpec | None, str | None]]:
+    found: list[tuple[str, Dimension, FieldSpec | None, str | None]] = []
+    if not isinstance(items, list) or len(items) > MAX_DIMENSIONS:
+        errors["dimensions"] = [message(N_("At most %(count)s dimensions."), count=MAX_DIMENSIONS)]
+        return found
+    for index, item in enumerate(items):
+        item = {"key": item} if isinstance(item, str) else item
+        key = str(item.get("key", "")) if isinstance(item, dict) else ""
+        bucket = item.get("bucket") if isinstance(item, dict) else None
+        entry = catalog.dimensions.get(key)
+        where = f"dimensions.{index}"
+        if entry is None:
+            errors[where] = [message(N_("No dimension %(key)s to group by."), key=key)]
+        elif any(f[0] == key for f in found):
+            errors[where] = [message(N_("%(key)s is already a dimension."), key=key)]
+        elif bucket is not None and not bucketed(entry[1]):
+            errors[where] = [message(N_("Only dates group by day, week, month, quarter or year."))]
+        elif bucket is not None and bucket not in BUCKETS:
+            errors[where] = [message(N_("Group dates by day, week, month, quarter or year."))]
+        else:
+            found.append(
+                (key, entry[0], entry[1], bucket or ("day" if bucketed(entry[1]) else None))
+            )
+    return found
+
+
+def _measures(catalog: Catalog, items: Any, errors: dict[str, list[str]]) -> list[Measure]:
+    found: list[Measure] = []
+    if not isinstance(items, list) or len(items) > MAX_MEASURES:
+        errors["measures"] = [message(N_("At most %(count)s measures."), count=MAX_MEASURES)]
+        return found
+    for index, key in enumerate(items):
+        measure = catalog.measures.get(key) if isinstance(key, str) else None
+        if measure is None:
+            errors[f"measures.{index}"] = [message(N_("No measure %(key)s."), key=str(key))]
+        elif measure in found:
+            errors[f"measures.{index}"] = [message(N_("%(key)s is already a measure."), key=key)]
+        else:
+            found.append(measure)
+    return found
+
+
+class _Builder:
+    def __init__(self, catalog: Catalog, where: Where) -> None:
+        self.catalog = catalog
+        self.where = where
+        self.dataset = catalog.dataset
+        self.model = catalog.access.record_type.model
+        self.specs = {f.key: f for f in catalog.access.record_type.fields}
+        self.inner: list[ColumnElement[Any]] = []
+
+    def build(
+        self,
+        dimensions: Sequence[tuple[str, Dimension, FieldSpec | None, str | None]],
+        measures: Sequence[Measure],
+        resolved: Any,
+        sort: str,
+        limit: int,
+    ) -> Compiled:
+        dim_parts = [self._dimension(d, spec, bucket) for _, d, spec, bucket in dimensions]
+        plans = [self._measure(m) for m in measures]
+        base = select(*self.inner).select_from(self.model)
+        base = base.where(self.model.tenant_id == _tenant_id())
+        base = resolved.where(self.catalog.access.where(base), self.where.dialect, self.where.keys)
+        inner = base.subquery("report_rows")
+        outer_dims = [inner.c[name] for name, _ in dim_parts]
+        labelled = [c.label(f"d{i}") for i, c in enumerate(outer_dims)]
+        outer_measures = [plan(inner).label(f"m{i}") for i, (plan, _) in enumerate(plans)]
+        statement = select(*labelled, *outer_measures).group_by(*outer_dims)
+        columns = [
+            Column(key, "dimension", convert, bucket)
+            for (key, _, _, bucket), (_, convert) in zip(dimensions, dim_parts, strict=True)
+        ] + [
+            Column(m.key, "measure", convert)
+            for m, (_, convert) in zip(measures, plans, strict=True)
+        ]
+        by_key = dict(zip([c.key for c in columns], [*labelled, *outer_measures], strict=True))
+        order = []
+        if sort:
+            chosen = by_key[sort.lstrip("-")]
+            order.append(chosen.desc().nulls_last() if sort.startswith("-") else chosen.asc())
+        order += [c.asc().nulls_last() for c in labelled]
+        return Compiled(statement.order_by(*order).limit(limit), columns)
+
+    # --- inner values ----------------------------------------------------------------------
+
+    def _add(self, expression: ColumnElement[Any]) -> str:
+        name = f"c{len(self.inner)}"
+        self.inner.append(expression.label(name))
+        return name
+
+    def _value(self, key: str) -> ColumnElement[Any]:
+        spec = self.specs[key]
+        if spec.custom:
+            return search.value_expression(self.model, spec, self.where.dialect)
+        column: ColumnElement[Any] = getattr(self.model, spec.source)
+        return column
+
+    def _dimension(
+        self, dimension: Dimension, spec: FieldSpec | None, bucket: str | None
+    ) -> tuple[str, Callable[[Any], Any]]:
+        if spec is None:
+            assert dimension.column is not None
+            return self._add(dimension.column(self.model)), _plain
+        value = self._value(spec.key)
+        if bucket is not None:
+            return self._add(self._bucket(value, spec, bucket)), _plain
+        return self._add(value), _plain
+
+    def _bucket(self, value: ColumnElement[Any], spec: FieldSpec, bucket: str) -> Any:
+        local = spec.value_kind == "datetime"
+        if self.where.dialect == "postgresql":
+            if local:
+                value = func.timezone(self.where.timezone, value)
+            else:
+                value = cast(cast(value, Date), DateTime)
+            return cast(func.date_trunc(bucket, value), Date)
+        if local:
+            value = self._sqlite_local(value)
+        return _sqlite_bucket(value, bucket)
+
+    def _sqlite_local(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        zone = ZoneInfo(self.where.timezone)
+        session = self.where.session
+        assert session is not None, "SQLite needs the session for a zone's offsets"
+        low, high = session.execute(
+            self.catalog.access.where(
+                select(func.min(value), func.max(value))
+                .select_from(self.model)
+                .where(self.model.tenant_id == _tenant_id())
+            )
+        ).one()
+        changes = offsets(zone, low, high)
+        shifts = [(at, f"{int(offset.total_seconds())} seconds") for at, offset in changes]
+        if len(shifts) == 1:
+            return func.datetime(value, shifts[0][1])
+        branches = [
+            (value < at, func.datetime(value, shift))
+            for (at, _), (_, shift) in zip(shifts[1:], shifts[:-1], strict=True)
+        ]
+        return case(*branches, else_=func.datetime(value, shifts[-1][1]))
+
+    def _measure(self, measure: Measure) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        """How the outer select computes ``measure`` over the inner columns, and how its value
+        is given back."""
+        if measure.aggregate == "ratio":
+            numerator = self._exact(self.dataset.measure(measure.numerator or ""))
+            denominator = self._exact(self.dataset.measure(measure.denominator or ""))
+            places = measure.places
+            return (
+                lambda inner: self._divide(numerator(inner), denominator(inner), places),
+                self._quotient(places, 0),
+            )
+        spec = self.specs.get(measure.field or "")
+        money = spec is not None and spec.value_kind == "money"
+        if measure.aggregate == "avg":
+            total, count = self._sum_and_count(measure)
+            places = 0 if money else 2  # an average of money in whole 分
+            return (
+                lambda inner: self._divide(total(inner), count(inner), places),
+                self._quotient(places, 2 if money else 0),
+            )
+        return self._exact(measure), _money if money else _plain
+
+    def _exact(self, measure: Measure | None) -> Callable[[Any], Any]:
+        """An integer aggregate (count, distinct count, sum, min, max) over the inner rows."""
+        assert measure is not None and measure.aggregate not in ("ratio", "avg")
+        if measure.aggregate == "count":
+            if measure.when is None:
+                return lambda inner: func.count()
+            name = self._add(case((self._when(measure), literal(1))))
+            return lambda inner: func.count(inner.c[name])
+        name = self._add(self._input(measure))
+        if measure.aggregate == "count_distinct":
+            return lambda inner: func.count(distinct(inner.c[name]))
+        function = getattr(func, measure.aggregate)  # sum, min or max
+        return lambda inner: type_coerce(function(inner.c[name]), BigInteger)
+
+    def _sum_and_count(self, measure: Measure) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        name = self._add(self._input(measure))
+        return (
+            lambda inner: type_coerce(func.sum(inner.c[name]), BigInteger),
+            lambda inner: func.count(inner.c[name]),
+        )
+
+    def _input(self, measure: Measure) -> ColumnElement[Any]:
+        """The value a measure aggregates: raw integers (money in 分, not the Money type's
+        Decimal), only where ``when`` holds."""
+        spec = self.specs[measure.field or ""]
+        value = self._value(spec.key)
+        if not spec.custom and spec.value_kind in ("integer", "money"):
+            value = type_coerce(value, BigInteger)
+        if measure.when is None:
+            return value
+        return case((self._when(measure), value))
+
+    def _when(self, measure: Measure) -> ColumnElement[bool]:
+        assert measure.when is not None
+        key, values = measure.when
+        return self._value(key).in_([type_coerce(v, String) for v in values])
+
+    def _divide(self, numerator: Any, denominator: Any, places: int) -> Any:
+        if self.where.dialect == "postgresql":
+            return cast(numerator, Numeric) / func.nullif(denominator, 0)
+        scale = literal_column(str(10 ** (places + 1)), Integer)
+        return type_coerce(numerator * scale // func.nullif(denominator, 0), BigInteger)
+
+    def _quotient(self, places: int, shift: int) -> Callable[[Any], Any]:
+        """The value of a division: rounded half up to ``places``, then moved ``shift`` places
+        right (an average of money in 分 shown in yuan)."""
+        sqlite = self.where.dialect != "postgresql"
+
+        def convert(value: Any) -> str | None:
+            if value is None:
+                return None
+            if sqlite:  # the quotient scaled by 10^(places+1), truncated toward zero
+                scaled = int(value)
+                rounded = (abs(scaled) + 5) // 10 * (1 if scaled >= 0 else -1)
+                exact = Decimal(rounded).scaleb(-places)
+            else:
+                exact = Decimal(value).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+            return str(exact.scaleb(-shift)) if shift else str(exact)
+
+        return convert
+
+
+def _sqlite_bucket(value: Any, bucket: str) -> Any:
+    """The first day of ``value``'s bucket as ``YYYY-MM-DD`` (weeks start on Monday, as
+    PostgreSQL's ``date_trunc`` has them)."""
+    if bucket == "day":
+        return func.date(value)
+    if bucket == "week":
+        weekday = (cast(func.strftime("%w", value), Integer) + 6) % 7
+        return func.date(value, literal("-") + cast(weekday, String) + literal(" days"))
+    if bucket == "month":
+        return func.strftime("%Y-%m-01", value)
+    if bucket == "quarter":
+        month = (cast(func.strftime("%m", value), Integer) - 1) // 3 * 3 + 1
+        year = func.strftime("%Y-", value, type_=String)
+        return year + func.printf("%02d", month, type_=String) + literal("-01")
+    return func.strftime("%Y-01-01", value)
+
+
+def offsets(zone: ZoneInfo, low: datetime | None, high: datetime | None) -> list[tuple[Any, Any]]:
+    """The UTC offsets ``zone`` had from ``low`` to ``high`` (aware UTC datetimes): the first
+    offset, then each change as (the UTC instant it took effect, the new offset)."""
+    start = (low or datetime.now(UTC)).astimezone(UTC)
+    end = (high or start).astimezone(UTC)
+    found: list[tuple[Any, Any]] = [(start, start.astimezone(zone).utcoffset())]
+    moment = start
+    while moment < end:
+        following = min(moment + timedelta(days=1), end)
+        if following.astimezone(zone).utcoffset() != found[-1][1]:
+            found.append(_change(zone, moment, following, found[-1][1]))
+        moment = following
+    return found
+
+
+def _change(zone: ZoneInfo, before: datetime, after: datetime, offset: Any) -> tuple[Any, Any]:
+    """The instant within (before, after] the offset stopped being ``offset``, to the second."""
+    while after - before > timedelta(seconds=1):
+        middle = before + (after - before) / 2
+        if middle.astimezone(zone).utcoffset() == offset:
+            before = middle
+        else:
+            after = middle
+    return after, after.astimezone(zone).utcoffset()
+
+
+def _tenant_id() -> Any:
+    from loandesk.tenancy import current_id
+
+    return current_id()
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _money(value: Any) -> str | None:
+    return None if value is None else str(Decimal(int(value)).scaleb(-2))
+
+
+__all__ = ["DATE_KINDS", "Catalog", "Compiled", "Where", "compile_report", "offsets"]
