@@ -468,14 +468,16 @@ def offsets(zone: ZoneInfo, low: datetime | None, high: datetime | None) -> list
 
 
 def _change(zone: ZoneInfo, before: datetime, after: datetime, offset: Any) -> tuple[Any, Any]:
-    """The instant within (before, after] the offset stopped being ``offset``, to the second."""
-    while after - before > timedelta(seconds=1):
-        middle = before + (after - before) / 2
-        if middle.astimezone(zone).utcoffset() == offset:
-            before = middle
+    """The first whole second in (before, after] at which the offset is no longer ``offset``."""
+    low, high = int(before.timestamp()), int(after.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, zone).utcoffset() == offset:
+            low = middle
         else:
-            after = middle
-    return after, after.astimezone(zone).utcoffset()
+            high = middle
+    moment = datetime.fromtimestamp(high, UTC)
+    return moment, moment.astimezone(zone).utcoffset()
 
 
 def _tenant_id() -> Any:

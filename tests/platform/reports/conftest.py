@@ -7,6 +7,7 @@ staff members."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -51,6 +52,29 @@ class Books:
             tenant = uuid.UUID(self.desk.firm.tenant.id)
             return [tuple(r) for r in session.execute(query, {"tenant": tenant, **params})]
 
+    def add(self, rows: Sequence[tuple[str, str, str, str, int, datetime]]) -> None:
+        """Applications (owner, unit, status, amount, term, created) written to the table."""
+        from loandesk_intake.models import Application
+
+        desk = self.desk
+        customers = [uuid.UUID(desk.customer_of(name)) for name in ("officer1", "officer3")]
+        with desk.session() as session:
+            start = session.scalar(text("SELECT count(*) FROM intake_applications")) or 0
+            for number, (owner, unit, status, amount, term, created) in enumerate(rows, start + 1):
+                session.add(
+                    Application(
+                        number=f"SQ{number:06d}",
+                        customer_id=customers[number % 2],
+                        amount=Decimal(amount),
+                        term_months=term,
+                        status=status,
+                        owner_id=desk.user(owner),
+                        org_unit_id=uuid.UUID(desk.firm.units[unit]),
+                        created_at=created,
+                        submitted_at=created if status != "draft" else None,
+                    )
+                )
+
     @property
     def dialect(self) -> str:
         with self.desk.session() as session:
@@ -81,29 +105,13 @@ def reports_client(
 
 @pytest.fixture
 def books(desk: Desk, app: Flask, client: FlaskClient) -> Books:
-    from loandesk_intake.models import Application
-
     firm = desk.firm
-    customers = [uuid.UUID(desk.customer_of(name)) for name in ("officer1", "officer3")]
-    with desk.session() as session:
-        for number, (owner, unit, status, amount, term, created) in enumerate(SEED, 1):
-            session.add(
-                Application(
-                    number=f"SQ{number:06d}",
-                    customer_id=customers[number % 2],
-                    amount=Decimal(amount),
-                    term_months=term,
-                    status=status,
-                    owner_id=desk.user(owner),
-                    org_unit_id=uuid.UUID(firm.units[unit]),
-                    created_at=created,
-                    submitted_at=created if status != "draft" else None,
-                )
-            )
     api = {
         name: reports_client(
             app, client, firm.tenant.slug, firm.tenant.id, firm.staff[name].user_id
         )
         for name in ("officer1", "officer3", "risk", "finance", "auditor")
     }
-    return Books(desk, api)
+    found = Books(desk, api)
+    found.add(SEED)
+    return found
