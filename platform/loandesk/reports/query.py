@@ -185,7 +185,8 @@ def compile_report(catalog: Catalog, spec: Mapping[str, Any], where: Where) -> C
     measures = _measures(catalog, spec.get("measures") or [], errors)
     if not measures and "measures" not in errors:
         errors["measures"] = [message(N_("Choose at least one measure."))]
-    limit = spec.get("limit") or MAX_LIMIT
+    limit = spec.get("limit")
+    limit = MAX_LIMIT if limit is None else limit
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
         errors["limit"] = [message(N_("A limit from 1 to %(count)s."), count=MAX_LIMIT)]
     filters = spec.get("filters") or []

@@ -65,3 +65,54 @@ def test_a_declaration_is_checked() -> None:
         "dataset 'intake.bad': record type has no field 'nope'",
         "dataset 'intake.bad': 'sum_status' over a select",
     ]
+
+
+def test_the_host_refuses_a_bad_dataset_at_start() -> None:
+    import pytest
+    from loandesk_intake.record_type import APPLICATION
+
+    from loandesk.plugins.host import PluginError, PluginHost
+    from loandesk.plugins.info import PluginInfo
+    from loandesk.reports import Dataset, Dimension, Measure
+    from loandesk.sdk import RecordType, hookimpl
+
+    def dataset(key: str, record_type: str = "reported", field: str = "status") -> Dataset:
+        return Dataset(
+            key,
+            "x",
+            "x",
+            record_type,
+            dimensions=(Dimension(field),),
+            measures=(Measure("count", "x", "x"),),
+        )
+
+    class Reporter:
+        PLUGIN = PluginInfo(name="reporter", title_zh="x", title_en="x", version="0")
+
+        def __init__(self, *datasets: Dataset) -> None:
+            self.datasets = list(datasets)
+
+        @hookimpl
+        def loandesk_record_types(self) -> list[RecordType]:
+            from dataclasses import replace
+
+            return [replace(APPLICATION, key="reported")]
+
+        @hookimpl
+        def loandesk_report_datasets(self) -> list[Dataset]:
+            return self.datasets
+
+    for datasets, problem in (
+        ((dataset("other.things"),), r"must start with 'reporter\.'"),
+        ((dataset("reporter.a", "loan"),), "no record type 'loan'"),
+        ((dataset("reporter.a", field="nope"),), "has no field 'nope'"),
+        ((dataset("reporter.a"), dataset("reporter.a")), "two datasets"),
+    ):
+        host = PluginHost()
+        host.register(Reporter(*datasets))
+        with pytest.raises(PluginError, match=problem):
+            host.gather()
+    host = PluginHost()
+    host.register(Reporter(dataset("reporter.things")))
+    host.gather()
+    assert [d.key for d in host.report_datasets(["reporter"])] == ["reporter.things"]

@@ -246,6 +246,7 @@ def test_bad_specs_are_refused_naming_where(books: Books) -> None:
         "dimensions.0"
     ]
     assert list(problems(measures=["count"], limit=5000)) == ["limit"]
+    assert list(problems(measures=["count"], limit=0)) == ["limit"]
     assert list(problems(measures=["count"], sort="amount_sum")) == ["sort"]
     assert list(problems(measures=[])) == ["measures"]
     assert list(problems(measures=["count"], filters=["nope:eq:1"])) == ["filter.0"]
