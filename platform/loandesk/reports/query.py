@@ -269,20 +269,19 @@ class _Builder:
         sort: str,
         limit: int,
     ) -> Compiled:
-        dim_parts = [self._dimension(d, spec, bucket) for _, d, spec, bucket in dimensions]
+        names = [self._dimension(d, spec, bucket) for _, d, spec, bucket in dimensions]
         plans = [self._measure(m) for m in measures]
+        if not self.inner:  # only counts of all records: the inner select still needs a column
+            self._add(literal_column("1"))
         base = select(*self.inner).select_from(self.model)
         base = base.where(self.model.tenant_id == _tenant_id())
         base = resolved.where(self.catalog.access.where(base), self.where.dialect, self.where.keys)
         inner = base.subquery("report_rows")
-        outer_dims = [inner.c[name] for name, _ in dim_parts]
+        outer_dims = [inner.c[name] for name in names]
         labelled = [c.label(f"d{i}") for i, c in enumerate(outer_dims)]
         outer_measures = [plan(inner).label(f"m{i}") for i, (plan, _) in enumerate(plans)]
-        statement = select(*labelled, *outer_measures).group_by(*outer_dims)
-        columns = [
-            Column(key, "dimension", convert, bucket)
-            for (key, _, _, bucket), (_, convert) in zip(dimensions, dim_parts, strict=True)
-        ] + [
+        statement = select(*labelled, *outer_measures).select_from(inner).group_by(*outer_dims)
+        columns = [Column(key, "dimension", _plain, bucket) for key, _, _, bucket in dimensions] + [
             Column(m.key, "measure", convert)
             for m, (_, convert) in zip(measures, plans, strict=True)
         ]
@@ -308,16 +307,13 @@ class _Builder:
         column: ColumnElement[Any] = getattr(self.model, spec.source)
         return column
 
-    def _dimension(
-        self, dimension: Dimension, spec: FieldSpec | None, bucket: str | None
-    ) -> tuple[str, Callable[[Any], Any]]:
+    def _dimension(self, dimension: Dimension, spec: FieldSpec | None, bucket: str | None) -> str:
+        """The name of the inner column holding the dimension's value (a bucket's first day)."""
         if spec is None:
             assert dimension.column is not None
-            return self._add(dimension.column(self.model)), _plain
+            return self._add(dimension.column(self.model))
         value = self._value(spec.key)
-        if bucket is not None:
-            return self._add(self._bucket(value, spec, bucket)), _plain
-        return self._add(value), _plain
+        return self._add(self._bucket(value, spec, bucket) if bucket else value)
 
     def _bucket(self, value: ColumnElement[Any], spec: FieldSpec, bucket: str) -> Any:
         local = spec.value_kind == "datetime"

@@ -198,6 +198,13 @@ def test_filters_narrow_the_rows(books: Books) -> None:
     assert expected == [(5,)]
 
 
+def test_a_count_of_everything_is_one_row(books: Books) -> None:
+    assert rows(books, "finance", measures=["count"]) == [{"count": len(SEED)}]
+    assert rows(books, "officer1", measures=["count"], filters=["amount:gt:999999"]) == [
+        {"count": 0}
+    ]
+
+
 def test_sort_and_limit(books: Books) -> None:
     found = rows(
         books,
