@@ -24,17 +24,13 @@ an average and a ratio divide in SQL with ``NULLIF(denominator, 0)`` — Postgre
 ``numeric``, SQLite over the numerator scaled by 10^(places+1) in integers (no float), the
 last digit then rounded half up — and come back as Decimal strings.
 
-Date buckets are taken in the tenant's time zone. PostgreSQL: ``date_trunc(unit,
-ts AT TIME ZONE tz)``. SQLite has no time zones: the offsets the zone had over the range the
-data spans (one small ``min/max`` query first) become ``CASE`` branches, so a zone with summer
-time is still right on both sides of each change.
+Date buckets are taken in the tenant's time zone (``loandesk.reports.buckets``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,90 +57,18 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from loandesk.errors import ValidationFailed
 from loandesk.fields import search
-from loandesk.fields.lists import ListState, RecordList
+from loandesk.fields.lists import ListState
 from loandesk.fields.registry import FieldSpec
 from loandesk.fields.validation import message
 from loandesk.i18n import N_
-from loandesk.reports.datasets import (
-    BUCKETS,
-    DATE_KINDS,
-    Dataset,
-    Dimension,
-    Measure,
-    bucketed,
-    custom_dimensions,
-    measure_fields,
-)
+from loandesk.reports import buckets
+from loandesk.reports.catalog import Catalog
+from loandesk.reports.datasets import BUCKETS, Dimension, Measure, bucketed
 
 MAX_LIMIT = 1000
 MAX_DIMENSIONS = 5
 MAX_MEASURES = 20
 REPORT_PROBLEMS = N_("Some report settings need attention.")
-_SEEN = ("view", "edit")
-
-
-@dataclass
-class Catalog:
-    """What one viewer (``access``: their ``RecordAccess`` to the dataset's record type, with
-    the tenant's custom fields) may use of ``dataset``."""
-
-    dataset: Dataset
-    access: Any
-    dimensions: dict[str, tuple[Dimension, FieldSpec | None]]
-    measures: dict[str, Measure]
-    lists: RecordList
-
-    @classmethod
-    def of(cls, dataset: Dataset, access: Any, context: Any = None) -> Catalog:
-        record_type = access.record_type
-        specs = {f.key: f for f in record_type.fields}
-
-        def seen(key: str) -> bool:
-            return key in specs and access.access(key) in _SEEN
-
-        dimensions: dict[str, tuple[Dimension, FieldSpec | None]] = {}
-        if access.can_read:
-            for dimension in (*dataset.dimensions, *custom_dimensions(dataset, record_type)):
-                key = dimension.field_key
-                if key is None:
-                    dimensions[dimension.key] = (dimension, None)
-                elif seen(key):
-                    dimensions[dimension.key] = (dimension, specs[key])
-        measures = {
-            m.key: m
-            for m in dataset.measures
-            if access.can_read and all(seen(k) for k in measure_fields(dataset, m))
-        }
-        return cls(dataset, access, dimensions, measures, RecordList(access, context=context))
-
-    def describe(self) -> dict[str, Any]:
-        """The catalog as the API and the designer show it (labels in both languages)."""
-        return {
-            **_labels(self.dataset),
-            "key": self.dataset.key,
-            "record_type": self.dataset.record_type,
-            "dimensions": [
-                {
-                    **_labels(spec if spec is not None and not dim.label_en else dim),
-                    "key": key,
-                    "kind": spec.value_kind if spec else "text",
-                    "buckets": list(BUCKETS) if bucketed(spec) else [],
-                }
-                for key, (dim, spec) in self.dimensions.items()
-            ],
-            "measures": [
-                {**_labels(m), "key": m.key, "aggregate": m.aggregate}
-                for m in self.measures.values()
-            ],
-            "filters": [
-                {**_labels(spec), "key": spec.key, "operators": list(self.lists.operators(spec))}
-                for spec in self.lists.filterable()
-            ],
-        }
-
-
-def _labels(item: Any) -> dict[str, str]:
-    return {"label_zh": item.label_zh, "label_en": item.label_en}
 
 
 @dataclass(frozen=True)
@@ -168,7 +92,7 @@ class Compiled:
 
 
 @dataclass(frozen=True)
-class Where:
+class QueryContext:
     """What a compiled query needs of its surroundings."""
 
     dialect: str
@@ -177,7 +101,7 @@ class Where:
     session: Session | None = None  # SQLite: for the range of a bucketed datetime
 
 
-def compile_report(catalog: Catalog, spec: Mapping[str, Any], where: Where) -> Compiled:
+def compile_report(catalog: Catalog, spec: Mapping[str, Any], context: QueryContext) -> Compiled:
     """``spec`` checked against ``catalog`` and compiled; ``ValidationFailed`` (422) naming
     every problem."""
     errors: dict[str, list[str]] = {}
@@ -205,7 +129,7 @@ def compile_report(catalog: Catalog, spec: Mapping[str, Any], where: Where) -> C
     if errors:
         raise ValidationFailed(REPORT_PROBLEMS, errors=errors)
     assert resolved is not None
-    return _Builder(catalog, where).build(dimensions, measures, resolved, sort, limit)
+    return _Builder(catalog, context).build(dimensions, measures, resolved, sort, limit)
 
 
 def _dimensions(
@@ -253,9 +177,9 @@ def _measures(catalog: Catalog, items: Any, errors: dict[str, list[str]]) -> lis
 
 
 class _Builder:
-    def __init__(self, catalog: Catalog, where: Where) -> None:
+    def __init__(self, catalog: Catalog, context: QueryContext) -> None:
         self.catalog = catalog
-        self.where = where
+        self.context = context
         self.dataset = catalog.dataset
         self.model = catalog.access.record_type.model
         self.specs = {f.key: f for f in catalog.access.record_type.fields}
@@ -275,7 +199,9 @@ class _Builder:
             self._add(literal_column("1"))
         base = select(*self.inner).select_from(self.model)
         base = base.where(self.model.tenant_id == _tenant_id())
-        base = resolved.where(self.catalog.access.where(base), self.where.dialect, self.where.keys)
+        base = resolved.where(
+            self.catalog.access.where(base), self.context.dialect, self.context.keys
+        )
         inner = base.subquery("report_rows")
         outer_dims = [inner.c[name] for name in names]
         labelled = [c.label(f"d{i}") for i, c in enumerate(outer_dims)]
@@ -303,7 +229,7 @@ class _Builder:
     def _value(self, key: str) -> ColumnElement[Any]:
         spec = self.specs[key]
         if spec.custom:
-            return search.value_expression(self.model, spec, self.where.dialect)
+            return search.value_expression(self.model, spec, self.context.dialect)
         column: ColumnElement[Any] = getattr(self.model, spec.source)
         return column
 
@@ -317,19 +243,19 @@ class _Builder:
 
     def _bucket(self, value: ColumnElement[Any], spec: FieldSpec, bucket: str) -> Any:
         local = spec.value_kind == "datetime"
-        if self.where.dialect == "postgresql":
+        if self.context.dialect == "postgresql":
             if local:
-                value = func.timezone(self.where.timezone, value)
+                value = func.timezone(self.context.timezone, value)
             else:
                 value = cast(cast(value, Date), DateTime)
             return cast(func.date_trunc(bucket, value), Date)
         if local:
             value = self._sqlite_local(value)
-        return _sqlite_bucket(value, bucket)
+        return buckets.sqlite_bucket(value, bucket)
 
     def _sqlite_local(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        zone = ZoneInfo(self.where.timezone)
-        session = self.where.session
+        """``value`` shifted to the tenant's local time over the range the data spans."""
+        session = self.context.session
         assert session is not None, "SQLite needs the session for a zone's offsets"
         low, high = session.execute(
             self.catalog.access.where(
@@ -338,15 +264,7 @@ class _Builder:
                 .where(self.model.tenant_id == _tenant_id())
             )
         ).one()
-        changes = offsets(zone, low, high)
-        shifts = [(at, f"{int(offset.total_seconds())} seconds") for at, offset in changes]
-        if len(shifts) == 1:
-            return func.datetime(value, shifts[0][1])
-        branches = [
-            (value < at, func.datetime(value, shift))
-            for (at, _), (_, shift) in zip(shifts[1:], shifts[:-1], strict=True)
-        ]
-        return case(*branches, else_=func.datetime(value, shifts[-1][1]))
+        return buckets.sqlite_local(value, ZoneInfo(self.context.timezone), low, high)
 
     def _measure(self, measure: Measure) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
         """How the outer select computes ``measure`` over the inner columns, and how its value
@@ -408,7 +326,7 @@ class _Builder:
         return self._value(key).in_([type_coerce(v, String) for v in values])
 
     def _divide(self, numerator: Any, denominator: Any, places: int) -> Any:
-        if self.where.dialect == "postgresql":
+        if self.context.dialect == "postgresql":
             return cast(numerator, Numeric) / func.nullif(denominator, 0)
         scale = literal_column(str(10 ** (places + 1)), Integer)
         return type_coerce(numerator * scale // func.nullif(denominator, 0), BigInteger)
@@ -416,7 +334,7 @@ class _Builder:
     def _quotient(self, places: int, shift: int) -> Callable[[Any], Any]:
         """The value of a division: rounded half up to ``places``, then moved ``shift`` places
         right (an average of money in 分 shown in yuan)."""
-        sqlite = self.where.dialect != "postgresql"
+        sqlite = self.context.dialect != "postgresql"
 
         def convert(value: Any) -> str | None:
             if value is None:
@@ -430,51 +348,6 @@ class _Builder:
             return str(exact.scaleb(-shift)) if shift else str(exact)
 
         return convert
-
-
-def _sqlite_bucket(value: Any, bucket: str) -> Any:
-    """The first day of ``value``'s bucket as ``YYYY-MM-DD`` (weeks start on Monday, as
-    PostgreSQL's ``date_trunc`` has them)."""
-    if bucket == "day":
-        return func.date(value)
-    if bucket == "week":
-        weekday = (cast(func.strftime("%w", value), Integer) + 6) % 7
-        return func.date(value, literal("-") + cast(weekday, String) + literal(" days"))
-    if bucket == "month":
-        return func.strftime("%Y-%m-01", value)
-    if bucket == "quarter":
-        month = (cast(func.strftime("%m", value), Integer) - 1) // 3 * 3 + 1
-        year = func.strftime("%Y-", value, type_=String)
-        return year + func.printf("%02d", month, type_=String) + literal("-01")
-    return func.strftime("%Y-01-01", value)
-
-
-def offsets(zone: ZoneInfo, low: datetime | None, high: datetime | None) -> list[tuple[Any, Any]]:
-    """The UTC offsets ``zone`` had from ``low`` to ``high`` (aware UTC datetimes): the first
-    offset, then each change as (the UTC instant it took effect, the new offset)."""
-    start = (low or datetime.now(UTC)).astimezone(UTC)
-    end = (high or start).astimezone(UTC)
-    found: list[tuple[Any, Any]] = [(start, start.astimezone(zone).utcoffset())]
-    moment = start
-    while moment < end:
-        following = min(moment + timedelta(days=1), end)
-        if following.astimezone(zone).utcoffset() != found[-1][1]:
-            found.append(_change(zone, moment, following, found[-1][1]))
-        moment = following
-    return found
-
-
-def _change(zone: ZoneInfo, before: datetime, after: datetime, offset: Any) -> tuple[Any, Any]:
-    """The first whole second in (before, after] at which the offset is no longer ``offset``."""
-    low, high = int(before.timestamp()), int(after.timestamp())
-    while high - low > 1:
-        middle = (low + high) // 2
-        if datetime.fromtimestamp(middle, zone).utcoffset() == offset:
-            low = middle
-        else:
-            high = middle
-    moment = datetime.fromtimestamp(high, UTC)
-    return moment, moment.astimezone(zone).utcoffset()
 
 
 def _tenant_id() -> Any:
@@ -497,4 +370,4 @@ def _money(value: Any) -> str | None:
     return None if value is None else str(Decimal(int(value)).scaleb(-2))
 
 
-__all__ = ["DATE_KINDS", "Catalog", "Compiled", "Where", "compile_report", "offsets"]
+__all__ = ["Catalog", "Compiled", "QueryContext", "compile_report"]

@@ -13,7 +13,7 @@ from loandesk.fields.validation import message
 from loandesk.i18n import N_
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.rbac.current import record_access
-from loandesk.reports.query import REPORT_PROBLEMS, Catalog, Where, compile_report
+from loandesk.reports.query import REPORT_PROBLEMS, Catalog, QueryContext, compile_report
 from loandesk.tenancy import current
 
 
@@ -46,7 +46,7 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The rows of report ``spec`` for the acting staff member: one SQL aggregate query."""
     chosen = catalog(str(spec.get("dataset") or ""))
     session = extension.session()
-    where = Where(
+    where = QueryContext(
         dialect=session.get_bind().dialect.name,
         timezone=current().timezone,
         keys=pii.for_current_tenant(),

@@ -13,7 +13,7 @@ def test_a_plain_column_dimension(books: Books) -> None:
     from loandesk.fields.current import tenant_record_type
     from loandesk.rbac.access import RecordAccess
     from loandesk.reports import Dataset, Dimension, Measure
-    from loandesk.reports.query import Catalog, Where, compile_report
+    from loandesk.reports.query import Catalog, QueryContext, compile_report
     from loandesk.tenancy import current
 
     dataset = Dataset(
@@ -28,7 +28,7 @@ def test_a_plain_column_dimension(books: Books) -> None:
         user = session.scalar(select(User).where(User.id == books.desk.user("finance")))
         access = RecordAccess.resolve(session, user, tenant_record_type("application"))
         catalog = Catalog.of(dataset, access)
-        where = Where(
+        where = QueryContext(
             session.get_bind().dialect.name, current().timezone, pii.for_current_tenant(), session
         )
         spec = {"dimensions": ["large"], "measures": ["count"]}

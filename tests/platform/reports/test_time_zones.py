@@ -11,7 +11,7 @@ from tests.platform.reports.conftest import SEED, Books
 
 
 def test_offsets_list_each_change_of_summer_time() -> None:
-    from loandesk.reports.query import offsets
+    from loandesk.reports.buckets import offsets
 
     zone = ZoneInfo("America/New_York")
     found = offsets(zone, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 12, 31, tzinfo=UTC))
