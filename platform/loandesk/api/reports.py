@@ -30,41 +30,53 @@ blp = Blueprint(
 )
 
 
-class LabelledSchema(ma.Schema):
+class ReportLabelledSchema(ma.Schema):
     key = ma.fields.String()
     label_zh = ma.fields.String()
     label_en = ma.fields.String()
 
 
-class DimensionSchema(LabelledSchema):
+class ReportOptionSchema(ma.Schema):
+    value = ma.fields.String()
+    label_zh = ma.fields.String()
+    label_en = ma.fields.String()
+
+
+class ReportDimensionSchema(ReportLabelledSchema):
     kind = ma.fields.String(metadata={"description": "The field's kind: select, user, date, …"})
     buckets = ma.fields.List(
         ma.fields.String(), metadata={"description": "Buckets a date dimension groups by"}
     )
+    options = ma.fields.List(
+        ma.fields.Nested(ReportOptionSchema),
+        metadata={"description": "A select's values and their labels (rows hold the values)"},
+    )
 
 
-class MeasureSchema(LabelledSchema):
+class ReportMeasureSchema(ReportLabelledSchema):
     aggregate = ma.fields.String(
         metadata={"description": "count, count_distinct, sum, avg, min, max or ratio"}
     )
 
 
-class FilterSchema(LabelledSchema):
+class ReportFilterSchema(ReportLabelledSchema):
     operators = ma.fields.List(ma.fields.String())
 
 
-class DatasetSchema(LabelledSchema):
+class ReportDatasetSchema(ReportLabelledSchema):
+    description_zh = ma.fields.String()
+    description_en = ma.fields.String()
     record_type = ma.fields.String()
-    dimensions = ma.fields.List(ma.fields.Nested(DimensionSchema))
-    measures = ma.fields.List(ma.fields.Nested(MeasureSchema))
-    filters = ma.fields.List(ma.fields.Nested(FilterSchema))
+    dimensions = ma.fields.List(ma.fields.Nested(ReportDimensionSchema))
+    measures = ma.fields.List(ma.fields.Nested(ReportMeasureSchema))
+    filters = ma.fields.List(ma.fields.Nested(ReportFilterSchema))
 
 
-class DatasetList(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(DatasetSchema))
+class ReportDatasetList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ReportDatasetSchema))
 
 
-class QuerySchema(ma.Schema):
+class ReportQuerySchema(ma.Schema):
     dataset = ma.fields.String(required=True, metadata={"description": "e.g. intake.applications"})
     dimensions = ma.fields.List(
         ma.fields.Raw(),
@@ -95,15 +107,15 @@ class QuerySchema(ma.Schema):
     )
 
 
-class ColumnSchema(ma.Schema):
+class ReportColumnSchema(ma.Schema):
     key = ma.fields.String()
     role = ma.fields.String(metadata={"description": "dimension or measure"})
     bucket = ma.fields.String(allow_none=True)
 
 
-class ResultSchema(ma.Schema):
+class ReportResultSchema(ma.Schema):
     dataset = ma.fields.String()
-    columns = ma.fields.List(ma.fields.Nested(ColumnSchema))
+    columns = ma.fields.List(ma.fields.Nested(ReportColumnSchema))
     rows = ma.fields.List(
         ma.fields.Dict(),
         metadata={
@@ -117,7 +129,7 @@ class ResultSchema(ma.Schema):
 @blp.route("/datasets")
 class Datasets(MethodView):
     @require_token("reports:read")
-    @blp.response(200, DatasetList)
+    @blp.response(200, ReportDatasetList)
     def get(self) -> dict[str, Any]:
         """The datasets the acting staff member may report on, each with the dimensions,
         measures and filters they may use."""
@@ -127,8 +139,8 @@ class Datasets(MethodView):
 @blp.route("/query")
 class Query(MethodView):
     @require_token("reports:read")
-    @blp.arguments(QuerySchema)
-    @blp.response(200, ResultSchema)
+    @blp.arguments(ReportQuerySchema)
+    @blp.response(200, ReportResultSchema)
     @blp.alt_response(
         422,
         description="Problems keyed by where: dataset, dimensions.0, measures.1, filter.0, "

@@ -61,6 +61,8 @@ class Catalog:
         return {
             **_labels(self.dataset),
             "key": self.dataset.key,
+            "description_zh": self.dataset.description_zh,
+            "description_en": self.dataset.description_en,
             "record_type": self.dataset.record_type,
             "dimensions": [
                 {
@@ -68,6 +70,7 @@ class Catalog:
                     "key": key,
                     "kind": spec.value_kind if spec else "text",
                     "buckets": list(BUCKETS) if bucketed(spec) else [],
+                    "options": _options(spec),
                 }
                 for key, (dim, spec) in self.dimensions.items()
             ],
@@ -80,6 +83,13 @@ class Catalog:
                 for spec in self.lists.filterable()
             ],
         }
+
+
+def _options(spec: FieldSpec | None) -> list[dict[str, str]]:
+    """A select's values with their labels (a report's rows hold the values)."""
+    if spec is None:
+        return []
+    return [{"value": v, "label_zh": zh, "label_en": en} for v, zh, en in spec.options]
 
 
 def _labels(item: Any) -> dict[str, str]:

@@ -41,6 +41,9 @@ def test_the_catalog_offers_both_datasets(books: Books) -> None:
     assert {"status", "org_unit_id", "owner_id", "created_at"} <= keys(applications, "dimensions")
     created = next(d for d in applications["dimensions"] if d["key"] == "created_at")
     assert created["buckets"] == ["day", "week", "month", "quarter", "year"]
+    status = next(d for d in applications["dimensions"] if d["key"] == "status")
+    assert {"value": "approved", "label_zh": "已批准", "label_en": "Approved"} in status["options"]
+    assert "已批准" in applications["description_zh"]
     assert {"count", "amount_sum", "approval_rate"} <= keys(applications, "measures")
     assert {"amount", "status"} <= keys(applications, "filters")
 
