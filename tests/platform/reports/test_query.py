@@ -4,13 +4,18 @@ refused with 422 naming where."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.platform.reports.conftest import SEED, Books
+from sqlalchemy import bindparam, text
+from sqlalchemy.types import Uuid
+
+from tests.helpers import ApiClient
+from tests.platform.reports.conftest import SEED, Books, reports_client
 
 APPLICATIONS = "intake.applications"
 
@@ -147,38 +152,28 @@ def test_a_scope_counts_only_the_records_it_reaches(books: Books) -> None:
         assert len(found) == 1
         return found[0]["count"], found[0]["amount_sum"]
 
-    def expected(where: str, **params: Any) -> tuple[int, str]:
-        ((count, total),) = books.sql(
-            "SELECT count(*), sum(amount) FROM intake_applications "
-            f"WHERE tenant_id = :tenant AND {where}",
-            **params,
-        )
-        return count, money(total) or ""
-
-    desk = books.desk
-    import uuid
-
-    from sqlalchemy import bindparam  # noqa: F401
-
-    own = totals("officer1")
-    assert own == (4, "43700.50")
-    assert own == _owned(books, desk.user("officer1"))
-    assert totals("officer3") == _owned(books, desk.user("officer3"))
+    desk, units = books.desk, books.desk.firm.units
+    assert totals("officer1") == _totals(books, "owner_id = :a", a=desk.user("officer1"))
+    assert totals("officer1") == (4, "43700.50")
+    assert totals("officer3") == _totals(books, "owner_id = :a", a=desk.user("officer3"))
     # the risk manager's "unit" scope: 华东分公司 and its teams, not the company's own records
+    branch = [uuid.UUID(units[name]) for name in ("branch", "team1", "team2")]
+    assert totals("risk") == _totals(books, "org_unit_id IN (:a, :b, :c)", *branch)
     assert totals("risk") == (9, "118623.94")
-    assert totals("finance") == expected("1 = 1")
-    assert uuid  # imported for _owned
+    assert totals("finance") == _totals(books, "1 = 1")
 
 
-def _owned(books: Books, user: Any) -> tuple[int, str]:
-    from sqlalchemy import bindparam, text
-    from sqlalchemy.types import Uuid
-
+def _totals(books: Books, where: str, *ids: uuid.UUID, **named: uuid.UUID) -> tuple[int, str]:
+    """Count and total amount of tenant A's applications matching ``where`` (ids bound as
+    ``:a``, ``:b``, ...), by hand-written SQL."""
+    values = {**dict(zip("abc", ids, strict=False)), **named}
+    statement = text(
+        "SELECT count(*), sum(amount) FROM intake_applications "
+        f"WHERE tenant_id = :tenant AND {where}"
+    ).bindparams(*(bindparam(k, type_=Uuid) for k in ("tenant", *values)))
     with books.desk.session() as session:
-        statement = text(
-            "SELECT count(*), sum(amount) FROM intake_applications WHERE owner_id = :owner"
-        ).bindparams(bindparam("owner", type_=Uuid))
-        count, total = session.execute(statement, {"owner": user}).one()
+        tenant = uuid.UUID(books.desk.firm.tenant.id)
+        count, total = session.execute(statement, {"tenant": tenant, **values}).one()
     return count, money(total) or ""
 
 
@@ -261,3 +256,27 @@ def test_bad_specs_are_refused_naming_where(books: Books) -> None:
         "/reports/query", json={"dataset": "loans.loans", "measures": ["count"]}
     )
     assert response.status_code == 422 and list(response.get_json()["errors"]) == ["dataset"]
+
+
+def test_a_team_scope_counts_the_teams_records(books: Books, api_a: ApiClient) -> None:
+    role = next(r for r in api_a.get("/roles").get_json() if r["key"] == "collector")
+    put = api_a.put(
+        f"/roles/{role['id']}/record-access/application",
+        json={"scope": "team", "fields": {"amount": "view", "status": "view"}},
+    )
+    assert put.status_code == 200, put.get_json()
+    firm = books.desk.firm
+    collector = reports_client(
+        api_a.client.application,
+        api_a.client,
+        firm.tenant.slug,
+        firm.tenant.id,
+        firm.staff["collector"].user_id,
+    )
+    response = collector.post(
+        "/reports/query",
+        json={"dataset": APPLICATIONS, "dimensions": ["status"], "measures": ["count"]},
+    )
+    assert response.status_code == 200, response.get_json()
+    team1 = Counter(status for _, unit, status, *_ in SEED if unit == "team1")
+    assert {r["status"]: r["count"] for r in response.get_json()["rows"]} == dict(team1)
