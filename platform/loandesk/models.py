@@ -24,6 +24,7 @@ from loandesk.pii.models import TenantDataKey
 from loandesk.plugins.models import TenantPlugin
 from loandesk.privacy.models import DataRequest, DataRequestChange, PrivacySettings, RetentionPeriod
 from loandesk.rbac.models import Role, UserRole
+from loandesk.reports.models import Report
 from loandesk.security.models import RateLimitCounter
 from loandesk.storage.models import Attachment
 from loandesk.tenancy.models import Tenant
@@ -65,6 +66,7 @@ __all__ = [
     "QuietHours",
     "RateLimitCounter",
     "RecoveryCode",
+    "Report",
     "RetentionPeriod",
     "Role",
     "RuleFiring",

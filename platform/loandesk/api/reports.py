@@ -1,19 +1,24 @@
 """``/api/v1/reports``: reports over the datasets plugins register (报表) — group a dataset's
 records by dimensions and compute measures, in one SQL aggregate query run under the data
-scope and field permissions of the staff member the client acts for. Needs
-``reports:read``."""
+scope and field permissions of the staff member the client acts for — and saved reports
+(保存的报表), shared with roles and run under their viewer's access. Needs ``reports:read``;
+saving, changing and deleting reports needs ``reports:write``."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from loandesk import extension
 from loandesk.api.lists import FILTER_HELP
 from loandesk.auth.oauth import require_token
-from loandesk.reports import service
+from loandesk.rbac.current import acting_user
+from loandesk.reports import saved, service
+from loandesk.reports.models import CHART_TYPES, NAME_LENGTH, Report
 from loandesk.reports.query import MAX_LIMIT
 
 blp = Blueprint(
@@ -23,7 +28,9 @@ blp = Blueprint(
     description="Reports (报表): a dataset (registered by a plugin: `intake.applications`, "
     "`customers.customers`), dimensions to group by (date fields by day, week, month, "
     "quarter or year in the tenant's time zone), measures (counts, sums, averages, minima, "
-    "maxima, ratios such as the approval rate) and filters. A report runs as one SQL "
+    "maxima, ratios such as the approval rate) and filters. Reports can be saved with a "
+    "chart type and shared with roles; a staff member sees their own, those shared with one "
+    "of their roles, and with `reports.manage` all. A report runs as one SQL "
     "aggregate query under the data scope and field permissions of the staff member the "
     "client acts for: only their records count, and a field they may not see (or see "
     "masked) is neither offered nor accepted. Money and ratios are decimal strings.",
@@ -76,8 +83,7 @@ class ReportDatasetList(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ReportDatasetSchema))
 
 
-class ReportQuerySchema(ma.Schema):
-    dataset = ma.fields.String(required=True, metadata={"description": "e.g. intake.applications"})
+class ReportSpecSchema(ma.Schema):
     dimensions = ma.fields.List(
         ma.fields.Raw(),
         load_default=list,
@@ -105,6 +111,47 @@ class ReportQuerySchema(ma.Schema):
     limit = ma.fields.Integer(
         load_default=MAX_LIMIT, metadata={"description": f"Rows at most, 1 to {MAX_LIMIT}"}
     )
+
+
+class ReportQuerySchema(ReportSpecSchema):
+    dataset = ma.fields.String(required=True, metadata={"description": "e.g. intake.applications"})
+
+
+class SavedReportWriteSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=NAME_LENGTH))
+    description = ma.fields.String(load_default="")
+    dataset = ma.fields.String(required=True, metadata={"description": "e.g. intake.applications"})
+    spec = ma.fields.Nested(
+        ReportSpecSchema,
+        required=True,
+        metadata={"description": "dimensions, measures, filters, sort, limit as for /query"},
+    )
+    chart_type = ma.fields.String(
+        load_default="table", metadata={"description": ", ".join(CHART_TYPES)}
+    )
+    shared_with_roles = ma.fields.List(
+        ma.fields.String(),
+        load_default=list,
+        metadata={"description": "Role keys whose holders may see and run the report"},
+    )
+
+
+class SavedReportSchema(ma.Schema):
+    id = ma.fields.UUID()
+    name = ma.fields.String()
+    description = ma.fields.String()
+    dataset = ma.fields.String()
+    spec = ma.fields.Dict()
+    chart_type = ma.fields.String()
+    shared_with_roles = ma.fields.List(ma.fields.String())
+    owner_id = ma.fields.UUID()
+    version = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class SavedReportList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SavedReportSchema))
 
 
 class ReportColumnSchema(ma.Schema):
@@ -149,3 +196,77 @@ class Query(MethodView):
     def post(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Run a report: its rows, grouped and computed in one SQL query."""
         return service.run(spec)
+
+
+@blp.route("")
+class SavedReports(MethodView):
+    @require_token("reports:read")
+    @blp.response(200, SavedReportList)
+    def get(self) -> dict[str, Any]:
+        """The saved reports the acting staff member may see: their own, those shared with
+        one of their roles (with `reports.manage`: all), by name."""
+        return {"items": saved.list_reports(extension.session(), acting_user())}
+
+    @require_token("reports:write")
+    @blp.arguments(SavedReportWriteSchema)
+    @blp.response(201, SavedReportSchema)
+    @blp.alt_response(409, description="A report of this name exists")
+    @blp.alt_response(
+        422,
+        description="Problems keyed by where: name, dataset, spec.dimensions.0, "
+        "spec.measures.1, spec.filter.0, spec.sort, spec.limit, chart_type, shared_with_roles",
+    )
+    def post(self, args: dict[str, Any]) -> Report:
+        """Save a report, owned by the acting staff member (its spec checked against what
+        they may use; audited)."""
+        session = extension.session()
+        row = saved.create(session, acting_user(), args)
+        session.commit()
+        return row
+
+
+@blp.route("/<uuid:report_id>")
+class SavedReport(MethodView):
+    @require_token("reports:read")
+    @blp.response(200, SavedReportSchema)
+    def get(self, report_id: uuid.UUID) -> Report:
+        """One saved report."""
+        return saved.get(extension.session(), acting_user(), report_id)
+
+    @require_token("reports:write")
+    @blp.arguments(SavedReportWriteSchema)
+    @blp.response(200, SavedReportSchema)
+    @blp.alt_response(403, description="Neither its owner nor holding `reports.manage`")
+    @blp.alt_response(422, description="Problems keyed by where, as on create")
+    def put(self, args: dict[str, Any], report_id: uuid.UUID) -> Report:
+        """Replace a report (its owner, or who holds `reports.manage`; its version grows)."""
+        session = extension.session()
+        user = acting_user()
+        row = saved.update(session, user, saved.get(session, user, report_id), args)
+        session.commit()
+        return row
+
+    @require_token("reports:write")
+    @blp.response(204)
+    @blp.alt_response(403, description="Neither its owner nor holding `reports.manage`")
+    def delete(self, report_id: uuid.UUID) -> None:
+        """Delete a report (its owner, or who holds `reports.manage`; audited)."""
+        session = extension.session()
+        user = acting_user()
+        saved.delete(session, user, saved.get(session, user, report_id))
+        session.commit()
+
+
+@blp.route("/<uuid:report_id>/run")
+class RunSavedReport(MethodView):
+    @require_token("reports:read")
+    @blp.response(200, ReportResultSchema)
+    @blp.alt_response(
+        422,
+        description="The report uses a dataset or field the acting staff member may not "
+        "use: keyed dataset, spec.dimensions.0, …",
+    )
+    def post(self, report_id: uuid.UUID) -> dict[str, Any]:
+        """Run a saved report under the acting staff member's data scope and field
+        permissions: their numbers, not its author's."""
+        return saved.run(saved.get(extension.session(), acting_user(), report_id))

@@ -55,6 +55,7 @@ SCOPES: dict[str, str] = {
         "Create, change and tick off to-dos, as the staff member the client acts for"
     ),
     "reports:read": N_("Run reports, as the staff member the client acts for"),
+    "reports:write": N_("Save, change and delete reports, as the staff member the client acts for"),
     "records:read": N_("Read business records, as the staff member the client acts for"),
     "records:write": N_("Change business records, as the staff member the client acts for"),
     "security:read": N_("Read the security settings"),

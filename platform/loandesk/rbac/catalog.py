@@ -16,6 +16,11 @@ CORE_PERMISSIONS = (
     Permission("fields.manage", "管理自定义字段与表单", "Manage custom fields and forms"),
     Permission("flows.manage", "设计并发布审批流程", "Design and publish approval flows"),
     Permission("automations.manage", "设置自动化规则", "Set up automation rules"),
+    Permission(
+        "reports.manage",
+        "查看、修改所有保存的报表",
+        "See and change every saved report",
+    ),
     Permission("records.import", "从 Excel 批量导入业务记录", "Import business records from Excel"),
     Permission("api_clients.manage", "管理 API 客户端", "Manage API clients"),
     Permission(
@@ -67,7 +72,7 @@ BUILTIN_ROLES = (
         "risk_manager",
         "风控主管",
         "Risk manager",
-        ("users.read", "data_requests.read", "data_requests.manage"),
+        ("users.read", "data_requests.read", "data_requests.manage", "reports.manage"),
     ),
     BuiltinRole("finance", "财务", "Finance", ()),
     BuiltinRole(

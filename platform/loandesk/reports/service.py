@@ -13,7 +13,13 @@ from loandesk.fields.validation import message
 from loandesk.i18n import N_
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.rbac.current import record_access
-from loandesk.reports.query import REPORT_PROBLEMS, Catalog, QueryContext, compile_report
+from loandesk.reports.query import (
+    REPORT_PROBLEMS,
+    Catalog,
+    Compiled,
+    QueryContext,
+    compile_report,
+)
 from loandesk.tenancy import current
 
 
@@ -42,8 +48,23 @@ def catalog(key: str) -> Catalog:
     )
 
 
+def check(spec: Mapping[str, Any]) -> None:
+    """422 naming every problem of report ``spec`` for the acting staff member, as ``run``
+    would refuse it; nothing is run."""
+    _compiled(spec)
+
+
 def run(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The rows of report ``spec`` for the acting staff member: one SQL aggregate query."""
+    chosen, compiled = _compiled(spec)
+    return {
+        "dataset": chosen.dataset.key,
+        "columns": [{"key": c.key, "role": c.role, "bucket": c.bucket} for c in compiled.columns],
+        "rows": compiled.run(extension.session()),
+    }
+
+
+def _compiled(spec: Mapping[str, Any]) -> tuple[Catalog, Compiled]:
     chosen = catalog(str(spec.get("dataset") or ""))
     session = extension.session()
     where = QueryContext(
@@ -52,9 +73,4 @@ def run(spec: Mapping[str, Any]) -> dict[str, Any]:
         keys=pii.for_current_tenant(),
         session=session,
     )
-    compiled = compile_report(chosen, spec, where)
-    return {
-        "dataset": chosen.dataset.key,
-        "columns": [{"key": c.key, "role": c.role, "bucket": c.bucket} for c in compiled.columns],
-        "rows": compiled.run(session),
-    }
+    return chosen, compile_report(chosen, spec, where)

@@ -82,7 +82,12 @@ class Books:
 
 
 def reports_client(
-    app: Flask, client: FlaskClient, slug: str, tenant_id: str, user_id: str
+    app: Flask,
+    client: FlaskClient,
+    slug: str,
+    tenant_id: str,
+    user_id: str,
+    scopes: Sequence[str] = ("reports:read",),
 ) -> ApiClient:
     from loandesk.auth import clients
     from loandesk.tenancy import service, use
@@ -94,7 +99,7 @@ def reports_client(
                 session,
                 tenant_id=uuid.UUID(tenant_id),
                 name=f"reports for {user_id}",
-                scopes=["reports:read"],
+                scopes=list(scopes),
                 created_by_id=None,
                 acts_as_id=uuid.UUID(user_id),
             )

@@ -1,0 +1,100 @@
+"""saved reports: a named report spec over a dataset, its chart type, its owner and the roles
+it is shared with; existing tenants' built-in risk managers get ``reports.manage`` as new
+tenants' do
+
+Revision ID: 0027
+Revises: 0026
+"""
+
+import json
+
+import sqlalchemy as sa
+from alembic import op
+
+from loandesk.db import UTCDateTime
+from loandesk.tenancy import rls
+
+revision = "0027"
+down_revision = "0026"
+branch_labels = None
+depends_on = None
+
+# What new tenants' built-in roles get from loandesk.rbac.catalog, as it was at this revision.
+GRANTS = {"risk_manager": ("reports.manage",)}
+NEW_PERMISSIONS = ("reports.manage",)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "reports",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("dataset", sa.String(length=80), nullable=False),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("chart_type", sa.String(length=20), nullable=False),
+        sa.Column("shared_with_roles", sa.JSON(), nullable=False),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "owner_id"],
+            ["users.tenant_id", "users.id"],
+            name=op.f("fk_reports_tenant_id_owner_id_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_reports_tenant_id_tenants")
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_reports")),
+        sa.UniqueConstraint("tenant_id", "name", name=op.f("uq_reports_tenant_id_name")),
+    )
+    rls.enable(op, "reports")
+    _change_builtin_roles(add=True)
+
+
+def _change_builtin_roles(*, add: bool) -> None:
+    """Existing tenants' built-in roles get what new tenants' get (or lose it again). Runs per
+    tenant with app.tenant_id set: FORCE ROW LEVEL SECURITY binds the owner role too."""
+    bind = op.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    roles = sa.table(
+        "roles",
+        sa.column("tenant_id", sa.Uuid),
+        sa.column("id", sa.Uuid),
+        sa.column("key", sa.String),
+        sa.column("builtin", sa.Boolean),
+        sa.column("permissions", sa.JSON),
+    )
+    tenants = sa.table("tenants", sa.column("id", sa.Uuid))
+    for tenant_id in list(bind.execute(sa.select(tenants.c.id)).scalars()):
+        if postgres:
+            bind.execute(
+                sa.text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
+        rows = bind.execute(
+            sa.select(roles.c.id, roles.c.key, roles.c.builtin, roles.c.permissions).where(
+                roles.c.tenant_id == tenant_id
+            )
+        ).all()
+        for role_id, key, builtin, permissions in rows:
+            held = json.loads(permissions) if isinstance(permissions, str) else list(permissions)
+            if add:
+                wanted = sorted({*held, *GRANTS.get(key, ())}) if builtin else held
+            else:
+                wanted = [p for p in held if p not in NEW_PERMISSIONS]
+            if wanted != held:
+                bind.execute(
+                    roles.update()
+                    .where(roles.c.tenant_id == tenant_id, roles.c.id == role_id)
+                    .values(permissions=wanted)
+                )
+    if postgres:
+        bind.execute(sa.text("select set_config('app.tenant_id', '', true)"))
+
+
+def downgrade() -> None:
+    _change_builtin_roles(add=False)
+    rls.disable(op, "reports")
+    op.drop_table("reports")
