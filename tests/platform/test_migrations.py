@@ -232,6 +232,52 @@ def test_0026_gives_existing_post_loan_admins_and_auditors_the_message_log(
         db.dispose()
 
 
+def test_0027_gives_existing_risk_managers_reports_manage(tmp_path: Path) -> None:
+    from alembic import command
+
+    from loandesk.db import Database
+    from loandesk.rbac.models import Role
+    from loandesk.tenancy import guard, service, use
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0026")
+    db = Database(url)
+    guard.install(db.session_factory)
+    try:
+        with db.transaction() as session:
+            tenant = service.sign_up(
+                session,
+                name="旧机构",
+                slug="old-firm",
+                admin_email="admin@old.cn",
+                admin_password="Correct-horse-42",
+            ).tenant
+            ref = service.tenant_ref(tenant)
+        with use(ref), db.transaction() as session:
+            for role in session.scalars(select(Role)):  # as seeded before this revision
+                role.permissions = [p for p in role.permissions if p != "reports.manage"]
+
+        def managers() -> set[str]:
+            with use(ref), db.transaction() as session:
+                return {
+                    r.key
+                    for r in session.scalars(select(Role))
+                    if "reports.manage" in r.permissions
+                }
+
+        assert managers() == set()
+        command.upgrade(config, "0027")
+        assert managers() == {"risk_manager"}
+        assert "reports" in inspect(db.engine).get_table_names()
+        command.downgrade(config, "0026")
+        assert managers() == set()
+        assert "reports" not in inspect(db.engine).get_table_names()
+        command.upgrade(config, "heads")
+    finally:
+        db.dispose()
+
+
 def test_a_populated_database_upgrades_from_0010_and_staff_join_the_company(
     tmp_path: Path,
 ) -> None:
