@@ -101,6 +101,8 @@ def _checked(session: Session, data: Mapping[str, Any]) -> dict[str, Any]:
     """The report's columns from ``data``; 422 naming every problem, the spec's keyed
     ``spec.dimensions.0`` and so on."""
     errors: dict[str, list[str]] = {}
+    if not data["name"].strip():
+        errors["name"] = [message(N_("A report needs a name."))]
     spec = {k: data["spec"][k] for k in SPEC_KEYS if k in data["spec"]}
     try:
         service.check({"dataset": data["dataset"], **spec})

@@ -178,6 +178,7 @@ def test_a_report_is_checked_when_saved(staff: dict[str, ApiClient]) -> None:
     }
     assert refused(dataset="nope.nothing") == {"dataset": ["No dataset nope.nothing."]}
     assert set(refused(name="")) == {"name"}
+    assert refused(name="   ") == {"name": ["A report needs a name."]}
     save(staff["officer1"])
     assert staff["officer3"].post("/reports", json=body()).status_code == 409
 
