@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 
 from loandesk import extension
 from loandesk.api.lists import FILTER_HELP
+from loandesk.api.schemas import PageArgs, page_of
 from loandesk.auth.oauth import require_token
 from loandesk.rbac.current import acting_user
 from loandesk.reports import saved, service
@@ -150,8 +151,7 @@ class SavedReportSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class SavedReportList(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(SavedReportSchema))
+SavedReportPage = page_of(SavedReportSchema, "SavedReportPage")
 
 
 class ReportColumnSchema(ma.Schema):
@@ -201,11 +201,15 @@ class Query(MethodView):
 @blp.route("")
 class SavedReports(MethodView):
     @require_token("reports:read")
-    @blp.response(200, SavedReportList)
-    def get(self) -> dict[str, Any]:
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, SavedReportPage)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The saved reports the acting staff member may see: their own, those shared with
-        one of their roles (with `reports.manage`: all), by name."""
-        return {"items": saved.list_reports(extension.session(), acting_user())}
+        one of their roles (with `reports.manage`: all), by name, a page at a time."""
+        found = saved.list_reports(extension.session(), acting_user())
+        page, per_page = args["page"], args["per_page"]
+        rows = found[(page - 1) * per_page : page * per_page]
+        return {"items": rows, "total": len(found), "page": page, "per_page": per_page}
 
     @require_token("reports:write")
     @blp.arguments(SavedReportWriteSchema)

@@ -108,6 +108,9 @@ def test_who_sees_and_who_changes_a_report(staff: dict[str, ApiClient]) -> None:
     assert names(staff["officer3"]) == ["共享"]  # a credit officer too
     assert names(staff["finance"]) == []
     assert names(staff["risk"]) == ["共享", "私有"]  # reports.manage
+    second = staff["risk"].get("/reports", query_string={"per_page": 1, "page": 2}).get_json()
+    assert [r["name"] for r in second["items"]] == ["私有"]
+    assert (second["total"], second["page"], second["per_page"]) == (2, 2, 1)
     assert staff["finance"].get(f"/reports/{shared['id']}").status_code == 404
     assert staff["officer3"].get(f"/reports/{private['id']}").status_code == 404
 
