@@ -3,8 +3,11 @@ with the models (autogenerate finds no difference), on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -179,103 +182,80 @@ def test_0014_gives_existing_tenants_built_in_roles_the_data_request_permissions
         db.dispose()
 
 
+@contextlib.contextmanager
+def _old_firm(tmp_path: Path, revision: str, removed: str) -> Iterator[tuple[Any, Any, Any]]:
+    """A database at ``revision`` with a tenant whose roles lack ``removed`` (as they were
+    seeded before the next revision) and a custom role: the alembic config, the database and
+    the tenant."""
+    from alembic import command
+
+    from loandesk.db import Database
+    from loandesk.rbac.models import Role
+    from loandesk.tenancy import guard, service, use
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    config = alembic_config(url)
+    command.upgrade(config, revision)
+    db = Database(url)
+    guard.install(db.session_factory)  # as create_app does: tenant filter and stamping
+    try:
+        with db.transaction() as session:
+            tenant = service.sign_up(
+                session,
+                name="旧机构",
+                slug="old-firm",
+                admin_email="admin@old.cn",
+                admin_password="Correct-horse-42",
+            ).tenant
+            ref = service.tenant_ref(tenant)
+        with use(ref), db.transaction() as session:
+            for role in session.scalars(select(Role)):
+                role.permissions = [p for p in role.permissions if p != removed]
+            session.add(
+                Role(key="custom", name_zh="自定义", name_en="Custom", builtin=False,
+                     permissions=["users.read"])
+            )  # fmt: skip
+        yield config, db, ref
+        command.upgrade(config, "heads")
+    finally:
+        db.dispose()
+
+
+def _holders(db: Any, ref: Any, permission: str) -> set[str]:
+    from loandesk.rbac.models import Role
+    from loandesk.tenancy import use
+
+    with use(ref), db.transaction() as session:
+        return {r.key for r in session.scalars(select(Role)) if permission in r.permissions}
+
+
 def test_0026_gives_existing_post_loan_admins_and_auditors_the_message_log(
     tmp_path: Path,
 ) -> None:
     from alembic import command
 
-    from loandesk.db import Database
-    from loandesk.rbac.models import Role
-    from loandesk.tenancy import guard, service, use
-
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    config = alembic_config(url)
-    command.upgrade(config, "0025")
-    db = Database(url)
-    guard.install(db.session_factory)
-    try:
-        with db.transaction() as session:
-            tenant = service.sign_up(
-                session,
-                name="旧机构",
-                slug="old-firm",
-                admin_email="admin@old.cn",
-                admin_password="Correct-horse-42",
-            ).tenant
-            ref = service.tenant_ref(tenant)
-        with use(ref), db.transaction() as session:
-            for role in session.scalars(select(Role)):  # as seeded before this revision
-                role.permissions = [p for p in role.permissions if not p.startswith("notif")]
-            session.add(
-                Role(key="custom", name_zh="自定义", name_en="Custom", builtin=False,
-                     permissions=["users.read"])
-            )  # fmt: skip
-
-        def logs() -> dict[str, bool]:
-            with use(ref), db.transaction() as session:
-                return {
-                    r.key: "notifications.read_log" in r.permissions
-                    for r in session.scalars(select(Role))
-                }
-
-        assert not any(logs().values())
+    with _old_firm(tmp_path, "0025", "notifications.read_log") as (config, db, ref):
+        assert _holders(db, ref, "notifications.read_log") == set()
         command.upgrade(config, "0026")
-        after = logs()
-        assert {k for k, held in after.items() if held} == {"post_loan_admin", "auditor"}
+        assert _holders(db, ref, "notifications.read_log") == {"post_loan_admin", "auditor"}
         assert "ix_notification_messages_log" in {
             i["name"] for i in inspect(db.engine).get_indexes("notification_messages")
         }
         command.downgrade(config, "0025")
-        assert not any(logs().values())
-        command.upgrade(config, "heads")
-    finally:
-        db.dispose()
+        assert _holders(db, ref, "notifications.read_log") == set()
 
 
 def test_0027_gives_existing_risk_managers_reports_manage(tmp_path: Path) -> None:
     from alembic import command
 
-    from loandesk.db import Database
-    from loandesk.rbac.models import Role
-    from loandesk.tenancy import guard, service, use
-
-    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
-    config = alembic_config(url)
-    command.upgrade(config, "0026")
-    db = Database(url)
-    guard.install(db.session_factory)
-    try:
-        with db.transaction() as session:
-            tenant = service.sign_up(
-                session,
-                name="旧机构",
-                slug="old-firm",
-                admin_email="admin@old.cn",
-                admin_password="Correct-horse-42",
-            ).tenant
-            ref = service.tenant_ref(tenant)
-        with use(ref), db.transaction() as session:
-            for role in session.scalars(select(Role)):  # as seeded before this revision
-                role.permissions = [p for p in role.permissions if p != "reports.manage"]
-
-        def managers() -> set[str]:
-            with use(ref), db.transaction() as session:
-                return {
-                    r.key
-                    for r in session.scalars(select(Role))
-                    if "reports.manage" in r.permissions
-                }
-
-        assert managers() == set()
+    with _old_firm(tmp_path, "0026", "reports.manage") as (config, db, ref):
+        assert _holders(db, ref, "reports.manage") == set()
         command.upgrade(config, "0027")
-        assert managers() == {"risk_manager"}
+        assert _holders(db, ref, "reports.manage") == {"risk_manager"}
         assert "reports" in inspect(db.engine).get_table_names()
         command.downgrade(config, "0026")
-        assert managers() == set()
+        assert _holders(db, ref, "reports.manage") == set()
         assert "reports" not in inspect(db.engine).get_table_names()
-        command.upgrade(config, "heads")
-    finally:
-        db.dispose()
 
 
 def test_a_populated_database_upgrades_from_0010_and_staff_join_the_company(
