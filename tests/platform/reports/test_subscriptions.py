@@ -18,10 +18,12 @@ from sqlalchemy import select, update
 from tests.helpers import ApiClient
 from tests.platform.automations.conftest import run_job
 from tests.platform.flows.conftest import at
+from tests.platform.job_fixtures import job_app, job_settings  # noqa: F401  (fixtures)
 from tests.platform.notifications.conftest import Connector, connector  # noqa: F401
 from tests.platform.reports.conftest import Books, reports_client
 from tests.platform.reports.test_catalog import APPLICATION_FIELDS
 from tests.platform.reports.test_export import sql
+from tests.platform.test_jobs import run_worker, worker_env  # noqa: F401  (a fixture)
 from tests.plugins.customers.conftest import audit_events
 
 SCOPES = ("reports:read", "reports:write")
@@ -275,3 +277,30 @@ def test_bad_settings_are_refused_naming_the_field(
     # another tenant's staff member is unknown here
     theirs = api_b.get("/users").get_json()["items"][0]["id"]
     assert refused(recipients=[theirs]) == {"recipients": [f"No active staff member {theirs}."]}
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("hello_distribution")
+def test_workers_send_a_due_time_once(
+    books: Books,
+    staff: dict[str, ApiClient],
+    report: dict[str, Any],
+    job_app: Flask,
+    worker_env: dict[str, str],
+) -> None:
+    """The job enqueued twice and run by a worker process (on the database backend, and on
+    rq in the PostgreSQL + Redis pass): one message, the recipient's own numbers."""
+    from loandesk.jobs.runtime import jobs
+
+    officer = books.desk.firm.staff["officer1"].user_id
+    assert subscribe(staff["risk"], report["id"], recipients=[officer]).status_code == 201
+    _rewind(books, "2020-01-06T08:00:00")
+    tenant = uuid.UUID(books.desk.firm.tenant.id)
+    with job_app.app_context():
+        for _ in range(2):
+            jobs().enqueue("core.report_subscriptions", tenant)
+    run_worker(worker_env)
+    run_worker(worker_env)
+    ((channel, subject, body),) = _messages(books)["officer1"]
+    assert (channel, subject) == ("in_app", "各部门申请")  # the worker has no e-mail plugin
+    assert _lines(body) == {"一组": (4, Decimal("43700.50"))}
