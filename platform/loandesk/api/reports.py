@@ -25,6 +25,7 @@ from loandesk.reports import export, saved, service, subscriptions
 from loandesk.reports.models import CHART_TYPES, NAME_LENGTH, Report
 from loandesk.reports.query import MAX_LIMIT
 from loandesk.tenancy import current
+from loandesk.web.report_export_views import file_response
 
 blp = Blueprint(
     "api_reports",
@@ -283,20 +284,20 @@ class RunSavedReport(MethodView):
 # --- exports (导出报表) and e-mail subscriptions (报表订阅) ---------------------------------
 
 
-class ReportExportArgs(ma.Schema):
-    format = ma.fields.String(
+def _format() -> ma.fields.String:
+    return ma.fields.String(
         load_default="xlsx",
         validate=ma.validate.OneOf(export.FORMATS),
         metadata={"description": "csv (UTF-8 with BOM) or xlsx"},
     )
+
+
+class ReportExportArgs(ma.Schema):
+    format = _format()
 
 
 class ReportExportSchema(ReportQuerySchema):
-    format = ma.fields.String(
-        load_default="xlsx",
-        validate=ma.validate.OneOf(export.FORMATS),
-        metadata={"description": "csv (UTF-8 with BOM) or xlsx"},
-    )
+    format = _format()
 
 
 _EXPORT_RESPONSE = {"type": "string", "format": "binary"}
@@ -304,15 +305,6 @@ _EXPORT_403 = (
     "Without `reports.export`, or the report reads a field the acting staff member may not "
     "export (the fields are named)"
 )
-
-
-def _download(found: export.Export) -> Response:
-    from loandesk.web.attachment_views import disposition
-
-    response = Response(found.content, mimetype=found.mimetype)
-    response.headers["Content-Disposition"] = disposition(found.filename, inline=False)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 @blp.route("/<uuid:report_id>/export")
@@ -329,7 +321,7 @@ class ExportSavedReport(MethodView):
         row = saved.get(session, user, report_id)
         found = export.export_report(session, user, row, args["format"], locale=str(get_locale()))
         session.commit()
-        return _download(found)
+        return file_response(found)
 
 
 @blp.route("/export")
@@ -346,7 +338,7 @@ class ExportReport(MethodView):
         fmt = args.pop("format")
         found = export.export_spec(session, user, args, fmt, locale=str(get_locale()))
         session.commit()
-        return _download(found)
+        return file_response(found)
 
 
 class ReportSubscriptionWriteSchema(ma.Schema):

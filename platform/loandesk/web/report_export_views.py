@@ -27,6 +27,11 @@ def download(report_id: uuid.UUID, fmt: str) -> Response:
     row = saved.get(session, g.user, report_id)
     found = export.export_report(session, g.user, row, fmt, locale=str(get_locale()))
     session.commit()
+    return file_response(found)
+
+
+def file_response(found: export.Export) -> Response:
+    """An export as a download (the API's too): its name as RFC 6266 / 5987 want it."""
     response = Response(found.content, mimetype=found.mimetype)
     response.headers["Content-Disposition"] = disposition(found.filename, inline=False)
     response.headers["Cache-Control"] = "private, no-store"
