@@ -115,6 +115,18 @@ def send_messages(ctx: JobContext) -> None:
     service.send_due(ctx.session, plugin_runtime.notification_channels(), pii.for_current_tenant())
 
 
+def report_subscriptions(ctx: JobContext) -> None:
+    """Send the tenant's report subscriptions whose cron came due (tenant time), each
+    recipient their own numbers."""
+    from loandesk import pii
+    from loandesk.plugins import runtime as plugin_runtime
+    from loandesk.reports import subscriptions
+
+    assert ctx.tenant is not None
+    channels = plugin_runtime.notification_channels()
+    subscriptions.run(ctx.session, ctx.tenant, channels, pii.for_current_tenant())
+
+
 # the core's handlers: rules react to every event (idempotent: a firing per event and rule)
 EVENT_HANDLERS = [
     events.EventHandler(events.ANY, "automations", automations_for_event, idempotent=True),
@@ -169,6 +181,13 @@ JOBS = [
     # a message keeps its own attempts and backoff: the job itself is not retried
     JobSpec("core.send_messages", send_messages, max_attempts=1, timeout=3600),
     JobSpec("core.timed_rules", timed_rules, max_attempts=3, backoff=(60,), timeout=3600),
+    JobSpec(
+        "core.report_subscriptions",
+        report_subscriptions,
+        max_attempts=3,
+        backoff=(60,),
+        timeout=3600,
+    ),
     *import_jobs.JOBS,
 ]
 
@@ -182,4 +201,6 @@ SCHEDULES = [
     Schedule("core.send_messages", "* * * * *", "core.send_messages"),
     # a rule's time of day is met within five minutes; each rule looks once a day
     Schedule("core.timed_rules", "*/5 * * * *", "core.timed_rules"),
+    # a subscription's cron is at least 15 minutes apart: met within five minutes
+    Schedule("core.report_subscriptions", "*/5 * * * *", "core.report_subscriptions"),
 ]

@@ -25,6 +25,7 @@ from loandesk.plugins.models import TenantPlugin
 from loandesk.privacy.models import DataRequest, DataRequestChange, PrivacySettings, RetentionPeriod
 from loandesk.rbac.models import Role, UserRole
 from loandesk.reports.models import Report
+from loandesk.reports.subscriptions import ReportDelivery, ReportSubscription
 from loandesk.security.models import RateLimitCounter
 from loandesk.storage.models import Attachment
 from loandesk.tenancy.models import Tenant
@@ -67,6 +68,8 @@ __all__ = [
     "RateLimitCounter",
     "RecoveryCode",
     "Report",
+    "ReportDelivery",
+    "ReportSubscription",
     "RetentionPeriod",
     "Role",
     "RuleFiring",

@@ -258,6 +258,25 @@ def test_0027_gives_existing_risk_managers_reports_manage(tmp_path: Path) -> Non
         assert "reports" not in inspect(db.engine).get_table_names()
 
 
+def test_0029_adds_report_subscriptions_and_gives_existing_risk_managers_reports_export(
+    tmp_path: Path,
+) -> None:
+    from alembic import command
+
+    # the revision before 0029, whichever it is once the chain is merged
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    before = str(script.get_revision("0029").down_revision)
+    with _old_firm(tmp_path, before, "reports.export") as (config, db, ref):
+        assert _holders(db, ref, "reports.export") == set()
+        command.upgrade(config, "0029")
+        assert _holders(db, ref, "reports.export") == {"risk_manager"}
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"report_subscriptions", "report_deliveries"} <= tables
+        command.downgrade(config, before)
+        assert _holders(db, ref, "reports.export") == set()
+        assert "report_subscriptions" not in inspect(db.engine).get_table_names()
+
+
 def test_a_populated_database_upgrades_from_0010_and_staff_join_the_company(
     tmp_path: Path,
 ) -> None:

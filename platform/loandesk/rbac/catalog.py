@@ -21,6 +21,7 @@ CORE_PERMISSIONS = (
         "查看、修改所有保存的报表",
         "See and change every saved report",
     ),
+    Permission("reports.export", "导出报表", "Export reports"),
     Permission("records.import", "从 Excel 批量导入业务记录", "Import business records from Excel"),
     Permission("api_clients.manage", "管理 API 客户端", "Manage API clients"),
     Permission(
@@ -72,7 +73,13 @@ BUILTIN_ROLES = (
         "risk_manager",
         "风控主管",
         "Risk manager",
-        ("users.read", "data_requests.read", "data_requests.manage", "reports.manage"),
+        (
+            "users.read",
+            "data_requests.read",
+            "data_requests.manage",
+            "reports.manage",
+            "reports.export",
+        ),
     ),
     BuiltinRole("finance", "财务", "Finance", ()),
     BuiltinRole(

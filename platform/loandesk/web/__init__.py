@@ -40,6 +40,7 @@ from loandesk.web import (
     privacy_views,
     public_views,
     region_views,
+    report_export_views,
     roles_views,
     security_views,
     sign_in,
@@ -325,6 +326,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         todo_views.bp,
         notification_views.bp,
         notification_admin_views.bp,
+        report_export_views.bp,
     )
     for blueprint in core_pages:
         pages.register_blueprint(blueprint)
