@@ -1,5 +1,5 @@
 """testloans: what an overdue-rate report needs — the borrower's region and province, the
-principal still owed, days past due; an index for unit-scoped reads
+principal still owed, days past due
 
 Revision ID: l002
 Revises: l001
@@ -28,10 +28,8 @@ def upgrade() -> None:
     op.add_column(
         TABLE, sa.Column("days_past_due", sa.Integer(), nullable=False, server_default="0")
     )
-    op.create_index("ix_testloans_installments_unit", TABLE, ["tenant_id", "org_unit_id"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_testloans_installments_unit", TABLE)
     for column in ("days_past_due", "principal_outstanding", "province", "region"):
         op.drop_column(TABLE, column)
