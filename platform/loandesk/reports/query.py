@@ -273,8 +273,10 @@ class _Builder:
             numerator = self._exact(self.dataset.measure(measure.numerator or ""))
             denominator = self._exact(self.dataset.measure(measure.denominator or ""))
             places = measure.places
-            return (
-                lambda inner: self._divide(numerator(inner), denominator(inner), places),
+            return (  # a sum over no matching rows is NULL: as a numerator it is 0
+                lambda inner: self._divide(
+                    func.coalesce(numerator(inner), 0), denominator(inner), places
+                ),
                 self._quotient(places, 0),
             )
         spec = self.specs.get(measure.field or "")
@@ -329,7 +331,9 @@ class _Builder:
         if self.context.dialect == "postgresql":
             return cast(numerator, Numeric) / func.nullif(denominator, 0)
         scale = literal_column(str(10 ** (places + 1)), Integer)
-        return type_coerce(numerator * scale // func.nullif(denominator, 0), BigInteger)
+        # SQLite divides integers truncating toward zero; ``//`` would be FLOOR(), which
+        # SQLAlchemy gives SQLite as a Python function that fails on NULL (a zero denominator)
+        return type_coerce((numerator * scale).op("/")(func.nullif(denominator, 0)), BigInteger)
 
     def _quotient(self, places: int, shift: int) -> Callable[[Any], Any]:
         """The value of a division: rounded half up to ``places``, then moved ``shift`` places
