@@ -24,6 +24,7 @@ from loandesk.pii.models import TenantDataKey
 from loandesk.plugins.models import TenantPlugin
 from loandesk.privacy.models import DataRequest, DataRequestChange, PrivacySettings, RetentionPeriod
 from loandesk.rbac.models import Role, UserRole
+from loandesk.reports.dashboard_models import Dashboard, RoleDashboard
 from loandesk.reports.models import Report
 from loandesk.security.models import RateLimitCounter
 from loandesk.storage.models import Attachment
@@ -38,6 +39,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AutomationRule",
+    "Dashboard",
     "DataRequest",
     "DataRequestChange",
     "EventBacklog",
@@ -69,6 +71,7 @@ __all__ = [
     "Report",
     "RetentionPeriod",
     "Role",
+    "RoleDashboard",
     "RuleFiring",
     "ScheduleState",
     "SsoConfig",
