@@ -256,7 +256,7 @@ def run(session: Session, user: Any, row: Dashboard, chosen: GlobalFilters) -> d
     run for them; ``unfiltered``: the chosen filters its dataset does not support."""
     units = _checked_filters(session, row, chosen)
     datasets: dict[str, Dataset] = plugin_runtime.report_datasets()
-    ids = [_uuid(tile["report_id"]) for tile in row.tiles]
+    ids = [i for i in (_uuid(tile["report_id"]) for tile in row.tiles) if i is not None]
     reports = {r.id: r for r in session.scalars(select(Report).where(Report.id.in_(ids)))}
     tiles = []
     for tile in row.tiles:
