@@ -24,6 +24,7 @@ from loandesk.pii.models import TenantDataKey
 from loandesk.plugins.models import TenantPlugin
 from loandesk.privacy.models import DataRequest, DataRequestChange, PrivacySettings, RetentionPeriod
 from loandesk.rbac.models import Role, UserRole
+from loandesk.reports.dashboard_models import Dashboard, RoleDashboard
 from loandesk.reports.models import Report
 from loandesk.reports.subscriptions import ReportDelivery, ReportSubscription
 from loandesk.security.models import RateLimitCounter
@@ -39,6 +40,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AutomationRule",
+    "Dashboard",
     "DataRequest",
     "DataRequestChange",
     "EventBacklog",
@@ -72,6 +74,7 @@ __all__ = [
     "ReportSubscription",
     "RetentionPeriod",
     "Role",
+    "RoleDashboard",
     "RuleFiring",
     "ScheduleState",
     "SsoConfig",

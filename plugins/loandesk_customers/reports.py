@@ -25,4 +25,6 @@ CUSTOMERS = Dataset(
         Measure("income_min", "最低月收入", "Lowest monthly income", "min", "monthly_income"),
         Measure("income_max", "最高月收入", "Highest monthly income", "max", "monthly_income"),
     ),
+    # a dashboard's date range and org unit narrow these (no product nor channel yet)
+    global_filters={"date": "created_at", "org_unit": "org_unit_id"},
 )

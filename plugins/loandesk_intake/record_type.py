@@ -42,7 +42,7 @@ FIELDS = (
         "status", "状态", "Status", "select", options=STATUSES, read_only=True, filterable=True
     ),
     FieldSpec("owner_id", "经办人", "Credit officer", "user", read_only=True),
-    FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True),
+    FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True, filterable=True),
     FieldSpec("created_at", "创建时间", "Created", "datetime", read_only=True, filterable=True),
     FieldSpec("submitted_at", "提交时间", "Submitted", "datetime", read_only=True, filterable=True),
 )

@@ -52,4 +52,6 @@ APPLICATIONS = Dataset(
             denominator="decided",
         ),
     ),
+    # a dashboard's date range and org unit narrow these (no product nor channel yet)
+    global_filters={"date": "created_at", "org_unit": "org_unit_id"},
 )

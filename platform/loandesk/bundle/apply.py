@@ -20,6 +20,7 @@ from loandesk.auth import users
 from loandesk.bundle import automations as bundle_automations
 from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
+from loandesk.bundle import reports as bundle_reports
 from loandesk.bundle.check import Bundle, check, enabled_after
 from loandesk.bundle.model import BundleInvalid, flow_type_of, record_type_of
 from loandesk.errors import DomainError
@@ -34,6 +35,7 @@ from loandesk.rbac import grants, org
 from loandesk.rbac import service as rbac
 from loandesk.rbac.catalog import CORE_PERMISSIONS
 from loandesk.rbac.models import OrgUnit
+from loandesk.reports.query import QueryContext
 from loandesk.security.session_policy import set_session_limits
 from loandesk.security.tenant_settings import update_security_settings
 from loandesk.tenancy import service as tenants
@@ -58,7 +60,8 @@ def apply(
     """Check the whole bundle, then make every change it asks for, in file order: custom
     fields after the plugins that bring their record types, before the roles granting them;
     flows after the org units and roles they name; automation rules last (they may name the
-    bundle's fields and roles)."""
+    bundle's fields and roles); reports after them (a report may use those fields, and be
+    shared with those roles), dashboards after the reports their tiles name."""
     check(session, host, bundle)
     run = _Run(session, host, keyring, tenant, bundle)
     forms = [(n, partial(run.fields, n)) for n in sorted(bundle) if record_type_of(n)]
@@ -72,6 +75,8 @@ def apply(
         *flows,
         ("privacy.yaml", run.privacy),
         ("automations.yaml", run.automations),
+        ("reports.yaml", run.reports),
+        ("dashboards.yaml", run.dashboards),
     ]
     for name, stage in stages:
         if name in bundle:
@@ -210,6 +215,22 @@ class _Run:
 
     def automations(self, data: dict[str, Any]) -> None:
         bundle_automations.apply_file(self.change, self.session, self.host, self.enabled, data)
+
+    # --- reports.yaml, dashboards.yaml -------------------------------------------------------
+
+    def reports(self, data: dict[str, Any]) -> None:
+        where = QueryContext(
+            dialect=self.session.get_bind().dialect.name,
+            timezone=self.target.timezone,
+            keys=self.keyring,
+            session=self.session,
+        )
+        bundle_reports.apply_reports(
+            self.change, self.session, self.host, self.enabled, where, data
+        )
+
+    def dashboards(self, data: dict[str, Any]) -> None:
+        bundle_reports.apply_dashboards(self.change, self.session, data)
 
     # --- org.yaml ----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from loandesk.auth import users
 from loandesk.bundle import automations as bundle_automations
 from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
+from loandesk.bundle import reports as bundle_reports
 from loandesk.bundle.model import BundleInvalid
 from loandesk.fields.registry import RecordType
 from loandesk.plugins import service as plugins
@@ -51,6 +52,7 @@ def check(session: Session, host: PluginHost, bundle: Bundle) -> None:
         *bundle_flows.problems(session, bundle, after),
         *_privacy(host, bundle, enabled),
         *bundle_automations.problems(session, bundle, after),
+        *bundle_reports.problems(session, host, enabled, bundle),
     ]
     if problems:
         raise BundleInvalid(problems)

@@ -12,6 +12,7 @@ from loandesk.auth.models import User
 from loandesk.bundle import automations as bundle_automations
 from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
+from loandesk.bundle import reports as bundle_reports
 from loandesk.bundle.model import FOREVER, FORMAT
 from loandesk.plugins import service as plugins
 from loandesk.plugins.host import PluginHost
@@ -40,6 +41,7 @@ def export(session: Session, host: PluginHost, tenant: Tenant) -> dict[str, dict
         "automations.yaml": bundle_automations.export_file(
             session, host.record_types(sorted(enabled))
         ),
+        **bundle_reports.export_files(session, host, frozenset(enabled)),
     }
 
 

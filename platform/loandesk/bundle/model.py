@@ -2,10 +2,11 @@
 
 A bundle is a folder with one file per section, a ``fields/`` folder with one file per
 record type that has custom fields or sections, and a ``flows/`` folder with one file per
-record type with a published approval flow, and ``automations.yaml`` with the automation
-rules. Each file is optional on apply (a missing file
+record type with a published approval flow, ``automations.yaml`` with the automation
+rules, ``reports.yaml`` with the saved reports and ``dashboards.yaml`` with the dashboards
+and each role's default. Each file is optional on apply (a missing file
 leaves its section as it is); export writes all of them. Sections that later issues add
-(reports) join as new files or folders without changing these.
+join as new files or folders without changing these.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from loandesk.fields.definitions import DefinitionSchema, SectionSchema
 from loandesk.fields.registry import ACCESS_LEVELS, KEY_PATTERN, SCOPES
 from loandesk.i18n import LOCALES
 from loandesk.rbac.org import KINDS
+from loandesk.reports.datasets import GLOBAL_FILTERS
+from loandesk.reports.models import CHART_TYPES
+from loandesk.reports.query import MAX_LIMIT
 
 FORMAT = 1
 FOREVER = "forever"
@@ -174,6 +178,66 @@ class AutomationsFile(_Strict):
     rules = ma.fields.List(ma.fields.Nested(_Rule), required=True)
 
 
+class _ReportSpec(_Strict):
+    """A report's spec as the API takes it (``loandesk.reports.query``), with its defaults."""
+
+    dimensions = ma.fields.List(ma.fields.Raw(), load_default=list)
+    measures = ma.fields.List(ma.fields.String(), required=True)
+    filters = ma.fields.List(ma.fields.String(), load_default=list)
+    sort = ma.fields.String(load_default="")
+    limit = ma.fields.Integer(load_default=MAX_LIMIT, strict=True)
+
+
+class _Report(_Strict):
+    """A saved report, its owner named by e-mail (``loandesk.bundle.reports``)."""
+
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    description = ma.fields.String(load_default="")
+    dataset = ma.fields.String(required=True)
+    spec = ma.fields.Nested(_ReportSpec, required=True)
+    chart_type = ma.fields.String(load_default="table", validate=validate.OneOf(CHART_TYPES))
+    shared_with_roles = ma.fields.List(ma.fields.String(), load_default=list)
+    owner = ma.fields.Email(load_default=None, allow_none=True)
+
+
+class ReportsFile(_Strict):
+    """The tenant's saved reports by name (``reports.yaml``)."""
+
+    reports = ma.fields.List(ma.fields.Nested(_Report), required=True)
+
+
+class _Tile(_Strict):
+    report = ma.fields.String(required=True)
+    x = ma.fields.Integer(required=True, strict=True)
+    y = ma.fields.Integer(required=True, strict=True)
+    w = ma.fields.Integer(required=True, strict=True)
+    h = ma.fields.Integer(required=True, strict=True)
+
+
+class _Dashboard(_Strict):
+    """A dashboard, its tiles naming reports by name and its owner by e-mail."""
+
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
+    description = ma.fields.String(load_default="")
+    tiles = ma.fields.List(ma.fields.Nested(_Tile), load_default=list)
+    filters = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(GLOBAL_FILTERS)), load_default=list
+    )
+    refresh_seconds = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    shared_with_roles = ma.fields.List(ma.fields.String(), load_default=list)
+    owner = ma.fields.Email(load_default=None, allow_none=True)
+
+
+class DashboardsFile(_Strict):
+    """The tenant's dashboards by name, and the default dashboard of roles by their key
+    (``dashboards.yaml``)."""
+
+    dashboards = ma.fields.List(ma.fields.Nested(_Dashboard), required=True)
+    role_defaults = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), load_default=dict
+    )
+
+
 def fields_file_name(record_type: str) -> str:
     return f"{FIELDS_FOLDER}/{record_type}.yaml"
 
@@ -203,6 +267,8 @@ FILES: dict[str, type[ma.Schema]] = {
     "roles.yaml": RolesFile,
     "privacy.yaml": PrivacyFile,
     "automations.yaml": AutomationsFile,
+    "reports.yaml": ReportsFile,
+    "dashboards.yaml": DashboardsFile,
 }
 
 

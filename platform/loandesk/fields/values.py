@@ -275,7 +275,8 @@ def _user(spec: FieldSpec, raw: Any, context: Context) -> uuid.UUID:
     ident = context.users_by_name.get(text)
     if ident is None:
         ident = _uuid(text, N_("Choose a staff member."))
-    if context.user_exists is not None and not context.user_exists(ident):
+    # an org unit is not a staff member: its id is only checked for form here
+    if spec.value_kind == "user" and context.user_exists and not context.user_exists(ident):
         raise Invalid(N_("Choose an active staff member."))
     return ident
 

@@ -17,8 +17,8 @@ approved / decided). ``when`` narrows what a measure counts: ``("status", ("appr
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from loandesk.fields.registry import KEY_PATTERN, FieldSpec, RecordType
@@ -33,6 +33,9 @@ SUMMABLE_KINDS = ("integer", "money")
 DATE_KINDS = ("date", "datetime")
 # Custom fields of these kinds are offered as dimensions when a dataset does not say otherwise.
 GROUPABLE_KINDS = ("select", "region", "org_unit", "user", "date", "boolean")
+# A dashboard's global filters (loandesk.reports.dashboards); a dataset maps those it
+# supports to a field of its record type in ``Dataset.global_filters``.
+GLOBAL_FILTERS = ("date", "product", "org_unit", "channel")
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,9 @@ class Measure:
 class Dataset:
     """A dataset a plugin registers (``loandesk_report_datasets``), keyed ``<plugin>.<name>``.
     ``record_type`` is the key of the record type it reads (its model is the query's source);
-    ``custom_kinds``: which kinds of the tenant's custom fields become dimensions."""
+    ``custom_kinds``: which kinds of the tenant's custom fields become dimensions;
+    ``global_filters``: the field a dashboard's global filter (``GLOBAL_FILTERS``: date
+    range, product, org unit, channel) narrows, for those this dataset supports."""
 
     key: str
     label_zh: str
@@ -90,6 +95,7 @@ class Dataset:
     custom_kinds: tuple[str, ...] = GROUPABLE_KINDS
     description_zh: str = ""
     description_en: str = ""
+    global_filters: Mapping[str, str] = field(default_factory=dict)
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en
@@ -107,6 +113,8 @@ class Dataset:
         for key in keys:
             if not KEY_PATTERN.match(key):
                 found.append(f"dataset {self.key!r}: key {key!r}")
+        for kind in sorted(set(self.global_filters) - set(GLOBAL_FILTERS)):
+            found.append(f"dataset {self.key!r}: no global filter {kind!r}")
         measures = {m.key for m in self.measures}
         for measure in self.measures:
             if measure.aggregate not in AGGREGATES:
@@ -126,6 +134,7 @@ class Dataset:
         named = [d.field_key for d in self.dimensions if d.field_key]
         named += [m.field for m in self.measures if m.field]
         named += [m.when[0] for m in self.measures if m.when]
+        named += list(self.global_filters.values())
         for key in named:
             if key not in specs:
                 found.append(f"dataset {self.key!r}: record type has no field {key!r}")

@@ -3,7 +3,7 @@ send per due time and recipient (unique); ``reports.export``, which existing ten
 built-in risk managers get as new tenants' do
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 """
 
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from loandesk.rbac.migration_grants import change_builtin_roles
 from loandesk.tenancy import rls
 
 revision = "0029"
-down_revision = "0027"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
