@@ -94,6 +94,14 @@ APPROVAL_TASKS = Dataset(
         Measure("pending", "待处理笔数", "Pending", when=("decision", ("pending",))),
         Measure("overdue", "超时任务数", "Overdue tasks", when=("deadline", ("overdue",))),
         Measure(
+            "approved_amount",
+            "同意的申请金额",
+            "Amount approved",
+            "sum",
+            "amount",
+            when=("decision", ("approved",)),
+        ),
+        Measure(
             "median_hours",
             "处理用时中位数（小时）",
             "Median hours to decide",
