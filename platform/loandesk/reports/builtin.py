@@ -157,7 +157,7 @@ def run(report: BuiltinReport) -> dict[str, Any]:
         return service.run(report.full_spec())
     except ValidationFailed as problem:
         raise ValidationFailed(
-            N_("The report %(name)s uses data you may not see; ask its owner."),
+            N_("The built-in report %(name)s uses data you may not see."),
             errors={
                 k if k == "dataset" else f"spec.{k}": list(v)
                 for k, v in (problem.errors or {}).items()
