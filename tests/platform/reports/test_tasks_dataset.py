@@ -17,12 +17,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.helpers import ApiClient
+from tests.helpers import ApiClient, TenantFixture
 from tests.platform.flows.conftest import Desk, approver, at
-from tests.platform.reports.conftest import Books, books  # noqa: F401
+from tests.platform.reports.conftest import Books, books, reports_client  # noqa: F401
 from tests.platform.reports.test_catalog import APPLICATION_FIELDS
+from tests.plugins.customers.conftest import add_staff
 
 TASKS = "intake.approval_tasks"
 START = at("2026-04-13T09:00:00")  # a Monday in Beijing
@@ -427,4 +430,18 @@ def test_a_source_column_may_not_shadow_a_field() -> None:
         "dataset 'intake.bad': source column 'status' is declared twice",
         "dataset 'intake.bad': source column 'status' is a field",
         "dataset 'intake.bad': 'm' over a text",
+    ]
+
+
+def test_another_tenants_tasks_never_count(
+    approvals: Books, app: Flask, client: FlaskClient, tenant_b: TenantFixture, api_b: ApiClient
+) -> None:
+    for plugin in ("customers", "intake"):
+        assert api_b.put(f"/plugins/{plugin}", json={"enabled": True}).status_code == 200
+    company = api_b.get("/org-units").get_json()["items"][0]["id"]
+    finance = add_staff(app, client, tenant_b, "bfinance", ["finance"], company)
+    theirs = reports_client(app, client, tenant_b.slug, tenant_b.id, finance.user_id)
+    assert query(theirs, measures=["tasks", "decisions"]) == [{"tasks": 0, "decisions": 0}]
+    assert query(approvals.api["finance"], measures=["tasks"]) == [
+        {"tasks": len(tasks_by_hand(approvals))}
     ]
