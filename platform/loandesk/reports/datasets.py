@@ -43,6 +43,8 @@ AGGREGATES: tuple[str, ...] = get_args(Aggregate)
 PERCENTILES: dict[str, int] = {"median": 50, "p90": 90}
 # Aggregates that read the value of an integer or money field.
 NUMERIC_AGGREGATES = ("sum", "avg", "min", "max", *PERCENTILES)
+# Aggregates a ratio may divide: integers.
+_EXACT = ("count", "count_distinct", "sum", "min", "max")
 # Aggregates a measure's ``per`` may divide.
 _PER = ("avg", *PERCENTILES)
 # The kinds a measure may sum, average, or take the extremes of: stored as integers (money in
@@ -169,6 +171,11 @@ class Dataset:
             elif measure.aggregate == "ratio":
                 if measure.numerator not in measures or measure.denominator not in measures:
                     found.append(f"dataset {self.key!r}: ratio {measure.key!r} names no measure")
+                elif any(
+                    (part := self.measure(k)) is not None and part.aggregate not in _EXACT
+                    for k in (measure.numerator or "", measure.denominator or "")
+                ):
+                    found.append(f"dataset {self.key!r}: ratio {measure.key!r} of a quotient")
             elif measure.aggregate != "count" and measure.field is None:
                 found.append(f"dataset {self.key!r}: {measure.key!r} needs a field")
             if measure.per < 1 or (measure.per != 1 and measure.aggregate not in _PER):

@@ -422,11 +422,13 @@ def test_a_source_column_may_not_shadow_a_field() -> None:
         measures=(
             Measure("m", "x", "x", "median", "status"),
             Measure("n", "x", "x", "count", per=60),
+            Measure("r", "x", "x", "ratio", numerator="m", denominator="n"),
         ),
         source=Source(APPROVAL_TASKS.source.select_from, (clash, clash)),
     )
     assert bad.problems(APPLICATION) == [
         "dataset 'intake.bad': 'n' per",
+        "dataset 'intake.bad': ratio 'r' of a quotient",
         "dataset 'intake.bad': source column 'status' is declared twice",
         "dataset 'intake.bad': source column 'status' is a field",
         "dataset 'intake.bad': 'm' over a text",
