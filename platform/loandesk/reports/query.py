@@ -375,7 +375,8 @@ class _Builder:
 
         def picked(rows: Any) -> Any:
             value, rank, count = rows.c[name], rows.c[f"r_{name}"], rows.c[f"n_{name}"]
-            low = (count - 1) * percent // 100
+            # integer division (never FLOOR(): SQLAlchemy gives SQLite a Python one)
+            low = ((count - 1) * percent).op("/")(100)
             fraction = (count - 1) * percent % 100
             lower = case((rank == low + 1, value * (100 - fraction)))
             upper = case((rank == low + 2, value * fraction))
