@@ -73,7 +73,9 @@ from loandesk.plugins.info import NavCount, NavItem, Permission, PluginInfo
 from loandesk.rbac.access import RecordAccess
 from loandesk.rbac.current import acting_user, record_access
 from loandesk.rbac.org import unit_names, unit_of
-from loandesk.reports import Dataset, Dimension, Measure
+from loandesk.reports import Dataset, Dimension, Measure, Source, SourceColumn
+from loandesk.reports.builtin import BuiltinReport
+from loandesk.reports.tasks import approval_tasks
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
 from loandesk.web.approvals.summary import (
@@ -120,6 +122,7 @@ __all__ = [
     "ActionContext",
     "ActionType",
     "Base",
+    "BuiltinReport",
     "Channel",
     "Clean",
     "Conflict",
@@ -163,6 +166,8 @@ __all__ = [
     "RetentionSubject",
     "Schedule",
     "Section",
+    "Source",
+    "SourceColumn",
     "TenantOwned",
     "TenantRef",
     "UTCDateTime",
@@ -172,6 +177,7 @@ __all__ = [
     "acting_user",
     "active_staff",
     "admin_required",
+    "approval_tasks",
     "audit_changes",
     "audit_record",
     "clear_personal",

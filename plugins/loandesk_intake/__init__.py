@@ -98,6 +98,13 @@ def loandesk_event_types() -> list[sdk.EventType]:
 
 @sdk.hookimpl
 def loandesk_report_datasets() -> list[sdk.Dataset]:
-    from loandesk_intake.reports import APPLICATIONS
+    from loandesk_intake.reports import APPLICATIONS, APPROVAL_TASKS
 
-    return [APPLICATIONS]
+    return [APPLICATIONS, APPROVAL_TASKS]
+
+
+@sdk.hookimpl
+def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
+    from loandesk_intake.reports import BUILTIN_REPORTS
+
+    return list(BUILTIN_REPORTS)

@@ -21,7 +21,7 @@ from loandesk.api.schemas import PageArgs, page_of
 from loandesk.auth.oauth import require_token
 from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.rbac.current import acting_user
-from loandesk.reports import export, saved, service, subscriptions
+from loandesk.reports import builtin, export, saved, service, subscriptions
 from loandesk.reports.models import CHART_TYPES, NAME_LENGTH, Report
 from loandesk.reports.query import MAX_LIMIT
 from loandesk.tenancy import current
@@ -458,3 +458,86 @@ class ReportSubscriptionItem(MethodView):
             session, user, report, subscriptions.get(session, report, subscription_id)
         )
         session.commit()
+
+
+# --- built-in reports ------------------------------------------------------------------------
+
+
+class BuiltinReportSchema(ma.Schema):
+    key = ma.fields.String(
+        metadata={"description": "<plugin>.<name>, e.g. intake.approver_efficiency"}
+    )
+    name_zh = ma.fields.String()
+    name_en = ma.fields.String()
+    description_zh = ma.fields.String()
+    description_en = ma.fields.String()
+    dataset = ma.fields.String()
+    spec = ma.fields.Dict(metadata={"description": "dimensions, measures, filters, sort, limit"})
+    chart_type = ma.fields.String()
+    default_roles = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Role keys it is meant for"}
+    )
+    usable = ma.fields.Boolean(
+        metadata={"description": "Whether the acting staff member may run it"}
+    )
+
+
+class BuiltinReportList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(BuiltinReportSchema))
+
+
+class BuiltinCopySchema(ma.Schema):
+    name = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=NAME_LENGTH),
+        metadata={"description": "Default: the built-in report's Chinese name"},
+    )
+    description = ma.fields.String(load_default=None)
+    shared_with_roles = ma.fields.List(
+        ma.fields.String(),
+        load_default=None,
+        metadata={"description": "Default: the built-in report's default roles"},
+    )
+
+
+@blp.route("/builtin")
+class BuiltinReports(MethodView):
+    @require_token("reports:read")
+    @blp.response(200, BuiltinReportList)
+    def get(self) -> dict[str, Any]:
+        """The built-in reports of the tenant's enabled plugins (内置报表), each saying
+        whether the acting staff member may run it."""
+        return {"items": [builtin.describe(r) for r in builtin.available()]}
+
+
+@blp.route("/builtin/<string:key>/run")
+class RunBuiltinReport(MethodView):
+    @require_token("reports:read")
+    @blp.response(200, ReportResultSchema)
+    @blp.alt_response(404, description="No such built-in report")
+    @blp.alt_response(
+        422,
+        description="The report uses a dataset or field the acting staff member may not "
+        "use: keyed dataset, spec.dimensions.0, …",
+    )
+    def post(self, key: str) -> dict[str, Any]:
+        """Run a built-in report under the acting staff member's data scope and field
+        permissions."""
+        return builtin.run(builtin.get(key))
+
+
+@blp.route("/builtin/<string:key>/copy")
+class CopyBuiltinReport(MethodView):
+    @require_token("reports:write")
+    @blp.arguments(BuiltinCopySchema)
+    @blp.response(201, SavedReportSchema)
+    @blp.alt_response(404, description="No such built-in report")
+    @blp.alt_response(409, description="A report of this name exists")
+    @blp.alt_response(422, description="Problems keyed by where, as on create")
+    def post(self, args: dict[str, Any], key: str) -> Report:
+        """Copy a built-in report into a saved report of the acting staff member's, to change
+        and share (checked against what they may use; audited)."""
+        session = extension.session()
+        row = builtin.copy(session, acting_user(), builtin.get(key), args)
+        session.commit()
+        return row

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from loandesk.pii.retention import RetentionSubject
     from loandesk.plugins.info import NavItem, Permission
     from loandesk.reports import Dataset
+    from loandesk.reports.builtin import BuiltinReport
 
 hookspec = pluggy.HookspecMarker("loandesk")
 
@@ -158,7 +159,18 @@ def loandesk_report_datasets() -> list[Dataset]:
     with buckets, plain columns) and ``measures`` (count, distinct count, sum, average,
     minimum, maximum of an integer or money field, a ratio of two measures) say what a report
     may group by and compute. ``loandesk.reports.query`` compiles a report to one SQL
-    aggregate query."""
+    aggregate query. A dataset whose rows are not the record type's own (approval tasks,
+    payments of loans) declares a ``source``: the rows joined to the record type's model,
+    still narrowed by the viewer's scope over the records."""
+
+
+@hookspec
+def loandesk_builtin_reports() -> list[BuiltinReport]:
+    """Reports the plugin ships (``loandesk.sdk.BuiltinReport`` keyed ``<plugin>.<name>``: a
+    dataset, a spec, a chart type, the roles it is meant for), called once when the app is
+    created and each checked against its dataset then; a tenant that enabled the plugin (and
+    has the dataset) sees them under ``/api/v1/reports/builtin``, runs them under each
+    viewer's access and copies them into saved reports."""
 
 
 # --- notifications (start-up) ------------------------------------------------------------

@@ -178,6 +178,7 @@ class PluginHost:
                     )
                 self.contributions[name].automation_actions.append(action)
         self._gather_report_datasets()
+        self._gather_builtin_reports()
         self.gather_notification_channels()
 
     def gather_notification_channels(self) -> None:
@@ -247,6 +248,25 @@ class PluginHost:
                     raise PluginError(f"plugin {name!r}: " + "; ".join(problems))
                 seen.add(dataset.key)
                 self.contributions[name].report_datasets.append(dataset)
+
+    def _gather_builtin_reports(self) -> None:
+        """The built-in reports, each checked against its dataset (of any plugin)."""
+        from loandesk.reports.builtin import BuiltinReport
+
+        types = {t.key: t for c in self.contributions.values() for t in c.record_types}
+        datasets = {d.key: d for c in self.contributions.values() for d in c.report_datasets}
+        seen: set[str] = set()
+        for name, reports in self.collect("loandesk_builtin_reports"):
+            for report in _as_list(reports, BuiltinReport, name, "loandesk_builtin_reports"):
+                problems = report.problems(datasets, types)
+                if not report.key.startswith(f"{name}."):
+                    problems.append(f"built-in report {report.key!r} must start with '{name}.'")
+                if report.key in seen:
+                    problems.append(f"two built-in reports are keyed {report.key!r}")
+                if problems:
+                    raise PluginError(f"plugin {name!r}: " + "; ".join(problems))
+                seen.add(report.key)
+                self.contributions[name].builtin_reports.append(report)
 
     def _gather_record_types(self) -> None:
         from loandesk.fields import RecordType
@@ -321,6 +341,14 @@ class PluginHost:
             for n in enabled
             if n in self.contributions
             for d in self.contributions[n].report_datasets
+        ]
+
+    def builtin_reports(self, enabled: Iterable[str]) -> list[Any]:
+        return [
+            r
+            for n in enabled
+            if n in self.contributions
+            for r in self.contributions[n].builtin_reports
         ]
 
     def notification_channels(self, enabled: Iterable[str]) -> list[Any]:

@@ -121,3 +121,4 @@ class Contributions:
     automation_actions: list[Any] = field(default_factory=list)
     notification_channels: list[Any] = field(default_factory=list)
     report_datasets: list[Any] = field(default_factory=list)
+    builtin_reports: list[Any] = field(default_factory=list)

@@ -80,6 +80,12 @@ def report_datasets() -> dict[str, Any]:
     return {d.key: d for d in host().report_datasets(sorted(enabled()))}
 
 
+def builtin_reports() -> list[Any]:
+    """The reports the current tenant's enabled plugins ship
+    (``loandesk.reports.builtin.BuiltinReport``)."""
+    return host().builtin_reports(sorted(enabled()))
+
+
 def notification_channels() -> dict[str, Any]:
     """The channels the current tenant may send through: the core's in-app channel and its
     enabled plugins', by key."""

@@ -1,6 +1,7 @@
 """What one viewer may use of a dataset (``Catalog``): its dimensions and measures over
 fields they see unmasked — a masked amount summed would tell what the mask hides — and the
-filters of their record lists (``loandesk.fields.lists``)."""
+filters of their record lists (``loandesk.fields.lists``). A sourced dataset's own columns
+(``Source``) are offered to every reader of its record type."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from loandesk.reports.datasets import (
     bucketed,
     custom_dimensions,
     measure_fields,
+    source_specs,
 )
 
 _SEEN = ("view", "edit")
@@ -37,9 +39,11 @@ class Catalog:
     def of(cls, dataset: Dataset, access: Any, context: Any = None) -> Catalog:
         record_type = access.record_type
         specs = {f.key: f for f in record_type.fields}
+        sourced = source_specs(dataset)  # a sourced dataset's own columns: seen by all readers
+        specs.update(sourced)
 
         def seen(key: str) -> bool:
-            return key in specs and access.access(key) in _SEEN
+            return key in sourced or (key in specs and access.access(key) in _SEEN)
 
         dimensions: dict[str, tuple[Dimension, FieldSpec | None]] = {}
         if access.can_read:

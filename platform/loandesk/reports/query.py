@@ -15,14 +15,28 @@ problems keyed ``dataset``, ``dimensions.0``, ``measures.1``, ``filter.0``, ``so
 ``limit``; a field the viewer may not see is refused with the message of an unknown one.
 
 The query is ``SELECT dims, aggregates FROM (SELECT dim values, measure inputs FROM the
-record type's table WHERE scope AND filters) GROUP BY dims``: the inner select computes each
-value once (a bucket's time zone is one bound parameter, not repeated in GROUP BY), the
-outer one aggregates. Nothing is aggregated in Python.
+record type's table WHERE tenant AND scope AND filters) GROUP BY dims``: the inner select
+computes each value once (a bucket's time zone is one bound parameter, not repeated in GROUP
+BY), the outer one aggregates. Nothing is aggregated in Python.
 
 Exact numbers on every database: sums, minima and maxima are over integers (money in 分);
 an average and a ratio divide in SQL with ``NULLIF(denominator, 0)`` — PostgreSQL in
 ``numeric``, SQLite over the numerator scaled by 10^(places+1) in integers (no float), the
 last digit then rounded half up — and come back as Decimal strings.
+
+A percentile (``median``, ``p90``) is exact too: the k-th percentile of a group's n ordered
+values, interpolated as ``percentile_cont`` does, times 100 is the integer
+(100−f)·x_{l+1} + f·x_{l+2} with l = ⌊(n−1)·k/100⌋ and f = (n−1)·k mod 100. SQLite (and
+PostgreSQL for a percentile other than the median, which ``percentile_cont`` would
+interpolate in float8) ranks each group's values with window functions in a subquery between
+the rows and the aggregate (``row_number()`` and ``count()`` over the groups) and sums the two
+weighted values; PostgreSQL's median is ``percentile_cont(0.5) WITHIN GROUP (ORDER BY x)``
+times 100 cast to bigint, exact since a median of integers below 2⁵² is a half-integer float8
+holds exactly. Both come back as the same Decimal (``per`` divides it: seconds in hours).
+
+A dataset with a ``Source`` (approval tasks of applications) reads its rows from the source's
+join instead of the record type's table; the tenant, the viewer's scope
+(``RecordAccess.where``) and the filters still apply to the record type's model in it.
 
 Date buckets are taken in the tenant's time zone (``loandesk.reports.buckets``).
 """
@@ -63,7 +77,14 @@ from loandesk.fields.validation import message
 from loandesk.i18n import N_
 from loandesk.reports import buckets
 from loandesk.reports.catalog import Catalog
-from loandesk.reports.datasets import BUCKETS, Dimension, Measure, bucketed
+from loandesk.reports.datasets import (
+    BUCKETS,
+    PERCENTILES,
+    Dimension,
+    Measure,
+    bucketed,
+    source_specs,
+)
 
 MAX_LIMIT = 1000
 MAX_DIMENSIONS = 5
@@ -183,7 +204,12 @@ class _Builder:
         self.dataset = catalog.dataset
         self.model = catalog.access.record_type.model
         self.specs = {f.key: f for f in catalog.access.record_type.fields}
+        self.specs.update(source_specs(self.dataset))
+        self.sourced = (
+            {c.key: c for c in self.dataset.source.columns} if self.dataset.source else {}
+        )
         self.inner: list[ColumnElement[Any]] = []
+        self.ranked: list[str] = []  # inner columns a percentile is taken of (ranked per group)
 
     def build(
         self,
@@ -197,12 +223,14 @@ class _Builder:
         plans = [self._measure(m) for m in measures]
         if not self.inner:  # only counts of all records: the inner select still needs a column
             self._add(literal_column("1"))
-        base = select(*self.inner).select_from(self.model)
+        base = select(*self.inner).select_from(self._from())
         base = base.where(self.model.tenant_id == _tenant_id())
         base = resolved.where(
             self.catalog.access.where(base), self.context.dialect, self.context.keys
         )
         inner = base.subquery("report_rows")
+        if self.ranked:
+            inner = self._ranked(inner, names)
         outer_dims = [inner.c[name] for name in names]
         labelled = [c.label(f"d{i}") for i, c in enumerate(outer_dims)]
         outer_measures = [plan(inner).label(f"m{i}") for i, (plan, _) in enumerate(plans)]
@@ -215,9 +243,35 @@ class _Builder:
         order = []
         if sort:
             chosen = by_key[sort.lstrip("-")]
-            order.append(chosen.desc().nulls_last() if sort.startswith("-") else chosen.asc())
+            # no value last either way, on both databases (SQLite puts NULL first ascending)
+            order.append(
+                chosen.desc().nulls_last() if sort.startswith("-") else chosen.asc().nulls_last()
+            )
         order += [c.asc().nulls_last() for c in labelled]
         return Compiled(statement.order_by(*order).limit(limit), columns)
+
+    def _from(self) -> Any:
+        """The record type's model, or the rows a sourced dataset joins to it."""
+        source = self.dataset.source
+        return (
+            self.model if source is None else source.select_from(self.model, self.context.dialect)
+        )
+
+    def _ranked(self, inner: Any, names: Sequence[str]) -> Any:
+        """``inner`` with, for each value a percentile is taken of, its rank among its group's
+        values (``r_<name>``: NULLs ranked apart) and how many values its group has
+        (``n_<name>``) — window functions in a subquery between the rows and the aggregate."""
+        groups = [inner.c[name] for name in names]
+        ranks = []
+        for name in self.ranked:
+            value = inner.c[name]
+            ranks.append(
+                func.row_number()
+                .over(partition_by=[*groups, value.is_(None)], order_by=value)
+                .label(f"r_{name}")
+            )
+            ranks.append(func.count(value).over(partition_by=groups or None).label(f"n_{name}"))
+        return select(inner, *ranks).subquery("report_ranked")
 
     # --- inner values ----------------------------------------------------------------------
 
@@ -227,6 +281,9 @@ class _Builder:
         return name
 
     def _value(self, key: str) -> ColumnElement[Any]:
+        if key in self.sourced:
+            expression: ColumnElement[Any] = self.sourced[key].expression(self.context.dialect)
+            return expression
         spec = self.specs[key]
         if spec.custom:
             return search.value_expression(self.model, spec, self.context.dialect)
@@ -260,7 +317,7 @@ class _Builder:
         low, high = session.execute(
             self.catalog.access.where(
                 select(func.min(value), func.max(value))
-                .select_from(self.model)
+                .select_from(self._from())
                 .where(self.model.tenant_id == _tenant_id())
             )
         ).one()
@@ -281,14 +338,65 @@ class _Builder:
             )
         spec = self.specs.get(measure.field or "")
         money = spec is not None and spec.value_kind == "money"
+        if measure.aggregate in PERCENTILES:
+            return self._percentile(measure, money)
         if measure.aggregate == "avg":
             total, count = self._sum_and_count(measure)
-            places = 0 if money else 2  # an average of money in whole 分
+            per = measure.per
+            # an average of money in whole 分; one given ``per`` a unit with ``places``
+            places = measure.places if per != 1 else 0 if money else 2
             return (
-                lambda inner: self._divide(total(inner), count(inner), places),
+                lambda inner: self._divide(total(inner), _times(count(inner), per), places),
                 self._quotient(places, 2 if money else 0),
             )
         return self._exact(measure), _money if money else _plain
+
+    def _percentile(
+        self, measure: Measure, money: bool
+    ) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        """A percentile of the measure's values per group, as an exact integer: the value
+        times 100. The k-th percentile of n ordered values x₁…xₙ lies at h = (n−1)·k/100:
+        100·x = (100−f)·x_{l+1} + f·x_{l+2} with l = ⌊h⌋ and f = 100·(h−l), all integers.
+        SQLite (and PostgreSQL for other percentiles than the median) picks the two values
+        by their rank in the group (``_ranked``); PostgreSQL's median is ``percentile_cont
+        (0.5)``, exact although in float8: a value is a half-integer far below 2⁵³."""
+        name = self._add(self._input(measure))
+        percent = PERCENTILES[measure.aggregate]
+        places = measure.places if measure.per != 1 else 0 if money else 2
+        convert = self._scaled(100 * measure.per, places, 2 if money else 0)
+        if self.context.dialect == "postgresql" and percent == 50:
+            return (
+                lambda inner: cast(
+                    func.percentile_cont(0.5).within_group(inner.c[name]) * 100, BigInteger
+                ),
+                convert,
+            )
+        self.ranked.append(name)
+
+        def picked(rows: Any) -> Any:
+            value, rank, count = rows.c[name], rows.c[f"r_{name}"], rows.c[f"n_{name}"]
+            # integer division (never FLOOR(): SQLAlchemy gives SQLite a Python one)
+            low = ((count - 1) * percent).op("/")(100)
+            fraction = (count - 1) * percent % 100
+            lower = case((rank == low + 1, value * (100 - fraction)))
+            upper = case((rank == low + 2, value * fraction))
+            return type_coerce(func.sum(func.coalesce(lower, upper)), BigInteger)
+
+        return picked, convert
+
+    def _scaled(self, scale: int, places: int, shift: int) -> Callable[[Any], Any]:
+        """An exact integer divided by ``scale``, rounded half up to ``places``, then moved
+        ``shift`` places right (money in 分 shown in yuan)."""
+
+        def convert(value: Any) -> str | None:
+            if value is None:
+                return None
+            exact = (Decimal(int(value)) / Decimal(scale)).quantize(
+                Decimal(1).scaleb(-places), ROUND_HALF_UP
+            )
+            return str(exact.scaleb(-shift)) if shift else str(exact)
+
+        return convert
 
     def _exact(self, measure: Measure | None) -> Callable[[Any], Any]:
         """An integer aggregate (count, distinct count, sum, min, max) over the inner rows."""
@@ -358,6 +466,10 @@ def _tenant_id() -> Any:
     from loandesk.tenancy import current_id
 
     return current_id()
+
+
+def _times(count: Any, per: int) -> Any:
+    return count if per == 1 else count * literal_column(str(per), Integer)
 
 
 def _plain(value: Any) -> Any:

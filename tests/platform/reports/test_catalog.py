@@ -35,7 +35,7 @@ def keys(dataset: dict[str, Any], part: str) -> set[str]:
 
 def test_the_catalog_offers_both_datasets(books: Books) -> None:
     found = catalog(books, "finance")
-    assert set(found) == {"intake.applications", "customers.customers"}
+    assert set(found) == {"intake.applications", "intake.approval_tasks", "customers.customers"}
     applications = found["intake.applications"]
     assert applications["label_zh"] == "借款申请"
     assert {"status", "org_unit_id", "owner_id", "created_at"} <= keys(applications, "dimensions")
