@@ -87,6 +87,18 @@ def chart_data(html: str) -> dict[str, Any]:
     return dict(json.loads(match.group(1)))
 
 
+def table_cells(html: str) -> list[list[str]]:
+    """The text of each body row's cells of the first report table."""
+    body = html[html.index("report-table") :].split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        [
+            re.sub(r"<[^>]+>", "", cell).strip()
+            for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
+
 def by_status(owner: str | None = None) -> dict[str, tuple[int, str]]:
     """Counts and sums per status, computed from the seed by hand."""
     found: dict[str, tuple[int, Decimal]] = {}
@@ -284,3 +296,65 @@ def test_drill_down_links_filter_the_list_to_the_counted_records(web: dict[str, 
     assert data["drill"] is None
     names = set(data["labels"]["owner_id"].values())
     assert names == {"officer1", "officer2", "officer3", "finance"}
+
+
+def test_a_map_shows_as_a_table_by_province_with_a_note(
+    web: dict[str, Web], books: Books, api_a: ApiClient
+) -> None:
+    from loandesk_intake.models import Application
+
+    created = api_a.post(
+        "/record-types/application/fields",
+        json={"key": "home_region", "kind": "region", "label_zh": "户籍地", "label_en": "Home"},
+    )
+    assert created.status_code == 201, created.get_json()
+    assert api_a.post("/record-types/application/form/publish", json={}).status_code == 201
+    codes = ("440305", "310104", "110105")
+    with books.desk.session() as session:
+        rows = session.scalars(select(Application).order_by(Application.number))
+        for index, row in enumerate(rows):
+            row.custom = {"home_region": codes[index % 3]}
+    form = designer_form(dimension=["home_region"], measure=["count"], chart_type="map")
+    answer = web["finance"].post("/reports/preview", form)
+    html = unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200, html
+    assert 'class="report-note"' in html and "report-data" not in html  # no fake map
+    # ordered by province code: 北京 (11), 上海 (31), 广东 (44), each with its count
+    cells = table_cells(html)
+    expected = [sum(1 for i in range(len(SEED)) if codes[i % 3] == c) for c in codes]
+    assert cells == [
+        ["北京市", "北京市/市辖区/朝阳区", str(expected[2])],
+        ["上海市", "上海市/市辖区/徐汇区", str(expected[1])],
+        ["广东省", "广东省/深圳市/南山区", str(expected[0])],
+    ]
+
+
+def test_pivot_number_card_and_unit_names(web: dict[str, Web], books: Books) -> None:
+    form = designer_form(dimension=["org_unit_id", "status"], measure=["count"], chart_type="pivot")
+    html = unescape(web["finance"].post("/reports/preview", form).get_data(as_text=True))
+    assert "report-pivot" in html and "report-data" not in html  # HTML only
+    assert "一组" in html and "二组" in html  # units by name, not id
+    head = re.search(r"<thead>(.*?)</thead>", html, re.S)
+    assert head is not None
+    across = [
+        re.sub(r"<[^>]+>", "", h).strip()
+        for h in re.findall(r"<th[^>]*>(.*?)</th>", head.group(1), re.S)
+    ][1:]
+    row = re.search(r"<th scope=\"row\">二组</th>(.*?)</tr>", html, re.S)
+    assert row is not None
+    cells = [
+        re.sub(r"<[^>]+>", "", c).strip()
+        for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)
+    ]
+    label = {"rejected": "已拒绝", "approved": "已批准", "draft": "草稿"}
+    for status in ("rejected", "approved", "draft"):
+        count = sum(1 for r in SEED if r[1] == "team2" and r[2] == status)
+        assert cells[across.index(label[status])] == (str(count) if count else "–")
+
+    form = designer_form(dimension=[], measure=["approval_rate"], chart_type="number")
+    html = unescape(web["finance"].post("/reports/preview", form).get_data(as_text=True))
+    approved = sum(1 for r in SEED if r[2] == "approved")
+    decided = sum(1 for r in SEED if r[2] in ("approved", "rejected"))
+    percent = (Decimal(approved) / Decimal(decided) * 100).quantize(Decimal("0.01"))
+    assert f"{percent}%" in html  # the card
+    assert chart_data(html)["chart_type"] == "gauge"  # and a gauge of the ratio

@@ -225,11 +225,13 @@
     } else if (event.oldIndex === event.newIndex) {
       return;
     }
-    // Sortable leaves empty style attributes behind; htmx would copy them while settling,
-    // which the Content-Security-Policy refuses.
-    var styled = form.querySelectorAll("[style]");
-    for (var i = 0; i < styled.length; i++) styled[i].removeAttribute("style");
-    form.requestSubmit();
+    // After Sortable has finished with the drop: it leaves (empty) style attributes behind,
+    // which htmx would copy while settling and the Content-Security-Policy refuses.
+    window.setTimeout(function () {
+      var styled = form.querySelectorAll("[style]");
+      for (var i = 0; i < styled.length; i++) styled[i].removeAttribute("style");
+      form.requestSubmit();
+    }, 0);
   }
 
   function designer(root) {
