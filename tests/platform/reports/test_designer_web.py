@@ -358,3 +358,30 @@ def test_pivot_number_card_and_unit_names(web: dict[str, Web], books: Books) -> 
     percent = (Decimal(approved) / Decimal(decided) * 100).quantize(Decimal("0.01"))
     assert f"{percent}%" in html  # the card
     assert chart_data(html)["chart_type"] == "gauge"  # and a gauge of the ratio
+
+
+def test_the_list_is_paginated(web: dict[str, Web], books: Books, app: Flask) -> None:
+    from tests.platform.reports.conftest import reports_client
+
+    firm = books.desk.firm
+    writer = reports_client(
+        app,
+        app.test_client(),
+        firm.tenant.slug,
+        firm.tenant.id,
+        firm.staff["finance"].user_id,
+        scopes=("reports:read", "reports:write"),
+    )
+    for number in range(21):
+        body = {
+            "name": f"报表{number:02d}",
+            "dataset": "intake.applications",
+            "spec": {"measures": ["count"]},
+        }
+        assert writer.post("/reports", json=body).status_code == 201
+    first = web["finance"].get("/reports").get_data(as_text=True)
+    second = web["finance"].get("/reports?page=2").get_data(as_text=True)
+    assert "报表00" in first and "报表19" in first and "报表20" not in first
+    assert "报表20" in second and "报表00" not in second
+    assert 'class="pagination"' in first
+    assert "报表00" not in web["officer1"].get("/reports").get_data(as_text=True)  # not shared
