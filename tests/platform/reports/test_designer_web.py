@@ -385,3 +385,18 @@ def test_the_list_is_paginated(web: dict[str, Web], books: Books, app: Flask) ->
     assert "报表20" in second and "报表00" not in second
     assert 'class="pagination"' in first
     assert "报表00" not in web["officer1"].get("/reports").get_data(as_text=True)  # not shared
+
+
+def test_staff_who_read_no_dataset_have_no_reports(
+    app: Flask, books: Books, api_a: ApiClient
+) -> None:
+    role = next(r for r in api_a.get("/roles").get_json() if r["key"] == "collector")
+    put = api_a.put(f"/roles/{role['id']}/record-access/customer", json={"scope": None})
+    assert put.status_code == 200, put.get_json()
+    collector = Web(app, books, "collector")
+    home = collector.get("/").get_data(as_text=True)
+    assert not re.search(r'class="nav-item[^"]*" href="/t/[^/]+/reports"', home)
+    assert collector.get("/reports").status_code == 403
+    assert collector.get("/reports/new").status_code == 403
+    others = Web(app, books, "finance").get("/").get_data(as_text=True)
+    assert re.search(r'class="nav-item[^"]*" href="/t/[^/]+/reports"', others)
