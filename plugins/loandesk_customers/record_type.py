@@ -32,6 +32,7 @@ CUSTOMER = RecordType(
     model=Customer,
     fields=FIELDS,
     detail_endpoint="tenant.customers.detail",
+    list_endpoint="tenant.customers.index",
     create=create_customer,
     create_many=create_customers,
     # Built-in roles' starting point; each tenant's admins change it on the role's page.

@@ -55,6 +55,7 @@ APPLICATION = RecordType(
     fields=FIELDS,
     title_field="number",
     detail_endpoint="tenant.intake.detail",
+    list_endpoint="tenant.intake.index",
     on_flow=flow_changed,
     default_scopes={
         "credit_officer": "own",

@@ -189,6 +189,8 @@ class RecordType:
     title_field: str = "name"
     # the web page of one record: an endpoint taking ``<key>_id`` (links to records use it)
     detail_endpoint: str | None = None
+    # the web list of its records, taking ``filter=key:op:value`` (a report drills down to it)
+    list_endpoint: str | None = None
     default_scopes: Mapping[str, Scope] = field(default_factory=dict)
     default_fields: Mapping[str, Mapping[str, Access]] = field(default_factory=dict)
     default_export: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -74,6 +74,8 @@ class NavItem:
     permission: str | None = None  # shown only to users who hold it
     order: int = 100
     counts: Callable[[Any], Sequence[NavCount]] | None = None
+    # beyond ``permission``: shown only when this says so for the signed-in user
+    shown: Callable[[Any], bool] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

@@ -41,6 +41,7 @@ from loandesk.web import (
     public_views,
     region_views,
     report_export_views,
+    report_views,
     roles_views,
     security_views,
     sign_in,
@@ -80,6 +81,15 @@ CORE_NAV = (
         None,
         7,
         counts=notification_views.nav_counts,
+    ),
+    NavItem(
+        "tenant.reports.index",
+        "报表",
+        "Reports",
+        "workspace",
+        None,
+        8,
+        shown=report_views.can_report,
     ),
     NavItem(
         "tenant.data_requests.requests",
@@ -234,7 +244,8 @@ def _nav_items(user: Any) -> list[ShownNavItem]:
         (
             i
             for i in (*CORE_NAV, *plugin_runtime.nav_items())
-            if i.permission is None or user.can(i.permission)
+            if (i.permission is None or user.can(i.permission))
+            and (i.shown is None or i.shown(user))
         ),
         key=lambda i: (sections.index(i.section), i.order, i.endpoint),
     )
@@ -321,6 +332,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         form_builder.bp,
         flow_designer.bp,
         automation_views.bp,
+        report_views.bp,
         import_views.bp,
         approvals.bp,
         todo_views.bp,
