@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 from loandesk import extension
 from loandesk.api.errors import translate_errors
 from loandesk.api.reports import ReportResultSchema
-from loandesk.api.schemas import PageArgs, page_of
+from loandesk.api.schemas import PageArgs, page_of, paged
 from loandesk.auth.oauth import require_token
 from loandesk.errors import DomainError, NotFound
 from loandesk.i18n import N_
@@ -166,10 +166,7 @@ class Dashboards(MethodView):
         """The dashboards the acting staff member may see: their own, those shared with or
         the default of one of their roles (with `reports.manage`: all), by name, a page at a
         time."""
-        found = dashboards.list_dashboards(extension.session(), acting_user())
-        page, per_page = args["page"], args["per_page"]
-        rows = found[(page - 1) * per_page : page * per_page]
-        return {"items": rows, "total": len(found), "page": page, "per_page": per_page}
+        return paged(dashboards.list_dashboards(extension.session(), acting_user()), args)
 
     @require_token("reports:write")
     @blp.arguments(DashboardWriteSchema)

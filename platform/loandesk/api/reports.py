@@ -17,7 +17,7 @@ from flask_smorest import Blueprint
 
 from loandesk import extension
 from loandesk.api.lists import FILTER_HELP
-from loandesk.api.schemas import PageArgs, page_of
+from loandesk.api.schemas import PageArgs, page_of, paged
 from loandesk.auth.oauth import require_token
 from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.rbac.current import acting_user
@@ -211,10 +211,7 @@ class SavedReports(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The saved reports the acting staff member may see: their own, those shared with
         one of their roles (with `reports.manage`: all), by name, a page at a time."""
-        found = saved.list_reports(extension.session(), acting_user())
-        page, per_page = args["page"], args["per_page"]
-        rows = found[(page - 1) * per_page : page * per_page]
-        return {"items": rows, "total": len(found), "page": page, "per_page": per_page}
+        return paged(saved.list_reports(extension.session(), acting_user()), args)
 
     @require_token("reports:write")
     @blp.arguments(SavedReportWriteSchema)
@@ -409,10 +406,8 @@ class ReportSubscriptions(MethodView):
     def get(self, args: dict[str, Any], report_id: uuid.UUID) -> dict[str, Any]:
         """The report's e-mail subscriptions, oldest first, a page at a time."""
         session, _user, report = _managed_report(report_id)
-        found = subscriptions.list_for(session, report)
-        page, per_page = args["page"], args["per_page"]
-        rows = [_shown(r) for r in found[(page - 1) * per_page : page * per_page]]
-        return {"items": rows, "total": len(found), "page": page, "per_page": per_page}
+        found = paged(subscriptions.list_for(session, report), args)
+        return {**found, "items": [_shown(r) for r in found["items"]]}
 
     @require_token("reports:write")
     @blp.arguments(ReportSubscriptionWriteSchema)

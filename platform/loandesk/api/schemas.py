@@ -24,6 +24,14 @@ def page_of(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     return ma.Schema.from_dict(fields, name=name)
 
 
+def paged(found: list[Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The page ``args`` asks for of ``found`` (a whole list already in memory: a tenant's
+    reports, dashboards, subscriptions), in the envelope of ``page_of``."""
+    page, per_page = args["page"], args["per_page"]
+    items = found[(page - 1) * per_page : page * per_page]
+    return {"items": items, "total": len(found), "page": page, "per_page": per_page}
+
+
 class RecordWriteSchema(ma.Schema):
     """Base of a record type's write schema: custom fields are accepted under their keys and
     checked, with the built-in ones, by the tenant's published form (422 naming the field)."""

@@ -27,7 +27,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loandesk import audit
 from loandesk.auth import users
 from loandesk.auth.models import User
 from loandesk.bundle.model import BundleInvalid
@@ -39,7 +38,7 @@ from loandesk.rbac import service as rbac
 from loandesk.rbac.access import RecordAccess
 from loandesk.rbac.catalog import ADMIN_ROLE
 from loandesk.rbac.models import Role, UserRole
-from loandesk.reports import dashboards
+from loandesk.reports import dashboards, saved
 from loandesk.reports.catalog import Catalog
 from loandesk.reports.dashboard_models import Dashboard
 from loandesk.reports.models import Report
@@ -49,7 +48,6 @@ Change = Callable[..., Any]  # ``_Run.change``: (file, path, summary, do, *args,
 REPORTS = "reports.yaml"
 DASHBOARDS = "dashboards.yaml"
 SPEC_KEYS = ("dimensions", "measures", "filters", "sort", "limit")
-_REPORT_COLUMNS = ("description", "dataset", "spec", "chart_type", "shared_with_roles")
 
 
 # --- export -------------------------------------------------------------------------------
@@ -212,11 +210,11 @@ def apply_reports(
         row = rows.get(report["name"])
         if row is None:
             summary = f"create report over {report['dataset']}"
-            change(REPORTS, report["name"], summary, _create_report, session,
-                   report["name"], wanted)  # fmt: skip
+            change(REPORTS, report["name"], summary, saved.store, session, None,
+                   {"name": report["name"], **wanted})  # fmt: skip
         elif differs := [k for k, v in wanted.items() if getattr(row, k) != v]:
             summary = f"update to version {row.version + 1}: {', '.join(differs)}"
-            change(REPORTS, report["name"], summary, _update_report, session, row, wanted)
+            change(REPORTS, report["name"], summary, saved.store, session, row, wanted)
 
 
 def apply_dashboards(change: Change, session: Session, data: Mapping[str, Any]) -> None:
@@ -260,28 +258,6 @@ def apply_dashboards(change: Change, session: Session, data: Mapping[str, Any]) 
             continue
         change(DASHBOARDS, f"role_defaults.{key}", f"→ {name}", dashboards.assign, session,
                role, rows[name])  # fmt: skip
-
-
-def _create_report(session: Session, name: str, values: Mapping[str, Any]) -> Report:
-    row = Report(name=name, version=1, **values)
-    session.add(row)
-    session.flush()
-    audit.record(session, "report.create", "report", row.id, _audited(row))
-    return row
-
-
-def _update_report(session: Session, row: Report, values: Mapping[str, Any]) -> None:
-    before = _audited(row)
-    for key, value in values.items():
-        setattr(row, key, value)
-    row.version += 1
-    session.flush()
-    audit.record(session, "report.update", "report", row.id, audit.changes(before, _audited(row)))
-
-
-def _audited(row: Report) -> dict[str, Any]:
-    found = {key: getattr(row, key) for key in ("name", *_REPORT_COLUMNS)}
-    return {**found, "owner_id": str(row.owner_id)}
 
 
 def _owner(session: Session) -> Callable[[str | None], uuid.UUID]:

@@ -55,11 +55,7 @@ def create(session: Session, user: Any, data: Mapping[str, Any]) -> Report:
     """A report of ``user``'s, its spec checked against what they may use; audited."""
     values = _checked(session, data)
     _taken(session, values["name"])
-    row = Report(owner_id=user.id, version=1, **values)
-    session.add(row)
-    session.flush()
-    audit.record(session, "report.create", "report", row.id, _audited(row))
-    return row
+    return store(session, None, {**values, "owner_id": user.id})
 
 
 def update(session: Session, user: Any, row: Report, data: Mapping[str, Any]) -> Report:
@@ -67,6 +63,20 @@ def update(session: Session, user: Any, row: Report, data: Mapping[str, Any]) ->
     _may_change(user, row)
     values = _checked(session, data)
     _taken(session, values["name"], but=row.id)
+    return store(session, row, values)
+
+
+def store(session: Session, row: Report | None, values: Mapping[str, Any]) -> Report:
+    """Write ``values`` (already checked) as a new report (``row`` None: they include
+    ``owner_id``) or into ``row`` (its version grows); audited. The API and pages reach it
+    through ``create`` / ``update``; a tenant bundle, which has no acting staff member, calls
+    it directly after its own checks."""
+    if row is None:
+        row = Report(version=1, **values)
+        session.add(row)
+        session.flush()
+        audit.record(session, "report.create", "report", row.id, _audited(row))
+        return row
     before = _audited(row)
     for key, value in values.items():
         setattr(row, key, value)
