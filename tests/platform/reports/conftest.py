@@ -120,3 +120,18 @@ def books(desk: Desk, app: Flask, client: FlaskClient) -> Books:
     found = Books(desk, api)
     found.add(SEED)
     return found
+
+
+WRITE_SCOPES = ("reports:read", "reports:write")
+
+
+@pytest.fixture
+def staff(books: Books, app: Flask, client: FlaskClient) -> dict[str, ApiClient]:
+    """Clients with ``reports:read`` and ``reports:write`` acting for the firm's staff."""
+    firm = books.desk.firm
+    return {
+        name: reports_client(
+            app, client, firm.tenant.slug, firm.tenant.id, firm.staff[name].user_id, WRITE_SCOPES
+        )
+        for name in ("officer1", "officer3", "risk", "finance", "auditor")
+    }

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -19,18 +18,6 @@ from tests.platform.reports.test_query import money
 from tests.plugins.customers.conftest import audit_events
 
 SCOPES = ("reports:read", "reports:write")
-
-
-@pytest.fixture
-def staff(books: Books, app: Flask, client: FlaskClient) -> dict[str, ApiClient]:
-    """Clients with ``reports:read`` and ``reports:write`` acting for the firm's staff."""
-    firm = books.desk.firm
-    return {
-        name: reports_client(
-            app, client, firm.tenant.slug, firm.tenant.id, firm.staff[name].user_id, SCOPES
-        )
-        for name in ("officer1", "officer3", "risk", "finance", "auditor")
-    }
 
 
 def report(api: ApiClient, name: str, **values: Any) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -18,18 +17,6 @@ from tests.plugins.customers.conftest import audit_events
 
 APPLICATIONS = "intake.applications"
 SCOPES = ("reports:read", "reports:write")
-
-
-@pytest.fixture
-def staff(books: Books, app: Flask, client: FlaskClient) -> dict[str, ApiClient]:
-    """Clients with ``reports:read`` and ``reports:write`` acting for the firm's staff."""
-    firm = books.desk.firm
-    return {
-        name: reports_client(
-            app, client, firm.tenant.slug, firm.tenant.id, firm.staff[name].user_id, SCOPES
-        )
-        for name in ("officer1", "officer3", "risk", "finance", "auditor")
-    }
 
 
 def body(**values: Any) -> dict[str, Any]:

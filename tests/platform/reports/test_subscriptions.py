@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from tests.helpers import ApiClient
@@ -20,7 +19,7 @@ from tests.platform.automations.conftest import run_job
 from tests.platform.flows.conftest import at
 from tests.platform.job_fixtures import job_app, job_settings  # noqa: F401  (fixtures)
 from tests.platform.notifications.conftest import Connector, connector  # noqa: F401
-from tests.platform.reports.conftest import Books, reports_client
+from tests.platform.reports.conftest import Books
 from tests.platform.reports.test_catalog import APPLICATION_FIELDS
 from tests.platform.reports.test_export import sql
 from tests.platform.test_jobs import run_worker, worker_env  # noqa: F401  (a fixture)
@@ -28,17 +27,6 @@ from tests.plugins.customers.conftest import audit_events
 
 SCOPES = ("reports:read", "reports:write")
 MONDAYS = "0 8 * * 1"
-
-
-@pytest.fixture
-def staff(books: Books, app: Flask, client: FlaskClient) -> dict[str, ApiClient]:
-    firm = books.desk.firm
-    return {
-        name: reports_client(
-            app, client, firm.tenant.slug, firm.tenant.id, firm.staff[name].user_id, SCOPES
-        )
-        for name in ("officer1", "risk", "finance")
-    }
 
 
 @pytest.fixture
