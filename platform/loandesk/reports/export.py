@@ -391,15 +391,16 @@ def export_spec(
     *,
     locale: str,
     today: date | None = None,
+    name: str | None = None,
 ) -> Export:
-    """An ad-hoc report spec's result as a file for ``user`` (the acting staff member);
-    audited."""
+    """An ad-hoc report spec's result as a file for ``user`` (the acting staff member), named
+    ``name`` (a built-in report's) or after its dataset; audited."""
     from loandesk.reports import service
 
     may_export(user)
     chosen = service.catalog(str(spec.get("dataset") or ""))
     check_fields(chosen, spec)
     table = labelled(session, chosen, service.run(spec), locale)
-    found = render(table, fmt, chosen.dataset.label(locale), today or local_today())
+    found = render(table, fmt, name or chosen.dataset.label(locale), today or local_today())
     record(session, fmt, found.rows, spec=spec)
     return found

@@ -1,7 +1,9 @@
 """Report pages (报表): the saved reports a staff member may see, the designer (pick a dataset,
 click or drag dimensions and measures, filters, sort, limit and chart; the result redrawn on
 every change; save and share with roles) and a saved report, drawn with Apache ECharts
-(static/vendor/echarts, static/js/reports.js) and drilling down to the records.
+(static/vendor/echarts, static/js/reports.js) and drilling down to the records; the
+built-in reports of the tenant's plugins (``builtins``), the export buttons, and a saved
+report's e-mail schedule (``schedules``).
 
 ``templates/reports/_chart.html``'s ``chart`` macro draws any report result; other pages
 (dashboards) import it. It calls the ``report_chart`` template global (``display.shown``)."""
@@ -29,7 +31,11 @@ def report_drill_url(dataset: str, spec: Any) -> str | None:
     return display.drill_base(dataset, spec or {})
 
 
-from loandesk.web.report_views import pages  # noqa: E402,F401  (registers the routes)
+from loandesk.web.report_views import (  # noqa: E402,F401  (registers the routes)
+    builtins,
+    pages,
+    schedules,
+)
 from loandesk.web.report_views.pages import can_report  # noqa: E402
 
 __all__ = ["bp", "can_report"]

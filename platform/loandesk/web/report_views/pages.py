@@ -1,6 +1,7 @@
-"""The pages: the saved reports a staff member may see, the designer (new and edit, its
-preview answering every change, save), a saved report run under its viewer's access, and
-delete. The service checks and audits; these pages only show."""
+"""The pages: the saved reports a staff member may see and the built-in reports they may run,
+the designer (new and edit, its preview answering every change, save), a saved report run
+under its viewer's access (with its export buttons and e-mail schedule), and delete. The
+service checks and audits; these pages only show."""
 
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ from loandesk import extension
 from loandesk.errors import DomainError, NotFound, ValidationFailed
 from loandesk.fields.lists import NO_VALUE, OPERATORS
 from loandesk.rbac.models import Role
-from loandesk.reports import saved, service
+from loandesk.reports import saved, service, subscriptions
 from loandesk.reports.catalog import Catalog
 from loandesk.reports.models import CHART_TYPES, NAME_LENGTH, Report
 from loandesk.reports.query import MAX_DIMENSIONS, MAX_LIMIT
 from loandesk.web.auth_views import login_required
 from loandesk.web.htmx import htmx
-from loandesk.web.report_views import bp, designer, display
+from loandesk.web.report_export_views import exportable
+from loandesk.web.report_views import bp, builtins, designer, display, schedules
 
 PER_PAGE = 20
 TARGET = "report-designer"
@@ -66,8 +68,12 @@ def index() -> Any:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
     labels = {c.dataset.key: c.dataset.label(display.locale()) for c in catalogs}
+    usable, hidden = builtins.usable_builtins()
     return render_template(
         "reports/index.html",
+        builtins=usable,
+        builtins_hidden=hidden,
+        locale=display.locale(),
         rows=shown,
         result={"page": page, "per_page": PER_PAGE, "total": len(rows)},
         datasets=labels,
@@ -142,15 +148,35 @@ def save() -> Any:
 @bp.get("/<uuid:report_id>", endpoint="view")
 @login_required
 def view(report_id: uuid.UUID) -> Any:
-    """A saved report, run under the viewer's data scope and field permissions."""
-    catalogs = _catalogs()
+    """A saved report, run under the viewer's data scope and field permissions; its owner
+    (or a manager of reports) sees its e-mail schedule, with subscription ``subscription`` in
+    the form when asked."""
     row = _report(report_id)
+    editing = None
+    if saved.can_change(g.user, row) and (wanted := request.args.get("subscription")):
+        try:
+            editing = schedules.Editing.of(
+                subscriptions.get(extension.session(), row, uuid.UUID(wanted))
+            )
+        except (ValueError, NotFound):
+            abort(404)
+    return report_page(row, schedules.panel(row, editing) if editing else None)
+
+
+def report_page(row: Report, schedule: dict[str, Any] | None = None, code: int = 200) -> Any:
+    """The page of saved report ``row``: its chart, the export buttons when the viewer may
+    export it, and its e-mail schedule when they may change it (``schedule``: the panel as
+    posted, else as it is)."""
+    catalogs = _catalogs()
     result, drill, problem = None, None, ""
     try:
         result = saved.run(row)
         drill = display.drill_base(row.dataset, row.spec or {})
     except ValidationFailed as failed:
         problem = gettext(failed.message, **failed.params)
+    can_change = saved.can_change(g.user, row)
+    if can_change and schedule is None:
+        schedule = schedules.panel(row)
     return render_template(
         "reports/view.html",
         row=row,
@@ -158,9 +184,11 @@ def view(report_id: uuid.UUID) -> Any:
         drill_url=drill,
         problem=problem,
         dataset=_dataset_label(catalogs, row.dataset),
-        can_change=saved.can_change(g.user, row),
+        can_change=can_change,
+        can_export=not problem and exportable(row.dataset, row.spec or {}),
+        schedule=schedule if can_change else None,
         chart_name=chart_names().get(row.chart_type, row.chart_type),
-    ), (422 if problem else 200)
+    ), (422 if problem else code)
 
 
 @bp.post("/<uuid:report_id>/delete", endpoint="delete")
