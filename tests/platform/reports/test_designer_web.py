@@ -118,7 +118,7 @@ def test_the_pages_render_and_the_nav_offers_reports(web: dict[str, Web]) -> Non
     listing = web["finance"].get("/reports")
     assert listing.status_code == 200
     html = listing.get_data(as_text=True)
-    assert "No reports yet." in html and 'href="/t/' in html
+    assert "还没有报表。" in html and 'href="/t/' in html
     assert re.search(r'class="nav-item[^"]*" href="/t/[^/]+/reports"', html)
     page = web["finance"].get("/reports/new")
     assert page.status_code == 200

@@ -87,7 +87,7 @@ def test_the_list_shows_the_builtins_the_viewer_may_run(
         "intake-application_funnel",
         "intake-approver_efficiency",
     ]
-    assert re.search(r'id="builtin-hidden">1 ', html)
+    assert re.search(r'id="builtin-hidden">另有 1 个', html)
     refused = web["officer1"].get("/reports/builtin/intake.applications_by_unit")
     assert refused.status_code == 422
     assert 'id="report-problem"' in refused.get_data(as_text=True)
