@@ -170,3 +170,50 @@ def test_every_drawn_chart_type_draws_without_errors(
     expect(page.locator("[data-chart-type=number][data-drawn=true] canvas")).to_be_visible()
     expect(page.locator(".report-number-value")).to_contain_text("%")
     assert errors == [] and violations == []
+
+
+def test_a_map_by_province_draws_the_province_squares(
+    live_server: str,
+    browser_page,  # type: ignore[no-untyped-def]
+    books: Books,
+    api_a,  # type: ignore[no-untyped-def]
+) -> None:
+    from playwright.sync_api import expect
+
+    from tests.platform.reports.test_designer_web import _home_regions
+
+    codes = ("440000", "310000", "110000")
+    _home_regions(books, api_a, codes)
+    finance = books.desk.firm.staff["finance"]
+    slug = books.desk.firm.tenant.slug
+    page = browser_page
+    violations = _watch(page)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/t/{slug}/login")
+    page.fill("input[name=email]", finance.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(re.compile(rf"/t/{slug}/$"))
+    page.goto(f"{live_server}/t/{slug}/reports/new?dataset=intake.applications")
+    page.click("#add-measure-count")
+    expect(page.locator(".report-table")).to_be_visible()
+    settled(page)
+    page.click("#add-dimension-home_region")
+    expect(page.locator('ul[data-chosen="dimension"] input[value="home_region"]')).to_have_count(1)
+    settled(page)
+    page.select_option("#r-chart_type", "map")
+    expect(page.locator("[data-chart-type=map][data-drawn=true] canvas").first).to_be_visible()
+    # grey squares for the provinces without applications, coloured ones for the others
+    empty, filled_squares = page.evaluate(
+        "() => echarts.getInstanceByDom(document.querySelector('.report-canvas'))"
+        ".getOption().series.map(s => s.data.map(d => [d.name, d.value[2]]))"
+    )
+    assert len(empty) + len(filled_squares) == 34
+    filled = dict(filled_squares)
+    expected = {
+        name: sum(1 for i in range(len(SEED)) if codes[i % 3] == code)
+        for code, name in (("440000", "广东"), ("310000", "上海"), ("110000", "北京"))
+    }
+    assert filled == expected
+    assert errors == [] and violations == []

@@ -298,9 +298,9 @@ def test_drill_down_links_filter_the_list_to_the_counted_records(web: dict[str, 
     assert names == {"officer1", "officer2", "officer3", "finance"}
 
 
-def test_a_map_shows_as_a_table_by_province_with_a_note(
-    web: dict[str, Web], books: Books, api_a: ApiClient
-) -> None:
+def _home_regions(books: Books, api_a: ApiClient, codes: tuple[str, ...]) -> None:
+    """A region field ``home_region`` on applications, the seed's rows taking ``codes`` in
+    turn."""
     from loandesk_intake.models import Application
 
     created = api_a.post(
@@ -309,24 +309,55 @@ def test_a_map_shows_as_a_table_by_province_with_a_note(
     )
     assert created.status_code == 201, created.get_json()
     assert api_a.post("/record-types/application/form/publish", json={}).status_code == 201
-    codes = ("440305", "310104", "110105")
     with books.desk.session() as session:
         rows = session.scalars(select(Application).order_by(Application.number))
         for index, row in enumerate(rows):
-            row.custom = {"home_region": codes[index % 3]}
+            row.custom = {"home_region": codes[index % len(codes)]}
+
+
+def test_a_map_colours_the_province_tiles_by_the_first_measure(
+    web: dict[str, Web], books: Books, api_a: ApiClient
+) -> None:
+    from loandesk.web.report_views.tiles import TILES
+
+    codes = ("440000", "310000", "110000")
+    _home_regions(books, api_a, codes)
     form = designer_form(dimension=["home_region"], measure=["count"], chart_type="map")
     answer = web["finance"].post("/reports/preview", form)
     html = unescape(answer.get_data(as_text=True))
     assert answer.status_code == 200, html
-    assert 'class="report-note"' in html and "report-data" not in html  # no fake map
-    # ordered by province code: 北京 (11), 上海 (31), 广东 (44), each with its count
-    cells = table_cells(html)
-    expected = [sum(1 for i in range(len(SEED)) if codes[i % 3] == c) for c in codes]
-    assert cells == [
-        ["北京市", "北京市/市辖区/朝阳区", str(expected[2])],
-        ["上海市", "上海市/市辖区/徐汇区", str(expected[1])],
-        ["广东省", "广东省/深圳市/南山区", str(expected[0])],
+    assert 'class="report-note"' not in html
+    data = chart_data(html)
+    assert data["chart_type"] == "map" and data["map"]["key"] == "home_region"
+    # every province-level region is a square, Taiwan, Hong Kong and Macao included, each at
+    # its own place on the grid
+    squares = {t["code"]: (t["x"], t["y"], t["name"]) for t in data["map"]["tiles"]}
+    assert len(squares) == 34 and {"710000", "810000", "820000"} <= set(squares)
+    assert len({(x, y) for x, y, _ in squares.values()}) == 34
+    assert squares["440000"] == (*TILES["440000"][:2], "广东")
+    counts = {row["home_region"]: row["count"] for row in data["rows"]}
+    assert counts == {c: sum(1 for i in range(len(SEED)) if codes[i % 3] == c) for c in codes}
+    assert data["labels"]["home_region"]["440000"] == "广东省"
+
+
+def test_a_map_of_regions_below_a_province_says_to_group_by_province(
+    web: dict[str, Web], books: Books, api_a: ApiClient
+) -> None:
+    _home_regions(books, api_a, ("440305", "310104", "110105"))
+    form = designer_form(dimension=["home_region"], measure=["count"], chart_type="map")
+    html = unescape(web["finance"].post("/reports/preview", form).get_data(as_text=True))
+    assert "有 3 行是省以下的地区" in html, html
+    assert 'class="report-note"' in html
+    # the counts are not added up into provinces outside the query: the rows stay as they are
+    assert sorted(r[0] for r in table_cells(html)) == [
+        "上海市/市辖区/徐汇区",
+        "北京市/市辖区/朝阳区",
+        "广东省/深圳市/南山区",
     ]
+    # two dimensions cannot be one map: a table, saying why, and nothing drawn
+    form = designer_form(dimension=["home_region", "status"], measure=["count"], chart_type="map")
+    html = unescape(web["finance"].post("/reports/preview", form).get_data(as_text=True))
+    assert 'class="report-note"' in html and "report-data" not in html
 
 
 def test_pivot_number_card_and_unit_names(web: dict[str, Web], books: Books) -> None:

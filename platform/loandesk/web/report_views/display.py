@@ -33,11 +33,10 @@ from loandesk.errors import DomainError
 from loandesk.fields import regions
 from loandesk.reports import service
 from loandesk.reports.catalog import Catalog
+from loandesk.web.report_views import tiles
 
 # Charts drawn by static/js/reports.js; the others are HTML tables drawn here.
 DRAWN = ("line", "bar", "stacked_bar", "pie", "funnel")
-# Province-level codes (GB/T 2260): the first two digits, then zeros.
-PROVINCE_DIGITS = 2
 
 
 @dataclass
@@ -65,6 +64,8 @@ class Shown:
     @property
     def drawn(self) -> bool:
         """Drawn by ECharts (else the HTML here is the whole chart)."""
+        if self.chart_type == "map":
+            return "map" in self.extra
         return self.chart_type in DRAWN or (self.chart_type == "number" and self.gauge)
 
     @property
@@ -108,6 +109,8 @@ class Shown:
             "locale": self.locale,
             "none": gettext("(none)"),
         }
+        if "map" in self.extra:
+            data["map"] = self.extra["map"]
         text = json.dumps(data, ensure_ascii=False, default=str)
         # "</script>" or "<!--" in a value must not end the element early
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -138,7 +141,7 @@ def shown(
     if chart_type == "pivot":
         found.pivot = _pivot(found)
     elif chart_type == "map":
-        _as_province_table(found)
+        _province_map(found)
     return found
 
 
@@ -308,26 +311,25 @@ def _pivot(found: Shown) -> dict[str, Any] | None:
     }
 
 
-def _as_province_table(found: Shown) -> None:
-    """A map report as a table ordered by province (no boundary data is shipped: see
-    static/vendor/README.md); the note says why."""
-    region = next((c for c in found.dimensions if c.get("kind") == "region"), None)
-    found.note = gettext(
-        "No map of China's provinces is shipped with LoanDesk yet (the boundary data needs a "
-        "clear licence and an approved map); the report shows as a table ordered by province."
-    )
-    if region is None:
-        found.note += " " + gettext("A map needs a region dimension.")
+def _province_map(found: Shown) -> None:
+    """A map report as the tile map of China's provinces (``tiles``), coloured by its first
+    measure: a report of one region dimension whose values are province-level. Values below
+    a province stay in the table only (adding them up here would be aggregating outside the
+    query, and wrong for a ratio): the note says to group by a province field. Anything else
+    shows as a table, the note saying why."""
+    dimensions = found.dimensions
+    if len(dimensions) != 1 or dimensions[0].get("kind") != "region":
+        found.note = gettext(
+            "A map shows one region dimension (a province field) and its measures; this "
+            "report shows as a table."
+        )
         return
-    key = region["key"]
-    provinces = dict(regions.children(None))
-    order = sorted(range(len(found.rows)), key=lambda i: str(found.rows[i].get(key) or "999999"))
-    found.rows = [found.rows[i] for i in order]
-    if found.drills is not None:
-        found.drills = [found.drills[i] for i in order]
-    found.extra["province"] = {
-        str(v): provinces.get(str(v)[:PROVINCE_DIGITS] + "0000", "")
-        for v in (r.get(key) for r in found.rows)
-        if v is not None
-    }
-    found.extra["region_key"] = key
+    key = dimensions[0]["key"]
+    below = [r for r in found.rows if r.get(key) is not None and not tiles.province_level(r[key])]
+    if below:
+        found.note = gettext(
+            "%(count)d rows are regions below a province and are in the table only: group by a "
+            "province field to map them.",
+            count=len(below),
+        )
+    found.extra["map"] = {"key": key, "tiles": tiles.tiles(found.locale)}

@@ -5,9 +5,11 @@
    <script type="application/json" class="report-data"> is drawn into its .report-canvas, on
    load and after each htmx swap; charts resize with the window. The JSON is
    {chart_type, columns: [{key, role, bucket, label, kind | aggregate}], rows, labels:
-   {dimension: {value: label}}, drill: [one URL per row] or null, locale, none}. Clicking a
-   bar, point or slice opens its row's drill URL (the records it counts). Tables, pivots and
-   number cards are HTML already; a number card of one ratio also gets a gauge.
+   {dimension: {value: label}}, drill: [one URL per row] or null, locale, none}, and for a
+   map {key, tiles: [{code, x, y, name}]}: China's provinces as equal squares on a grid
+   (web/report_views/tiles.py), coloured by the first measure. Clicking a bar, point, slice
+   or square opens its row's drill URL (the records it counts). Tables, pivots and number
+   cards are HTML already; a number card of one ratio also gets a gauge.
 
    No inline script or style: the page's Content-Security-Policy forbids them (ECharts sets
    styles through the DOM, which the policy allows). */
@@ -139,6 +141,84 @@
     };
   }
 
+  // The tile map: two heatmaps over one grid of squares, one square per province: grey for
+  // the provinces without a value (no scale of their own), coloured by the scale for the rest.
+  function tileMap(data, measures) {
+    var measure = measures[0];
+    var show = formatter(measure);
+    var byCode = {};
+    data.rows.forEach(function (row, index) { byCode[String(row[data.map.key])] = index; });
+    var columns = 0, rows = 0, low = null, high = null;
+    var empty = [], valued = [];
+    data.map.tiles.forEach(function (tile) {
+      columns = Math.max(columns, tile.x + 1);
+      rows = Math.max(rows, tile.y + 1);
+      var index = byCode[tile.code];
+      var value = index === undefined ? null : number(data.rows[index][measure.key]);
+      if (value === null) {
+        empty.push({ name: tile.name, value: [tile.x, tile.y, 0] });
+        return;
+      }
+      low = low === null ? value : Math.min(low, value);
+      high = high === null ? value : Math.max(high, value);
+      valued.push({ name: tile.name, value: [tile.x, tile.y, value], rowIndex: index });
+    });
+    if (low === null) { low = 0; high = 1; }
+    if (high === low) high = low + 1;
+    function range(count) {
+      var found = [];
+      for (var i = 0; i < count; i++) found.push(i);
+      return found;
+    }
+    var label = {
+      show: true,
+      formatter: function (params) { return params.name; },
+      color: "#111827",
+      textBorderColor: "#ffffff",
+      textBorderWidth: 2
+    };
+    return {
+      tooltip: {
+        trigger: "item",
+        renderMode: "richText",
+        formatter: function (params) {
+          var text = params.seriesIndex === 0 ? (data.none || "–") : show(params.data.value[2]);
+          return params.name + " · " + measure.label + ": " + text;
+        }
+      },
+      grid: { left: 4, right: 4, top: 4, bottom: 56 },
+      xAxis: { type: "category", data: range(columns), show: false },
+      yAxis: { type: "category", data: range(rows), inverse: true, show: false },
+      visualMap: {
+        seriesIndex: 1,
+        min: low,
+        max: high,
+        calculable: true,
+        orient: "horizontal",
+        left: "center",
+        bottom: 0,
+        formatter: function (value) { return show(value); },
+        inRange: { color: ["#fde68a", "#f59e0b", "#b91c1c"] }
+      },
+      series: [
+        {
+          name: measure.label,
+          type: "heatmap",
+          data: empty,
+          itemStyle: { color: "#e5e7eb", borderColor: "#ffffff", borderWidth: 3 },
+          label: label
+        },
+        {
+          name: measure.label,
+          type: "heatmap",
+          data: valued,
+          itemStyle: { borderColor: "#ffffff", borderWidth: 3 },
+          label: label
+        }
+      ]
+    };
+  }
+
   function optionFor(data) {
     var dimensions = data.columns.filter(function (c) { return c.role === "dimension"; });
     var measures = data.columns.filter(function (c) { return c.role === "measure"; });
@@ -146,6 +226,7 @@
     var option;
     if (data.chart_type === "pie" || data.chart_type === "funnel") option = slices(data, dimensions, measures);
     else if (data.chart_type === "gauge") option = gauge(data, measures);
+    else if (data.chart_type === "map" && data.map) option = tileMap(data, measures);
     else option = cartesian(data, dimensions, measures);
     option.animation = false;
     return option;
