@@ -252,7 +252,7 @@ def _editor(
     session = extension.session()
     reports = saved.list_reports(session, g.user)
     names = {str(r.id): r.name for r in reports}
-    placed = {"name", "description", "filters", "refresh_seconds", "shared_with_roles"}
+    placed = {"name", "description", "tiles", "filters", "refresh_seconds", "shared_with_roles"}
     errors = dict(errors or {})
     tiles = [
         {"index": i, "tile": t, "name": names.get(t.report_id), "errors": errors.get(f"tiles.{i}")}
