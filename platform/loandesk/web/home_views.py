@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, g, render_template
 from sqlalchemy import func, select
 
 from loandesk import extension
 from loandesk.auth.models import ApiClient, User
+from loandesk.reports import dashboards
 from loandesk.web.auth_views import login_required
 
 bp = Blueprint("home", __name__)
@@ -25,4 +26,9 @@ def index() -> Any:
     active_clients = session.scalar(
         select(func.count()).select_from(ApiClient).where(ApiClient.revoked_at.is_(None))
     )
-    return render_template("home.html", user_counts=counts, active_clients=active_clients or 0)
+    return render_template(
+        "home.html",
+        user_counts=counts,
+        active_clients=active_clients or 0,
+        my_dashboard=dashboards.default_for(session, g.user),  # a link, not run: one query
+    )
