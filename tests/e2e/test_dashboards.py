@@ -16,8 +16,13 @@ from tests.e2e.conftest import settled
 from tests.e2e.test_csp import _watch
 from tests.helpers import ApiClient
 from tests.platform.flows.conftest import desk  # noqa: F401
-from tests.platform.reports.conftest import SEED, Books, books  # noqa: F401
-from tests.platform.reports.test_dashboards import report, staff  # noqa: F401
+from tests.platform.reports.conftest import (  # noqa: F401
+    SEED,
+    Books,
+    books,
+    staff,
+)
+from tests.platform.reports.test_dashboards import report
 from tests.plugins.customers.conftest import PASSWORD, firm  # noqa: F401
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from tests.helpers import ApiClient
 from tests.platform.reports.conftest import SEED, Books, books  # noqa: F401
-from tests.platform.reports.test_dashboards import report, staff, tile  # noqa: F401
+from tests.platform.reports.test_dashboards import report, tile
 from tests.platform.reports.test_designer_web import Web, table_cells
 from tests.platform.reports.test_query import money
 
