@@ -130,6 +130,13 @@ class TileResultSchema(ma.Schema):
         ma.fields.String(),
         metadata={"description": "Chosen global filters the tile's dataset does not support"},
     )
+    filters = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "The list filters the tile ran with: its report's and the global "
+            "filters' (`created_at:ge:2026-02-01`); the records a drill-down shows"
+        },
+    )
     result = ma.fields.Nested(ReportResultSchema, metadata={"description": "When it ran"})
     error = ma.fields.Nested(
         TileErrorSchema,

@@ -253,7 +253,9 @@ def _audited(row: Dashboard) -> dict[str, Any]:
 def run(session: Session, user: Any, row: Dashboard, chosen: GlobalFilters) -> dict[str, Any]:
     """Each tile's report run for ``user`` (``saved.run``) with the global filters its
     dataset supports: per tile ``result``, or ``error`` (a ``DomainError``) when it cannot
-    run for them; ``unfiltered``: the chosen filters its dataset does not support."""
+    run for them; ``unfiltered``: the chosen filters its dataset does not support;
+    ``filters``: the list filters it ran with (its report's and the global ones), which is
+    what a drill-down from the tile must show."""
     units = _checked_filters(session, row, chosen)
     datasets: dict[str, Dataset] = plugin_runtime.report_datasets()
     ids = [i for i in (_uuid(tile["report_id"]) for tile in row.tiles) if i is not None]
@@ -277,6 +279,7 @@ def run(session: Session, user: Any, row: Dashboard, chosen: GlobalFilters) -> d
                 dataset=report.dataset,
                 spec={**report.spec, "filters": [*report.spec.get("filters", []), *added]},
             )
+            entry["filters"] = narrowed.spec["filters"]
             try:
                 entry["result"] = saved.run(narrowed)
             except DomainError as error:

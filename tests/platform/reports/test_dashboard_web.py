@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +21,7 @@ from werkzeug.datastructures import MultiDict
 from tests.helpers import ApiClient
 from tests.platform.reports.conftest import SEED, Books, books  # noqa: F401
 from tests.platform.reports.test_dashboards import report, tile
-from tests.platform.reports.test_designer_web import Web, table_cells
+from tests.platform.reports.test_designer_web import Web, drill_counts, table_cells
 from tests.platform.reports.test_query import money
 
 
@@ -137,6 +138,13 @@ def test_the_grid_shows_the_numbers_of_hand_written_sql_and_filters_narrow_them(
     assert shown(books, table_cells(tile_html(html)[0])) == want
     assert sum(int(c) for c, _ in want.values()) == 5 < len(SEED)
     assert 'value="2026-03-01"' in html  # the filters stay filled in
+    # a drill-down from a tile shows the records the tile counts: the global filters too
+    links = re.findall(r'<a class="report-drill" href="([^"]+)">(\d+)</a>', tile_html(html)[0])
+    assert links and sum(int(count) for _, count in links) == 5
+    for link, count in links:
+        link = unescape(link)
+        assert "created_at:ge:2026-03-01" in parse_qs(urlsplit(link).query)["filter"]
+        assert drill_counts(web["finance"], link) == int(count)
 
     product = web["finance"].get(f"/dashboards/{dashboard}?product=consumer")
     note = re.search(r'class="dashboard-unfiltered[^"]*"[^>]*>(.*?)</p>', product.text)
