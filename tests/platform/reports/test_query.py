@@ -228,6 +228,52 @@ def test_injection_in_filter_values_is_a_value(books: Books) -> None:
     ]
 
 
+def test_what_a_spec_says_reaches_the_database_only_as_bound_values(
+    books: Books, app: Any, api_a: ApiClient
+) -> None:
+    """Every statement sent while reports with hostile filter values and keys run: none
+    holds the hostile text; the values travel as parameters, refused keys not at all."""
+    from sqlalchemy import event
+
+    created = api_a.post(
+        "/record-types/application/fields",
+        json={
+            "key": "referrer",
+            "kind": "text",
+            "label_zh": "推荐人",
+            "label_en": "Referrer",
+            "searchable": True,
+        },
+    )
+    assert created.status_code == 201, created.get_json()
+    assert api_a.post("/record-types/application/form/publish", json={}).status_code == 201
+
+    hostile = ("x'); delete from reports; --", "1 OR 1=1", 'status"; --')
+    sent: list[tuple[str, Any]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    engine = app.extensions["loandesk"].db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        ran = query(
+            books, "finance", measures=["count"], filters=[f"referrer:contains:{hostile[0]}"]
+        )
+        assert ran.status_code == 200 and ran.get_json()["rows"] == [{"count": 0}], ran.get_json()
+        refused = query(books, "finance", dimensions=[hostile[2]], measures=["count"])
+        assert refused.status_code == 422
+        refused = query(books, "finance", measures=["count"], filters=[f"amount:ge:{hostile[1]}"])
+        assert refused.status_code == 422
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    reports = [(s, p) for s, p in sent if "intake_applications" in s and "count(" in s.lower()]
+    assert len(reports) == 1  # the one query that ran; the refused specs sent none
+    for statement, _parameters in sent:
+        assert not any(text in statement for text in hostile), statement
+    assert hostile[0] in str(reports[0][1])  # the value went as a parameter
+
+
 def test_bad_specs_are_refused_naming_where(books: Books) -> None:
     def problems(**spec: Any) -> dict[str, Any]:
         response = query(books, "finance", **spec)
