@@ -117,6 +117,6 @@ class Decisions(MethodView):
         """The decisions made on an application, newest first (404 outside the acting staff
         member's data scope)."""
         access = sdk.record_access("application")
-        model = access.record_type.model
+        model: Any = access.record_type.model
         access.check_record(sdk.session().scalar(select(model).where(model.id == application_id)))
         return service.decisions_of(sdk.session(), "application", application_id)

@@ -41,7 +41,9 @@ class RuleSetVersion(TenantOwned, Base):
         ForeignKeyConstraint(
             ["tenant_id", "rule_set_id"], ["risk_rule_sets.tenant_id", "risk_rule_sets.id"]
         ),
-        Index("ix_risk_rule_set_versions_number", "tenant_id", "rule_set_id", "number", unique=True),
+        Index(
+            "ix_risk_rule_set_versions_number", "tenant_id", "rule_set_id", "number", unique=True
+        ),
     )
 
     rule_set_id: Mapped[uuid.UUID] = mapped_column(Uuid)

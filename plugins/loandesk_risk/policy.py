@@ -35,6 +35,7 @@ OUTCOMES = ("reject", "refer", "pass")
 DECISIONS = ("auto_approve", "refer", "auto_reject")
 NUMERIC_KINDS = ("integer", "decimal", "money", "percent")
 MAX_RULES = 200
+RATE_STEP = Decimal("0.000001")  # rates are kept to millionths (Money(6))
 
 Problems = dict[str, list[Any]]
 
@@ -251,7 +252,7 @@ def _check_rule(
 
 def _decimal(value: Any) -> Decimal | None:
     """A decimal sent as text or an integer (never a float)."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         return None
     if isinstance(value, int):
         return Decimal(value)
@@ -351,7 +352,7 @@ def _check_grades(grades: Any, problems: Problems) -> None:
         if limit is None or limit < 0 or limit != limit.quantize(Decimal("0.01")):
             _add(problems, f"{place}.limit", N_('Enter an amount as text, e.g. "50000.00".'))
         rate = _decimal(band.get("rate"))
-        if rate is None or not Decimal(0) <= rate < Decimal(1) or rate.as_tuple().exponent < -6:  # type: ignore[operator]
+        if rate is None or not Decimal(0) <= rate < Decimal(1) or rate != rate.quantize(RATE_STEP):
             _add(problems, f"{place}.rate", N_('Enter a yearly rate as text, e.g. "0.0850".'))
         if band.get("outcome", "pass") not in OUTCOMES:
             _add(problems, f"{place}.outcome", N_("Choose reject, refer or pass."))

@@ -17,7 +17,9 @@ depends_on = ("i002",)
 
 def _tenant(table: str) -> list[sa.Constraint]:
     return [
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants")),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants")
+        ),
         sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f(f"pk_{table}")),
     ]
 

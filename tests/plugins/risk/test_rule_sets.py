@@ -59,7 +59,9 @@ def test_scorecard_bins_and_money_are_checked(risk: Firm) -> None:
     overlap["variables"][1]["bins"][1]["min"] = "12"
     response = manager.put(DRAFT, json={"scorecard": overlap})
     assert list(response.get_json()["errors"]) == ["scorecard.variables.1.bins.1.min"]
-    fine = manager.put(DRAFT, json={"rules": [rule("big", "amount > 100000")], "scorecard": SCORECARD})
+    fine = manager.put(
+        DRAFT, json={"rules": [rule("big", "amount > 100000")], "scorecard": SCORECARD}
+    )
     assert fine.status_code == 200, fine.get_json()
     assert fine.get_json()["scorecard"]["grades"][0]["limit"] == "80000.00"
 
