@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from loandesk.sdk import N_, Expression, ExpressionError, compile_expression, message
@@ -102,11 +103,11 @@ class Policy:
     base: int
     grades: tuple[Grade, ...]  # highest min_score first
 
-    @property
-    def names(self) -> frozenset[str]:
-        """The inputs this policy reads."""
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The inputs this policy reads, sorted (worked out once: decide runs per decision)."""
         used = {name for rule in self.rules for name in rule.expression.names}
-        return frozenset(used | {v.key for v in self.variables})
+        return tuple(sorted(used | {v.key for v in self.variables}))
 
     def decide(self, values: Mapping[str, Any]) -> Outcome:
         hits = [
@@ -134,7 +135,7 @@ class Policy:
                 outcomes.add(grade.outcome)
         return Outcome(
             decision=_decision(outcomes),
-            inputs={name: _plain(values.get(name)) for name in sorted(self.names)},
+            inputs={name: _plain(values.get(name)) for name in self.names},
             hits=hits,
             scores=scores,
             total=total,
