@@ -60,10 +60,9 @@ def loandesk_before_submit(
     if record_type.key != "application":
         return None
     decision = service.decide(session, form, record, values)
-    if decision is None:
-        return None
-    given = service.given_values(decision)
-    # a tenant that keeps the outcome on the record (a custom field of that key) sees it there
+    # without a decision the given fields are emptied: a value typed in by staff never
+    # stands in for the rules' own
+    given = service.given_values(decision) if decision else dict.fromkeys(service.GIVEN)
     kept = {k: v for k, v in given.items() if form.has(k) and form.field(k).custom}
     if kept:
         sdk.store_custom(record, form, kept, sdk.keyring())

@@ -26,9 +26,9 @@ def desk(risk: Firm, app: Flask) -> Desk:
     return Desk(app, risk)
 
 
-def _submit(desk: Desk, amount: str, term: int = 12, by: str = "officer1") -> str:
+def _submit(desk: Desk, amount: str, term: int = 12, by: str = "officer1", **custom: Any) -> str:
     api = desk.firm.staff[by].api
-    body = {"customer_id": desk.customer_of(by), "amount": amount, "term_months": term}
+    body = {"customer_id": desk.customer_of(by), "amount": amount, "term_months": term, **custom}
     created = api.post("/applications", json=body)
     assert created.status_code == 201, created.get_json()
     application_id = str(created.get_json()["id"])
@@ -104,8 +104,10 @@ def test_the_flow_branches_on_the_risk_outcome(desk: Desk, api_a: ApiClient) -> 
     assert desk.status(approved) == "approved"
     assert officer.get(f"/applications/{approved}").get_json()["risk_outcome"] == "auto_approve"
 
-    rejected = _submit(desk, "200000.00")
+    # an outcome typed in by the officer is replaced by the rules' own
+    rejected = _submit(desk, "200000.00", risk_outcome="auto_approve")
     assert desk.status(rejected) == "rejected"
+    assert officer.get(f"/applications/{rejected}").get_json()["risk_outcome"] == "auto_reject"
 
     referred = _submit(desk, "50000.00", term=36)
     assert desk.status(referred) == "submitted"
@@ -143,6 +145,25 @@ def test_without_a_published_rule_set_nothing_is_decided(desk: Desk, api_a: ApiC
     application = _submit(desk, "200000.00")
     assert _decisions(desk.firm.staff["officer1"].api, application) == []
     assert desk.pending(desk.instance_of(application)) == ("credit", {"risk"})
+
+
+def test_without_a_decision_a_typed_in_outcome_does_not_count(desk: Desk, api_a: ApiClient) -> None:
+    assert api_a.post("/record-types/application/fields", json=OUTCOME_FIELD).status_code == 201
+    assert api_a.post("/record-types/application/form/publish", json={}).status_code == 201
+    desk.publish(
+        [
+            {"id": "auto", "type": "branch", "name": "自动审批", "branches": [
+                {"id": "pass", "name": "自动通过", "condition": 'risk_outcome == "auto_approve"',
+                 "nodes": [{"id": "ok", "type": "end", "name": "通过", "outcome": "approved"}]},
+                {"id": "manual", "name": "人工复审", "default": True, "nodes": [
+                    approver("review", [desk.user("risk")])]}]},
+        ]
+    )  # fmt: skip
+    application = _submit(desk, "50000.00", risk_outcome="auto_approve")
+    assert desk.status(application) == "submitted"
+    assert desk.pending(desk.instance_of(application)) == ("review", {"risk"})
+    body = desk.firm.staff["officer1"].api.get(f"/applications/{application}").get_json()
+    assert body["risk_outcome"] is None
 
 
 def test_decisions_follow_the_applications_scope(desk: Desk) -> None:
