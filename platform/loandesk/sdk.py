@@ -14,6 +14,7 @@ A minimal plugin module, named by an entry point in the ``loandesk.plugins`` gro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -32,6 +33,7 @@ from loandesk.automations.rules import ActionType
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.events import Event, EventHandler, EventType, emit, emit_many
+from loandesk.expressions import Expression, ExpressionError, compile_expression
 from loandesk.extension import session
 from loandesk.fields import FieldSpec, RecordType
 from loandesk.fields.current import current_form, value_context
@@ -44,6 +46,7 @@ from loandesk.fields.saved_views import views_of as list_views
 from loandesk.fields.validation import (
     Clean,
     current_values,
+    message,
     read_custom,
     store_custom,
     validate_record,
@@ -113,6 +116,23 @@ def plugin_settings(name: str) -> dict[str, Any]:
     )
 
 
+def before_submit(
+    session: Session, record_type: Any, record: Any, form: Any, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Ask the current tenant's enabled plugins about ``record`` (of ``record_type``), just
+    checked and about to start its approval flow (``loandesk_before_submit``): the values
+    they add, merged, for the flow's conditions to see beside ``values``."""
+    from loandesk.plugins import runtime
+
+    added: dict[str, Any] = {}
+    caller = runtime.hook("loandesk_before_submit")
+    for result in caller(
+        session=session, record_type=record_type, record=record, form=form, values=values
+    ):
+        added.update(result or {})
+    return added
+
+
 __all__ = [
     "ANONYMISED_NAME",
     "N_",
@@ -133,6 +153,8 @@ __all__ = [
     "Event",
     "EventHandler",
     "EventType",
+    "Expression",
+    "ExpressionError",
     "FieldSpec",
     "Forbidden",
     "Form",
@@ -180,7 +202,9 @@ __all__ = [
     "approval_tasks",
     "audit_changes",
     "audit_record",
+    "before_submit",
     "clear_personal",
+    "compile_expression",
     "current",
     "current_form",
     "current_values",
@@ -198,6 +222,7 @@ __all__ = [
     "list_state",
     "list_views",
     "login_required",
+    "message",
     "page_of",
     "permission_required",
     "plugin_settings",

@@ -11,17 +11,20 @@ for that tenant, and its navigation entries and permissions are not offered ther
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
     from flask import Blueprint
     from flask_smorest import Blueprint as ApiBlueprint
+    from sqlalchemy.orm import Session
 
     from loandesk.automations.rules import ActionType
     from loandesk.events import EventHandler, EventType
     from loandesk.fields import RecordType
+    from loandesk.fields.forms import Form
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
     from loandesk.notifications.channels import Channel
@@ -132,6 +135,24 @@ def loandesk_schedules() -> list[Schedule]:
     job of the same plugin), called once when the app is created. ``loandesk scheduler`` (or
     the embedded runner) fires each once per period for every tenant that enabled the plugin;
     a period missed while nothing ran is caught up once."""
+
+
+# --- submission (per tenant, per record) -------------------------------------------------------
+
+
+@hookspec
+def loandesk_before_submit(
+    session: Session, record_type: RecordType, record: Any, form: Form, values: Mapping[str, Any]
+) -> Mapping[str, Any] | None:
+    """``record`` was checked and is about to start its approval flow (``loandesk.sdk.
+    before_submit``, which the module that owns the record type calls): called in the
+    submitting transaction for the tenant's enabled plugins, before the flow evaluates any
+    condition. ``values`` are what the form's conditions see.
+
+    A plugin may record what it decides (the risk plugin stores a decision) and returns the
+    values to add for the flow (``{"risk_outcome": "refer"}``); the flow sees those whose keys
+    are fields of the record type's form. Return None to add nothing. Raising refuses the
+    submission: the whole transaction rolls back."""
 
 
 # --- automations (start-up) ------------------------------------------------------------------

@@ -53,7 +53,7 @@ def enabled() -> frozenset[str]:
 
 def hook(name: str) -> Any:
     """A hook caller for the current tenant: only its enabled plugins answer."""
-    return host().hook(name, enabled())
+    return host().hook(name, frozenset(enabled()))
 
 
 def nav_items() -> list[NavItem]:

@@ -1,0 +1,122 @@
+"""``/api/v1/risk``: the rule set of a record type (draft, publish, versions) for staff with
+``risk.manage``, and the decisions made on an application for anyone who may read it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from loandesk import sdk
+from loandesk_risk import service
+from loandesk_risk.schemas import (
+    RiskDecisionSchema,
+    RiskDefinitionSchema,
+    RiskDraftSchema,
+    RiskPublishArgs,
+    RiskVersionSchema,
+)
+
+blp = Blueprint(
+    "risk",
+    __name__,
+    url_prefix="/risk",
+    description="Risk rules (风控规则): rule sets and scorecards, versions, and the decision "
+    "made on each application at its submission.",
+)
+
+RECORD_TYPES = ("application",)
+
+
+def _manager(record_type: str) -> sdk.Form:
+    """The form of ``record_type`` for a staff member who manages risk rules."""
+    if not sdk.acting_user().can("risk.manage"):
+        raise sdk.Forbidden(
+            sdk.N_("You lack the permission %(permission)s."), params={"permission": "risk.manage"}
+        )
+    if record_type not in RECORD_TYPES:
+        raise sdk.NotFound(sdk.N_("No such record type."))
+    return sdk.current_form(record_type)
+
+
+def _draft(record_type: str) -> dict[str, Any]:
+    found = service.rule_set(sdk.session(), record_type)
+    return {
+        **service.draft(sdk.session(), record_type),
+        "record_type": record_type,
+        "published": found.published if found else 0,
+        "updated_at": found.updated_at if found else None,
+    }
+
+
+@blp.route("/rule-sets/<record_type>/draft")
+class Draft(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskDraftSchema)
+    def get(self, record_type: str) -> dict[str, Any]:
+        """The draft rule set (empty before the first save)."""
+        _manager(record_type)
+        return _draft(record_type)
+
+    @sdk.require_token("records:write")
+    @blp.arguments(RiskDefinitionSchema)
+    @blp.response(200, RiskDraftSchema)
+    @blp.alt_response(422, description="A problem, named by its place: rules.3.expression")
+    def put(self, args: dict[str, Any], record_type: str) -> dict[str, Any]:
+        """Replace the draft; it decides nothing until published."""
+        form = _manager(record_type)
+        service.save_draft(sdk.session(), form, args, user_id=sdk.acting_user().id)
+        sdk.session().commit()
+        return _draft(record_type)
+
+
+@blp.route("/rule-sets/<record_type>/publish")
+class Publish(MethodView):
+    @sdk.require_token("records:write")
+    @blp.arguments(RiskPublishArgs)
+    @blp.response(201, RiskVersionSchema)
+    def post(self, args: dict[str, Any], record_type: str) -> Any:
+        """Publish the draft as the next version: applications submitted from now on are
+        decided by it; decisions already made keep theirs."""
+        form = _manager(record_type)
+        version = service.publish(
+            sdk.session(), form, user_id=sdk.acting_user().id, note=args["note"]
+        )
+        sdk.session().commit()
+        return version
+
+
+@blp.route("/rule-sets/<record_type>/versions")
+class Versions(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskVersionSchema(many=True))
+    def get(self, record_type: str) -> Any:
+        """Published versions, newest first."""
+        _manager(record_type)
+        return service.versions(sdk.session(), record_type)
+
+
+@blp.route("/rule-sets/<record_type>/versions/<int:number>")
+class Version(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskVersionSchema)
+    def get(self, record_type: str, number: int) -> Any:
+        """One published version."""
+        _manager(record_type)
+        return service.version(sdk.session(), record_type, number)
+
+
+@blp.route("/applications/<uuid:application_id>/decisions")
+class Decisions(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskDecisionSchema(many=True))
+    def get(self, application_id: uuid.UUID) -> Any:
+        """The decisions made on an application, newest first (404 outside the acting staff
+        member's data scope)."""
+        access = sdk.record_access("application")
+        model: Any = access.record_type.model
+        access.check_record(sdk.session().scalar(select(model).where(model.id == application_id)))
+        return service.decisions_of(sdk.session(), "application", application_id)

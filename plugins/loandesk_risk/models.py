@@ -1,0 +1,83 @@
+"""Rule sets (规则集), their published versions and the decisions (决策) made with them.
+
+A tenant has one rule set per record type (applications for now): a draft the risk manager
+edits freely, and numbered versions that publishing freezes. A decision names the version it
+ran and keeps every input, hit, score and suggestion, so it reads the same forever."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKeyConstraint, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loandesk.sdk import Base, Money, TenantOwned, UTCDateTime, utcnow
+
+
+class RuleSet(TenantOwned, Base):
+    """The tenant's rule set for ``record_type``: the draft (``draft``, the definition
+    ``loandesk_risk.policy`` checks) and the number of its latest published version."""
+
+    __tablename__ = "risk_rule_sets"
+    __table_args__ = (
+        Index("ix_risk_rule_sets_record_type", "tenant_id", "record_type", unique=True),
+    )
+
+    record_type: Mapped[str] = mapped_column(String(40))
+    draft: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class RuleSetVersion(TenantOwned, Base):
+    """A published version: immutable once written."""
+
+    __tablename__ = "risk_rule_set_versions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "rule_set_id"], ["risk_rule_sets.tenant_id", "risk_rule_sets.id"]
+        ),
+        Index(
+            "ix_risk_rule_set_versions_number", "tenant_id", "rule_set_id", "number", unique=True
+        ),
+    )
+
+    rule_set_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    number: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class Decision(TenantOwned, Base):
+    """The rule set's decision on one record at its submission: ``outcome`` is auto_approve,
+    refer or auto_reject; ``inputs`` the values used, ``hits`` the rules that held (with
+    their outcome and reasons), ``scores`` each scorecard variable's bin and points."""
+
+    __tablename__ = "risk_decisions"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "version_id"],
+            ["risk_rule_set_versions.tenant_id", "risk_rule_set_versions.id"],
+        ),
+        Index("ix_risk_decisions_record", "tenant_id", "record_type", "record_id"),
+    )
+
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    version_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    version_number: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    scores: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    total_score: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[str | None] = mapped_column(String(20))
+    suggested_limit: Mapped[Decimal | None] = mapped_column(Money())
+    suggested_rate: Mapped[Decimal | None] = mapped_column(Money(6))  # 0.085000 a year
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,60 @@
+"""Schemas of the risk API. A definition's rules and scorecard pass through as JSON and are
+checked by ``loandesk_risk.policy.check``, so every problem is named by its place
+(``rules.3.expression``) the same way from the API and, later, the web editor."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class RiskDefinitionSchema(ma.Schema):
+    rules = ma.fields.Raw(
+        load_default=list,
+        metadata={
+            "description": "Rules in order: key, name_zh, name_en, expression (over the "
+            "application's fields), outcome (reject, refer, pass), reason_code, reason_zh, "
+            "reason_en"
+        },
+    )
+    scorecard = ma.fields.Raw(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Optional: base, variables (key, missing_points, bins of min, max, "
+            "points) and grades (grade, min_score, limit, rate, outcome); numbers as text"
+        },
+    )
+
+
+class RiskDraftSchema(RiskDefinitionSchema):
+    record_type = ma.fields.String()
+    published = ma.fields.Integer(metadata={"description": "The latest version's number"})
+    updated_at = ma.fields.DateTime(allow_none=True)
+
+
+class RiskPublishArgs(ma.Schema):
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+class RiskVersionSchema(ma.Schema):
+    id = ma.fields.UUID()
+    number = ma.fields.Integer()
+    note = ma.fields.String()
+    published_at = ma.fields.DateTime()
+    published_by_id = ma.fields.UUID(allow_none=True)
+    definition = ma.fields.Raw()
+
+
+class RiskDecisionSchema(ma.Schema):
+    id = ma.fields.UUID()
+    record_id = ma.fields.UUID()
+    version_number = ma.fields.Integer()
+    outcome = ma.fields.String(metadata={"description": "auto_approve, refer or auto_reject"})
+    inputs = ma.fields.Raw(metadata={"description": "Every value the rules and scorecard read"})
+    hits = ma.fields.Raw(metadata={"description": "Rules that held: outcome and reasons"})
+    scores = ma.fields.Raw(metadata={"description": "Per variable: value, bin, points"})
+    total_score = ma.fields.Integer(allow_none=True)
+    grade = ma.fields.String(allow_none=True)
+    suggested_limit = ma.fields.Decimal(as_string=True, allow_none=True)
+    suggested_rate = ma.fields.Decimal(as_string=True, allow_none=True)
+    decided_at = ma.fields.DateTime()
