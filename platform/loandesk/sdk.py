@@ -28,6 +28,11 @@ from loandesk.audit import record as audit_record
 from loandesk.auth.oauth import require_token
 from loandesk.auth.users import active_staff, display_names
 from loandesk.automations.engine import ActionContext
+from loandesk.automations.outbound import Answer as OutboundAnswer
+from loandesk.automations.outbound import DeliveryFailed
+from loandesk.automations.outbound import Policy as OutboundPolicy
+from loandesk.automations.outbound import post as outbound_post
+from loandesk.automations.outbound import url_problem as outbound_url_problem
 from loandesk.automations.rules import ActionType
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -113,6 +118,14 @@ def plugin_settings(name: str) -> dict[str, Any]:
     )
 
 
+def credit_connectors() -> list[Any]:
+    """The credit-data connectors (``loandesk_credit_connectors``) of the plugins the current
+    tenant has enabled, in the order the plugins answer."""
+    from loandesk.plugins import runtime
+
+    return [c for found in runtime.hook("loandesk_credit_connectors")() for c in found or ()]
+
+
 __all__ = [
     "ANONYMISED_NAME",
     "N_",
@@ -128,6 +141,7 @@ __all__ = [
     "Conflict",
     "CustomValues",
     "Dataset",
+    "DeliveryFailed",
     "Dimension",
     "DomainError",
     "Event",
@@ -151,6 +165,8 @@ __all__ = [
     "NavCount",
     "NavItem",
     "NotFound",
+    "OutboundAnswer",
+    "OutboundPolicy",
     "OutgoingMessage",
     "PageArgs",
     "Permission",
@@ -181,6 +197,7 @@ __all__ = [
     "audit_changes",
     "audit_record",
     "clear_personal",
+    "credit_connectors",
     "current",
     "current_form",
     "current_values",
@@ -198,6 +215,8 @@ __all__ = [
     "list_state",
     "list_views",
     "login_required",
+    "outbound_post",
+    "outbound_url_problem",
     "page_of",
     "permission_required",
     "plugin_settings",
