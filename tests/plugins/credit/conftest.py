@@ -28,8 +28,8 @@ def settings(settings: Settings) -> Settings:
 
 
 class Desk:
-    def __init__(self, firm: Firm, admin: ApiClient, bureau: FakeBureau) -> None:
-        self.firm, self.admin, self.bureau = firm, admin, bureau
+    def __init__(self, staffed: Firm, admin: ApiClient, bureau: FakeBureau) -> None:
+        self.firm, self.admin, self.bureau = staffed, admin, bureau
         self.now: datetime = datetime.now(UTC)
         self.officer = firm.staff["officer1"].api
 
