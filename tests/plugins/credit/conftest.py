@@ -14,7 +14,7 @@ import pytest
 from loandesk.settings import Settings
 from tests.helpers import ApiClient
 from tests.plugins.credit.bureau_server import FakeBureau, running
-from tests.plugins.customers.conftest import Firm, firm, new_customer  # noqa: F401
+from tests.plugins.customers.conftest import Firm, firm, new_customer
 
 API_KEY = "ld-bureau-key"
 SECRET = "bureau-secret-5b8e21d0c4"
@@ -80,7 +80,7 @@ def bureau() -> Iterator[FakeBureau]:
 
 @pytest.fixture
 def desk(
-    firm: Firm,  # noqa: F811
+    firm: Firm,
     api_a: ApiClient,
     bureau: FakeBureau,
     monkeypatch: pytest.MonkeyPatch,
