@@ -31,7 +31,7 @@ class Desk:
     def __init__(self, staffed: Firm, admin: ApiClient, bureau: FakeBureau) -> None:
         self.firm, self.admin, self.bureau = staffed, admin, bureau
         self.now: datetime = datetime.now(UTC)
-        self.officer = firm.staff["officer1"].api
+        self.officer = staffed.staff["officer1"].api
 
     def settings(self, **changes: Any) -> dict[str, Any]:
         return {
