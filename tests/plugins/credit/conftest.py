@@ -14,7 +14,8 @@ import pytest
 from loandesk.settings import Settings
 from tests.helpers import ApiClient
 from tests.plugins.credit.bureau_server import FakeBureau, running
-from tests.plugins.customers.conftest import Firm, firm, new_customer
+from tests.plugins.customers.conftest import Firm, new_customer
+from tests.plugins.customers.conftest import firm as firm  # the fixture
 
 API_KEY = "ld-bureau-key"
 SECRET = "bureau-secret-5b8e21d0c4"
