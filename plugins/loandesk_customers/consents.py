@@ -34,8 +34,8 @@ TEXT_HASH = re.compile(r"^[0-9a-f]{64}$")
 CLOCK_SKEW = timedelta(minutes=5)  # an agreement "now" on a device whose clock runs ahead
 
 PURPOSE_LABELS = {
-    "credit_query": N_("Credit query (征信查询授权)"),
-    "personal_info": N_("Personal information processing (个人信息处理)"),
+    "credit_query": N_("Credit query authorisation"),
+    "personal_info": N_("Personal information processing"),
     "marketing": N_("Marketing"),
 }
 CHANNEL_LABELS = {"web": N_("Web form"), "paper": N_("Paper"), "app": N_("App")}

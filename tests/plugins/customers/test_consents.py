@@ -124,4 +124,4 @@ def test_the_customer_page_shows_the_consents(app: Flask, client: FlaskClient, f
 
     assert "征信授权书 v3" in page
     assert page.count("<tr>") >= 3
-    assert "Credit query (征信查询授权)" in page or "征信查询授权" in page
+    assert "Credit query authorisation" in page or "征信查询授权" in page
