@@ -30,6 +30,17 @@ def cost(value: object) -> Decimal:
     return amount
 
 
+def _reachable(url: object) -> None:
+    """The installation's outbound policy (as for webhooks): https unless http is allowed,
+    no user or password in the URL. The host's addresses are checked at every request."""
+    if url is not None and (problem := sdk.outbound_url_problem(url, _policy(), lookup=False)):
+        raise ma.ValidationError(problem)
+
+
+def _policy() -> sdk.OutboundPolicy:
+    return sdk.OutboundPolicy.of_app()
+
+
 class CreditSettings(ma.Schema):
     connector = ma.fields.String(
         load_default=BUILTIN,
@@ -66,6 +77,7 @@ class CreditSettings(ma.Schema):
         allow_none=True,
         schemes={"http", "https"},
         require_tld=False,
+        validate=_reachable,
         metadata=_labels("征信接口地址", "Bureau URL", "内置连接器的查询接口", "The query URL"),
     )
     api_key = ma.fields.String(

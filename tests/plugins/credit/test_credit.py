@@ -290,3 +290,12 @@ def test_the_example_in_the_docs_signs_as_documented() -> None:
     assert signature("example-secret-key", "POST", "/v1/credit/report", "1772416800", body) == (
         "14d261ef846e0693d96fe7ff1b2046314ab40bbb2506cfe106096d44dec81c57"
     )
+
+
+def test_the_bureau_url_follows_the_outbound_policy(desk: Desk, bureau: FakeBureau) -> None:
+    url = bureau.url.replace("http://", "http://user:pw@")
+    answer = desk.admin.put(
+        "/plugins/credit", json={"enabled": True, "settings": desk.settings(bureau_url=url)}
+    )
+    assert answer.status_code == 422
+    assert "Leave user names and passwords out of the URL" in str(answer.get_json())
