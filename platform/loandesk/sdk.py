@@ -29,6 +29,11 @@ from loandesk.audit import record as audit_record
 from loandesk.auth.oauth import require_token
 from loandesk.auth.users import active_staff, display_names
 from loandesk.automations.engine import ActionContext
+from loandesk.automations.outbound import Answer as OutboundAnswer
+from loandesk.automations.outbound import DeliveryFailed
+from loandesk.automations.outbound import Policy as OutboundPolicy
+from loandesk.automations.outbound import post as outbound_post
+from loandesk.automations.outbound import url_problem as outbound_url_problem
 from loandesk.automations.rules import ActionType
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
@@ -133,6 +138,14 @@ def before_submit(
     return added
 
 
+def credit_connectors() -> list[Any]:
+    """The credit-data connectors (``loandesk_credit_connectors``) of the plugins the current
+    tenant has enabled, in the order the plugins answer."""
+    from loandesk.plugins import runtime
+
+    return [c for found in runtime.hook("loandesk_credit_connectors")() for c in found or ()]
+
+
 __all__ = [
     "ANONYMISED_NAME",
     "N_",
@@ -148,6 +161,7 @@ __all__ = [
     "Conflict",
     "CustomValues",
     "Dataset",
+    "DeliveryFailed",
     "Dimension",
     "DomainError",
     "Event",
@@ -173,6 +187,8 @@ __all__ = [
     "NavCount",
     "NavItem",
     "NotFound",
+    "OutboundAnswer",
+    "OutboundPolicy",
     "OutgoingMessage",
     "PageArgs",
     "Permission",
@@ -205,6 +221,7 @@ __all__ = [
     "before_submit",
     "clear_personal",
     "compile_expression",
+    "credit_connectors",
     "current",
     "current_form",
     "current_values",
@@ -223,6 +240,8 @@ __all__ = [
     "list_views",
     "login_required",
     "message",
+    "outbound_post",
+    "outbound_url_problem",
     "page_of",
     "permission_required",
     "plugin_settings",

@@ -79,6 +79,12 @@ def loandesk_permissions() -> list[sdk.Permission]:
             "Close or reopen customer relationships",
             default_roles=("risk_manager", "post_loan_admin"),
         ),
+        sdk.Permission(
+            "customers.consent",
+            "登记或撤回客户授权",
+            "Record or withdraw customer consents",
+            default_roles=("credit_officer", "risk_manager"),
+        ),
     ]
 
 

@@ -18,7 +18,7 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from loandesk import sdk
-from loandesk_customers import service
+from loandesk_customers import consents, service
 from loandesk_customers.record_type import CUSTOMER
 
 blp = Blueprint(
@@ -321,3 +321,92 @@ def export_xlsx(
         mimetype=sdk.XLSX_MIMETYPE,
         headers={"Content-Disposition": 'attachment; filename="customers.xlsx"'},
     )
+
+
+# --- consent records ---------------------------------------------------------------------------
+
+
+class ConsentSchema(ma.Schema):
+    id = ma.fields.UUID()
+    customer_id = ma.fields.UUID()
+    purpose = ma.fields.String(metadata={"description": "credit_query, personal_info, marketing"})
+    text_version = ma.fields.String()
+    text_hash = ma.fields.String(allow_none=True)
+    agreed_at = ma.fields.DateTime()
+    channel = ma.fields.String(metadata={"description": "web, paper, app"})
+    evidence_id = ma.fields.UUID(allow_none=True)
+    recorded_by_id = ma.fields.UUID()
+    created_at = ma.fields.DateTime()
+    withdrawn_at = ma.fields.DateTime(allow_none=True)
+    valid = ma.fields.Boolean(metadata={"description": "Counts now: agreed and not withdrawn"})
+
+
+class ConsentCreateSchema(ma.Schema):
+    """Checked by the service (a 422 names each field that needs attention)."""
+
+    purpose = ma.fields.String(
+        load_default=None,
+        metadata={"description": "credit_query (征信查询授权), personal_info, marketing"},
+    )
+    text_version = ma.fields.String(
+        load_default=None, metadata={"description": "The version of the consent text agreed to"}
+    )
+    text_hash = ma.fields.String(
+        load_default=None, metadata={"description": "SHA-256 (hex) of the text as shown"}
+    )
+    agreed_at = ma.fields.AwareDateTime(load_default=None)
+    channel = ma.fields.String(load_default=None, metadata={"description": "web, paper, app"})
+    evidence_id = ma.fields.UUID(
+        load_default=None, metadata={"description": "An attachment: the signed form"}
+    )
+
+
+class ConsentListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ConsentSchema))
+
+
+def present_consent(consent: Any) -> dict[str, Any]:
+    return {
+        **{key: getattr(consent, key) for key in ConsentSchema().fields if key != "valid"},
+        "valid": consent.withdrawn_at is None and consent.agreed_at <= sdk.utcnow(),
+    }
+
+
+@blp.route("/<uuid:customer_id>/consents")
+class CustomerConsents(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, ConsentListSchema)
+    def get(self, customer_id: uuid.UUID) -> dict[str, Any]:
+        """The customer's consent records, newest first, withdrawn ones included."""
+        access = sdk.record_access("customer")
+        customer = service.get_customer(sdk.session(), access, customer_id)
+        found = consents.consents_of(sdk.session(), access, customer)
+        return {"items": [present_consent(c) for c in found]}
+
+    @sdk.require_token("records:write")
+    @blp.arguments(ConsentCreateSchema)
+    @blp.response(201, ConsentSchema)
+    @blp.alt_response(403, description="The acting staff member lacks customers.consent")
+    @blp.alt_response(422, description="A field that needs attention, named in ``errors``")
+    def post(self, args: dict[str, Any], customer_id: uuid.UUID) -> dict[str, Any]:
+        """Record that the customer agreed (customers.consent)."""
+        access = sdk.record_access("customer")
+        customer = service.get_customer(sdk.session(), access, customer_id)
+        consent = consents.record_consent(sdk.session(), access, customer, args)
+        sdk.session().commit()
+        return present_consent(consent)
+
+
+@blp.route("/<uuid:customer_id>/consents/<uuid:consent_id>/withdraw")
+class CustomerConsentWithdraw(MethodView):
+    @sdk.require_token("records:write")
+    @blp.response(200, ConsentSchema)
+    @blp.alt_response(409, description="Withdrawn already")
+    def post(self, customer_id: uuid.UUID, consent_id: uuid.UUID) -> dict[str, Any]:
+        """Record that the customer withdrew the consent (customers.consent); it no longer
+        counts from now on."""
+        access = sdk.record_access("customer")
+        customer = service.get_customer(sdk.session(), access, customer_id)
+        consent = consents.withdraw_consent(sdk.session(), access, customer, consent_id)
+        sdk.session().commit()
+        return present_consent(consent)

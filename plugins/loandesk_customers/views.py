@@ -17,7 +17,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import get_locale, gettext
 
 from loandesk import sdk
-from loandesk_customers import service
+from loandesk_customers import consents, service
 from loandesk_customers.api import export_csv, export_xlsx
 
 bp = Blueprint("customers", __name__, url_prefix="/customers", template_folder="templates")
@@ -214,6 +214,8 @@ def customer_detail(customer_id: uuid.UUID) -> Any:
         staff=_staff() if g.user.can("customers.assign") else [],
         can_edit=any(f.key in service.EDITABLE or f.custom for f in access.editable_fields()),
         can_close=g.user.can("customers.close"),
+        consents=consents.consents_of(sdk.session(), access, customer),
+        consent_labels=(consents.PURPOSE_LABELS, consents.CHANNEL_LABELS),
     )
 
 

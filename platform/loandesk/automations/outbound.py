@@ -52,6 +52,7 @@ class Policy:
 class Answer:
     status: int
     excerpt: str  # the start of the body, on one line
+    content: bytes = b""  # the body as read: its first ``limit`` bytes
 
 
 def permitted(address: Address, policy: Policy) -> bool:
@@ -104,10 +105,13 @@ def url_problem(url: object, policy: Policy, *, lookup: bool = True) -> str | No
     return None
 
 
-def post(url: str, body: bytes, headers: Mapping[str, str], policy: Policy) -> Answer:
+def post(
+    url: str, body: bytes, headers: Mapping[str, str], policy: Policy, *, limit: int = EXCERPT * 4
+) -> Answer:
     """POST ``body`` to ``url``: the receiver's answer, whatever its status; ``DeliveryFailed``
     when it cannot be sent or no answer comes in time. The host's addresses are tried in turn
-    (IPv4 first) until one takes the connection."""
+    (IPv4 first) until one takes the connection. At most ``limit`` bytes of the answer are
+    read (a connector that needs the whole answer, such as a credit bureau's, asks more)."""
     if problem := url_problem(url, policy, lookup=False):
         raise DeliveryFailed(problem)
     parts = urlsplit(url.strip())
@@ -132,7 +136,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], policy: Policy) -> A
                 redirect=False, retries=False, preload_content=False,
             )  # fmt: skip
             try:
-                start = response.read(EXCERPT * 4)
+                start = response.read(limit)
             finally:
                 response.release_conn()
         except urllib3.exceptions.ConnectTimeoutError:  # refused or unreachable: the next
@@ -144,7 +148,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], policy: Policy) -> A
         finally:
             pool.close()
         excerpt = " ".join(start.decode("utf-8", "replace").split())[:EXCERPT]
-        return Answer(response.status, excerpt)
+        return Answer(response.status, excerpt, start)
     raise DeliveryFailed(f"cannot connect to {host}")
 
 

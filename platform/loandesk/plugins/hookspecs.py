@@ -235,3 +235,17 @@ def loandesk_retention_subjects() -> list[RetentionSubject]:
     data); the daily ``core.apply_retention`` job then anonymises what is due, in batches, with
     an audit event per record.
     """
+
+
+# --- credit data (per tenant) -----------------------------------------------------------------
+
+
+@hookspec
+def loandesk_credit_connectors() -> list[Any]:
+    """Connectors to external credit and anti-fraud data (征信 / 反欺诈数据), called for the
+    current tenant's enabled plugins when the ``credit`` plugin queries (see
+    ``docs/connectors.md``, "Credit data"). Each is a ``loandesk_credit.connectors.Connector``:
+    ``key`` (``<plugin>`` or ``<plugin>.<name>``), labels, and ``query(subject, settings)``,
+    which gets the borrower's ID number, name and mobile with the reference of their consent and
+    the connector plugin's settings for the tenant, and returns the normalised variables (names
+    to numbers or text) or raises ``ConnectorError`` with a message without personal data."""

@@ -46,7 +46,7 @@ def enabled() -> frozenset[str]:
     cache: EnabledCache = current_app.extensions["loandesk.plugins.enabled"]
     names = cache.get(tenant.id, tenant.plugins_version)
     if names is None:
-        names = service.enabled_names(extension.session()) & host().infos.keys()
+        names = frozenset(service.enabled_names(extension.session()) & host().infos.keys())
         cache.put(tenant.id, tenant.plugins_version, names)
     return names
 
