@@ -14,7 +14,6 @@ A minimal plugin module, named by an entry point in the ``loandesk.plugins`` gro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -121,23 +120,6 @@ def plugin_settings(name: str) -> dict[str, Any]:
     )
 
 
-def before_submit(
-    session: Session, record_type: Any, record: Any, form: Any, values: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Ask the current tenant's enabled plugins about ``record`` (of ``record_type``), just
-    checked and about to start its approval flow (``loandesk_before_submit``): the values
-    they add, merged, for the flow's conditions to see beside ``values``."""
-    from loandesk.plugins import runtime
-
-    added: dict[str, Any] = {}
-    caller = runtime.hook("loandesk_before_submit")
-    for result in caller(
-        session=session, record_type=record_type, record=record, form=form, values=values
-    ):
-        added.update(result or {})
-    return added
-
-
 def credit_connectors() -> list[Any]:
     """The credit-data connectors (``loandesk_credit_connectors``) of the plugins the current
     tenant has enabled, in the order the plugins answer."""
@@ -218,7 +200,6 @@ __all__ = [
     "approval_tasks",
     "audit_changes",
     "audit_record",
-    "before_submit",
     "clear_personal",
     "compile_expression",
     "credit_connectors",

@@ -26,7 +26,6 @@ from loandesk.sdk import (
     ValueContext,
     audit_changes,
     audit_record,
-    before_submit,
     current,
     current_values,
     emit,
@@ -222,8 +221,6 @@ def submit(
     session.flush()
     audit_record(session, "application.submit", "application", application.id, {})
     emit(session, "application.submitted", "application", application.id, {})
-    # plugins (risk) decide and add values before the flow meets its first condition
-    values = {**values, **before_submit(session, form.record_type, application, form, values)}
     submit_for_approval(
         session,
         form.record_type,

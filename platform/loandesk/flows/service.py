@@ -36,7 +36,12 @@ def submit_for_approval(
     flow for this record type, and the record stays submitted for people to handle.
 
     ``rule``: the name of the automation rule that submits the record (the system acting for
-    the submitter): the timeline's first entry names the rule instead of a person."""
+    the submitter): the timeline's first entry names the rule instead of a person.
+
+    First the tenant's enabled plugins are asked (``loandesk_before_submit``): the risk
+    plugin decides and adds ``risk_outcome``, so the flow's first condition sees it, whichever
+    way the record was submitted (by staff, the API, or an automation rule)."""
+    values = {**values, **_before_submit(session, record_type, record, form, values)}
     returned = latest(session, record_type.key, record.id)
     if returned is not None and returned.state == "returned":
         run = actions.resubmit(session, returned.id, actions.Actor(submitter_id), values, now=now)
@@ -54,6 +59,21 @@ def submit_for_approval(
     if instance is not None and rule:
         _started_by_rule(session, instance, rule)
     return instance
+
+
+def _before_submit(
+    session: Session, record_type: RecordType, record: Any, form: Form, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The values the tenant's enabled plugins add for the flow, merged in their order."""
+    from loandesk.plugins import runtime
+
+    added: dict[str, Any] = {}
+    caller = runtime.hook("loandesk_before_submit")
+    for result in caller(
+        session=session, record_type=record_type, record=record, form=form, values=values
+    ):
+        added.update(result or {})
+    return added
 
 
 def _started_by_rule(session: Session, instance: FlowInstance, rule: str) -> None:

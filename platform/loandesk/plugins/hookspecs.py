@@ -144,10 +144,11 @@ def loandesk_schedules() -> list[Schedule]:
 def loandesk_before_submit(
     session: Session, record_type: RecordType, record: Any, form: Form, values: Mapping[str, Any]
 ) -> Mapping[str, Any] | None:
-    """``record`` was checked and is about to start its approval flow (``loandesk.sdk.
-    before_submit``, which the module that owns the record type calls): called in the
-    submitting transaction for the tenant's enabled plugins, before the flow evaluates any
-    condition. ``values`` are what the form's conditions see.
+    """``record`` was checked and is about to start (or resume) its approval flow
+    (``loandesk.flows.service.submit_for_approval``, however it was submitted: by staff, the
+    API or an automation rule): called in the submitting transaction for the tenant's
+    enabled plugins, before the flow evaluates any condition. ``values`` are what the form's
+    conditions see.
 
     A plugin may record what it decides (the risk plugin stores a decision) and returns the
     values to add for the flow (``{"risk_outcome": "refer"}``); the flow sees those whose keys

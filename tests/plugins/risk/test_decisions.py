@@ -172,3 +172,31 @@ def test_decisions_follow_the_applications_scope(desk: Desk) -> None:
     assert len(_decisions(desk.firm.staff["risk"].api, application)) == 1  # unit scope
     other = desk.firm.staff["officer3"].api  # another team's officer
     assert other.get(f"/risk/applications/{application}/decisions").status_code == 404
+
+
+def test_an_application_an_automation_rule_submits_is_decided_too(desk: Desk) -> None:
+    """The rule's "start the approval" action goes through the same submission: the risk
+    plugin decides before the flow, as when staff submit."""
+    from tests.platform.automations.conftest import deliver_and_run, save_rule
+
+    publish(desk.firm.staff["risk"].api, {"rules": [BIG, LONG]})
+    desk.publish(
+        [{"id": "credit", "type": "approver", "name": "信审",
+          "assignees": [{"kind": "user", "user": str(desk.user("risk"))}]}]
+    )  # fmt: skip
+    save_rule(
+        desk,
+        {
+            "name": "新申请自动送审",
+            "trigger": {"kind": "event", "event": "application.created"},
+            "actions": [{"type": "start_flow"}],
+        },
+    )
+    api = desk.firm.staff["officer1"].api
+    body = {"customer_id": desk.customer_of("officer1"), "amount": "150000.00", "term_months": 12}
+    created = api.post("/applications", json=body)
+    assert created.status_code == 201, created.get_json()
+    deliver_and_run(desk)
+    application = str(created.get_json()["id"])
+    (decision,) = _decisions(api, application)
+    assert (decision["outcome"], [h["key"] for h in decision["hits"]]) == ("auto_reject", ["big"])
