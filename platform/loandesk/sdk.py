@@ -76,6 +76,7 @@ from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
 from loandesk.pii.logfilter import scrub as scrub_personal
 from loandesk.pii.retention import ANONYMISED_NAME, RetentionSubject, clear_personal
+from loandesk.plugins.forms import labels as setting_labels
 from loandesk.plugins.info import NavCount, NavItem, Permission, PluginInfo
 from loandesk.rbac.access import RecordAccess
 from loandesk.rbac.current import acting_user, record_access
@@ -235,6 +236,7 @@ __all__ = [
     "require_token",
     "scrub_personal",
     "session",
+    "setting_labels",
     "store_custom",
     "submit_for_approval",
     "submitted",

@@ -5,7 +5,6 @@ connector's URL and credentials. The secret key is stored encrypted and never sh
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
@@ -13,10 +12,6 @@ from marshmallow import validate
 from loandesk import sdk
 
 BUILTIN = "credit.bureau"
-
-
-def _labels(zh: str, en: str, help_zh: str = "", help_en: str = "", **more: Any) -> dict[str, Any]:
-    return {"label_zh": zh, "label_en": en, "help_zh": help_zh, "help_en": help_en, **more}
 
 
 def cost(value: object) -> Decimal:
@@ -45,7 +40,7 @@ class CreditSettings(ma.Schema):
     connector = ma.fields.String(
         load_default=BUILTIN,
         validate=validate.Length(min=1, max=100),
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "数据源",
             "Connector",
             "查询所用的连接器，内置为 credit.bureau",
@@ -55,7 +50,7 @@ class CreditSettings(ma.Schema):
     validity_days = ma.fields.Integer(
         load_default=30,
         validate=validate.Range(min=0, max=365),
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "结果有效期（天）",
             "Result validity (days)",
             "有效期内再次查询同一客户直接使用已有结果，不再计费；0 表示每次都查询",
@@ -65,7 +60,7 @@ class CreditSettings(ma.Schema):
     cost_per_query = ma.fields.String(
         load_default="0",
         validate=cost,
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "每次查询费用（元）",
             "Cost per query (yuan)",
             "数据源返回结果的每次查询计费，如 2.50",
@@ -78,19 +73,21 @@ class CreditSettings(ma.Schema):
         schemes={"http", "https"},
         require_tld=False,
         validate=_reachable,
-        metadata=_labels("征信接口地址", "Bureau URL", "内置连接器的查询接口", "The query URL"),
+        metadata=sdk.setting_labels(
+            "征信接口地址", "Bureau URL", "内置连接器的查询接口", "The query URL"
+        ),
     )
     api_key = ma.fields.String(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=200),
-        metadata=_labels("API Key", "API key"),
+        metadata=sdk.setting_labels("API Key", "API key"),
     )
     secret_key = ma.fields.String(
         load_default=None,
         allow_none=True,
         validate=validate.Length(min=8, max=500),
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "密钥",
             "Secret key",
             "用于请求签名（HMAC-SHA256），加密保存，保存后不再显示",
@@ -101,5 +98,5 @@ class CreditSettings(ma.Schema):
     timeout_seconds = ma.fields.Integer(
         load_default=10,
         validate=validate.Range(min=1, max=60),
-        metadata=_labels("超时（秒）", "Timeout (seconds)"),
+        metadata=sdk.setting_labels("超时（秒）", "Timeout (seconds)"),
     )

@@ -4,7 +4,6 @@ secret key is stored encrypted and never shown again; the rest is in the tenant 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
@@ -43,10 +42,6 @@ def _template_problems(template: str) -> None:
         raise ma.ValidationError(sdk.N_("The body needs {{mobile}} and {{content}}."))
 
 
-def _labels(zh: str, en: str, help_zh: str = "", help_en: str = "", **more: Any) -> dict[str, Any]:
-    return {"label_zh": zh, "label_en": en, "help_zh": help_zh, "help_en": help_en, **more}
-
-
 _PATH_HELP_ZH = "应答 JSON 中的字段，多层用点号分隔，如 result.code、data.0.msgid"
 _PATH_HELP_EN = "A field of the JSON answer, levels split by dots: result.code, data.0.msgid"
 
@@ -56,17 +51,19 @@ class GatewaySettings(ma.Schema):
         required=True,
         schemes={"http", "https"},
         require_tld=False,
-        metadata=_labels("网关地址", "Gateway URL", "短信网关的发送接口", "The gateway's send URL"),
+        metadata=sdk.setting_labels(
+            "网关地址", "Gateway URL", "短信网关的发送接口", "The gateway's send URL"
+        ),
     )
     account_id = ma.fields.String(
         required=True,
         validate=validate.Length(min=1, max=100),
-        metadata=_labels("账号 / AppID", "Account (app) id"),
+        metadata=sdk.setting_labels("账号 / AppID", "Account (app) id"),
     )
     secret_key = ma.fields.String(
         required=True,
         validate=validate.Length(min=8, max=500),
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "密钥",
             "Secret key",
             "用于请求签名（HMAC-SHA256），加密保存，保存后不再显示",
@@ -78,11 +75,13 @@ class GatewaySettings(ma.Schema):
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=30),
-        metadata=_labels("短信签名", "Signature", "如【某某小贷】", "Such as 【某某小贷】"),
+        metadata=sdk.setting_labels(
+            "短信签名", "Signature", "如【某某小贷】", "Such as 【某某小贷】"
+        ),
     )
     prepend_signature = ma.fields.Boolean(
         load_default=True,
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "签名加在正文前",
             "Put the signature before the text",
             "网关不单独接收签名时勾选",
@@ -92,7 +91,7 @@ class GatewaySettings(ma.Schema):
     body_template = ma.fields.String(
         load_default=DEFAULT_TEMPLATE,
         validate=[validate.Length(max=4000), _template_problems],
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "请求体模板",
             "Body template",
             "JSON；可用占位符 {{account}} {{mobile}} {{content}} {{signature}} {{key}}（幂等键）"
@@ -106,12 +105,12 @@ class GatewaySettings(ma.Schema):
         validate=validate.Regexp(
             FIELD_PATH, error=sdk.N_("Enter a field path such as result.code.")
         ),
-        metadata=_labels("成功判断字段", "Success field", _PATH_HELP_ZH, _PATH_HELP_EN),
+        metadata=sdk.setting_labels("成功判断字段", "Success field", _PATH_HELP_ZH, _PATH_HELP_EN),
     )
     success_value = ma.fields.String(
         load_default="0",
         validate=validate.Length(min=1, max=100),
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "成功值", "Success value", "该字段等于此值即发送成功", "Sent when the field equals this"
         ),
     )
@@ -121,17 +120,19 @@ class GatewaySettings(ma.Schema):
         validate=validate.Regexp(
             FIELD_PATH, error=sdk.N_("Enter a field path such as result.code.")
         ),
-        metadata=_labels("消息编号字段", "Message id field", _PATH_HELP_ZH, _PATH_HELP_EN),
+        metadata=sdk.setting_labels(
+            "消息编号字段", "Message id field", _PATH_HELP_ZH, _PATH_HELP_EN
+        ),
     )
     timeout_seconds = ma.fields.Integer(
         load_default=10,
         validate=validate.Range(min=1, max=60),
-        metadata=_labels("超时（秒）", "Timeout (seconds)"),
+        metadata=sdk.setting_labels("超时（秒）", "Timeout (seconds)"),
     )
     daily_limit = ma.fields.Integer(
         load_default=10,
         validate=validate.Range(min=1, max=1000),
-        metadata=_labels(
+        metadata=sdk.setting_labels(
             "每个手机号每日上限",
             "Daily limit per mobile number",
             "按机构时区的自然日计；超出的短信不再发送",

@@ -82,3 +82,21 @@ def settled(page) -> None:  # type: ignore[no-untyped-def]
 
     busy = page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")
     expect(busy).to_have_count(0)
+
+
+def signed_in(page, live_server: str, slug: str, email: str, password: str) -> tuple[list, list]:  # type: ignore[no-untyped-def]
+    """Sign ``email`` in on ``page``, watching from the start: the CSP violations and the
+    page errors seen from then on (lists that keep filling)."""
+    import re
+
+    from tests.e2e.test_csp import _watch
+
+    violations = _watch(page)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/t/{slug}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit].btn-primary")
+    page.wait_for_url(re.compile(rf"/t/{slug}/$"))
+    return violations, errors

@@ -12,8 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.e2e.conftest import settled
-from tests.e2e.test_csp import _watch
+from tests.e2e.conftest import settled, signed_in
 from tests.helpers import ApiClient
 from tests.platform.flows.conftest import desk  # noqa: F401
 from tests.platform.reports.conftest import (  # noqa: F401
@@ -56,14 +55,7 @@ def test_build_view_filter_and_wall_display(
     risk = books.desk.firm.staff["risk"]
     slug = books.desk.firm.tenant.slug
     page = browser_page
-    violations = _watch(page)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_server}/t/{slug}/login")
-    page.fill("input[name=email]", risk.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(re.compile(rf"/t/{slug}/$"))
+    violations, errors = signed_in(page, live_server, slug, risk.email, PASSWORD)
 
     page.click("a.nav-item:has-text('看板')")
     page.wait_for_url(re.compile(rf"/t/{slug}/dashboards$"))

@@ -10,8 +10,7 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import settled
-from tests.e2e.test_csp import _watch
+from tests.e2e.conftest import settled, signed_in
 from tests.platform.flows.conftest import desk  # noqa: F401
 from tests.platform.reports.conftest import SEED, Books, books  # noqa: F401
 from tests.plugins.customers.conftest import PASSWORD, firm  # noqa: F401
@@ -43,12 +42,7 @@ def test_build_save_open_and_drill_down(
     finance = books.desk.firm.staff["finance"]
     slug = books.desk.firm.tenant.slug
     page = browser_page
-    violations = _watch(page)
-    page.goto(f"{live_server}/t/{slug}/login")
-    page.fill("input[name=email]", finance.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(re.compile(rf"/t/{slug}/$"))
+    violations, _errors = signed_in(page, live_server, slug, finance.email, PASSWORD)
 
     page.click("a.nav-item:has-text('报表')")
     page.wait_for_url(re.compile(rf"/t/{slug}/reports$"))
@@ -123,14 +117,7 @@ def test_every_drawn_chart_type_draws_without_errors(
     finance = books.desk.firm.staff["finance"]
     slug = books.desk.firm.tenant.slug
     page = browser_page
-    violations = _watch(page)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_server}/t/{slug}/login")
-    page.fill("input[name=email]", finance.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(re.compile(rf"/t/{slug}/$"))
+    violations, errors = signed_in(page, live_server, slug, finance.email, PASSWORD)
     page.goto(f"{live_server}/t/{slug}/reports/new?dataset=intake.applications")
     page.click("#add-measure-count")
     expect(page.locator(".report-table")).to_be_visible()
@@ -187,14 +174,7 @@ def test_a_map_by_province_draws_the_province_squares(
     finance = books.desk.firm.staff["finance"]
     slug = books.desk.firm.tenant.slug
     page = browser_page
-    violations = _watch(page)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(f"{live_server}/t/{slug}/login")
-    page.fill("input[name=email]", finance.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].btn-primary")
-    page.wait_for_url(re.compile(rf"/t/{slug}/$"))
+    violations, errors = signed_in(page, live_server, slug, finance.email, PASSWORD)
     page.goto(f"{live_server}/t/{slug}/reports/new?dataset=intake.applications")
     page.click("#add-measure-count")
     expect(page.locator(".report-table")).to_be_visible()

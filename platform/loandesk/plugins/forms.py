@@ -9,6 +9,12 @@ import marshmallow as ma
 from marshmallow import validate
 
 
+def labels(zh: str, en: str, help_zh: str = "", help_en: str = "", **more: Any) -> dict[str, Any]:
+    """A settings field's ``metadata`` as ``describe`` reads it: its label and help in both
+    languages, and ``secret=True`` for a value stored encrypted and never shown again."""
+    return {"label_zh": zh, "label_en": en, "help_zh": help_zh, "help_en": help_en, **more}
+
+
 @dataclass(frozen=True)
 class FormField:
     name: str
