@@ -3,6 +3,7 @@ docs at ``/api/docs``. Errors are JSON ``{"code", "message", "errors"}`` (see ``
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import Flask
@@ -14,6 +15,45 @@ API_PREFIX = "/api/v1"
 
 
 class LoanDeskApi(Api):
+    """flask-smorest's Api, with the OpenAPI description of each blueprint written when the
+    description is first read (``/api/openapi.json``, ``/api/docs``) rather than at start-up.
+
+    Describing ~200 operations turns every marshmallow schema into JSON Schema; that is most
+    of an app's start-up time, and a worker process or a CLI command never reads it."""
+
+    def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        self._spec: Any = None
+        self._describing = threading.RLock()
+        self._described = True
+        super().__init__(app, **kwargs)
+
+    @property
+    def spec(self) -> Any:
+        """The APISpec, with every blueprint registered so far described in it."""
+        if self._spec is None or self._described:
+            return self._spec
+        with self._describing:  # a second first reader waits for the whole description
+            while self._undocumented:
+                blueprint, name, parameters = self._undocumented.pop(0)
+                blueprint.register_views_in_doc(
+                    self, self._app, self._spec, name=name, parameters=parameters
+                )
+                self._spec.tag({"name": name, "description": blueprint.description})
+            self._described = True
+        return self._spec
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
+        self._described = False
+
     def _register_error_handlers(self) -> None:
         """The app has one error handler for API and web alike (``loandesk.web.errors``)."""
 
