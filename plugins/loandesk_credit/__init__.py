@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask_smorest import Blueprint as ApiBlueprint
+from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk_credit.settings import CreditSettings
@@ -68,3 +69,22 @@ def loandesk_permissions() -> list[sdk.Permission]:
             default_roles=("finance", "risk_manager", "auditor"),
         ),
     ]
+
+
+@sdk.hookimpl
+def loandesk_risk_variable_kinds(record_type: sdk.RecordType) -> dict[str, str] | None:
+    from loandesk_credit import service
+
+    return service.variable_kinds() if record_type.key == "application" else None
+
+
+@sdk.hookimpl
+def loandesk_risk_variables(
+    session: Session, record_type: sdk.RecordType, record: Any
+) -> dict[str, Any] | None:
+    from loandesk_credit import service
+
+    customer_id = getattr(record, "customer_id", None)
+    if record_type.key != "application" or customer_id is None:
+        return None
+    return dict(service.decision_variables(session, customer_id))

@@ -67,3 +67,19 @@ def loandesk_before_submit(
     if kept:
         sdk.store_custom(record, form, kept, sdk.keyring())
     return given
+
+
+@sdk.hookimpl
+def loandesk_risk_variable_kinds(record_type: sdk.RecordType) -> Mapping[str, str] | None:
+    from loandesk_risk import history
+
+    return history.kinds(record_type)
+
+
+@sdk.hookimpl
+def loandesk_risk_variables(
+    session: Session, record_type: sdk.RecordType, record: Any
+) -> Mapping[str, Any] | None:
+    from loandesk_risk import history
+
+    return history.variables(session, record_type, record)

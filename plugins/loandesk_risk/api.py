@@ -11,12 +11,15 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from loandesk import sdk
-from loandesk_risk import service
+from loandesk_risk import reviews, service
 from loandesk_risk.schemas import (
     RiskDecisionSchema,
     RiskDefinitionSchema,
     RiskDraftSchema,
+    RiskExplanationSchema,
     RiskPublishArgs,
+    RiskReviewRequestArgs,
+    RiskReviewRequestSchema,
     RiskVersionSchema,
 )
 
@@ -120,3 +123,66 @@ class Decisions(MethodView):
         model: Any = access.record_type.model
         access.check_record(sdk.session().scalar(select(model).where(model.id == application_id)))
         return service.decisions_of(sdk.session(), "application", application_id)
+
+
+def _readable(decision_id: uuid.UUID) -> tuple[Any, Any]:
+    """The decision and its record, 404 outside the acting staff member's data scope."""
+    found = reviews.decision(sdk.session(), decision_id)
+    access = sdk.record_access(found.record_type)
+    model: Any = access.record_type.model
+    record = access.check_record(
+        sdk.session().scalar(select(model).where(model.id == found.record_id))
+    )
+    return found, record
+
+
+@blp.route("/decisions/<uuid:decision_id>")
+class DecisionDetail(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskDecisionSchema)
+    def get(self, decision_id: uuid.UUID) -> Any:
+        """One decision: inputs, hits, scores, grade, version, and any review request."""
+        return _readable(decision_id)[0]
+
+
+@blp.route("/decisions/<uuid:decision_id>/explanation")
+class Explanation(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskExplanationSchema)
+    def get(self, decision_id: uuid.UUID) -> dict[str, Any]:
+        """The main reasons of the decision in plain words for the borrower (PIPL art. 24),
+        from the reason texts of the rules that rejected or referred."""
+        found, _ = _readable(decision_id)
+        told = reviews.explanation(found)
+        return {
+            "decision_id": found.id,
+            "outcome": found.outcome,
+            "decided_at": found.decided_at,
+            "reasons": told.reasons,
+            "text_zh": told.text_zh,
+            "text_en": told.text_en,
+            "review_requested_at": found.review_requested_at,
+        }
+
+
+@blp.route("/decisions/<uuid:decision_id>/review-request")
+class ReviewRequest(MethodView):
+    @sdk.require_token("records:write")
+    @blp.arguments(RiskReviewRequestArgs)
+    @blp.response(201, RiskReviewRequestSchema)
+    @blp.alt_response(409, description="Already requested, or a newer decision exists")
+    def post(self, args: dict[str, Any], decision_id: uuid.UUID) -> dict[str, Any]:
+        """Record the borrower's request for a person to decide (人工复核请求): the flow sees
+        ``refer`` from now on, and an application the rules rejected goes into approval
+        again. Audited as ``risk.review_request``."""
+        found, record = _readable(decision_id)
+        reopened = reviews.request_review(
+            sdk.session(),
+            sdk.current_form(found.record_type),
+            record,
+            found,
+            user_id=sdk.acting_user().id,
+            **args,
+        )
+        sdk.session().commit()
+        return {"decision": found, "reopened": reopened}

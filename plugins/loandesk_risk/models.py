@@ -57,7 +57,10 @@ class RuleSetVersion(TenantOwned, Base):
 class Decision(TenantOwned, Base):
     """The rule set's decision on one record at its submission: ``outcome`` is auto_approve,
     refer or auto_reject; ``inputs`` the values used, ``hits`` the rules that held (with
-    their outcome and reasons), ``scores`` each scorecard variable's bin and points."""
+    their outcome and reasons), ``scores`` each scorecard variable's bin and points;
+    ``context`` every value the rules could have read then (the form's and other plugins'
+    variables: what a back-test runs a draft over). ``review_*``: the borrower asked for a
+    person to decide (人工复核请求, PIPL art. 24); the flow then sees ``refer``."""
 
     __tablename__ = "risk_decisions"
     __table_args__ = (
@@ -81,3 +84,8 @@ class Decision(TenantOwned, Base):
     suggested_limit: Mapped[Decimal | None] = mapped_column(Money())
     suggested_rate: Mapped[Decimal | None] = mapped_column(Money(6))  # 0.085000 a year
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    review_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_requested_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # who recorded it
+    review_channel: Mapped[str | None] = mapped_column(String(20))
+    review_note: Mapped[str | None] = mapped_column(Text)

@@ -135,7 +135,7 @@ class Policy:
                 outcomes.add(grade.outcome)
         return Outcome(
             decision=_decision(outcomes),
-            inputs={name: _plain(values.get(name)) for name in self.names},
+            inputs={name: plain(values.get(name)) for name in self.names},
             hits=hits,
             scores=scores,
             total=total,
@@ -158,7 +158,7 @@ def _score(variable: Variable, value: Any) -> dict[str, Any]:
     found = None if number is None else next((b for b in variable.bins if b.holds(number)), None)
     return {
         "key": variable.key,
-        "value": _plain(value),
+        "value": plain(value),
         "bin": found.label if found else None,
         "points": found.points if found else variable.missing_points,
     }
@@ -175,12 +175,12 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A value as JSON keeps it exactly (decimals and dates as text)."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return str(value)
 
 

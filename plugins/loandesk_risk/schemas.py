@@ -58,3 +58,44 @@ class RiskDecisionSchema(ma.Schema):
     suggested_limit = ma.fields.Decimal(as_string=True, allow_none=True)
     suggested_rate = ma.fields.Decimal(as_string=True, allow_none=True)
     decided_at = ma.fields.DateTime()
+    review_requested_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "When the borrower asked for a person"}
+    )
+    review_requested_by_id = ma.fields.UUID(
+        allow_none=True, metadata={"description": "The staff member who recorded the request"}
+    )
+    review_channel = ma.fields.String(allow_none=True)
+
+
+class RiskReasonSchema(ma.Schema):
+    code = ma.fields.String()
+    text_zh = ma.fields.String()
+    text_en = ma.fields.String()
+
+
+class RiskExplanationSchema(ma.Schema):
+    decision_id = ma.fields.UUID()
+    outcome = ma.fields.String()
+    decided_at = ma.fields.DateTime()
+    reasons = ma.fields.List(ma.fields.Nested(RiskReasonSchema))
+    text_zh = ma.fields.String(metadata={"description": "The whole explanation, for the borrower"})
+    text_en = ma.fields.String()
+    review_requested_at = ma.fields.DateTime(allow_none=True)
+
+
+class RiskReviewRequestArgs(ma.Schema):
+    channel = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(("phone", "app", "branch", "letter", "email", "other")),
+        metadata={
+            "description": "How the borrower asked: phone, app, branch, letter, email, other"
+        },
+    )
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=1000))
+
+
+class RiskReviewRequestSchema(ma.Schema):
+    decision = ma.fields.Nested(RiskDecisionSchema)
+    reopened = ma.fields.Boolean(
+        metadata={"description": "The rejected application was put into approval again"}
+    )
