@@ -40,6 +40,13 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
 
 
 @sdk.hookimpl
+def loandesk_jobs() -> list[sdk.JobSpec]:
+    from loandesk_risk.backtests import JOB, back_test_job
+
+    return [sdk.JobSpec(JOB, back_test_job, max_attempts=1, timeout=3600)]
+
+
+@sdk.hookimpl
 def loandesk_permissions() -> list[sdk.Permission]:
     return [
         sdk.Permission(

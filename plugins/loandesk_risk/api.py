@@ -11,8 +11,10 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from loandesk import sdk
-from loandesk_risk import reviews, service
+from loandesk_risk import backtests, reviews, service
 from loandesk_risk.schemas import (
+    RiskBackTestArgs,
+    RiskBackTestSchema,
     RiskDecisionSchema,
     RiskDefinitionSchema,
     RiskDraftSchema,
@@ -186,3 +188,41 @@ class ReviewRequest(MethodView):
         )
         sdk.session().commit()
         return {"decision": found, "reopened": reopened}
+
+
+def _back_test(test: Any) -> dict[str, Any]:
+    fields = ("id", "label", "since", "until", "state", "total", "done", "rows", "job_id")
+    return {
+        **{name: getattr(test, name) for name in fields},
+        "created_at": test.created_at,
+        "finished_at": test.finished_at,
+        "summary": backtests.summary(test),
+    }
+
+
+@blp.route("/rule-sets/<record_type>/back-tests")
+class BackTests(MethodView):
+    @sdk.require_token("records:write")
+    @blp.arguments(RiskBackTestArgs)
+    @blp.response(201, RiskBackTestSchema)
+    def post(self, args: dict[str, Any], record_type: str) -> dict[str, Any]:
+        """Run the draft (or version ``source``) over the stored decisions made between
+        ``since`` and ``until``: done at once for a few hundred, otherwise queued as the job
+        ``risk.back_test`` (``state`` queued; read it again for progress and results)."""
+        form = _manager(record_type)
+        test = backtests.start(sdk.session(), form, user_id=sdk.acting_user().id, **args)
+        sdk.session().commit()
+        if test.state == "queued":
+            test = backtests.queue(sdk.session(), test.id)
+            sdk.session().commit()
+        return _back_test(test)
+
+
+@blp.route("/rule-sets/<record_type>/back-tests/<uuid:back_test_id>")
+class BackTest(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskBackTestSchema)
+    def get(self, record_type: str, back_test_id: uuid.UUID) -> dict[str, Any]:
+        """A back-test: its progress, the old x new outcome counts, the approve rates."""
+        _manager(record_type)
+        return _back_test(backtests.get(sdk.session(), back_test_id))

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
@@ -182,6 +183,28 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return str(value)
+
+
+def typed(values: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, Any]:
+    """Stored ``plain`` values as the rules read them again: numbers of number kinds as
+    Decimal, dates and times parsed; what does not parse is unknown (None)."""
+    found: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = kinds.get(name)
+        if not isinstance(value, str) or kind is None:
+            found[name] = value
+        elif kind in NUMERIC_KINDS:
+            found[name] = _decimal(value)
+        elif kind in ("date", "datetime"):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                found[name] = None
+            else:
+                found[name] = parsed.date() if kind == "date" else parsed
+        else:
+            found[name] = value
+    return found
 
 
 # ---------------------------------------------------------------- checking and compiling

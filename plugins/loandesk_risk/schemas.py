@@ -99,3 +99,42 @@ class RiskReviewRequestSchema(ma.Schema):
     reopened = ma.fields.Boolean(
         metadata={"description": "The rejected application was put into approval again"}
     )
+
+
+class RiskBackTestArgs(ma.Schema):
+    source = ma.fields.String(
+        load_default="draft",
+        validate=ma.validate.Regexp(r"^(draft|[0-9]{1,6})$"),
+        metadata={"description": '"draft" or a published version\'s number'},
+    )
+    since = ma.fields.Date(
+        required=True, metadata={"description": "First day (the tenant's time zone)"}
+    )
+    until = ma.fields.Date(
+        required=True, metadata={"description": "Last day, included (the tenant's time zone)"}
+    )
+
+
+class RiskBackTestSchema(ma.Schema):
+    id = ma.fields.UUID()
+    label = ma.fields.String(metadata={"description": '"draft" or "v3"'})
+    since = ma.fields.DateTime()
+    until = ma.fields.DateTime()
+    state = ma.fields.String(metadata={"description": "queued, running or done"})
+    total = ma.fields.Integer()
+    done = ma.fields.Integer()
+    summary = ma.fields.Raw(
+        metadata={
+            "description": "grid (old outcome -> new outcome -> count), total, old_approve_rate "
+            'and new_approve_rate (percent as text, "62.5")'
+        }
+    )
+    rows = ma.fields.Raw(
+        metadata={
+            "description": "Per decision: record_id, decided_at, old, new (changed only "
+            "beyond 1000 decisions)"
+        }
+    )
+    job_id = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    finished_at = ma.fields.DateTime(allow_none=True)
