@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy.orm import Session
 
@@ -37,6 +38,22 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
     from loandesk_risk.api import blp
 
     return [blp]
+
+
+@sdk.hookimpl
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_risk.views import bp
+
+    return [bp]
+
+
+@sdk.hookimpl
+def loandesk_nav_items() -> list[sdk.NavItem]:
+    return [
+        sdk.NavItem(
+            "tenant.risk.index", "风控规则", "Risk rules", permission="risk.manage", order=40
+        )
+    ]
 
 
 @sdk.hookimpl
