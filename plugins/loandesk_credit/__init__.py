@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy.orm import Session
 
@@ -44,6 +45,26 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
     from loandesk_credit.api import blp
 
     return [blp]
+
+
+@sdk.hookimpl
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_credit.views import bp
+
+    return [bp]
+
+
+@sdk.hookimpl
+def loandesk_nav_items() -> list[sdk.NavItem]:
+    return [
+        sdk.NavItem(
+            "tenant.credit.queries",
+            "征信查询记录",
+            "Credit queries",
+            permission="credit.view_queries",
+            order=45,
+        )
+    ]
 
 
 @sdk.hookimpl
