@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
@@ -209,3 +209,28 @@ def decisions_of(session: Session, record_type: str, record_id: uuid.UUID) -> li
             .order_by(Decision.decided_at.desc(), Decision.id.desc())
         )
     )
+
+
+def recent_decisions(
+    session: Session,
+    access: Any,
+    *,
+    outcome: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[tuple[Decision, str]], int]:
+    """Decisions on the records ``access`` reaches (a ``RecordAccess`` of their record type),
+    newest first, with each record's number; and how many there are."""
+    model: Any = access.record_type.model
+    statement = access.where(
+        select(Decision, model.number).join(model, model.id == Decision.record_id)
+    ).where(Decision.record_type == access.record_type.key)
+    if outcome:
+        statement = statement.where(Decision.outcome == outcome)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.execute(
+        statement.order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return [(decision, str(number)) for decision, number in rows], total

@@ -186,6 +186,25 @@ def back_test(back_test_id: uuid.UUID) -> Any:
 # ---------------------------------------------------------------- decisions
 
 
+@bp.get("/decisions", endpoint="decisions")
+@sdk.permission_required("risk.manage")
+def decisions() -> Any:
+    """The decisions on the applications the risk manager's scope reaches, newest first."""
+    outcome = request.args.get("outcome") or None
+    outcome = outcome if outcome in OUTCOME_LABELS else None
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = service.recent_decisions(
+        sdk.session(), sdk.record_access(RECORD_TYPE), outcome=outcome, page=page, per_page=20
+    )
+    return render_template(
+        "risk/decisions.html",
+        rows=rows,
+        result=sdk.ListResult(items=rows, total=total, page=page, per_page=20),
+        outcome=outcome,
+        labels=LABELS,
+    )
+
+
 def _readable_record(record_type: str, record_id: uuid.UUID) -> Any:
     access = sdk.record_access(record_type)
     model: Any = access.record_type.model

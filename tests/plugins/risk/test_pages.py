@@ -200,3 +200,19 @@ def test_the_back_test_page(desk: Desk, app: Flask) -> None:
     assert cells[:9] == ["0", "0", "1", "0", "0", "0", "0", "0", "1"]
     wrong = _post(browser, path, {"source": "draft", "since": today, "until": "2000-01-01"})
     assert wrong.status_code == 422 and 'id="f-until-error"' in wrong.get_data(as_text=True)
+
+
+def test_the_decisions_list_filters_by_outcome(desk: Desk, app: Flask) -> None:
+    publish(desk.firm.staff["risk"].api, {"rules": [rule("big", "amount > 100000")]})
+    submit(desk, "150000.00")
+    submit(desk, "5000.00")
+    submit(desk, "5000.00", by="officer3")  # another team of the branch
+    path = f"/t/{desk.firm.tenant.slug}/risk/decisions"
+    manager = _browser(app, desk.firm, "risk")  # heads the branch: both teams
+    cells = re.findall(
+        r'<td data-field="outcome">(.*?)</td>', manager.get(path).get_data(as_text=True)
+    )
+    assert sorted(cells) == ["Auto-approve", "Auto-approve", "Auto-reject"]
+    rejected = manager.get(f"{path}?outcome=auto_reject").get_data(as_text=True)
+    assert re.findall(r'<td data-field="outcome">(.*?)</td>', rejected) == ["Auto-reject"]
+    assert _browser(app, desk.firm, "officer1").get(path).status_code == 403
