@@ -129,6 +129,28 @@ def credit_connectors() -> list[Any]:
     return [c for found in runtime.hook("loandesk_credit_connectors")() for c in found or ()]
 
 
+def risk_variable_kinds(record_type: RecordType) -> dict[str, str]:
+    """The risk variables (name -> kind) the current tenant's enabled plugins give the rules
+    of ``record_type`` (``loandesk_risk_variable_kinds``), merged in the plugins' order."""
+    from loandesk.plugins import runtime
+
+    found: dict[str, str] = {}
+    for kinds in runtime.hook("loandesk_risk_variable_kinds")(record_type=record_type):
+        found.update(kinds or {})
+    return found
+
+
+def risk_variables(session: Session, record_type: RecordType, record: Any) -> dict[str, Any]:
+    """The risk variables' values for ``record`` (``loandesk_risk_variables``), merged."""
+    from loandesk.plugins import runtime
+
+    found: dict[str, Any] = {}
+    caller = runtime.hook("loandesk_risk_variables")
+    for values in caller(session=session, record_type=record_type, record=record):
+        found.update(values or {})
+    return found
+
+
 __all__ = [
     "ANONYMISED_NAME",
     "N_",
@@ -234,6 +256,8 @@ __all__ = [
     "record_names",
     "record_todos",
     "require_token",
+    "risk_variable_kinds",
+    "risk_variables",
     "scrub_personal",
     "session",
     "setting_labels",

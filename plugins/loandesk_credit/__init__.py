@@ -11,7 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
+from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk_credit.settings import CreditSettings
@@ -46,6 +48,26 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
 
 
 @sdk.hookimpl
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_credit.views import bp
+
+    return [bp]
+
+
+@sdk.hookimpl
+def loandesk_nav_items() -> list[sdk.NavItem]:
+    return [
+        sdk.NavItem(
+            "tenant.credit.queries",
+            "征信查询记录",
+            "Credit queries",
+            permission="credit.view_queries",
+            order=45,
+        )
+    ]
+
+
+@sdk.hookimpl
 def loandesk_credit_connectors() -> list[Any]:
     from loandesk_credit.bureau import BUREAU
 
@@ -68,3 +90,22 @@ def loandesk_permissions() -> list[sdk.Permission]:
             default_roles=("finance", "risk_manager", "auditor"),
         ),
     ]
+
+
+@sdk.hookimpl
+def loandesk_risk_variable_kinds(record_type: sdk.RecordType) -> dict[str, str] | None:
+    from loandesk_credit import service
+
+    return service.variable_kinds() if record_type.key == "application" else None
+
+
+@sdk.hookimpl
+def loandesk_risk_variables(
+    session: Session, record_type: sdk.RecordType, record: Any
+) -> dict[str, Any] | None:
+    from loandesk_credit import service
+
+    customer_id = getattr(record, "customer_id", None)
+    if record_type.key != "application" or customer_id is None:
+        return None
+    return dict(service.decision_variables(session, customer_id))

@@ -170,6 +170,36 @@ def variables(session: Session, customer_id: uuid.UUID) -> dict[str, Value]:
     return found
 
 
+def variable_kinds() -> dict[str, str]:
+    """The variables ``decision_variables`` may give risk rules, with their kinds: the
+    customer's own history and the built-in bureau's (a connector of another plugin may
+    return more; rules can name only these)."""
+    from loandesk_credit.bureau import VARIABLES
+
+    external = {
+        name: "boolean" if kind is bool else "integer" if kind is int else "text"
+        for name, kind in VARIABLES.values()
+    }
+    return {
+        "own_applications": "integer",
+        "own_approved": "integer",
+        "own_rejected": "integer",
+        **external,
+    }
+
+
+def decision_variables(session: Session, customer_id: uuid.UUID) -> dict[str, Value]:
+    """What a risk decision reads about a customer: the own history always; the external
+    variables only while the customer's credit-query consent is valid and a result within
+    the validity is stored. Nobody is called: a bureau is asked by staff (``query``)."""
+    if valid_consent_id(session, customer_id) is None:
+        return dict(internal_variables(session, customer_id))
+    try:
+        return variables(session, customer_id)
+    except sdk.Conflict:  # settings incomplete: no external data to read
+        return dict(internal_variables(session, customer_id))
+
+
 def internal_variables(session: Session, customer_id: uuid.UUID) -> dict[str, Value]:
     """The customer's own history in the tenant: applications (not drafts), approved ones,
     rejected ones. Outstanding balances and repayment history join when loans do."""

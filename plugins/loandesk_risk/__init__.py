@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,29 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
 
 
 @sdk.hookimpl
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_risk.views import bp
+
+    return [bp]
+
+
+@sdk.hookimpl
+def loandesk_nav_items() -> list[sdk.NavItem]:
+    return [
+        sdk.NavItem(
+            "tenant.risk.index", "风控规则", "Risk rules", permission="risk.manage", order=40
+        )
+    ]
+
+
+@sdk.hookimpl
+def loandesk_jobs() -> list[sdk.JobSpec]:
+    from loandesk_risk.backtests import JOB, back_test_job
+
+    return [sdk.JobSpec(JOB, back_test_job, max_attempts=1, timeout=3600)]
+
+
+@sdk.hookimpl
 def loandesk_permissions() -> list[sdk.Permission]:
     return [
         sdk.Permission(
@@ -67,3 +91,19 @@ def loandesk_before_submit(
     if kept:
         sdk.store_custom(record, form, kept, sdk.keyring())
     return given
+
+
+@sdk.hookimpl
+def loandesk_risk_variable_kinds(record_type: sdk.RecordType) -> Mapping[str, str] | None:
+    from loandesk_risk import history
+
+    return history.kinds(record_type)
+
+
+@sdk.hookimpl
+def loandesk_risk_variables(
+    session: Session, record_type: sdk.RecordType, record: Any
+) -> Mapping[str, Any] | None:
+    from loandesk_risk import history
+
+    return history.variables(session, record_type, record)

@@ -11,12 +11,17 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from loandesk import sdk
-from loandesk_risk import service
+from loandesk_risk import backtests, reviews, service
 from loandesk_risk.schemas import (
+    RiskBackTestArgs,
+    RiskBackTestSchema,
     RiskDecisionSchema,
     RiskDefinitionSchema,
     RiskDraftSchema,
+    RiskExplanationSchema,
     RiskPublishArgs,
+    RiskReviewRequestArgs,
+    RiskReviewRequestSchema,
     RiskVersionSchema,
 )
 
@@ -120,3 +125,104 @@ class Decisions(MethodView):
         model: Any = access.record_type.model
         access.check_record(sdk.session().scalar(select(model).where(model.id == application_id)))
         return service.decisions_of(sdk.session(), "application", application_id)
+
+
+def _readable(decision_id: uuid.UUID) -> tuple[Any, Any]:
+    """The decision and its record, 404 outside the acting staff member's data scope."""
+    found = reviews.decision(sdk.session(), decision_id)
+    access = sdk.record_access(found.record_type)
+    model: Any = access.record_type.model
+    record = access.check_record(
+        sdk.session().scalar(select(model).where(model.id == found.record_id))
+    )
+    return found, record
+
+
+@blp.route("/decisions/<uuid:decision_id>")
+class DecisionDetail(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskDecisionSchema)
+    def get(self, decision_id: uuid.UUID) -> Any:
+        """One decision: inputs, hits, scores, grade, version, and any review request."""
+        return _readable(decision_id)[0]
+
+
+@blp.route("/decisions/<uuid:decision_id>/explanation")
+class Explanation(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskExplanationSchema)
+    def get(self, decision_id: uuid.UUID) -> dict[str, Any]:
+        """The main reasons of the decision in plain words for the borrower (PIPL art. 24),
+        from the reason texts of the rules that rejected or referred."""
+        found, _ = _readable(decision_id)
+        told = reviews.explanation(found)
+        return {
+            "decision_id": found.id,
+            "outcome": found.outcome,
+            "decided_at": found.decided_at,
+            "reasons": told.reasons,
+            "text_zh": told.text_zh,
+            "text_en": told.text_en,
+            "review_requested_at": found.review_requested_at,
+        }
+
+
+@blp.route("/decisions/<uuid:decision_id>/review-request")
+class ReviewRequest(MethodView):
+    @sdk.require_token("records:write")
+    @blp.arguments(RiskReviewRequestArgs)
+    @blp.response(201, RiskReviewRequestSchema)
+    @blp.alt_response(409, description="Already requested, or a newer decision exists")
+    def post(self, args: dict[str, Any], decision_id: uuid.UUID) -> dict[str, Any]:
+        """Record the borrower's request for a person to decide (人工复核请求): the flow sees
+        ``refer`` from now on, and an application the rules rejected goes into approval
+        again. Audited as ``risk.review_request``."""
+        found, record = _readable(decision_id)
+        reopened = reviews.request_review(
+            sdk.session(),
+            sdk.current_form(found.record_type),
+            record,
+            found,
+            user_id=sdk.acting_user().id,
+            **args,
+        )
+        sdk.session().commit()
+        return {"decision": found, "reopened": reopened}
+
+
+def _back_test(test: Any) -> dict[str, Any]:
+    fields = ("id", "label", "since", "until", "state", "total", "done", "rows", "job_id")
+    return {
+        **{name: getattr(test, name) for name in fields},
+        "created_at": test.created_at,
+        "finished_at": test.finished_at,
+        "summary": backtests.summary(test),
+    }
+
+
+@blp.route("/rule-sets/<record_type>/back-tests")
+class BackTests(MethodView):
+    @sdk.require_token("records:write")
+    @blp.arguments(RiskBackTestArgs)
+    @blp.response(201, RiskBackTestSchema)
+    def post(self, args: dict[str, Any], record_type: str) -> dict[str, Any]:
+        """Run the draft (or version ``source``) over the stored decisions made between
+        ``since`` and ``until``: done at once for a few hundred, otherwise queued as the job
+        ``risk.back_test`` (``state`` queued; read it again for progress and results)."""
+        form = _manager(record_type)
+        test = backtests.start(sdk.session(), form, user_id=sdk.acting_user().id, **args)
+        sdk.session().commit()
+        if test.state == "queued":
+            test = backtests.queue(sdk.session(), test.id)
+            sdk.session().commit()
+        return _back_test(test)
+
+
+@blp.route("/rule-sets/<record_type>/back-tests/<uuid:back_test_id>")
+class BackTest(MethodView):
+    @sdk.require_token("records:read")
+    @blp.response(200, RiskBackTestSchema)
+    def get(self, record_type: str, back_test_id: uuid.UUID) -> dict[str, Any]:
+        """A back-test: its progress, the old x new outcome counts, the approve rates."""
+        _manager(record_type)
+        return _back_test(backtests.get(sdk.session(), back_test_id))

@@ -57,7 +57,10 @@ class RuleSetVersion(TenantOwned, Base):
 class Decision(TenantOwned, Base):
     """The rule set's decision on one record at its submission: ``outcome`` is auto_approve,
     refer or auto_reject; ``inputs`` the values used, ``hits`` the rules that held (with
-    their outcome and reasons), ``scores`` each scorecard variable's bin and points."""
+    their outcome and reasons), ``scores`` each scorecard variable's bin and points;
+    ``context`` every value the rules could have read then (the form's and other plugins'
+    variables: what a back-test runs a draft over). ``review_*``: the borrower asked for a
+    person to decide (人工复核请求, PIPL art. 24); the flow then sees ``refer``."""
 
     __tablename__ = "risk_decisions"
     __table_args__ = (
@@ -66,6 +69,7 @@ class Decision(TenantOwned, Base):
             ["risk_rule_set_versions.tenant_id", "risk_rule_set_versions.id"],
         ),
         Index("ix_risk_decisions_record", "tenant_id", "record_type", "record_id"),
+        Index("ix_risk_decisions_decided_at", "tenant_id", "record_type", "decided_at"),
     )
 
     record_type: Mapped[str] = mapped_column(String(40))
@@ -81,3 +85,33 @@ class Decision(TenantOwned, Base):
     suggested_limit: Mapped[Decimal | None] = mapped_column(Money())
     suggested_rate: Mapped[Decimal | None] = mapped_column(Money(6))  # 0.085000 a year
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    review_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_requested_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # who recorded it
+    review_channel: Mapped[str | None] = mapped_column(String(20))
+    review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class BackTest(TenantOwned, Base):
+    """A back-test (回测): ``definition`` (the draft or a version, as it was when asked, with
+    the input ``kinds`` of that moment) run over the stored decisions made between ``since``
+    and ``until``. ``matrix`` counts old outcome -> new outcome; ``rows`` keeps each decision's
+    old and new outcome (all of them up to ``ROWS_KEPT``, beyond that the changed ones)."""
+
+    __tablename__ = "risk_back_tests"
+
+    record_type: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(40))  # "draft" or "v3"
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    kinds: Mapped[dict[str, Any]] = mapped_column(JSON)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued, running, done
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    matrix: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

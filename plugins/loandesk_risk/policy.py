@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from typing import Any
@@ -135,7 +136,7 @@ class Policy:
                 outcomes.add(grade.outcome)
         return Outcome(
             decision=_decision(outcomes),
-            inputs={name: _plain(values.get(name)) for name in self.names},
+            inputs={name: plain(values.get(name)) for name in self.names},
             hits=hits,
             scores=scores,
             total=total,
@@ -158,7 +159,7 @@ def _score(variable: Variable, value: Any) -> dict[str, Any]:
     found = None if number is None else next((b for b in variable.bins if b.holds(number)), None)
     return {
         "key": variable.key,
-        "value": _plain(value),
+        "value": plain(value),
         "bin": found.label if found else None,
         "points": found.points if found else variable.missing_points,
     }
@@ -175,13 +176,35 @@ def _number(value: Any) -> Decimal | None:
         return None
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A value as JSON keeps it exactly (decimals and dates as text)."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return str(value)
+
+
+def typed(values: Mapping[str, Any], kinds: Mapping[str, str]) -> dict[str, Any]:
+    """Stored ``plain`` values as the rules read them again: numbers of number kinds as
+    Decimal, dates and times parsed; what does not parse is unknown (None)."""
+    found: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = kinds.get(name)
+        if not isinstance(value, str) or kind is None:
+            found[name] = value
+        elif kind in NUMERIC_KINDS:
+            found[name] = _decimal(value)
+        elif kind in ("date", "datetime"):
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                found[name] = None
+            else:
+                found[name] = parsed.date() if kind == "date" else parsed
+        else:
+            found[name] = value
+    return found
 
 
 # ---------------------------------------------------------------- checking and compiling

@@ -58,3 +58,83 @@ class RiskDecisionSchema(ma.Schema):
     suggested_limit = ma.fields.Decimal(as_string=True, allow_none=True)
     suggested_rate = ma.fields.Decimal(as_string=True, allow_none=True)
     decided_at = ma.fields.DateTime()
+    review_requested_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "When the borrower asked for a person"}
+    )
+    review_requested_by_id = ma.fields.UUID(
+        allow_none=True, metadata={"description": "The staff member who recorded the request"}
+    )
+    review_channel = ma.fields.String(allow_none=True)
+
+
+class RiskReasonSchema(ma.Schema):
+    code = ma.fields.String()
+    text_zh = ma.fields.String()
+    text_en = ma.fields.String()
+
+
+class RiskExplanationSchema(ma.Schema):
+    decision_id = ma.fields.UUID()
+    outcome = ma.fields.String()
+    decided_at = ma.fields.DateTime()
+    reasons = ma.fields.List(ma.fields.Nested(RiskReasonSchema))
+    text_zh = ma.fields.String(metadata={"description": "The whole explanation, for the borrower"})
+    text_en = ma.fields.String()
+    review_requested_at = ma.fields.DateTime(allow_none=True)
+
+
+class RiskReviewRequestArgs(ma.Schema):
+    channel = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(("phone", "app", "branch", "letter", "email", "other")),
+        metadata={
+            "description": "How the borrower asked: phone, app, branch, letter, email, other"
+        },
+    )
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=1000))
+
+
+class RiskReviewRequestSchema(ma.Schema):
+    decision = ma.fields.Nested(RiskDecisionSchema)
+    reopened = ma.fields.Boolean(
+        metadata={"description": "The rejected application was put into approval again"}
+    )
+
+
+class RiskBackTestArgs(ma.Schema):
+    source = ma.fields.String(
+        load_default="draft",
+        validate=ma.validate.Regexp(r"^(draft|[0-9]{1,6})$"),
+        metadata={"description": '"draft" or a published version\'s number'},
+    )
+    since = ma.fields.Date(
+        required=True, metadata={"description": "First day (the tenant's time zone)"}
+    )
+    until = ma.fields.Date(
+        required=True, metadata={"description": "Last day, included (the tenant's time zone)"}
+    )
+
+
+class RiskBackTestSchema(ma.Schema):
+    id = ma.fields.UUID()
+    label = ma.fields.String(metadata={"description": '"draft" or "v3"'})
+    since = ma.fields.DateTime()
+    until = ma.fields.DateTime()
+    state = ma.fields.String(metadata={"description": "queued, running or done"})
+    total = ma.fields.Integer()
+    done = ma.fields.Integer()
+    summary = ma.fields.Raw(
+        metadata={
+            "description": "grid (old outcome -> new outcome -> count), total, old_approve_rate "
+            'and new_approve_rate (percent as text, "62.5")'
+        }
+    )
+    rows = ma.fields.Raw(
+        metadata={
+            "description": "Per decision: record_id, decided_at, old, new (changed only "
+            "beyond 1000 decisions)"
+        }
+    )
+    job_id = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime()
+    finished_at = ma.fields.DateTime(allow_none=True)

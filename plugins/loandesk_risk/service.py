@@ -1,10 +1,12 @@
 """Rule sets: editing the draft, publishing versions, and deciding at submission. No Flask
 here: the API, the submission hook, jobs and tests call the same functions.
 
-What rules may name (``inputs``) is the record's form: its fields and their kinds, as field
-conditions see them. External variables (a credit bureau's, loandesk_credit) will join
-``inputs`` through a provider hook; the decision already stores every input it used, so a
-stored decision stays explainable whichever source a value came from."""
+What rules may name (``inputs``) is the record's form, its fields and their kinds as field
+conditions see them, and the variables other plugins give (``loandesk_risk_variable_kinds``:
+the credit plugin's ``bureau_*`` and ``own_*``, this plugin's ``history_*``). The decision
+stores every input it used and every value it could have read (``context``), so a stored
+decision stays explainable whichever source a value came from, and a back-test can run a
+draft over it."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
@@ -22,6 +24,8 @@ from loandesk.sdk import (
     ValidationFailed,
     audit_changes,
     audit_record,
+    risk_variable_kinds,
+    risk_variables,
     utcnow,
 )
 from loandesk_risk import policy
@@ -36,8 +40,10 @@ _compiled: dict[tuple[uuid.UUID, frozenset[tuple[str, str]]], policy.Policy] = {
 
 def inputs(form: Form) -> dict[str, str]:
     """What rules and scorecards may name: the form's fields by kind, less the ones this
-    plugin fills in."""
-    return {k: v for k, v in form.expression_kinds.items() if k not in GIVEN}
+    plugin fills in, and the variables of the tenant's enabled plugins (a field wins over a
+    variable of the same name)."""
+    own = {k: v for k, v in form.expression_kinds.items() if k not in GIVEN}
+    return {**risk_variable_kinds(form.record_type), **own}
 
 
 def rule_set(session: Session, record_type: str) -> RuleSet | None:
@@ -146,7 +152,10 @@ def decide(session: Session, form: Form, record: Any, values: Mapping[str, Any])
     latest = next(iter(versions(session, record_type)), None)
     if latest is None:
         return None
-    outcome = compiled(latest, inputs(form)).decide(values)
+    seen = {**risk_variables(session, form.record_type, record), **values}
+    seen = {k: v for k, v in seen.items() if k not in GIVEN}
+    outcome = compiled(latest, inputs(form)).decide(seen)
+    earlier = next(iter(decisions_of(session, record_type, record.id)), None)
     decision = Decision(
         record_type=record_type,
         record_id=record.id,
@@ -161,7 +170,14 @@ def decide(session: Session, form: Form, record: Any, values: Mapping[str, Any])
         suggested_limit=outcome.limit,
         suggested_rate=outcome.rate,
         decided_at=utcnow(),
+        context={k: policy.plain(v) for k, v in sorted(seen.items())},
     )
+    if earlier is not None and earlier.review_requested_at is not None:
+        # the borrower asked for a person: every later decision on the record refers too
+        decision.review_requested_at = earlier.review_requested_at
+        decision.review_requested_by_id = earlier.review_requested_by_id
+        decision.review_channel = earlier.review_channel
+        decision.review_note = earlier.review_note
     session.add(decision)
     session.flush()
     audit_record(
@@ -175,9 +191,10 @@ def decide(session: Session, form: Form, record: Any, values: Mapping[str, Any])
 
 
 def given_values(decision: Decision) -> dict[str, Any]:
-    """What the flow's conditions see of a decision."""
+    """What the flow's conditions see of a decision: ``refer`` once the borrower asked for
+    a person to decide, whatever the rules said."""
     return {
-        OUTCOME_FIELD: decision.outcome,
+        OUTCOME_FIELD: "refer" if decision.review_requested_at else decision.outcome,
         "risk_grade": decision.grade,
         "risk_score": decision.total_score,
     }
@@ -192,3 +209,28 @@ def decisions_of(session: Session, record_type: str, record_id: uuid.UUID) -> li
             .order_by(Decision.decided_at.desc(), Decision.id.desc())
         )
     )
+
+
+def recent_decisions(
+    session: Session,
+    access: Any,
+    *,
+    outcome: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[tuple[Decision, str]], int]:
+    """Decisions on the records ``access`` reaches (a ``RecordAccess`` of their record type),
+    newest first, with each record's number; and how many there are."""
+    model: Any = access.record_type.model
+    statement = access.where(
+        select(Decision, model.number).join(model, model.id == Decision.record_id)
+    ).where(Decision.record_type == access.record_type.key)
+    if outcome:
+        statement = statement.where(Decision.outcome == outcome)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.execute(
+        statement.order_by(Decision.decided_at.desc(), Decision.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return [(decision, str(number)) for decision, number in rows], total

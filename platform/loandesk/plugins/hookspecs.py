@@ -250,3 +250,26 @@ def loandesk_credit_connectors() -> list[Any]:
     which gets the borrower's ID number, name and mobile with the reference of their consent and
     the connector plugin's settings for the tenant, and returns the normalised variables (names
     to numbers or text) or raises ``ConnectorError`` with a message without personal data."""
+
+
+# --- risk variables (per tenant) --------------------------------------------------------------
+
+
+@hookspec
+def loandesk_risk_variable_kinds(record_type: RecordType) -> Mapping[str, str] | None:
+    """Variables the plugin gives the risk rules of ``record_type`` beside its form's fields,
+    called for the current tenant's enabled plugins when a rule set is checked or compiled:
+    names (prefixed by their source: ``bureau_score``, ``history_rejected_90d``) to the kind
+    of their values as field kinds say it (``integer``, ``decimal``, ``boolean``, ``text``).
+    A form field of the same name wins. Return None to add nothing."""
+
+
+@hookspec
+def loandesk_risk_variables(
+    session: Session, record_type: RecordType, record: Any
+) -> Mapping[str, Any] | None:
+    """The values of the plugin's risk variables for ``record`` at its decision (in the
+    submitting transaction): plain values (int, bool, str, Decimal or None for unknown) for
+    the names ``loandesk_risk_variable_kinds`` declared. Only what the plugin already holds
+    and may use: never call an outside service here (a credit bureau is asked with the
+    borrower's consent, by staff, not by a decision). The decision stores every value."""

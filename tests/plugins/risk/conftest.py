@@ -84,3 +84,39 @@ def publish(api: ApiClient, definition: dict[str, Any], note: str = "") -> int:
     published = api.post("/risk/rule-sets/application/publish", json={"note": note})
     assert published.status_code == 201, published.get_json()
     return int(published.get_json()["number"])
+
+
+def auto_flow(desk: Any, reviewer: str = "risk") -> None:
+    """Publish the application form with ``risk_outcome`` and a flow that approves and
+    rejects on the automatic decision and sends everything else to ``reviewer``."""
+    from tests.platform.flows.conftest import approver
+
+    desk.publish(
+        [
+            {"id": "auto", "type": "branch", "name": "自动审批", "branches": [
+                {"id": "pass", "name": "自动通过", "condition": 'risk_outcome == "auto_approve"',
+                 "nodes": [{"id": "ok", "type": "end", "name": "通过", "outcome": "approved"}]},
+                {"id": "fail", "name": "自动拒绝", "condition": 'risk_outcome == "auto_reject"',
+                 "nodes": [{"id": "no", "type": "end", "name": "拒绝", "outcome": "rejected"}]},
+                {"id": "manual", "name": "人工复审", "default": True, "nodes": [
+                    approver("review", [desk.user(reviewer)])]}]},
+        ]
+    )  # fmt: skip
+
+
+def submit(desk: Any, amount: str, term: int = 12, by: str = "officer1", **more: Any) -> str:
+    """A new application of ``by``'s customer (or ``customer_id``), submitted: its id."""
+    api = desk.firm.staff[by].api
+    body = {"customer_id": desk.customer_of(by), "amount": amount, "term_months": term, **more}
+    created = api.post("/applications", json=body)
+    assert created.status_code == 201, created.get_json()
+    application_id = str(created.get_json()["id"])
+    submitted = api.post(f"/applications/{application_id}/submit")
+    assert submitted.status_code == 200, submitted.get_json()
+    return application_id
+
+
+def decisions(api: ApiClient, application_id: str) -> list[dict[str, Any]]:
+    response = api.get(f"/risk/applications/{application_id}/decisions")
+    assert response.status_code == 200, response.get_json()
+    return list(response.get_json())
