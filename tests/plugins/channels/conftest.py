@@ -67,4 +67,4 @@ def submit_public_form(app: Flask, link: str, **values: str) -> Any:
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
     hidden.pop("csrf_token", None)
     body = {**hidden, "csrf_token": csrf_from(browser, path), "consent": "on", **values}
-    return browser.post(parts.path, data=body, headers={"Accept-Language": "en"})
+    return browser.post(f"{parts.path}?lang=en", data=body)

@@ -1,0 +1,101 @@
+"""Acceptance (issue 9, channels): an agent signed in sees only their own leads and the
+applications made from them — through the API (a client acting for the agent) and the web
+pages (signed in at the tenant's login); the other agent's lead or application by id is 404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.helpers import csrf_from
+from tests.plugins.channels.conftest import Channels, submit_public_form
+from tests.plugins.customers.conftest import PASSWORD, Staff
+
+PEOPLE = {"agent1": ("赵一", "13911110001"), "agent2": ("钱二", "13911110002")}
+
+
+def _lead_and_application(channels: Channels, app: Flask, name: str) -> tuple[str, str]:
+    """A lead through agent ``name``'s link, converted by the agent: (lead, application)."""
+    person, mobile = PEOPLE[name]
+    sent = submit_public_form(app, channels.links[name], name=person, mobile=mobile, amount="20000")
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    api = channels.firm.staff[name].api
+    (lead,) = [x for x in api.get("/channels/leads").get_json()["items"] if x["name"] == person]
+    converted = api.post(f"/channels/leads/{lead['id']}/convert", json={"term_months": 12})
+    assert converted.status_code == 201, converted.get_json()
+    return lead["id"], converted.get_json()["application_id"]
+
+
+def _sign_in(app: Flask, channels: Channels, staff: Staff) -> FlaskClient:
+    browser = app.test_client()
+    login = f"/t/{channels.firm.tenant.slug}/login"
+    response = browser.post(
+        login,
+        data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_from(browser, login)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return browser
+
+
+def _ids(response: Any) -> set[str]:
+    assert response.status_code == 200, response.get_json()
+    return {item["id"] for item in response.get_json()["items"]}
+
+
+def test_an_agent_sees_only_their_own_leads_and_applications(
+    channels: Channels, app: Flask
+) -> None:
+    firm = channels.firm
+    made = {name: _lead_and_application(channels, app, name) for name in PEOPLE}
+    # a lead of no agent (an online ad) is seen by staff, by neither agent
+    sent = submit_public_form(
+        app, channels.links["agent1"].split("?")[0] + "?channel=ADS", name="孙三",
+        mobile="13911110003",
+    )  # fmt: skip
+    assert sent.status_code == 200
+
+    officer = firm.staff["officer1"].api
+    assert len(_ids(officer.get("/channels/leads"))) == 3
+
+    for name, other in (("agent1", "agent2"), ("agent2", "agent1")):
+        api = firm.staff[name].api
+        lead, application = made[name]
+        other_lead, other_application = made[other]
+        assert _ids(api.get("/channels/leads")) == {lead}
+        assert _ids(api.get("/applications")) == {application}
+        assert api.get(f"/channels/leads/{lead}").status_code == 200
+        assert api.get(f"/applications/{application}").get_json()["owner_id"] == (
+            firm.staff[name].user_id
+        )
+        assert api.get(f"/channels/leads/{other_lead}").status_code == 404
+        assert api.get(f"/applications/{other_application}").status_code == 404
+        converted = api.post(f"/channels/leads/{other_lead}/convert", json={"term_months": 6})
+        assert converted.status_code == 404
+
+        browser = _sign_in(app, channels, firm.staff[name])
+        base = f"/t/{firm.tenant.slug}"
+        person, other_person = PEOPLE[name][0], PEOPLE[other][0]
+        listing = browser.get(f"{base}/channels/leads?lang=en")
+        html = listing.get_data(as_text=True)
+        assert listing.status_code == 200
+        assert person in html and other_person not in html and "孙三" not in html
+        assert "Your personal link" in html and "ref=" in html
+        assert browser.get(f"{base}/channels/leads/{lead}").status_code == 200
+        assert browser.get(f"{base}/channels/leads/{other_lead}").status_code == 404
+        applications = browser.get(f"{base}/applications/").get_data(as_text=True)
+        assert application_number(api, application) in applications
+        assert application_number(officer_of(firm), other_application) not in applications
+        assert browser.get(f"{base}/applications/{application}").status_code == 200
+        assert browser.get(f"{base}/applications/{other_application}").status_code == 404
+        # the administration of channels is not theirs
+        assert browser.get(f"{base}/channels/").status_code == 403
+
+
+def officer_of(firm: Any) -> Any:
+    return firm.staff["risk"].api
+
+
+def application_number(api: Any, application_id: str) -> str:
+    return str(api.get(f"/applications/{application_id}").get_json()["number"])
