@@ -38,6 +38,13 @@ def loandesk_record_types() -> list[sdk.RecordType]:
 
 
 @sdk.hookimpl
+def loandesk_retention_subjects() -> list[sdk.RetentionSubject]:
+    from loandesk_channels.retention import LEAD_RETENTION
+
+    return [LEAD_RETENTION]
+
+
+@sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_channels.views import bp
 

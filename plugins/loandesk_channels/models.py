@@ -111,6 +111,8 @@ class Lead(PersonalData, Base):
     org_unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # set when the retention period ran out and the personal data was cleared (匿名化)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LeadApplication(TenantOwned, Base):

@@ -1,8 +1,12 @@
-"""channels: channels and sub-channels, agents, leads, lead → application links, costs
+"""channels: channels and sub-channels, agents, leads, lead → application links, costs; the
+built-in ``channel_agent`` role for tenants that existed before it
 
 Revision ID: ch001
 Revises:
 """
+
+import datetime
+import uuid
 
 import sqlalchemy as sa
 from alembic import op
@@ -107,6 +111,7 @@ def upgrade() -> None:
         sa.Column("org_unit_id", sa.Uuid(), nullable=True),
         sa.Column("created_at", sdk.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sdk.UTCDateTime(), nullable=False),
+        sa.Column("anonymised_at", sdk.UTCDateTime(), nullable=True),
         sa.Column("mobile_enc", sa.Text(), nullable=True),
         sa.Column("mobile_hash", sa.String(length=64), nullable=True),
         sa.CheckConstraint(
@@ -166,8 +171,128 @@ def upgrade() -> None:
     )
     for table in TABLES:
         sdk.enable_rls(op, table)
+    _add_agent_role()
+
+
+# What a new tenant's channel_agent role gets when it enables customers and intake (their
+# record types' defaults, as they were at this revision): own records, these fields.
+AGENT_GRANTS = {
+    "customers": (
+        "customer",
+        {
+            "name": "edit",
+            "id_number": "edit",
+            "mobile": "edit",
+            "address": "edit",
+            "employer": "edit",
+            "monthly_income": "edit",
+            "status": "edit",
+            "owner_id": "edit",
+            "org_unit_id": "edit",
+            "created_at": "edit",
+        },
+    ),
+    "intake": (
+        "application",
+        {
+            key: "edit"
+            for key in (
+                "number",
+                "customer_id",
+                "amount",
+                "term_months",
+                "status",
+                "owner_id",
+                "org_unit_id",
+                "created_at",
+                "submitted_at",
+            )
+        },
+    ),
+}
+
+
+def _add_agent_role() -> None:
+    """Tenants created before the role was built in get it (unless a role of theirs has the
+    key already), with the access customers and intake give it when enabled after it. Runs
+    per tenant with app.tenant_id set: FORCE ROW LEVEL SECURITY binds the owner role too."""
+    bind = op.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    roles = sa.table(
+        "roles",
+        *[sa.column(c, sa.Uuid) for c in ("tenant_id", "id")],
+        *[sa.column(c, sa.String) for c in ("key", "name_zh", "name_en", "description")],
+        sa.column("builtin", sa.Boolean),
+        sa.column("permissions", sa.JSON),
+        sa.column("created_at", sdk.UTCDateTime),
+    )
+    grants = sa.table(
+        "role_record_access",
+        *[sa.column(c, sa.Uuid) for c in ("tenant_id", "id", "role_id")],
+        *[sa.column(c, sa.String) for c in ("record_type", "scope")],
+        *[sa.column(c, sa.JSON) for c in ("fields", "export")],
+        sa.column("updated_at", sdk.UTCDateTime),
+    )
+    plugins = sa.table(
+        "tenant_plugins",
+        sa.column("tenant_id", sa.Uuid),
+        sa.column("name", sa.String),
+        sa.column("enabled", sa.Boolean),
+    )
+    tenants = sa.table("tenants", sa.column("id", sa.Uuid))
+    now = datetime.datetime.now(datetime.UTC)
+    for tenant_id in list(bind.execute(sa.select(tenants.c.id)).scalars()):
+        if postgres:
+            bind.execute(
+                sa.text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
+        taken = bind.execute(
+            sa.select(roles.c.id).where(
+                roles.c.tenant_id == tenant_id, roles.c.key == "channel_agent"
+            )
+        ).first()
+        if taken is not None:
+            continue
+        role_id = uuid.uuid4()
+        bind.execute(
+            roles.insert().values(
+                tenant_id=tenant_id,
+                id=role_id,
+                key="channel_agent",
+                name_zh="渠道代理",
+                name_en="Channel agent",
+                description="",
+                builtin=True,
+                permissions=[],
+                created_at=now,
+            )
+        )
+        enabled = set(
+            bind.execute(
+                sa.select(plugins.c.name).where(
+                    plugins.c.tenant_id == tenant_id, plugins.c.enabled.is_(True)
+                )
+            ).scalars()
+        )
+        for plugin, (record_type, fields) in AGENT_GRANTS.items():
+            if plugin in enabled:
+                bind.execute(
+                    grants.insert().values(
+                        tenant_id=tenant_id,
+                        id=uuid.uuid4(),
+                        role_id=role_id,
+                        record_type=record_type,
+                        scope="own",
+                        fields=fields,
+                        export=[],
+                        updated_at=now,
+                    )
+                )
+    if postgres:
+        bind.execute(sa.text("select set_config('app.tenant_id', '', true)"))
 
 
 def downgrade() -> None:
+    # the channel_agent roles stay: staff may hold them, and the catalog still names them
     for table in reversed(TABLES):
         op.drop_table(table)
