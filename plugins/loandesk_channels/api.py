@@ -34,7 +34,7 @@ def _manager() -> None:
         )
 
 
-class ChannelSchema(ma.Schema):
+class LeadChannelSchema(ma.Schema):
     id = ma.fields.UUID()
     code = ma.fields.String()
     name = ma.fields.String()
@@ -43,7 +43,7 @@ class ChannelSchema(ma.Schema):
     active = ma.fields.Boolean()
 
 
-class ChannelWriteSchema(ma.Schema):
+class LeadChannelWriteSchema(ma.Schema):
     code = ma.fields.String(metadata={"description": "Letters, digits, - or _ (unique)"})
     name = ma.fields.String()
     kind = ma.fields.String(validate=validate.OneOf(KINDS))
@@ -134,7 +134,7 @@ class LeadListArgs(sdk.PageArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf(LEAD_STATUSES))
 
 
-class StatusSchema(ma.Schema):
+class LeadStatusSchema(ma.Schema):
     status = ma.fields.String(required=True)
 
 
@@ -198,14 +198,14 @@ def _agent(agent: Any) -> dict[str, Any]:
 @blp.route("")
 class Channels(MethodView):
     @sdk.require_token("records:read")
-    @blp.response(200, ChannelSchema(many=True))
+    @blp.response(200, LeadChannelSchema(many=True))
     def get(self) -> Any:
         """Every channel and sub-channel, by code."""
         return service.list_channels(sdk.session())
 
     @sdk.require_token("records:write")
-    @blp.arguments(ChannelWriteSchema)
-    @blp.response(201, ChannelSchema)
+    @blp.arguments(LeadChannelWriteSchema)
+    @blp.response(201, LeadChannelSchema)
     @blp.alt_response(422, description="A field is missing or wrong (named in errors)")
     def post(self, args: dict[str, Any]) -> Any:
         """A new channel (``parent_id``: a sub-channel of a top-level one)."""
@@ -218,8 +218,8 @@ class Channels(MethodView):
 @blp.route("/<uuid:channel_id>")
 class ChannelById(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(ChannelWriteSchema(partial=True))
-    @blp.response(200, ChannelSchema)
+    @blp.arguments(LeadChannelWriteSchema)
+    @blp.response(200, LeadChannelSchema)
     def patch(self, args: dict[str, Any], channel_id: uuid.UUID) -> Any:
         """Change a channel's code, name, kind, parent or whether it is active."""
         _manager()
@@ -342,7 +342,7 @@ class LeadById(MethodView):
 @blp.route("/leads/<uuid:lead_id>/status")
 class LeadStatus(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(StatusSchema)
+    @blp.arguments(LeadStatusSchema)
     @blp.response(200, LeadSchema)
     def post(self, args: dict[str, Any], lead_id: uuid.UUID) -> dict[str, Any]:
         """Mark a lead new, contacted or lost (``channels.convert``)."""
