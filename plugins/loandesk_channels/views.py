@@ -19,7 +19,7 @@ bp = Blueprint("channels", __name__, url_prefix="/channels", template_folder="te
 
 PER_PAGE = 50
 KIND_LABELS = {
-    "agent": ("中介/代理", "Agent"),
+    "agent": ("中介/代理", "Agent or broker"),
     "online_ad": ("线上广告", "Online ad"),
     "street": ("地推", "Street promotion"),
     "partner": ("合作机构", "Partner"),
