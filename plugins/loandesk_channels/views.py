@@ -203,9 +203,10 @@ def apply() -> Any:
     consent = gettext(service.consent_text())
     errors = sdk.FormErrors()
     source = request.form if request.method == "POST" else request.args
-    attribution = service.Attribution.from_query(
-        source, referrer=source.get("referrer") or request.referrer
-    )
+    # the page that sent the visitor here, kept from the first visit (the submission's own
+    # Referer is this form)
+    referrer = source.get("referrer") or (request.referrer if request.method == "GET" else None)
+    attribution = service.Attribution.from_query(source, referrer=referrer)
     hidden = {
         "ref": attribution.ref or "",
         "channel": attribution.channel or "",
