@@ -365,7 +365,7 @@ class Convert(MethodView):
         customer found by ``id_number`` or a new one; submit it with
         ``POST /applications/<id>/submit``."""
         _converter()
-        done = _convert(lead_id, args)
+        done = convert_lead(lead_id, args)
         sdk.session().commit()
         return {
             "lead_id": done.lead.id,
@@ -382,7 +382,7 @@ def _converter() -> None:
         )
 
 
-def _convert(lead_id: uuid.UUID, values: dict[str, Any]) -> service.Conversion:
+def convert_lead(lead_id: uuid.UUID, values: dict[str, Any]) -> service.Conversion:
     """Shared by the API and the lead's page."""
     access, keys = sdk.record_access("lead"), sdk.keyring()
     lead = service.get_lead(sdk.session(), access, lead_id)

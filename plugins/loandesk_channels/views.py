@@ -145,7 +145,7 @@ def lead_list() -> Any:
 @bp.route("/leads/<uuid:lead_id>", methods=["GET", "POST"], endpoint="lead")
 @sdk.login_required
 def lead_page(lead_id: uuid.UUID) -> Any:
-    from loandesk_channels.api import _convert
+    from loandesk_channels.api import convert_lead
 
     access, keys = sdk.record_access("lead"), sdk.keyring()
     session = sdk.session()
@@ -163,7 +163,7 @@ def lead_page(lead_id: uuid.UUID) -> Any:
             if values.get("action") == "status":
                 service.set_status(session, access, lead, values.get("status", ""))
             else:
-                done = _convert(lead.id, values)
+                done = convert_lead(lead.id, values)
                 session.commit()
                 flash(gettext("The lead is now a draft application."), "success")
                 return redirect(url_for("tenant.intake.detail", application_id=done.application_id))

@@ -99,3 +99,35 @@ def officer_of(firm: Any) -> Any:
 
 def application_number(api: Any, application_id: str) -> str:
     return str(api.get(f"/applications/{application_id}").get_json()["number"])
+
+
+def test_an_agent_converts_a_lead_on_its_page(channels: Channels, app: Flask) -> None:
+    firm = channels.firm
+    sent = submit_public_form(app, channels.links["agent2"], name="陈九", mobile="13911110011")
+    assert sent.status_code == 200
+    api = firm.staff["agent2"].api
+    (lead,) = api.get("/channels/leads").get_json()["items"]
+    browser = _sign_in(app, channels, firm.staff["agent2"])
+    page = f"/t/{firm.tenant.slug}/channels/leads/{lead['id']}"
+    token = csrf_from(browser, page)
+    # no amount on the lead and none given, no term: refused beside the fields, nothing made
+    refused = browser.post(
+        f"{page}?lang=en", data={"csrf_token": token, "action": "convert", "term_months": ""}
+    )
+    assert refused.status_code == 422
+    assert "This field is required." in refused.get_data(as_text=True)
+    assert api.get("/applications").get_json()["total"] == 0
+    assert api.get("/customers").get_json()["total"] == 0
+    done = browser.post(
+        page,
+        data={"csrf_token": token, "action": "convert", "amount": "8000", "term_months": "6"},
+    )
+    assert done.status_code == 302
+    (application,) = api.get("/applications").get_json()["items"]
+    assert done.headers["Location"].endswith(f"/applications/{application['id']}")
+    assert (application["amount"], application["term_months"]) == ("8000.00", 6)
+    assert (
+        api.get(f"/channels/leads/{lead['id']}").get_json()["application_id"] == (application["id"])
+    )
+    again = browser.post(page, data={"csrf_token": token, "action": "status", "status": "lost"})
+    assert again.status_code == 409  # converted stays converted
