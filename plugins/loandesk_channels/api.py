@@ -93,6 +93,7 @@ class LeadSchema(sdk.RecordSchema):
     status = ma.fields.String(metadata={"description": "new, contacted, converted or lost"})
     channel_id = ma.fields.UUID(allow_none=True)
     agent_id = ma.fields.UUID(allow_none=True)
+    channel_code = ma.fields.String(allow_none=True, metadata={"description": "Top-level"})
     utm_source = ma.fields.String(allow_none=True)
     utm_medium = ma.fields.String(allow_none=True)
     utm_campaign = ma.fields.String(allow_none=True)

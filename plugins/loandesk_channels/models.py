@@ -95,6 +95,9 @@ class Lead(PersonalData, Base):
     city: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16), default="new")
     channel_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # the top-level channel's code (the channel's own, or its parent's for a sub-channel):
+    # what reports and dashboards filter by; kept in step when channels change
+    channel_code: Mapped[str | None] = mapped_column(String(40))
     agent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     utm_source: Mapped[str | None] = mapped_column(String(100))
     utm_medium: Mapped[str | None] = mapped_column(String(100))

@@ -22,6 +22,7 @@ FIELDS = (
     FieldSpec(
         "status", "状态", "Status", "select", options=STATUSES, read_only=True, filterable=True
     ),
+    FieldSpec("channel_code", "渠道编码", "Channel code", "text", read_only=True, filterable=True),
     FieldSpec("utm_source", "来源（utm_source）", "utm_source", "text", read_only=True),
     FieldSpec("utm_medium", "媒介（utm_medium）", "utm_medium", "text", read_only=True),
     FieldSpec("utm_campaign", "活动（utm_campaign）", "utm_campaign", "text", read_only=True),

@@ -94,7 +94,6 @@ FUNNEL_SOURCE = Source(
     select_from=_select_from,
     columns=(
         SourceColumn("channel", "渠道", "Channel", "text", lambda d: _top("name")),
-        SourceColumn("channel_code", "渠道编码", "Channel code", "text", lambda d: _top("code")),
         SourceColumn(
             "sub_channel",
             "子渠道",
@@ -161,6 +160,7 @@ FUNNEL = Dataset(
             denominator="leads",
         ),
     ),
+    # the lead's channel_code is its top-level channel's code (kept in step by the service)
     global_filters={"date": "created_at", "channel": "channel_code"},
 )
 

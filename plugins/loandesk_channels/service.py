@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
@@ -138,7 +138,32 @@ def update_channel(session: Session, channel: Channel, values: Mapping[str, Any]
     session.flush()
     if diff := audit_changes(before, _audited(channel)):
         audit_record(session, "channel.update", "channel", channel.id, diff)
+        if {"code", "parent_id"} & diff.keys():
+            _restamp(session, channel)
     return channel
+
+
+def _top_code(session: Session, channel_id: uuid.UUID | None) -> str | None:
+    """The code of ``channel_id``'s top-level channel (its own or its parent's)."""
+    if channel_id is None:
+        return None
+    channel = session.scalar(select(Channel).where(Channel.id == channel_id))
+    if channel is None:
+        return None
+    if channel.parent_id is None:
+        return channel.code
+    return session.scalar(select(Channel.code).where(Channel.id == channel.parent_id))
+
+
+def _restamp(session: Session, channel: Channel) -> None:
+    """The leads of ``channel`` and of its sub-channels take its new top-level code."""
+    ids = [channel.id, *session.scalars(select(Channel.id).where(Channel.parent_id == channel.id))]
+    for channel_id in ids:
+        session.execute(
+            update(Lead)
+            .where(Lead.channel_id == channel_id)
+            .values(channel_code=_top_code(session, channel_id))
+        )
 
 
 def _audited(channel: Channel) -> dict[str, Any]:
@@ -288,6 +313,7 @@ def capture_lead(
             select(Channel.id).where(Channel.code == attribution.channel, Channel.active.is_(True))
         )
     lead.channel_id = channel_id
+    lead.channel_code = _top_code(session, channel_id)
     if agent is not None:
         lead.agent_id, lead.owner_id = agent.id, agent.user_id
         lead.org_unit_id = unit_of(session, agent.user_id)

@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("city", sa.String(length=40), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("channel_id", sa.Uuid(), nullable=True),
+        sa.Column("channel_code", sa.String(length=40), nullable=True),
         sa.Column("agent_id", sa.Uuid(), nullable=True),
         *[
             sa.Column(key, sa.String(length=100), nullable=True)

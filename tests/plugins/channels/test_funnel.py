@@ -79,6 +79,7 @@ def test_an_agent_lead_is_referred_approved_and_counted_at_each_stage(
     channels: Channels, app: Flask, api_a: ApiClient
 ) -> None:
     firm = channels.firm
+    manager = firm.staff["risk"].api
     desk = Desk(app, firm)
     # the tenant's flow: the risk rules' outcome decides; a referral goes to the risk manager
     assert api_a.post("/record-types/application/fields", json=OUTCOME_FIELD).status_code == 201
@@ -131,7 +132,6 @@ def test_an_agent_lead_is_referred_approved_and_counted_at_each_stage(
     assert agent.get(f"/applications/{application_id}").get_json()["status"] == "approved"
     assert agent.get(f"/channels/leads/{lead['id']}").get_json()["status"] == "converted"
 
-    manager = firm.staff["risk"].api
     reader = reports_client(
         app, app.test_client(), firm.tenant.slug, firm.tenant.id, firm.staff["risk"].user_id
     )
@@ -143,6 +143,25 @@ def test_an_agent_lead_is_referred_approved_and_counted_at_each_stage(
     }  # fmt: skip
     assert report[("渠道ADS", None)] == dict.fromkeys(STAGES, 0) | {"leads": 1}
     assert report == _by_hand(desk, firm.tenant.id)
+    # a dashboard's channel filter narrows the funnel to the channel's code
+    narrowed = reader.post(
+        "/reports/query",
+        json={
+            "dataset": "channels.funnel",
+            "dimensions": [{"key": "channel"}, {"key": "sub_channel"}],
+            "measures": ["leads", "referred"],
+            "filters": ["channel_code:eq:AGENTS"],
+        },
+    )
+    assert narrowed.status_code == 200, narrowed.get_json()
+    assert narrowed.get_json()["rows"] == [
+        {"channel": "渠道AGENTS", "sub_channel": "渠道AGT-SH", "leads": 1, "referred": 1}
+    ]
+    # renaming the top-level channel's code keeps its leads under it
+    changed = manager.patch(f"/channels/{channels.ids['AGENTS']}", json={"code": "AGENCY"})
+    assert changed.status_code == 200, changed.get_json()
+    (lead,) = agent.get("/channels/leads").get_json()["items"]
+    assert lead["channel_code"] == "AGENCY"
 
     # the funnel with money: the channel's cost over its disbursed loans (none yet)
     cost = {"channel_id": channels.ids["AGT-SH"], "spent_on": "2026-11-01", "amount": "3000.00"}
