@@ -61,7 +61,14 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
 @sdk.hookimpl
 def loandesk_nav_items() -> list[sdk.NavItem]:
     return [
-        sdk.NavItem("tenant.channels.leads", "线索", "Leads", section="modules", order=5),
+        sdk.NavItem(
+            "tenant.channels.leads",
+            "线索",
+            "Leads",
+            section="modules",
+            order=5,
+            shown=lambda user: sdk.record_access("lead").can_read,
+        ),
         sdk.NavItem(
             "tenant.channels.index",
             "渠道管理",

@@ -248,6 +248,8 @@ class Attribution:
             landed_at = datetime.fromisoformat(landed) if landed else None
         except (TypeError, ValueError):
             landed_at = None
+        if landed_at is not None and landed_at.tzinfo is None:
+            landed_at = None  # not the form's own value
         return cls(
             ref=_text(args, "ref", 20),
             channel=_text(args, "channel", 40),

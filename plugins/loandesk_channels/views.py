@@ -126,7 +126,7 @@ def lead_list() -> Any:
         abort(403)
     session = sdk.session()
     status = request.args.get("status") or None
-    status = status if status in dict((s, s) for s, _, _ in STATUSES) else None
+    status = status if status in {value for value, _, _ in STATUSES} else None
     leads = list(session.scalars(service.lead_query(access, status=status).limit(PER_PAGE)))
     rows = [(lead, access.present(lead, keys)) for lead in leads]
     access.audit_shown(session)

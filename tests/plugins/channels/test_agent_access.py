@@ -91,6 +91,13 @@ def test_an_agent_sees_only_their_own_leads_and_applications(
         assert browser.get(f"{base}/applications/{other_application}").status_code == 404
         # the administration of channels is not theirs
         assert browser.get(f"{base}/channels/").status_code == 403
+        assert f'href="{base}/channels/leads"' in html  # the menu's 线索
+
+    # staff without access to leads (finance) neither see them in the menu nor open them
+    finance = _sign_in(app, channels, firm.staff["finance"])
+    home = finance.get(f"/t/{firm.tenant.slug}/").get_data(as_text=True)
+    assert f'href="/t/{firm.tenant.slug}/channels/leads"' not in home
+    assert finance.get(f"/t/{firm.tenant.slug}/channels/leads").status_code == 403
 
 
 def officer_of(firm: Any) -> Any:
