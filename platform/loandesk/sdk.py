@@ -84,6 +84,7 @@ from loandesk.rbac.org import unit_names, unit_of
 from loandesk.reports import Dataset, Dimension, Measure, Source, SourceColumn
 from loandesk.reports.builtin import BuiltinReport
 from loandesk.reports.tasks import approval_tasks
+from loandesk.security.web import check_public_form
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
 from loandesk.web.approvals.summary import (
@@ -223,6 +224,7 @@ __all__ = [
     "approval_tasks",
     "audit_changes",
     "audit_record",
+    "check_public_form",
     "clear_personal",
     "compile_expression",
     "credit_connectors",

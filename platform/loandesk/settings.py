@@ -82,6 +82,7 @@ class Settings:
     rate_limit_login_ip: Rate = Rate(20, timedelta(minutes=1))
     rate_limit_login_account: Rate = Rate(20, timedelta(minutes=15))
     rate_limit_signup_ip: Rate = Rate(5, timedelta(hours=1))
+    rate_limit_public_form_ip: Rate = Rate(10, timedelta(hours=1))
     rate_limit_token_client: Rate = Rate(60, timedelta(minutes=1))
     rate_limit_token_ip: Rate = Rate(60, timedelta(minutes=1))
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (ProxyFix).

@@ -44,6 +44,7 @@ CUSTOMER = RecordType(
         "collector": "own",
         "auditor": "all",
         "read_only": "all",
+        "channel_agent": "own",  # the customers made from their leads
     },
     default_fields={
         "credit_officer": {"*": "edit"},
@@ -67,6 +68,7 @@ CUSTOMER = RecordType(
         },
         "auditor": {"*": "view"},
         "read_only": {"*": "masked"},
+        "channel_agent": {"*": "edit", "bank_card": "hidden", "notes": "hidden"},
     },
     default_export={
         "risk_manager": ("*",),

@@ -64,6 +64,7 @@ APPLICATION = RecordType(
         "post_loan_admin": "all",
         "auditor": "all",
         "read_only": "all",
+        "channel_agent": "own",  # the applications made from their leads
     },
     default_fields={
         "credit_officer": {"*": "edit"},
@@ -72,6 +73,7 @@ APPLICATION = RecordType(
         "post_loan_admin": {"*": "view"},
         "auditor": {"*": "view"},
         "read_only": {"*": "view"},
+        "channel_agent": {"*": "edit"},
     },
     default_export={"risk_manager": ("*",), "finance": ("*",)},
 )

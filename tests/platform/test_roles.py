@@ -49,6 +49,7 @@ def test_a_new_tenant_has_the_built_in_roles(api_a: ApiClient, tenant_a) -> None
         "collector",
         "auditor",
         "read_only",
+        "channel_agent",
     }
     assert all(r["builtin"] for r in roles.values())
     assert roles["collector"]["name_zh"] == "催收员"

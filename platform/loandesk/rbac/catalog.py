@@ -96,4 +96,6 @@ BUILTIN_ROLES = (
         ("users.read", "audit.read", "data_requests.read", "notifications.read_log"),
     ),
     BuiltinRole("read_only", "只读", "Read-only", ()),
+    # an outside agent bringing leads (loandesk_channels): sees only their own records
+    BuiltinRole("channel_agent", "渠道代理", "Channel agent", ()),
 )

@@ -81,6 +81,14 @@ def check_sign_up() -> None:
     _enforce(("signup_ip", client_network(request.remote_addr), settings.rate_limit_signup_ip))
 
 
+def check_public_form(rule: str) -> None:
+    """Before a tenant's public form takes a submission (a plugin's lead form): per client
+    address and ``rule`` (the form's name)."""
+    settings = extension.get().settings
+    subject = f"{rule}:{client_network(request.remote_addr)}"
+    _enforce(("public_form_ip", subject, settings.rate_limit_public_form_ip))
+
+
 def check_token_request() -> None:
     """Before ``POST /oauth/token``: per client address, then per client id (as sent, from
     HTTP Basic or the form; unchecked, so an unknown id is limited like a known one)."""
