@@ -4,6 +4,8 @@ form (its own fields, sections and conditions), saved as drafts and submitted fo
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +149,7 @@ def loandesk_customer_360_sections(
     """The customer's applications that the viewer's data scope reaches, newest first, with
     the fields their permissions show."""
     from flask import url_for
-    from flask_babel import get_locale
+    from flask_babel import format_datetime, get_locale
     from sqlalchemy import select
 
     from loandesk_intake.models import Application
@@ -165,11 +167,16 @@ def loandesk_customer_360_sections(
     )
     rows = []
     for application in session.scalars(query):
-        values = access.present(application, sdk.keyring(), fields=specs, plain=True)
+        values = access.present(application, sdk.keyring(), fields=specs)
         cells = []
         for spec in specs:
             value = values.get(spec.key)
-            text = "" if value is None else str(value)
+            if isinstance(value, Decimal):
+                text = f"¥{value:,.2f}"
+            elif isinstance(value, datetime):
+                text = format_datetime(value, "short")
+            else:
+                text = "" if value is None else str(value)
             labels = {o[0]: (o[1] if zh else o[2]) for o in spec.options}
             cells.append(labels.get(text, text))
         url = url_for("tenant.intake.detail", application_id=application.id)
