@@ -48,7 +48,7 @@ CustomerSchema = sdk.RecordSchema.from_dict(
         ),
         "merged_into_id": ma.fields.UUID(
             allow_none=True,
-            metadata={"description": "Set when this record was merged into that customer"},
+            metadata={"description": "Present when this record was merged into that customer"},
         ),
     },
     name="Customer",
@@ -112,12 +112,10 @@ def present(
 ) -> dict[str, Any]:
     values = access.present(customer, keys, fields=fields, plain=True)
     masked = [k for k in access.masked_fields() if k in values]
-    return {
-        "id": customer.id,
-        **values,
-        "masked": masked,
-        "merged_into_id": customer.merged_into_id,
-    }
+    shown = {"id": customer.id, **values, "masked": masked}
+    if customer.merged_into_id is not None:
+        shown["merged_into_id"] = customer.merged_into_id
+    return shown
 
 
 def _require(permission: str) -> None:

@@ -217,3 +217,42 @@ def customer_merge(customer_id: uuid.UUID) -> Any:
     sdk.session().commit()
     flash(gettext("Customers merged."), "success")
     return redirect(url_for("tenant.customers.detail", customer_id=customer_id))
+
+
+@bp.route(
+    "/<uuid:customer_id>/contacts/<uuid:contact_id>/edit",
+    methods=["GET", "POST"],
+    endpoint="contact_edit",
+)
+@sdk.login_required
+def contact_edit(customer_id: uuid.UUID, contact_id: uuid.UUID) -> Any:
+    access, customer = _customer(customer_id)
+    keys = sdk.keyring()
+    found = {c.id: c for c in contacts.contacts_of(sdk.session(), access, customer)}
+    if contact_id not in found or not _editable(access, customer, contacts.GUARD_FIELD):
+        abort(404 if contact_id not in found else 403)
+    errors = sdk.FormErrors()
+    values = contacts.present_contact(found[contact_id], access, keys)
+    if request.method == "POST":
+        posted = _form("name", "relation", "mobile")
+        try:
+            contacts.update_contact(sdk.session(), access, keys, customer, contact_id, posted)
+        except sdk.ValidationFailed as problem:
+            sdk.session().rollback()
+            errors.update(problem)
+            values = {**values, **posted}
+        else:
+            sdk.session().commit()
+            flash(gettext("Saved."), "success")
+            return _back(customer_id, "#contacts")
+    sdk.session().commit()
+    choices = [(k, gettext(v)) for k, v in contacts.RELATION_LABELS.items()]
+    page = render_template(
+        "customers/contact_form.html",
+        customer=customer,
+        contact_id=contact_id,
+        values=values,
+        errors=errors,
+        relation_choices=choices,
+    )
+    return page, (422 if errors else 200)

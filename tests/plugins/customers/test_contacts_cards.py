@@ -317,6 +317,21 @@ def test_the_customer_page_adds_and_removes_contacts_and_cards(
     assert f'action="{page}/contacts"' not in seen  # no form to add: may not edit the mobile
 
     [contact] = officer.api.get(f"/customers/{customer}/contacts").get_json()["items"]
+    edit = f"{page}/contacts/{contact['id']}/edit"
+    assert 'value="13900139000"' in browser.get(edit).get_data(as_text=True)
+    bad = browser.post(
+        f"{edit}?lang=en",
+        data={"csrf_token": token, "name": "张翠山", "relation": "sibling", "mobile": "1"},
+    )
+    assert bad.status_code == 422
+    assert "Enter an 11-digit mainland mobile number." in bad.get_data(as_text=True)
+    edited = browser.post(
+        edit, data={"csrf_token": token, "name": "张翠山", "relation": "sibling",
+                    "mobile": "13600136000"},
+    )  # fmt: skip
+    assert edited.status_code == 302
+    [changed] = officer.api.get(f"/customers/{customer}/contacts").get_json()["items"]
+    assert (changed["relation"], changed["mobile"]) == ("sibling", "13600136000")
     removed = browser.post(f"{page}/contacts/{contact['id']}/remove", data={"csrf_token": token})
     assert removed.status_code == 302
     assert officer.api.get(f"/customers/{customer}/contacts").get_json()["items"] == []
