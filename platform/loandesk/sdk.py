@@ -76,8 +76,16 @@ from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
 from loandesk.pii.logfilter import scrub as scrub_personal
 from loandesk.pii.retention import ANONYMISED_NAME, RetentionSubject, clear_personal
+from loandesk.pii.validation import validate as validate_personal
 from loandesk.plugins.forms import labels as setting_labels
-from loandesk.plugins.info import NavCount, NavItem, Permission, PluginInfo
+from loandesk.plugins.info import (
+    NavCount,
+    NavItem,
+    Permission,
+    PluginInfo,
+    ProfileRow,
+    ProfileSection,
+)
 from loandesk.rbac.access import RecordAccess
 from loandesk.rbac.current import acting_user, record_access
 from loandesk.rbac.org import unit_names, unit_of
@@ -120,6 +128,25 @@ def plugin_settings(name: str) -> dict[str, Any]:
     return service.settings_for(
         extension.session(), runtime.host(), keyring=pii.for_current_tenant(), name=name
     )
+
+
+def customer_merged(session: Session, survivor_id: Any, merged_id: Any) -> None:
+    """Tell the current tenant's enabled plugins that ``merged_id`` was merged into
+    ``survivor_id`` (``loandesk_customer_merged``), in the caller's transaction."""
+    from loandesk.plugins import runtime
+
+    runtime.hook("loandesk_customer_merged")(
+        session=session, survivor_id=survivor_id, merged_id=merged_id
+    )
+
+
+def customer_360_sections(session: Session, customer_id: Any) -> list[ProfileSection]:
+    """The sections the current tenant's enabled plugins add to a customer's 360° page
+    (``loandesk_customer_360_sections``)."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_customer_360_sections")(session=session, customer_id=customer_id)
+    return [section for sections in found for section in sections or ()]
 
 
 def credit_connectors() -> list[Any]:
@@ -200,6 +227,8 @@ __all__ = [
     "Permission",
     "PersonalData",
     "PluginInfo",
+    "ProfileRow",
+    "ProfileSection",
     "RecordAccess",
     "RecordApproval",
     "RecordList",
@@ -231,6 +260,8 @@ __all__ = [
     "current",
     "current_form",
     "current_values",
+    "customer_360_sections",
+    "customer_merged",
     "display_names",
     "emit",
     "emit_many",
@@ -272,6 +303,7 @@ __all__ = [
     "unit_of",
     "utcnow",
     "uuid7",
+    "validate_personal",
     "validate_record",
     "value_context",
 ]

@@ -44,6 +44,7 @@ def loandesk_retention_subjects() -> list[sdk.RetentionSubject]:
 
 @sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_customers import views_related  # noqa: F401  (its routes join the blueprint)
     from loandesk_customers.views import bp
 
     return [bp]
@@ -51,6 +52,7 @@ def loandesk_web_blueprints() -> list[Blueprint]:
 
 @sdk.hookimpl
 def loandesk_api_blueprints() -> list[ApiBlueprint]:
+    from loandesk_customers import api_related  # noqa: F401  (its routes join the blueprint)
     from loandesk_customers.api import blp
 
     return [blp]
@@ -58,7 +60,17 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
 
 @sdk.hookimpl
 def loandesk_nav_items() -> list[sdk.NavItem]:
-    return [sdk.NavItem("tenant.customers.index", "客户", "Customers", section="modules", order=10)]
+    return [
+        sdk.NavItem("tenant.customers.index", "客户", "Customers", section="modules", order=10),
+        sdk.NavItem(
+            "tenant.customers.duplicates",
+            "重复客户",
+            "Duplicate customers",
+            section="administration",
+            permission="customers.merge",
+            order=60,
+        ),
+    ]
 
 
 @sdk.hookimpl
@@ -85,6 +97,12 @@ def loandesk_permissions() -> list[sdk.Permission]:
             "Record or withdraw customer consents",
             default_roles=("credit_officer", "risk_manager"),
         ),
+        sdk.Permission(
+            "customers.merge",
+            "合并重复客户",
+            "Find and merge duplicate customers",
+            default_roles=("risk_manager",),
+        ),
     ]
 
 
@@ -96,6 +114,7 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType("customer.assigned", "客户已分配", "Customer assigned", "customer"),
         sdk.EventType("customer.closed", "客户已终止往来", "Customer closed", "customer"),
         sdk.EventType("customer.active", "客户已恢复往来", "Customer reopened", "customer"),
+        sdk.EventType("customer.merged", "客户已合并", "Customer merged", "customer"),
     ]
 
 

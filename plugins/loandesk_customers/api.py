@@ -46,6 +46,10 @@ CustomerSchema = sdk.RecordSchema.from_dict(
         "masked": ma.fields.List(
             ma.fields.String(), metadata={"description": "Fields shown masked"}
         ),
+        "merged_into_id": ma.fields.UUID(
+            allow_none=True,
+            metadata={"description": "Present when this record was merged into that customer"},
+        ),
     },
     name="Customer",
 )
@@ -65,6 +69,12 @@ class CustomerWriteSchema(sdk.RecordWriteSchema):
         allow_none=True, metadata={"description": 'An amount as a string: "8500.00"'}
     )
     notes = ma.fields.String(allow_none=True)
+    id_photo_front = ma.fields.String(
+        allow_none=True, metadata={"description": "An uploaded image's id (POST /attachments)"}
+    )
+    id_photo_back = ma.fields.String(
+        allow_none=True, metadata={"description": "An uploaded image's id (POST /attachments)"}
+    )
 
 
 class CustomerCreateSchema(CustomerWriteSchema):
@@ -102,7 +112,10 @@ def present(
 ) -> dict[str, Any]:
     values = access.present(customer, keys, fields=fields, plain=True)
     masked = [k for k in access.masked_fields() if k in values]
-    return {"id": customer.id, **values, "masked": masked}
+    shown = {"id": customer.id, **values, "masked": masked}
+    if customer.merged_into_id is not None:
+        shown["merged_into_id"] = customer.merged_into_id
+    return shown
 
 
 def _require(permission: str) -> None:

@@ -5,8 +5,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, Text, Uuid
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loandesk.sdk import (
@@ -36,6 +46,10 @@ class Customer(PersonalData, CustomValues, Base):
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "owner_id"], ["users.tenant_id", "users.id"]),
         ForeignKeyConstraint(["tenant_id", "org_unit_id"], ["org_units.tenant_id", "org_units.id"]),
+        ForeignKeyConstraint(
+            ["tenant_id", "merged_into_id"],
+            ["customers_customers.tenant_id", "customers_customers.id"],
+        ),
         CheckConstraint("status in ('active', 'closed')", name="status"),
         Index("ix_customers_customers_scope", "tenant_id", "org_unit_id", "owner_id"),
     )
@@ -52,6 +66,16 @@ class Customer(PersonalData, CustomValues, Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # set when the retention period ran out and the personal data was cleared (匿名化)
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # photos of the resident ID card (身份证人像面 / 国徽面): attachment ids, image only
+    id_photo_front: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    id_photo_back: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # a duplicate merged into another record (合并): it then points to the survivor
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    if TYPE_CHECKING:  # the keyed hashes ``PersonalData`` declares
+        id_number_hash: Mapped[str | None]
+        mobile_hash: Mapped[str | None]
 
 
 CONSENT_PURPOSES = ("credit_query", "personal_info", "marketing")
@@ -88,3 +112,63 @@ class Consent(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+CONTACT_RELATIONS = ("spouse", "parent", "sibling", "child", "colleague", "friend", "other")
+
+
+class Contact(PersonalData, Base):
+    """An emergency contact (紧急联系人) the borrower names, with the relation. The mobile is
+    personal data like the customer's own: encrypted, found by keyed hash, and shown as the
+    viewer's permission on the customer's ``mobile`` field allows."""
+
+    __tablename__ = "customers_contacts"
+    __personal_fields__ = {"mobile": "mobile"}
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers_customers.tenant_id", "customers_customers.id"],
+        ),
+        CheckConstraint(f"relation in {CONTACT_RELATIONS}", name="relation"),
+        Index("ix_customers_contacts_customer", "tenant_id", "customer_id"),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(50))
+    relation: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    if TYPE_CHECKING:
+        mobile_hash: Mapped[str | None]
+
+
+CARD_PURPOSES = ("disbursement", "repayment")
+
+
+class BankCard(PersonalData, Base):
+    """A bank card of the borrower's (银行卡): for receiving the loan (放款) or paying it back
+    (还款). The number is personal data, shown as the viewer's permission on the customer's
+    ``bank_card`` field allows; a number is on a customer once (its keyed hash is unique per
+    customer). At most one card per purpose is the default."""
+
+    __tablename__ = "customers_bank_cards"
+    __personal_fields__ = {"card_number": "bank_card"}
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers_customers.tenant_id", "customers_customers.id"],
+        ),
+        CheckConstraint(f"purpose in {CARD_PURPOSES}", name="purpose"),
+        UniqueConstraint("tenant_id", "customer_id", "card_number_hash"),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    bank_name: Mapped[str] = mapped_column(String(60))
+    holder_name: Mapped[str] = mapped_column(String(50))
+    purpose: Mapped[str] = mapped_column(String(16))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    if TYPE_CHECKING:
+        card_number_hash: Mapped[str | None]

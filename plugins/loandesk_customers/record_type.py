@@ -17,6 +17,13 @@ FIELDS = (
     FieldSpec("employer", "工作单位", "Employer", "text", max_length=100, filterable=True),
     FieldSpec("monthly_income", "月收入", "Monthly income", "money", filterable=True),
     FieldSpec("notes", "备注", "Notes", "long_text", max_length=2000),
+    # photos of the resident ID card: images uploaded through the platform's attachments
+    FieldSpec(
+        "id_photo_front", "身份证人像面", "ID card (photo side)", "attachment", accept="image"
+    ),
+    FieldSpec(
+        "id_photo_back", "身份证国徽面", "ID card (emblem side)", "attachment", accept="image"
+    ),
     FieldSpec(
         "status", "状态", "Status", "select", options=STATUSES, read_only=True, filterable=True
     ),

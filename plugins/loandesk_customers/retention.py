@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from loandesk.sdk import ANONYMISED_NAME, RetentionSubject, clear_personal
-from loandesk_customers.models import Customer
+from loandesk_customers.models import BankCard, Contact, Customer
 
 
 def _due(cutoff: datetime) -> Select[Any]:
@@ -33,6 +33,19 @@ def _anonymise(session: Session, customer_id: uuid.UUID, now: datetime) -> Seque
             setattr(customer, field, None)
     customer.name = ANONYMISED_NAME
     cleared.append("name")
+    for photo in ("id_photo_front", "id_photo_back"):
+        if getattr(customer, photo) is not None:
+            cleared.append(photo)
+            setattr(customer, photo, None)
+    # the emergency contacts and bank cards are the customer's personal data too
+    for contact in session.scalars(select(Contact).where(Contact.customer_id == customer.id)):
+        clear_personal(contact)
+        contact.name = ANONYMISED_NAME
+        cleared.append(f"contacts.{contact.id}")
+    for card in session.scalars(select(BankCard).where(BankCard.customer_id == customer.id)):
+        clear_personal(card)
+        card.holder_name = ANONYMISED_NAME
+        cleared.append(f"cards.{card.id}")
     customer.anonymised_at = now
     session.flush()
     return cleared

@@ -36,10 +36,12 @@ from loandesk.sdk import (
     validate_record,
     value_context,
 )
+from loandesk_customers.duplicates import refuse_duplicate_id
 from loandesk_customers.models import Customer
 
 PERSONAL = ("id_number", "mobile", "address", "bank_card")
-EDITABLE = ("name", *PERSONAL, "employer", "monthly_income", "notes")
+ID_PHOTOS = ("id_photo_front", "id_photo_back")
+EDITABLE = ("name", *PERSONAL, "employer", "monthly_income", "notes", *ID_PHOTOS)
 REDACTED = "***"
 
 
@@ -100,7 +102,8 @@ def customer_query(
     owner_id: uuid.UUID | None = None,
 ) -> Select[Any]:
     """The customers the user's scope reaches that match the search box and status."""
-    query = access.where(select(Customer))
+    # a merged record is a pointer to its survivor: it is not listed
+    query = access.where(select(Customer)).where(Customer.merged_into_id.is_(None))
     q = q.strip()
     if q:
         matches = [Customer.name.contains(q, autoescape=True)]
@@ -138,6 +141,7 @@ def create_customer(
     access.check_write(values)
     customer = Customer(status="active", owner_id=owner_id, org_unit_id=unit_of(session, owner_id))
     _apply(customer, values, keys, creating=True)
+    refuse_duplicate_id(session, customer)
     session.add(customer)
     session.flush()
     created = _audited(customer)
@@ -170,6 +174,7 @@ def create_customers(
             access.check_write(given)
             customer = Customer(status="active", owner_id=owner_id, org_unit_id=unit)
             _apply(customer, given, keys, creating=True)
+            refuse_duplicate_id(session, customer, pending=tuple(created))
         except DomainError as refused:
             results.append(refused)
             continue
@@ -198,6 +203,8 @@ def update_customer(
     _refuse_if_anonymised(customer)
     before = _audited(customer)
     _apply(customer, values, keys, creating=False)
+    if customer.id_number_hash != before["id_number"]:
+        refuse_duplicate_id(session, customer)
     session.flush()
     after = _audited(customer)
     diff = audit_changes(before, after)
@@ -253,6 +260,8 @@ def set_status(session: Session, access: RecordAccess, customer: Customer, statu
 def _refuse_if_anonymised(customer: Customer) -> None:
     if customer.anonymised_at is not None:
         raise Conflict(N_("This customer's personal data was anonymised; it cannot change."))
+    if customer.merged_into_id is not None:
+        raise Conflict(N_("This customer was merged into another record; change that one."))
 
 
 def _apply(customer: Customer, values: Mapping[str, Any], keys: Keyring, *, creating: bool) -> None:
@@ -281,6 +290,7 @@ def _audited(customer: Customer) -> dict[str, Any]:
         "employer": customer.employer,
         "monthly_income": customer.monthly_income,
         "notes": customer.notes,
+        **{key: getattr(customer, key) for key in ID_PHOTOS},  # attachment ids
     }
     for key in PERSONAL:
         audited[key] = getattr(customer, f"{key}_hash")  # a keyed hash: changes, not values

@@ -17,7 +17,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import get_locale, gettext
 
 from loandesk import sdk
-from loandesk_customers import consents, service
+from loandesk_customers import service
 from loandesk_customers.api import export_csv, export_xlsx
 
 bp = Blueprint("customers", __name__, url_prefix="/customers", template_folder="templates")
@@ -202,21 +202,12 @@ def customer_new() -> Any:
 @bp.get("/<uuid:customer_id>", endpoint="detail")
 @sdk.login_required
 def customer_detail(customer_id: uuid.UUID) -> Any:
+    """The customer's 360° page (``views_related.render_profile``)."""
+    from loandesk_customers.views_related import render_profile
+
     access, keys = sdk.record_access("customer"), sdk.keyring()
     customer = service.get_customer(sdk.session(), access, customer_id)
-    values = access.present(customer, keys)
-    access.audit_shown(sdk.session())
-    sdk.session().commit()
-    return render_template(
-        "customers/detail.html",
-        customer=customer,
-        view=_record_view(access, values, customer=customer),
-        staff=_staff() if g.user.can("customers.assign") else [],
-        can_edit=any(f.key in service.EDITABLE or f.custom for f in access.editable_fields()),
-        can_close=g.user.can("customers.close"),
-        consents=consents.consents_of(sdk.session(), access, customer),
-        consent_labels=(consents.PURPOSE_LABELS, consents.CHANNEL_LABELS),
-    )
+    return render_profile(customer, access, keys)
 
 
 @bp.route("/<uuid:customer_id>/edit", methods=["GET", "POST"], endpoint="edit")

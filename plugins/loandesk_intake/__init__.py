@@ -3,7 +3,11 @@ form (its own fields, sections and conditions), saved as drafts and submitted fo
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
@@ -108,3 +112,82 @@ def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
     from loandesk_intake.reports import BUILTIN_REPORTS
 
     return list(BUILTIN_REPORTS)
+
+
+# --- customers: merging duplicates and the 360° page (hooks the customers plugin calls) -------
+
+_PROFILE_COLUMNS = ("number", "amount", "term_months", "status", "created_at")
+
+
+@sdk.hookimpl
+def loandesk_customer_merged(session: Any, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> None:
+    """A merged customer's applications move to the surviving record (audited)."""
+    from sqlalchemy import select, update
+
+    from loandesk_intake.models import Application
+
+    moved = [
+        str(i)
+        for i in session.scalars(select(Application.id).where(Application.customer_id == merged_id))
+    ]
+    if moved:
+        session.execute(
+            update(Application)
+            .where(Application.customer_id == merged_id)
+            .values(customer_id=survivor_id)
+        )
+        sdk.audit_record(
+            session, "application.customer_merged", "application", None,
+            {"records": moved, "customer_id": [str(merged_id), str(survivor_id)]},
+        )  # fmt: skip
+
+
+@sdk.hookimpl
+def loandesk_customer_360_sections(
+    session: Any, customer_id: uuid.UUID
+) -> list[sdk.ProfileSection] | None:
+    """The customer's applications that the viewer's data scope reaches, newest first, with
+    the fields their permissions show."""
+    from flask import url_for
+    from flask_babel import format_datetime, get_locale
+    from sqlalchemy import select
+
+    from loandesk_intake.models import Application
+
+    access = sdk.record_access("application")
+    if not access.can_read:
+        return None
+    zh = str(get_locale() or "zh").startswith("zh")
+    specs = [f for f in access.visible_fields() if f.key in _PROFILE_COLUMNS]
+    query = (
+        access.where(select(Application))
+        .where(Application.customer_id == customer_id)
+        .order_by(Application.created_at.desc())
+        .limit(50)
+    )
+    rows = []
+    for application in session.scalars(query):
+        values = access.present(application, sdk.keyring(), fields=specs)
+        cells = []
+        for spec in specs:
+            value = values.get(spec.key)
+            if isinstance(value, Decimal):
+                text = f"¥{value:,.2f}"
+            elif isinstance(value, datetime):
+                text = format_datetime(value, "short")
+            else:
+                text = "" if value is None else str(value)
+            labels = {o[0]: (o[1] if zh else o[2]) for o in spec.options}
+            cells.append(labels.get(text, text))
+        url = url_for("tenant.intake.detail", application_id=application.id)
+        rows.append(sdk.ProfileRow(tuple(cells), url))
+    return [
+        sdk.ProfileSection(
+            key="applications",
+            title_zh="借款申请",
+            title_en="Applications",
+            columns=tuple((f.label_zh, f.label_en) for f in specs),
+            rows=tuple(rows),
+            order=10,
+        )
+    ]

@@ -7,6 +7,7 @@ import functools
 import io
 import uuid
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Flask
@@ -44,8 +45,11 @@ CUSTOM_FIELDS = (
 )
 
 
-def resident_id(serial: int, birth: str = "19900101") -> str:
-    """A valid resident ID number (GB 11643 check digit) of 朝阳区, Beijing."""
+def resident_id(serial: int, birth: str | None = None) -> str:
+    """A valid resident ID number (GB 11643 check digit) of 朝阳区, Beijing; different serials
+    give different numbers (a tenant holds each number once), born a day apart every 1000."""
+    if birth is None:
+        birth = (date(1990, 1, 1) + timedelta(days=serial // 1000)).strftime("%Y%m%d")
     body = f"110105{birth}{serial % 1000:03d}"
     total = sum(int(d) * w for d, w in zip(body, _WEIGHTS, strict=True))
     return body + "10X98765432"[total % 11]

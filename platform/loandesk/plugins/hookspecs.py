@@ -11,6 +11,7 @@ for that tenant, and its navigation entries and permissions are not offered ther
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from loandesk.jobs.schedules import Schedule
     from loandesk.notifications.channels import Channel
     from loandesk.pii.retention import RetentionSubject
-    from loandesk.plugins.info import NavItem, Permission
+    from loandesk.plugins.info import NavItem, Permission, ProfileSection
     from loandesk.reports import Dataset
     from loandesk.reports.builtin import BuiltinReport
 
@@ -273,3 +274,30 @@ def loandesk_risk_variables(
     the names ``loandesk_risk_variable_kinds`` declared. Only what the plugin already holds
     and may use: never call an outside service here (a credit bureau is asked with the
     borrower's consent, by staff, not by a decision). The decision stores every value."""
+
+
+# --- customers (per tenant, per record) ----------------------------------------------------------
+
+
+@hookspec
+def loandesk_customer_merged(
+    session: Session, survivor_id: uuid.UUID, merged_id: uuid.UUID
+) -> None:
+    """Two records of one borrower were merged (客户合并): ``merged_id`` is now a pointer to
+    ``survivor_id``. Called for the current tenant's enabled plugins inside the merging
+    transaction, after the customers plugin moved its own rows: a plugin whose rows reference
+    the customer moves them to the survivor (an ``UPDATE ... SET customer_id``). Return nothing;
+    raising refuses the merge and the whole transaction rolls back."""
+
+
+@hookspec
+def loandesk_customer_360_sections(
+    session: Session, customer_id: uuid.UUID
+) -> list[ProfileSection] | None:
+    """The sections a plugin adds to a customer's 360° page (客户全景视图), called for the
+    current tenant's enabled plugins while the signed-in user views it. A section keyed
+    ``applications``, ``loans``, ``payments`` or ``collection`` fills that standard place
+    (shown empty until a plugin fills it); other keys (``<plugin>.<name>``) are added after
+    them by ``order``. Apply the viewer's data scope and field permissions yourself
+    (``sdk.record_access``): show only rows the viewer may see, values already formatted as
+    text. Return None (or an empty list) to add nothing."""

@@ -81,6 +81,39 @@ class NavItem:
         return self.label_zh if locale.startswith("zh") else self.label_en
 
 
+@dataclass(frozen=True)
+class ProfileRow:
+    """A row of a ``ProfileSection``: its cells as text, and the page it opens, if any."""
+
+    cells: tuple[str, ...]
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileSection:
+    """A section of a customer's 360° page (``loandesk_customer_360_sections``): a titled
+    table of rows (``columns`` are the headers as (中文, English) pairs), shown with
+    ``empty_zh``/``empty_en`` when it has no row."""
+
+    key: str
+    title_zh: str
+    title_en: str
+    columns: tuple[tuple[str, str], ...] = ()
+    rows: tuple[ProfileRow, ...] = ()
+    order: int = 100
+    empty_zh: str = "暂无记录"
+    empty_en: str = "Nothing yet."
+
+    def title(self, locale: str) -> str:
+        return self.title_zh if locale.startswith("zh") else self.title_en
+
+    def empty(self, locale: str) -> str:
+        return self.empty_zh if locale.startswith("zh") else self.empty_en
+
+    def headers(self, locale: str) -> list[str]:
+        return [zh if locale.startswith("zh") else en for zh, en in self.columns]
+
+
 # Navigation sections, in their order on screen, with their labels.
 SECTIONS: dict[str, tuple[str, str]] = {
     "workspace": ("工作台", "Workspace"),

@@ -1,5 +1,6 @@
 """Customers closed longer ago than the tenant's retention period are anonymised: personal
-fields cleared and unfindable, the record kept; open or recently closed ones are untouched."""
+fields cleared and unfindable (its emergency contacts' and bank cards' too), the record kept;
+open or recently closed ones are untouched."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def test_closed_customers_are_anonymised_after_the_period(app, firm: Firm, api_a
     old = new_customer(officer, name="老客户")
     recent = new_customer(officer, name="新结清", mobile="13900139000")
     active = new_customer(officer, name="在贷", mobile="13700137000")
+    officer.post(
+        f"/customers/{old['id']}/contacts",
+        json={"name": "老联系人", "relation": "sibling", "mobile": "13600136000"},
+    )
+    card = {"bank_name": "工行", "card_number": "6222020200112233446", "purpose": "repayment"}
+    officer.post(f"/customers/{old['id']}/cards", json={**card, "holder_name": "老客户"})
     for customer in (old, recent):
         assert (
             risk.post(f"/customers/{customer['id']}/status", json={"status": "closed"}).status_code
@@ -50,6 +57,10 @@ def test_closed_customers_are_anonymised_after_the_period(app, firm: Firm, api_a
     assert gone["name"] == "已匿名化" and gone["mobile"] is None and gone["id_number"] is None
     assert gone["monthly_income"] is None and gone["status"] == "closed"
     assert auditor.get("/customers", query_string={"q": "13800138000"}).get_json()["total"] == 0
+    [contact] = auditor.get(f"/customers/{old['id']}/contacts").get_json()["items"]
+    assert (contact["name"], contact["mobile"]) == ("已匿名化", None)
+    [card_left] = auditor.get(f"/customers/{old['id']}/cards").get_json()["items"]
+    assert (card_left["holder_name"], card_left["card_number"]) == ("已匿名化", None)
     for kept in (recent, active):
         assert auditor.get(f"/customers/{kept['id']}").get_json()["mobile"] is not None
     refused = risk.post(f"/customers/{old['id']}/status", json={"status": "active"})
