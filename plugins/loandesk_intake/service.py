@@ -152,13 +152,12 @@ def create_application(
             session.flush()
     except IntegrityError:
         if idempotency_key:  # the same request, retried at the same moment, got there first
-            session.expunge(application)
             earlier = _by_idempotency_key(session, idempotency_key, owner_id)
             if earlier is not None:
                 return earlier
-            session.add(application)
         # two applications took the same number at once: take the next
         application.number = _next_number(session)
+        session.add(application)  # the savepoint's rollback let go of it
         session.flush()
     audit_record(
         session,

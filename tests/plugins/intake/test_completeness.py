@@ -11,14 +11,17 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.helpers import tenant_session
+from tests.helpers import ApiClient, tenant_session
 from tests.plugins.customers.conftest import PASSWORD, Firm, new_customer
 from tests.plugins.intake.conftest import new_product, publish_flow, upload
+from tests.plugins.risk.conftest import publish as publish_rules
+from tests.plugins.risk.conftest import rule
 
 
 def _stored(app: Flask, firm: Firm, application_id: str) -> dict[str, Any]:
     """What the database holds for the application: its row, approvals, events, audit."""
     from loandesk_intake.models import Application
+    from loandesk_risk.models import Decision
 
     from loandesk.audit.models import AuditEvent
     from loandesk.events import OutboxEvent
@@ -43,6 +46,9 @@ def _stored(app: Flask, firm: Firm, application_id: str) -> dict[str, Any]:
                 session.scalars(
                     select(OutboxEvent.name).where(OutboxEvent.record_id == application_id)
                 )
+            ),
+            "decisions": session.scalar(
+                select(func.count()).select_from(Decision).where(Decision.record_id == ident)
             ),
             "submit_audits": session.scalar(
                 select(func.count())
@@ -70,8 +76,12 @@ def _draft(firm: Firm, product_id: str) -> str:
 
 
 def test_submitting_without_a_required_document_is_refused_and_nothing_is_half_saved(
-    intake: Firm, app: Flask
+    intake: Firm, app: Flask, api_a: ApiClient
 ) -> None:
+    # the risk plugin decides at every submission: a refused one must leave no decision
+    assert api_a.put("/plugins/risk", json={"enabled": True}).status_code == 200
+    rules = {"rules": [rule("big", "amount > 100000", "refer")]}
+    publish_rules(intake.staff["risk"].api, rules)
     publish_flow(app, intake, "risk")
     product = new_product(intake.staff["risk"].api)
     officer = intake.staff["officer1"].api
@@ -88,7 +98,7 @@ def test_submitting_without_a_required_document_is_refused_and_nothing_is_half_s
     after = _stored(app, intake, application)
     assert after == before
     assert after["status"] == "draft" and after["submitted_at"] is None
-    assert after["approvals"] == 0 and after["submit_audits"] == 0
+    assert after["approvals"] == after["decisions"] == after["submit_audits"] == 0
     assert "application.submitted" not in after["events"]
 
     # with every required document it goes through: one approval, the event, submitted
@@ -97,7 +107,12 @@ def test_submitting_without_a_required_document_is_refused_and_nothing_is_half_s
     accepted = officer.post(f"/applications/{application}/submit")
     assert accepted.status_code == 200, accepted.get_json()
     done = _stored(app, intake, application)
-    assert (done["status"], done["approvals"], done["submit_audits"]) == ("submitted", 1, 1)
+    assert (done["status"], done["approvals"], done["decisions"], done["submit_audits"]) == (
+        "submitted",
+        1,
+        1,
+        1,
+    )
     assert "application.submitted" in done["events"]
     assert done["amount"] == Decimal("50000.00")
 

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from loandesk.sdk import PluginInfo, hookimpl
 from tests.helpers import ApiClient, tenant_session
 from tests.plugins.customers.conftest import Firm, new_customer
 from tests.plugins.intake.conftest import PDF, new_product, publish_flow, upload
@@ -17,7 +20,7 @@ from tests.plugins.intake.conftest import PDF, new_product, publish_flow, upload
 
 def _apply(api: ApiClient, customer: Any, amount: str = "50000.00", **extra: Any) -> Any:
     body = {"customer_id": customer, "amount": amount, "term_months": 12, **extra}
-    return api.post("/applications", **{"json": body, **extra.pop("_kw", {})})
+    return api.post("/applications", json=body)
 
 
 def test_documents_are_kept_by_kind_and_follow_the_applications_scope(intake: Firm) -> None:
@@ -145,3 +148,50 @@ def test_in_review_once_an_approver_acts_then_approved_then_contracted(
         assert row is not None
         with pytest.raises(service.Conflict):
             service.mark_contracted(session, row)
+
+
+class Loans:
+    """A servicing plugin standing in for the real ones: the borrower owes 70,000.00 on loans
+    (answered for the customer records it is asked about, which it records)."""
+
+    PLUGIN = PluginInfo(name="fakeloans", title_zh="测试贷款", title_en="Test loans", version="1")
+
+    def __init__(self) -> None:
+        self.asked: list[list[uuid.UUID]] = []
+
+    @hookimpl
+    def loandesk_customer_exposure(
+        self, session: Any, customer_ids: list[uuid.UUID]
+    ) -> Decimal | None:
+        self.asked.append(list(customer_ids))
+        return Decimal("70000.00")
+
+
+@pytest.fixture
+def loans(intake: Firm, app: Flask, api_a: ApiClient) -> Iterator[Loans]:
+    plugin = Loans()
+    host = app.extensions["loandesk.plugins"]
+    host.register(plugin)
+    try:
+        assert api_a.put("/plugins/fakeloans", json={"enabled": True}).status_code == 200
+        yield plugin
+    finally:
+        host.pm.unregister(plugin)
+        host.infos.pop("fakeloans", None)
+        host.contributions.pop("fakeloans", None)
+
+
+def test_other_plugins_add_what_the_borrower_owes_them(
+    intake: Firm, loans: Loans, api_a: ApiClient
+) -> None:
+    officer = intake.staff["officer1"].api
+    customer = new_customer(officer)["id"]
+    made = _apply(officer, customer, "20000.00")
+    assert made.status_code == 201, made.get_json()
+    exposure = made.get_json()["exposure"]
+    assert (exposure["elsewhere"], exposure["total"]) == ("70000.00", "90000.00")
+    assert loans.asked[-1] == [uuid.UUID(customer)]
+    settings = {"enabled": True, "settings": {"max_exposure": "100000.00"}}
+    assert api_a.put("/plugins/intake", json=settings).status_code == 200
+    over = _apply(officer, customer, "15000.00")  # 20,000 open + 70,000 owed + 15,000
+    assert over.status_code == 422 and list(over.get_json()["errors"]) == ["amount"]

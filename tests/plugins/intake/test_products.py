@@ -3,6 +3,8 @@ amount and term must fit its product (422 naming the field)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 from tests.plugins.customers.conftest import Firm, audit_events, new_customer
@@ -74,3 +76,52 @@ def test_an_applications_amount_and_term_must_fit_its_product(intake: Firm) -> N
     refused = officer.patch(f"/applications/{application}", json={"amount": "999.00"})
     assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["amount"]
     assert officer.get(f"/applications/{application}").get_json()["amount"] == "5000.00"
+
+
+def test_the_products_page_adds_a_product_and_shows_mistakes_by_the_field(
+    intake: Firm, app: Flask
+) -> None:
+    from tests.helpers import csrf_from
+    from tests.plugins.customers.conftest import PASSWORD
+
+    def sign_in(name: str) -> Any:
+        browser = app.test_client()
+        login = f"/t/{intake.tenant.slug}/login"
+        staff = intake.staff[name]
+        answer = browser.post(
+            login,
+            data={
+                "email": staff.email,
+                "password": PASSWORD,
+                "csrf_token": csrf_from(browser, login),
+            },
+        )
+        assert answer.status_code == 302
+        return browser
+
+    base = f"/t/{intake.tenant.slug}/applications/products"
+    assert sign_in("officer1").get(base).status_code == 403
+    browser = sign_in("risk")
+    form = {
+        "csrf_token": csrf_from(browser, f"{base}/new"),
+        "code": "GX01",
+        "name": "工薪贷",
+        "min_amount": "1000",
+        "max_amount": "500",
+        "min_term_months": "3",
+        "max_term_months": "12",
+        "required_documents": ["id_front", "bank_statement"],
+        "active": "on",
+    }
+    refused = browser.post(f"{base}/new", data=form)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert 'id="f-max_amount-error"' in html and 'value="工薪贷"' in html
+    saved = browser.post(f"{base}/new", data={**form, "max_amount": "80000"})
+    assert saved.status_code == 302
+    listed = browser.get(base).get_data(as_text=True)
+    assert "GX01" in listed and "身份证正面、银行流水" in listed
+    # the application form now offers it
+    officer = sign_in("officer1")
+    new_form = officer.get(f"/t/{intake.tenant.slug}/applications/new").get_data(as_text=True)
+    assert 'name="product_id"' in new_form and "工薪贷" in new_form
