@@ -308,7 +308,6 @@ def flow_changed(session: Session, application: Application, state: str) -> None
     if application.status == status:
         return
     before = application.status
-    _check_transition(before, status)
     application.status = status
     if before == "draft" and status == "submitted":
         application.submitted_at = utcnow()
@@ -324,16 +323,18 @@ def flow_changed(session: Session, application: Application, state: str) -> None
         emit(session, f"application.{status}", "application", application.id, {})
 
 
-# The status machine: which status may follow which. The flow moves an application from
-# submitted on; ``mark_contracted`` is the servicing plugins' step once a contract is signed.
+# The status machine: which status may follow which. From submitted on the approval flow
+# moves the application (``flow_changed`` follows it: the engine keeps its own states, and a
+# withdrawn one may be put into approval again); ``mark_contracted`` is the servicing
+# plugins' step once a contract is signed, refused from anything but approved.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "draft": ("submitted",),
     "submitted": ("in_review", "returned", "approved", "rejected", "withdrawn"),
-    "in_review": ("submitted", "returned", "approved", "rejected", "withdrawn"),
+    "in_review": ("returned", "approved", "rejected"),
     "returned": ("submitted", "withdrawn"),
     "approved": ("contracted",),
     "rejected": (),
-    "withdrawn": (),
+    "withdrawn": ("submitted",),
     "contracted": (),
 }
 
