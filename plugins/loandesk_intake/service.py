@@ -323,47 +323,6 @@ def flow_changed(session: Session, application: Application, state: str) -> None
         emit(session, f"application.{status}", "application", application.id, {})
 
 
-# The status machine: which status may follow which. From submitted on the approval flow
-# moves the application (``flow_changed`` follows it: the engine keeps its own states, and a
-# withdrawn one may be put into approval again); ``mark_contracted`` is the servicing
-# plugins' step once a contract is signed, refused from anything but approved.
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "draft": ("submitted",),
-    "submitted": ("in_review", "returned", "approved", "rejected", "withdrawn"),
-    "in_review": ("returned", "approved", "rejected"),
-    "returned": ("submitted", "withdrawn"),
-    "approved": ("contracted",),
-    "rejected": (),
-    "withdrawn": ("submitted",),
-    "contracted": (),
-}
-
-
-def _check_transition(before: str, after: str) -> None:
-    if after not in TRANSITIONS.get(before, ()):
-        raise Conflict(
-            N_("An application cannot go from %(before)s to %(after)s."),
-            params={"before": before, "after": after},
-        )
-
-
-def mark_contracted(session: Session, application: Application) -> Application:
-    """An approved application's contract was signed (签约): it becomes ``contracted``,
-    audited, with the ``application.contracted`` event. 409 from any other status."""
-    _check_transition(application.status, "contracted")
-    application.status = "contracted"
-    session.flush()
-    audit_record(
-        session,
-        "application.status",
-        "application",
-        application.id,
-        {"status": ["approved", "contracted"]},
-    )
-    emit(session, "application.contracted", "application", application.id, {})
-    return application
-
-
 def _product_of(session: Session, raw: Any) -> Product | None:
     """The product ``raw`` (an id, as text or UUID) names; 422 on ``product_id`` when none."""
     if raw in (None, ""):

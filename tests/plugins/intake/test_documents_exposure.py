@@ -115,7 +115,7 @@ def test_a_partner_retrying_with_the_same_idempotency_key_gets_one_application(
 def test_in_review_once_an_approver_acts_then_approved_then_contracted(
     intake: Firm, app: Flask
 ) -> None:
-    from loandesk_intake import service
+    from loandesk_intake import status
     from loandesk_intake.models import Application
 
     from loandesk.flows import actions
@@ -141,13 +141,13 @@ def test_in_review_once_an_approver_acts_then_approved_then_contracted(
     with tenant_session(app, intake.tenant.slug) as session:
         row = session.scalar(select(Application).where(Application.id == uuid.UUID(application)))
         assert row is not None
-        service.mark_contracted(session, row)
+        status.mark_contracted(session, row)
     assert officer.get(f"/applications/{application}").get_json()["status"] == "contracted"
     with tenant_session(app, intake.tenant.slug) as session:
         row = session.scalar(select(Application).where(Application.id == uuid.UUID(application)))
         assert row is not None
-        with pytest.raises(service.Conflict):
-            service.mark_contracted(session, row)
+        with pytest.raises(status.Conflict):
+            status.mark_contracted(session, row)
 
 
 class Loans:
