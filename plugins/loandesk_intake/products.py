@@ -82,7 +82,7 @@ def has_products(session: Session) -> bool:
 def _clean(values: Mapping[str, Any], existing: Product | None) -> dict[str, Any]:
     given = dict(values)
     if existing is not None:  # a change: what is not given stays
-        given = {**_values(existing), **given}
+        given = {**product_values(existing), **given}
     try:
         clean: dict[str, Any] = ProductInput().load(given)
     except ma.ValidationError as problem:
@@ -95,7 +95,8 @@ def _clean(values: Mapping[str, Any], existing: Product | None) -> dict[str, Any
     return clean
 
 
-def _values(product: Product) -> dict[str, Any]:
+def product_values(product: Product) -> dict[str, Any]:
+    """The product as written (amounts as text): what its form shows, what audits compare."""
     return {
         "code": product.code,
         "name": product.name,
@@ -125,17 +126,19 @@ def create_product(session: Session, values: Mapping[str, Any]) -> Product:
     product = Product(**_clean(values, None))
     session.add(product)
     _save(session, product)
-    audit_record(session, "intake.product.create", "intake_product", product.id, _values(product))
+    audit_record(
+        session, "intake.product.create", "intake_product", product.id, product_values(product)
+    )
     return product
 
 
 def update_product(session: Session, product: Product, values: Mapping[str, Any]) -> Product:
     """Change a product (applications already made keep their amounts and terms)."""
-    before = _values(product)
+    before = product_values(product)
     for key, value in _clean(values, product).items():
         setattr(product, key, value)
     _save(session, product)
-    diff = audit_changes(before, _values(product))
+    diff = audit_changes(before, product_values(product))
     if diff:
         audit_record(session, "intake.product.update", "intake_product", product.id, diff)
     return product

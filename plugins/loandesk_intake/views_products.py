@@ -63,17 +63,7 @@ def product_form(product_id: uuid.UUID | None = None) -> Any:
             flash(gettext("Product saved."), "success")
             return redirect(url_for("tenant.intake.products"))
     elif product is not None:
-        values = {
-            "code": product.code,
-            "name": product.name,
-            "min_amount": product.min_amount,
-            "max_amount": product.max_amount,
-            "min_term_months": product.min_term_months,
-            "max_term_months": product.max_term_months,
-            "max_exposure": product.max_exposure,
-            "required_documents": list(product.required_documents or []),
-            "active": product.active,
-        }
+        values = products.product_values(product)
     else:
         values = {"active": True, "required_documents": ["id_front", "id_back"]}
     locale = _locale()
