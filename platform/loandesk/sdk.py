@@ -15,6 +15,7 @@ A minimal plugin module, named by an entry point in the ``loandesk.plugins`` gro
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from decimal import Decimal
 from typing import Any
 
 import pluggy
@@ -179,6 +180,76 @@ def risk_variables(session: Session, record_type: RecordType, record: Any) -> di
     return found
 
 
+def customer_exposure(session: Session, customer_ids: list[Any]) -> Decimal:
+    """The sum of what the current tenant's enabled plugins answer to
+    ``loandesk_customer_exposure`` for the borrower behind ``customer_ids`` (0 when none)."""
+    from loandesk.plugins import runtime
+
+    answers = runtime.hook("loandesk_customer_exposure")(
+        session=session, customer_ids=list(customer_ids)
+    )
+    return sum((Decimal(a) for a in answers if a is not None), Decimal(0))
+
+
+def record_type(key: str) -> RecordType:
+    """The current tenant's enabled record type ``key`` (its model and fields): how a plugin
+    reads another plugin's records without importing it. ``NotFound`` when none is enabled."""
+    from loandesk.plugins import runtime
+
+    return runtime.record_type(key)
+
+
+def keep_attachment(
+    session: Session,
+    *,
+    filename: str,
+    data: bytes,
+    uploaded_by: Any,
+    record_type: str,
+    field_key: str,
+    images_only: bool = False,
+) -> Any:
+    """Check ``data`` (type from its bytes, the install's size limit: ``ValidationFailed`` on
+    ``file``) and keep it, audited, as the tenant's attachment for ``field_key`` of
+    ``record_type``. For files a plugin attaches to its records itself (an application's
+    documents): pick a ``field_key`` no field can have (with a ``-``), and serve the file
+    through your own checks with ``send_attachment``."""
+    from loandesk import extension
+    from loandesk.fields import attachments
+    from loandesk.storage import storage
+
+    content_type = attachments.check_file(
+        data,
+        filename,
+        max_size=extension.get().settings.attachment_max_size,
+        images_only=images_only,
+    )
+    return attachments.keep(
+        session,
+        storage(),
+        filename=filename,
+        data=data,
+        content_type=content_type,
+        uploaded_by=uploaded_by,
+        record_type=record_type,
+        field_key=field_key,
+    )
+
+
+def send_attachment(attachment_id: Any, *, inline: bool = False) -> Any:
+    """The current tenant's attachment as a download response (audited; ``inline`` previews
+    an image); ``NotFound`` when there is none. Whether the caller may see it is yours to
+    check first."""
+    from loandesk import extension
+    from loandesk.fields import attachments
+    from loandesk.web.attachment_views import send
+
+    found = attachments.get(extension.session(), attachment_id)
+    if found is None:
+        raise NotFound(N_("No such file."))
+    return send(found, inline=inline and attachments.is_image(found))
+
+
 __all__ = [
     "ANONYMISED_NAME",
     "N_",
@@ -261,6 +332,7 @@ __all__ = [
     "current_form",
     "current_values",
     "customer_360_sections",
+    "customer_exposure",
     "customer_merged",
     "display_names",
     "emit",
@@ -270,6 +342,7 @@ __all__ = [
     "export_workbook",
     "field_defaults",
     "hookimpl",
+    "keep_attachment",
     "keyring",
     "latest_approval",
     "list_request",
@@ -288,10 +361,12 @@ __all__ = [
     "record_choices",
     "record_names",
     "record_todos",
+    "record_type",
     "require_token",
     "risk_variable_kinds",
     "risk_variables",
     "scrub_personal",
+    "send_attachment",
     "session",
     "setting_labels",
     "store_custom",

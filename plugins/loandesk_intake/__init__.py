@@ -4,15 +4,45 @@ form (its own fields, sections and conditions), saved as drafts and submitted fo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import marshmallow as ma
 from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
 
 from loandesk import sdk
+
+
+def _amount(value: object) -> None:
+    if str(value or "").strip() == "":
+        return
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        amount = Decimal(str(value)) if isinstance(value, str | int) else None
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount <= 0:
+        raise ma.ValidationError(sdk.N_("Enter an amount such as 200000.00."))
+
+
+class IntakeSettings(ma.Schema):
+    max_exposure = ma.fields.String(
+        load_default="",
+        validate=_amount,
+        metadata=sdk.setting_labels(
+            "单一借款人授信上限（元）",
+            "Exposure limit per borrower (yuan)",
+            "同一身份证号的在途申请（及贷款）合计不得超过此金额；产品可另设上限；留空表示不限",
+            "Open applications (and loans) of one ID number may not pass it; a product may set "
+            "its own; empty: no limit",
+        ),
+    )
+
 
 PLUGIN = sdk.PluginInfo(
     name="intake",
@@ -23,6 +53,7 @@ PLUGIN = sdk.PluginInfo(
     description_en="Loan applications: filled in on the firm's own application form, "
     "checked, saved as drafts and submitted for review.",
     depends_on=("customers",),
+    settings_schema=IntakeSettings,
 )
 
 
@@ -57,7 +88,15 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
 @sdk.hookimpl
 def loandesk_nav_items() -> list[sdk.NavItem]:
     return [
-        sdk.NavItem("tenant.intake.index", "借款申请", "Applications", section="modules", order=20)
+        sdk.NavItem("tenant.intake.index", "借款申请", "Applications", section="modules", order=20),
+        sdk.NavItem(
+            "tenant.intake.products",
+            "贷款产品",
+            "Loan products",
+            section="administration",
+            order=40,
+            permission="intake.products",
+        ),
     ]
 
 
@@ -69,6 +108,12 @@ def loandesk_permissions() -> list[sdk.Permission]:
             "新建借款申请",
             "Create loan applications",
             default_roles=("credit_officer",),
+        ),
+        sdk.Permission(
+            "intake.products",
+            "管理贷款产品",
+            "Manage loan products",
+            default_roles=("risk_manager",),
         ),
     ]
 
@@ -86,6 +131,9 @@ def loandesk_event_types() -> list[sdk.EventType]:
             "application.submitted", "借款申请已提交", "Application submitted", "application"
         ),
         sdk.EventType(
+            "application.in_review", "借款申请审核中", "Application in review", "application"
+        ),
+        sdk.EventType(
             "application.returned", "借款申请被退回", "Application sent back", "application"
         ),
         sdk.EventType(
@@ -97,7 +145,23 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType(
             "application.withdrawn", "借款申请已撤回", "Application withdrawn", "application"
         ),
+        sdk.EventType(
+            "application.contracted", "借款申请已签约", "Application contracted", "application"
+        ),
     ]
+
+
+@sdk.hookimpl
+def loandesk_before_submit(
+    session: Any, record_type: sdk.RecordType, record: Any, form: sdk.Form, values: Any
+) -> Mapping[str, Any] | None:
+    """However an application is submitted (an automation rule's "start the approval"
+    included), it must be complete: raising refuses the submission and rolls it back."""
+    if record_type.key == "application":
+        from loandesk_intake.service import check_complete
+
+        check_complete(session, form, record)
+    return None
 
 
 @sdk.hookimpl

@@ -8,13 +8,14 @@ import uuid
 from typing import Any
 
 import marshmallow as ma
+from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import validate
 
 from loandesk import sdk
-from loandesk_intake import service
-from loandesk_intake.models import STATUSES
+from loandesk_intake import documents, exposure, service
+from loandesk_intake.models import STATUSES, Application
 
 blp = Blueprint(
     "intake",
@@ -26,6 +27,40 @@ blp = Blueprint(
 )
 
 
+class DocumentSchema(ma.Schema):
+    id = ma.fields.UUID()
+    kind = ma.fields.String(metadata={"description": ", ".join(k for k, _, _ in documents.KINDS)})
+    filename = ma.fields.String()
+    attachment_id = ma.fields.UUID()
+    created_at = ma.fields.DateTime()
+    download_url = ma.fields.Method("_download_url")
+
+    def _download_url(self, row: Any) -> str:
+        return f"/api/v1/applications/{row.application_id}/documents/{row.id}/content"
+
+
+class OpenApplicationSchema(ma.Schema):
+    id = ma.fields.UUID()
+    number = ma.fields.String()
+    status = ma.fields.String()
+    amount = ma.fields.Decimal(as_string=True, places=2)
+
+
+class ExposureSchema(ma.Schema):
+    others = ma.fields.List(
+        ma.fields.Nested(OpenApplicationSchema),
+        metadata={"description": "Open applications of the same ID number (this one excluded)"},
+    )
+    applications_amount = ma.fields.Decimal(as_string=True, places=2)
+    elsewhere = ma.fields.Decimal(
+        as_string=True, places=2, metadata={"description": "What other modules count (loans)"}
+    )
+    total = ma.fields.Decimal(
+        as_string=True, places=2, metadata={"description": "All of it with this application"}
+    )
+    limit = ma.fields.Decimal(as_string=True, places=2, allow_none=True)
+
+
 class ApplicationSchema(sdk.RecordSchema):
     """Every field the acting staff member may see (absent when hidden), custom ones
     included under their keys."""
@@ -35,10 +70,12 @@ class ApplicationSchema(sdk.RecordSchema):
     customer_id = ma.fields.String()
     amount = ma.fields.String(metadata={"description": 'e.g. "50000.00"'})
     term_months = ma.fields.Integer()
+    product_id = ma.fields.String(allow_none=True)
     status = ma.fields.String(
         metadata={
-            "description": "draft, submitted (in approval), returned (sent back to the submitter), "
-            "approved, rejected or withdrawn"
+            "description": "draft, submitted (in approval), in_review (an approver has acted), "
+            "returned (sent back to the submitter), approved, rejected, withdrawn or "
+            "contracted (its contract signed)"
         }
     )
     owner_id = ma.fields.String()
@@ -46,6 +83,16 @@ class ApplicationSchema(sdk.RecordSchema):
     created_at = ma.fields.String()
     submitted_at = ma.fields.String(allow_none=True)
     masked = ma.fields.List(ma.fields.String(), metadata={"description": "Fields shown masked"})
+    documents = ma.fields.List(
+        ma.fields.Nested(DocumentSchema), metadata={"description": "One application only"}
+    )
+    exposure = ma.fields.Nested(
+        ExposureSchema,
+        metadata={
+            "description": "One application only: the borrower's other open "
+            "applications and total exposure"
+        },
+    )
 
 
 class ApplicationWriteSchema(sdk.RecordWriteSchema):
@@ -53,6 +100,12 @@ class ApplicationWriteSchema(sdk.RecordWriteSchema):
     tenant's published application form (422 naming the field otherwise)."""
 
     customer_id = ma.fields.Raw(metadata={"description": "The customer's id"})
+    product_id = ma.fields.Raw(
+        metadata={
+            "description": "The product's id (GET /applications/products); required to "
+            "submit once the tenant keeps products; amount and term must fit its limits"
+        }
+    )
     amount = ma.fields.Raw(metadata={"description": 'An amount as a string: "50000.00"'})
     term_months = ma.fields.Raw(metadata={"description": "Months, 1 to 360"})
 
@@ -67,7 +120,32 @@ def present(
 ) -> dict[str, Any]:
     values = access.present(application, keys, fields=columns, plain=True)
     masked = [k for k in access.masked_fields() if k in values]
-    return {"id": application.id, **values, "masked": masked}
+    product = str(application.product_id) if application.product_id else None
+    return {"id": application.id, **values, "product_id": product, "masked": masked}
+
+
+def present_one(
+    application: Application, access: sdk.RecordAccess, keys: sdk.Keyring
+) -> dict[str, Any]:
+    """One application with its documents and the borrower's exposure."""
+    session = sdk.session()
+    product = (
+        service.products.get_product(session, application.product_id)
+        if application.product_id
+        else None
+    )
+    found = exposure.exposure_of(
+        session,
+        application.customer_id,
+        application.amount,
+        product=product,
+        exclude=application.id,
+    )
+    return {
+        **present(application, access, keys),
+        "documents": documents.documents_of(session, application),
+        "exposure": found,
+    }
 
 
 def _context() -> tuple[sdk.RecordAccess, sdk.Keyring, sdk.Form]:
@@ -96,15 +174,25 @@ class Applications(MethodView):
     @blp.response(201, ApplicationSchema)
     @blp.alt_response(422, description="A field is missing or wrong (named in errors)")
     @blp.alt_response(403, description="A field the acting staff member may not edit")
-    def post(self, args: dict[str, Any]) -> dict[str, Any]:
-        """A new draft application owned by the acting staff member."""
+    @blp.alt_response(
+        200, description="An Idempotency-Key used before: the application it created, unchanged"
+    )
+    def post(self, args: dict[str, Any]) -> Any:
+        """A new draft application owned by the acting staff member. Send an
+        ``Idempotency-Key`` header (1-100 characters, unique per request, e.g. a UUID or the
+        partner's own reference) so that a retried request never creates a second
+        application: the same key again answers 200 with the application it created (and
+        ``Idempotent-Replayed: true``). 422 names ``amount`` or ``term_months`` outside the
+        product's limits, or ``amount`` over the borrower's exposure limit."""
         access, keys, form = _context()
+        key = _idempotency_key()
         if not sdk.acting_user().can("intake.create"):
             raise sdk.Forbidden(
                 sdk.N_("You lack the permission %(permission)s."),
                 params={"permission": "intake.create"},
             )
-        application = service.create_application(
+        existing = service.find_by_idempotency_key(sdk.session(), key, sdk.acting_user().id)
+        application = existing or service.create_application(
             sdk.session(),
             access,
             keys,
@@ -112,9 +200,13 @@ class Applications(MethodView):
             args,
             owner_id=sdk.acting_user().id,
             context=sdk.value_context(),
+            idempotency_key=key,
         )
+        body = present_one(application, access, keys)
         sdk.session().commit()
-        return present(application, access, keys)
+        if existing is not None:
+            return body, 200, {"Idempotent-Replayed": "true"}
+        return body
 
 
 @blp.route("/<uuid:application_id>")
@@ -125,7 +217,7 @@ class ApplicationById(MethodView):
         """One application (404 outside the acting staff member's scope)."""
         access, keys, _ = _context()
         application = service.get_application(sdk.session(), access, application_id)
-        shown = present(application, access, keys)
+        shown = present_one(application, access, keys)
         access.audit_shown(sdk.session())
         sdk.session().commit()
         return shown
@@ -141,19 +233,43 @@ class ApplicationById(MethodView):
         service.update_application(
             sdk.session(), access, keys, form, application, args, context=sdk.value_context()
         )
+        shown = present_one(application, access, keys)
         sdk.session().commit()
-        return present(application, access, keys)
+        return shown
 
 
 @blp.route("/<uuid:application_id>/submit")
 class Submit(MethodView):
     @sdk.require_token("records:write")
     @blp.response(200, ApplicationSchema)
-    @blp.alt_response(422, description="Required fields are empty (named in errors)")
+    @blp.alt_response(
+        422,
+        description="Incomplete: errors name each required field left empty (its key), "
+        "product_id, and each required document missing (documents.<kind>); or amount "
+        "outside the product's limits or over the exposure limit. Nothing is changed.",
+    )
+    @blp.alt_response(409, description="Already submitted")
     def post(self, application_id: uuid.UUID) -> dict[str, Any]:
-        """Submit a draft for review."""
+        """Submit a draft (or one sent back) for review, after the completeness check."""
         access, keys, form = _context()
         application = service.get_application(sdk.session(), access, application_id)
         service.submit(sdk.session(), access, form, application)
+        shown = present_one(application, access, keys)
         sdk.session().commit()
-        return present(application, access, keys)
+        return shown
+
+
+def _idempotency_key() -> str | None:
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not 1 <= len(key) <= 100 or not key.isprintable():
+        raise sdk.ValidationFailed(
+            sdk.N_("Some fields need attention."),
+            errors={"Idempotency-Key": [sdk.message(sdk.N_("Send 1 to 100 characters."))]},
+        )
+    return key
+
+
+from loandesk_intake import api_documents, api_products  # noqa: E402, F401  (their routes)

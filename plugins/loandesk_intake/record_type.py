@@ -9,10 +9,12 @@ from loandesk_intake.service import flow_changed
 STATUSES = (
     ("draft", "草稿", "Draft"),
     ("submitted", "审批中", "In approval"),
+    ("in_review", "审核中", "In review"),
     ("returned", "已退回", "Sent back"),
     ("approved", "已批准", "Approved"),
     ("rejected", "已拒绝", "Rejected"),
     ("withdrawn", "已撤回", "Withdrawn"),
+    ("contracted", "已签约", "Contracted"),
 )
 
 FIELDS = (

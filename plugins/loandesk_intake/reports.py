@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from loandesk.sdk import BuiltinReport, Dataset, Dimension, Measure, approval_tasks
 
-DECIDED = ("approved", "rejected")
+# a contracted application was approved first: it counts as approved
+APPROVED = ("approved", "contracted")
+DECIDED = (*APPROVED, "rejected")
 # The decisions an approver made themselves (``loandesk.reports.tasks``).
 OWN_DECISIONS = ("approved", "rejected", "returned")
 
@@ -37,7 +39,7 @@ APPLICATIONS = Dataset(
         Measure("term_avg", "平均期限（月）", "Average term (months)", "avg", "term_months"),
         Measure("term_min", "最短期限（月）", "Shortest term (months)", "min", "term_months"),
         Measure("term_max", "最长期限（月）", "Longest term (months)", "max", "term_months"),
-        Measure("approved", "已批准笔数", "Approved", "count", when=("status", ("approved",))),
+        Measure("approved", "已批准笔数", "Approved", "count", when=("status", APPROVED)),
         Measure("decided", "已决笔数", "Decided", "count", when=("status", DECIDED)),
         Measure("rejected", "已拒绝笔数", "Rejected", "count", when=("status", ("rejected",))),
         Measure(
@@ -46,7 +48,7 @@ APPLICATIONS = Dataset(
             "Approved amount",
             "sum",
             "amount",
-            when=("status", ("approved",)),
+            when=("status", APPROVED),
         ),
         Measure(
             "approval_rate",

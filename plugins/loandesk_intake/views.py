@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import get_locale, gettext
 
 from loandesk import sdk
-from loandesk_intake import service
+from loandesk_intake import documents, exposure, products, service
 from loandesk_intake.models import STATUSES
 from loandesk_intake.record_type import STATUSES as STATUS_LABELS
 
@@ -135,6 +135,8 @@ def application_new() -> Any:
         values = sdk.submitted(form, request.form, editable)
         shown = form.shown(sdk.typed_values(form, values))
         given = {k: v for k, v in values.items() if k in shown}
+        product_id = request.form.get("product_id", "")
+        given["product_id"] = product_id
         try:
             application = service.create_application(
                 sdk.session(),
@@ -157,10 +159,31 @@ def application_new() -> Any:
         customer = request.args.get("customer_id")
         if customer:
             values["customer_id"] = customer
+        product_id = request.args.get("product_id", "")
     view = _form_view(access, form, values, errors)
-    return render_template("intake/form.html", application=None, view=view, locale=_locale()), (
-        422 if errors else 200
-    )
+    return render_template(
+        "intake/form.html",
+        application=None,
+        view=view,
+        locale=_locale(),
+        **_product_choice(product_id, errors),
+    ), (422 if errors else 200)
+
+
+def _product_choice(chosen: str, errors: sdk.FormErrors) -> dict[str, Any]:
+    """The product select of the application form (only when the tenant keeps products)."""
+    offered = products.list_products(sdk.session(), active_only=True)
+    if not offered and not chosen:
+        return {"product_options": None, "product_id": "", "product_errors": errors}
+    options = [("", gettext("Choose a product"))] + [
+        (
+            str(p.id),
+            f"{p.name} ({p.min_amount:,.0f}–{p.max_amount:,.0f}, "
+            f"{p.min_term_months}–{p.max_term_months})",
+        )
+        for p in offered
+    ]
+    return {"product_options": options, "product_id": chosen, "product_errors": errors}
 
 
 @bp.post("/form-fields", endpoint="refresh")
@@ -187,10 +210,30 @@ def application_detail(application_id: uuid.UUID) -> Any:
     view.names["org_unit_id"] = {
         str(k): v for k, v in sdk.unit_names(sdk.session(), [application.org_unit_id]).items()
     }
+    session = sdk.session()
+    product = (
+        products.get_product(session, application.product_id) if application.product_id else None
+    )
+    required = list(product.required_documents) if product else []
+    locale = _locale()
     return render_template(
         "intake/detail.html",
         application=application,
         view=view,
+        product=product,
+        documents=documents.documents_of(session, application),
+        missing_documents=documents.missing_kinds(session, application, required),
+        required_documents=required,
+        kinds=[(k, zh if locale.startswith("zh") else en) for k, zh, en in documents.KINDS],
+        kind_label=documents.kind_label,
+        exposure=exposure.exposure_of(
+            session,
+            application.customer_id,
+            application.amount,
+            product=product,
+            exclude=application.id,
+        ),
+        status_labels={v: (zh if locale.startswith("zh") else en) for v, zh, en in STATUS_LABELS},
         can_edit=application.status in service.EDITABLE_STATUSES and bool(_editable(access, form)),
         approval=sdk.record_approval("application", application.id),
         approval_template=sdk.RECORD_APPROVAL_TEMPLATE,
@@ -215,6 +258,9 @@ def application_edit(application_id: uuid.UUID) -> Any:
         changed = {
             k: v for k, v in values.items() if k in shown and _plain(current.get(k)) != _plain(v)
         }
+        product_id = request.form.get("product_id", "")
+        if product_id != str(application.product_id or ""):
+            changed["product_id"] = product_id
         try:
             service.update_application(
                 sdk.session(),
@@ -235,11 +281,16 @@ def application_edit(application_id: uuid.UUID) -> Any:
         shown_values = {**current, **values}
     else:
         shown_values = dict(current)
+        product_id = str(application.product_id or "")
     access.audit_shown(sdk.session())
     sdk.session().commit()
     view = _form_view(access, form, shown_values, errors)
     return render_template(
-        "intake/form.html", application=application, view=view, locale=_locale()
+        "intake/form.html",
+        application=application,
+        view=view,
+        locale=_locale(),
+        **_product_choice(product_id, errors),
     ), (422 if errors else 200)
 
 
@@ -253,12 +304,72 @@ def application_submit(application_id: uuid.UUID) -> Any:
         service.submit(sdk.session(), access, form, application)
     except (sdk.ValidationFailed, sdk.Conflict) as problem:
         sdk.session().rollback()
-        labels = ", ".join(form.field(k).label(_locale()) for k in problem.errors if form.has(k))
+        labels = "、".join(_problem_label(form, k) for k in problem.errors)
         flash(gettext(problem.message) + (f" {labels}" if labels else ""), "error")
     else:
         sdk.session().commit()
         flash(gettext("Application submitted."), "success")
     return redirect(url_for("tenant.intake.detail", application_id=application_id))
+
+
+def _problem_label(form: sdk.Form, key: str) -> str:
+    """What staff read for an error's key: a field's label, a document kind's, the product."""
+    if key.startswith(service.DOCUMENT_ERROR_PREFIX):
+        return documents.kind_label(key.removeprefix(service.DOCUMENT_ERROR_PREFIX), _locale())
+    if key == "product_id":
+        return gettext("Loan product")
+    return form.field(key).label(_locale()) if form.has(key) else key
+
+
+@bp.post("/<uuid:application_id>/documents", endpoint="document_add")
+@sdk.login_required
+def document_add(application_id: uuid.UUID) -> Any:
+    access = sdk.record_access("application")
+    application = service.get_application(sdk.session(), access, application_id)
+    sent = request.files.get("file")
+    try:
+        documents.add_document(
+            sdk.session(),
+            access,
+            application,
+            kind=request.form.get("kind", ""),
+            filename=(sent.filename or "") if sent else "",
+            data=sent.read() if sent else b"",
+        )
+    except (sdk.ValidationFailed, sdk.Conflict) as problem:
+        sdk.session().rollback()
+        details = [gettext(m) for messages in problem.errors.values() for m in messages]
+        flash(" ".join([gettext(problem.message), *details]), "error")
+    else:
+        sdk.session().commit()
+        flash(gettext("Document added."), "success")
+    return redirect(url_for("tenant.intake.detail", application_id=application_id))
+
+
+@bp.post("/<uuid:application_id>/documents/<uuid:document_id>/remove", endpoint="document_remove")
+@sdk.login_required
+def document_remove(application_id: uuid.UUID, document_id: uuid.UUID) -> Any:
+    access = sdk.record_access("application")
+    application = service.get_application(sdk.session(), access, application_id)
+    document = documents.get_document(sdk.session(), application, document_id)
+    try:
+        documents.remove_document(sdk.session(), access, application, document)
+    except sdk.Conflict as problem:
+        sdk.session().rollback()
+        flash(gettext(problem.message), "error")
+    else:
+        sdk.session().commit()
+        flash(gettext("Document removed."), "success")
+    return redirect(url_for("tenant.intake.detail", application_id=application_id))
+
+
+@bp.get("/<uuid:application_id>/documents/<uuid:document_id>", endpoint="document")
+@sdk.login_required
+def document_download(application_id: uuid.UUID, document_id: uuid.UUID) -> Any:
+    access = sdk.record_access("application")
+    application = service.get_application(sdk.session(), access, application_id)
+    document = documents.get_document(sdk.session(), application, document_id)
+    return sdk.send_attachment(document.attachment_id, inline=request.args.get("inline") == "1")
 
 
 def _plain(value: Any) -> Any:
@@ -267,3 +378,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return sorted(str(v) for v in value)
     return str(value)
+
+
+from loandesk_intake import views_products  # noqa: E402, F401  (its routes join bp)

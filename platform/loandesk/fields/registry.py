@@ -175,8 +175,9 @@ class RecordType:
 
     Approval flows: ``on_flow(session, record, state)`` is called in the flow's transaction
     whenever a record's approval changes state (``running``, ``returned``, ``approved``,
-    ``rejected``, ``withdrawn``): the module sets the record's status. Without it the record
-    type has no approval flow.
+    ``rejected``, ``withdrawn``), and with ``in_review`` when a person first acts on a running
+    approval (its submitter may no longer withdraw it): the module sets the record's status.
+    Without it the record type has no approval flow.
     """
 
     key: str

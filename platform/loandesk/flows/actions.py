@@ -32,6 +32,7 @@ from loandesk.flows.engine import (
     finish,
     lock,
     log,
+    mark_decided,
     notify_record,
     restart,
     run_of,
@@ -186,7 +187,6 @@ def _decide(
     task.state = decision
     task.decided_at = run.now
     task.decided_by_id = actor.user_id
-    run.instance.decided = True
     if decision == "approved" and task.blocks_id is not None:
         # an added-before signer approved: the one they held back may decide now
         held = next((t for t in tasks if t.id == task.blocks_id), None)
@@ -206,6 +206,7 @@ def _decide(
     verb = "approve" if decision == "approved" else "reject"
     _record(run, f"flow.{verb}", {"node": step.node_id})
     emit(run, f"flow.task_{decision}", {"node": step.node_id, "user": str(actor.user_id)})
+    mark_decided(run)  # after the decision's own log: the record's status follows it
     settle(run, step)
     return run
 
@@ -244,7 +245,7 @@ def send_back(
             N_("Some fields need attention."),
             errors={"to": [N_("Send back to the submitter or to an earlier approver node.")]},
         )
-    run.instance.decided = True
+    mark_decided(run)
     close_step(run, step, tasks, "returned")
     log(
         run,
@@ -381,7 +382,7 @@ def add_signer(
         task.state = "approved"
         task.decided_at = run.now
         task.decided_by_id = actor.user_id
-        run.instance.decided = True
+        mark_decided(run)
     session.flush()
     where = "before" if before else "after"
     log(

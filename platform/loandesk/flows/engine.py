@@ -498,6 +498,15 @@ def load_record(run: Run) -> Any:
     return record
 
 
+def mark_decided(run: Run) -> None:
+    """A person acted on the instance (a decision, a send-back, a signer added with their
+    approval): its submitter may no longer withdraw it, and the first time the record hears
+    ``in_review`` (its review has started)."""
+    if not run.instance.decided:
+        run.instance.decided = True
+        notify_record(run, None, "in_review")
+
+
 def notify_record(run: Run, record: Any, state: str) -> None:
     callback = run.record_type.on_flow
     if callback is not None:

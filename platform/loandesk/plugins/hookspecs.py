@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -155,6 +156,16 @@ def loandesk_before_submit(
     values to add for the flow (``{"risk_outcome": "refer"}``); the flow sees those whose keys
     are fields of the record type's form. Return None to add nothing. Raising refuses the
     submission: the whole transaction rolls back."""
+
+
+@hookspec
+def loandesk_customer_exposure(session: Session, customer_ids: list[uuid.UUID]) -> Decimal | None:
+    """What the borrower behind ``customer_ids`` (every customer record of one person, found by
+    ID number) owes or has asked for in the plugin's records, as a ``Decimal`` in the tenant's
+    currency (``None``: nothing). Called per tenant when an application is created, submitted
+    or shown (``loandesk.sdk.customer_exposure`` adds the answers up); the intake plugin
+    counts open applications itself, the servicing plugins add their loans' outstanding
+    principal. Read only: never write through ``session``."""
 
 
 # --- automations (start-up) ------------------------------------------------------------------

@@ -23,7 +23,7 @@ def test_send_back_to_the_countersign_node_then_both_approve_again(desk: Desk) -
 
     state = desk.act("send_back", "risk", instance, "credit_and", Note("补充收入证明后重审"))
     assert state == "running"
-    assert desk.status(application) == "submitted"
+    assert desk.status(application) == "in_review"  # sent back to a node, not to the submitter
     # the countersign starts over: both officers decide again, the risk manager waits
     assert desk.pending(instance) == ("credit_and", {"a", "b"})
     with pytest.raises(Conflict):
@@ -109,7 +109,7 @@ def test_add_signer_after_needs_the_added_signer_too(desk: Desk) -> None:
     assert desk.pending(instance) == ("credit_or", {"officer2"})
     with pytest.raises(Conflict):
         desk.act("approve", "b", instance)
-    assert desk.status(application) == "submitted"
+    assert desk.status(application) == "in_review"
     assert desk.act("reject", "officer2", instance) == "rejected"
     assert desk.status(application) == "rejected"
 
@@ -159,7 +159,8 @@ def test_comments_by_participants_are_audited_and_emit_events(desk: Desk) -> Non
             )
         )
     assert audited[:3] == ["application.create", "application.submit", "flow.start"]
-    assert audited[-3:] == ["flow.comment", "flow.comment", "flow.approve"]
+    # the first decision puts the application in review
+    assert audited[-4:] == ["flow.comment", "flow.comment", "flow.approve", "application.status"]
     assert emitted.count("flow.commented") == 2
     assert "flow.task_approved" in emitted and "flow.started" in emitted
     assert desk.timeline(instance)[-3:] == ["commented", "commented", "approved"]

@@ -80,7 +80,7 @@ def test_at_and_above_the_threshold_both_officers_then_the_risk_manager(
         desk.act("approve", "a", instance)
     assert desk.act("approve", "b", instance) == "running"
     assert desk.pending(instance) == ("risk", {"risk"})
-    assert desk.status(application) == "submitted"
+    assert desk.status(application) == "in_review"  # officers A and B have decided
     assert desk.act("approve", "risk", instance) == "approved"
     assert desk.status(application) == "approved"
     assert desk.timeline(instance) == [
