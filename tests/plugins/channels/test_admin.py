@@ -74,7 +74,7 @@ def test_the_administration_page_shows_refusals_beside_the_field(
         page, data={"csrf_token": token, "code": "ADS", "name": "重复", "kind": "street"}
     )
     assert refused.status_code == 422
-    assert "Another channel has this code." in refused.get_data(as_text=True)
+    assert "已有渠道使用此编码。" in refused.get_data(as_text=True)
     saved = browser.post(
         page, data={"csrf_token": token, "code": "STREET", "name": "地推一队", "kind": "street"}
     )

@@ -142,3 +142,18 @@ def audit_events(app: Flask, firm: Firm, action: str) -> list[Any]:
             ).all()
             session.expunge_all()
             return list(rows)
+
+
+def legacy_id_number(app: Flask, firm: Firm, customer_id: Any, number: str) -> None:
+    """Give a customer ``number`` straight in the database, as a record made before the rule
+    (or imported by an old version) would hold it."""
+    from loandesk_customers.models import Customer
+
+    from loandesk.pii import Keyring
+
+    from tests.helpers import tenant_session
+
+    with tenant_session(app, firm.tenant.slug) as session:
+        keys = Keyring(session, master_key=app.extensions["loandesk"].settings.master_key)
+        customer = session.get(Customer, (uuid.UUID(firm.tenant.id), uuid.UUID(customer_id)))
+        customer.set_personal("id_number", number, keys=keys)

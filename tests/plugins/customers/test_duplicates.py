@@ -18,7 +18,13 @@ from flask.testing import FlaskClient
 
 from loandesk.sdk import N_, Conflict, PluginInfo, hookimpl
 from tests.helpers import ApiClient, csrf_from, tenant_session
-from tests.plugins.customers.conftest import PASSWORD, Firm, audit_events, new_customer
+from tests.plugins.customers.conftest import (
+    PASSWORD,
+    Firm,
+    audit_events,
+    legacy_id_number,
+    new_customer,
+)
 from tests.plugins.intake.conftest import intake  # noqa: F401
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
@@ -28,19 +34,6 @@ CONSENT = {
     "agreed_at": "2025-03-03T10:00:00+08:00",
     "channel": "paper",
 }
-
-
-def legacy_id_number(app: Flask, firm: Firm, customer_id: Any, number: str) -> None:
-    """Give a customer ``number`` straight in the database, as a record made before the rule
-    (or imported by an old version) would hold it."""
-    from loandesk_customers.models import Customer
-
-    from loandesk.pii import Keyring
-
-    with tenant_session(app, firm.tenant.slug) as session:
-        keys = Keyring(session, master_key=app.extensions["loandesk"].settings.master_key)
-        customer = session.get(Customer, (uuid.UUID(firm.tenant.id), uuid.UUID(customer_id)))
-        customer.set_personal("id_number", number, keys=keys)
 
 
 def test_a_second_customer_with_the_same_id_number_is_refused(firm: Firm) -> None:

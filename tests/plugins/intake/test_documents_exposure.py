@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from loandesk.sdk import PluginInfo, hookimpl
 from tests.helpers import ApiClient, tenant_session
-from tests.plugins.customers.conftest import Firm, new_customer
+from tests.plugins.customers.conftest import Firm, legacy_id_number, new_customer
 from tests.plugins.intake.conftest import PDF, new_product, publish_flow, upload
 
 
@@ -50,12 +50,14 @@ def test_documents_are_kept_by_kind_and_follow_the_applications_scope(intake: Fi
 
 
 def test_other_open_applications_of_the_same_id_number_count_towards_the_limit(
-    intake: Firm, api_a: ApiClient
+    app: Flask, intake: Firm, api_a: ApiClient
 ) -> None:
     officer = intake.staff["officer1"].api
-    first = new_customer(officer)["id"]
-    # the same person entered again as another customer record (same ID number)
+    first = new_customer(officer, id_number="11010519491231002X")["id"]
+    # the same person entered again as another customer record (same ID number), as records
+    # made before the one-customer-per-ID-number rule may be
     second = new_customer(officer, name="张三")["id"]
+    legacy_id_number(app, intake, second, "11010519491231002X")
     stranger = new_customer(officer, name="李四", id_number="110105199003071239")["id"]
     earlier = _apply(officer, first, "60000.00").get_json()
     later = _apply(officer, second, "30000.00")
