@@ -150,7 +150,6 @@ def legacy_id_number(app: Flask, firm: Firm, customer_id: Any, number: str) -> N
     from loandesk_customers.models import Customer
 
     from loandesk.pii import Keyring
-
     from tests.helpers import tenant_session
 
     with tenant_session(app, firm.tenant.slug) as session:

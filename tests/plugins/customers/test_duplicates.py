@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from loandesk.sdk import N_, Conflict, PluginInfo, hookimpl
-from tests.helpers import ApiClient, csrf_from, tenant_session
+from tests.helpers import ApiClient, csrf_from
 from tests.plugins.customers.conftest import (
     PASSWORD,
     Firm,
