@@ -23,7 +23,7 @@ from loandesk.sdk import (
     audit_record,
     validate_personal,
 )
-from loandesk_customers.contacts import check_writable
+from loandesk_customers.contacts import check_writable, show_personal
 from loandesk_customers.models import CARD_PURPOSES, BankCard, Customer
 
 GUARD_FIELD = "bank_card"  # the customer's field whose permission covers card numbers
@@ -54,13 +54,7 @@ def present_card(card: BankCard, access: RecordAccess, keys: Keyring) -> dict[st
         "is_default": card.is_default,
         "created_at": card.created_at,
     }
-    level = access.access(GUARD_FIELD)
-    if level == "masked":
-        shown["card_number"] = card.get_masked("card_number", keys=keys)
-    elif level != "hidden":
-        shown["card_number"] = card.get_personal("card_number", keys=keys)
-    shown["masked"] = ["card_number"] if level == "masked" else []
-    return shown
+    return show_personal(shown, card, "card_number", access.access(GUARD_FIELD), keys)
 
 
 def add_card(

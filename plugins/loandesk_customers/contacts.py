@@ -61,12 +61,20 @@ def present_contact(contact: Contact, access: RecordAccess, keys: Keyring) -> di
         "created_at": contact.created_at,
         "updated_at": contact.updated_at,
     }
-    level = access.access(GUARD_FIELD)
+    return show_personal(shown, contact, "mobile", access.access(GUARD_FIELD), keys)
+
+
+def show_personal(
+    shown: dict[str, Any], row: Any, key: str, level: str, keys: Keyring
+) -> dict[str, Any]:
+    """``shown`` with the personal value ``key`` of ``row`` as ``level`` (the viewer's access
+    to the customer's field guarding it) allows: left out when hidden, masked when masked;
+    ``masked`` lists it when masked."""
     if level == "masked":
-        shown["mobile"] = contact.get_masked("mobile", keys=keys)
+        shown[key] = row.get_masked(key, keys=keys)
     elif level != "hidden":
-        shown["mobile"] = contact.get_personal("mobile", keys=keys)
-    shown["masked"] = ["mobile"] if level == "masked" else []
+        shown[key] = row.get_personal(key, keys=keys)
+    shown["masked"] = [key] if level == "masked" else []
     return shown
 
 
