@@ -68,6 +68,9 @@ class CustomerWriteSchema(sdk.RecordWriteSchema):
     monthly_income = ma.fields.Raw(
         allow_none=True, metadata={"description": 'An amount as a string: "8500.00"'}
     )
+    marital_status = ma.fields.String(
+        allow_none=True, metadata={"description": "unmarried, married, divorced or widowed"}
+    )
     notes = ma.fields.String(allow_none=True)
     id_photo_front = ma.fields.String(
         allow_none=True, metadata={"description": "An uploaded image's id (POST /attachments)"}

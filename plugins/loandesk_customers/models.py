@@ -57,6 +57,7 @@ class Customer(PersonalData, CustomValues, Base):
     name: Mapped[str] = mapped_column(String(50), index=True)
     employer: Mapped[str | None] = mapped_column(String(100))
     monthly_income: Mapped[Decimal | None] = mapped_column(Money())
+    marital_status: Mapped[str | None] = mapped_column(String(16))  # MARITAL_STATUSES
     notes: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="active")
     owner_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)

@@ -6,6 +6,12 @@ from loandesk.sdk import FieldSpec, RecordType
 from loandesk_customers.models import Customer
 from loandesk_customers.service import create_customer, create_customers
 
+MARITAL_STATUSES = (
+    ("unmarried", "未婚", "Unmarried"),
+    ("married", "已婚", "Married"),
+    ("divorced", "离异", "Divorced"),
+    ("widowed", "丧偶", "Widowed"),
+)
 STATUSES = (("active", "正常往来", "Active"), ("closed", "已终止往来", "Closed"))
 
 FIELDS = (
@@ -16,6 +22,14 @@ FIELDS = (
     FieldSpec("bank_card", "银行卡号", "Bank card", "bank_card"),
     FieldSpec("employer", "工作单位", "Employer", "text", max_length=100, filterable=True),
     FieldSpec("monthly_income", "月收入", "Monthly income", "money", filterable=True),
+    FieldSpec(
+        "marital_status",
+        "婚姻状况",
+        "Marital status",
+        "select",
+        options=MARITAL_STATUSES,
+        filterable=True,
+    ),
     FieldSpec("notes", "备注", "Notes", "long_text", max_length=2000),
     # photos of the resident ID card: images uploaded through the platform's attachments
     FieldSpec(

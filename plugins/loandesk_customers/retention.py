@@ -27,7 +27,7 @@ def _anonymise(session: Session, customer_id: uuid.UUID, now: datetime) -> Seque
     if customer is None:
         return []
     cleared = clear_personal(customer)
-    for field in ("employer", "monthly_income", "notes"):
+    for field in ("employer", "monthly_income", "marital_status", "notes"):
         if getattr(customer, field) is not None:
             cleared.append(field)
             setattr(customer, field, None)

@@ -41,7 +41,15 @@ from loandesk_customers.models import Customer
 
 PERSONAL = ("id_number", "mobile", "address", "bank_card")
 ID_PHOTOS = ("id_photo_front", "id_photo_back")
-EDITABLE = ("name", *PERSONAL, "employer", "monthly_income", "notes", *ID_PHOTOS)
+EDITABLE = (
+    "name",
+    *PERSONAL,
+    "employer",
+    "monthly_income",
+    "marital_status",
+    "notes",
+    *ID_PHOTOS,
+)
 REDACTED = "***"
 
 
@@ -289,6 +297,7 @@ def _audited(customer: Customer) -> dict[str, Any]:
         "name": customer.name,
         "employer": customer.employer,
         "monthly_income": customer.monthly_income,
+        "marital_status": customer.marital_status,
         "notes": customer.notes,
         **{key: getattr(customer, key) for key in ID_PHOTOS},  # attachment ids
     }

@@ -20,7 +20,7 @@ def test_closed_customers_are_anonymised_after_the_period(app, firm: Firm, api_a
     from loandesk.tenancy import service, use
 
     officer, risk = firm.staff["officer1"].api, firm.staff["risk"].api
-    old = new_customer(officer, name="老客户")
+    old = new_customer(officer, name="老客户", marital_status="married")
     recent = new_customer(officer, name="新结清", mobile="13900139000")
     active = new_customer(officer, name="在贷", mobile="13700137000")
     officer.post(
@@ -55,7 +55,8 @@ def test_closed_customers_are_anonymised_after_the_period(app, firm: Firm, api_a
     auditor = firm.staff["auditor"].api
     gone = auditor.get(f"/customers/{old['id']}").get_json()
     assert gone["name"] == "已匿名化" and gone["mobile"] is None and gone["id_number"] is None
-    assert gone["monthly_income"] is None and gone["status"] == "closed"
+    assert gone["monthly_income"] is None and gone["marital_status"] is None
+    assert gone["status"] == "closed"
     assert auditor.get("/customers", query_string={"q": "13800138000"}).get_json()["total"] == 0
     [contact] = auditor.get(f"/customers/{old['id']}/contacts").get_json()["items"]
     assert (contact["name"], contact["mobile"]) == ("已匿名化", None)
