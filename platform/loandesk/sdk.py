@@ -150,6 +150,17 @@ def customer_360_sections(session: Session, customer_id: Any) -> list[ProfileSec
     return [section for sections in found for section in sections or ()]
 
 
+def record_sections(session: Session, record_type: str, record_id: Any) -> list[ProfileSection]:
+    """The sections the current tenant's enabled plugins add to the page of ``record_type``'s
+    record ``record_id`` (``loandesk_record_sections``), by ``order``."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_record_sections")(
+        session=session, record_type=record_type, record_id=record_id
+    )
+    return sorted((s for sections in found for s in sections or ()), key=lambda s: s.order)
+
+
 def credit_connectors() -> list[Any]:
     """The credit-data connectors (``loandesk_credit_connectors``) of the plugins the current
     tenant has enabled, in the order the plugins answer."""
@@ -360,6 +371,7 @@ __all__ = [
     "record_approval",
     "record_choices",
     "record_names",
+    "record_sections",
     "record_todos",
     "record_type",
     "require_token",

@@ -236,6 +236,7 @@ def application_detail(application_id: uuid.UUID) -> Any:
         status_labels={v: (zh if locale.startswith("zh") else en) for v, zh, en in STATUS_LABELS},
         can_edit=application.status in service.EDITABLE_STATUSES and bool(_editable(access, form)),
         approval=sdk.record_approval("application", application.id),
+        sections=sdk.record_sections(session, "application", application.id),
         approval_template=sdk.RECORD_APPROVAL_TEMPLATE,
         locale=_locale(),
     )

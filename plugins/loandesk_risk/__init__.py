@@ -107,3 +107,14 @@ def loandesk_risk_variables(
     from loandesk_risk import history
 
     return history.variables(session, record_type, record)
+
+
+@sdk.hookimpl
+def loandesk_record_sections(
+    session: Session, record_type: str, record_id: Any
+) -> list[sdk.ProfileSection] | None:
+    """An application's page shows its risk decisions, newest first, each opening the
+    decision's page (inputs, hits, scores, the borrower's explanation and review)."""
+    from loandesk_risk.views import decision_section
+
+    return decision_section(session, record_type, record_id)

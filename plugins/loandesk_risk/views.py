@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import format_datetime, gettext
 from sqlalchemy import select
 
 from loandesk import sdk
@@ -278,3 +278,47 @@ def explanation(decision_id: uuid.UUID) -> Any:
     return render_template(
         "risk/explanation.html", told=reviews.explanation(found), record=record, labels=LABELS
     )
+
+
+def decision_section(
+    session: Any, record_type: str, record_id: uuid.UUID
+) -> list[sdk.ProfileSection] | None:
+    """The 风控决策 section of an application's page: one row per decision, newest first."""
+    if record_type != RECORD_TYPE:
+        return None
+    rows = []
+    for found in service.decisions_of(session, RECORD_TYPE, record_id):
+        outcome = gettext(OUTCOME_LABELS.get(found.outcome, found.outcome))
+        if found.review_requested_at is not None:
+            outcome = gettext("%(outcome)s, a person to decide", outcome=outcome)
+        url = url_for("tenant.risk.decision", application_id=record_id, decision=found.id)
+        rows.append(
+            sdk.ProfileRow(
+                (
+                    outcome,
+                    found.grade or "",
+                    "" if found.total_score is None else str(found.total_score),
+                    str(found.version_number),
+                    format_datetime(found.decided_at, "short"),
+                ),
+                url,
+            )
+        )
+    return [
+        sdk.ProfileSection(
+            key="risk.decisions",
+            title_zh="风控决策",
+            title_en="Risk decisions",
+            columns=(
+                ("结果", "Outcome"),
+                ("等级", "Grade"),
+                ("评分", "Score"),
+                ("规则版本", "Rule version"),
+                ("决策时间", "Decided"),
+            ),
+            rows=tuple(rows),
+            order=50,
+            empty_zh="尚未提交，没有风控决策。",
+            empty_en="No risk decision: not submitted yet.",
+        )
+    ]

@@ -302,6 +302,17 @@ def loandesk_customer_merged(
 
 
 @hookspec
+def loandesk_record_sections(
+    session: Session, record_type: str, record_id: uuid.UUID
+) -> list[ProfileSection] | None:
+    """Sections a plugin adds to the page of a record of another plugin (an application's
+    risk decision), called for the current tenant's enabled plugins while the signed-in user,
+    who may read the record, views it. Keys are ``<plugin>.<name>``; sections are shown by
+    ``order``, values already formatted as text. Return None for record types you have
+    nothing to add to."""
+
+
+@hookspec
 def loandesk_customer_360_sections(
     session: Session, customer_id: uuid.UUID
 ) -> list[ProfileSection] | None:

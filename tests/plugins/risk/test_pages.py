@@ -172,6 +172,12 @@ def test_the_decision_page_the_review_button_and_the_explanation(desk: Desk, app
     page = browser.get(f"{base}/applications/{application}", headers=EN).get_data(as_text=True)
     assert "Request human review" not in page and "Requested" in page
     assert len(audit_events(app, desk.firm, "risk.review_request")) == 1
+    # the application's own page lists its decisions, each opening the decision's page
+    detail = browser.get(f"/t/{desk.firm.tenant.slug}/applications/{application}")
+    section = detail.get_data(as_text=True).split('data-section="risk.decisions"')[1]
+    links = re.findall(r'href="([^"]+)">([^<]+)</a>', section.split("</section>")[0])
+    assert [text for _, text in links] == ["Auto-reject, a person to decide"]
+    assert all(f"/risk/applications/{application}?decision=" in href for href, _ in links)
 
     told = browser.get(f"{base}/decisions/{decision_id.group(1)}/explanation").get_data(
         as_text=True
