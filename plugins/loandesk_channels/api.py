@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from loandesk import sdk
-from loandesk_channels import funnel, service
+from loandesk_channels import funnel, leads, service
 from loandesk_channels.models import KINDS, LEAD_STATUSES
 
 blp = Blueprint(
@@ -171,7 +171,7 @@ class FunnelRowSchema(ma.Schema):
 
 def present_lead(lead: Any, access: sdk.RecordAccess, keys: sdk.Keyring) -> dict[str, Any]:
     values = access.present(lead, keys, plain=True)
-    link = service.application_of(sdk.session(), lead.id)
+    link = leads.application_of(sdk.session(), lead.id)
     return {
         "id": lead.id,
         **values,
@@ -293,13 +293,13 @@ class Leads(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Leads in the acting staff member's data scope (an agent: their own), newest first."""
         access, keys = sdk.record_access("lead"), sdk.keyring()
-        query = service.lead_query(access, status=args["status"])
+        query = leads.lead_query(access, status=args["status"])
         page, per_page = args["page"], args["per_page"]
         from sqlalchemy import func, select
 
         total = sdk.session().scalar(select(func.count()).select_from(query.subquery()))
-        leads = sdk.session().scalars(query.limit(per_page).offset((page - 1) * per_page))
-        items = [present_lead(lead, access, keys) for lead in leads]
+        found = sdk.session().scalars(query.limit(per_page).offset((page - 1) * per_page))
+        items = [present_lead(lead, access, keys) for lead in found]
         access.audit_shown(sdk.session())
         sdk.session().commit()
         return {"items": items, "page": page, "per_page": per_page, "total": total or 0}
@@ -315,12 +315,12 @@ class Leads(MethodView):
         agent = service.agent_of(sdk.session(), user.id)
         if agent is None:
             _manager()
-        attribution = service.Attribution.from_query(
+        attribution = leads.Attribution.from_query(
             {**args, "ref": agent.referral_code if agent else args.get("ref")},
             referrer=args.get("referrer"),
         )
-        shown = args.get("consent_text") or service.consent_text()
-        lead = service.capture_lead(
+        shown = args.get("consent_text") or leads.consent_text()
+        lead = leads.capture_lead(
             sdk.session(), sdk.keyring(), args, attribution, consent_shown=shown
         )
         sdk.session().commit()
@@ -334,7 +334,7 @@ class LeadById(MethodView):
     def get(self, lead_id: uuid.UUID) -> dict[str, Any]:
         """One lead (404 outside the acting staff member's scope)."""
         access, keys = sdk.record_access("lead"), sdk.keyring()
-        shown = present_lead(service.get_lead(sdk.session(), access, lead_id), access, keys)
+        shown = present_lead(leads.get_lead(sdk.session(), access, lead_id), access, keys)
         access.audit_shown(sdk.session())
         sdk.session().commit()
         return shown
@@ -349,8 +349,8 @@ class LeadStatus(MethodView):
         """Mark a lead new, contacted or lost (``channels.convert``)."""
         _converter()
         access, keys = sdk.record_access("lead"), sdk.keyring()
-        lead = service.get_lead(sdk.session(), access, lead_id)
-        service.set_status(sdk.session(), access, lead, args["status"])
+        lead = leads.get_lead(sdk.session(), access, lead_id)
+        leads.set_status(sdk.session(), access, lead, args["status"])
         sdk.session().commit()
         return present_lead(lead, access, keys)
 
@@ -383,11 +383,11 @@ def _converter() -> None:
         )
 
 
-def convert_lead(lead_id: uuid.UUID, values: dict[str, Any]) -> service.Conversion:
+def convert_lead(lead_id: uuid.UUID, values: dict[str, Any]) -> leads.Conversion:
     """Shared by the API and the lead's page."""
     access, keys = sdk.record_access("lead"), sdk.keyring()
-    lead = service.get_lead(sdk.session(), access, lead_id)
-    return service.convert(
+    lead = leads.get_lead(sdk.session(), access, lead_id)
+    return leads.convert(
         sdk.session(),
         keys,
         lead,

@@ -11,7 +11,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext
 
 from loandesk import sdk
-from loandesk_channels import service
+from loandesk_channels import leads, service
 from loandesk_channels.models import KINDS
 from loandesk_channels.record_type import STATUSES
 
@@ -127,8 +127,8 @@ def lead_list() -> Any:
     session = sdk.session()
     status = request.args.get("status") or None
     status = status if status in {value for value, _, _ in STATUSES} else None
-    leads = list(session.scalars(service.lead_query(access, status=status).limit(PER_PAGE)))
-    rows = [(lead, access.present(lead, keys)) for lead in leads]
+    found = list(session.scalars(leads.lead_query(access, status=status).limit(PER_PAGE)))
+    rows = [(lead, access.present(lead, keys)) for lead in found]
     access.audit_shown(session)
     session.commit()
     agent = service.agent_of(session, g.user.id)
@@ -150,7 +150,7 @@ def lead_page(lead_id: uuid.UUID) -> Any:
     access, keys = sdk.record_access("lead"), sdk.keyring()
     session = sdk.session()
     try:
-        lead = service.get_lead(session, access, lead_id)
+        lead = leads.get_lead(session, access, lead_id)
     except sdk.NotFound:
         abort(404)
     errors, values, status = sdk.FormErrors(), {}, 200
@@ -161,7 +161,7 @@ def lead_page(lead_id: uuid.UUID) -> Any:
         values = {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
         try:
             if values.get("action") == "status":
-                service.set_status(session, access, lead, values.get("status", ""))
+                leads.set_status(session, access, lead, values.get("status", ""))
             else:
                 done = convert_lead(lead.id, values)
                 session.commit()
@@ -171,12 +171,12 @@ def lead_page(lead_id: uuid.UUID) -> Any:
             return redirect(url_for("tenant.channels.lead", lead_id=lead.id))
         except (sdk.ValidationFailed, sdk.Conflict) as error:
             session.rollback()
-            lead = service.get_lead(session, access, lead_id)
+            lead = leads.get_lead(session, access, lead_id)
             errors.update(error)
             status = 422 if isinstance(error, sdk.ValidationFailed) else 409
     shown = access.present(lead, keys)
     access.audit_shown(session)
-    link = service.application_of(session, lead.id)
+    link = leads.application_of(session, lead.id)
     channel = service.get_channel(session, lead.channel_id) if lead.channel_id else None
     session.commit()
     return render_template(
@@ -200,13 +200,13 @@ def lead_page(lead_id: uuid.UUID) -> Any:
 def apply() -> Any:
     """The public lead form (no sign-in): the link's query string is its attribution, kept
     in hidden fields from the first visit to the submission."""
-    consent = gettext(service.consent_text())
+    consent = gettext(leads.consent_text())
     errors = sdk.FormErrors()
     source = request.form if request.method == "POST" else request.args
     # the page that sent the visitor here, kept from the first visit (the submission's own
     # Referer is this form)
     referrer = source.get("referrer") or (request.referrer if request.method == "GET" else None)
-    attribution = service.Attribution.from_query(source, referrer=referrer)
+    attribution = leads.Attribution.from_query(source, referrer=referrer)
     hidden = {
         "ref": attribution.ref or "",
         "channel": attribution.channel or "",
@@ -220,7 +220,7 @@ def apply() -> Any:
         sdk.check_public_form("channels.apply")
         values = {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
         try:
-            service.capture_lead(
+            leads.capture_lead(
                 sdk.session(), sdk.keyring(), values, attribution, consent_shown=consent
             )
         except sdk.ValidationFailed as error:
