@@ -229,13 +229,13 @@ def _write(folder: Path, bundle: dict[str, Any]) -> None:
     [
         (
             lambda b: b["roles.yaml"]["roles"][-1]["permissions"].append("loans.fly"),
-            "roles.yaml: roles[7].permissions: unknown permission 'loans.fly'",
+            "roles.yaml: roles[{last}].permissions: unknown permission 'loans.fly'",
         ),
         (
             lambda b: b["roles.yaml"]["roles"][-1]["record_access"]["customer"]["fields"].update(
                 {"shoe_size": "view"}
             ),
-            "roles.yaml: roles[7].record_access.customer: unknown field 'shoe_size'",
+            "roles.yaml: roles[{last}].record_access.customer: unknown field 'shoe_size'",
         ),
         (
             lambda b: b["roles.yaml"]["roles"].append(
@@ -246,19 +246,19 @@ def _write(folder: Path, bundle: dict[str, Any]) -> None:
                     "record_access": {"loan": {"scope": "own"}},
                 }
             ),
-            "roles.yaml: roles[8].record_access.loan: unknown record type",
+            "roles.yaml: roles[{new}].record_access.loan: unknown record type",
         ),
         (
             lambda b: b["roles.yaml"]["roles"].append(
                 {"key": "ghost", "builtin": True, "name_zh": "鬼", "name_en": "Ghost"}
             ),
-            "roles.yaml: roles[8].builtin: 'ghost' is not a built-in role",
+            "roles.yaml: roles[{new}].builtin: 'ghost' is not a built-in role",
         ),
         (
             lambda b: b["roles.yaml"]["roles"].append(
                 {"key": "tenant_admin", "builtin": True, "name_zh": "管", "name_en": "Admin"}
             ),
-            "roles.yaml: roles[8].key: the tenant admin always holds everything",
+            "roles.yaml: roles[{new}].key: the tenant admin always holds everything",
         ),
         (
             lambda b: b["org.yaml"]["company"]["units"][1]["units"][0].update(
@@ -280,7 +280,7 @@ def _write(folder: Path, bundle: dict[str, Any]) -> None:
         ),
         (
             lambda b: b["roles.yaml"]["roles"][-1].update({"colour": "red"}),
-            "roles.yaml: roles[7].colour: Unknown field.",
+            "roles.yaml: roles[{last}].colour: Unknown field.",
         ),
         (
             lambda b: b["tenant.yaml"].update(
@@ -301,6 +301,8 @@ def test_invalid_bundles_are_refused_and_change_nothing(
     configure(api_a)
     bundle = _bundle(app, tenant_a.slug, tmp_path / "a")
     bundle["plugins.yaml"]["plugins"]["hello"]["settings"]["greeting"] = "changed first"
+    roles = len(bundle["roles.yaml"]["roles"])  # the built-in ones, then the tenant's own
+    problem = problem.format(last=roles - 1, new=roles)
     mutate(bundle)
     _write(tmp_path / "a", bundle)
     before = audit_count(app, tenant_a.slug)
