@@ -157,7 +157,7 @@ def test_template_has_translated_headers_hidden_keys_and_drop_downs(app, admin, 
     assert keys[-1] == "#keys" and sheet.row_dimensions[2].hidden
     assert keys[:-1] == [
         "name", "id_number", "mobile", "address", "bank_card", "employer", "monthly_income",
-        "notes", "loan_purpose", "years_employed", "has_car", "first_contact",
+        "marital_status", "notes", "loan_purpose", "years_employed", "has_car", "first_contact",
     ]  # fmt: skip
     assert "借款用途 *" in headers
     lists = book["lists"]
