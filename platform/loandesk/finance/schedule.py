@@ -215,7 +215,9 @@ def _principal_parts(terms: Terms, plan: _Plan, principal: Decimal, n: int) -> l
             return [part] * (n - 1) + [principal - part * (n - 1)]
     base = floor_to(principal / n, plan.step)
     extra = int((principal - base * n) / plan.step)
-    return [base + plan.step] * extra + [base] * (n - extra)
+    parts = [base + plan.step] * extra + [base] * (n - extra)
+    parts[-1] += principal - base * n - extra * plan.step  # cents below a whole-yuan step
+    return parts
 
 
 def _equal_principal(terms: Terms, plan: _Plan) -> Rows:
@@ -239,10 +241,10 @@ def _flat(terms: Terms, plan: _Plan) -> Rows:
     parts = _principal_parts(terms, plan, principal, n)
     exact = [principal * f for f in plan.factors]
     total = plan.round_interest(sum(exact, ZERO))
-    if terms.rounding.remainder is Remainder.LAST:
-        interests = [plan.round_interest(e) for e in exact[:-1]]
-        interests.append(total - sum(interests, ZERO))
-    else:
+    interests = [plan.round_interest(e) for e in exact[:-1]]
+    interests.append(total - sum(interests, ZERO))
+    if terms.rounding.remainder is Remainder.SPREAD or interests[-1] < 0:
+        # Rounded up every period, a tiny interest could leave the last one negative.
         interests = [floor_to(e, CENT) for e in exact]
         extra = int((total - sum(interests, ZERO)) / CENT)
         interests = [x + CENT if i < extra else x for i, x in enumerate(interests)]
