@@ -10,8 +10,10 @@ Conventions that are choices, not arithmetic:
   repayments are rescheduled around holidays).
 * Equal installments under an actual day count: the installment comes from the nominal
   periodic rate (annual / periods a year), the interest of each period from its actual days,
-  and the last installment takes the difference. A broken first period likewise keeps the
-  regular installment and charges that period's interest by its actual length.
+  and the last installment takes the difference, as Apache Fineract schedules them (its
+  scenarios RS03 and C3159, reproduced in tests/platform/finance/test_published_examples.py).
+  A broken first period likewise keeps the regular installment and charges that period's
+  interest by its actual length.
 """
 
 from __future__ import annotations
@@ -287,10 +289,11 @@ def _schedule(terms: Terms, plan: _Plan, rows: Rows) -> Schedule:
             upfront += amount
             deducted += amount if fee.deducted else ZERO
     installments = []
-    balance = terms.principal
+    balance = terms.principal.quantize(CENT)
     for number, ((part, interest), start, end) in enumerate(
         zip(rows, plan.starts, plan.ends, strict=True), start=1
     ):
+        part = part.quantize(CENT)  # whole-yuan parts and a zero show as cents too
         balance -= part
         installments.append(
             Installment(
