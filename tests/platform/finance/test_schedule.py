@@ -137,7 +137,7 @@ def test_spread_remainder_and_yuan_rounding() -> None:
     spread = build_schedule(replace(terms, rounding=Rounding(remainder=Remainder.SPREAD)))
     assert amounts(spread, "principal") == ["3333.34", "3333.33", "3333.33"]
     yuan = build_schedule(replace(terms, rounding=Rounding(installment=InstallmentRounding.YUAN)))
-    assert amounts(yuan, "principal") == ["3333", "3333", "3334"]
+    assert amounts(yuan, "principal") == ["3333.00", "3333.00", "3334.00"]
 
 
 @pytest.mark.parametrize(
