@@ -35,6 +35,7 @@ from loandesk.finance.rounding import (
     interest_rounder,
 )
 from loandesk.finance.terms import (
+    DateRoll,
     DayCount,
     FeeKind,
     FirstPeriod,
@@ -290,16 +291,21 @@ def _schedule(terms: Terms, plan: _Plan, rows: Rows) -> Schedule:
             deducted += amount if fee.deducted else ZERO
     installments = []
     balance = terms.principal.quantize(CENT)
+    previous = terms.start_date
     for number, ((part, interest), start, end) in enumerate(
         zip(rows, plan.starts, plan.ends, strict=True), start=1
     ):
         part = part.quantize(CENT)  # whole-yuan parts and a zero show as cents too
         balance -= part
+        due = dates.roll(end, terms.date_roll, terms.calendar)
+        if due <= previous:  # rolled back onto the previous due date (or the disbursement)
+            due = dates.roll(end, DateRoll.FOLLOWING, terms.calendar)
+        previous = due
         installments.append(
             Installment(
                 number=number,
                 period_start=start,
-                due_date=dates.roll(end, terms.date_roll, terms.calendar),
+                due_date=due,
                 principal=part,
                 interest=interest,
                 fees=per_installment,
