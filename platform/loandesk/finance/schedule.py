@@ -298,7 +298,9 @@ def _schedule(terms: Terms, plan: _Plan, rows: Rows) -> Schedule:
         part = part.quantize(CENT)  # whole-yuan parts and a zero show as cents too
         balance -= part
         due = dates.roll(end, terms.date_roll, terms.calendar)
-        if due <= previous:  # rolled back onto the previous due date (or the disbursement)
+        if due < previous or due <= terms.start_date:
+            # Rolled back before the previous due date or onto the disbursement day. (Rolled
+            # forward, a long holiday can make two installments due the same day.)
             due = dates.roll(end, DateRoll.FOLLOWING, terms.calendar)
         previous = due
         installments.append(
