@@ -21,6 +21,7 @@ from typing import Any
 import pluggy
 from sqlalchemy.orm import Session
 
+from loandesk import finance
 from loandesk.api.lists import ListArgs, RecordSchema
 from loandesk.api.lists import view_state as list_state
 from loandesk.api.schemas import PageArgs, RecordWriteSchema, page_of
@@ -64,6 +65,7 @@ from loandesk.fields.web import RecordView, submitted
 from loandesk.fields.web import choices as record_choices
 from loandesk.fields.web import names as record_names
 from loandesk.fields.web import typed as typed_values
+from loandesk.finance import ProductTerms
 from loandesk.flows.service import latest as latest_approval
 from loandesk.flows.service import submit_for_approval
 from loandesk.i18n import N_
@@ -202,6 +204,32 @@ def customer_exposure(session: Session, customer_ids: list[Any]) -> Decimal:
     return sum((Decimal(a) for a in answers if a is not None), Decimal(0))
 
 
+DEFAULT_RATE_CAP = Decimal("0.24")
+
+
+def product_terms(session: Session, product_id: Any, version: int | None = None) -> ProductTerms:
+    """The terms of the current tenant's product ``product_id`` (its version ``version``, or
+    the one in force) from the plugin that owns the catalogue (``loandesk_product_terms``);
+    ``NotFound`` when there is none."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_product_terms")(
+        session=session, product_id=product_id, version=version
+    )
+    if found is None:
+        raise NotFound(N_("No such product."))
+    return found
+
+
+def rate_cap() -> Decimal:
+    """The current tenant's cap on the IRR-based annual rate (``loandesk_rate_cap``), 24%
+    unless a plugin's setting says otherwise."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_rate_cap")()
+    return DEFAULT_RATE_CAP if found is None else Decimal(found)
+
+
 def record_type(key: str) -> RecordType:
     """The current tenant's enabled record type ``key`` (its model and fields): how a plugin
     reads another plugin's records without importing it. ``NotFound`` when none is enabled."""
@@ -263,6 +291,7 @@ def send_attachment(attachment_id: Any, *, inline: bool = False) -> Any:
 
 __all__ = [
     "ANONYMISED_NAME",
+    "DEFAULT_RATE_CAP",
     "N_",
     "RECORD_APPROVAL_TEMPLATE",
     "RECORD_TODOS_TEMPLATE",
@@ -309,6 +338,7 @@ __all__ = [
     "Permission",
     "PersonalData",
     "PluginInfo",
+    "ProductTerms",
     "ProfileRow",
     "ProfileSection",
     "RecordAccess",
@@ -352,6 +382,7 @@ __all__ = [
     "enqueue",
     "export_workbook",
     "field_defaults",
+    "finance",
     "hookimpl",
     "keep_attachment",
     "keyring",
@@ -366,6 +397,8 @@ __all__ = [
     "page_of",
     "permission_required",
     "plugin_settings",
+    "product_terms",
+    "rate_cap",
     "read_custom",
     "record_access",
     "record_approval",

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from loandesk.events import EventHandler, EventType
     from loandesk.fields import RecordType
     from loandesk.fields.forms import Form
+    from loandesk.finance import ProductTerms
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
     from loandesk.notifications.channels import Channel
@@ -323,3 +324,23 @@ def loandesk_customer_360_sections(
     them by ``order``. Apply the viewer's data scope and field permissions yourself
     (``sdk.record_access``): show only rows the viewer may see, values already formatted as
     text. Return None (or an empty list) to add nothing."""
+
+
+# --- loan servicing (per tenant) ----------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def loandesk_product_terms(
+    session: Session, product_id: uuid.UUID, version: int | None
+) -> ProductTerms | None:
+    """The terms of product ``product_id`` (贷款产品) for the current tenant: its version
+    ``version``, or the version in force when ``version`` is None. Called when a loan is
+    quoted, contracted or booked; the plugin that owns the product catalogue answers, others
+    return None. None from every plugin means there is no such product (or version)."""
+
+
+@hookspec(firstresult=True)
+def loandesk_rate_cap() -> Decimal | None:
+    """The current tenant's cap on the annualised rate (年化利率上限, a fraction: 0.24) that no
+    product or loan may exceed, measured as the IRR including every fee. The plugin that owns
+    the setting answers; None from every plugin means the default, 24%."""
