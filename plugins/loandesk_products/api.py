@@ -197,5 +197,6 @@ def quote_values(found: calculator.Quote) -> dict[str, Any]:
         },
         "annual_rate_irr": str(schedule.annual_rate_irr),
         "apr": str(schedule.apr),
+        "effective_annual_rate": str(schedule.effective_annual_rate),
         "rate_cap": str(found.cap),
     }

@@ -41,7 +41,7 @@ EXPLICIT_KEYS = (
     "fees",
     "rounding",
     "date_roll",
-)
+)  # and ``maturity_date``: the one due date of frequency ``single``
 RANGE_NAMES = {
     "min_amount": "principal",
     "max_amount": "principal",
@@ -75,7 +75,9 @@ def working_calendar(start: dt.date, years: int) -> finance.Calendar:
     return finance.Calendar(holidays=frozenset(holidays), working_weekends=frozenset(working))
 
 
-def _loan_values(values: Mapping[str, Any], errors: dict[str, list[str]]) -> tuple[Any, Any, Any]:
+def _loan_values(
+    values: Mapping[str, Any], errors: dict[str, list[str]]
+) -> tuple[Any, Any, dt.date]:
     problems = terms_input._Problems()
     principal = terms_input._decimal(
         problems, "principal", values.get("principal"), low=Decimal("0.01"),
@@ -84,15 +86,19 @@ def _loan_values(values: Mapping[str, Any], errors: dict[str, list[str]]) -> tup
     periods = terms_input._integer(
         problems, "periods", values.get("periods"), low=1, high=terms_input.MAX_PERIODS
     )
-    raw_start = values.get("start_date")
-    start = pricing.local_today()
-    if raw_start not in (None, ""):
-        try:
-            start = dt.date.fromisoformat(str(raw_start))
-        except ValueError:
-            problems.add("start_date", message(N_("Enter a date such as 2026-03-01.")))
+    start = _date(problems, "start_date", values.get("start_date")) or pricing.local_today()
     errors.update(problems.errors)
     return principal, periods, start
+
+
+def _date(problems: terms_input._Problems, name: str, raw: Any) -> dt.date | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(str(raw))
+    except ValueError:
+        problems.add(name, message(N_("Enter a date such as 2026-03-01.")))
+        return None
 
 
 def _product(session: Session, values: Mapping[str, Any], errors: dict[str, list[str]]) -> Any:
@@ -118,7 +124,7 @@ def quote(session: Session, values: Mapping[str, Any]) -> Quote:
     (``principal``, ``periods``) or over the cap (``annual_rate``)."""
     errors: dict[str, list[str]] = {}
     principal, periods, start = _loan_values(values, errors)
-    product = None
+    product, maturity = None, None
     if values.get("product_id") not in (None, ""):
         product = _product(session, values, errors)
         if product is not None:
@@ -129,15 +135,20 @@ def quote(session: Session, values: Mapping[str, Any]) -> Quote:
             product = terms_input.load_terms(
                 {**explicit, "min_amount": principal or "1", "max_amount": principal or "1",
                  "min_periods": periods or 1, "max_periods": periods or 1},
-                product_id=None, version=0, code="", name="",
+                product_id=None, version=0, code="", name="", single_allowed=True,
             )  # fmt: skip
         except ValidationFailed as problem:
             for key, texts in problem.errors.items():
                 errors.setdefault(RANGE_NAMES.get(key, key), []).extend(texts)
+        problems = terms_input._Problems()
+        maturity = _date(problems, "maturity_date", values.get("maturity_date"))
+        errors.update(problems.errors)
     if errors or product is None or principal is None or periods is None:
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)
     years = periods // 12 + 2
-    terms = product.terms_for(principal, periods, start, calendar=working_calendar(start, years))
+    terms = product.terms_for(
+        principal, periods, start, calendar=working_calendar(start, years), maturity_date=maturity
+    )
     schedule = pricing.schedule_of(terms)
     cap = rate_cap()
     if schedule.annual_rate_irr > cap:

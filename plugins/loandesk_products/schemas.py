@@ -147,6 +147,7 @@ class PreviewSchema(ma.Schema):
     fees = F.Raw(metadata={"description": "Without a product: a list shaped as FeeSchema"})
     rounding = F.Raw(metadata={"description": "Without a product: shaped as RoundingSchema"})
     date_roll = F.Raw()
+    maturity_date = F.Raw(metadata={"description": "Frequency single: the one due date"})
 
 
 class InstallmentSchema(ma.Schema):
@@ -181,4 +182,7 @@ class QuoteSchema(ma.Schema):
         metadata={"description": "年化利率 (IRR, every fee included), a fraction"}
     )
     apr = F.String(metadata={"description": "APR (Regulation Z Appendix J), a fraction"})
+    effective_annual_rate = F.String(
+        metadata={"description": "(1 + periodic IRR) ** periods a year - 1, a fraction"}
+    )
     rate_cap = F.String(metadata={"description": "The tenant's cap, a fraction"})

@@ -162,7 +162,7 @@ def _fees(problems: _Problems, raw: Any) -> tuple[finance.Fee, ...]:
         if basis is finance.FeeBasis.PERCENT:
             value = _decimal(
                 problems, f"{where}.value", given.get("value"), low=Decimal("0.000001"),
-                high=Decimal(1), places=6, rate=True,
+                high=Decimal("0.999999"), places=6, rate=True,
             )  # fmt: skip
         else:
             value = _decimal(
@@ -268,7 +268,13 @@ def _rounding(problems: _Problems, raw: Any) -> finance.Rounding:
 
 
 def load_terms(
-    raw: Mapping[str, Any], *, product_id: Any, version: int, code: str, name: str
+    raw: Mapping[str, Any],
+    *,
+    product_id: Any,
+    version: int,
+    code: str,
+    name: str,
+    single_allowed: bool = False,
 ) -> finance.ProductTerms:
     """``raw`` (the keys of ``TERM_KEYS``) as ``ProductTerms``; ``ValidationFailed`` (422)
     naming every wrong field. The cap on the annualised rate is checked elsewhere
@@ -300,9 +306,15 @@ def load_terms(
     )  # fmt: skip
     method = _choice(problems, "method", raw.get("method"), finance.Method)
     frequency = _choice(problems, "frequency", raw.get("frequency"), finance.Frequency)
-    single = (method is finance.Method.SINGLE_PAYMENT, frequency is finance.Frequency.SINGLE)
-    if method and frequency and single[0] != single[1]:
-        problems.add("frequency", N_("A single payment goes with the single-payment method."))
+    if frequency is finance.Frequency.SINGLE and not single_allowed:
+        # a product's loans run a number of periods; one payment after them is the
+        # single-payment method with a frequency (a dated one is the calculator's)
+        problems.add(
+            "frequency",
+            N_("For one payment at the end, choose the single-payment method with a frequency."),
+        )
+    if method is finance.Method.INTEREST_FIRST and periods["min_periods"] == 1:
+        problems.add("min_periods", N_("Interest first needs at least 2 periods."))
     first = _choice(
         problems, "first_period", raw.get("first_period"), finance.FirstPeriod,
         finance.FirstPeriod.FULL,
@@ -310,6 +322,16 @@ def load_terms(
     due_day = _integer(problems, "due_day", raw.get("due_day"), low=1, high=28, required=False)
     if first is finance.FirstPeriod.BROKEN and due_day is None:
         problems.add("due_day", N_("A broken first period needs the day installments fall due."))
+    if first is not finance.FirstPeriod.BROKEN and due_day is not None:
+        problems.add(
+            "due_day",
+            N_("Only with a broken first period: a full one falls due on the start's day."),
+        )
+    monthly = (finance.Frequency.MONTHLY, finance.Frequency.QUARTERLY)
+    if first is finance.FirstPeriod.BROKEN and frequency and frequency not in monthly:
+        problems.add(
+            "first_period", N_("A broken first period needs a monthly or quarterly frequency.")
+        )
     interest_only = _integer(
         problems, "interest_only_periods", raw.get("interest_only_periods"), low=0,
         high=MAX_PERIODS, required=False,
