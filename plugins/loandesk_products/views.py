@@ -155,7 +155,7 @@ def product_detail(product_id: uuid.UUID) -> Any:
     }
     return render_template(
         "products/detail.html", product=product, history=history, all_changes=changes,
-        current=history[0], label=forms.path_label, shown=_shown, **_choices(),
+        current=history[0], label=_label, shown=_shown, **_choices(),
     )  # fmt: skip
 
 
@@ -168,7 +168,7 @@ def version_detail(product_id: uuid.UUID, number: int) -> Any:
     older = service.get_version(session, product, number - 1) if number > 1 else None
     return render_template(
         "products/version.html", product=product, version=version,
-        changes=service.version_diff(older, version), label=forms.path_label, shown=_shown,
+        changes=service.version_diff(older, version), label=_label, shown=_shown,
         **_choices(),
     )  # fmt: skip
 
@@ -181,6 +181,10 @@ def product_active(product_id: uuid.UUID) -> Any:
     service.set_active(session, product, request.form.get("active") == "on")
     session.commit()
     return redirect(url_for("tenant.products.detail", product_id=product.id))
+
+
+def _label(path: str) -> str:
+    return forms.path_label(path, gettext)
 
 
 def _shown(path: str, value: Any) -> str:
