@@ -127,6 +127,7 @@ def schedule_terms_from(form: MultiDict[str, str]) -> dict[str, Any]:
         "due_day": _text(form, "due_day"),
         "interest_only_periods": _text(form, "interest_only_periods"),
         "date_roll": form.get("date_roll") or None,
+        "maturity_date": _text(form, "maturity_date"),
         "fees": fees_from(form),
         "rounding": {
             "installment": form.get("rounding-installment") or None,
@@ -141,8 +142,9 @@ def terms_from(form: MultiDict[str, str]) -> dict[str, Any]:
     """The editor's fields as the terms' JSON shape (what the service checks)."""
     penalty_rate = _text(form, "penalty-annual_rate")
     early_fee = _text(form, "early_repayment-fee_percent") or "0"
+    loan_only = ("maturity_date",)  # a product's loans run periods, not to a date
     return {
-        **schedule_terms_from(form),
+        **{k: v for k, v in schedule_terms_from(form).items() if k not in loan_only},
         "min_amount": _text(form, "min_amount"),
         "max_amount": _text(form, "max_amount"),
         "min_periods": _text(form, "min_periods"),

@@ -233,7 +233,7 @@ def _early(problems: _Problems, raw: Any) -> finance.EarlyRepayment:
                 raise ValueError
             recalculations = tuple(finance.Recalculation(r) for r in dict.fromkeys(chosen))
         except ValueError:
-            problems.add("early_repayment.recalculations", N_("Choose of the offered values."))
+            problems.add("early_repayment.recalculations", N_("Choose one of the offered values."))
     return finance.EarlyRepayment(allowed, fee or Decimal(0), paid or 0, recalculations)
 
 

@@ -125,3 +125,33 @@ def test_a_quote_on_a_product_keeps_to_its_ranges_and_its_versions(shop: Shop) -
     assert latest["version"] == 2 and latest["installments"][0]["total"] == "902.58"
     older = shop.officer.post("/schedules/preview", json={**loan, "version": 1}).get_json()
     assert older["version"] == 1 and older["installments"][0]["total"] == "888.49"
+
+
+def test_due_dates_roll_off_chinese_holidays_and_a_dated_single_payment(shop: Shop) -> None:
+    body = {
+        "principal": "10000.00",
+        "periods": 3,
+        "start_date": "2026-09-01",
+        "annual_rate": "0.12",
+        "frequency": "monthly",
+        "method": "equal_principal",
+        "date_roll": "following",
+    }
+    rows = shop.officer.post("/schedules/preview", json=body).get_json()["installments"]
+    # 1 October is National Day (国庆节): the first working day after the holiday is the 8th
+    assert [r["due_date"] for r in rows] == ["2026-10-08", "2026-11-02", "2026-12-01"]
+    assert [r["principal"] for r in rows] == ["3333.33", "3333.33", "3333.34"]
+
+    single = {**body, "periods": 1, "frequency": "single", "method": "single_payment",
+              "date_roll": "none", "maturity_date": "2026-12-01"}  # fmt: skip
+    answer = shop.officer.post("/schedules/preview", json=single)
+    assert answer.status_code == 200, answer.get_json()
+    assert [r["due_date"] for r in answer.get_json()["installments"]] == ["2026-12-01"]
+    missing = shop.officer.post("/schedules/preview", json={**single, "maturity_date": None})
+    assert missing.status_code == 422 and list(missing.get_json()["errors"]) == ["maturity_date"]
+    # a product cannot be single-dated: its loans run a number of periods
+    refused = shop.risk.post(
+        "/products",
+        json={"code": "S1", "name": "到期一次还", "terms": {**TERMS, "frequency": "single"}},
+    )
+    assert refused.status_code == 422 and list(refused.get_json()["errors"]) == ["frequency"]

@@ -56,7 +56,12 @@ def test_the_editor_refuses_in_place_publishes_and_shows_the_history(
     empty = web.get(f"{base}/", headers=EN).get_data(as_text=True)
     assert "No loan products yet" in empty and f"{base}/new" in empty
     page = web.get(f"{base}/new", headers=EN).get_data(as_text=True)
-    for name in ("penalty-annual_rate", "allocation_order-3", "fees-1-value", "rounding-installment"):
+    for name in (
+        "penalty-annual_rate",
+        "allocation_order-3",
+        "fees-1-value",
+        "rounding-installment",
+    ):
         assert f'name="{name}"' in page
 
     # 20% nominal, under the cap; a 3% fee kept out of the payout takes the IRR over it
@@ -74,7 +79,9 @@ def test_the_editor_refuses_in_place_publishes_and_shows_the_history(
     }))  # fmt: skip
     assert capped.status_code == 422
     assert "over the cap of 24.00%" in _error_of(capped.get_data(as_text=True), "annual_rate")
-    bad_fee = _post(web, f"{base}/new", product_form(**{"fees-1-code": "Bad!", "fees-1-value": "3"}))
+    bad_fee = _post(
+        web, f"{base}/new", product_form(**{"fees-1-code": "Bad!", "fees-1-value": "3"})
+    )
     assert "Use lowercase letters" in _error_of(bad_fee.get_data(as_text=True), "fees-1-code")
     assert "No loan products yet" in web.get(f"{base}/", headers=EN).get_data(as_text=True)
 
