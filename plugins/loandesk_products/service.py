@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
     N_,
+    Conflict,
     NotFound,
     ValidationFailed,
     audit_changes,
@@ -211,7 +212,11 @@ def publish_version(
     )  # fmt: skip
     session.add(version)
     product.latest_version, product.name = number, name
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # another publication took this number first
+        raise Conflict(N_("The product changed meanwhile: reload it and try again.")) from None
     diff = audit_changes(flat(before), flat(version))
     audit_record(
         session, "products.version.publish", "product", product.id,

@@ -62,7 +62,7 @@ def product_list() -> Any:
     return render_template("products/index.html", result=result)
 
 
-def _form_errors(problem: sdk.ValidationFailed, rows: list[int]) -> sdk.FormErrors:
+def _form_errors(problem: sdk.DomainError, rows: list[int]) -> sdk.FormErrors:
     errors = sdk.FormErrors()
     errors.update(problem, rename={path: forms.error_name(path, rows) for path in problem.errors})
     if problem.errors:  # the form's summary above the fields too
@@ -107,7 +107,7 @@ def product_edit(product_id: uuid.UUID) -> Any:
             service.publish_version(
                 session, product, forms.product_from(request.form), user_id=g.user.id
             )
-        except sdk.ValidationFailed as problem:
+        except (sdk.ValidationFailed, sdk.Conflict) as problem:
             session.rollback()
             errors = _form_errors(problem, forms.fee_rows(request.form))
         else:

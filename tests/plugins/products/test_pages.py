@@ -121,6 +121,10 @@ def test_the_calculator_answers_a_printable_schedule(shop: Shop, app: Flask) -> 
     path = f"/t/{shop.tenant.slug}/products/calculator"
     page = officer.get(path, headers=EN)
     assert page.status_code == 200 and 'name="principal"' in page.get_data(as_text=True)
+    for asset in ("products.css", "products.js"):  # the print styles and the Print button
+        assert f"/products/static/{asset}" in page.get_data(as_text=True)
+        served = officer.get(f"/t/{shop.tenant.slug}/products/static/{asset}")
+        assert served.status_code == 200 and b"print" in served.data
     loan = product_form(principal="10000", periods="12", start_date="2026-03-01", product_id="")
     answer = _post(officer, path, loan, headers=HTMX)
     assert answer.status_code == 200

@@ -145,3 +145,34 @@ def test_tenants_see_only_their_own_products(
     with tenant_session(app, shop.tenant.slug) as session:
         assert sdk.product_terms(session, uuid.UUID(made["id"])).version == 1
     assert shop.risk.get("/products").get_json()["total"] == 1
+
+
+def test_two_publications_of_the_same_version_number_do_not_both_land(
+    shop: Shop, app: Flask
+) -> None:
+    from loandesk_products import service
+
+    from loandesk.tenancy import service as tenancy
+    from loandesk.tenancy import use
+
+    made = new_product(shop.risk)
+    ext = app.extensions["loandesk"]
+    with app.app_context():
+        stale = ext.db.session_factory()  # a second request's session, read before the first
+        try:
+            tenant = tenancy.get_by_slug(stale, shop.tenant.slug).ref()
+            with use(tenant):
+                product = service.get_product(stale, uuid.UUID(made["id"]))
+                stale.commit()  # keeps the loaded product (no expiry on commit)
+                changed = {"terms": {**TERMS, "annual_rate": "0.13"}}
+                assert shop.risk.put(f"/products/{made['id']}", json=changed).status_code == 200
+                with pytest.raises(sdk.Conflict):
+                    service.publish_version(stale, product, {"terms": TERMS})
+                stale.rollback()
+        finally:
+            stale.close()
+    history = shop.risk.get(f"/products/{made['id']}/versions").get_json()
+    assert [(v["number"], v["terms"]["annual_rate"]) for v in history] == [
+        (2, "0.13"),
+        (1, "0.12"),
+    ]
