@@ -14,14 +14,14 @@ from loandesk import sdk
 from loandesk_products import calculator, service
 from loandesk_products.models import Product, ProductVersion
 from loandesk_products.schemas import (
+    CatalogProductDetailSchema,
+    CatalogProductSchema,
+    CatalogProductWriteSchema,
     PreviewSchema,
-    ProductDetailSchema,
     ProductListArgs,
     ProductPatchSchema,
-    ProductSchema,
-    ProductWriteSchema,
+    ProductVersionSchema,
     QuoteSchema,
-    VersionSchema,
 )
 
 blp = Blueprint(
@@ -47,7 +47,7 @@ def _detail(product: Product) -> dict[str, Any]:
     session = sdk.session()
     history = service.versions(session, product)
     return {
-        **{k: getattr(product, k) for k in ProductSchema().fields},
+        **{k: getattr(product, k) for k in CatalogProductSchema().fields},
         "terms": history[0].terms,
         "versions": history,
     }
@@ -69,7 +69,7 @@ def _version(product: Product, version: ProductVersion) -> dict[str, Any]:
 class Products(MethodView):
     @sdk.require_token("records:read")
     @blp.arguments(ProductListArgs, location="query")
-    @blp.response(200, sdk.page_of(ProductSchema, "ProductsPage"))
+    @blp.response(200, sdk.page_of(CatalogProductSchema, "ProductsPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The tenant's products by code (``active=true``: only those offered)."""
         _may("products.view")
@@ -84,8 +84,8 @@ class Products(MethodView):
         }
 
     @sdk.require_token("records:write")
-    @blp.arguments(ProductWriteSchema)
-    @blp.response(201, ProductDetailSchema)
+    @blp.arguments(CatalogProductWriteSchema)
+    @blp.response(201, CatalogProductDetailSchema)
     @blp.alt_response(422, description="A field is wrong, or over the cap (named in errors)")
     @blp.alt_response(403, description="Without products.manage")
     def post(self, args: dict[str, Any]) -> Any:
@@ -99,15 +99,15 @@ class Products(MethodView):
 @blp.route("/products/<uuid:product_id>")
 class ProductById(MethodView):
     @sdk.require_token("records:read")
-    @blp.response(200, ProductDetailSchema)
+    @blp.response(200, CatalogProductDetailSchema)
     def get(self, product_id: uuid.UUID) -> Any:
         """The product, the terms in force and the list of its versions (newest first)."""
         _may("products.view")
         return _detail(service.get_product(sdk.session(), product_id))
 
     @sdk.require_token("records:write")
-    @blp.arguments(ProductWriteSchema)
-    @blp.response(200, ProductDetailSchema)
+    @blp.arguments(CatalogProductWriteSchema)
+    @blp.response(200, CatalogProductDetailSchema)
     @blp.alt_response(422, description="A field is wrong, or over the cap (named in errors)")
     def put(self, args: dict[str, Any], product_id: uuid.UUID) -> Any:
         """Publish the next version with these ``terms`` (and ``name``, ``note``); the earlier
@@ -120,7 +120,7 @@ class ProductById(MethodView):
 
     @sdk.require_token("records:write")
     @blp.arguments(ProductPatchSchema)
-    @blp.response(200, ProductSchema)
+    @blp.response(200, CatalogProductSchema)
     def patch(self, args: dict[str, Any], product_id: uuid.UUID) -> Any:
         """Offer the product to new loans (``active: true``) or stop; no new version."""
         _may("products.manage")
@@ -133,7 +133,7 @@ class ProductById(MethodView):
 @blp.route("/products/<uuid:product_id>/versions")
 class Versions(MethodView):
     @sdk.require_token("records:read")
-    @blp.response(200, VersionSchema(many=True))
+    @blp.response(200, ProductVersionSchema(many=True))
     def get(self, product_id: uuid.UUID) -> Any:
         """Every version, newest first, each with what changed from the one before."""
         _may("products.view")
@@ -141,8 +141,8 @@ class Versions(MethodView):
         return [_version(product, v) for v in service.versions(sdk.session(), product)]
 
     @sdk.require_token("records:write")
-    @blp.arguments(ProductWriteSchema)
-    @blp.response(201, VersionSchema)
+    @blp.arguments(CatalogProductWriteSchema)
+    @blp.response(201, ProductVersionSchema)
     @blp.alt_response(422, description="A field is wrong, or over the cap (named in errors)")
     def post(self, args: dict[str, Any], product_id: uuid.UUID) -> Any:
         """Publish the next version (as ``PUT /products/{id}``); answers the new version."""
@@ -156,7 +156,7 @@ class Versions(MethodView):
 @blp.route("/products/<uuid:product_id>/versions/<int:number>")
 class VersionByNumber(MethodView):
     @sdk.require_token("records:read")
-    @blp.response(200, VersionSchema)
+    @blp.response(200, ProductVersionSchema)
     def get(self, product_id: uuid.UUID, number: int) -> Any:
         """One version, as it was published (readable for as long as the product exists)."""
         _may("products.view")

@@ -78,7 +78,7 @@ class TermsSchema(ma.Schema):
     tranches_allowed = F.Boolean()
 
 
-class ProductSchema(ma.Schema):
+class CatalogProductSchema(ma.Schema):
     id = F.UUID()
     code = F.String()
     name = F.String()
@@ -88,24 +88,27 @@ class ProductSchema(ma.Schema):
     updated_at = F.DateTime()
 
 
-class VersionSchema(ma.Schema):
+class ProductVersionSummarySchema(ma.Schema):
     number = F.Integer()
     name = F.String()
     note = F.String()
     created_at = F.DateTime()
     created_by_id = F.UUID(allow_none=True)
+
+
+class ProductVersionSchema(ProductVersionSummarySchema):
     terms = F.Nested(TermsSchema)
     changes = F.Dict(
         metadata={"description": "What changed from the version before: {path: [old, new]}"}
     )
 
 
-class ProductDetailSchema(ProductSchema):
+class CatalogProductDetailSchema(CatalogProductSchema):
     terms = F.Nested(TermsSchema, metadata={"description": "The version in force"})
-    versions = F.List(F.Nested(VersionSchema(exclude=("terms", "changes"))))
+    versions = F.List(F.Nested(ProductVersionSummarySchema))
 
 
-class ProductWriteSchema(ma.Schema):
+class CatalogProductWriteSchema(ma.Schema):
     """Checked by the service: 422 naming each wrong field by its path (``fees.0.value``)."""
 
     class Meta:
