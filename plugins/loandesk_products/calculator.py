@@ -78,12 +78,12 @@ def working_calendar(start: dt.date, years: int) -> finance.Calendar:
 def _loan_values(
     values: Mapping[str, Any], errors: dict[str, list[str]]
 ) -> tuple[Any, Any, dt.date]:
-    problems = terms_input._Problems()
-    principal = terms_input._decimal(
+    problems = terms_input.Problems()
+    principal = terms_input.decimal_value(
         problems, "principal", values.get("principal"), low=Decimal("0.01"),
         high=terms_input.MAX_AMOUNT, places=2,
     )  # fmt: skip
-    periods = terms_input._integer(
+    periods = terms_input.integer_value(
         problems, "periods", values.get("periods"), low=1, high=terms_input.MAX_PERIODS
     )
     start = _date(problems, "start_date", values.get("start_date")) or pricing.local_today()
@@ -91,7 +91,7 @@ def _loan_values(
     return principal, periods, start
 
 
-def _date(problems: terms_input._Problems, name: str, raw: Any) -> dt.date | None:
+def _date(problems: terms_input.Problems, name: str, raw: Any) -> dt.date | None:
     if raw in (None, ""):
         return None
     try:
@@ -140,7 +140,7 @@ def quote(session: Session, values: Mapping[str, Any]) -> Quote:
         except ValidationFailed as problem:
             for key, texts in problem.errors.items():
                 errors.setdefault(RANGE_NAMES.get(key, key), []).extend(texts)
-        problems = terms_input._Problems()
+        problems = terms_input.Problems()
         maturity = _date(problems, "maturity_date", values.get("maturity_date"))
         errors.update(problems.errors)
     if errors or product is None or principal is None or periods is None:

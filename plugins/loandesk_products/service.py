@@ -269,9 +269,6 @@ def version_diff(older: ProductVersion | None, newer: ProductVersion) -> dict[st
     return audit_changes(flat(older) if older else {}, flat(newer))
 
 
-def rates_of(terms: finance.ProductTerms) -> pricing.RateRange:
-    return pricing.rate_range(terms)
-
-
 def cap() -> Decimal:
+    """The current tenant's cap on the annualised rate (a fraction)."""
     return rate_cap()

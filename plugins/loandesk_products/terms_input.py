@@ -38,7 +38,9 @@ TERM_KEYS = (
 )
 
 
-class _Problems:
+class Problems:
+    """Problems found so far, by path."""
+
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
 
@@ -46,8 +48,8 @@ class _Problems:
         self.errors.setdefault(path, []).append(text)
 
 
-def _decimal(
-    problems: _Problems,
+def decimal_value(
+    problems: Problems,
     path: str,
     raw: Any,
     *,
@@ -87,8 +89,8 @@ def _pct(value: Decimal) -> str:
     return f"{(value * 100).normalize():f}%"
 
 
-def _integer(
-    problems: _Problems, path: str, raw: Any, *, low: int, high: int, required: bool = True
+def integer_value(
+    problems: Problems, path: str, raw: Any, *, low: int, high: int, required: bool = True
 ) -> int | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
@@ -110,7 +112,7 @@ def _integer(
     return value
 
 
-def _choice(problems: _Problems, path: str, raw: Any, enum: Any, default: Any = None) -> Any:
+def _choice(problems: Problems, path: str, raw: Any, enum: Any, default: Any = None) -> Any:
     if raw is None or raw == "":
         if default is not None:
             return default
@@ -123,7 +125,7 @@ def _choice(problems: _Problems, path: str, raw: Any, enum: Any, default: Any = 
         return None
 
 
-def _flag(problems: _Problems, path: str, raw: Any, default: bool) -> bool:
+def _flag(problems: Problems, path: str, raw: Any, default: bool) -> bool:
     if raw is None:
         return default
     if not isinstance(raw, bool):
@@ -132,7 +134,7 @@ def _flag(problems: _Problems, path: str, raw: Any, default: bool) -> bool:
     return raw
 
 
-def _object(problems: _Problems, path: str, raw: Any) -> Mapping[str, Any]:
+def _object(problems: Problems, path: str, raw: Any) -> Mapping[str, Any]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
@@ -141,7 +143,7 @@ def _object(problems: _Problems, path: str, raw: Any) -> Mapping[str, Any]:
     return raw
 
 
-def _fees(problems: _Problems, raw: Any) -> tuple[finance.Fee, ...]:
+def _fees(problems: Problems, raw: Any) -> tuple[finance.Fee, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -160,12 +162,12 @@ def _fees(problems: _Problems, raw: Any) -> tuple[finance.Fee, ...]:
         kind = _choice(problems, f"{where}.kind", given.get("kind"), finance.FeeKind)
         basis = _choice(problems, f"{where}.basis", given.get("basis"), finance.FeeBasis)
         if basis is finance.FeeBasis.PERCENT:
-            value = _decimal(
+            value = decimal_value(
                 problems, f"{where}.value", given.get("value"), low=Decimal("0.000001"),
                 high=Decimal("0.999999"), places=6, rate=True,
             )  # fmt: skip
         else:
-            value = _decimal(
+            value = decimal_value(
                 problems, f"{where}.value", given.get("value"), low=Decimal("0.01"),
                 high=MAX_AMOUNT, places=2,
             )  # fmt: skip
@@ -180,11 +182,11 @@ def _fees(problems: _Problems, raw: Any) -> tuple[finance.Fee, ...]:
     return tuple(fees)
 
 
-def _penalty(problems: _Problems, raw: Any) -> finance.Penalty | None:
+def _penalty(problems: Problems, raw: Any) -> finance.Penalty | None:
     if raw is None:
         return None
     given = _object(problems, "penalty", raw)
-    rate = _decimal(
+    rate = decimal_value(
         problems, "penalty.annual_rate", given.get("annual_rate"), low=Decimal(0),
         high=Decimal(1), places=6, rate=True,
     )  # fmt: skip
@@ -192,13 +194,15 @@ def _penalty(problems: _Problems, raw: Any) -> finance.Penalty | None:
         problems, "penalty.base", given.get("base"), finance.PenaltyBase,
         finance.PenaltyBase.OVERDUE_PRINCIPAL,
     )  # fmt: skip
-    grace = _integer(problems, "penalty.grace_days", given.get("grace_days", 0), low=0, high=90)
+    grace = integer_value(
+        problems, "penalty.grace_days", given.get("grace_days", 0), low=0, high=90
+    )
     if rate is None or base is None or grace is None:
         return None
     return finance.Penalty(rate, base, grace)
 
 
-def _allocation(problems: _Problems, raw: Any) -> tuple[finance.Part, ...]:
+def _allocation(problems: Problems, raw: Any) -> tuple[finance.Part, ...]:
     if raw is None:
         return finance.DEFAULT_ALLOCATION
     try:
@@ -214,14 +218,14 @@ def _allocation(problems: _Problems, raw: Any) -> tuple[finance.Part, ...]:
     return parts
 
 
-def _early(problems: _Problems, raw: Any) -> finance.EarlyRepayment:
+def _early(problems: Problems, raw: Any) -> finance.EarlyRepayment:
     given = _object(problems, "early_repayment", raw)
     allowed = _flag(problems, "early_repayment.allowed", given.get("allowed"), True)
-    fee = _decimal(
+    fee = decimal_value(
         problems, "early_repayment.fee_percent", given.get("fee_percent", "0"), low=Decimal(0),
         high=Decimal("0.2"), places=6, rate=True,
     )  # fmt: skip
-    paid = _integer(
+    paid = integer_value(
         problems, "early_repayment.min_periods_paid", given.get("min_periods_paid", 0), low=0,
         high=MAX_PERIODS,
     )  # fmt: skip
@@ -237,7 +241,7 @@ def _early(problems: _Problems, raw: Any) -> finance.EarlyRepayment:
     return finance.EarlyRepayment(allowed, fee or Decimal(0), paid or 0, recalculations)
 
 
-def _rounding(problems: _Problems, raw: Any) -> finance.Rounding:
+def _rounding(problems: Problems, raw: Any) -> finance.Rounding:
     given = _object(problems, "rounding", raw)
     default = finance.Rounding()
     return finance.Rounding(
@@ -279,7 +283,7 @@ def load_terms(
     """``raw`` (the keys of ``TERM_KEYS``) as ``ProductTerms``; ``ValidationFailed`` (422)
     naming every wrong field. The cap on the annualised rate is checked elsewhere
     (``pricing.check_cap``): it needs schedules."""
-    problems = _Problems()
+    problems = Problems()
     if not isinstance(raw, Mapping):
         raise ValidationFailed(
             N_("Some fields need attention."), errors={"terms": [N_("Enter an object.")]}
@@ -287,11 +291,13 @@ def load_terms(
     for key in sorted(set(raw) - set(TERM_KEYS)):
         problems.add(key, N_("Unknown field."))
     amounts = {
-        key: _decimal(problems, key, raw.get(key), low=Decimal("0.01"), high=MAX_AMOUNT, places=2)
+        key: decimal_value(
+            problems, key, raw.get(key), low=Decimal("0.01"), high=MAX_AMOUNT, places=2
+        )
         for key in ("min_amount", "max_amount")
     }
     periods = {
-        key: _integer(problems, key, raw.get(key), low=1, high=MAX_PERIODS)
+        key: integer_value(problems, key, raw.get(key), low=1, high=MAX_PERIODS)
         for key in ("min_periods", "max_periods")
     }
     low_amount, high_amount = amounts["min_amount"], amounts["max_amount"]
@@ -300,7 +306,7 @@ def load_terms(
     fewest, most = periods["min_periods"], periods["max_periods"]
     if fewest and most and most < fewest:
         problems.add("max_periods", N_("Enter at least the fewest periods."))
-    rate = _decimal(
+    rate = decimal_value(
         problems, "annual_rate", raw.get("annual_rate"), low=Decimal(0), high=Decimal(1),
         places=6, rate=True,
     )  # fmt: skip
@@ -319,7 +325,7 @@ def load_terms(
         problems, "first_period", raw.get("first_period"), finance.FirstPeriod,
         finance.FirstPeriod.FULL,
     )  # fmt: skip
-    due_day = _integer(problems, "due_day", raw.get("due_day"), low=1, high=28, required=False)
+    due_day = integer_value(problems, "due_day", raw.get("due_day"), low=1, high=28, required=False)
     if first is finance.FirstPeriod.BROKEN and due_day is None:
         problems.add("due_day", N_("A broken first period needs the day installments fall due."))
     if first is not finance.FirstPeriod.BROKEN and due_day is not None:
@@ -332,7 +338,7 @@ def load_terms(
         problems.add(
             "first_period", N_("A broken first period needs a monthly or quarterly frequency.")
         )
-    interest_only = _integer(
+    interest_only = integer_value(
         problems, "interest_only_periods", raw.get("interest_only_periods"), low=0,
         high=MAX_PERIODS, required=False,
     )  # fmt: skip

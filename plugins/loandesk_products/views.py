@@ -12,7 +12,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_babel import gettext
 
 from loandesk import sdk
-from loandesk_products import calculator, forms, pricing, service
+from loandesk_products import calculator, forms, pricing, service, terms_input
 from loandesk_products.api import quote_values
 
 bp = Blueprint(
@@ -131,7 +131,7 @@ def rate_preview() -> Any:
     included) over the ranges typed so far, against the cap. Nothing is saved."""
     rates, problems = None, None
     try:
-        terms = service.terms_input.load_terms(
+        terms = terms_input.load_terms(
             forms.terms_from(request.form), product_id=None, version=0, code="", name=""
         )
         rates = pricing.rate_range(terms)

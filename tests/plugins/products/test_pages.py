@@ -108,6 +108,12 @@ def test_the_editor_refuses_in_place_publishes_and_shows_the_history(
 def test_officers_read_and_quote_collectors_do_neither(shop: Shop, app: Flask) -> None:
     officer = browser(app, shop, "officer")
     base = f"/t/{shop.tenant.slug}/products"
+    with officer.session_transaction() as state:
+        state["locale"] = "zh_CN"
+    chinese = officer.get(f"{base}/").get_data(as_text=True)
+    assert "产品目录" in chinese and "贷款计算器" in chinese  # the menu, Chinese first
+    with officer.session_transaction() as state:
+        state["locale"] = "en"
     listing = officer.get(f"{base}/", headers=EN).get_data(as_text=True)
     assert f"{base}/new" not in listing
     assert officer.get(f"{base}/new", headers=EN).status_code == 403
