@@ -254,7 +254,7 @@ def flat(version: ProductVersion) -> dict[str, Any]:
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(f"{prefix}.{key}" if prefix else key, item)
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
+        elif prefix == "fees" and isinstance(value, list):  # no fees: no rows, not "[]"
             for i, item in enumerate(value):
                 walk(f"{prefix}.{i}", item)
         else:

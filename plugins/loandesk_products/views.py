@@ -150,7 +150,7 @@ def product_detail(product_id: uuid.UUID) -> Any:
     product = service.get_product(session, product_id)
     history = service.versions(session, product)
     changes = {
-        v.number: service.version_diff(history[i + 1] if i + 1 < len(history) else None, v)
+        v.number: _diff_rows(history[i + 1] if i + 1 < len(history) else None, v)
         for i, v in enumerate(history)
     }
     return render_template(
@@ -168,7 +168,7 @@ def version_detail(product_id: uuid.UUID, number: int) -> Any:
     older = service.get_version(session, product, number - 1) if number > 1 else None
     return render_template(
         "products/version.html", product=product, version=version,
-        changes=service.version_diff(older, version), label=_label, shown=_shown,
+        changes=_diff_rows(older, version), label=_label, shown=_shown,
         **_choices(),
     )  # fmt: skip
 
@@ -181,6 +181,32 @@ def product_active(product_id: uuid.UUID) -> Any:
     service.set_active(session, product, request.form.get("active") == "on")
     session.commit()
     return redirect(url_for("tenant.products.detail", product_id=product.id))
+
+
+def _diff_rows(older: Any, newer: Any) -> list[tuple[str, str, str]]:
+    """What ``newer`` changed from ``older`` as (term, before, after), in the editor's order."""
+
+    def order(path: str) -> tuple[int, str]:
+        head = path.split(".", 1)[0]
+        keys = terms_input.TERM_KEYS
+        return (keys.index(head) if head in keys else -1, path)
+
+    changes = service.version_diff(older, newer)
+    return [
+        (_label(path), _shown_in(path, old, older), _shown_in(path, new, newer))
+        for path, (old, new) in sorted(changes.items(), key=lambda item: order(item[0]))
+    ]
+
+
+def _shown_in(path: str, value: Any, version: Any) -> str:
+    """A value of ``version``'s terms as staff read it: a percentage fee as a percentage."""
+    parts = path.split(".")
+    if version is not None and value is not None and parts[0] == "fees" and parts[-1] == "value":
+        fees = version.terms.get("fees") or []
+        index = int(parts[1])
+        if index < len(fees) and fees[index].get("basis") == "percent":
+            return _shown("annual_rate", value)
+    return _shown(path, value)
 
 
 def _label(path: str) -> str:
