@@ -77,6 +77,7 @@ def test_a_change_publishes_a_version_and_old_versions_keep_their_terms(
     assert [v["number"] for v in history] == [3, 2, 1]
     assert history[1]["changes"]["annual_rate"] == ["0.12", "0.15"]
     assert history[1]["changes"]["fees.0.code"] == [None, "service_fee"]
+    assert "fees" not in history[1]["changes"]  # a fee's own terms, not an empty list
     assert shop.officer.get(f"{path}/versions/4").status_code == 404
 
     # other plugins read the terms through the hook: the version asked for, or the latest
