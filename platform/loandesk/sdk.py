@@ -74,6 +74,7 @@ from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
+from loandesk.lending import LoanBook, LoanSummary
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
@@ -221,6 +222,17 @@ def product_terms(session: Session, product_id: Any, version: int | None = None)
     return found
 
 
+def loan_book() -> LoanBook:
+    """The current tenant's loan book (``loandesk_loan_book``): read, book and activate loans
+    of the plugin that keeps them; ``NotFound`` when none is enabled."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_loan_book")()
+    if found is None:
+        raise NotFound(N_("Loans are not enabled for this firm."))
+    return found
+
+
 def rate_cap() -> Decimal:
     """The current tenant's cap on the IRR-based annual rate (``loandesk_rate_cap``), 24%
     unless a plugin's setting says otherwise."""
@@ -326,6 +338,8 @@ __all__ = [
     "ListResolved",
     "ListResult",
     "ListState",
+    "LoanBook",
+    "LoanSummary",
     "Measure",
     "Money",
     "NavCount",
@@ -390,6 +404,7 @@ __all__ = [
     "list_request",
     "list_state",
     "list_views",
+    "loan_book",
     "login_required",
     "message",
     "outbound_post",

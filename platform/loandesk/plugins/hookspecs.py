@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from loandesk.finance import ProductTerms
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
+    from loandesk.lending import LoanBook
     from loandesk.notifications.channels import Channel
     from loandesk.pii.retention import RetentionSubject
     from loandesk.plugins.info import NavItem, Permission, ProfileSection
@@ -344,3 +345,10 @@ def loandesk_rate_cap() -> Decimal | None:
     """The current tenant's cap on the annualised rate (年化利率上限, a fraction: 0.24) that no
     product or loan may exceed, measured as the IRR including every fee. The plugin that owns
     the setting answers; None from every plugin means the default, 24%."""
+
+
+@hookspec(firstresult=True)
+def loandesk_loan_book() -> LoanBook | None:
+    """The current tenant's loan book (``loandesk.lending.LoanBook``): the plugin that keeps
+    loans answers, so that others read, book and activate loans through it. None from every
+    plugin means no loan-keeping plugin is enabled."""

@@ -1,0 +1,68 @@
+"""The loan book as other plugins see it (贷款台账): a contract in the core, implemented by the
+plugin that keeps loans (``loandesk_repayment``) and reached through ``sdk.loan_book()``, so
+that contracts, disbursement and collections work with loans without importing that plugin
+(DESIGN §3: contracts in the core, implementations in plugins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from loandesk.finance import ProductTerms, Terms
+
+
+@dataclass(frozen=True)
+class LoanSummary:
+    """One loan as plain values: what a contract states, a payout activates, a collector sees.
+    ``terms`` are the booked terms until the loan is paid out, then those it runs on."""
+
+    id: uuid.UUID
+    number: str
+    customer_id: uuid.UUID
+    application_id: uuid.UUID | None
+    status: str  # pending (待放款) / active / settled (结清)
+    principal: Decimal
+    periods: int
+    product_terms: ProductTerms
+    terms: Terms
+    annual_rate_irr: Decimal | None
+    disbursed_on: dt.date | None
+    owner_id: uuid.UUID
+    org_unit_id: uuid.UUID
+
+
+class LoanBook(Protocol):
+    """What the loan-keeping plugin offers the others, in the caller's transaction."""
+
+    def get(self, session: Session, loan_id: Any) -> LoanSummary | None:
+        """The loan ``loan_id`` of the current tenant, or None."""
+
+    def book(
+        self,
+        session: Session,
+        *,
+        customer_id: Any,
+        product_id: Any,
+        principal: Any,
+        periods: Any,
+        product_version: int | None = None,
+        application_id: uuid.UUID | None = None,
+        funders: Sequence[Mapping[str, Any]] | None = None,
+        expected_on: dt.date | None = None,
+        maturity_date: dt.date | None = None,
+        owner_id: uuid.UUID | None = None,
+        booked_by: uuid.UUID | None = None,
+        idempotency_key: str | None = None,
+    ) -> LoanSummary:
+        """Book a pending loan of the product's terms (checked against its ranges and the
+        tenant's rate cap: ``ValidationFailed`` naming the field)."""
+
+    def activate(self, session: Session, loan_id: Any, disbursed_on: dt.date) -> LoanSummary:
+        """Pay out the pending loan on ``disbursed_on``: its schedule starts that day.
+        ``Conflict`` when it is not pending."""
