@@ -37,11 +37,43 @@ class LoanSummary:
     org_unit_id: uuid.UUID
 
 
+@dataclass(frozen=True)
+class InstallmentLine:
+    """One installment (期供) as a borrower's page or a collector's screen shows it."""
+
+    number: int  # 0 = upfront fees due at payout
+    due_date: dt.date
+    principal_due: Decimal
+    interest_due: Decimal
+    fees_due: Decimal
+    penalty_due: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    status: str  # pending / paid (and, once close of business runs, due / overdue)
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One payment (还款) received on a loan."""
+
+    id: uuid.UUID
+    received_on: dt.date
+    amount: Decimal
+    status: str  # posted / reversed
+    reference: str | None
+
+
 class LoanBook(Protocol):
     """What the loan-keeping plugin offers the others, in the caller's transaction."""
 
     def get(self, session: Session, loan_id: Any) -> LoanSummary | None:
         """The loan ``loan_id`` of the current tenant, or None."""
+
+    def installments(self, session: Session, loan_id: Any) -> list[InstallmentLine]:
+        """The loan's installments by number (empty until it is paid out)."""
+
+    def payments(self, session: Session, loan_id: Any) -> list[PaymentLine]:
+        """The loan's payments in the order they were posted, reversed ones included."""
 
     def book(
         self,

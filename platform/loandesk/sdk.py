@@ -74,7 +74,7 @@ from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
-from loandesk.lending import LoanBook, LoanSummary
+from loandesk.lending import InstallmentLine, LoanBook, LoanSummary, PaymentLine
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
@@ -329,6 +329,7 @@ __all__ = [
     "Forbidden",
     "Form",
     "FormErrors",
+    "InstallmentLine",
     "JSONValues",
     "JobContext",
     "JobSpec",
@@ -349,6 +350,7 @@ __all__ = [
     "OutboundPolicy",
     "OutgoingMessage",
     "PageArgs",
+    "PaymentLine",
     "Permission",
     "PersonalData",
     "PluginInfo",
