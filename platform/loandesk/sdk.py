@@ -233,6 +233,15 @@ def loan_book() -> LoanBook:
     return found
 
 
+def payout_blockers(session: Session, loan_id: Any) -> list[str]:
+    """Every reason the current tenant's enabled plugins give why the pending loan may not be
+    paid out yet (``loandesk_payout_blockers``); empty when none objects."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_payout_blockers")(session=session, loan_id=loan_id)
+    return [str(reason) for reasons in found for reason in reasons or ()]
+
+
 def rate_cap() -> Decimal:
     """The current tenant's cap on the IRR-based annual rate (``loandesk_rate_cap``), 24%
     unless a plugin's setting says otherwise."""
@@ -412,6 +421,7 @@ __all__ = [
     "outbound_post",
     "outbound_url_problem",
     "page_of",
+    "payout_blockers",
     "permission_required",
     "plugin_settings",
     "product_terms",

@@ -352,3 +352,11 @@ def loandesk_loan_book() -> LoanBook | None:
     """The current tenant's loan book (``loandesk.lending.LoanBook``): the plugin that keeps
     loans answers, so that others read, book and activate loans through it. None from every
     plugin means no loan-keeping plugin is enabled."""
+
+
+@hookspec
+def loandesk_payout_blockers(session: Session, loan_id: uuid.UUID) -> list[str] | None:
+    """Why the pending loan ``loan_id`` may not be paid out yet (its contract is not signed),
+    asked for the current tenant's enabled plugins before a disbursement is requested and
+    again before the money goes out. Return messages staff can act on (translated), or None
+    (or an empty list) when the plugin has no objection."""
