@@ -1,0 +1,103 @@
+"""The disbursement pages (in English): the list with its status filter and empty state, the
+request form reached from a pending loan's page with errors next to the fields, the
+approver's queue, and maker-checker through the web (the requester's approve is refused)."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from tests.helpers import csrf_from
+from tests.plugins.disbursement.conftest import CARD, PAID_ON, Desk
+
+
+def _post(web: FlaskClient, desk: Desk, path: str, data: dict[str, str]) -> object:
+    token = csrf_from(web, desk.page("/"))
+    return web.post(desk.page(path), data={**data, "csrf_token": token})
+
+
+def _field_errors(html: str, name: str) -> str:
+    """The markup of the form field ``name`` (its errors are inside)."""
+    found = re.search(
+        r'<div class="form-field has-error">\s*<label for="f-' + name + r'".*?</div>', html, re.S
+    )
+    return found.group(0) if found else ""
+
+
+def test_the_list_is_empty_at_first(desk: Desk) -> None:
+    html = desk.browser("finance").get(desk.page("/")).get_data(as_text=True)
+    assert "No disbursement orders yet" in html
+
+
+def test_request_from_the_form_with_errors_next_to_the_fields(desk: Desk) -> None:
+    loan_id = desk.book("10000.01", co_lending=True)
+    web = desk.browser("officer1")
+    form = web.get(desk.page(f"/new?loan_id={loan_id}"))
+    assert form.status_code == 200
+    html = form.get_data(as_text=True)
+    assert "某某信托" in html and "7,000.00" in html and "3,000.01" in html
+
+    bad = _post(web, desk, "/new", {
+        "loan_id": loan_id, "amount": "10000.01", "account_name": "张三丰",
+        "account_number": "1234", "bank_name": "",
+    })  # fmt: skip
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert _field_errors(html, "account_number") and _field_errors(html, "bank_name")
+    assert 'value="张三丰"' in html  # what was typed is kept
+
+    good = _post(web, desk, "/new", {
+        "loan_id": loan_id, "amount": "10000.01", "account_name": "张三丰",
+        "account_number": CARD, "bank_name": "中国工商银行",
+    })  # fmt: skip
+    assert good.status_code in (302, 303)
+    listing = desk.browser("finance").get(desk.page("/?status=requested")).get_data(as_text=True)
+    assert "FK" in listing and "10,000.01" in listing
+    assert "No disbursement orders yet" in desk.browser("finance").get(
+        desk.page("/?status=paid")
+    ).get_data(as_text=True)
+
+
+def test_maker_checker_on_the_web(desk: Desk) -> None:
+    loan_id = desk.book()
+    order_id = desk.request(loan_id, by="finance").get_json()["id"]
+    maker = desk.browser("finance")
+    page = maker.get(desk.page(f"/{order_id}")).get_data(as_text=True)
+    assert "another person must review it" in page
+    assert f"/{order_id}/approve" not in page
+    forced = _post(maker, desk, f"/{order_id}/approve", {})
+    assert forced.status_code == 403
+    assert desk.api("finance2").get(f"/disbursements/{order_id}").get_json()["status"] == (
+        "requested"
+    )
+    # the maker's queue leaves their own order out; the checker's holds it
+    assert "No payout waits for your approval" in maker.get(desk.page("/queue")).get_data(
+        as_text=True
+    )
+    checker = desk.browser("finance2")
+    assert order_id in checker.get(desk.page("/queue")).get_data(as_text=True)
+    no_reason = _post(checker, desk, f"/{order_id}/reject", {"reason": ""})
+    assert no_reason.status_code == 422
+    assert _field_errors(no_reason.get_data(as_text=True), "reason")
+    approved = _post(checker, desk, f"/{order_id}/approve", {})
+    assert approved.status_code in (302, 303)
+    assert desk.api("finance").get(f"/disbursements/{order_id}").get_json()["status"] == (
+        "approved"
+    )
+
+
+def test_marked_paid_on_the_web(desk: Desk) -> None:
+    loan_id = desk.book()
+    order_id = desk.approved(loan_id)
+    web = desk.browser("finance")
+    missing = _post(web, desk, f"/{order_id}/mark-paid", {"bank_reference": "", "paid_on": ""})
+    assert missing.status_code == 422
+    html = missing.get_data(as_text=True)
+    assert _field_errors(html, "bank_reference") and _field_errors(html, "paid_on")
+    done = _post(
+        web, desk, f"/{order_id}/mark-paid",
+        {"bank_reference": "ICBC001", "paid_on": PAID_ON.isoformat()},
+    )  # fmt: skip
+    assert done.status_code in (302, 303)
+    assert desk.loan(loan_id).status == "active"
