@@ -1,0 +1,108 @@
+"""Repayment (还款): loans after booking — funders, the schedule written at disbursement,
+payments allocated by the product's order, reversals, the per-loan double-entry ledger and the
+statement of account. Products come from whichever plugin answers ``loandesk_product_terms``."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint
+from flask_smorest import Blueprint as ApiBlueprint
+
+from loandesk import sdk
+
+PLUGIN = sdk.PluginInfo(
+    name="repayment",
+    title_zh="还款管理",
+    title_en="Repayment",
+    version="1.0.0",
+    description_zh="贷款入账、放款生成还款计划、还款按冲销顺序分配、冲正、分户账与对账单。",
+    description_en="Loans: booking, the schedule at disbursement, payments allocated by the "
+    "product's order, reversals, the loan ledger and the statement of account.",
+    depends_on=("customers",),
+)
+
+
+@sdk.hookimpl
+def loandesk_migrations() -> str:
+    import loandesk_repayment.models  # noqa: F401  (the tables join the metadata)
+
+    return str(Path(__file__).parent / "migrations")
+
+
+@sdk.hookimpl
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_repayment.views import bp
+
+    return [bp]
+
+
+@sdk.hookimpl
+def loandesk_api_blueprints() -> list[ApiBlueprint]:
+    from loandesk_repayment.api import blp
+
+    return [blp]
+
+
+@sdk.hookimpl
+def loandesk_nav_items() -> list[sdk.NavItem]:
+    return [
+        sdk.NavItem(
+            "tenant.repayment.index",
+            "贷款",
+            "Loans",
+            section="modules",
+            order=30,
+            permission="repayment.view",
+        )
+    ]
+
+
+@sdk.hookimpl
+def loandesk_permissions() -> list[sdk.Permission]:
+    return [
+        sdk.Permission(
+            "repayment.view",
+            "查看贷款与还款",
+            "View loans and payments",
+            default_roles=("credit_officer", "collector", "finance", "auditor", "risk_manager"),
+        ),
+        sdk.Permission("repayment.post", "登记还款", "Post payments", default_roles=("finance",)),
+        sdk.Permission(
+            "repayment.reverse", "冲正还款", "Reverse payments", default_roles=("finance",)
+        ),
+        sdk.Permission(
+            "repayment.loans.book", "录入贷款", "Book loans", default_roles=("finance",)
+        ),
+    ]
+
+
+@sdk.hookimpl
+def loandesk_event_types() -> list[sdk.EventType]:
+    return [
+        sdk.EventType("loan.booked", "贷款已录入", "Loan booked", "loan"),
+        sdk.EventType("loan.activated", "贷款已放款生效", "Loan activated", "loan"),
+        sdk.EventType("loan.settled", "贷款已结清", "Loan settled", "loan"),
+        sdk.EventType("payment.posted", "还款已入账", "Payment posted", "loan"),
+        sdk.EventType("payment.reversed", "还款已冲正", "Payment reversed", "loan"),
+    ]
+
+
+@sdk.hookimpl
+def loandesk_customer_merged(session: Any, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> None:
+    """A merged customer's loans move to the surviving record (audited)."""
+    from sqlalchemy import select, update
+
+    from loandesk_repayment.models import Loan
+
+    moved = [str(i) for i in session.scalars(select(Loan.id).where(Loan.customer_id == merged_id))]
+    if moved:
+        session.execute(
+            update(Loan).where(Loan.customer_id == merged_id).values(customer_id=survivor_id)
+        )
+        sdk.audit_record(
+            session, "loan.customer_merged", "loan", None,
+            {"records": moved, "customer_id": [str(merged_id), str(survivor_id)]},
+        )  # fmt: skip

@@ -1,0 +1,366 @@
+"""Loans: the funder catalogue, booking a loan on a product version's terms (checked against the
+product's ranges and the tenant's rate cap on the IRR with fees) and activating it on the
+actual disbursement date, which writes the schedule and books the receivables. No Flask."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from loandesk import sdk
+from loandesk.sdk import N_, Conflict, NotFound, ValidationFailed, finance, message
+from loandesk_repayment import ledger
+from loandesk_repayment.models import SHARE_UNIT, Funder, Installment, Loan, LoanFunder
+
+OWN_FUNDS = "OWN"
+
+
+def local_today() -> dt.date:
+    return sdk.utcnow().astimezone(ZoneInfo(sdk.current().timezone)).date()
+
+
+def refuse(field: str, text: str, **params: Any) -> ValidationFailed:
+    return ValidationFailed(
+        N_("Some fields need attention."), errors={field: [message(text, **params)]}
+    )
+
+
+def amount_of(raw: Any, field: str) -> Decimal:
+    """A positive amount in yuan with at most two decimals, from text or a Decimal."""
+    try:
+        value = raw if isinstance(raw, Decimal) else Decimal(str(raw).strip())
+    except (InvalidOperation, ValueError):
+        value = None
+    if isinstance(raw, float | bool) or value is None or not value.is_finite() or value <= 0:
+        raise refuse(field, N_("Enter an amount such as 200000.00."))
+    if value != value.quantize(Decimal("0.01")):
+        raise refuse(field, N_("Enter at most two decimals."))
+    return value.quantize(Decimal("0.01"))
+
+
+# --- funders (资金方) -------------------------------------------------------------------------
+
+
+def own_funds(session: Session) -> Funder:
+    """The tenant's own funds (自有资金), made the first time a loan needs them."""
+    found = session.scalar(select(Funder).where(Funder.code == OWN_FUNDS))
+    if found is None:
+        found = Funder(code=OWN_FUNDS, name="自有资金", kind="own")
+        session.add(found)
+        session.flush()
+    return found
+
+
+def create_funder(session: Session, code: str, name: str, kind: str = "partner") -> Funder:
+    code, name = (code or "").strip(), (name or "").strip()
+    if not 1 <= len(code) <= 20:
+        raise refuse("code", N_("Enter 1 to 20 characters."))
+    if not 1 <= len(name) <= 100:
+        raise refuse("name", N_("Enter 1 to 100 characters."))
+    if kind not in ("own", "partner"):
+        raise refuse("kind", N_("Choose one of the options."))
+    if session.scalar(select(Funder.id).where(Funder.code == code)) is not None:
+        raise refuse("code", N_("Another funder has this code."))
+    funder = Funder(code=code, name=name, kind=kind)
+    session.add(funder)
+    session.flush()
+    sdk.audit_record(session, "funder.create", "funder", funder.id, {"code": code, "kind": kind})
+    return funder
+
+
+def list_funders(session: Session) -> list[Funder]:
+    return list(session.scalars(select(Funder).order_by(Funder.code)))
+
+
+def _shares(session: Session, funders: Sequence[dict[str, Any]] | None) -> list[tuple[Funder, int]]:
+    """Funders and their shares in millionths; exactly one in all. None: the own funds."""
+    if not funders:
+        return [(own_funds(session), SHARE_UNIT)]
+    chosen: list[tuple[Funder, int]] = []
+    for index, item in enumerate(funders):
+        raw = item.get("funder_id") or item.get("code")
+        funder = None
+        try:
+            if item.get("funder_id"):
+                funder = session.scalar(select(Funder).where(Funder.id == uuid.UUID(str(raw))))
+            elif item.get("code"):
+                funder = session.scalar(select(Funder).where(Funder.code == str(raw)))
+        except ValueError:
+            funder = None
+        if funder is None:
+            raise refuse(f"funders.{index}.funder_id", N_("No such funder."))
+        try:
+            share = Decimal(str(item.get("share")))
+            millionths = share * SHARE_UNIT
+        except (InvalidOperation, ValueError):
+            millionths = Decimal(-1)
+        if isinstance(item.get("share"), float) or not (0 < millionths <= SHARE_UNIT) or (
+            millionths != millionths.to_integral_value()
+        ):
+            raise refuse(f"funders.{index}.share", N_("Enter a share such as 0.7."))
+        if any(f.id == funder.id for f, _ in chosen):
+            raise refuse(f"funders.{index}.funder_id", N_("This funder is named twice."))
+        chosen.append((funder, int(millionths)))
+    if sum(share for _, share in chosen) != SHARE_UNIT:
+        raise refuse("funders", N_("The funders' shares must add up to exactly 1."))
+    return chosen
+
+
+# --- booking and activation -----------------------------------------------------------------
+
+
+def _check_customer(session: Session, customer_id: Any) -> uuid.UUID:
+    try:
+        wanted = customer_id if isinstance(customer_id, uuid.UUID) else uuid.UUID(str(customer_id))
+        model = sdk.record_type("customer").model
+        found = session.scalar(select(model.id).where(model.id == wanted))
+    except (ValueError, NotFound):
+        found = None
+    if found is None:
+        raise refuse("customer_id", N_("No such customer."))
+    return wanted
+
+
+def _product(session: Session, product_id: Any, version: int | None) -> finance.ProductTerms:
+    try:
+        wanted = product_id if isinstance(product_id, uuid.UUID) else uuid.UUID(str(product_id))
+        return sdk.product_terms(session, wanted, version)
+    except (ValueError, NotFound):
+        raise refuse("product_id", N_("No such product.")) from None
+
+
+def check_terms(product: finance.ProductTerms, principal: Decimal, periods: Any) -> None:
+    """``principal`` and ``periods`` inside the product's ranges (422 naming the field)."""
+    if not product.min_amount <= principal <= product.max_amount:
+        raise refuse(
+            "principal",
+            N_("Enter an amount from %(low)s to %(high)s."),
+            low=f"{product.min_amount:.2f}",
+            high=f"{product.max_amount:.2f}",
+        )
+    if isinstance(periods, bool) or not isinstance(periods, int):
+        raise refuse("periods", N_("Enter a whole number."))
+    if not product.min_periods <= periods <= product.max_periods:
+        raise refuse(
+            "periods",
+            N_("Enter a number from %(low)s to %(high)s."),
+            low=product.min_periods,
+            high=product.max_periods,
+        )
+
+
+def schedule_of(terms: finance.Terms) -> finance.Schedule:
+    """The schedule of ``terms``, checked against the tenant's cap on the IRR with fees."""
+    try:
+        schedule = finance.build_schedule(terms)
+    except ValueError as problem:
+        raise refuse("terms", N_("These terms make no schedule: %(problem)s"), problem=str(problem))
+    cap = sdk.rate_cap()
+    if schedule.annual_rate_irr > cap:
+        raise refuse(
+            "annual_rate",
+            N_("The annualised rate with fees (IRR) %(rate)s is over the cap of %(cap)s."),
+            rate=f"{schedule.annual_rate_irr * 100:.2f}%",
+            cap=f"{cap * 100:.2f}%",
+        )
+    return schedule
+
+
+def book(
+    session: Session,
+    *,
+    customer_id: Any,
+    product_id: Any,
+    principal: Any,
+    periods: Any,
+    product_version: int | None = None,
+    application_id: uuid.UUID | None = None,
+    funders: Sequence[dict[str, Any]] | None = None,
+    expected_on: dt.date | None = None,
+    booked_by: uuid.UUID | None = None,
+    idempotency_key: str | None = None,
+) -> Loan:
+    """A new pending loan of a product version's terms for a customer. The schedule is
+    built once, from ``expected_on`` (today by default), to check the rate cap; activation
+    builds it again from the actual disbursement date."""
+    customer = _check_customer(session, customer_id)
+    product = _product(session, product_id, product_version)
+    amount = amount_of(principal, "principal")
+    check_terms(product, amount, periods)
+    shares = _shares(session, funders)
+    terms = product.terms_for(amount, periods, expected_on or local_today())
+    schedule = schedule_of(terms)
+    loan = Loan(
+        number=_next_number(session),
+        customer_id=customer,
+        application_id=application_id,
+        product_id=product.product_id,
+        product_version=product.version,
+        product_terms=finance.codec.to_dict(product),
+        terms=finance.codec.to_dict(terms),
+        principal=amount,
+        periods=periods,
+        status="pending",
+        annual_rate_irr=str(schedule.annual_rate_irr),
+        credit_balance=Decimal("0.00"),
+        version=0,
+        idempotency_key=idempotency_key,
+        booked_by_id=booked_by,
+    )
+    session.add(loan)
+    for attempt in range(5):
+        try:
+            with session.begin_nested():
+                session.flush()
+            break
+        except IntegrityError:
+            if idempotency_key and find_by_key(session, idempotency_key) is not None:
+                raise Conflict(N_("This Idempotency-Key was used for another request.")) from None
+            if attempt == 4:
+                raise
+            loan.number = _next_number(session)  # two bookings took one number at once
+            session.add(loan)
+    for funder, share in shares:
+        session.add(LoanFunder(loan_id=loan.id, funder_id=funder.id, share=share))
+    session.flush()
+    sdk.audit_record(session, "loan.book", "loan", loan.id, _audited(loan, shares))
+    sdk.emit(session, "loan.booked", "loan", loan.id, {"principal": str(amount)})
+    return loan
+
+
+def activate(session: Session, loan: Loan, disbursed_on: dt.date) -> finance.Schedule:
+    """Pay out a pending loan on ``disbursed_on``: its terms start that day, the schedule is
+    built from them and written as installments, and the receivables are booked."""
+    loan = lock(session, loan.id)
+    if loan.status != "pending":
+        raise Conflict(N_("Only a pending loan can be activated."))
+    product = finance.codec.product_terms_from_dict(loan.product_terms)
+    terms = product.terms_for(loan.principal, loan.periods, disbursed_on)
+    schedule = schedule_of(terms)
+    loan.terms = finance.codec.to_dict(terms)
+    loan.annual_rate_irr = str(schedule.annual_rate_irr)
+    loan.status, loan.disbursed_on = "active", disbursed_on
+    for item in schedule.installments:
+        session.add(
+            Installment(
+                loan_id=loan.id,
+                number=item.number,
+                period_start=item.period_start,
+                due_date=item.due_date,
+                principal_due=item.principal,
+                interest_due=item.interest,
+                fees_due=item.fees,
+                penalty_due=Decimal("0.00"),
+                principal_paid=Decimal("0.00"),
+                interest_paid=Decimal("0.00"),
+                fees_paid=Decimal("0.00"),
+                penalty_paid=Decimal("0.00"),
+                status="pending",
+            )
+        )
+    book_ = ledger.Book(session, loan, "activation", disbursed_on)
+    deducted = loan.principal - schedule.disbursed
+    book_.line("receivable_principal", "funds_disbursed", schedule.disbursed)
+    book_.line("receivable_principal", "fee_income", deducted)
+    interest = sum((i.interest for i in schedule.installments), Decimal(0))
+    fees = sum((i.fees for i in schedule.installments), Decimal(0))
+    book_.line("receivable_interest", "interest_income", interest)
+    book_.line("receivable_fees", "fee_income", fees)
+    session.flush()
+    sdk.audit_record(
+        session,
+        "loan.activate",
+        "loan",
+        loan.id,
+        {"status": ["pending", "active"], "disbursed_on": disbursed_on.isoformat()},
+    )
+    sdk.emit(
+        session,
+        "loan.activated",
+        "loan",
+        loan.id,
+        {"disbursed_on": disbursed_on.isoformat(), "disbursed": str(schedule.disbursed)},
+    )
+    return schedule
+
+
+def lock(session: Session, loan_id: uuid.UUID) -> Loan:
+    """The loan, locked until the transaction ends, read fresh: every change of its money
+    takes this first, so two postings to one loan follow each other. PostgreSQL locks the
+    row (``FOR UPDATE``); SQLite has no row locks, so the version is bumped first, which
+    takes the database's write lock before anything is read."""
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy import update
+
+        session.execute(update(Loan).where(Loan.id == loan_id).values(version=Loan.version + 1))
+    found = session.scalar(
+        select(Loan)
+        .where(Loan.id == loan_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if found is None:
+        raise NotFound(N_("No such loan."))
+    if session.get_bind().dialect.name != "sqlite":
+        found.version += 1
+    return found
+
+
+def get_loan(session: Session, loan_id: Any) -> Loan:
+    try:
+        wanted = loan_id if isinstance(loan_id, uuid.UUID) else uuid.UUID(str(loan_id))
+    except ValueError:
+        raise NotFound(N_("No such loan.")) from None
+    found = session.scalar(select(Loan).where(Loan.id == wanted))
+    if found is None:
+        raise NotFound(N_("No such loan."))
+    return found
+
+
+def find_by_key(session: Session, key: str) -> Loan | None:
+    return session.scalar(select(Loan).where(Loan.idempotency_key == key))
+
+
+def installments_of(session: Session, loan: Loan, *, fresh: bool = False) -> list[Installment]:
+    query = select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
+    if fresh:
+        query = query.execution_options(populate_existing=True)
+    return list(session.scalars(query))
+
+
+def funders_of(session: Session, loan: Loan) -> list[tuple[Funder, int]]:
+    rows = session.execute(
+        select(Funder, LoanFunder.share)
+        .join(LoanFunder, LoanFunder.funder_id == Funder.id)
+        .where(LoanFunder.loan_id == loan.id, LoanFunder.tenant_id == Funder.tenant_id)
+        .order_by(LoanFunder.share.desc(), Funder.code)
+    )
+    return [(funder, share) for funder, share in rows]
+
+
+def _next_number(session: Session) -> str:
+    """DK + the date + a 5-digit sequence of the day (DK2026112900001)."""
+    prefix = f"DK{sdk.utcnow():%Y%m%d}"
+    last = session.scalar(select(func.max(Loan.number)).where(Loan.number.like(f"{prefix}%")))
+    sequence = int(last[len(prefix) :]) + 1 if last else 1
+    return f"{prefix}{sequence:05d}"
+
+
+def _audited(loan: Loan, shares: list[tuple[Funder, int]]) -> dict[str, Any]:
+    return {
+        "number": loan.number,
+        "customer_id": str(loan.customer_id),
+        "product_id": str(loan.product_id),
+        "product_version": loan.product_version,
+        "principal": str(loan.principal),
+        "periods": loan.periods,
+        "funders": {f.code: str(Decimal(s) / SHARE_UNIT) for f, s in shares},
+    }
