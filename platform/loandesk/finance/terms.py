@@ -135,6 +135,7 @@ class Terms:
     rounding: Rounding = field(default_factory=Rounding)
     date_roll: DateRoll = DateRoll.NONE
     calendar: Calendar = field(default_factory=Calendar)
+    maturity_date: dt.date | None = None  # the one due date of frequency ``single``
 
 
 class PenaltyBase(StrEnum):
@@ -219,6 +220,7 @@ class ProductTerms:
         start_date: dt.date,
         *,
         calendar: Calendar | None = None,
+        maturity_date: dt.date | None = None,
     ) -> Terms:
         """The schedule terms of one loan of this product (ranges are not checked here)."""
         return Terms(
@@ -236,4 +238,5 @@ class ProductTerms:
             rounding=self.rounding,
             date_roll=self.date_roll,
             calendar=calendar or Calendar(),
+            maturity_date=maturity_date,
         )
