@@ -266,12 +266,17 @@ def activate(session: Session, loan: Loan, disbursed_on: dt.date) -> finance.Sch
                 status="pending",
             )
         )
-    book_ = ledger.Book(session, loan, "activation", disbursed_on)
     deducted = loan.principal - schedule.disbursed
+    upfront_due = schedule.upfront_fees - deducted
+    if upfront_due > 0:
+        # upfront fees not deducted from the payout are due the day it is paid out: an
+        # installment 0, so that payments and the ledger treat them like any other fee
+        session.add(_installment_zero(loan, disbursed_on, upfront_due))
+    book_ = ledger.Book(session, loan, "activation", disbursed_on)
     book_.line("receivable_principal", "funds_disbursed", schedule.disbursed)
     book_.line("receivable_principal", "fee_income", deducted)
     interest = sum((i.interest for i in schedule.installments), Decimal(0))
-    fees = sum((i.fees for i in schedule.installments), Decimal(0))
+    fees = sum((i.fees for i in schedule.installments), upfront_due)
     book_.line("receivable_interest", "interest_income", interest)
     book_.line("receivable_fees", "fee_income", fees)
     session.flush()
@@ -290,6 +295,25 @@ def activate(session: Session, loan: Loan, disbursed_on: dt.date) -> finance.Sch
         {"disbursed_on": disbursed_on.isoformat(), "disbursed": str(schedule.disbursed)},
     )
     return schedule
+
+
+def _installment_zero(loan: Loan, day: dt.date, fees: Decimal) -> Installment:
+    zero = Decimal("0.00")
+    return Installment(
+        loan_id=loan.id,
+        number=0,
+        period_start=day,
+        due_date=day,
+        principal_due=zero,
+        interest_due=zero,
+        fees_due=fees,
+        penalty_due=zero,
+        principal_paid=zero,
+        interest_paid=zero,
+        fees_paid=zero,
+        penalty_paid=zero,
+        status="pending",
+    )
 
 
 def lock(session: Session, loan_id: uuid.UUID) -> Loan:

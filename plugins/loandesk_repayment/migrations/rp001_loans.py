@@ -5,6 +5,8 @@ Revision ID: rp001
 Revises:
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -15,10 +17,10 @@ down_revision = None
 branch_labels = ("repayment",)
 depends_on = ("c006", "0029")
 
-ZERO = sa.text("0")
 
 
-def _base(table: str) -> list[sa.SchemaItem]:
+
+def _base(table: str) -> list[Any]:
     return [
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
