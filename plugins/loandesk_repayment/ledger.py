@@ -97,7 +97,9 @@ class Book:
             self._add(debit_account, part, funder_id, debit=True)
             self._add(credit_account, part, funder_id, debit=False)
 
-    def _add(self, account: str, amount: Decimal, funder_id: uuid.UUID | None, *, debit: bool) -> None:
+    def _add(
+        self, account: str, amount: Decimal, funder_id: uuid.UUID | None, *, debit: bool
+    ) -> None:
         # a negative amount (a reversal) goes to the other side, so both columns stay >= 0
         on_debit = debit == (amount > 0)
         size = abs(amount)

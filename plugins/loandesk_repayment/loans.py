@@ -102,8 +102,10 @@ def _shares(session: Session, funders: Sequence[dict[str, Any]] | None) -> list[
             millionths = share * SHARE_UNIT
         except (InvalidOperation, ValueError):
             millionths = Decimal(-1)
-        if isinstance(item.get("share"), float) or not (0 < millionths <= SHARE_UNIT) or (
-            millionths != millionths.to_integral_value()
+        if (
+            isinstance(item.get("share"), float)
+            or not (0 < millionths <= SHARE_UNIT)
+            or (millionths != millionths.to_integral_value())
         ):
             raise refuse(f"funders.{index}.share", N_("Enter a share such as 0.7."))
         if any(f.id == funder.id for f, _ in chosen):
@@ -120,7 +122,7 @@ def _shares(session: Session, funders: Sequence[dict[str, Any]] | None) -> list[
 def _check_customer(session: Session, customer_id: Any) -> uuid.UUID:
     try:
         wanted = customer_id if isinstance(customer_id, uuid.UUID) else uuid.UUID(str(customer_id))
-        model = sdk.record_type("customer").model
+        model: Any = sdk.record_type("customer").model
         found = session.scalar(select(model.id).where(model.id == wanted))
     except (ValueError, NotFound):
         found = None
@@ -162,7 +164,9 @@ def schedule_of(terms: finance.Terms) -> finance.Schedule:
     try:
         schedule = finance.build_schedule(terms)
     except ValueError as problem:
-        raise refuse("terms", N_("These terms make no schedule: %(problem)s"), problem=str(problem))
+        raise refuse(
+            "terms", N_("These terms make no schedule: %(problem)s"), problem=str(problem)
+        ) from None
     cap = sdk.rate_cap()
     if schedule.annual_rate_irr > cap:
         raise refuse(

@@ -33,7 +33,7 @@ from loandesk import sdk
 from loandesk.sdk import N_, Conflict, finance
 from loandesk_repayment import ledger, loans
 from loandesk_repayment.loans import refuse
-from loandesk_repayment.models import PAYMENT_SOURCES, PARTS, Allocation, Installment, Loan, Payment
+from loandesk_repayment.models import PARTS, PAYMENT_SOURCES, Allocation, Installment, Loan, Payment
 
 ZERO = Decimal("0.00")
 
@@ -195,7 +195,9 @@ def _allocate(session: Session, loan: Loan, payment: Payment) -> None:
     if left > 0:
         payment.to_credit = left
         loan.credit_balance += left
-        session.add(Allocation(payment_id=payment.id, installment_id=None, part="credit", amount=left))
+        session.add(
+            Allocation(payment_id=payment.id, installment_id=None, part="credit", amount=left)
+        )
         book.line("cash", "credit_balance", left, by_funder=False)
     if all(sum((i.outstanding(p) for p in PARTS), ZERO) == 0 for i in installments):
         loan.status, loan.settled_on = "settled", payment.received_on
@@ -226,9 +228,7 @@ def reverse_payment(
         raise refuse("reason", N_("Say why the payment is reversed (up to 500 characters)."))
     loan = loans.lock(session, payment.loan_id)
     payment = session.scalars(
-        select(Payment)
-        .where(Payment.id == payment.id)
-        .execution_options(populate_existing=True)
+        select(Payment).where(Payment.id == payment.id).execution_options(populate_existing=True)
     ).one()
     if payment.status == "reversed":
         raise Conflict(N_("This payment is already reversed."))

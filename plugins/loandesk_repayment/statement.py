@@ -69,11 +69,9 @@ def present_loan(session: Session, loan: Loan, *, full: bool = True) -> dict[str
 
 
 def present_payment(session: Session, payment: Payment) -> dict[str, Any]:
-    numbers = dict(
+    numbers: dict[Any, int] = dict(
         session.execute(
-            select(Installment.id, Installment.number).where(
-                Installment.loan_id == payment.loan_id
-            )
+            select(Installment.id, Installment.number).where(Installment.loan_id == payment.loan_id)
         ).all()
     )
     shown = {
@@ -121,7 +119,9 @@ def statement(session: Session, loan: Loan) -> dict[str, Any]:
         events.append((p.received_on, 1, "payment", label, ZERO, p.amount))
         if p.reversed_at is not None:
             day = p.reversed_at.astimezone(zone).date()
-            events.append((day, 2, "reversal", f"#{p.sequence} {p.reversal_reason}", ZERO, -p.amount))
+            events.append(
+                (day, 2, "reversal", f"#{p.sequence} {p.reversal_reason}", ZERO, -p.amount)
+            )
     events.sort(key=lambda e: (e[0], e[1]))
     balance, lines = ZERO, []
     for day, _order, kind, description, due, paid in events:

@@ -98,7 +98,9 @@ def payment_form(loan_id: uuid.UUID) -> Any:
     errors = sdk.FormErrors()
     values = {"received_on": loans.local_today().isoformat()}
     if request.method == "POST":
-        values = {k: request.form.get(k, "").strip() for k in ("amount", "received_on", "reference")}
+        values = {
+            k: request.form.get(k, "").strip() for k in ("amount", "received_on", "reference")
+        }
         try:
             posted = payments.post_payment(
                 session,
@@ -114,9 +116,7 @@ def payment_form(loan_id: uuid.UUID) -> Any:
             errors.update(problem)
         else:
             session.commit()
-            flash(
-                gettext("Payment #%(number)s posted.", number=posted.payment.sequence), "success"
-            )
+            flash(gettext("Payment #%(number)s posted.", number=posted.payment.sequence), "success")
             return redirect(url_for("tenant.repayment.detail", loan_id=loan.id))
     return render_template(
         "repayment/payment_form.html",

@@ -18,8 +18,6 @@ branch_labels = ("repayment",)
 depends_on = ("c006", "0029")
 
 
-
-
 def _base(table: str) -> list[Any]:
     return [
         sa.Column("tenant_id", sa.Uuid(), nullable=False),

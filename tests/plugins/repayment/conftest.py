@@ -24,6 +24,7 @@ from tests.plugins.customers.conftest import Firm, firm, new_customer  # noqa: F
 PRODUCT_ID = uuid.UUID("0190a000-0000-7000-8000-000000000001")
 CHEAP_ID = uuid.UUID("0190a000-0000-7000-8000-000000000002")
 GREEDY_ID = uuid.UUID("0190a000-0000-7000-8000-000000000003")
+FEES_ID = uuid.UUID("0190a000-0000-7000-8000-000000000004")
 DISBURSED_ON = dt.date(2025, 1, 15)
 ALL_DUE_ON = dt.date(2026, 2, 1)  # every installment of a 12-month loan paid out above is due
 
@@ -68,6 +69,21 @@ class Products:
                 allocation_order=(Part.INTEREST, Part.PRINCIPAL, Part.FEES, Part.PENALTY),
             ),
             GREEDY_ID: product(GREEDY_ID, code="XF03", annual_rate=Decimal("0.30")),
+            FEES_ID: product(
+                FEES_ID,
+                code="XF04",
+                fees=(
+                    Fee("service_fee", FeeKind.PER_INSTALLMENT, FeeBasis.FIXED, Decimal("10.00")),
+                    Fee("arrangement_fee", FeeKind.UPFRONT, FeeBasis.PERCENT, Decimal("0.01")),
+                    Fee(
+                        "admin_fee",
+                        FeeKind.UPFRONT,
+                        FeeBasis.FIXED,
+                        Decimal("50.00"),
+                        deducted=True,
+                    ),
+                ),
+            ),
         }
 
     @hookimpl
@@ -146,9 +162,8 @@ INSTALLMENT_FIELDS = (
 
 def snapshot(session: Any, loan_id: Any) -> list[tuple[Any, ...]]:
     """Every field of every installment of the loan, as read from the database now."""
-    from sqlalchemy import select
-
     from loandesk_repayment.models import Installment
+    from sqlalchemy import select
 
     rows = session.scalars(
         select(Installment)

@@ -48,7 +48,9 @@ def test_terms_outside_the_product_or_over_the_cap_are_refused_naming_the_field(
     )
     assert greedy.status_code == 422, greedy.get_json()
     assert "annual_rate" in greedy.get_json()["errors"]
-    nobody = desk.api.post("/loans", json={**body, "customer_id": str(PRODUCT_ID), "principal": "5000.00"})
+    nobody = desk.api.post(
+        "/loans", json={**body, "customer_id": str(PRODUCT_ID), "principal": "5000.00"}
+    )
     assert nobody.status_code == 422 and "customer_id" in nobody.get_json()["errors"]
     assert desk.api.get("/loans").get_json()["total"] == 0
 

@@ -49,7 +49,9 @@ def test_a_reversed_payment_restores_every_installment_exactly(desk: Desk) -> No
 
     # the reversal mirrors every allocation; nothing was deleted
     rows = reversed_.get_json()["allocations"]
-    posted = sorted((r["installment_id"] or "", r["part"], r["amount"]) for r in rows if not r["reversal"])
+    posted = sorted(
+        (r["installment_id"] or "", r["part"], r["amount"]) for r in rows if not r["reversal"]
+    )
     undone = sorted(
         (r["installment_id"] or "", r["part"], str(-Decimal(r["amount"])))
         for r in rows
@@ -99,9 +101,12 @@ def test_reversing_the_payment_that_settled_a_loan_makes_it_active_again(desk: D
     settled = _loan(desk, loan["id"])
     assert settled["status"] == "settled" and settled["settled_on"] == "2025-05-01"
     assert settled["credit_balance"] == "0.05"
-    assert desk.api.post(
-        f"/loans/{loan['id']}/payments/{paid['id']}/reverse", json={"reason": "退票"}
-    ).status_code == 200
+    assert (
+        desk.api.post(
+            f"/loans/{loan['id']}/payments/{paid['id']}/reverse", json={"reason": "退票"}
+        ).status_code
+        == 200
+    )
     active = _loan(desk, loan["id"])
     assert (active["status"], active["settled_on"], active["credit_balance"]) == (
         "active",
