@@ -145,11 +145,12 @@ def _equal_installment(terms: Terms, plan: _Plan) -> Rows:
 def _annuity(terms: Terms, plan: _Plan, principal: Decimal, factors: list[Decimal]) -> Rows:
     """Equal installments over ``factors``' periods; the last one pays what is left."""
     n = len(factors)
-    payment = plan.round_installment(annuity_payment(principal, plan.nominal, n))
-    unrounded = not terms.rounding.interest_on_rounded_balance
+    exact_payment = annuity_payment(principal, plan.nominal, n)
+    payment = plan.round_installment(exact_payment)
+    exact = None if terms.rounding.interest_on_rounded_balance else exact_payment
 
     def run(payments: list[Decimal]) -> Rows:
-        return _amortise(principal, factors, payments, unrounded, plan.round_interest)
+        return _amortise(principal, factors, payments, exact, plan.round_interest)
 
     rows = run([payment] * n)
     if n == 1:
@@ -182,27 +183,24 @@ def _amortise(
     principal: Decimal,
     factors: list[Decimal],
     payments: list[Decimal],
-    unrounded: bool,
+    exact_payment: Decimal | None,
     round_interest: Rounder,
 ) -> Rows:
-    """Rows paying ``payments`` (the last pays off the rest). Interest on the cent balance, or
-    (``unrounded``) on the balance carried exactly, each period's rounding carried forward so
-    that the cents shown add up to the exact interest rounded."""
+    """Rows paying ``payments`` (the last pays off the rest). Interest on the balance in cents,
+    or, given the ``exact_payment``, the interest of the exact amortisation (the balance the
+    loan would have if nothing were rounded) rounded to the cent, as formula-based calculators
+    show it."""
     rows: Rows = []
     balance = exact = principal
-    accrued = shown = ZERO
     last = len(factors) - 1
     for i, factor in enumerate(factors):
-        if unrounded:
-            exact_interest = exact * factor
-            accrued += exact_interest
-            interest = round_interest(accrued) - shown
-            shown += interest
-        else:
+        if exact_payment is None:
             interest = round_interest(balance * factor)
+        else:
+            exact_interest = exact * factor
+            interest = round_interest(exact_interest)
+            exact -= exact_payment - exact_interest
         part = balance if i == last else min(max(payments[i] - interest, ZERO), balance)
-        if unrounded:
-            exact -= part + interest - exact_interest
         balance -= part
         rows.append((part, interest))
     return rows
@@ -217,21 +215,21 @@ def _principal_parts(terms: Terms, plan: _Plan, principal: Decimal, n: int) -> l
             return [part] * (n - 1) + [principal - part * (n - 1)]
     base = floor_to(principal / n, plan.step)
     extra = int((principal - base * n) / plan.step)
-    return [base + plan.step] * extra + [base] * (n - extra)
+    parts = [base + plan.step] * extra + [base] * (n - extra)
+    parts[-1] += principal - base * n - extra * plan.step  # cents below a whole-yuan step
+    return parts
 
 
 def _equal_principal(terms: Terms, plan: _Plan) -> Rows:
     n, principal = len(plan.factors), terms.principal
     parts = _principal_parts(terms, plan, principal, n)
     rows: Rows = []
-    balance, accrued, shown = principal, ZERO, ZERO
+    balance = principal
     for i, (part, factor) in enumerate(zip(parts, plan.factors, strict=True)):
         if terms.rounding.interest_on_rounded_balance:
             interest = plan.round_interest(balance * factor)
-        else:
-            accrued += principal * (n - i) / n * factor
-            interest = plan.round_interest(accrued) - shown
-            shown += interest
+        else:  # the exact balance: principal less i exact n-ths of it
+            interest = plan.round_interest(principal * (n - i) / n * factor)
         balance -= part
         rows.append((part, interest))
     return rows
@@ -243,10 +241,10 @@ def _flat(terms: Terms, plan: _Plan) -> Rows:
     parts = _principal_parts(terms, plan, principal, n)
     exact = [principal * f for f in plan.factors]
     total = plan.round_interest(sum(exact, ZERO))
-    if terms.rounding.remainder is Remainder.LAST:
-        interests = [plan.round_interest(e) for e in exact[:-1]]
-        interests.append(total - sum(interests, ZERO))
-    else:
+    interests = [plan.round_interest(e) for e in exact[:-1]]
+    interests.append(total - sum(interests, ZERO))
+    if terms.rounding.remainder is Remainder.SPREAD or interests[-1] < 0:
+        # Rounded up every period, a tiny interest could leave the last one negative.
         interests = [floor_to(e, CENT) for e in exact]
         extra = int((total - sum(interests, ZERO)) / CENT)
         interests = [x + CENT if i < extra else x for i, x in enumerate(interests)]
