@@ -5,6 +5,7 @@ statement of account. Products come from whichever plugin answers ``loandesk_pro
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,15 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType("payment.posted", "还款已入账", "Payment posted", "loan"),
         sdk.EventType("payment.reversed", "还款已冲正", "Payment reversed", "loan"),
     ]
+
+
+@sdk.hookimpl
+def loandesk_customer_exposure(session: Any, customer_ids: list[uuid.UUID]) -> Decimal | None:
+    """The borrower's loans' outstanding principal, for the intake plugin's exposure limit."""
+    from loandesk_repayment.loans import outstanding_principal
+
+    found = outstanding_principal(session, customer_ids)
+    return found or None
 
 
 @sdk.hookimpl

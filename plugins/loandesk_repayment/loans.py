@@ -11,12 +11,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
-from loandesk.sdk import N_, Conflict, NotFound, ValidationFailed, finance, message
+from loandesk.sdk import N_, Conflict, Money, NotFound, ValidationFailed, finance, message
 from loandesk_repayment import ledger
 from loandesk_repayment.models import SHARE_UNIT, Funder, Installment, Loan, LoanFunder
 
@@ -372,6 +372,30 @@ def funders_of(session: Session, loan: Loan) -> list[tuple[Funder, int]]:
         .order_by(LoanFunder.share.desc(), Funder.code)
     )
     return [(funder, share) for funder, share in rows]
+
+
+def outstanding_principal(session: Session, customer_ids: Sequence[uuid.UUID]) -> Decimal:
+    """The principal the customers still owe on their pending and active loans (a pending
+    loan's whole principal: it is about to be paid out)."""
+    if not customer_ids:
+        return Decimal("0.00")
+    pending = session.scalar(
+        select(func.coalesce(func.sum(Loan.principal), 0)).where(
+            Loan.customer_id.in_(customer_ids), Loan.status == "pending"
+        )
+    )
+    active = session.scalar(
+        # the difference of two Money columns loses the type: say it is still Money (分)
+        select(
+            type_coerce(
+                func.coalesce(func.sum(Installment.principal_due - Installment.principal_paid), 0),
+                Money(),
+            )
+        )
+        .join(Loan, (Loan.id == Installment.loan_id) & (Loan.tenant_id == Installment.tenant_id))
+        .where(Loan.customer_id.in_(customer_ids), Loan.status == "active")
+    )
+    return Decimal(pending or 0) + Decimal(active or 0)
 
 
 def _next_number(session: Session) -> str:

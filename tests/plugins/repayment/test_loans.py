@@ -103,3 +103,18 @@ def test_the_statement_lists_installments_and_payments_with_the_balance(desk: De
     first = Decimal(found["lines"][0]["due"])
     assert Decimal(found["lines"][2]["balance"]) == first * 2 - Decimal("1000.00")
     assert found["closing"]["received"] == "1000.00"
+
+
+def test_a_borrowers_outstanding_principal_counts_towards_their_exposure(desk: Desk) -> None:
+    import uuid
+
+    from loandesk import sdk
+
+    active = desk.book(principal="12000.00")
+    desk.book(principal="5000.00", disbursed_on=None)  # pending: all of it
+    first = active["installments"][0]
+    paid = Decimal(first["fees_due"]) + Decimal(first["interest_due"]) + Decimal("100.00")
+    assert desk.pay(active["id"], f"{paid:.2f}", dt.date(2025, 2, 15)).status_code == 201
+    with desk.session() as session:
+        owed = sdk.customer_exposure(session, [uuid.UUID(desk.customer_id)])
+    assert owed == Decimal("16900.00")
