@@ -34,6 +34,13 @@ def loandesk_migrations() -> str:
 
 
 @sdk.hookimpl
+def loandesk_record_types() -> list[sdk.RecordType]:
+    from loandesk_repayment.record_type import LOAN
+
+    return [LOAN]
+
+
+@sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_repayment.views import bp
 

@@ -57,6 +57,11 @@ def _idempotency_key() -> str | None:
     return key
 
 
+def _loan(loan_id: uuid.UUID) -> Loan:
+    """The loan, 404 outside the acting staff member's data scope."""
+    return loans.get_loan(sdk.session(), loan_id, sdk.record_access("loan"))
+
+
 @blp.route("")
 class Loans(MethodView):
     @sdk.require_token("records:read")
@@ -65,8 +70,8 @@ class Loans(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Loans, newest first (without their installments)."""
         _require("repayment.view")
-        session = sdk.session()
-        query = select(Loan)
+        session, access = sdk.session(), sdk.record_access("loan")
+        query = access.where(select(Loan))
         if args["status"]:
             query = query.where(Loan.status == args["status"])
         if args["customer_id"]:
@@ -78,7 +83,9 @@ class Loans(MethodView):
             .offset((page - 1) * per_page)
             .limit(per_page)
         )
-        items = [statement.present_loan(session, loan, full=False) for loan in found]
+        items = [statement.present_loan(session, loan, full=False, access=access) for loan in found]
+        access.audit_shown(session)
+        session.commit()
         return {"items": items, "page": page, "per_page": per_page, "total": total}
 
     @sdk.require_token("records:write")
@@ -93,10 +100,12 @@ class Loans(MethodView):
         activated too: its schedule is built from that date (migrating an existing loan
         book). ``Idempotency-Key``: the same key again answers the loan it booked."""
         _require("repayment.loans.book")
-        session = sdk.session()
+        session, access = sdk.session(), sdk.record_access("loan")
         key = _idempotency_key()
         if key and (earlier := loans.find_by_key(session, key)) is not None:
-            return statement.present_loan(session, earlier), 200, {"Idempotent-Replayed": "true"}
+            shown = statement.present_loan(session, earlier, access=access)
+            return shown, 200, {"Idempotent-Replayed": "true"}
+        builtin = set(LoanWriteSchema().fields)
         loan = loans.book(
             session,
             customer_id=args["customer_id"],
@@ -108,11 +117,14 @@ class Loans(MethodView):
             funders=args["funders"],
             expected_on=args["disbursed_on"],
             booked_by=sdk.acting_user().id,
+            owner_id=args["owner_id"],
+            custom={k: v for k, v in args.items() if k not in builtin},
+            access=access,
             idempotency_key=key,
         )
         if args["disbursed_on"] is not None:
             loans.activate(session, loan, args["disbursed_on"])
-        shown = statement.present_loan(session, loan)
+        shown = statement.present_loan(session, loan, access=access)
         session.commit()
         return shown
 
@@ -124,8 +136,11 @@ class LoanById(MethodView):
     def get(self, loan_id: uuid.UUID) -> dict[str, Any]:
         """One loan with its terms, funders and installments."""
         _require("repayment.view")
-        session = sdk.session()
-        return statement.present_loan(session, loans.get_loan(session, loan_id))
+        session, access = sdk.session(), sdk.record_access("loan")
+        shown = statement.present_loan(session, _loan(loan_id), access=access)
+        access.audit_shown(session)
+        session.commit()
+        return shown
 
 
 @blp.route("/<uuid:loan_id>/activate")
@@ -139,9 +154,9 @@ class Activate(MethodView):
         that date and the receivables booked."""
         _require("repayment.loans.book")
         session = sdk.session()
-        loan = loans.get_loan(session, loan_id)
+        loan = _loan(loan_id)
         loans.activate(session, loan, args["disbursed_on"])
-        shown = statement.present_loan(session, loan)
+        shown = statement.present_loan(session, loan, access=sdk.record_access("loan"))
         session.commit()
         return shown
 
@@ -154,7 +169,7 @@ class Payments(MethodView):
         """The loan's payments in posting order, with their allocations."""
         _require("repayment.view")
         session = sdk.session()
-        loan = loans.get_loan(session, loan_id)
+        loan = _loan(loan_id)
         return [statement.present_payment(session, p) for p in payments.payments_of(session, loan)]
 
     @sdk.require_token("records:write")
@@ -173,7 +188,7 @@ class Payments(MethodView):
         amount, date or reference answers 409."""
         _require("repayment.post")
         session = sdk.session()
-        loan = loans.get_loan(session, loan_id)
+        loan = _loan(loan_id)
         posted = payments.post_payment(
             session,
             loan,
@@ -203,8 +218,9 @@ class Reverse(MethodView):
         payment still standing can be reversed (409 names the later ones)."""
         _require("repayment.reverse")
         session = sdk.session()
+        loan = _loan(loan_id)
         payment = session.scalar(
-            select(Payment).where(Payment.id == payment_id, Payment.loan_id == loan_id)
+            select(Payment).where(Payment.id == payment_id, Payment.loan_id == loan.id)
         )
         if payment is None:
             raise sdk.NotFound(sdk.N_("No such payment."))
@@ -222,8 +238,7 @@ class Statement(MethodView):
         """The statement of account (对账单): opening, each installment, payment and
         reversal in date order with the balance due after it, and what is owed now."""
         _require("repayment.view")
-        session = sdk.session()
-        return statement.statement(session, loans.get_loan(session, loan_id))
+        return statement.statement(sdk.session(), _loan(loan_id))
 
 
 @blp.route("/funders")

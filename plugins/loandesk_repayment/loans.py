@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -190,11 +190,24 @@ def book(
     funders: Sequence[dict[str, Any]] | None = None,
     expected_on: dt.date | None = None,
     booked_by: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    custom: Mapping[str, Any] | None = None,
+    access: sdk.RecordAccess | None = None,
     idempotency_key: str | None = None,
 ) -> Loan:
-    """A new pending loan of a product version's terms for a customer. The schedule is
-    built once, from ``expected_on`` (today by default), to check the rate cap; activation
-    builds it again from the actual disbursement date."""
+    """A new pending loan of a product version's terms for a customer, owned by
+    ``owner_id`` (the credit officer; default: who books it), with the tenant's own fields
+    ``custom`` checked by the loan form. The schedule is built once, from ``expected_on``
+    (today by default), to check the rate cap; activation builds it again from the actual
+    disbursement date."""
+    form = sdk.current_form("loan")
+    clean = sdk.validate_record(
+        form, dict(custom or {}), access=access, context=sdk.value_context(), writable=()
+    )
+    owner = owner_id or booked_by
+    if owner is None:
+        raise refuse("owner_id", N_("Choose an active staff member."))
+    unit = sdk.unit_of(session, owner, "owner_id")
     customer = _check_customer(session, customer_id)
     product = _product(session, product_id, product_version)
     amount = amount_of(principal, "principal")
@@ -218,7 +231,11 @@ def book(
         version=0,
         idempotency_key=idempotency_key,
         booked_by_id=booked_by,
+        owner_id=owner,
+        org_unit_id=unit,
+        custom={},
     )
+    sdk.store_custom(loan, form, clean.custom, sdk.keyring())
     session.add(loan)
     for attempt in range(5):
         try:
@@ -342,12 +359,16 @@ def lock(session: Session, loan_id: uuid.UUID) -> Loan:
     return found
 
 
-def get_loan(session: Session, loan_id: Any) -> Loan:
+def get_loan(session: Session, loan_id: Any, access: sdk.RecordAccess | None = None) -> Loan:
+    """The loan (404 when there is none, or when ``access``'s data scope does not reach it)."""
     try:
         wanted = loan_id if isinstance(loan_id, uuid.UUID) else uuid.UUID(str(loan_id))
     except ValueError:
         raise NotFound(N_("No such loan.")) from None
     found = session.scalar(select(Loan).where(Loan.id == wanted))
+    if access is not None:
+        checked: Loan = access.check_record(found)
+        return checked
     if found is None:
         raise NotFound(N_("No such loan."))
     return found
@@ -414,5 +435,7 @@ def _audited(loan: Loan, shares: list[tuple[Funder, int]]) -> dict[str, Any]:
         "product_version": loan.product_version,
         "principal": str(loan.principal),
         "periods": loan.periods,
+        "owner_id": str(loan.owner_id),
+        "custom": sorted(loan.custom or {}),
         "funders": {f.code: str(Decimal(s) / SHARE_UNIT) for f, s in shares},
     }

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from loandesk.sdk import Base, JSONValues, Money, TenantOwned, UTCDateTime, utcnow
+from loandesk.sdk import Base, CustomValues, JSONValues, Money, TenantOwned, UTCDateTime, utcnow
 
 # pending (booked, not paid out) → active (disbursed, schedule written) → settled (结清)
 LOAN_STATUSES = ("pending", "active", "settled")
@@ -52,11 +52,12 @@ class Funder(TenantOwned, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class Loan(TenantOwned, Base):
+class Loan(TenantOwned, CustomValues, Base):
     """One loan: the product version's terms it was made on (``product_terms``, kept as they
     were) and its own schedule terms (``terms``), both as codec JSON. ``credit_balance`` is
     money received beyond what was due (溢缴款). ``version`` is bumped under the loan's lock by
-    every posting, so two writers of one loan follow each other."""
+    every posting, so two writers of one loan follow each other. ``owner_id`` (the credit
+    officer) and ``org_unit_id`` are what data scopes read; the tenant's fields in ``custom``."""
 
     __tablename__ = "repayment_loans"
     __table_args__ = (
@@ -64,11 +65,14 @@ class Loan(TenantOwned, Base):
             ["tenant_id", "customer_id"],
             ["customers_customers.tenant_id", "customers_customers.id"],
         ),
+        ForeignKeyConstraint(["tenant_id", "owner_id"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(["tenant_id", "org_unit_id"], ["org_units.tenant_id", "org_units.id"]),
         CheckConstraint(_in("status", LOAN_STATUSES), name="status"),
         CheckConstraint("principal > 0", name="principal"),
         CheckConstraint("credit_balance >= 0", name="credit_balance"),
         Index("ix_repayment_loans_number", "tenant_id", "number", unique=True),
         Index("ix_repayment_loans_customer", "tenant_id", "customer_id"),
+        Index("ix_repayment_loans_scope", "tenant_id", "org_unit_id", "owner_id"),
         Index("ix_repayment_loans_idempotency_key", "tenant_id", "idempotency_key", unique=True),
     )
 
@@ -89,6 +93,8 @@ class Loan(TenantOwned, Base):
     version: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     booked_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    org_unit_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

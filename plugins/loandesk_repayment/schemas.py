@@ -84,7 +84,9 @@ class ReversalSchema(ma.Schema):
     reason = ma.fields.String(required=True)
 
 
-class LoanSchema(ma.Schema):
+class LoanSchema(sdk.RecordSchema):
+    """The loan's values; the tenant's own fields pass through under their keys."""
+
     id = ma.fields.UUID()
     number = ma.fields.String()
     customer_id = ma.fields.UUID()
@@ -100,6 +102,8 @@ class LoanSchema(ma.Schema):
         allow_none=True, metadata={"description": "年化利率(IRR) with every fee, a fraction"}
     )
     credit_balance = Amount
+    owner_id = ma.fields.UUID()
+    org_unit_id = ma.fields.UUID()
     outstanding = ma.fields.Dict(metadata={"description": "What is still owed, by part"})
     terms = ma.fields.Dict(metadata={"description": "The loan's schedule terms"})
     product_terms = ma.fields.Dict(metadata={"description": "The product version's terms"})
@@ -109,7 +113,10 @@ class LoanSchema(ma.Schema):
     )
 
 
-class LoanWriteSchema(ma.Schema):
+class LoanWriteSchema(sdk.RecordWriteSchema):
+    """Built-in fields below; the tenant's own loan fields are accepted under their keys and
+    checked by its published loan form (422 naming the field)."""
+
     customer_id = ma.fields.Raw(required=True)
     product_id = ma.fields.Raw(required=True)
     product_version = ma.fields.Integer(
@@ -118,6 +125,9 @@ class LoanWriteSchema(ma.Schema):
     principal = ma.fields.Raw(required=True, metadata={"description": 'A string: "50000.00"'})
     periods = ma.fields.Raw(required=True)
     application_id = ma.fields.UUID(load_default=None, allow_none=True)
+    owner_id = ma.fields.UUID(
+        load_default=None, metadata={"description": "The credit officer; default: the caller"}
+    )
     funders = ma.fields.List(
         ma.fields.Dict(),
         load_default=None,

@@ -30,7 +30,12 @@ def outstanding(installments: list[Installment]) -> dict[str, Decimal]:
     return {**owed, "total": sum(owed.values(), ZERO)}
 
 
-def present_loan(session: Session, loan: Loan, *, full: bool = True) -> dict[str, Any]:
+def present_loan(
+    session: Session, loan: Loan, *, full: bool = True, access: sdk.RecordAccess | None = None
+) -> dict[str, Any]:
+    """The loan's built-in values, its funders and outstanding amounts (with ``full``, its
+    terms and installments too), and the tenant's own fields ``access`` lets its user see,
+    under their keys."""
     installments = loans.installments_of(session, loan)
     shown: dict[str, Any] = {
         column: getattr(loan, column)
@@ -61,6 +66,11 @@ def present_loan(session: Session, loan: Loan, *, full: bool = True) -> dict[str
         }
         for funder, share in loans.funders_of(session, loan)
     ]
+    if access is not None:
+        custom = [spec for spec in access.visible_fields() if spec.custom]
+        if custom:
+            shown.update(access.present(loan, sdk.keyring(), fields=custom, plain=True))
+    shown["owner_id"], shown["org_unit_id"] = loan.owner_id, loan.org_unit_id
     if full:
         shown["terms"] = loan.terms
         shown["product_terms"] = loan.product_terms

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from sqlalchemy import func, select
 
 from loandesk import sdk
@@ -37,12 +37,24 @@ class Page:
     total: int
 
 
+def _zh() -> bool:
+    return str(get_locale() or "zh").startswith("zh")
+
+
+def _loan(loan_id: uuid.UUID) -> Loan:
+    """The loan, 404 outside the signed-in user's data scope."""
+    try:
+        return loans.get_loan(sdk.session(), loan_id, sdk.record_access("loan"))
+    except sdk.NotFound:
+        abort(404)
+
+
 @bp.get("/", endpoint="index")
 @sdk.permission_required("repayment.view")
 def loan_list() -> Any:
     session = sdk.session()
     status = request.args.get("status")
-    query = select(Loan)
+    query = sdk.record_access("loan").where(select(Loan))
     if status in LOAN_STATUSES:
         query = query.where(Loan.status == status)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
@@ -66,14 +78,22 @@ def loan_list() -> Any:
 
 
 def _detail(loan: Loan, errors: sdk.FormErrors | None = None, reversing: Any = None) -> Any:
-    session = sdk.session()
-    shown = statement.present_loan(session, loan)
+    session, access = sdk.session(), sdk.record_access("loan")
+    shown = statement.present_loan(session, loan, access=access)
+    custom = [
+        (spec.label_zh if _zh() else spec.label_en, shown.get(spec.key))
+        for spec in access.visible_fields()
+        if spec.custom
+    ]
+    access.audit_shown(session)
+    session.commit()
     history = [statement.present_payment(session, p) for p in payments.payments_of(session, loan)]
     latest = next((p for p in reversed(history) if p["status"] == "posted"), None)
     return render_template(
         "repayment/detail.html",
         loan=loan,
         shown=shown,
+        custom=custom,
         payments=history,
         latest_id=latest["id"] if latest else None,
         labels=STATUS_LABELS,
@@ -87,14 +107,14 @@ def _detail(loan: Loan, errors: sdk.FormErrors | None = None, reversing: Any = N
 @bp.get("/<uuid:loan_id>", endpoint="detail")
 @sdk.permission_required("repayment.view")
 def loan_detail(loan_id: uuid.UUID) -> Any:
-    return _detail(loans.get_loan(sdk.session(), loan_id))
+    return _detail(_loan(loan_id))
 
 
 @bp.route("/<uuid:loan_id>/payments/new", methods=["GET", "POST"], endpoint="post_payment")
 @sdk.permission_required("repayment.post")
 def payment_form(loan_id: uuid.UUID) -> Any:
     session = sdk.session()
-    loan = loans.get_loan(session, loan_id)
+    loan = _loan(loan_id)
     errors = sdk.FormErrors()
     values = {"received_on": loans.local_today().isoformat()}
     if request.method == "POST":
@@ -131,7 +151,7 @@ def payment_form(loan_id: uuid.UUID) -> Any:
 @sdk.permission_required("repayment.reverse")
 def reverse(loan_id: uuid.UUID, payment_id: uuid.UUID) -> Any:
     session = sdk.session()
-    loan = loans.get_loan(session, loan_id)
+    loan = _loan(loan_id)
     payment = session.scalar(
         select(Payment).where(Payment.id == payment_id, Payment.loan_id == loan.id)
     )
@@ -145,7 +165,7 @@ def reverse(loan_id: uuid.UUID, payment_id: uuid.UUID) -> Any:
         session.rollback()
         errors = sdk.FormErrors()
         errors.update(problem)
-        return _detail(loans.get_loan(session, loan_id), errors, reversing=payment_id)
+        return _detail(_loan(loan_id), errors, reversing=payment_id)
     session.commit()
     flash(gettext("Payment #%(number)s reversed.", number=payment.sequence), "success")
     return redirect(url_for("tenant.repayment.detail", loan_id=loan.id))
@@ -155,7 +175,7 @@ def reverse(loan_id: uuid.UUID, payment_id: uuid.UUID) -> Any:
 @sdk.permission_required("repayment.view")
 def statement_page(loan_id: uuid.UUID) -> Any:
     session = sdk.session()
-    loan = loans.get_loan(session, loan_id)
+    loan = _loan(loan_id)
     return render_template(
         "repayment/statement.html", loan=loan, found=statement.statement(session, loan)
     )

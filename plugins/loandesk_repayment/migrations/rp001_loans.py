@@ -76,14 +76,20 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=100), nullable=True),
         sa.Column("booked_by_id", sa.Uuid(), nullable=True),
+        sa.Column("owner_id", sa.Uuid(), nullable=False),
+        sa.Column("org_unit_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sdk.UTCDateTime(), nullable=False),
+        sa.Column("custom", sdk.JSONValues, nullable=False, server_default=sa.text("'{}'")),
         _fk(t, "customer_id", "customers_customers"),
+        _fk(t, "owner_id", "users"),
+        _fk(t, "org_unit_id", "org_units"),
         _check(t, "status", "status in ('pending', 'active', 'settled')"),
         _check(t, "principal", "principal > 0"),
         _check(t, "credit_balance", "credit_balance >= 0"),
     )
     op.create_index("ix_repayment_loans_number", t, ["tenant_id", "number"], unique=True)
     op.create_index("ix_repayment_loans_customer", t, ["tenant_id", "customer_id"])
+    op.create_index("ix_repayment_loans_scope", t, ["tenant_id", "org_unit_id", "owner_id"])
     op.create_index(
         "ix_repayment_loans_idempotency_key", t, ["tenant_id", "idempotency_key"], unique=True
     )

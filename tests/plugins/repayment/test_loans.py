@@ -118,3 +118,31 @@ def test_a_borrowers_outstanding_principal_counts_towards_their_exposure(desk: D
     with desk.session() as session:
         owed = sdk.customer_exposure(session, [uuid.UUID(desk.customer_id)])
     assert owed == Decimal("16900.00")
+
+
+def test_a_loan_takes_the_tenants_own_fields_and_follows_data_scopes(desk: Desk) -> None:
+    from tests.plugins.intake.conftest import define
+
+    field = {"key": "contract_no", "kind": "text", "label_zh": "纸质合同号"}
+    field |= {"label_en": "Paper contract", "required": True, "rules": {"max_length": 30}}
+    define(_admin(desk), field, record_type="loan")
+    body = {"owner_id": desk.firm.staff["officer1"].user_id}
+    missing = desk.api.post(
+        "/loans",
+        json={"customer_id": desk.customer_id, "product_id": str(PRODUCT_ID),
+              "principal": "5000.00", "periods": 6, **body},
+    )  # fmt: skip
+    assert missing.status_code == 422 and "contract_no" in missing.get_json()["errors"]
+    loan = desk.book(contract_no="HT-2025-001", **body)
+    assert loan["contract_no"] == "HT-2025-001"
+    assert loan["owner_id"] == desk.firm.staff["officer1"].user_id
+    own = desk.firm.staff["officer1"].api.get(f"/loans/{loan['id']}")
+    assert own.status_code == 200 and own.get_json()["contract_no"] == "HT-2025-001"
+    assert desk.firm.staff["officer3"].api.get(f"/loans/{loan['id']}").status_code == 404
+    assert desk.firm.staff["officer3"].api.get("/loans").get_json()["total"] == 0
+
+
+def _admin(desk: Desk) -> object:
+    from tests.helpers import ApiClient
+
+    return ApiClient(desk.app.test_client(), desk.firm.tenant.token)

@@ -96,9 +96,17 @@ def test_a_payment_is_reversed_from_the_loan_page_with_a_reason(desk: Desk) -> N
     assert "Reversal" in statement and "客户退款" in statement
 
 
-def test_the_pages_need_their_permissions(desk: Desk) -> None:
-    loan = desk.book()
+def test_the_pages_need_their_permissions_and_the_data_scope(desk: Desk) -> None:
+    loan = desk.book(owner_id=desk.firm.staff["officer1"].user_id)
     officer = _browser(desk, "officer1")
     base = f"/t/{desk.firm.tenant.slug}/loans/{loan['id']}"
     assert officer.get(base).status_code == 200
     assert officer.get(f"{base}/payments/new").status_code == 403
+    assert loan["number"] in officer.get(f"/t/{desk.firm.tenant.slug}/loans/").get_data(
+        as_text=True
+    )
+    other = _browser(desk, "officer3")  # another team's officer: their own loans only
+    assert other.get(base).status_code == 404
+    assert loan["number"] not in other.get(f"/t/{desk.firm.tenant.slug}/loans/").get_data(
+        as_text=True
+    )

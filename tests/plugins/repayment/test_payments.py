@@ -107,7 +107,7 @@ def test_bad_payments_are_refused_naming_the_field_and_post_nothing(desk: Desk) 
 
 
 def test_posting_and_reversing_need_their_permissions(desk: Desk) -> None:
-    loan = desk.book()
+    loan = desk.book(owner_id=desk.firm.staff["officer1"].user_id)
     officer = desk.firm.staff["officer1"].api
     assert officer.get(f"/loans/{loan['id']}").status_code == 200  # repayment.view
     answer = officer.post(
