@@ -123,3 +123,54 @@ def loandesk_customer_merged(session: Any, survivor_id: uuid.UUID, merged_id: uu
             session, "loan.customer_merged", "loan", None,
             {"records": moved, "customer_id": [str(merged_id), str(survivor_id)]},
         )  # fmt: skip
+
+
+_STATUS = {
+    "pending": ("待放款", "Pending"),
+    "active": ("还款中", "Active"),
+    "settled": ("已结清", "Settled"),
+}
+
+
+@sdk.hookimpl
+def loandesk_customer_360_sections(
+    session: Any, customer_id: uuid.UUID
+) -> list[sdk.ProfileSection] | None:
+    """The customer's loans the viewer's data scope reaches, newest first: number, principal,
+    disbursed on, outstanding, status."""
+    from flask import url_for
+    from flask_babel import get_locale
+    from sqlalchemy import select
+
+    from loandesk_repayment import loans, statement
+    from loandesk_repayment.models import Loan
+
+    access = sdk.record_access("loan")
+    if not access.can_read or not sdk.acting_user().can("repayment.view"):
+        return None
+    zh = str(get_locale() or "zh").startswith("zh")
+    query = (
+        access.where(select(Loan))
+        .where(Loan.customer_id == customer_id)
+        .order_by(Loan.created_at.desc())
+        .limit(50)
+    )
+    rows = []
+    for loan in session.scalars(query):
+        owed = statement.outstanding(loans.installments_of(session, loan))["total"]
+        cells = (
+            loan.number,
+            f"¥{loan.principal:,.2f}",
+            loan.disbursed_on.isoformat() if loan.disbursed_on else "—",
+            f"¥{owed:,.2f}",
+            _STATUS[loan.status][0 if zh else 1],
+        )
+        rows.append(sdk.ProfileRow(cells, url_for("tenant.repayment.detail", loan_id=loan.id)))
+    columns = (
+        ("贷款编号", "Loan number"),
+        ("本金", "Principal"),
+        ("放款日期", "Disbursed on"),
+        ("未还金额", "Outstanding"),
+        ("状态", "Status"),
+    )
+    return [sdk.ProfileSection("loans", "贷款", "Loans", columns, tuple(rows), order=20)]

@@ -110,3 +110,13 @@ def test_the_pages_need_their_permissions_and_the_data_scope(desk: Desk) -> None
     assert loan["number"] not in other.get(f"/t/{desk.firm.tenant.slug}/loans/").get_data(
         as_text=True
     )
+
+
+def test_the_customers_page_lists_their_loans(desk: Desk) -> None:
+    loan = desk.book()
+    browser = _browser(desk)
+    html = browser.get(f"/t/{desk.firm.tenant.slug}/customers/{desk.customer_id}?lang=en")
+    text = html.get_data(as_text=True)
+    section = re.search(r'data-section="loans".*?</section>', text, re.S)
+    assert section and loan["number"] in section.group(0) and "Active" in section.group(0)
+    assert "Nothing yet." not in section.group(0)
