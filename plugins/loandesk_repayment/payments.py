@@ -169,14 +169,18 @@ def _replay(session: Session, key: str, print_: str) -> Posted | None:
 
 
 def _allocate(session: Session, loan: Loan, payment: Payment) -> None:
-    order = finance.codec.product_terms_from_dict(loan.product_terms).allocation_order
+    named = [
+        str(p) for p in finance.codec.product_terms_from_dict(loan.product_terms).allocation_order
+    ]
+    # a part the product's order leaves out is paid last, so a loan can always be settled
+    order = named + [p for p in PARTS if p not in named]
     left = payment.amount
     by_part: dict[str, Decimal] = defaultdict(Decimal)
     installments = loans.installments_of(session, loan, fresh=True)
     for installment in installments:
         if left == 0 or installment.due_date > payment.received_on:
             break
-        for part in (str(p) for p in order):
+        for part in order:
             take = min(left, installment.outstanding(part))
             if take <= 0:
                 continue
@@ -319,6 +323,6 @@ def allocations_of(session: Session, payment: Payment) -> list[Allocation]:
         session.scalars(
             select(Allocation)
             .where(Allocation.payment_id == payment.id)
-            .order_by(Allocation.reversal, Allocation.created_at)
+            .order_by(Allocation.reversal, Allocation.id)  # ids rise in the order written
         )
     )

@@ -3,7 +3,8 @@ of payments (amounts, dates) and reversals — some allowed, some refused — on
 (联合贷 70/30 and three equal-ish shares), with the ledger checked after each step; and every
 payment's lines split by funder share sum exactly to what was allocated.
 
-(hypothesis is not installed here: a seeded loop, its seed in the failure message.)"""
+A seeded loop (long sequences, its seed in the failure message) and hypothesis (short
+sequences it chooses and shrinks) both drive it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from loandesk.errors import Conflict, ValidationFailed
@@ -142,3 +145,64 @@ def test_a_split_sums_exactly_and_gives_the_left_cents_to_the_largest_share() ->
         parts = split(amount, thirds)
         assert sum(p for _, p in parts) == amount
         assert all(p == p.quantize(Decimal("0.01")) for _, p in parts)
+
+
+# --- the same invariant, with hypothesis choosing the sequences ------------------------------
+
+OPERATIONS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("post"),
+            st.integers(min_value=1, max_value=300_000),  # cents
+            st.integers(min_value=0, max_value=420),  # days after the payout
+        ),
+        st.tuples(st.just("reverse"), st.integers(min_value=0, max_value=5), st.just(0)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=OPERATIONS)
+def test_hypothesis_sequences_keep_the_ledger_equal_to_the_balances(
+    desk: Desk, operations: list[tuple[str, int, int]]
+) -> None:
+    """Each example books a fresh co-lent loan (70/30) and applies the operations: a post of
+    some cents on some day, or a reversal of the n-th latest standing payment (refused unless
+    it is the latest). After every operation the ledger matches the balances, and a refused
+    reversal changed nothing."""
+    from loandesk_repayment import loans, payments
+    from loandesk_repayment.models import Payment
+
+    if not desk.api.get("/loans/funders").get_json():
+        _funders(desk, "P70", "P30")
+    loan = desk.book(funders=[{"code": "P70", "share": "0.7"}, {"code": "P30", "share": "0.3"}])
+    loan_id = uuid.UUID(loan["id"])
+    for kind, number, days in operations:
+        with desk.session() as session:
+            current = loans.get_loan(session, loan_id)
+            standing = list(
+                session.scalars(
+                    select(Payment)
+                    .where(Payment.loan_id == loan_id, Payment.status == "posted")
+                    .order_by(Payment.sequence.desc())
+                )
+            )
+            try:
+                if kind == "post":
+                    day = dt.date(2025, 1, 15) + dt.timedelta(days=days)
+                    payments.post_payment(
+                        session, current, Decimal(number).scaleb(-2), day, source="api"
+                    )
+                elif number < len(standing):
+                    payments.reverse_payment(session, standing[number], "hypothesis")
+                    assert number == 0  # only the latest may be reversed
+            except Conflict:
+                session.rollback()
+        with desk.session() as session:
+            assert ledger_problems(session, loan_id) == []
