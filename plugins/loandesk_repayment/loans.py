@@ -51,12 +51,21 @@ def amount_of(raw: Any, field: str) -> Decimal:
 
 def own_funds(session: Session) -> Funder:
     """The tenant's own funds (自有资金), made the first time a loan needs them."""
-    found = session.scalar(select(Funder).where(Funder.code == OWN_FUNDS))
-    if found is None:
-        found = Funder(code=OWN_FUNDS, name="自有资金", kind="own")
-        session.add(found)
-        session.flush()
-    return found
+    query = select(Funder).where(Funder.code == OWN_FUNDS)
+    found = session.scalar(query)
+    if found is not None:
+        return found
+    made = Funder(code=OWN_FUNDS, name="自有资金", kind="own")
+    try:
+        with session.begin_nested():
+            session.add(made)
+            session.flush()
+    except IntegrityError:  # another booking made them at the same moment
+        found = session.scalar(query)
+        if found is None:
+            raise
+        return found
+    return made
 
 
 def create_funder(session: Session, code: str, name: str, kind: str = "partner") -> Funder:
@@ -236,19 +245,18 @@ def book(
         custom={},
     )
     sdk.store_custom(loan, form, clean.custom, sdk.keyring())
-    session.add(loan)
-    for attempt in range(5):
+    for attempt in range(10):
         try:
             with session.begin_nested():
+                session.add(loan)  # inside: the savepoint's rollback lets go of it
                 session.flush()
             break
         except IntegrityError:
             if idempotency_key and find_by_key(session, idempotency_key) is not None:
                 raise Conflict(N_("This Idempotency-Key was used for another request.")) from None
-            if attempt == 4:
+            if attempt == 9:
                 raise
             loan.number = _next_number(session)  # two bookings took one number at once
-            session.add(loan)
     for funder, share in shares:
         session.add(LoanFunder(loan_id=loan.id, funder_id=funder.id, share=share))
     session.flush()

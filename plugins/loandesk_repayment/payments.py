@@ -105,9 +105,9 @@ def post_payment(
         posted_by_id=posted_by,
         settled_loan=False,
     )
-    session.add(payment)
     try:
         with session.begin_nested():
+            session.add(payment)  # inside: the savepoint's rollback lets go of it
             session.flush()
     except IntegrityError:
         # another loan's posting with the same key committed first (it held another lock)

@@ -160,3 +160,64 @@ def test_fifty_concurrent_payments_post_each_key_once_and_balance_exactly(
     other = desk.pay(loan["id"], "1.00", RECEIVED_ON, headers={"Idempotency-Key": "key-00"})
     assert other.status_code == 409, other.get_json()
     assert desk.api.get(f"/loans/{loan['id']}/payments").get_json()[-1]["sequence"] == UNIQUE
+
+
+def test_one_key_sent_to_two_loans_at_once_posts_once(
+    desk: Desk, request: pytest.FixtureRequest, database_urls: Any
+) -> None:
+    """Two loans do not share a lock, so the database's unique key decides: the second
+    posting waits on the first's uncommitted key (PostgreSQL: seen waiting), fails on it once
+    the first commits, and answers the first's payment — a different request, so 409."""
+    from loandesk_repayment import loans, payments
+
+    from loandesk.errors import Conflict
+
+    first_loan, second_loan = desk.book(), desk.book()
+    posted, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def first() -> None:
+        with desk.session() as session:
+            loan = loans.get_loan(session, first_loan["id"])
+            payments.post_payment(
+                session, loan, "100.00", RECEIVED_ON, source="api", idempotency_key="same"
+            )
+            posted.set()
+            release.wait(timeout=60)
+
+    def second() -> None:
+        posted.wait(timeout=60)
+        try:
+            with desk.session() as session:
+                loan = loans.get_loan(session, second_loan["id"])
+                payments.post_payment(
+                    session, loan, "100.00", RECEIVED_ON, source="api", idempotency_key="same"
+                )
+            outcome["second"] = "posted"
+        except Conflict as problem:
+            outcome["second"] = problem.message
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    if request.config.getoption("--db") == "postgresql":
+        waits = [0]
+        done = threading.Event()
+        watcher = threading.Thread(target=_lock_waits, args=(database_urls.admin_url, done, waits))
+        watcher.start()
+        while max(waits) < 1 and threads[1].is_alive():
+            done.wait(0.01)
+        done.set()
+        watcher.join()
+        assert max(waits) >= 1  # the second insert waited on the first's key
+    else:
+        posted.wait(timeout=60)
+    release.set()
+    for thread in threads:
+        thread.join()
+    assert outcome["second"] == "This Idempotency-Key was used for another request."
+    counts = [
+        len(desk.api.get(f"/loans/{loan['id']}/payments").get_json())
+        for loan in (first_loan, second_loan)
+    ]
+    assert counts == [1, 0]

@@ -146,3 +146,25 @@ def _admin(desk: Desk) -> object:
     from tests.helpers import ApiClient
 
     return ApiClient(desk.app.test_client(), desk.firm.tenant.token)
+
+
+def test_loans_booked_at_the_same_moment_get_different_numbers(desk: Desk) -> None:
+    import threading
+
+    from tests.helpers import ApiClient
+
+    start, answers = threading.Barrier(6), []
+
+    def book() -> None:
+        api = ApiClient(desk.app.test_client(), desk.api.token)
+        start.wait()
+        body = {"customer_id": desk.customer_id, "product_id": str(PRODUCT_ID)}
+        answers.append(api.post("/loans", json={**body, "principal": "5000.00", "periods": 6}))
+
+    threads = [threading.Thread(target=book) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [201] * 6, [a.get_json() for a in answers]
+    assert len({a.get_json()["number"] for a in answers}) == 6
