@@ -25,12 +25,18 @@ _MONTHS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3}
 _DAYS = {Frequency.WEEKLY: 7, Frequency.BIWEEKLY: 14}
 
 
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_months(date: dt.date, months: int, day: int) -> dt.date:
     """``day`` of the month ``months`` after ``date``'s, or that month's last day if shorter."""
     year, month = divmod(date.month - 1 + months, 12)
     year += date.year
     month += 1
-    return dt.date(year, month, min(day, _calendar.monthrange(year, month)[1]))
+    if day > 28:  # only then can the month be too short (calendar.monthrange is slower)
+        last = 29 if month == 2 and _calendar.isleap(year) else _MONTH_DAYS[month]
+        day = min(day, last)
+    return dt.date(year, month, day)
 
 
 def scheduled_dates(terms: Terms) -> list[dt.date]:

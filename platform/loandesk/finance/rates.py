@@ -21,14 +21,15 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Protocol
 
 from loandesk.finance.dates import PERIODS_PER_YEAR, add_months
-from loandesk.finance.terms import Frequency, Method, Terms
+from loandesk.finance.terms import FirstPeriod, Frequency, Method, Terms
 
 if TYPE_CHECKING:
     from loandesk.finance.schedule import Installment
 
 _CONTEXT = Context(prec=30)
 _SIX = Decimal("0.000001")
-_TOLERANCE = Decimal("1e-15")
+_TOLERANCE = Decimal("1e-13")  # per period: far below the 6th decimal of an annual rate
+_ZERO = Decimal(0)
 _MONTHS_PER_UNIT = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3}
 _DAYS_PER_UNIT = {Frequency.WEEKLY: 7, Frequency.BIWEEKLY: 14}
 
@@ -82,14 +83,28 @@ def quote(terms: Terms, installments: Sequence[Installment], upfront_fees: Decim
         frequency = terms.frequency
         if terms.method is Method.SINGLE_PAYMENT:
             frequency = Frequency.SINGLE
-        payments = [(i.due_date, i.total) for i in installments]
-        flows, per_year = _flows(terms.start_date, payments, frequency)
+        if frequency is not Frequency.SINGLE and _regular(terms, installments):
+            # Whole unit periods from the advance: Appendix J's count reduces to 1, 2, ..., n.
+            flows = [(k, _ZERO, i.total) for k, i in enumerate(installments, 1)]
+            per_year = Decimal(PERIODS_PER_YEAR[frequency])
+        else:
+            payments = [(i.due_date, i.total) for i in installments]
+            flows, per_year = _flows(terms.start_date, payments, frequency)
         out = terms.principal - upfront_fees
-        irr = _solve(out, flows, False)
-        whole_periods = all(f == 0 for _, f, _ in flows)
-        actuarial = irr if whole_periods else _solve(out, flows, True)
+        guess = terms.annual_rate / per_year
+        irr = _solve(out, flows, False, guess)
+        whole_periods = all(not f for _, f, _ in flows)
+        actuarial = irr if whole_periods else _solve(out, flows, True, irr)
         effective = (1 + irr) ** per_year - 1 if per_year == int(per_year) else _ear(irr, per_year)
         return Quote(_round(irr * per_year), _round(actuarial * per_year), _round(effective))
+
+
+def _regular(terms: Terms, installments: Sequence[Installment]) -> bool:
+    """Whether every payment falls a whole number of unit periods after the advance: a full
+    first period and due dates that were not rolled."""
+    return terms.first_period is FirstPeriod.FULL and all(
+        i.due_date == i.period_end for i in installments
+    )
 
 
 def _ear(irr: Decimal, per_year: Decimal) -> Decimal:
@@ -143,13 +158,15 @@ def _count_back(advance: dt.date, date: dt.date, frequency: Frequency) -> tuple[
     return whole, (back - advance).days, 30 * months
 
 
-def _solve(amount: Decimal, flows: Flows, actuarial: bool) -> Decimal:
+def _solve(amount: Decimal, flows: Flows, actuarial: bool, guess: Decimal | None = None) -> Decimal:
     """The periodic rate ``i`` at which the flows are worth ``amount``: Newton's method from a
     first guess, bisection if it strays. Compound: sum(P / (1+i)^(t+f)); actuarial (Appendix
     J): sum(P / ((1 + f i) (1+i)^t))."""
-    total = sum((p for _, _, p in flows), Decimal(0))
-    longest = max(t + f for t, f, _ in flows)
-    rate = (total / amount - 1) / longest * 2 if longest else Decimal(0)
+    if guess is None:
+        total = sum((p for _, _, p in flows), Decimal(0))
+        longest = max(t + f for t, f, _ in flows)
+        guess = (total / amount - 1) / longest * 2 if longest else Decimal(0)
+    rate = guess
     for _ in range(60):
         value, slope = _value(rate, flows, actuarial)
         if slope == 0:
@@ -167,8 +184,19 @@ def _value(rate: Decimal, flows: Flows, actuarial: bool) -> tuple[Decimal, Decim
     """The flows' present value at ``rate`` and its derivative by ``rate``."""
     growth = 1 + rate
     discount = 1 / growth
-    log = growth.ln() if not actuarial and any(f for _, f, _ in flows) else Decimal(0)
     value = slope = Decimal(0)
+    if not any(f for _, f, _ in flows):
+        # Whole periods only (the common case): one multiplication a payment.
+        power, at = Decimal(1), 0
+        weighted = Decimal(0)
+        for whole, _, amount in flows:
+            power *= discount if whole == at + 1 else discount ** (whole - at)
+            at = whole
+            term = amount * power
+            value += term
+            weighted += whole * term
+        return value, -weighted / growth
+    log = growth.ln() if not actuarial else Decimal(0)
     power, at = Decimal(1), 0
     fractions: dict[Decimal, Decimal] = {}
     for whole, fraction, amount in flows:

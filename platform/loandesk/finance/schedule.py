@@ -10,8 +10,10 @@ Conventions that are choices, not arithmetic:
   repayments are rescheduled around holidays).
 * Equal installments under an actual day count: the installment comes from the nominal
   periodic rate (annual / periods a year), the interest of each period from its actual days,
-  and the last installment takes the difference. A broken first period likewise keeps the
-  regular installment and charges that period's interest by its actual length.
+  and the last installment takes the difference, as Apache Fineract schedules them (its
+  scenarios RS03 and C3159, reproduced in tests/platform/finance/test_published_examples.py).
+  A broken first period likewise keeps the regular installment and charges that period's
+  interest by its actual length.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from loandesk.finance.rounding import (
     interest_rounder,
 )
 from loandesk.finance.terms import (
+    DateRoll,
     DayCount,
     FeeKind,
     FirstPeriod,
@@ -287,16 +290,24 @@ def _schedule(terms: Terms, plan: _Plan, rows: Rows) -> Schedule:
             upfront += amount
             deducted += amount if fee.deducted else ZERO
     installments = []
-    balance = terms.principal
+    balance = terms.principal.quantize(CENT)
+    previous = terms.start_date
     for number, ((part, interest), start, end) in enumerate(
         zip(rows, plan.starts, plan.ends, strict=True), start=1
     ):
+        part = part.quantize(CENT)  # whole-yuan parts and a zero show as cents too
         balance -= part
+        due = dates.roll(end, terms.date_roll, terms.calendar)
+        if due < previous or due <= terms.start_date:
+            # Rolled back before the previous due date or onto the disbursement day. (Rolled
+            # forward, a long holiday can make two installments due the same day.)
+            due = dates.roll(end, DateRoll.FOLLOWING, terms.calendar)
+        previous = due
         installments.append(
             Installment(
                 number=number,
                 period_start=start,
-                due_date=dates.roll(end, terms.date_roll, terms.calendar),
+                due_date=due,
                 principal=part,
                 interest=interest,
                 fees=per_installment,

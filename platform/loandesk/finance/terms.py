@@ -102,7 +102,8 @@ class Rounding:
     """The rounding conventions of a product: each is a setting because lenders differ."""
 
     installment: InstallmentRounding = InstallmentRounding.CENT_HALF_UP
-    interest_on_rounded_balance: bool = True  # else the unrounded balance is carried
+    # else each period's interest is that of the exact (unrounded) amortisation, rounded
+    interest_on_rounded_balance: bool = True
     remainder: Remainder = Remainder.LAST
     adjust_last: bool = False  # choose the installment so the last one ends closest to it
 

@@ -84,6 +84,10 @@ def test_principal_sums_and_balances_end_at_zero(terms: Terms) -> None:
         assert i.interest == i.interest.quantize(D("0.01"))
         assert i.period_start < i.period_end
     assert [i.number for i in installments] == list(range(1, len(installments) + 1))
+    # Due dates never go back, whatever the holidays and the roll rule (a week of holidays can
+    # make two weekly installments due the same day), and none is due on the disbursement day.
+    assert all(a <= b for a, b in pairwise([i.due_date for i in installments]))
+    assert installments[0].due_date > terms.start_date
     assert schedule.total_interest == sum(i.interest for i in installments)
     assert (
         schedule.total == schedule.total_principal + schedule.total_interest + schedule.total_fees

@@ -161,6 +161,26 @@ def test_fineract_c3837_flat_3_months() -> None:
     assert column(schedule, "balance") == amounts("666.67", "333.34", "0.00")
 
 
+def test_fineract_c3570_equal_installments_24_months() -> None:
+    # Scenario @TestRailId:C3570 (features/, "Verify Loan is fully paid and closed after full
+    # Merchant issued refund 1 day after disbursement"), the schedule at disbursement: 1383 at
+    # 12.23 %, 24 months from 28 March 2025 (LP2_ADV_CUSTOM_PMT_ALLOC_PROGRESSIVE_LOAN_SCHEDULE_
+    # HORIZONTAL, 30/360): 65.25 a month, the last 65.30, 183.05 interest.
+    schedule = loan("1383", "0.1223", 24, dt.date(2025, 3, 28), rounding=HALF_EVEN)
+    assert column(schedule, "total") == amounts(*["65.25"] * 23, "65.30")
+    assert column(schedule, "interest") == amounts(
+        "14.10", "13.57", "13.05", "12.52", "11.98", "11.43", "10.89", "10.33", "9.77", "9.21",
+        "8.64", "8.06", "7.48", "6.89", "6.29", "5.69", "5.08", "4.47", "3.85", "3.23", "2.59",
+        "1.96", "1.31", "0.66",
+    )  # fmt: skip
+    assert column(schedule, "balance") == amounts(
+        "1331.85", "1280.17", "1227.97", "1175.24", "1121.97", "1068.15", "1013.79", "958.87",
+        "903.39", "847.35", "790.74", "733.55", "675.78", "617.42", "558.46", "498.90",
+        "438.73", "377.95", "316.55", "254.53", "191.87", "128.58", "64.64", "0.00",
+    )  # fmt: skip
+    assert schedule.total_interest == D("183.05")
+
+
 def test_fineract_c3154_360_30_6_months() -> None:
     # EMICalculation-Part1.feature, C3154 "EMI calculation with 360/30 setup - integer":
     # 100 at 12 %, 6 months from 1 January 2024.

@@ -137,7 +137,7 @@ def test_spread_remainder_and_yuan_rounding() -> None:
     spread = build_schedule(replace(terms, rounding=Rounding(remainder=Remainder.SPREAD)))
     assert amounts(spread, "principal") == ["3333.34", "3333.33", "3333.33"]
     yuan = build_schedule(replace(terms, rounding=Rounding(installment=InstallmentRounding.YUAN)))
-    assert amounts(yuan, "principal") == ["3333", "3333", "3334"]
+    assert amounts(yuan, "principal") == ["3333.00", "3333.00", "3334.00"]
 
 
 @pytest.mark.parametrize(
@@ -162,3 +162,38 @@ def test_spread_remainder_and_yuan_rounding() -> None:
 def test_impossible_terms_name_the_field(change: dict[str, object], field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}: "):
         build_schedule(replace(BASE, **change))  # type: ignore[arg-type]
+
+
+def test_a_rolled_due_date_never_falls_on_or_before_the_one_before() -> None:
+    # Weekly from Wednesday 2026-09-30; 1-7 October are holidays: rolling 7 October back
+    # would land on the disbursement day, so that one rolls forward instead.
+    calendar = Calendar(holidays=frozenset(dt.date(2026, 10, d) for d in range(1, 8)))
+    terms = replace(
+        BASE,
+        frequency=Frequency.WEEKLY,
+        start_date=dt.date(2026, 9, 30),
+        periods=3,
+        date_roll=DateRoll.PRECEDING,
+        calendar=calendar,
+    )
+    dues = [i.due_date for i in build_schedule(terms).installments]
+    assert dues == [dt.date(2026, 10, 8), dt.date(2026, 10, 14), dt.date(2026, 10, 21)]
+
+
+def test_terms_with_a_maturity_date_survive_the_codec() -> None:
+    terms = replace(
+        BASE,
+        method=Method.SINGLE_PAYMENT,
+        frequency=Frequency.SINGLE,
+        periods=1,
+        maturity_date=dt.date(2026, 4, 15),
+        fees=(Fee("service_fee", FeeKind.UPFRONT, FeeBasis.PERCENT, D("0.01"), deducted=True),),
+    )
+    data = finance.codec.to_dict(terms)
+    assert data["maturity_date"] == "2026-04-15"
+    assert finance.codec.terms_from_dict(data) == terms
+    single = build_schedule(terms)
+    # 90 days of 30E/360 (15 January to 15 April) at 12 % on 12,000
+    assert [(i.due_date, i.interest) for i in single.installments] == [
+        (dt.date(2026, 4, 15), D("360.00"))
+    ]
