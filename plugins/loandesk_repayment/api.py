@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from loandesk import sdk
-from loandesk_repayment import loans, payments, statement
+from loandesk_repayment import funders, loans, payments, statement
 from loandesk_repayment.models import Loan, Payment
 from loandesk_repayment.schemas import (
     ActivateSchema,
@@ -248,7 +248,7 @@ class Funders(MethodView):
     def get(self) -> list[Any]:
         """The funder catalogue (资金方)."""
         _require("repayment.view")
-        return loans.list_funders(sdk.session())
+        return funders.list_funders(sdk.session())
 
     @sdk.require_token("records:write")
     @blp.arguments(FunderWriteSchema)
@@ -256,6 +256,6 @@ class Funders(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """Add a funder (code, name, own or partner)."""
         _require("repayment.loans.book")
-        funder = loans.create_funder(sdk.session(), args["code"], args["name"], args["kind"])
+        funder = funders.create_funder(sdk.session(), args["code"], args["name"], args["kind"])
         sdk.session().commit()
         return funder

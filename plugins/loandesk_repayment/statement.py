@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
-from loandesk_repayment import loans, payments
+from loandesk_repayment import funders, loans, payments
 from loandesk_repayment.models import (
     PARTS,
     SHARE_UNIT,
@@ -64,7 +64,7 @@ def present_loan(
             "kind": funder.kind,
             "share": str((Decimal(share) / SHARE_UNIT).normalize()),
         }
-        for funder, share in loans.funders_of(session, loan)
+        for funder, share in funders.funders_of(session, loan)
     ]
     if access is not None:
         custom = [spec for spec in access.visible_fields() if spec.custom]
