@@ -116,6 +116,7 @@ class Loans(MethodView):
             application_id=args["application_id"],
             funders=args["funders"],
             expected_on=args["disbursed_on"],
+            maturity_date=args["maturity_date"],
             booked_by=sdk.acting_user().id,
             owner_id=args["owner_id"],
             custom={k: v for k, v in args.items() if k not in builtin},

@@ -67,8 +67,12 @@ def schedule_of(terms: finance.Terms) -> finance.Schedule:
     try:
         schedule = finance.build_schedule(terms)
     except ValueError as problem:
+        # the finance module names the term at fault ("maturity_date: ..."): the loan's own
+        # inputs are refused by their name, the product's under "terms"
+        named = str(problem).split(":", 1)[0]
+        field = named if named in ("principal", "periods", "maturity_date") else "terms"
         raise refuse(
-            "terms", N_("These terms make no schedule: %(problem)s"), problem=str(problem)
+            field, N_("These terms make no schedule: %(problem)s"), problem=str(problem)
         ) from None
     cap = sdk.rate_cap()
     if schedule.annual_rate_irr > cap:
@@ -92,6 +96,7 @@ def book(
     application_id: uuid.UUID | None = None,
     funders: Sequence[dict[str, Any]] | None = None,
     expected_on: dt.date | None = None,
+    maturity_date: dt.date | None = None,
     booked_by: uuid.UUID | None = None,
     owner_id: uuid.UUID | None = None,
     custom: Mapping[str, Any] | None = None,
@@ -102,7 +107,7 @@ def book(
     ``owner_id`` (the credit officer; default: who books it), with the tenant's own fields
     ``custom`` checked by the loan form. The schedule is built once, from ``expected_on``
     (today by default), to check the rate cap; activation builds it again from the actual
-    disbursement date."""
+    disbursement date. ``maturity_date`` is the one due date of a single-payment product."""
     form = sdk.current_form("loan")
     clean = sdk.validate_record(
         form, dict(custom or {}), access=access, context=sdk.value_context(), writable=()
@@ -116,7 +121,9 @@ def book(
     amount = amount_of(principal, "principal")
     check_terms(product, amount, periods)
     shares = funders_mod.shares_for(session, funders)
-    terms = product.terms_for(amount, periods, expected_on or local_today())
+    terms = product.terms_for(
+        amount, periods, expected_on or local_today(), maturity_date=maturity_date
+    )
     schedule = schedule_of(terms)
     loan = Loan(
         number=_next_number(session),
@@ -166,7 +173,10 @@ def activate(session: Session, loan: Loan, disbursed_on: dt.date) -> finance.Sch
     if loan.status != "pending":
         raise Conflict(N_("Only a pending loan can be activated."))
     product = finance.codec.product_terms_from_dict(loan.product_terms)
-    terms = product.terms_for(loan.principal, loan.periods, disbursed_on)
+    booked = finance.codec.terms_from_dict(loan.terms)  # the contractual maturity stays
+    terms = product.terms_for(
+        loan.principal, loan.periods, disbursed_on, maturity_date=booked.maturity_date
+    )
     schedule = schedule_of(terms)
     loan.terms = finance.codec.to_dict(terms)
     loan.annual_rate_irr = str(schedule.annual_rate_irr)

@@ -140,6 +140,10 @@ class LoanWriteSchema(sdk.RecordWriteSchema):
         load_default=None,
         metadata={"description": "Given: the loan is activated (paid out) on that date too"},
     )
+    maturity_date = ma.fields.Date(
+        load_default=None,
+        metadata={"description": "A single-payment product's loan: its one due date"},
+    )
 
 
 class ActivateSchema(ma.Schema):

@@ -25,6 +25,7 @@ PRODUCT_ID = uuid.UUID("0190a000-0000-7000-8000-000000000001")
 CHEAP_ID = uuid.UUID("0190a000-0000-7000-8000-000000000002")
 GREEDY_ID = uuid.UUID("0190a000-0000-7000-8000-000000000003")
 FEES_ID = uuid.UUID("0190a000-0000-7000-8000-000000000004")
+BULLET_ID = uuid.UUID("0190a000-0000-7000-8000-000000000005")
 DISBURSED_ON = dt.date(2025, 1, 15)
 ALL_DUE_ON = dt.date(2026, 2, 1)  # every installment of a 12-month loan paid out above is due
 
@@ -69,6 +70,15 @@ class Products:
                 allocation_order=(Part.INTEREST, Part.PRINCIPAL, Part.FEES, Part.PENALTY),
             ),
             GREEDY_ID: product(GREEDY_ID, code="XF03", annual_rate=Decimal("0.30")),
+            BULLET_ID: product(
+                BULLET_ID,
+                code="XF05",
+                min_periods=1,
+                max_periods=1,
+                frequency=Frequency.SINGLE,
+                method=Method.SINGLE_PAYMENT,
+                fees=(),
+            ),
             FEES_ID: product(
                 FEES_ID,
                 code="XF04",

@@ -168,3 +168,17 @@ def test_loans_booked_at_the_same_moment_get_different_numbers(desk: Desk) -> No
         thread.join()
     assert [a.status_code for a in answers] == [201] * 6, [a.get_json() for a in answers]
     assert len({a.get_json()["number"] for a in answers}) == 6
+
+
+def test_a_single_payment_loan_keeps_its_maturity_date_when_paid_out_later(desk: Desk) -> None:
+    from tests.plugins.repayment.conftest import BULLET_ID
+
+    body = {"customer_id": desk.customer_id, "product_id": str(BULLET_ID), "principal": "12000.00"}
+    early = desk.api.post("/loans", json={**body, "periods": 1, "maturity_date": "2026-01-01"})
+    assert early.status_code == 422 and "maturity_date" in early.get_json()["errors"]
+    loan = desk.book(BULLET_ID, periods=1, disbursed_on=None, maturity_date="2027-06-30")
+    answer = desk.api.post(f"/loans/{loan['id']}/activate", json={"disbursed_on": "2026-11-02"})
+    assert answer.status_code == 200, answer.get_json()
+    (only,) = answer.get_json()["installments"]
+    assert (only["period_start"], only["due_date"]) == ("2026-11-02", "2027-06-30")
+    assert only["principal_due"] == "12000.00" and Decimal(only["interest_due"]) > 0
