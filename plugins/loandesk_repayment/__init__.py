@@ -64,7 +64,15 @@ def loandesk_nav_items() -> list[sdk.NavItem]:
             section="modules",
             order=30,
             permission="repayment.view",
-        )
+        ),
+        sdk.NavItem(
+            "tenant.repayment.funders",
+            "资金方",
+            "Funders",
+            section="administration",
+            order=45,
+            permission="repayment.loans.book",
+        ),
     ]
 
 

@@ -12,7 +12,7 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import func, select
 
 from loandesk import sdk
-from loandesk_repayment import loans, payments, statement
+from loandesk_repayment import funders, loans, payments, statement
 from loandesk_repayment.models import LOAN_STATUSES, Loan, Payment
 
 bp = Blueprint("repayment", __name__, url_prefix="/loans", template_folder="templates")
@@ -179,3 +179,29 @@ def statement_page(loan_id: uuid.UUID) -> Any:
     return render_template(
         "repayment/statement.html", loan=loan, found=statement.statement(session, loan)
     )
+
+
+@bp.route("/funders", methods=["GET", "POST"], endpoint="funders")
+@sdk.permission_required("repayment.loans.book")
+def funder_catalogue() -> Any:
+    """The funders (资金方) loans are split by, and a form to add one."""
+    session = sdk.session()
+    errors = sdk.FormErrors()
+    values = {"kind": "partner"}
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip() for k in ("code", "name", "kind")}
+        try:
+            funders.create_funder(session, values["code"], values["name"], values["kind"])
+        except sdk.ValidationFailed as problem:
+            session.rollback()
+            errors.update(problem)
+        else:
+            session.commit()
+            flash(gettext("Funder added."), "success")
+            return redirect(url_for("tenant.repayment.funders"))
+    return render_template(
+        "repayment/funders.html",
+        funders=funders.list_funders(session),
+        values=values,
+        errors=errors,
+    ), (422 if errors else 200)

@@ -120,3 +120,23 @@ def test_the_customers_page_lists_their_loans(desk: Desk) -> None:
     section = re.search(r'data-section="loans".*?</section>', text, re.S)
     assert section and loan["number"] in section.group(0) and "Active" in section.group(0)
     assert "Nothing yet." not in section.group(0)
+
+
+def test_funders_are_added_on_their_page_with_errors_next_to_the_fields(desk: Desk) -> None:
+    browser = _browser(desk)
+    path = f"/t/{desk.firm.tenant.slug}/loans/funders?lang=en"
+    assert "No funders yet." in browser.get(path).get_data(as_text=True)
+    token = csrf_from(browser, path)
+    bad = browser.post(
+        path, data={"code": "", "name": "某信托", "kind": "partner", "csrf_token": token}
+    )
+    assert bad.status_code == 422
+    field = re.search(
+        r'<div class="form-field has-error">.*?</div>', bad.get_data(as_text=True), re.S
+    )
+    assert field and 'name="code"' in field.group(0)
+    good = browser.post(
+        path, data={"code": "TRUST1", "name": "某信托", "kind": "partner", "csrf_token": token}
+    )
+    assert good.status_code == 302
+    assert "TRUST1" in browser.get(path).get_data(as_text=True)
