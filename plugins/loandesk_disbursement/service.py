@@ -140,6 +140,16 @@ def request_order(
     for field in ("loan_id", "amount", "account_name", "account_number", "bank_name"):
         if not str(values.get(field) or "").strip():
             problems[field] = [sdk.N_("This field is required.")]
+    for field, check in (
+        ("amount", lambda: _amount(values["amount"])),
+        ("account_number", lambda: sdk.validate_personal(
+            "bank_card", str(values["account_number"]), field="account_number")),
+    ):  # fmt: skip
+        if field not in problems:
+            try:
+                check()
+            except sdk.ValidationFailed as problem:
+                problems.update(problem.errors)
     if problems:
         raise sdk.ValidationFailed(sdk.N_("Some fields need attention."), errors=problems)
     amount = _amount(values["amount"])
@@ -327,7 +337,9 @@ def pay(
             session, "disbursement.paying", "disbursement", order.id,
             {"status": [before, "paying"], "method": connector_key, "attempt": order.attempts},
         )  # fmt: skip
-    order.pay_key = idempotency_key or order.pay_key
+    # the first key stays the order's: a later retry under another key resends the same
+    # payout key, which the provider answers with the first payout anyway
+    order.pay_key = order.pay_key or idempotency_key
     session.commit()
     request = sdk.PayoutRequest(
         order_id=str(order.id),

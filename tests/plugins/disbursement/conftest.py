@@ -38,7 +38,7 @@ TERMS: dict[str, Any] = {
     "frequency": "monthly",
     "method": "equal_installment",
 }
-CARD = "6222020200112233445"  # Luhn-valid
+CARD = "6222020200112233446"  # Luhn-valid
 PAID_ON = dt.date(2025, 3, 3)
 
 
@@ -164,7 +164,13 @@ def desk(
     host.register(connector)
     host.register(blockers)
     try:
-        for name in ("products", "repayment", "disbursement", "fakepay", "testblockers"):
+        for name in (
+            "products",
+            "repayment",
+            "disbursement",
+            "fakepay",
+            "testblockers",
+        ):
             answer = api_a.put(f"/plugins/{name}", json={"enabled": True})
             assert answer.status_code == 200, answer.get_json()
         firm.staff["finance2"] = add_staff(
@@ -192,7 +198,10 @@ def desk(
             app, firm, products[0], products[1], str(customer["id"]), provider, blockers, funders
         )
     finally:
-        for plugin, name in ((connector, "fakepay"), (blockers, "testblockers")):
+        for plugin, name in (
+            (connector, "fakepay"),
+            (blockers, "testblockers"),
+        ):
             host.pm.unregister(plugin)
             host.infos.pop(name, None)
             host.contributions.pop(name, None)

@@ -114,10 +114,10 @@ def test_a_repeated_request_key_gives_the_first_order(desk: Desk) -> None:
 
 def test_bad_input_names_the_field(desk: Desk) -> None:
     loan_id = desk.book()
-    answer = desk.request(loan_id, account_number="6222020200112233446", amount="12000.001")
+    answer = desk.request(loan_id, account_number="6222020200112233445", amount="12000.001")
     assert answer.status_code == 422
     assert set(answer.get_json()["errors"]) >= {"amount"}
-    card = desk.request(loan_id, account_number="6222020200112233446")
+    card = desk.request(loan_id, account_number="6222020200112233445")
     assert card.status_code == 422
     assert "account_number" in card.get_json()["errors"]
 
@@ -138,7 +138,7 @@ def test_the_card_is_encrypted_masked_and_found_by_its_hash(desk: Desk) -> None:
     from loandesk import sdk
 
     order = desk.request(desk.book()).get_json()
-    assert order["account_number"] != CARD and order["account_number"].endswith("3445")
+    assert order["account_number"] != CARD and order["account_number"].endswith("3446")
     finance = desk.api("finance").get(f"/disbursements/{order['id']}").get_json()
     assert finance["account_number"] == CARD  # finance sees it whole
     with desk.session() as session:
