@@ -39,7 +39,7 @@ def _listing(status: str | None, queue: bool) -> Any:
             query.order_by(Order.requested_at).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
         ))  # fmt: skip
     else:
-        orders, total = list_orders(session, access, status=status, page=page)
+        orders, total = list_orders(session, access, status=status, page=page, per_page=PER_PAGE)
     rows = [(o, access.present(o, keys, plain=True)) for o in orders]
     access.audit_shown(session)
     names = sdk.display_names(session, [o.requested_by_id for o in orders])

@@ -101,3 +101,38 @@ def test_marked_paid_on_the_web(desk: Desk) -> None:
     )  # fmt: skip
     assert done.status_code in (302, 303)
     assert desk.loan(loan_id).status == "active"
+
+
+def test_the_list_is_paginated_and_filtered(desk: Desk, monkeypatch: object) -> None:
+    from loandesk_disbursement import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)  # type: ignore[attr-defined]
+    numbers = [desk.request(desk.book()).get_json()["number"] for _ in range(3)]
+    web = desk.browser("finance")
+    first = web.get(desk.page("/")).get_data(as_text=True)
+    assert [n in first for n in numbers] == [False, True, True]  # newest first
+    assert "page=2" in first
+    second = web.get(desk.page("/?page=2")).get_data(as_text=True)
+    assert numbers[0] in second and numbers[2] not in second
+    fragment = web.get(
+        desk.page("/?status=requested"), headers={"HX-Request": "true", "HX-Target": "order-list"}
+    ).get_data(as_text=True)
+    assert "<html" not in fragment and numbers[2] in fragment
+
+
+def test_paying_from_the_page_twice_pays_once(desk: Desk) -> None:
+    loan_id = desk.book()
+    order_id = desk.approved(loan_id)
+    desk.provider.next = ["PROCESSING"]
+    web = desk.browser("finance")
+    page = web.get(desk.page(f"/{order_id}")).get_data(as_text=True)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+    assert key is not None
+    for _ in range(2):  # a double click
+        answer = _post(
+            web, desk, f"/{order_id}/pay", {"connector": "fakepay", "idempotency_key": key.group(1)}
+        )
+        assert answer.status_code in (302, 303)
+    assert desk.provider.requests == 1
+    shown = web.get(desk.page(f"/{order_id}")).get_data(as_text=True)
+    assert "Send again" in shown and "P0001" in shown
