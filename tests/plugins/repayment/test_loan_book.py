@@ -65,3 +65,22 @@ def test_a_tenant_without_repayment_has_no_loan_book(desk: Desk, api_a) -> None:
     assert answer.status_code == 200, answer.get_json()
     with desk.session(), pytest.raises(sdk.NotFound):
         sdk.loan_book()
+
+
+def test_a_due_date_on_a_public_holiday_rolls_to_the_next_working_day(desk: Desk) -> None:
+    from loandesk.finance import DateRoll
+    from tests.plugins.repayment.conftest import Products, product
+
+    rolling = uuid.UUID("0190a000-0000-7000-8000-0000000000aa")
+    plugin = next(
+        p
+        for p in desk.app.extensions["loandesk.plugins"].pm.get_plugins()
+        if isinstance(p, Products)
+    )
+    plugin.catalogue[rolling] = product(rolling, code="XF09", date_roll=DateRoll.FOLLOWING)
+    loan = desk.book(rolling, disbursed_on="2025-09-01")
+    with desk.session() as session:
+        dues = [line.due_date for line in sdk.loan_book().installments(session, loan["id"])]
+    # 2025-10-01 to 10-08 is the National Day holiday (国庆节): the first due date moves to
+    # the 9th; November's 1st is a Saturday, moved to Monday the 3rd
+    assert dues[:3] == [dt.date(2025, 10, 9), dt.date(2025, 11, 3), dt.date(2025, 12, 1)]
