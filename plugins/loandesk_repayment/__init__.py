@@ -34,6 +34,13 @@ def loandesk_migrations() -> str:
 
 
 @sdk.hookimpl
+def loandesk_loan_book() -> sdk.LoanBook:
+    from loandesk_repayment.book import RepaymentLoanBook
+
+    return RepaymentLoanBook()
+
+
+@sdk.hookimpl
 def loandesk_record_types() -> list[sdk.RecordType]:
     from loandesk_repayment.record_type import LOAN
 

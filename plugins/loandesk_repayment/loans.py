@@ -85,6 +85,16 @@ def schedule_of(terms: finance.Terms) -> finance.Schedule:
     return schedule
 
 
+def calendar_for(
+    product: finance.ProductTerms, start: dt.date, periods: int | None = None
+) -> finance.Calendar:
+    """China's holidays and 调休 days when the product rolls due dates off non-working days
+    (the loan's terms keep them, so its dates never move later); weekends only otherwise."""
+    if product.date_roll == finance.DateRoll.NONE:
+        return finance.Calendar()
+    return finance.holidays.china_for(start, periods or product.max_periods, product.frequency)
+
+
 def book(
     session: Session,
     *,
@@ -121,8 +131,13 @@ def book(
     amount = amount_of(principal, "principal")
     check_terms(product, amount, periods)
     shares = funders_mod.shares_for(session, funders)
+    start = expected_on or local_today()
     terms = product.terms_for(
-        amount, periods, expected_on or local_today(), maturity_date=maturity_date
+        amount,
+        periods,
+        start,
+        calendar=calendar_for(product, start, periods),
+        maturity_date=maturity_date,
     )
     schedule = schedule_of(terms)
     loan = Loan(
@@ -175,7 +190,11 @@ def activate(session: Session, loan: Loan, disbursed_on: dt.date) -> finance.Sch
     product = finance.codec.product_terms_from_dict(loan.product_terms)
     booked = finance.codec.terms_from_dict(loan.terms)  # the contractual maturity stays
     terms = product.terms_for(
-        loan.principal, loan.periods, disbursed_on, maturity_date=booked.maturity_date
+        loan.principal,
+        loan.periods,
+        disbursed_on,
+        calendar=calendar_for(product, disbursed_on, loan.periods),
+        maturity_date=booked.maturity_date,
     )
     schedule = schedule_of(terms)
     loan.terms = finance.codec.to_dict(terms)
