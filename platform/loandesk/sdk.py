@@ -74,7 +74,7 @@ from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
-from loandesk.lending import InstallmentLine, LoanBook, LoanSummary, PaymentLine
+from loandesk.lending import FunderShare, InstallmentLine, LoanBook, LoanSummary, PaymentLine
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
 from loandesk.payouts import InvalidCallback, PayoutConnector, PayoutRequest, PayoutResult
 from loandesk.pii import Keyring, PersonalData
@@ -349,6 +349,7 @@ __all__ = [
     "Forbidden",
     "Form",
     "FormErrors",
+    "FunderShare",
     "InstallmentLine",
     "InvalidCallback",
     "JSONValues",

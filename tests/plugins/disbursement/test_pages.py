@@ -136,3 +136,16 @@ def test_paying_from_the_page_twice_pays_once(desk: Desk) -> None:
     assert desk.provider.requests == 1
     shown = web.get(desk.page(f"/{order_id}")).get_data(as_text=True)
     assert "Send again" in shown and "P0001" in shown
+
+
+def test_a_pending_loans_page_offers_the_request_then_lists_the_order(desk: Desk) -> None:
+    loan_id = desk.book()
+    web = desk.browser("officer1")
+    loan_page = f"/t/{desk.firm.tenant.slug}/loans/{loan_id}"
+    html = web.get(loan_page).get_data(as_text=True)
+    assert 'data-section="disbursement.orders"' in html
+    assert f"/disbursements/new?loan_id={loan_id}" in html and "Request payout" in html
+    number = desk.request(loan_id).get_json()["number"]
+    html = web.get(loan_page).get_data(as_text=True)
+    assert number in html and "Requested" in html
+    assert f"/disbursements/new?loan_id={loan_id}" not in html  # one open order at a time
