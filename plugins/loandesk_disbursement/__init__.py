@@ -143,3 +143,10 @@ def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
     from loandesk_disbursement.reports import DISBURSED_AMOUNT
 
     return [DISBURSED_AMOUNT]
+
+
+@sdk.hookimpl
+def loandesk_retention_subjects() -> list[sdk.RetentionSubject]:
+    from loandesk_disbursement.retention import ORDERS
+
+    return [ORDERS]

@@ -80,6 +80,7 @@ class Order(PersonalData, CustomValues, Base):
     org_unit_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     if TYPE_CHECKING:
         account_number_hash: Mapped[str | None]

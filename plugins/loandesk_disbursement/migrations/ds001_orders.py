@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("org_unit_id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sdk.UTCDateTime(), nullable=False),
         sa.Column("updated_at", sdk.UTCDateTime(), nullable=False),
+        sa.Column("anonymised_at", sdk.UTCDateTime(), nullable=True),
         sa.Column("custom", sdk.JSONValues, nullable=False, server_default=sa.text("'{}'")),
         sa.CheckConstraint(f"status in ({STATUSES})", name=op.f("ck_disbursement_orders_status")),
         sa.CheckConstraint("amount > 0", name=op.f("ck_disbursement_orders_amount")),
