@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from loandesk import sdk
-from loandesk_disbursement import service
+from loandesk_disbursement import payout, service
 from loandesk_disbursement.models import STATUSES
 from loandesk_disbursement.present import find, list_orders, present, present_one
 
@@ -259,7 +259,7 @@ class Pay(MethodView):
         same key again answers with the order as it is and pays nothing. The answer's
         ``status`` is ``paid``, ``failed`` or ``paying`` (the channel will call back)."""
         order = _acted(order_id, "disbursement.pay")
-        paid = service.pay(
+        paid = payout.pay(
             sdk.session(), order.id, user_id=sdk.acting_user().id,
             connector_key=args["connector"], keys=sdk.keyring(),
             callback_url=callback_url, idempotency_key=_idempotency_key(),
@@ -277,7 +277,7 @@ class MarkPaid(MethodView):
         """Record a payout made outside LoanDesk: the bank's reference and the day the money
         left, from which the loan's schedule starts."""
         order = _acted(order_id, "disbursement.pay")
-        paid = service.mark_paid(
+        paid = payout.mark_paid(
             sdk.session(), order.id, user_id=sdk.acting_user().id,
             bank_reference=args["bank_reference"], paid_on=args["paid_on"],
         )  # fmt: skip

@@ -12,7 +12,7 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import func, select
 
 from loandesk import sdk
-from loandesk_disbursement import funders, service
+from loandesk_disbursement import funders, payout, service
 from loandesk_disbursement.models import STATUSES, Order
 from loandesk_disbursement.present import PER_PAGE, find, list_orders, present_one
 from loandesk_disbursement.record_type import STATUSES as STATUS_LABELS
@@ -208,7 +208,7 @@ def order_mark_paid(disbursement_id: uuid.UUID) -> Any:
     form = request.form
     return _act(
         disbursement_id, "disbursement.pay",
-        lambda s, o: service.mark_paid(
+        lambda s, o: payout.mark_paid(
             s, o.id, user_id=g.user.id, bank_reference=form.get("bank_reference", ""),
             paid_on=form.get("paid_on", ""),
         ),
@@ -224,7 +224,7 @@ def order_pay(disbursement_id: uuid.UUID) -> Any:
     form = request.form
     return _act(
         disbursement_id, "disbursement.pay",
-        lambda s, o: service.pay(
+        lambda s, o: payout.pay(
             s, o.id, user_id=g.user.id, connector_key=form.get("connector", ""),
             keys=sdk.keyring(), callback_url=callback_url,
             idempotency_key=form.get("idempotency_key") or None,
@@ -240,7 +240,7 @@ def provider_callback(connector: str) -> Any:
     applied once; a repeated callback answers 200 and changes nothing."""
     session = sdk.session()
     try:
-        order = service.callback(session, connector, dict(request.headers), request.get_data())
+        order = payout.callback(session, connector, dict(request.headers), request.get_data())
     except sdk.NotFound as problem:
         session.rollback()
         return {"code": "not_found", "message": problem.message}, 404
