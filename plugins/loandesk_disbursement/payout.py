@@ -33,8 +33,8 @@ def _paid(session: Session, order: Order, paid_on: dt.date, diff: dict[str, Any]
     sdk.loan_book().activate(session, order.loan_id, disbursed_on=paid_on)
     order.status, order.paid_on, order.failure_reason = "paid", paid_on, None
     session.flush()
-    record_change(session, order, "paid", {"status": [before, "paid"], "paid_on": paid_on.isoformat(),
-                                     **diff})  # fmt: skip
+    changed = {"status": [before, "paid"], "paid_on": paid_on.isoformat(), **diff}
+    record_change(session, order, "paid", changed)
 
 
 def mark_paid(
