@@ -5,6 +5,7 @@ requests, the tranche rule, and the co-lending split shown per funder."""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -50,7 +51,7 @@ def test_the_database_refuses_a_checker_who_is_the_maker(desk: Desk) -> None:
     with pytest.raises(IntegrityError), desk.session() as session:
         session.execute(
             update(Order)
-            .where(Order.id == __import__("uuid").UUID(order_id))
+            .where(Order.id == uuid.UUID(order_id))
             .values(reviewed_by_id=Order.requested_by_id)
         )
 
