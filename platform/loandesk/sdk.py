@@ -74,8 +74,9 @@ from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
-from loandesk.lending import InstallmentLine, LoanBook, LoanSummary, PaymentLine
+from loandesk.lending import FunderShare, InstallmentLine, LoanBook, LoanSummary, PaymentLine
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
+from loandesk.payouts import InvalidCallback, PayoutConnector, PayoutRequest, PayoutResult
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
 from loandesk.pii.logfilter import scrub as scrub_personal
@@ -105,6 +106,7 @@ from loandesk.web.approvals.summary import (
     record_approval,
 )
 from loandesk.web.auth_views import admin_required, login_required, permission_required
+from loandesk.web.csrf import exempt as csrf_exempt
 from loandesk.web.forms import FormErrors
 from loandesk.web.lists import ListPage
 from loandesk.web.lists import chosen as list_request
@@ -242,6 +244,15 @@ def payout_blockers(session: Session, loan_id: Any) -> list[str]:
     return [str(reason) for reasons in found for reason in reasons or ()]
 
 
+def payout_connectors() -> dict[str, PayoutConnector]:
+    """The payout connectors (``loandesk_payout_connectors``) of the plugins the current
+    tenant has enabled, by key."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_payout_connectors")()
+    return {c.key: c for connectors in found for c in connectors or ()}
+
+
 def rate_cap() -> Decimal:
     """The current tenant's cap on the IRR-based annual rate (``loandesk_rate_cap``), 24%
     unless a plugin's setting says otherwise."""
@@ -338,7 +349,9 @@ __all__ = [
     "Forbidden",
     "Form",
     "FormErrors",
+    "FunderShare",
     "InstallmentLine",
+    "InvalidCallback",
     "JSONValues",
     "JobContext",
     "JobSpec",
@@ -360,6 +373,9 @@ __all__ = [
     "OutgoingMessage",
     "PageArgs",
     "PaymentLine",
+    "PayoutConnector",
+    "PayoutRequest",
+    "PayoutResult",
     "Permission",
     "PersonalData",
     "PluginInfo",
@@ -394,6 +410,7 @@ __all__ = [
     "clear_personal",
     "compile_expression",
     "credit_connectors",
+    "csrf_exempt",
     "current",
     "current_form",
     "current_values",
@@ -422,6 +439,7 @@ __all__ = [
     "outbound_url_problem",
     "page_of",
     "payout_blockers",
+    "payout_connectors",
     "permission_required",
     "plugin_settings",
     "product_terms",
