@@ -231,7 +231,8 @@ def _split(
         else Decimal(0)
     )
     per_yuan = 1 + terms.annual_rate * fraction + product.early_repayment.fee_percent
-    principal = min((left / per_yuan).quantize(CENT, ROUND_DOWN), where.principal_left)
+    # rounding the interest and the fee moves each by under a cent: start a little above
+    principal = min((left / per_yuan).quantize(CENT, ROUND_DOWN) + 3 * CENT, where.principal_left)
     while principal > 0:
         interest, days = accrued(terms, principal, current, on)
         fee = fee_of(product, principal)

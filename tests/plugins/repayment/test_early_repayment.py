@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -178,3 +178,215 @@ def test_full_settlement_mid_period_costs_the_hand_computed_amount(early_desk: D
         assert ledger_problems(session, loan_id) == []
     events = audit_events(early_desk.app, early_desk.firm, "loan.early_repay")
     assert [e.diff["kind"] for e in events] == ["full"]
+
+
+def largest_principal(left: Decimal, days: int, fee_rate: Decimal) -> Decimal:
+    """By search, cent by cent from ``left`` down: the largest principal whose interest for
+    ``days`` (30/360, 12%) and fee fit with it in ``left``."""
+    principal = left
+    while (
+        principal + cents(principal * Decimal("0.12") * days / 360) + cents(principal * fee_rate)
+        > left
+    ):
+        principal -= CENT
+    return principal
+
+
+def test_partial_with_a_lower_installment_reschedules_the_rest(early_desk: Desk) -> None:
+    loan_id = _paid_five(early_desk, EARLY_FEE_ID)
+    # 3000.00 = P + P × 0.12 × 10/360 + 2% × P, in cents: P = 2931.60 (interest 9.77, fee
+    # 58.63, sum 3000.00; 2931.61 would make 3000.01)
+    assert largest_principal(Decimal("3000.00"), 10, Decimal("0.02")) == Decimal("2931.60")
+    remaining = Decimal("7173.48") - Decimal("2931.60")  # 4241.88, over the 7 periods left
+    installment = cents(annuity(remaining, Decimal("0.01"), 7))
+    quoted = _quote(early_desk, loan_id, kind="partial", amount="3000.00").get_json()
+    assert (quoted["principal"], quoted["interest"], quoted["fee"], quoted["left_over"]) == (
+        "2931.60", "9.77", "58.63", "0.00",
+    )  # fmt: skip
+    option = next(o for o in quoted["options"] if o["recalculation"] == "lower_installment")
+    assert option["periods_after"] == 7 and option["installment_after"] == f"{installment:.2f}"
+
+    posted = _early(
+        early_desk, loan_id, kind="partial", amount="3000.00", recalculation="lower_installment"
+    )
+    assert posted.status_code == 201, posted.get_json()
+    loan = early_desk.api.get(f"/loans/{loan_id}").get_json()
+    assert loan["status"] == "active"
+    rows = loan["installments"][6:]  # 1-5, the early repayment's own line #6, then the new
+    own = loan["installments"][5]
+    assert (own["number"], own["due_date"], own["principal_due"], own["status"]) == (
+        6, ON.isoformat(), "2931.60", "paid",
+    )  # fmt: skip
+    assert [r["number"] for r in rows] == list(range(7, 14))
+    assert rows[0]["due_date"] == "2025-07-15" and rows[-1]["due_date"] == "2026-01-15"
+    assert rows[0]["interest_due"] == f"{cents(remaining * Decimal('0.01')):.2f}" == "42.42"
+    for row in rows[:-1]:
+        assert Decimal(row["principal_due"]) + Decimal(row["interest_due"]) == installment
+        assert row["fees_due"] == "10.00"
+    assert sum(Decimal(r["principal_due"]) for r in rows) == remaining  # last balance 0.00
+    with early_desk.session() as session:
+        assert ledger_problems(session, loan_id) == []
+
+
+def test_partial_with_a_shorter_term_keeps_the_installment(early_desk: Desk) -> None:
+    loan_id = _paid_five(early_desk, SHORTEN_ONLY_ID)
+    principal = largest_principal(Decimal("3000.00"), 10, Decimal(0))
+    assert principal == Decimal("2990.03")  # + 9.97 interest = 3000.00
+    remaining = Decimal("7173.48") - principal  # 4183.45
+    rate = Decimal("0.01")
+    old = cents(annuity(Decimal("7173.48"), rate, 7))
+    # the textbook number of periods of an annuity A on R: n = ln(A / (A − R·r)) / ln(1 + r),
+    # rounded up so that the installment does not exceed A
+    exact_n = (old / (old - remaining * rate)).ln() / (1 + rate).ln()
+    periods = int(exact_n.to_integral_value(ROUND_CEILING))
+    assert periods == 5 and exact_n > 4
+    posted = _early(
+        early_desk, loan_id, kind="partial", amount="3000.00", recalculation="shorten_term"
+    )
+    assert posted.status_code == 201, posted.get_json()
+    assert posted.get_json()["periods_after"] == periods
+    rows = early_desk.api.get(f"/loans/{loan_id}").get_json()["installments"][6:]
+    installment = cents(annuity(remaining, rate, periods))
+    assert installment <= old
+    assert len(rows) == 5 and rows[-1]["due_date"] == "2025-11-15"
+    for row in rows[:-1]:
+        assert Decimal(row["principal_due"]) + Decimal(row["interest_due"]) == installment
+    assert sum(Decimal(r["principal_due"]) for r in rows) == remaining
+    with early_desk.session() as session:
+        assert ledger_problems(session, loan_id) == []
+
+
+def test_reversal_puts_back_every_installment_exactly(early_desk: Desk) -> None:
+    loan_id = _paid_five(early_desk, EARLY_FEE_ID)
+    with early_desk.session() as session:
+        rows_before, in_force_before = (
+            _every_row(session, loan_id),
+            _in_force(session, loan_id),
+        )
+    posted = _early(
+        early_desk, loan_id, kind="partial", amount="3000.00", recalculation="lower_installment"
+    ).get_json()
+    with early_desk.session() as session:
+        during = _every_row(session, loan_id)
+        # the replaced rows are kept, untouched but for being out of the schedule
+        for row_id, row in rows_before.items():
+            assert during[row_id][:-1] == row[:-1]
+        assert sum(1 for r in during.values() if r[-1]) == 7
+    reversed_ = early_desk.api.post(
+        f"/loans/{loan_id}/payments/{posted['payment']['id']}/reverse", json={"reason": "退票"}
+    )
+    assert reversed_.status_code == 200, reversed_.get_json()
+    with early_desk.session() as session:
+        after = _every_row(session, loan_id)
+        assert {k: after[k] for k in rows_before} == rows_before
+        assert _in_force(session, loan_id) == in_force_before
+        # the rows the early repayment wrote are kept too, superseded
+        written = [r for k, r in after.items() if k not in rows_before]
+        assert len(written) == 8 and all(r[-1] for r in written)
+        assert ledger_problems(session, loan_id) == []
+    loan = early_desk.api.get(f"/loans/{loan_id}").get_json()
+    assert loan["credit_balance"] == "0.00" and loan["status"] == "active"
+    # the schedule is the one before: a full repayment can be quoted and made again
+    again = _early(early_desk, loan_id, kind="full", amount="7340.86")
+    assert again.status_code == 201, again.get_json()
+
+
+def test_reversing_a_full_repayment_reopens_the_loan(early_desk: Desk) -> None:
+    loan_id = _paid_five(early_desk)
+    with early_desk.session() as session:
+        before = _every_row(session, loan_id)
+    # 7173.48 + 23.91 (no fee on this product)
+    posted = _early(early_desk, loan_id, kind="full", amount="7200.00").get_json()
+    assert posted["payment"]["to_credit"] == "2.61"
+    path = f"/loans/{loan_id}/payments/{posted['payment']['id']}/reverse"
+    assert early_desk.api.post(path, json={"reason": "错误"}).status_code == 200
+    loan = early_desk.api.get(f"/loans/{loan_id}").get_json()
+    assert (loan["status"], loan["settled_on"], loan["credit_balance"]) == ("active", None, "0.00")
+    with early_desk.session() as session:
+        after = _every_row(session, loan_id)
+        assert {k: after[k] for k in before} == before
+        assert ledger_problems(session, loan_id) == []
+
+
+def test_the_credit_balance_counts_towards_the_repayment(early_desk: Desk) -> None:
+    loan = early_desk.book()
+    loan_id = str(loan["id"])
+    paid = early_desk.pay(loan_id, "5480.95", PAID_ON).get_json()
+    assert paid["to_credit"] == "100.00"
+    quoted = _quote(early_desk, loan_id, kind="full").get_json()
+    assert (quoted["credit"], quoted["total"]) == ("100.00", "7097.39")  # 7197.39 − 100.00
+    posted = _early(early_desk, loan_id, kind="full", amount="7097.39")
+    assert posted.status_code == 201, posted.get_json()
+    state = early_desk.api.get(f"/loans/{loan_id}").get_json()
+    assert (state["status"], state["credit_balance"]) == ("settled", "0.00")
+    with early_desk.session() as session:
+        assert ledger_problems(session, loan_id) == []
+    path = f"/loans/{loan_id}/payments/{posted.get_json()['payment']['id']}/reverse"
+    assert early_desk.api.post(path, json={"reason": "错误"}).status_code == 200
+    state = early_desk.api.get(f"/loans/{loan_id}").get_json()
+    assert (state["status"], state["credit_balance"]) == ("active", "100.00")
+    with early_desk.session() as session:
+        assert ledger_problems(session, loan_id) == []
+
+
+def test_refusals_say_why(early_desk: Desk) -> None:
+    barred = str(early_desk.book(NOT_ALLOWED_ID)["id"])
+    answer = _early(early_desk, barred, kind="full", amount="20000.00")
+    assert answer.status_code == 409
+    assert answer.get_json()["message"] == "This loan's product does not allow early repayment."
+
+    young = str(early_desk.book(SHORTEN_ONLY_ID)["id"])
+    early_desk.pay(young, "2152.38", dt.date(2025, 3, 15))  # installments 1 and 2
+    answer = _early(early_desk, young, kind="full", amount="20000.00")
+    assert answer.status_code == 409
+    assert answer.get_json()["message"] == (
+        "This loan's product allows early repayment after 3 installments are paid; 2 are."
+    )
+    grown = _paid_five(early_desk, SHORTEN_ONLY_ID)
+    answer = _early(
+        early_desk, grown, kind="partial", amount="3000.00", recalculation="lower_installment"
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"]["recalculation"] == [
+        "This loan's product does not offer lower_installment for early repayment."
+    ]
+    missing = _early(early_desk, grown, kind="partial", amount="3000.00")
+    assert missing.get_json()["errors"]["recalculation"] == [
+        "Choose shorten_term or lower_installment."
+    ]
+
+    behind = str(early_desk.book()["id"])  # nothing paid: 5 installments due on ON
+    answer = _early(
+        early_desk, behind, kind="partial", amount="5000.00", recalculation="shorten_term"
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"]["amount"] == [
+        "The amount does not cover what is due on this day (5380.95)."
+    ]
+    whole = _early(
+        early_desk, behind, kind="partial", amount="13000.00", recalculation="shorten_term"
+    )
+    assert whole.get_json()["errors"]["amount"] == [
+        "This amount repays the whole loan: choose a full repayment."
+    ]
+    future = _early(early_desk, behind, kind="full", amount="1.00", repaid_on="2999-01-01")
+    assert future.get_json()["errors"]["repaid_on"] == ["Enter a date that is not in the future."]
+    with early_desk.session() as session:
+        for loan_id in (barred, young, grown, behind):
+            assert ledger_problems(session, loan_id) == []
+
+
+def test_an_idempotent_retry_posts_once(early_desk: Desk) -> None:
+    loan_id = _paid_five(early_desk)
+    body = {"kind": "partial", "amount": "2000.00", "recalculation": "lower_installment"}
+    first = _early(early_desk, loan_id, "tq-1", **body)
+    again = _early(early_desk, loan_id, "tq-1", **body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    other = _early(early_desk, loan_id, "tq-1", **{**body, "amount": "2000.01"})
+    assert other.status_code == 409
+    paid = early_desk.api.get(f"/loans/{loan_id}/payments").get_json()
+    assert len(paid) == 2  # the five installments, and the early repayment once
+    with early_desk.session() as session:
+        assert ledger_problems(session, loan_id) == []
