@@ -50,6 +50,7 @@ def loandesk_record_types() -> list[sdk.RecordType]:
 
 @sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_repayment import early_views  # noqa: F401  (its routes join bp)
     from loandesk_repayment.views import bp
 
     return [bp]
