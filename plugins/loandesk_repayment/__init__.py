@@ -124,6 +124,20 @@ def loandesk_event_types() -> list[sdk.EventType]:
 
 
 @sdk.hookimpl
+def loandesk_report_datasets() -> list[sdk.Dataset]:
+    from loandesk_repayment.early_reports import EARLY_REPAYMENTS
+
+    return [EARLY_REPAYMENTS]
+
+
+@sdk.hookimpl
+def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
+    from loandesk_repayment.early_reports import BUILTIN_REPORTS
+
+    return list(BUILTIN_REPORTS)
+
+
+@sdk.hookimpl
 def loandesk_customer_exposure(session: Any, customer_ids: list[uuid.UUID]) -> Decimal | None:
     """The borrower's loans' outstanding principal, for the intake plugin's exposure limit."""
     from loandesk_repayment.loans import outstanding_principal
