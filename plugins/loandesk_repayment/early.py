@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -278,8 +278,8 @@ def option(
       most what it was — the fewest periods whose annuity of the remaining principal does not
       exceed the old one (the old annuity of ``balance`` over the periods left, rounded).
     - equal principal: *lower installment* keeps the periods, so each principal part is
-      smaller; *shorten term* keeps the principal part (the current installment's) and takes
-      as many periods as it needs: ``ceil(remaining / part)``.
+      smaller; *shorten term* takes the fewest periods whose equal part is at most the
+      current installment's: ``ceil(remaining / part)``, the parts then equal over them.
     - interest-first, flat, single payment: *lower installment* only — the same periods (and
       interest-only periods still to come), interest on the remaining principal.
     """
@@ -363,9 +363,9 @@ def _round_installment(terms: finance.Terms, amount: Decimal) -> Decimal:
     if mode is finance.InstallmentRounding.YUAN:
         return amount.quantize(Decimal(1), ROUND_HALF_UP)
     if mode is finance.InstallmentRounding.CENT_UP:
-        return amount.quantize(CENT, "ROUND_CEILING")
+        return amount.quantize(CENT, ROUND_CEILING)
     if mode is finance.InstallmentRounding.CENT_HALF_EVEN:
-        return amount.quantize(CENT, "ROUND_HALF_EVEN")
+        return amount.quantize(CENT, ROUND_HALF_EVEN)
     return amount.quantize(CENT, ROUND_HALF_UP)
 
 
@@ -374,7 +374,7 @@ def _shortened(
 ) -> int:
     if terms.method is finance.Method.EQUAL_PRINCIPAL:
         part = current.principal_due if n > 1 else balance
-        whole = -(-remaining // part)  # ceiling
+        whole = (remaining / part).to_integral_value(ROUND_CEILING)
         return max(1, min(n, int(whole)))
     old = _regular(terms, balance, current, n)
     rate = _nominal(terms)

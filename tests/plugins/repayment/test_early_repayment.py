@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from loandesk.finance import EarlyRepayment, Recalculation
+from loandesk.finance import EarlyRepayment, Method, Recalculation
 from tests.plugins.customers.conftest import audit_events
 from tests.plugins.repayment.conftest import (
+    CHEAP_ID,
     INSTALLMENT_FIELDS,
     PRODUCT_ID,
     Desk,
@@ -388,5 +389,59 @@ def test_an_idempotent_retry_posts_once(early_desk: Desk) -> None:
     assert other.status_code == 409
     paid = early_desk.api.get(f"/loans/{loan_id}/payments").get_json()
     assert len(paid) == 2  # the five installments, and the early repayment once
+    with early_desk.session() as session:
+        assert ledger_problems(session, loan_id) == []
+
+
+def test_equal_principal_keeps_or_shrinks_the_principal_part(early_desk: Desk) -> None:
+    # 12000.00 in 12 parts of 1000.00; interest 1% of the balance: 1-5 cost 5000.00 +
+    # (120 + 110 + 100 + 90 + 80) = 5500.00; balance 7000.00
+    loan_id = str(early_desk.book(CHEAP_ID)["id"])
+    assert early_desk.pay(loan_id, "5500.00", PAID_ON).get_json()["to_credit"] == "0.00"
+    quoted = _quote(early_desk, loan_id, kind="partial", amount="3000.00").get_json()
+    assert quoted["principal"] == "2990.03"  # + 9.97 interest of 10 days
+    remaining = Decimal("7000.00") - Decimal("2990.03")  # 4009.97
+    options = {o["recalculation"]: o for o in quoted["options"]}
+    shorter = options["shorten_term"]["installments"]
+    # at most the 1000.00 part: ⌈4009.97 / 1000⌉ = 5 periods of 4009.97 / 5 = 801.99, the
+    # cents left in the last
+    five = cents(remaining / 5)
+    assert [r["principal"] for r in shorter] == [f"{five:.2f}"] * 4 + [
+        f"{remaining - 4 * five:.2f}"
+    ]
+    assert five == Decimal("801.99") and shorter[-1]["balance"] == "0.00"
+    lower = options["lower_installment"]["installments"]
+    part = cents(remaining / 7)  # 572.85, the rest in the last
+    assert [r["principal"] for r in lower] == [f"{part:.2f}"] * 6 + [f"{remaining - 6 * part:.2f}"]
+    assert lower[0]["interest"] == f"{cents(remaining * Decimal('0.01')):.2f}" == "40.10"
+    posted = _early(
+        early_desk, loan_id, kind="partial", amount="3000.00", recalculation="shorten_term"
+    )
+    assert posted.status_code == 201, posted.get_json()
+    with early_desk.session() as session:
+        assert ledger_problems(session, loan_id) == []
+
+
+def test_interest_first_offers_only_a_lower_installment(early_desk: Desk) -> None:
+    host = early_desk.app.extensions["loandesk.plugins"]
+    products = next(p for p in host.pm.get_plugins() if isinstance(p, Products))
+    bullet = uuid.UUID("0190a000-0000-7000-8000-0000000000e4")
+    products.catalogue[bullet] = product(bullet, code="TQ04", method=Method.INTEREST_FIRST, fees=())
+    loan_id = str(early_desk.book(bullet)["id"])
+    assert early_desk.pay(loan_id, "600.00", PAID_ON).get_json()["to_credit"] == "0.00"
+    quoted = _quote(early_desk, loan_id, kind="partial", amount="3000.00").get_json()
+    assert [o["recalculation"] for o in quoted["options"]] == ["lower_installment"]
+    rows = quoted["options"][0]["installments"]
+    remaining = Decimal("12000.00") - Decimal("2990.03")  # 9009.97, interest 90.10 a month
+    assert [r["interest"] for r in rows] == ["90.10"] * 7
+    assert [r["principal"] for r in rows] == ["0.00"] * 6 + [f"{remaining:.2f}"]
+    refused = _early(
+        early_desk, loan_id, kind="partial", amount="3000.00", recalculation="shorten_term"
+    )
+    assert refused.status_code == 422 and "recalculation" in refused.get_json()["errors"]
+    posted = _early(
+        early_desk, loan_id, kind="partial", amount="3000.00", recalculation="lower_installment"
+    )
+    assert posted.status_code == 201, posted.get_json()
     with early_desk.session() as session:
         assert ledger_problems(session, loan_id) == []
