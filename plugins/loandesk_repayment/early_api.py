@@ -33,7 +33,7 @@ RECALCULATION = ma.fields.String(
 )
 
 
-class QuoteArgs(ma.Schema):
+class EarlyQuoteArgs(ma.Schema):
     kind = KIND
     repaid_on = ma.fields.Raw(required=True, metadata={"description": "ISO date of repayment"})
     amount = ma.fields.Raw(
@@ -43,13 +43,13 @@ class QuoteArgs(ma.Schema):
     )
 
 
-class EarlyRepayArgs(QuoteArgs):
+class EarlyRepayArgs(EarlyQuoteArgs):
     amount = ma.fields.Raw(required=True, metadata={"description": 'A string: "5000.00"'})
     recalculation = RECALCULATION
     reference = ma.fields.String(load_default=None, allow_none=True)
 
 
-class NewInstallmentSchema(ma.Schema):
+class EarlyInstallmentSchema(ma.Schema):
     number = ma.fields.Integer()
     period_start = ma.fields.Date()
     due_date = ma.fields.Date()
@@ -60,7 +60,7 @@ class NewInstallmentSchema(ma.Schema):
     balance = Amount
 
 
-class OptionSchema(ma.Schema):
+class EarlyOptionSchema(ma.Schema):
     recalculation = ma.fields.String()
     periods_before = ma.fields.Integer()
     periods_after = ma.fields.Integer()
@@ -68,10 +68,10 @@ class OptionSchema(ma.Schema):
     installment_after = Amount
     interest_before = Amount
     interest_after = Amount
-    installments = ma.fields.List(ma.fields.Nested(NewInstallmentSchema))
+    installments = ma.fields.List(ma.fields.Nested(EarlyInstallmentSchema))
 
 
-class QuoteSchema(ma.Schema):
+class EarlyQuoteSchema(ma.Schema):
     kind = ma.fields.String()
     repaid_on = ma.fields.Date()
     due = ma.fields.Dict(
@@ -90,10 +90,10 @@ class QuoteSchema(ma.Schema):
     current_number = ma.fields.Integer()
     period_start = ma.fields.Date()
     days = ma.fields.Integer()
-    options = ma.fields.List(ma.fields.Nested(OptionSchema))
+    options = ma.fields.List(ma.fields.Nested(EarlyOptionSchema))
 
 
-class EarlyRepaymentSchema(ma.Schema):
+class EarlyRepaymentRecordSchema(ma.Schema):
     id = ma.fields.UUID()
     loan_id = ma.fields.UUID()
     kind = ma.fields.String()
@@ -125,7 +125,7 @@ def present_quote(quoted: early.Quote) -> dict[str, Any]:
     shown["due"] = {k: f"{v:.2f}" for k, v in quoted.due.items()}
     shown["options"] = [
         {
-            **{k: getattr(o, k) for k in OptionSchema().fields if k != "installments"},
+            **{k: getattr(o, k) for k in EarlyOptionSchema().fields if k != "installments"},
             "installments": [
                 {
                     "number": quoted.current_number + i,
@@ -146,7 +146,7 @@ def present_quote(quoted: early.Quote) -> dict[str, Any]:
 
 
 def present(record: EarlyRepayment, payment: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: getattr(record, k) for k in EarlyRepaymentSchema().fields if k != "payment"}
+    shown = {k: getattr(record, k) for k in EarlyRepaymentRecordSchema().fields if k != "payment"}
     return {**shown, "payment": payment}
 
 
@@ -163,8 +163,8 @@ def quote_for(loan: Any, args: dict[str, Any]) -> early.Quote:
 @blp.route("/<uuid:loan_id>/early-repayment/quote")
 class EarlyRepaymentQuote(MethodView):
     @sdk.require_token("records:read")
-    @blp.arguments(QuoteArgs)
-    @blp.response(200, QuoteSchema)
+    @blp.arguments(EarlyQuoteArgs)
+    @blp.response(200, EarlyQuoteSchema)
     @blp.alt_response(409, description="The loan is not active, its product does not allow "
                       "early repayment, or too few installments are paid")  # fmt: skip
     @blp.alt_response(422, description="repaid_on, or amount (does not cover what is due)")
@@ -183,7 +183,7 @@ class EarlyRepaymentQuote(MethodView):
 class EarlyRepaymentPost(MethodView):
     @sdk.require_token("records:write")
     @blp.arguments(EarlyRepayArgs)
-    @blp.response(201, EarlyRepaymentSchema)
+    @blp.response(201, EarlyRepaymentRecordSchema)
     @blp.alt_response(200, description="An Idempotency-Key posted before: that repayment")
     @blp.alt_response(409, description="The key was used for another request; the loan is "
                       "not active; its product does not allow early repayment or too few "
