@@ -28,6 +28,7 @@ PLUGIN = sdk.PluginInfo(
 
 @sdk.hookimpl
 def loandesk_migrations() -> str:
+    import loandesk_repayment.early_models
     import loandesk_repayment.models  # noqa: F401  (the tables join the metadata)
 
     return str(Path(__file__).parent / "migrations")
@@ -49,6 +50,7 @@ def loandesk_record_types() -> list[sdk.RecordType]:
 
 @sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_repayment import early_views  # noqa: F401  (its routes join bp)
     from loandesk_repayment.views import bp
 
     return [bp]
@@ -56,6 +58,7 @@ def loandesk_web_blueprints() -> list[Blueprint]:
 
 @sdk.hookimpl
 def loandesk_api_blueprints() -> list[ApiBlueprint]:
+    from loandesk_repayment import early_api  # noqa: F401  (its routes join blp)
     from loandesk_repayment.api import blp
 
     return [blp]
@@ -110,7 +113,28 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType("loan.settled", "贷款已结清", "Loan settled", "loan"),
         sdk.EventType("payment.posted", "还款已入账", "Payment posted", "loan"),
         sdk.EventType("payment.reversed", "还款已冲正", "Payment reversed", "loan"),
+        sdk.EventType("loan.early_repaid", "贷款已提前还款", "Loan repaid early", "loan"),
+        sdk.EventType(
+            "loan.early_repayment_reversed",
+            "提前还款已冲正",
+            "Early repayment reversed",
+            "loan",
+        ),
     ]
+
+
+@sdk.hookimpl
+def loandesk_report_datasets() -> list[sdk.Dataset]:
+    from loandesk_repayment.early_reports import EARLY_REPAYMENTS
+
+    return [EARLY_REPAYMENTS]
+
+
+@sdk.hookimpl
+def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
+    from loandesk_repayment.early_reports import BUILTIN_REPORTS
+
+    return list(BUILTIN_REPORTS)
 
 
 @sdk.hookimpl

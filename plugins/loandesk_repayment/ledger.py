@@ -138,7 +138,9 @@ def ledger_problems(session: Session, loan: Loan) -> list[str]:
     posted payments brought, ``credit_balance`` the loan's credit, and debits equal credits."""
     balances = account_balances(session, loan)
     problems = []
-    installments = session.scalars(select(Installment).where(Installment.loan_id == loan.id))
+    installments = session.scalars(
+        select(Installment).where(Installment.loan_id == loan.id, Installment.superseded.is_(False))
+    )
     owed = dict.fromkeys(PARTS, Decimal(0))
     for installment in installments:
         for part in PARTS:

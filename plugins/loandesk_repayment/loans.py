@@ -310,7 +310,12 @@ def find_by_key(session: Session, key: str) -> Loan | None:
 
 
 def installments_of(session: Session, loan: Loan, *, fresh: bool = False) -> list[Installment]:
-    query = select(Installment).where(Installment.loan_id == loan.id).order_by(Installment.number)
+    """The schedule in force: the installments an early repayment superseded are left out."""
+    query = (
+        select(Installment)
+        .where(Installment.loan_id == loan.id, Installment.superseded.is_(False))
+        .order_by(Installment.number)
+    )
     if fresh:
         query = query.execution_options(populate_existing=True)
     return list(session.scalars(query))
@@ -335,7 +340,11 @@ def outstanding_principal(session: Session, customer_ids: Sequence[uuid.UUID]) -
             )
         )
         .join(Loan, (Loan.id == Installment.loan_id) & (Loan.tenant_id == Installment.tenant_id))
-        .where(Loan.customer_id.in_(customer_ids), Loan.status == "active")
+        .where(
+            Loan.customer_id.in_(customer_ids),
+            Loan.status == "active",
+            Installment.superseded.is_(False),
+        )
     )
     return Decimal(pending or 0) + Decimal(active or 0)
 

@@ -18,6 +18,8 @@ from sqlalchemy import (
     Integer,
     String,
     Uuid,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -134,7 +136,17 @@ class Installment(TenantOwned, Base):
             "and penalty_due",
             name="paid",
         ),
-        Index("ix_repayment_installments_loan", "tenant_id", "loan_id", "number", unique=True),
+        # one installment of each number in the schedule in force; an early repayment's
+        # superseded rows keep their numbers (early.py)
+        Index(
+            "ix_repayment_installments_loan",
+            "tenant_id",
+            "loan_id",
+            "number",
+            unique=True,
+            sqlite_where=text("NOT superseded"),
+            postgresql_where=text("NOT superseded"),
+        ),
         Index("ix_repayment_installments_due", "tenant_id", "due_date", "status"),
     )
 
@@ -152,6 +164,12 @@ class Installment(TenantOwned, Base):
     penalty_paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     paid_on: Mapped[dt.date | None] = mapped_column(Date)  # when it became fully paid
+    # Out of the schedule in force, replaced by an early repayment (or put back by its
+    # reversal), never deleted: ``superseded_by_id`` names that early repayment, and
+    # ``written_by_id`` the early repayment that wrote the row (None: the disbursement).
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    superseded_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    written_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     def due(self, part: str) -> Decimal:
         value: Decimal = getattr(self, f"{part}_due")

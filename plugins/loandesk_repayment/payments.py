@@ -292,6 +292,9 @@ def reverse_payment(
     reopened = loan.status == "settled" and payment.settled_loan
     if reopened:
         loan.status, loan.settled_on = "active", None
+    from loandesk_repayment import early_post  # it builds on this module
+
+    early_post.undo(session, loan, payment)  # an early repayment's schedule is put back
     payment.status = "reversed"
     payment.reversed_at, payment.reversed_by_id = sdk.utcnow(), reversed_by
     payment.reversal_reason = reason

@@ -3,8 +3,10 @@ Pure functions with no database or Flask: the products, repayment and contracts 
 them through ``loandesk.sdk``."""
 
 from loandesk.finance import codec, holidays
+from loandesk.finance.dates import year_fraction
 from loandesk.finance.rates import annual_rate_irr, apr, periodic_irr
-from loandesk.finance.schedule import Installment, Schedule, build_schedule
+from loandesk.finance.rounding import interest_rounder
+from loandesk.finance.schedule import Installment, Schedule, annuity_payment, build_schedule
 from loandesk.finance.terms import (
     DEFAULT_ALLOCATION,
     Calendar,
@@ -52,9 +54,12 @@ __all__ = [
     "Schedule",
     "Terms",
     "annual_rate_irr",
+    "annuity_payment",
     "apr",
     "build_schedule",
     "codec",
     "holidays",
+    "interest_rounder",
     "periodic_irr",
+    "year_fraction",
 ]
