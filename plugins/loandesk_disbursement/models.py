@@ -9,7 +9,16 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Date, ForeignKeyConstraint, Index, Integer, String, Uuid
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loandesk.sdk import Base, CustomValues, Money, PersonalData, TenantOwned, UTCDateTime, utcnow
@@ -18,6 +27,7 @@ from loandesk.sdk import Base, CustomValues, Money, PersonalData, TenantOwned, U
 # → cancelled. A failed payout may be paid again (a new attempt, a new key with the provider).
 STATUSES = ("requested", "approved", "paying", "paid", "failed", "rejected", "cancelled")
 OPEN_STATUSES = ("requested", "approved", "paying", "failed")
+LIVE_WHERE = "status IN ('requested', 'approved', 'paying', 'failed', 'paid')"
 SHARE_UNIT = 1_000_000  # a funder's share in millionths: 700000 is 70%
 
 
@@ -49,6 +59,16 @@ class Order(PersonalData, CustomValues, Base):
         Index("ix_disbursement_orders_request_key", "tenant_id", "request_key", unique=True),
         Index("ix_disbursement_orders_pay_key", "tenant_id", "pay_key", unique=True),
         Index("ix_disbursement_orders_payout_key", "tenant_id", "payout_key", unique=True),
+        # one live order per loan, however many requests arrive at once: a second payout of
+        # the same loan must be impossible, not merely unlikely
+        Index(
+            "ix_disbursement_orders_one_live",
+            "tenant_id",
+            "loan_id",
+            unique=True,
+            sqlite_where=text(LIVE_WHERE),
+            postgresql_where=text(LIVE_WHERE),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(24))

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
@@ -129,10 +130,8 @@ def request_order(
     """A new order for the pending loan ``values["loan_id"]`` (amount, account_name,
     account_number, bank_name); (order, created). The same ``idempotency_key`` again gives
     the first order back, whatever the body."""
-    if idempotency_key:
-        found = session.scalars(select(Order).where(Order.request_key == idempotency_key)).first()
-        if found is not None:
-            return found, False
+    if replay := _by_key(session, idempotency_key):
+        return replay, False
     problems: dict[str, list[str]] = {}
     for field in ("loan_id", "amount", "account_name", "account_number", "bank_name"):
         if not str(values.get(field) or "").strip():
@@ -152,13 +151,12 @@ def request_order(
     amount = _amount(values["amount"])
     loan = _pending_loan(session, values["loan_id"])
     _check_tranche(loan, amount)
-    open_order = session.scalar(
-        select(Order.number).where(Order.loan_id == loan.id, Order.status.in_(OPEN_STATUSES))
-    )
-    if open_order:
-        raise sdk.Conflict(
-            sdk.N_("Order %(number)s for this loan is still open."), params={"number": open_order}
-        )
+    try:
+        _refuse_open_order(session, loan.id)
+    except sdk.Conflict:
+        if replay := _by_key(session, idempotency_key):  # the same request, committed meanwhile
+            return replay, False
+        raise
     check_blockers(session, loan.id)
     order = Order(
         number=_next_number(session, local_today()),
@@ -177,7 +175,21 @@ def request_order(
         org_unit_id=loan.org_unit_id,
     )
     order.set_personal("account_number", str(values["account_number"]), keys=keys)
-    session.add(order)
+    for attempt in range(10):
+        try:
+            with session.begin_nested():
+                session.add(order)  # inside: the savepoint's rollback lets go of it
+                session.flush()
+            break
+        except IntegrityError:
+            # a request at the same moment won: the same key, another live order of this
+            # loan, or today's next number
+            if replay := _by_key(session, idempotency_key):
+                return replay, False
+            _refuse_open_order(session, loan.id)
+            if attempt == 9:
+                raise
+            order.number = _next_number(session, local_today())
     for position, (funder_id, name, share, part) in enumerate(funders.split(loan, amount)):
         session.add(
             OrderShare(
@@ -189,6 +201,24 @@ def request_order(
     record_change(session, order, "requested", {"amount": str(amount), "loan": loan.number,
                                           "account_number": "***"})  # fmt: skip
     return order, True
+
+
+def _by_key(session: Session, idempotency_key: str | None) -> Order | None:
+    if not idempotency_key:
+        return None
+    return session.scalars(select(Order).where(Order.request_key == idempotency_key)).first()
+
+
+def _refuse_open_order(session: Session, loan_id: uuid.UUID) -> None:
+    open_order = session.scalar(
+        select(Order.number).where(Order.loan_id == loan_id, Order.status.in_(OPEN_STATUSES))
+    )
+    if open_order:
+        raise sdk.Conflict(
+            sdk.N_("Order %(number)s for this loan is still open."), params={"number": open_order}
+        )
+    if session.scalar(select(Order.number).where(Order.loan_id == loan_id, Order.status == "paid")):
+        raise sdk.Conflict(sdk.N_("This loan has been paid out."))
 
 
 def _uuid_or_none(value: object) -> uuid.UUID | None:
