@@ -187,6 +187,8 @@ def install_delivery_trigger(session_factory: Any, enqueue: Callable[[uuid.UUID]
     from sqlalchemy import event as sa_event
 
     def after_commit(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the transaction goes on (its writes hold the lock)
         for tenant_id in session.info.pop(_EMITTED, set()):
             try:
                 enqueue(tenant_id)
@@ -197,7 +199,9 @@ def install_delivery_trigger(session_factory: Any, enqueue: Callable[[uuid.UUID]
         session.info.pop(_EMITTED, None)
 
     sa_event.listen(session_factory, "after_commit", after_commit)
-    sa_event.listen(session_factory, "after_soft_rollback", lambda s, _t: after_rollback(s))
+    sa_event.listen(
+        session_factory, "after_soft_rollback", lambda s, t: t.nested or after_rollback(s)
+    )
 
 
 def deliver(

@@ -164,6 +164,7 @@ def queue_page() -> Any:
         "repayment/bank/queue.html",
         result=result,
         filters={"q": q, "since": since, "until": until},
+        params={k: v for k, v in {"q": q, "since": since, "until": until}.items() if v},
         reasons=matching.REASONS,
         payer=bank_import.payer_account,
     )
@@ -240,7 +241,8 @@ def _find_loans(q: str) -> list[tuple[Loan, str]]:
     missing = {loan.customer_id for loan in found} - set(names)
     if missing:
         model = sdk.record_type("customer").model
-        names.update(session.execute(select(model.id, model.name).where(model.id.in_(missing))))
+        rows = session.execute(select(model.id, model.name).where(model.id.in_(missing)))
+        names.update({cid: name for cid, name in rows})
     return [(loan, names.get(loan.customer_id, "")) for loan in found]
 
 
