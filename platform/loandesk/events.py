@@ -195,13 +195,12 @@ def install_delivery_trigger(session_factory: Any, enqueue: Callable[[uuid.UUID]
             except Exception:  # the commit stands; the sweep delivers what was not enqueued
                 logging.getLogger(__name__).exception("could not enqueue event delivery")
 
-    def after_rollback(session: Session) -> None:
-        session.info.pop(_EMITTED, None)
+    def after_rollback(session: Session, transaction: Any) -> None:
+        if not transaction.nested:  # a savepoint rolled back: the transaction goes on
+            session.info.pop(_EMITTED, None)
 
     sa_event.listen(session_factory, "after_commit", after_commit)
-    sa_event.listen(
-        session_factory, "after_soft_rollback", lambda s, t: t.nested or after_rollback(s)
-    )
+    sa_event.listen(session_factory, "after_soft_rollback", after_rollback)
 
 
 def deliver(
