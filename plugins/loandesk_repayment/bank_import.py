@@ -204,10 +204,17 @@ def _process(session: Session, record: BankImport, line: BankLine) -> None:
                 posted_by=record.created_by_id,
             )
     except (ValidationFailed, Conflict) as problem:
-        _queue(session, line, "refused", str(problem)[:500], found.loan.id)
+        _queue(session, line, "refused", _why(problem), found.loan.id)
         return
     line.status, line.rule = ("already_posted" if done.replayed else "posted"), found.rule
     line.loan_id, line.payment_id = found.loan.id, done.payment.id
+
+
+def _why(problem: ValidationFailed | Conflict) -> str:
+    """What the refusal says, field by field (a date before the payout, a loan settled)."""
+    errors = getattr(problem, "errors", None) or {}
+    parts = [f"{field}: {'; '.join(str(m) for m in found)}" for field, found in errors.items()]
+    return " ".join([str(problem), *parts])[:500]
 
 
 def _account(line: BankLine) -> str:

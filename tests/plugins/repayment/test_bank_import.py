@@ -202,3 +202,15 @@ def test_a_large_statement_runs_as_a_job_with_progress(
     assert progress == [(2, 3), (3, 3)]
     done = desk.api.get(f"/loans/bank-imports/{body['id']}").get_json()
     assert (done["state"], done["posted"]) == ("done", 3)
+
+
+def test_a_line_the_loan_refuses_is_queued_with_why(desk: Desk) -> None:
+    """Money dated before the payout names its loan but cannot be posted to it: queued
+    (``refused``) with the loan and the reason, for a person to look at."""
+    loan = desk.book()
+    early = Txn(dt.date(2025, 1, 2), Decimal("500.00"), "某人", "", f"{loan['number']}", "R1")
+    answer = _upload(desk, bank_samples.ccb([early])).get_json()
+    assert (answer["posted"], answer["unmatched"]) == (0, 1)
+    (queued,) = desk.api.get("/loans/bank-lines").get_json()["items"]
+    assert (queued["reason"], queued["loan_id"]) == ("refused", loan["id"])
+    assert "received_on" in queued["detail"]
