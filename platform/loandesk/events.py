@@ -188,6 +188,8 @@ def install_delivery_trigger(session_factory: Any, enqueue: Callable[[uuid.UUID]
     from sqlalchemy import event as sa_event
 
     def after_commit(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the transaction goes on (its writes hold the lock)
         committed = session.info.pop(_EMITTED, set())
         session.info.setdefault(_COMMITTED, set()).update(committed)
 
@@ -203,12 +205,13 @@ def install_delivery_trigger(session_factory: Any, enqueue: Callable[[uuid.UUID]
             except Exception:  # the commit stands; the sweep delivers what was not enqueued
                 logging.getLogger(__name__).exception("could not enqueue event delivery")
 
-    def after_rollback(session: Session) -> None:
-        session.info.pop(_EMITTED, None)
+    def after_rollback(session: Session, transaction: Any) -> None:
+        if not transaction.nested:  # a savepoint rolled back: the transaction goes on
+            session.info.pop(_EMITTED, None)
 
     sa_event.listen(session_factory, "after_commit", after_commit)
     sa_event.listen(session_factory, "after_transaction_end", after_transaction_end)
-    sa_event.listen(session_factory, "after_soft_rollback", lambda s, _t: after_rollback(s))
+    sa_event.listen(session_factory, "after_soft_rollback", after_rollback)
 
 
 def deliver(

@@ -29,6 +29,7 @@ PLUGIN = sdk.PluginInfo(
 @sdk.hookimpl
 def loandesk_migrations() -> str:
     import loandesk_repayment.early_models
+    import loandesk_repayment.bank_models
     import loandesk_repayment.models  # noqa: F401  (the tables join the metadata)
 
     return str(Path(__file__).parent / "migrations")
@@ -51,6 +52,7 @@ def loandesk_record_types() -> list[sdk.RecordType]:
 @sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_repayment import early_views  # noqa: F401  (its routes join bp)
+    from loandesk_repayment import bank_views  # noqa: F401  (its pages join the blueprint)
     from loandesk_repayment.views import bp
 
     return [bp]
@@ -59,6 +61,7 @@ def loandesk_web_blueprints() -> list[Blueprint]:
 @sdk.hookimpl
 def loandesk_api_blueprints() -> list[ApiBlueprint]:
     from loandesk_repayment import early_api  # noqa: F401  (its routes join blp)
+    from loandesk_repayment import bank_api  # noqa: F401  (its routes join the blueprint)
     from loandesk_repayment.api import blp
 
     return [blp]
@@ -74,6 +77,14 @@ def loandesk_nav_items() -> list[sdk.NavItem]:
             section="modules",
             order=30,
             permission="repayment.view",
+        ),
+        sdk.NavItem(
+            "tenant.repayment.bank_lines",
+            "待匹配流水",
+            "Unmatched bank lines",
+            section="modules",
+            order=31,
+            permission="repayment.post",
         ),
         sdk.NavItem(
             "tenant.repayment.funders",
@@ -102,6 +113,9 @@ def loandesk_permissions() -> list[sdk.Permission]:
         sdk.Permission(
             "repayment.loans.book", "录入贷款", "Book loans", default_roles=("finance",)
         ),
+        sdk.Permission(
+            "repayment.import", "导入银行流水", "Import bank statements", default_roles=("finance",)
+        ),
     ]
 
 
@@ -120,6 +134,10 @@ def loandesk_event_types() -> list[sdk.EventType]:
             "Early repayment reversed",
             "loan",
         ),
+        sdk.EventType(
+            "bank_import.completed", "银行流水导入完成", "Bank statement imported", "bank_import"
+        ),
+        sdk.EventType("bank_line.unmatched", "流水待匹配", "Bank line unmatched", "bank_line"),
     ]
 
 
@@ -135,6 +153,13 @@ def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
     from loandesk_repayment.early_reports import BUILTIN_REPORTS
 
     return list(BUILTIN_REPORTS)
+
+
+@sdk.hookimpl
+def loandesk_jobs() -> list[sdk.JobSpec]:
+    from loandesk_repayment.bank_import import JOB, bank_import_job
+
+    return [sdk.JobSpec(JOB, bank_import_job, max_attempts=3, timeout=4 * 3600)]
 
 
 @sdk.hookimpl

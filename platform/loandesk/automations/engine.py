@@ -176,6 +176,8 @@ def install_run_trigger(session_factory: Any, enqueue: Any) -> None:
     from sqlalchemy import event as sa_event
 
     def after_commit(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the transaction goes on (its writes hold the lock)
         for tenant_id in session.info.pop(_FIRED, set()):
             try:
                 enqueue(tenant_id)
@@ -183,7 +185,9 @@ def install_run_trigger(session_factory: Any, enqueue: Any) -> None:
                 log.exception("could not enqueue rule firings")
 
     sa_event.listen(session_factory, "after_commit", after_commit)
-    sa_event.listen(session_factory, "after_soft_rollback", lambda s, _t: s.info.pop(_FIRED, None))
+    sa_event.listen(
+        session_factory, "after_soft_rollback", lambda s, t: t.nested or s.info.pop(_FIRED, None)
+    )
 
 
 # ---------------------------------------------------------------- running firings

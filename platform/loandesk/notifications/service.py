@@ -339,6 +339,8 @@ def install_send_trigger(session_factory: Any, enqueue: Any) -> None:
     from sqlalchemy import event as sa_event
 
     def after_commit(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint released: the transaction goes on (its writes hold the lock)
         for tenant_id in session.info.pop(_QUEUED, set()):
             try:
                 enqueue(tenant_id)
@@ -346,4 +348,6 @@ def install_send_trigger(session_factory: Any, enqueue: Any) -> None:
                 log.exception("could not enqueue sending messages")
 
     sa_event.listen(session_factory, "after_commit", after_commit)
-    sa_event.listen(session_factory, "after_soft_rollback", lambda s, _t: s.info.pop(_QUEUED, None))
+    sa_event.listen(
+        session_factory, "after_soft_rollback", lambda s, t: t.nested or s.info.pop(_QUEUED, None)
+    )
