@@ -28,8 +28,8 @@ PLUGIN = sdk.PluginInfo(
 
 @sdk.hookimpl
 def loandesk_migrations() -> str:
-    import loandesk_repayment.early_models
     import loandesk_repayment.bank_models
+    import loandesk_repayment.early_models
     import loandesk_repayment.models  # noqa: F401  (the tables join the metadata)
 
     return str(Path(__file__).parent / "migrations")
@@ -51,8 +51,10 @@ def loandesk_record_types() -> list[sdk.RecordType]:
 
 @sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
-    from loandesk_repayment import early_views  # noqa: F401  (its routes join bp)
-    from loandesk_repayment import bank_views  # noqa: F401  (its pages join the blueprint)
+    from loandesk_repayment import (
+        bank_views,  # noqa: F401  (its pages join the blueprint)
+        early_views,  # noqa: F401  (its routes join bp)
+    )
     from loandesk_repayment.views import bp
 
     return [bp]
@@ -60,8 +62,10 @@ def loandesk_web_blueprints() -> list[Blueprint]:
 
 @sdk.hookimpl
 def loandesk_api_blueprints() -> list[ApiBlueprint]:
-    from loandesk_repayment import early_api  # noqa: F401  (its routes join blp)
-    from loandesk_repayment import bank_api  # noqa: F401  (its routes join the blueprint)
+    from loandesk_repayment import (
+        bank_api,  # noqa: F401  (its routes join the blueprint)
+        early_api,  # noqa: F401  (its routes join blp)
+    )
     from loandesk_repayment.api import blp
 
     return [blp]
