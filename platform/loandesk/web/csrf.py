@@ -9,14 +9,26 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 
 from loandesk.web.sessions import SESSIONLESS_PREFIXES
 
 FIELD = "csrf_token"
 HEADER = "X-CSRFToken"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+_EXEMPT = "_loandesk_csrf_exempt"
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def exempt(view: V) -> V:
+    """Mark a web view that outside services POST to (an e-signature provider's callback):
+    it carries no session and no CSRF token, so the view must authenticate the call itself
+    (the provider's signature over the body)."""
+    setattr(view, _EXEMPT, True)
+    return view
 
 
 def csrf_token() -> str:
@@ -29,6 +41,9 @@ def csrf_token() -> str:
 
 def check_csrf() -> None:
     if request.method in _SAFE_METHODS or request.path.startswith(SESSIONLESS_PREFIXES):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is not None and getattr(view, _EXEMPT, False):
         return
     expected = session.get(FIELD)
     sent = request.headers.get(HEADER) or request.form.get(FIELD)
