@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import chinese_calendar
 from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
@@ -56,23 +55,6 @@ class Quote:
     terms: finance.Terms
     schedule: finance.Schedule
     cap: Decimal
-
-
-def working_calendar(start: dt.date, years: int) -> finance.Calendar:
-    """China's public holidays (节假日) and weekend working days (调休上班) from ``start`` on,
-    as far as the ``chinese_calendar`` package knows them (later years: weekends only)."""
-    holidays, working = set(), set()
-    day, end = start, start + dt.timedelta(days=366 * years + 31)
-    while day <= end:
-        try:
-            if chinese_calendar.is_holiday(day) and day.weekday() < 5:
-                holidays.add(day)
-            elif day.weekday() >= 5 and chinese_calendar.is_workday(day):
-                working.add(day)
-        except NotImplementedError:  # beyond the years the package has
-            break
-        day += dt.timedelta(days=1)
-    return finance.Calendar(holidays=frozenset(holidays), working_weekends=frozenset(working))
 
 
 def _loan_values(
@@ -145,10 +127,8 @@ def quote(session: Session, values: Mapping[str, Any]) -> Quote:
         errors.update(problems.errors)
     if errors or product is None or principal is None or periods is None:
         raise ValidationFailed(N_("Some fields need attention."), errors=errors)
-    years = periods // 12 + 2
-    terms = product.terms_for(
-        principal, periods, start, calendar=working_calendar(start, years), maturity_date=maturity
-    )
+    calendar = finance.holidays.china_for(start, periods, product.frequency)
+    terms = product.terms_for(principal, periods, start, calendar=calendar, maturity_date=maturity)
     schedule = pricing.schedule_of(terms)
     cap = rate_cap()
     if schedule.annual_rate_irr > cap:

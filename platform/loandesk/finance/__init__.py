@@ -2,7 +2,7 @@
 Pure functions with no database or Flask: the products, repayment and contracts plugins reach
 them through ``loandesk.sdk``."""
 
-from loandesk.finance import codec
+from loandesk.finance import codec, holidays
 from loandesk.finance.rates import annual_rate_irr, apr, periodic_irr
 from loandesk.finance.schedule import Installment, Schedule, build_schedule
 from loandesk.finance.terms import (
@@ -55,5 +55,6 @@ __all__ = [
     "apr",
     "build_schedule",
     "codec",
+    "holidays",
     "periodic_irr",
 ]

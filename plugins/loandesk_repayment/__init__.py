@@ -1,0 +1,191 @@
+"""Repayment (还款): loans after booking — funders, the schedule written at disbursement,
+payments allocated by the product's order, reversals, the per-loan double-entry ledger and the
+statement of account. Products come from whichever plugin answers ``loandesk_product_terms``."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint
+from flask_smorest import Blueprint as ApiBlueprint
+
+from loandesk import sdk
+
+PLUGIN = sdk.PluginInfo(
+    name="repayment",
+    title_zh="还款管理",
+    title_en="Repayment",
+    version="1.0.0",
+    description_zh="贷款入账、放款生成还款计划、还款按冲销顺序分配、冲正、分户账与对账单。",
+    description_en="Loans: booking, the schedule at disbursement, payments allocated by the "
+    "product's order, reversals, the loan ledger and the statement of account.",
+    depends_on=("customers",),
+)
+
+
+@sdk.hookimpl
+def loandesk_migrations() -> str:
+    import loandesk_repayment.models  # noqa: F401  (the tables join the metadata)
+
+    return str(Path(__file__).parent / "migrations")
+
+
+@sdk.hookimpl
+def loandesk_loan_book() -> sdk.LoanBook:
+    from loandesk_repayment.book import RepaymentLoanBook
+
+    return RepaymentLoanBook()
+
+
+@sdk.hookimpl
+def loandesk_record_types() -> list[sdk.RecordType]:
+    from loandesk_repayment.record_type import LOAN
+
+    return [LOAN]
+
+
+@sdk.hookimpl
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_repayment.views import bp
+
+    return [bp]
+
+
+@sdk.hookimpl
+def loandesk_api_blueprints() -> list[ApiBlueprint]:
+    from loandesk_repayment.api import blp
+
+    return [blp]
+
+
+@sdk.hookimpl
+def loandesk_nav_items() -> list[sdk.NavItem]:
+    return [
+        sdk.NavItem(
+            "tenant.repayment.index",
+            "贷款",
+            "Loans",
+            section="modules",
+            order=30,
+            permission="repayment.view",
+        ),
+        sdk.NavItem(
+            "tenant.repayment.funders",
+            "资金方",
+            "Funders",
+            section="administration",
+            order=45,
+            permission="repayment.loans.book",
+        ),
+    ]
+
+
+@sdk.hookimpl
+def loandesk_permissions() -> list[sdk.Permission]:
+    return [
+        sdk.Permission(
+            "repayment.view",
+            "查看贷款与还款",
+            "View loans and payments",
+            default_roles=("credit_officer", "collector", "finance", "auditor", "risk_manager"),
+        ),
+        sdk.Permission("repayment.post", "登记还款", "Post payments", default_roles=("finance",)),
+        sdk.Permission(
+            "repayment.reverse", "冲正还款", "Reverse payments", default_roles=("finance",)
+        ),
+        sdk.Permission(
+            "repayment.loans.book", "录入贷款", "Book loans", default_roles=("finance",)
+        ),
+    ]
+
+
+@sdk.hookimpl
+def loandesk_event_types() -> list[sdk.EventType]:
+    return [
+        sdk.EventType("loan.booked", "贷款已录入", "Loan booked", "loan"),
+        sdk.EventType("loan.activated", "贷款已放款生效", "Loan activated", "loan"),
+        sdk.EventType("loan.settled", "贷款已结清", "Loan settled", "loan"),
+        sdk.EventType("payment.posted", "还款已入账", "Payment posted", "loan"),
+        sdk.EventType("payment.reversed", "还款已冲正", "Payment reversed", "loan"),
+    ]
+
+
+@sdk.hookimpl
+def loandesk_customer_exposure(session: Any, customer_ids: list[uuid.UUID]) -> Decimal | None:
+    """The borrower's loans' outstanding principal, for the intake plugin's exposure limit."""
+    from loandesk_repayment.loans import outstanding_principal
+
+    found = outstanding_principal(session, customer_ids)
+    return found or None
+
+
+@sdk.hookimpl
+def loandesk_customer_merged(session: Any, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> None:
+    """A merged customer's loans move to the surviving record (audited)."""
+    from sqlalchemy import select, update
+
+    from loandesk_repayment.models import Loan
+
+    moved = [str(i) for i in session.scalars(select(Loan.id).where(Loan.customer_id == merged_id))]
+    if moved:
+        session.execute(
+            update(Loan).where(Loan.customer_id == merged_id).values(customer_id=survivor_id)
+        )
+        sdk.audit_record(
+            session, "loan.customer_merged", "loan", None,
+            {"records": moved, "customer_id": [str(merged_id), str(survivor_id)]},
+        )  # fmt: skip
+
+
+_STATUS = {
+    "pending": ("待放款", "Pending"),
+    "active": ("还款中", "Active"),
+    "settled": ("已结清", "Settled"),
+}
+
+
+@sdk.hookimpl
+def loandesk_customer_360_sections(
+    session: Any, customer_id: uuid.UUID
+) -> list[sdk.ProfileSection] | None:
+    """The customer's loans the viewer's data scope reaches, newest first: number, principal,
+    disbursed on, outstanding, status."""
+    from flask import url_for
+    from flask_babel import get_locale
+    from sqlalchemy import select
+
+    from loandesk_repayment import loans, statement
+    from loandesk_repayment.models import Loan
+
+    access = sdk.record_access("loan")
+    if not access.can_read or not sdk.acting_user().can("repayment.view"):
+        return None
+    zh = str(get_locale() or "zh").startswith("zh")
+    query = (
+        access.where(select(Loan))
+        .where(Loan.customer_id == customer_id)
+        .order_by(Loan.created_at.desc())
+        .limit(50)
+    )
+    rows = []
+    for loan in session.scalars(query):
+        owed = statement.outstanding(loans.installments_of(session, loan))["total"]
+        cells = (
+            loan.number,
+            f"¥{loan.principal:,.2f}",
+            loan.disbursed_on.isoformat() if loan.disbursed_on else "—",
+            f"¥{owed:,.2f}",
+            _STATUS[loan.status][0 if zh else 1],
+        )
+        rows.append(sdk.ProfileRow(cells, url_for("tenant.repayment.detail", loan_id=loan.id)))
+    columns = (
+        ("贷款编号", "Loan number"),
+        ("本金", "Principal"),
+        ("放款日期", "Disbursed on"),
+        ("未还金额", "Outstanding"),
+        ("状态", "Status"),
+    )
+    return [sdk.ProfileSection("loans", "贷款", "Loans", columns, tuple(rows), order=20)]

@@ -1,0 +1,124 @@
+"""The loan book other plugins use (``loandesk.lending.LoanBook``, hook ``loandesk_loan_book``):
+contracts read a pending loan, disbursement activates it, the borrower's page lists what is
+due and paid. Thin: every change goes through ``loans`` like the plugin's own API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from loandesk import sdk
+from loandesk.sdk import finance
+from loandesk_repayment import loans
+from loandesk_repayment.models import PARTS, Loan, Payment
+
+ZERO = Decimal("0.00")
+
+
+def summary(loan: Loan) -> sdk.LoanSummary:
+    return sdk.LoanSummary(
+        id=loan.id,
+        number=loan.number,
+        customer_id=loan.customer_id,
+        application_id=loan.application_id,
+        status=loan.status,
+        principal=loan.principal,
+        periods=loan.periods,
+        product_terms=finance.codec.product_terms_from_dict(loan.product_terms),
+        terms=finance.codec.terms_from_dict(loan.terms),
+        annual_rate_irr=Decimal(loan.annual_rate_irr) if loan.annual_rate_irr else None,
+        disbursed_on=loan.disbursed_on,
+        owner_id=loan.owner_id,
+        org_unit_id=loan.org_unit_id,
+    )
+
+
+class RepaymentLoanBook:
+    """``LoanBook`` over this plugin's loans, in the caller's transaction."""
+
+    def get(self, session: Session, loan_id: Any) -> sdk.LoanSummary | None:
+        try:
+            found = loans.get_loan(session, loan_id)
+        except sdk.NotFound:
+            return None
+        return summary(found)
+
+    def installments(self, session: Session, loan_id: Any) -> list[sdk.InstallmentLine]:
+        loan = loans.get_loan(session, loan_id)
+        lines = []
+        for item in loans.installments_of(session, loan):
+            paid = sum((item.paid(part) for part in PARTS), ZERO)
+            owed = sum((item.outstanding(part) for part in PARTS), ZERO)
+            lines.append(
+                sdk.InstallmentLine(
+                    number=item.number,
+                    due_date=item.due_date,
+                    principal_due=item.principal_due,
+                    interest_due=item.interest_due,
+                    fees_due=item.fees_due,
+                    penalty_due=item.penalty_due,
+                    paid=paid,
+                    outstanding=owed,
+                    status=item.status,
+                )
+            )
+        return lines
+
+    def payments(self, session: Session, loan_id: Any) -> list[sdk.PaymentLine]:
+        loan = loans.get_loan(session, loan_id)
+        query = select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.sequence)
+        return [
+            sdk.PaymentLine(
+                id=p.id,
+                received_on=p.received_on,
+                amount=p.amount,
+                status=p.status,
+                reference=p.reference,
+            )
+            for p in session.scalars(query)
+        ]
+
+    def book(
+        self,
+        session: Session,
+        *,
+        customer_id: Any,
+        product_id: Any,
+        principal: Any,
+        periods: Any,
+        product_version: int | None = None,
+        application_id: uuid.UUID | None = None,
+        funders: Sequence[Mapping[str, Any]] | None = None,
+        expected_on: dt.date | None = None,
+        maturity_date: dt.date | None = None,
+        owner_id: uuid.UUID | None = None,
+        booked_by: uuid.UUID | None = None,
+        idempotency_key: str | None = None,
+    ) -> sdk.LoanSummary:
+        loan = loans.book(
+            session,
+            customer_id=customer_id,
+            product_id=product_id,
+            principal=principal,
+            periods=periods,
+            product_version=product_version,
+            application_id=application_id,
+            funders=[dict(f) for f in funders] if funders is not None else None,
+            expected_on=expected_on,
+            maturity_date=maturity_date,
+            booked_by=booked_by,
+            owner_id=owner_id,
+            idempotency_key=idempotency_key,
+        )
+        return summary(loan)
+
+    def activate(self, session: Session, loan_id: Any, disbursed_on: dt.date) -> sdk.LoanSummary:
+        loan = loans.get_loan(session, loan_id)
+        loans.activate(session, loan, disbursed_on)
+        return summary(loans.get_loan(session, loan.id))
