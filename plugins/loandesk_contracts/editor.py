@@ -3,6 +3,7 @@ in Jinja HTML and CSS with a live preview on a sample loan, and the letterhead."
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -16,7 +17,7 @@ from loandesk_contracts.views import bp, document_response
 def _product_name(product_id: str) -> str:
     if not product_id:
         return gettext("Default for every product")
-    terms = sdk.product_terms(sdk.session(), product_id)
+    terms = sdk.product_terms(sdk.session(), uuid.UUID(product_id))
     return f"{terms.code} {terms.name}"
 
 

@@ -91,6 +91,10 @@ def save_template(
             errors={"name": [message(N_("Enter a name of 1 to 100 characters."))]},
         )
     if product_id:
+        try:
+            product_id = uuid.UUID(str(product_id))
+        except ValueError:
+            raise sdk.NotFound(N_("No such product.")) from None
         sdk.product_terms(session, product_id)  # NotFound for a product the firm lacks
     preview(session, body, css, today)
     row = stored(session, product_id)

@@ -177,7 +177,7 @@ def loan_section(session: Any, loan_id: uuid.UUID) -> sdk.ProfileSection:
         )
         for c in service.of_loan(session, loan_id)
     ]
-    if not any(r.cells[1] != contract_status("void") for r in rows) and g.user.can(
+    if not any(r.cells[1] != contract_status("void") for r in rows) and sdk.acting_user().can(
         "contracts.manage"
     ):
         rows.append(
