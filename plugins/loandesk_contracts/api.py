@@ -16,10 +16,10 @@ from loandesk_contracts.schemas import (
     ContractCreateSchema,
     ContractListArgs,
     ContractSchema,
-    PreviewArgs,
-    PreviewSchema,
-    TemplateSchema,
-    TemplateWriteSchema,
+    ContractTemplateSchema,
+    ContractTemplateWriteSchema,
+    TemplatePreviewArgs,
+    TemplatePreviewSchema,
     VoidSchema,
 )
 
@@ -152,7 +152,7 @@ class ContractPdf(MethodView):
 @blp.route("/contract-templates")
 class Templates(MethodView):
     @sdk.require_token("records:read")
-    @blp.response(200, TemplateSchema(many=True))
+    @blp.response(200, ContractTemplateSchema(many=True))
     def get(self) -> Any:
         """The firm's saved templates (the default has an empty ``product_id``)."""
         _may("contracts.templates")
@@ -162,8 +162,8 @@ class Templates(MethodView):
 @blp.route("/contract-templates/<key>")
 class TemplateByKey(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(TemplateWriteSchema)
-    @blp.response(200, TemplateSchema)
+    @blp.arguments(ContractTemplateWriteSchema)
+    @blp.response(200, ContractTemplateSchema)
     @blp.alt_response(422, description="The template fails on the sample loan (errors.body)")
     def put(self, args: dict[str, Any], key: str) -> Any:
         """Save the template of product ``key`` (its id), or ``default`` for the firm's
@@ -180,8 +180,8 @@ class TemplateByKey(MethodView):
 @blp.route("/contract-templates/preview")
 class TemplatePreview(MethodView):
     @sdk.require_token("records:read")
-    @blp.arguments(PreviewArgs)
-    @blp.response(200, PreviewSchema)
+    @blp.arguments(TemplatePreviewArgs)
+    @blp.response(200, TemplatePreviewSchema)
     @blp.alt_response(422, description="The template fails (errors.body)")
     def post(self, args: dict[str, Any]) -> Any:
         """The template rendered on the sample loan, as HTML (nothing is saved)."""

@@ -56,7 +56,7 @@ class ContractSchema(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
-class TemplateSchema(ma.Schema):
+class ContractTemplateSchema(ma.Schema):
     product_id = ma.fields.String(
         attribute="product_key", metadata={"description": "The product's id; empty: the default"}
     )
@@ -66,16 +66,16 @@ class TemplateSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class TemplateWriteSchema(ma.Schema):
+class ContractTemplateWriteSchema(ma.Schema):
     name = ma.fields.String(required=True)
     body = ma.fields.String(required=True)
     css = ma.fields.String(load_default="")
 
 
-class PreviewArgs(ma.Schema):
+class TemplatePreviewArgs(ma.Schema):
     body = ma.fields.String(required=True)
     css = ma.fields.String(load_default="")
 
 
-class PreviewSchema(ma.Schema):
+class TemplatePreviewSchema(ma.Schema):
     html = ma.fields.String(metadata={"description": "The template on the sample loan"})
