@@ -41,7 +41,7 @@ class SignatureOutcome:
     """What a provider's callback says: which request (``reference``) ended how."""
 
     reference: str
-    state: Literal["signed", "refused", "expired"]
+    state: Literal["signed", "refused", "expired", "pending"]  # pending: not the end yet
     signed_at: dt.datetime | None = None
     detail: str = ""
 

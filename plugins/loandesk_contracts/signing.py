@@ -133,6 +133,8 @@ def handle_callback(
     )
     if contract is None:
         raise NotFound(N_("No such contract."))
+    if outcome.state == "pending":  # a step on the way (the provider reports each)
+        return contract
     if outcome.state != "signed":
         sdk.audit_record(
             session, "contract.signing_failed", "contract", contract.id,
