@@ -170,16 +170,15 @@ def contract_void(contract_id: uuid.UUID) -> Any:
 
 def loan_section(session: Any, loan_id: uuid.UUID) -> sdk.ProfileSection:
     """The loan page's contract section: the loan's contracts, and a way to make one."""
+    contracts = service.of_loan(session, loan_id)
     rows = [
         sdk.ProfileRow(
             (c.number, contract_status(c.status), str(c.expires_on or ""), c.void_reason),
             url_for("tenant.contracts.detail", contract_id=c.id),
         )
-        for c in service.of_loan(session, loan_id)
+        for c in contracts
     ]
-    if not any(r.cells[1] != contract_status("void") for r in rows) and sdk.acting_user().can(
-        "contracts.manage"
-    ):
+    if all(c.status == "void" for c in contracts) and sdk.acting_user().can("contracts.manage"):
         rows.append(
             sdk.ProfileRow(
                 ("", gettext("Make the contract"), "", ""),
