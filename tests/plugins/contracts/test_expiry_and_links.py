@@ -80,3 +80,19 @@ def test_wrong_links_are_rate_limited(office: Office) -> None:
     phone = office.app.test_client()
     answers = [phone.get(link + "x").status_code for _ in range(12)]
     assert answers[0] == 404 and 429 in answers
+
+
+def test_the_daily_job_runs_outside_a_request(office: Office) -> None:
+    """Today nothing is due: the contract sent today stays sent and nobody is texted."""
+    from loandesk_contracts import jobs
+
+    contract, _ = office.sent_contract()
+    texted = len(office.outbox())
+    with office.app.app_context(), office.session() as session:
+        context = sdk.JobContext(
+            job_id="t", attempt=1, tenant=sdk.current(), session=session,
+            progress=lambda done, total: None,
+        )  # fmt: skip
+        jobs.expire_and_remind(context)
+    assert office.api.get(f"/contracts/{contract['id']}").get_json()["status"] == "sent"
+    assert len(office.outbox()) == texted
