@@ -9,6 +9,7 @@ connection; default ``postgresql://postgres@127.0.0.1:5432/test``) and Redis wit
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import os
 import secrets
@@ -56,6 +57,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # Real argon2id, at its lowest cost: each test signs up tenants and adds staff, and the
 # library's recommended parameters cost a quarter of a second per hash on a busy CI machine.
 passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+# Each test builds an app (hundreds of routes, SQLAlchemy and marshmallow objects) and throws it
+# away: with CPython's default thresholds (700, 10, 10) the cyclic collector ran for a fifth of
+# the suite's time, walking the same long-lived objects again and again. What was imported so
+# far lives until the end, so it leaves the collector's view (freeze); young objects are
+# collected after 50,000 allocations instead of 700. Garbage is still collected, only in fewer,
+# larger passes (some tens of MB more at peak).
+gc.collect()
+gc.freeze()
+gc.set_threshold(50_000, 20, 20)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ ANY = "*"  # a handler of every event (the core's automations)
 CORE = "core"  # the plugin name of the core's own handlers
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _EMITTED = "loandesk_emitted_events"
+_COMMITTED = "loandesk_committed_events"  # emitted, committed, not yet enqueued
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,16 @@ def install_delivery_trigger(session_factory: Any, enqueue: Callable[[uuid.UUID]
     from sqlalchemy import event as sa_event
 
     def after_commit(session: Session) -> None:
-        for tenant_id in session.info.pop(_EMITTED, set()):
+        committed = session.info.pop(_EMITTED, set())
+        session.info.setdefault(_COMMITTED, set()).update(committed)
+
+    def after_transaction_end(session: Session, transaction: Any) -> None:
+        # enqueue only once the transaction has given its connection back: on SQLite the
+        # embedded backend writes the job through a connection of the same pool, and a burst
+        # of requests each holding one while asking for another would exhaust it
+        if transaction.parent is not None:
+            return
+        for tenant_id in session.info.pop(_COMMITTED, set()):
             try:
                 enqueue(tenant_id)
             except Exception:  # the commit stands; the sweep delivers what was not enqueued
@@ -197,6 +207,7 @@ def install_delivery_trigger(session_factory: Any, enqueue: Callable[[uuid.UUID]
         session.info.pop(_EMITTED, None)
 
     sa_event.listen(session_factory, "after_commit", after_commit)
+    sa_event.listen(session_factory, "after_transaction_end", after_transaction_end)
     sa_event.listen(session_factory, "after_soft_rollback", lambda s, _t: after_rollback(s))
 
 

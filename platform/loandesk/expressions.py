@@ -17,10 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from functools import cache
 from typing import Any
-
-import rule_engine
-from rule_engine import DataType
 
 from loandesk.i18n import N_
 
@@ -29,16 +27,30 @@ MAX_LENGTH = 500
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _REGEX_OPERATORS = re.compile(r"[=!]~")
 
-_TYPES: dict[str, Any] = {
-    "integer": DataType.FLOAT,
-    "decimal": DataType.FLOAT,
-    "money": DataType.FLOAT,
-    "percent": DataType.FLOAT,
-    "boolean": DataType.BOOLEAN,
-    "date": DataType.DATETIME,
-    "datetime": DataType.DATETIME,
-    "multi_select": DataType.ARRAY(DataType.STRING),
-}
+
+@cache
+def _engine() -> Any:
+    """rule_engine, imported on first use: importing it builds its parser tables (most of a
+    second on a busy machine), which every worker, scheduler and CLI process would pay at
+    start whether or not it ever compiles an expression."""
+    import rule_engine
+
+    return rule_engine
+
+
+@cache
+def _types() -> dict[str, Any]:
+    data_type = _engine().DataType
+    return {
+        "integer": data_type.FLOAT,
+        "decimal": data_type.FLOAT,
+        "money": data_type.FLOAT,
+        "percent": data_type.FLOAT,
+        "boolean": data_type.BOOLEAN,
+        "date": data_type.DATETIME,
+        "datetime": data_type.DATETIME,
+        "multi_select": data_type.ARRAY(data_type.STRING),
+    }
 
 
 class ExpressionError(ValueError):
@@ -53,7 +65,7 @@ class ExpressionError(ValueError):
 
 def data_type(kind: str) -> Any:
     """The rule-engine type of a value of ``kind`` (every other kind is a string)."""
-    return _TYPES.get(kind, DataType.STRING)
+    return _types().get(kind, _engine().DataType.STRING)
 
 
 @dataclass(frozen=True)
@@ -70,7 +82,7 @@ class Expression:
         context = {name: _value(values.get(name)) for name in self.names}
         try:
             result = self._rule.evaluate(context)
-        except (rule_engine.errors.EngineError, ArithmeticError, TypeError):
+        except (_engine().errors.EngineError, ArithmeticError, TypeError):
             return None
         return result
 
@@ -88,6 +100,7 @@ def compile_expression(text: str, kinds: Mapping[str, str]) -> Expression:
         raise ExpressionError(N_("Use at most %(limit)s characters."), limit=MAX_LENGTH)
     if _REGEX_OPERATORS.search(_STRINGS.sub("''", text)):
         raise ExpressionError(N_("Regular-expression operators (=~, !~) are not allowed."))
+    rule_engine = _engine()
     used: set[str] = set()
 
     def resolve(name: str) -> Any:

@@ -18,6 +18,17 @@ from loandesk.finance import ProductTerms, Terms
 
 
 @dataclass(frozen=True)
+class FunderShare:
+    """A funder's (资金方) share of one loan, chosen at booking (联合贷 70/30: two of them).
+    ``share`` is a fraction (``Decimal("0.7")``); a loan's shares add up to exactly 1."""
+
+    funder_id: uuid.UUID
+    code: str
+    name: str
+    share: Decimal
+
+
+@dataclass(frozen=True)
 class LoanSummary:
     """One loan as plain values: what a contract states, a payout activates, a collector sees.
     ``terms`` are the booked terms until the loan is paid out, then those it runs on."""
@@ -35,6 +46,8 @@ class LoanSummary:
     disbursed_on: dt.date | None
     owner_id: uuid.UUID
     org_unit_id: uuid.UUID
+    # who provides the money and in what share, largest first (a disbursement shows the split)
+    funders: tuple[FunderShare, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -81,8 +81,9 @@ from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
-from loandesk.lending import InstallmentLine, LoanBook, LoanSummary, PaymentLine
+from loandesk.lending import FunderShare, InstallmentLine, LoanBook, LoanSummary, PaymentLine
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
+from loandesk.payouts import InvalidCallback, PayoutConnector, PayoutRequest, PayoutResult
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
 from loandesk.pii.logfilter import scrub as scrub_personal
@@ -300,6 +301,15 @@ def notify_borrower(
     )
 
 
+def payout_connectors() -> dict[str, PayoutConnector]:
+    """The payout connectors (``loandesk_payout_connectors``) of the plugins the current
+    tenant has enabled, by key."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_payout_connectors")()
+    return {c.key: c for connectors in found for c in connectors or ()}
+
+
 def rate_cap() -> Decimal:
     """The current tenant's cap on the IRR-based annual rate (``loandesk_rate_cap``), 24%
     unless a plugin's setting says otherwise."""
@@ -410,7 +420,9 @@ __all__ = [
     "Forbidden",
     "Form",
     "FormErrors",
+    "FunderShare",
     "InstallmentLine",
+    "InvalidCallback",
     "JSONValues",
     "JobContext",
     "JobSpec",
@@ -432,6 +444,9 @@ __all__ = [
     "OutgoingMessage",
     "PageArgs",
     "PaymentLine",
+    "PayoutConnector",
+    "PayoutRequest",
+    "PayoutResult",
     "Permission",
     "PersonalData",
     "PluginInfo",
@@ -501,6 +516,7 @@ __all__ = [
     "outbound_url_problem",
     "page_of",
     "payout_blockers",
+    "payout_connectors",
     "permission_required",
     "plugin_settings",
     "product_terms",

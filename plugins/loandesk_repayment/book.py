@@ -11,17 +11,20 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from loandesk import sdk
 from loandesk.sdk import finance
 from loandesk_repayment import loans
-from loandesk_repayment.models import PARTS, Loan, Payment
+from loandesk_repayment.funders import funders_of
+from loandesk_repayment.models import PARTS, SHARE_UNIT, Loan, Payment
 
 ZERO = Decimal("0.00")
 
 
 def summary(loan: Loan) -> sdk.LoanSummary:
+    session = object_session(loan)
+    shares = funders_of(session, loan) if session is not None else []
     return sdk.LoanSummary(
         id=loan.id,
         number=loan.number,
@@ -36,6 +39,10 @@ def summary(loan: Loan) -> sdk.LoanSummary:
         disbursed_on=loan.disbursed_on,
         owner_id=loan.owner_id,
         org_unit_id=loan.org_unit_id,
+        funders=tuple(
+            sdk.FunderShare(f.id, f.code, f.name, Decimal(share) / SHARE_UNIT)
+            for f, share in shares
+        ),
     )
 
 

@@ -85,6 +85,8 @@ def _detail(loan: Loan, errors: sdk.FormErrors | None = None, reversing: Any = N
         for spec in access.visible_fields()
         if spec.custom
     ]
+    # what other plugins add to a loan's page (disbursement: its orders, "request payout")
+    sections = sdk.record_sections(session, "loan", loan.id)
     access.audit_shown(session)
     session.commit()
     history = [statement.present_payment(session, p) for p in payments.payments_of(session, loan)]
@@ -92,6 +94,8 @@ def _detail(loan: Loan, errors: sdk.FormErrors | None = None, reversing: Any = N
     return render_template(
         "repayment/detail.html",
         loan=loan,
+        sections=sections,
+        locale="zh" if _zh() else "en",
         shown=shown,
         custom=custom,
         payments=history,

@@ -50,7 +50,11 @@ def _audited(app: Flask, tenant: TenantFixture, action: str) -> list[Any]:
 
     with app.app_context(), app.extensions["loandesk"].db.transaction() as session:
         with use(service.get_by_slug(session, tenant.slug).ref()):
-            rows = session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+            # in the order they were written: without ORDER BY, PostgreSQL returns rows in
+            # whatever order the heap holds them (emptied tables reuse their free space)
+            rows = session.scalars(
+                select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+            ).all()
             return [dict(r.diff or {}) for r in rows]
 
 

@@ -11,7 +11,9 @@ from loandesk.i18n import N_
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verified against when the e-mail is unknown, so that the answer takes as long either way.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+# Made on the first sign-in, not at import: a hash at full cost is most of a second of CPU
+# and 64 MiB, which every worker, scheduler and CLI process paid at start for nothing.
+_dummy_hash: str | None = None
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -41,18 +43,25 @@ def use_hasher(hasher: PasswordHasher) -> None:
     """Hash with ``hasher`` from now on. The test suite hashes thousands of passwords (every
     tenant's admin, every staff member of every test) and uses argon2id at its lowest cost;
     the application never calls this."""
-    global _hasher, _DUMMY_HASH
+    global _hasher, _dummy_hash
     _hasher = hasher
-    _DUMMY_HASH = hasher.hash("not-a-real-password-0")
+    _dummy_hash = None
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def _dummy() -> str:
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not-a-real-password-0")
+    return _dummy_hash
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

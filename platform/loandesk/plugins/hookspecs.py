@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from loandesk.jobs.schedules import Schedule
     from loandesk.lending import LoanBook
     from loandesk.notifications.channels import Channel
+    from loandesk.payouts import PayoutConnector
     from loandesk.pii.retention import RetentionSubject
     from loandesk.plugins.info import NavItem, Permission, ProfileSection
     from loandesk.reports import Dataset
@@ -360,6 +361,15 @@ def loandesk_payout_blockers(session: Session, loan_id: uuid.UUID) -> list[str] 
     asked for the current tenant's enabled plugins before a disbursement is requested and
     again before the money goes out. Return messages staff can act on (translated), or None
     (or an empty list) when the plugin has no objection."""
+
+
+@hookspec
+def loandesk_payout_connectors() -> list[PayoutConnector] | None:
+    """Payout providers (放款通道) a connector plugin offers, called for the current tenant's
+    enabled plugins when a disbursement order is paid and when a provider's callback arrives
+    (``loandesk.payouts.PayoutConnector``: ``key``, labels, ``pay(request)`` once per
+    idempotency key, ``read_callback(headers, body)`` verifying the provider's signature).
+    Read them with ``sdk.payout_connectors()``; return None to offer none."""
 
 
 # --- e-signature (per tenant) -----------------------------------------------------------------

@@ -3,6 +3,8 @@ token, as a form field ``csrf_token`` or, from htmx, the ``X-CSRFToken`` header.
 
 The API and the OAuth token endpoint are exempt: they authenticate with bearer tokens and
 client credentials, never with cookies, so a forged cross-site request carries nothing useful.
+So is a tenant page marked with ``exempt``: a provider's callback, which authenticates itself
+(a signature the connector verifies) and acts for no signed-in user.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ V = TypeVar("V", bound=Callable[..., Any])
 
 
 def exempt(view: V) -> V:
-    """Mark a web view that outside services POST to (an e-signature provider's callback):
-    it carries no session and no CSRF token, so the view must authenticate the call itself
-    (the provider's signature over the body)."""
+    """Mark a view that takes machine requests (a provider's signed callback): no CSRF token
+    is asked. The view must authenticate the request itself and must not act for the
+    session's user."""
     setattr(view, _EXEMPT, True)
     return view
 
