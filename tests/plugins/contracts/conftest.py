@@ -152,3 +152,16 @@ def pdf_text(data: bytes) -> str:
     from pdfminer.high_level import extract_text
 
     return str(extract_text(io.BytesIO(data)))
+
+
+def sign_as_borrower(office: Office, link: str) -> None:
+    """The borrower ticks agreement, asks for the code and signs (no staff session)."""
+    from tests.helpers import csrf_from
+
+    phone = office.app.test_client()
+    csrf = csrf_from(phone, link)
+    assert phone.post(f"{link}/code", data={"csrf_token": csrf, "agree": "on"}).status_code == 200
+    signed = phone.post(
+        f"{link}/sign", data={"csrf_token": csrf, "agree": "on", "code": office.code()}
+    )
+    assert signed.status_code == 303
