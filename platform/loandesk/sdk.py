@@ -38,6 +38,13 @@ from loandesk.automations.outbound import url_problem as outbound_url_problem
 from loandesk.automations.rules import ActionType
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from loandesk.esign import (
+    CallbackRefused,
+    SignatureOutcome,
+    SignatureProvider,
+    SignatureRequest,
+    Signer,
+)
 from loandesk.events import Event, EventHandler, EventType, emit, emit_many
 from loandesk.expressions import Expression, ExpressionError, compile_expression
 from loandesk.extension import session
@@ -97,6 +104,9 @@ from loandesk.rbac.org import unit_names, unit_of
 from loandesk.reports import Dataset, Dimension, Measure, Source, SourceColumn
 from loandesk.reports.builtin import BuiltinReport
 from loandesk.reports.tasks import approval_tasks
+from loandesk.security.links import public_url
+from loandesk.security.links import read as read_signed
+from loandesk.security.links import sign as sign_link
 from loandesk.security.web import check_public_form
 from loandesk.tenancy import TenantRef, current
 from loandesk.tenancy.rls import enable as enable_rls
@@ -244,6 +254,53 @@ def payout_blockers(session: Session, loan_id: Any) -> list[str]:
     return [str(reason) for reasons in found for reason in reasons or ()]
 
 
+def signature_providers() -> list[SignatureProvider]:
+    """The e-signature providers (``loandesk_signature_providers``) of the current tenant's
+    enabled plugins, the one to use first (a connector before the built-in click-to-sign)."""
+    from loandesk.esign import is_provider
+    from loandesk.plugins import runtime
+
+    found = [p for got in runtime.hook("loandesk_signature_providers")() for p in got or ()]
+    for provider in found:
+        if not is_provider(provider):
+            raise TypeError(f"{provider!r} is not a loandesk.esign.SignatureProvider")
+    return found
+
+
+def notify_borrower(
+    session: Session,
+    mobile: str,
+    body: str,
+    *,
+    key: str,
+    record: tuple[str, str] | None = None,
+    urgent: bool = False,
+) -> Any:
+    """Queue an SMS (the ``sms`` channel) to a borrower's ``mobile`` in the caller's
+    transaction, idempotent on ``key`` (a key already used returns its message). Not
+    ``urgent`` messages wait out the tenant's quiet hours; a one-time code is urgent.
+    ``ValidationFailed`` on ``channel`` when the tenant has no SMS channel."""
+    from loandesk import pii
+    from loandesk.notifications import service
+    from loandesk.plugins import runtime
+    from loandesk.tenancy import current as current_tenant
+
+    tenant = current_tenant()
+    return service.notify(
+        session,
+        "sms",
+        service.Recipient.borrower(mobile),
+        body,
+        key=key,
+        channels=runtime.notification_channels(),
+        keys=pii.for_current_tenant(),
+        urgent=urgent,
+        record=record,
+        locale=tenant.locale or "zh_CN",
+        timezone=tenant.timezone,
+    )
+
+
 def payout_connectors() -> dict[str, PayoutConnector]:
     """The payout connectors (``loandesk_payout_connectors``) of the plugins the current
     tenant has enabled, by key."""
@@ -307,6 +364,19 @@ def keep_attachment(
     )
 
 
+def attachment_bytes(attachment_id: Any) -> bytes:
+    """The stored content of the current tenant's attachment (a PDF a plugin kept and now
+    signs or stamps); ``NotFound`` when there is none."""
+    from loandesk import extension
+    from loandesk.fields import attachments
+    from loandesk.storage import storage
+
+    found = attachments.get(extension.session(), attachment_id)
+    if found is None:
+        raise NotFound(N_("No such file."))
+    return b"".join(storage().stream(found.storage_key))
+
+
 def send_attachment(attachment_id: Any, *, inline: bool = False) -> Any:
     """The current tenant's attachment as a download response (audited; ``inline`` previews
     an image); ``NotFound`` when there is none. Whether the caller may see it is yours to
@@ -332,6 +402,7 @@ __all__ = [
     "ActionType",
     "Base",
     "BuiltinReport",
+    "CallbackRefused",
     "Channel",
     "Clean",
     "Conflict",
@@ -392,6 +463,10 @@ __all__ = [
     "RetentionSubject",
     "Schedule",
     "Section",
+    "SignatureOutcome",
+    "SignatureProvider",
+    "SignatureRequest",
+    "Signer",
     "Source",
     "SourceColumn",
     "TenantOwned",
@@ -404,6 +479,7 @@ __all__ = [
     "active_staff",
     "admin_required",
     "approval_tasks",
+    "attachment_bytes",
     "audit_changes",
     "audit_record",
     "check_public_form",
@@ -435,6 +511,7 @@ __all__ = [
     "loan_book",
     "login_required",
     "message",
+    "notify_borrower",
     "outbound_post",
     "outbound_url_problem",
     "page_of",
@@ -443,8 +520,10 @@ __all__ = [
     "permission_required",
     "plugin_settings",
     "product_terms",
+    "public_url",
     "rate_cap",
     "read_custom",
+    "read_signed",
     "record_access",
     "record_approval",
     "record_choices",
@@ -459,6 +538,8 @@ __all__ = [
     "send_attachment",
     "session",
     "setting_labels",
+    "sign_link",
+    "signature_providers",
     "store_custom",
     "submit_for_approval",
     "submitted",

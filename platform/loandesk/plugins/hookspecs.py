@@ -370,3 +370,18 @@ def loandesk_payout_connectors() -> list[PayoutConnector] | None:
     (``loandesk.payouts.PayoutConnector``: ``key``, labels, ``pay(request)`` once per
     idempotency key, ``read_callback(headers, body)`` verifying the provider's signature).
     Read them with ``sdk.payout_connectors()``; return None to offer none."""
+
+
+# --- e-signature (per tenant) -----------------------------------------------------------------
+
+
+@hookspec
+def loandesk_signature_providers() -> list[Any]:
+    """E-signature providers (电子签章) the plugin offers the current tenant: objects that
+    implement ``loandesk.esign.SignatureProvider`` (``key`` as ``<plugin>`` or
+    ``<plugin>.<name>``, labels, ``request_signature``, ``handle_callback``, ``fetch_signed``).
+    Called for the tenant's enabled plugins whenever a contract is sent for signing or a
+    provider calls back; the first provider answered is used, so a connector plugin (e签宝,
+    法大大) wins over the contracts plugin's built-in click-to-sign, which is marked
+    ``trylast``. A connector reads its credentials from its own settings
+    (``sdk.plugin_settings``); return an empty list while they are not filled in."""
