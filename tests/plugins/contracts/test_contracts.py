@@ -92,7 +92,9 @@ def test_the_borrower_signs_with_a_code_and_the_payout_is_no_longer_blocked(
     contract, link = office.sent_contract()
     assert contract["status"] == "sent" and contract["provider"] == "contracts.click"
     assert contract["expires_on"]
-    assert _blockers(office, contract["loan_id"]) == ["The loan's contract is not signed yet."]
+    assert _blockers(office, contract["loan_id"]) == [
+        "该贷款的借款合同尚未签署。"
+    ]  # the tenant's language
 
     phone = office.app.test_client()  # the borrower: no staff session
     page = phone.get(link)
