@@ -33,6 +33,11 @@ def exempt(view: V) -> V:
     return view
 
 
+def is_exempt(view: object) -> bool:
+    """Whether ``view`` was marked with ``exempt``."""
+    return bool(getattr(view, _EXEMPT, False))
+
+
 def csrf_token() -> str:
     token = session.get(FIELD)
     if not token:
@@ -45,7 +50,7 @@ def check_csrf() -> None:
     if request.method in _SAFE_METHODS or request.path.startswith(SESSIONLESS_PREFIXES):
         return
     view = current_app.view_functions.get(request.endpoint or "")
-    if view is not None and getattr(view, _EXEMPT, False):
+    if view is not None and is_exempt(view):
         return
     expected = session.get(FIELD)
     sent = request.headers.get(HEADER) or request.form.get(FIELD)
