@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,7 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
-from loandesk.sdk import N_, Conflict, finance
+from loandesk.sdk import N_, Conflict
 from loandesk_repayment import early, ledger, loans, payments
 from loandesk_repayment.checks import amount_of, local_today, refuse
 from loandesk_repayment.early_models import EarlyRepayment
@@ -241,27 +240,7 @@ def _apply_credit(session: Session, loan: Loan, payment: Payment, day: dt.date) 
     so reversing the payment gives the credit back."""
     if loan.credit_balance <= 0:
         return ZERO
-    product = finance.codec.product_terms_from_dict(loan.product_terms)
-    named = [str(p) for p in product.allocation_order]
-    order = named + [p for p in PARTS if p not in named]
-    left = loan.credit_balance
-    by_part: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for installment in loans.installments_of(session, loan, fresh=True):
-        if left == 0 or installment.due_date > day:
-            break
-        for part in order:
-            take = min(left, installment.outstanding(part))
-            if take <= 0:
-                continue
-            setattr(installment, f"{part}_paid", installment.paid(part) + take)
-            session.add(
-                Allocation(
-                    payment_id=payment.id, installment_id=installment.id, part=part, amount=take
-                )
-            )
-            by_part[part] += take
-            left -= take
-        payments._restate(installment, day)
+    by_part, left, _ = payments.allocate_due(session, loan, payment, loan.credit_balance, day)
     used = loan.credit_balance - left
     if used:
         book = ledger.Book(session, loan, "payment", day, payment=payment)

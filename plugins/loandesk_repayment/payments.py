@@ -168,17 +168,22 @@ def _replay(session: Session, key: str, print_: str) -> Posted | None:
     return Posted(found, replayed=True)
 
 
-def _allocate(session: Session, loan: Loan, payment: Payment) -> None:
+def allocate_due(
+    session: Session, loan: Loan, payment: Payment, amount: Decimal, day: dt.date
+) -> tuple[dict[str, Decimal], Decimal, list[Installment]]:
+    """Spread ``amount`` over what is due on ``day``, oldest installment first, each in the
+    product's allocation order, writing the payment's allocation rows and restating the
+    installments; (paid by part, what is left, the installments in force)."""
     named = [
         str(p) for p in finance.codec.product_terms_from_dict(loan.product_terms).allocation_order
     ]
     # a part the product's order leaves out is paid last, so a loan can always be settled
     order = named + [p for p in PARTS if p not in named]
-    left = payment.amount
+    left = amount
     by_part: dict[str, Decimal] = defaultdict(Decimal)
     installments = loans.installments_of(session, loan, fresh=True)
     for installment in installments:
-        if left == 0 or installment.due_date > payment.received_on:
+        if left == 0 or installment.due_date > day:
             break
         for part in order:
             take = min(left, installment.outstanding(part))
@@ -192,7 +197,14 @@ def _allocate(session: Session, loan: Loan, payment: Payment) -> None:
             )
             by_part[part] += take
             left -= take
-        _restate(installment, payment.received_on)
+        _restate(installment, day)
+    return by_part, left, installments
+
+
+def _allocate(session: Session, loan: Loan, payment: Payment) -> None:
+    by_part, left, installments = allocate_due(
+        session, loan, payment, payment.amount, payment.received_on
+    )
     book = ledger.Book(session, loan, "payment", payment.received_on, payment=payment)
     for part in PARTS:
         book.line("cash", ledger.RECEIVABLE[part], by_part[part])
