@@ -161,9 +161,9 @@ def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
 
 @sdk.hookimpl
 def loandesk_jobs() -> list[sdk.JobSpec]:
-    from loandesk_repayment.bank_import import JOB, bank_import_job
+    from loandesk_repayment.bank_import import JOB, MAX_ATTEMPTS, bank_import_job
 
-    return [sdk.JobSpec(JOB, bank_import_job, max_attempts=3, timeout=4 * 3600)]
+    return [sdk.JobSpec(JOB, bank_import_job, max_attempts=MAX_ATTEMPTS, timeout=4 * 3600)]
 
 
 @sdk.hookimpl

@@ -28,7 +28,12 @@ class ImportSchema(ma.Schema):
     format = ma.fields.String(metadata={"description": "A preset (icbc, ccb, abc, boc, cmb), "
                                         "auto:<preset> when found, or mapping:<name>"})  # fmt: skip
     account = ma.fields.String(allow_none=True)
-    state = ma.fields.String(metadata={"description": "queued, running, done or failed"})
+    state = ma.fields.String(
+        metadata={
+            "description": "queued, running, done or failed (every attempt of its job "
+            "failed: see error; POST .../retry goes on from where it stopped)"
+        }
+    )
     lines = ma.fields.Integer()
     credits = ma.fields.Integer()
     posted = ma.fields.Integer()
@@ -38,6 +43,9 @@ class ImportSchema(ma.Schema):
     skipped = ma.fields.Integer(metadata={"description": "Money out"})
     done = ma.fields.Integer(metadata={"description": "Credit lines processed so far"})
     job_id = ma.fields.String(allow_none=True)
+    error = ma.fields.String(
+        allow_none=True, metadata={"description": "Why a failed import stopped"}
+    )
     created_by_id = ma.fields.UUID()
     created_at = ma.fields.DateTime()
     finished_at = ma.fields.DateTime(allow_none=True)
@@ -188,6 +196,25 @@ class BankImportById(MethodView):
         """One import with its counts and progress (``done`` of ``credits``)."""
         _require("repayment.import")
         return bank_import.get_import(sdk.session(), import_id)
+
+
+@blp.route("/bank-imports/<uuid:import_id>/retry")
+class RetryBankImport(MethodView):
+    @sdk.require_token("records:write")
+    @blp.response(202, ImportSchema)
+    @blp.alt_response(409, description="The import did not stop with an error")
+    def post(self, import_id: uuid.UUID) -> Any:
+        """Queue again the job of an import whose every attempt failed (state ``failed``,
+        with ``error``): lines already posted or queued keep their outcome and the waiting
+        ones are matched now (audited ``bank_import.retry``)."""
+        _require("repayment.import")
+        session = sdk.session()
+        record = bank_import.get_import(session, import_id)
+        bank_import.retry(session, record, user_id=sdk.acting_user().id)
+        session.commit()
+        bank_import.queue_job(session, record)
+        session.commit()
+        return record
 
 
 @blp.route("/bank-lines")

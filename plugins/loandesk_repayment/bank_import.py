@@ -30,6 +30,7 @@ from loandesk_repayment.models import Loan, Payment
 INLINE_LIMIT = 1000  # credit lines matched and posted in the upload's request
 CHUNK = 200  # lines matched, posted and (in the job) committed together
 JOB = "repayment.bank_import"
+MAX_ATTEMPTS = 3  # the job's; after the last, the import is marked failed
 Progress = Callable[[int, int], None]
 
 
@@ -289,11 +290,51 @@ def queue_job(session: Session, record: BankImport) -> BankImport:
 
 def bank_import_job(ctx: sdk.JobContext, import_id: str) -> None:
     """The ``repayment.bank_import`` job: match and post an import's lines chunk by chunk,
-    committing each, with its progress."""
+    committing each, with its progress. When its last attempt fails too, the import is
+    marked ``failed`` with what went wrong (personal numbers masked): the chunks committed
+    before stay posted, and ``retry`` goes on from the first line still waiting."""
     record = ctx.session.scalar(select(BankImport).where(BankImport.id == uuid.UUID(import_id)))
-    if record is None or record.state == "done":
+    if record is None or record.state in ("done", "failed"):
         return
-    run(ctx.session, record, progress=ctx.report_progress, commit=ctx.session.commit)
+    try:
+        run(ctx.session, record, progress=ctx.report_progress, commit=ctx.session.commit)
+    except Exception as error:
+        ctx.session.rollback()
+        if ctx.attempt >= MAX_ATTEMPTS:
+            failed(ctx.session, uuid.UUID(import_id), error)
+            ctx.session.commit()
+        raise
+
+
+def failed(session: Session, import_id: uuid.UUID, error: BaseException) -> None:
+    """Mark an import whose job ran out of attempts: ``failed``, with the error (audited)."""
+    record = session.scalar(select(BankImport).where(BankImport.id == import_id))
+    if record is None:
+        return
+    recount(session, record)
+    record.state = "failed"
+    record.error = sdk.scrub_personal(f"{type(error).__name__}: {error}")[:500]
+    record.finished_at = sdk.utcnow()
+    session.flush()
+    sdk.audit_record(
+        session, "bank_import.failed", "bank_import", record.id,
+        {"state": ["running", "failed"], "done": record.done, "credits": record.credits},
+    )  # fmt: skip
+
+
+def retry(session: Session, record: BankImport, *, user_id: uuid.UUID) -> BankImport:
+    """Queue a failed import's job again (the caller commits, then ``queue_job``): lines
+    already posted or queued keep their outcome, the waiting ones are matched now. 409 for
+    an import that did not fail."""
+    if record.state != "failed":
+        raise Conflict(N_("Only an import that stopped with an error can be retried."))
+    record.state, record.error, record.finished_at = "queued", None, None
+    session.flush()
+    sdk.audit_record(
+        session, "bank_import.retry", "bank_import", record.id,
+        {"state": ["failed", "queued"], "by": str(user_id)},
+    )  # fmt: skip
+    return record
 
 
 def get_import(session: Session, import_id: Any) -> BankImport:

@@ -41,6 +41,12 @@ ROLE_LABELS = {
     "memo": sdk.N_("Memo columns (摘要 / 附言 / 用途)"),
     "serial": sdk.N_("Serial number column (交易流水号)"),
 }
+IMPORT_LABELS = {
+    "queued": sdk.N_("Queued"),
+    "running": sdk.N_("Running"),
+    "done": sdk.N_("Done"),
+    "failed": sdk.N_("Stopped with an error"),
+}
 DISMISS_LABELS = {
     "not_ours": sdk.N_("Not a repayment of ours"),
     "refund": sdk.N_("To be refunded"),
@@ -113,7 +119,30 @@ def imports_page() -> Any:
         values=values,
         errors=errors,
         max_mb=bank_formats.MAX_BYTES // 1024 // 1024,
+        import_labels=IMPORT_LABELS,
     ), (422 if errors else 200)
+
+
+@bp.post("/bank-imports/<uuid:import_id>/retry", endpoint="bank_import_retry")
+@sdk.permission_required("repayment.import")
+def retry_import(import_id: uuid.UUID) -> Any:
+    """Queue a failed import's job again; it goes on from the first line still waiting."""
+    session = sdk.session()
+    try:
+        record = bank_import.get_import(session, import_id)
+    except sdk.NotFound:
+        abort(404)
+    try:
+        bank_import.retry(session, record, user_id=g.user.id)
+    except sdk.Conflict as problem:
+        session.rollback()
+        flash(str(problem), "error")
+    else:
+        session.commit()
+        bank_import.queue_job(session, record)
+        session.commit()
+        flash(gettext("The import goes on from where it stopped."), "success")
+    return redirect(url_for("tenant.repayment.bank_import", import_id=import_id))
 
 
 @bp.get("/bank-imports/<uuid:import_id>", endpoint="bank_import")
@@ -124,7 +153,9 @@ def import_page(import_id: uuid.UUID) -> Any:
     except sdk.NotFound:
         abort(404)
     if request.headers.get("HX-Request"):
-        return render_template("repayment/bank/_progress.html", record=record)
+        return render_template(
+            "repayment/bank/_progress.html", record=record, import_labels=IMPORT_LABELS
+        )
     status = request.args.get("status")
     query = select(BankLine).where(BankLine.import_id == record.id)
     if status in LINE_LABELS:
@@ -134,6 +165,7 @@ def import_page(import_id: uuid.UUID) -> Any:
         "repayment/bank/import.html",
         record=record,
         result=result,
+        import_labels=IMPORT_LABELS,
         status=status if status in LINE_LABELS else None,
         labels=LINE_LABELS,
         reasons=matching.REASONS,

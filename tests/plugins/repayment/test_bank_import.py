@@ -204,6 +204,68 @@ def test_a_large_statement_runs_as_a_job_with_progress(
     assert (done["state"], done["posted"]) == ("done", 3)
 
 
+def test_an_import_whose_job_keeps_failing_is_marked_failed_and_retried_from_where_it_stopped(
+    desk: Desk, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job that breaks on its third line every attempt: the first chunk stays posted, the
+    import is ``running`` while attempts are left and ``failed`` (with the error, personal
+    numbers masked) after the last; a retry goes on from the line that waits and posts each
+    line once. Retrying an import that did not fail is a 409."""
+    from loandesk_repayment import bank_import, matching
+
+    from loandesk.jobs.runtime import execute
+
+    monkeypatch.setattr(bank_import, "INLINE_LIMIT", 2)
+    monkeypatch.setattr(bank_import, "CHUNK", 2)
+    customer = new_customer(desk.firm.staff["officer1"].api, name="吴九")
+    loan = desk.book(customer_id=str(customer["id"]))
+    txns = [
+        Txn(dt.date.fromisoformat(x["due_date"]), _due(x), "吴九", "", f"{loan['number']}", f"F{n}")
+        for n, x in enumerate(loan["installments"][:3])
+    ]
+    body = _upload(desk, bank_samples.ccb(txns)).get_json()
+    real_match = matching.match_line
+    calls = {"n": 0}
+
+    def breaks_on_the_third(session: Any, line: Any, account: str) -> Any:
+        if line.serial == "F2":
+            raise RuntimeError("connection lost while matching 13812345678")
+        calls["n"] += 1
+        return real_match(session, line, account)
+
+    monkeypatch.setattr(matching, "match_line", breaks_on_the_third)
+    tenant = uuid.UUID(desk.firm.tenant.id)
+    for attempt in (1, 2, 3):
+        with pytest.raises(RuntimeError):
+            execute(app, "bi-fail", bank_import.JOB, tenant, (body["id"],), attempt,
+                    lambda done, total: None)  # fmt: skip
+        seen = desk.api.get(f"/loans/bank-imports/{body['id']}").get_json()
+        assert (seen["state"], seen["posted"], seen["done"]) == (
+            ("running" if attempt < 3 else "failed"),
+            2,
+            2,
+        )
+    assert "RuntimeError: connection lost" in seen["error"]
+    assert "13812345678" not in seen["error"]
+    from tests.plugins.repayment.test_bank_queue import _browser
+
+    base = f"/t/{desk.firm.tenant.slug}/loans/bank-imports"
+    page = _browser(desk).get(f"{base}/{body['id']}?lang=en").get_data(as_text=True)
+    assert "Stopped with an error" in page and "Retry from where it stopped" in page
+
+    monkeypatch.setattr(matching, "match_line", real_match)
+    again = desk.api.post(f"/loans/bank-imports/{body['id']}/retry")
+    assert again.status_code == 202, again.get_json()
+    assert (again.get_json()["state"], again.get_json()["error"]) == ("queued", None)
+    execute(app, "bi-retry", bank_import.JOB, tenant, (body["id"],), 1, lambda d, t: None)
+    done = desk.api.get(f"/loans/bank-imports/{body['id']}").get_json()
+    assert (done["state"], done["posted"], done["already_posted"]) == ("done", 3, 0)
+    paid = desk.api.get(f"/loans/{loan['id']}/payments").get_json()
+    assert sorted(p["reference"] for p in paid) == ["F0", "F1", "F2"]
+    twice = desk.api.post(f"/loans/bank-imports/{body['id']}/retry")
+    assert twice.status_code == 409, twice.get_json()
+
+
 def test_a_line_the_loan_refuses_is_queued_with_why(desk: Desk) -> None:
     """Money dated before the payout names its loan but cannot be posted to it: queued
     (``refused``) with the loan and the reason, for a person to look at."""
