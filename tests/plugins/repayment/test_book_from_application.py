@@ -20,8 +20,11 @@ from sqlalchemy import func, select
 from tests.helpers import ApiClient, csrf_from
 from tests.platform.automations.conftest import run_job
 from tests.platform.flows.conftest import Desk as FlowDesk
+from tests.platform.reports.conftest import reports_client
+from tests.plugins.channels.conftest import Channels, channels, submit_public_form  # noqa: F401
+from tests.plugins.channels.test_funnel import _report as funnel_report
 from tests.plugins.contracts.conftest import Office, office, sign_as_borrower  # noqa: F401
-from tests.plugins.customers.conftest import PASSWORD, new_customer
+from tests.plugins.customers.conftest import PASSWORD, id_number, new_customer
 from tests.plugins.intake.conftest import new_product, publish_flow
 from tests.plugins.repayment.conftest import PRODUCT_ID, desk, firm  # noqa: F401
 
@@ -348,3 +351,44 @@ def test_the_application_page_offers_booking_to_who_may_and_pre_fills_the_form(
     assert number.group(0) in _browser(shop, "officer1").get(page).get_data(as_text=True)
     reopened = finance.get(f"{form_path}&lang=en")
     assert reopened.status_code == 302 and reopened.headers["Location"].endswith(loan_path)
+
+
+def test_the_channel_funnel_counts_a_contracted_application_as_disbursed(
+    channels: Channels, office: Office, app: Flask
+) -> None:
+    """A lead's application, approved, booked and signed, reaches the funnel's last stage
+    (``DISBURSED``: contracted) — the stage nothing reached before issue 10."""
+    firm = channels.firm
+    publish_flow(app, firm, "risk")
+    sent = submit_public_form(app, channels.links["agent1"], name="李四", mobile="13912345678")
+    assert sent.status_code == 200
+    agent = firm.staff["agent1"].api
+    (lead,) = agent.get("/channels/leads").get_json()["items"]
+    converted = agent.post(
+        f"/channels/leads/{lead['id']}/convert",
+        json={"id_number": id_number(99), "term_months": 12, "amount": "12000.00"},
+    )
+    assert converted.status_code == 201, converted.get_json()
+    application_id = converted.get_json()["application_id"]
+    assert agent.post(f"/applications/{application_id}/submit").status_code == 200
+    flow = FlowDesk(app, firm)
+    flow.act("approve", "risk", flow.instance_of(application_id))
+    customer_id = agent.get(f"/applications/{application_id}").get_json()["customer_id"]
+    reader = reports_client(
+        app, app.test_client(), firm.tenant.slug, firm.tenant.id, firm.staff["risk"].user_id
+    )
+    agent1 = firm.staff["agent1"].user_id
+    assert funnel_report(reader)[("渠道AGENTS", agent1)]["disbursed"] == 0
+
+    booked = office.api.post(
+        "/loans",
+        json={"customer_id": customer_id, "product_id": str(PRODUCT_ID),
+              "principal": "12000.00", "periods": 12, "application_id": application_id},
+    )  # fmt: skip
+    assert booked.status_code == 201, booked.get_json()
+    contract = office.contract(booked.get_json()["id"])
+    assert office.api.post(f"/contracts/{contract['id']}/send").status_code == 200
+    sign_as_borrower(office, office.link())
+    run_job(office.desk, "core.deliver_events")
+    counts = funnel_report(reader)[("渠道AGENTS", agent1)]
+    assert (counts["approved"], counts["disbursed"]) == (1, 1)
