@@ -392,3 +392,32 @@ def test_the_channel_funnel_counts_a_contracted_application_as_disbursed(
     run_job(office.desk, "core.deliver_events")
     counts = funnel_report(reader)[("渠道AGENTS", agent1)]
     assert (counts["approved"], counts["disbursed"]) == (1, 1)
+
+
+def test_the_booking_page_books_without_an_application_and_is_for_who_may_book(
+    shop: Shop,
+) -> None:
+    office = shop.office
+    path = f"/t/{office.slug}/loans/new?lang=en"
+    assert _browser(shop, "officer1").get(path).status_code == 403
+    finance = _browser(shop, "finance")
+    listed = finance.get(f"/t/{office.slug}/loans/?lang=en").get_data(as_text=True)
+    assert "/loans/new" in listed and "Book a loan" in listed
+    form = finance.get(path).get_data(as_text=True)
+    assert _value(form, "application_id") == "" and 'name="customer_id"' in form
+    booked = finance.post(
+        path,
+        data={
+            "csrf_token": csrf_from(finance, path),
+            "customer_id": office.customer_id,
+            "product_id": str(PRODUCT_ID),
+            "principal": "5000.00",
+            "periods": "6",
+            "application_id": "",
+        },
+    )
+    assert booked.status_code == 302, booked.get_data(as_text=True)
+    loans = office.api.get(f"/loans?customer_id={office.customer_id}").get_json()["items"]
+    assert [(x["principal"], x["periods"], x["application_id"]) for x in loans] == [
+        ("5000.00", 6, None)
+    ]
