@@ -1,7 +1,9 @@
 """The loan book as other plugins see it (贷款台账): a contract in the core, implemented by the
 plugin that keeps loans (``loandesk_repayment``) and reached through ``sdk.loan_book()``, so
 that contracts, disbursement and collections work with loans without importing that plugin
-(DESIGN §3: contracts in the core, implementations in plugins)."""
+(DESIGN §3: contracts in the core, implementations in plugins). Likewise an application as
+the loan booked from it sees it (``ApplicationSummary``, ``sdk.application_for_loan()``),
+answered by the plugin that keeps applications (``loandesk_intake``)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,23 @@ class LoanSummary:
     org_unit_id: uuid.UUID
     # who provides the money and in what share, largest first (a disbursement shows the split)
     funders: tuple[FunderShare, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplicationSummary:
+    """One loan application (借款申请) as plain values: what booking a loan from it checks
+    (approved, the same customer, a principal within the approved ``amount``) and pre-fills
+    (``term_months``, the intake product's ``product_code``, matched to the catalogue's
+    product of the same code where there is one)."""
+
+    id: uuid.UUID
+    number: str
+    customer_id: uuid.UUID
+    amount: Decimal
+    term_months: int
+    product_code: str | None
+    status: str  # draft / submitted / in_review / returned / approved / rejected / ...
+    owner_id: uuid.UUID
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ A minimal plugin module, named by an entry point in the ``loandesk.plugins`` gro
 
 from __future__ import annotations
 
+import uuid
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
@@ -81,7 +82,14 @@ from loandesk.imports.sheets import XLSX_MIMETYPE
 from loandesk.jobs import JobContext, JobSpec
 from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
-from loandesk.lending import FunderShare, InstallmentLine, LoanBook, LoanSummary, PaymentLine
+from loandesk.lending import (
+    ApplicationSummary,
+    FunderShare,
+    InstallmentLine,
+    LoanBook,
+    LoanSummary,
+    PaymentLine,
+)
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
 from loandesk.payouts import InvalidCallback, PayoutConnector, PayoutRequest, PayoutResult
 from loandesk.pii import Keyring, PersonalData
@@ -245,6 +253,35 @@ def loan_book() -> LoanBook:
     return found
 
 
+def application_for_loan(session: Session, application_id: Any) -> ApplicationSummary | None:
+    """The current tenant's application ``application_id`` as a loan booked from it sees it
+    (``loandesk_application_for_loan``), or None when there is none (an id that is not a
+    UUID included) or no enabled plugin keeps applications."""
+    from loandesk.plugins import runtime
+
+    try:
+        wanted = (
+            application_id
+            if isinstance(application_id, uuid.UUID)
+            else uuid.UUID(str(application_id))
+        )
+    except ValueError:
+        return None
+    found: ApplicationSummary | None = runtime.hook("loandesk_application_for_loan")(
+        session=session, application_id=wanted
+    )
+    return found
+
+
+def product_catalogue(session: Session) -> list[ProductTerms]:
+    """The products a loan may be booked on now (``loandesk_product_catalogue``): every
+    enabled catalogue's active products at their version in force, by code."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_product_catalogue")(session=session)
+    return sorted((p for products in found for p in products or ()), key=lambda p: p.code)
+
+
 def payout_blockers(session: Session, loan_id: Any) -> list[str]:
     """Every reason the current tenant's enabled plugins give why the pending loan may not be
     paid out yet (``loandesk_payout_blockers``); empty when none objects."""
@@ -400,6 +437,7 @@ __all__ = [
     "XLSX_MIMETYPE",
     "ActionContext",
     "ActionType",
+    "ApplicationSummary",
     "Base",
     "BuiltinReport",
     "CallbackRefused",
@@ -478,6 +516,7 @@ __all__ = [
     "acting_user",
     "active_staff",
     "admin_required",
+    "application_for_loan",
     "approval_tasks",
     "attachment_bytes",
     "audit_changes",
@@ -519,6 +558,7 @@ __all__ = [
     "payout_connectors",
     "permission_required",
     "plugin_settings",
+    "product_catalogue",
     "product_terms",
     "public_url",
     "rate_cap",

@@ -152,6 +152,25 @@ def loandesk_event_types() -> list[sdk.EventType]:
 
 
 @sdk.hookimpl
+def loandesk_event_handlers() -> list[sdk.EventHandler]:
+    from loandesk_intake.lending import on_contract_signed
+
+    # the contracts plugin's event: a signed contract of a loan booked from an application
+    return [
+        sdk.EventHandler("contract.signed", "mark_contracted", on_contract_signed, idempotent=True)
+    ]
+
+
+@sdk.hookimpl
+def loandesk_application_for_loan(
+    session: Any, application_id: uuid.UUID
+) -> sdk.ApplicationSummary | None:
+    from loandesk_intake.lending import summary
+
+    return summary(session, application_id)
+
+
+@sdk.hookimpl
 def loandesk_before_submit(
     session: Any, record_type: sdk.RecordType, record: Any, form: sdk.Form, values: Any
 ) -> Mapping[str, Any] | None:

@@ -140,6 +140,14 @@ def loandesk_product_terms(
 
 
 @sdk.hookimpl
+def loandesk_product_catalogue(session: Any) -> list[sdk.ProductTerms] | None:
+    """The active products at their version in force, for booking a loan."""
+    from loandesk_products.service import catalogue
+
+    return catalogue(session)
+
+
+@sdk.hookimpl
 def loandesk_rate_cap() -> Decimal | None:
     """The ``annual_rate_cap`` setting (a percentage) as a fraction."""
     raw = sdk.plugin_settings("products").get("annual_rate_cap")

@@ -103,6 +103,17 @@ def product_terms(
         return None
 
 
+def catalogue(session: Session) -> list[finance.ProductTerms]:
+    """What ``loandesk_product_catalogue`` answers: each active product's terms in force."""
+    found = []
+    for product in session.scalars(select(Product).where(Product.active.is_(True))):
+        try:
+            found.append(terms_of(product, get_version(session, product)))
+        except NotFound:  # a product without a published version yet
+            continue
+    return found
+
+
 def _name(values: Mapping[str, Any], errors: dict[str, list[str]]) -> str:
     name = values.get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:

@@ -53,6 +53,7 @@ def loandesk_record_types() -> list[sdk.RecordType]:
 def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_repayment import (
         bank_views,  # noqa: F401  (its pages join the blueprint)
+        book_views,  # noqa: F401  (the booking page joins bp)
         early_views,  # noqa: F401  (its routes join bp)
     )
     from loandesk_repayment.views import bp
@@ -191,6 +192,19 @@ def loandesk_customer_merged(session: Any, survivor_id: uuid.UUID, merged_id: uu
             session, "loan.customer_merged", "loan", None,
             {"records": moved, "customer_id": [str(merged_id), str(survivor_id)]},
         )  # fmt: skip
+
+
+@sdk.hookimpl
+def loandesk_record_sections(
+    session: Any, record_type: str, record_id: uuid.UUID
+) -> list[sdk.ProfileSection] | None:
+    """An application's page: the loan booked from it, or the way to book it once approved."""
+    if record_type != "application":
+        return None
+    from loandesk_repayment.book_views import application_section
+
+    section = application_section(session, record_id)
+    return [section] if section is not None else None
 
 
 _STATUS = {

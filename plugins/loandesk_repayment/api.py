@@ -93,12 +93,20 @@ class Loans(MethodView):
     @blp.response(201, LoanSchema)
     @blp.alt_response(422, description="A field is wrong, named in errors: customer_id, "
                       "product_id, principal or periods outside the product's ranges, "
-                      "annual_rate (the IRR with fees over the tenant's cap), funders")  # fmt: skip
+                      "annual_rate (the IRR with fees over the tenant's cap), funders; "
+                      "application_id (no such application in this firm, or another "
+                      "customer's); principal over the application's approved amount")  # fmt: skip
+    @blp.alt_response(409, description="application_id: the application is not approved, "
+                      "or a loan was already booked from it (two at once included)")  # fmt: skip
     @blp.alt_response(200, description="An Idempotency-Key used before: that loan, unchanged")
     def post(self, args: dict[str, Any]) -> Any:
-        """Book a loan (pending) on a product version's terms. With ``disbursed_on`` it is
-        activated too: its schedule is built from that date (migrating an existing loan
-        book). ``Idempotency-Key``: the same key again answers the loan it booked."""
+        """Book a loan (pending) on a product version's terms. With ``application_id`` it is
+        booked from that application, which must be of this firm, approved, of the same
+        customer, for at least the principal, and not booked before: one loan per
+        application. Once the loan's contract is signed the application becomes
+        ``contracted``. With ``disbursed_on`` it is activated too: its schedule is built from
+        that date (migrating an existing loan book). ``Idempotency-Key``: the same key again
+        answers the loan it booked."""
         _require("repayment.loans.book")
         session, access = sdk.session(), sdk.record_access("loan")
         key = _idempotency_key()

@@ -42,6 +42,42 @@ def _product(session: Session, product_id: Any, version: int | None) -> finance.
         raise refuse("product_id", N_("No such product.")) from None
 
 
+def _check_application(
+    session: Session, application_id: Any, customer_id: uuid.UUID, principal: Decimal
+) -> uuid.UUID:
+    """A loan booked from an application (``sdk.application_for_loan``): one of this tenant,
+    approved, of the loan's customer, for at most the approved amount, and not yet booked.
+    Refusals name ``application_id`` (422; 409 when it is not approved or already has its
+    loan) or ``principal`` (422)."""
+    found = sdk.application_for_loan(session, application_id)
+    if found is None:
+        raise refuse("application_id", N_("No such application."))
+    if found.status != "approved":
+        raise Conflict(
+            N_("Application %(number)s is %(status)s: only an approved application is booked."),
+            params={"number": found.number, "status": found.status},
+        )
+    if found.customer_id != customer_id:
+        raise refuse("application_id", N_("The application is another customer's."))
+    if principal > found.amount:
+        raise refuse(
+            "principal",
+            N_("The principal may not exceed the approved amount of %(amount)s."),
+            amount=f"{found.amount:.2f}",
+        )
+    if _loan_of_application(session, found.id) is not None:
+        raise _already_booked()
+    return found.id
+
+
+def _loan_of_application(session: Session, application_id: uuid.UUID) -> Loan | None:
+    return session.scalar(select(Loan).where(Loan.application_id == application_id))
+
+
+def _already_booked() -> Conflict:
+    return Conflict(N_("A loan was already booked from this application."))
+
+
 def check_terms(product: finance.ProductTerms, principal: Decimal, periods: Any) -> None:
     """``principal`` and ``periods`` inside the product's ranges (422 naming the field)."""
     if not product.min_amount <= principal <= product.max_amount:
@@ -103,7 +139,7 @@ def book(
     principal: Any,
     periods: Any,
     product_version: int | None = None,
-    application_id: uuid.UUID | None = None,
+    application_id: Any = None,
     funders: Sequence[dict[str, Any]] | None = None,
     expected_on: dt.date | None = None,
     maturity_date: dt.date | None = None,
@@ -117,7 +153,9 @@ def book(
     ``owner_id`` (the credit officer; default: who books it), with the tenant's own fields
     ``custom`` checked by the loan form. The schedule is built once, from ``expected_on``
     (today by default), to check the rate cap; activation builds it again from the actual
-    disbursement date. ``maturity_date`` is the one due date of a single-payment product."""
+    disbursement date. ``maturity_date`` is the one due date of a single-payment product.
+    With ``application_id`` the loan is booked from that application (``_check_application``):
+    one loan per application, which the database holds too (two bookings at once: 409)."""
     form = sdk.current_form("loan")
     clean = sdk.validate_record(
         form, dict(custom or {}), access=access, context=sdk.value_context(), writable=()
@@ -130,6 +168,8 @@ def book(
     product = _product(session, product_id, product_version)
     amount = amount_of(principal, "principal")
     check_terms(product, amount, periods)
+    if application_id is not None:
+        application_id = _check_application(session, application_id, customer, amount)
     shares = funders_mod.shares_for(session, funders)
     start = expected_on or local_today()
     terms = product.terms_for(
@@ -170,6 +210,8 @@ def book(
         except IntegrityError:
             if idempotency_key and find_by_key(session, idempotency_key) is not None:
                 raise Conflict(N_("This Idempotency-Key was used for another request.")) from None
+            if application_id and _loan_of_application(session, application_id) is not None:
+                raise _already_booked() from None  # booked by another request meanwhile
             if attempt == 9:
                 raise
             loan.number = _next_number(session)  # two bookings took one number at once
@@ -366,6 +408,7 @@ def _audited(loan: Loan, shares: list[tuple[Funder, int]]) -> dict[str, Any]:
         "principal": str(loan.principal),
         "periods": loan.periods,
         "owner_id": str(loan.owner_id),
+        "application_id": str(loan.application_id) if loan.application_id else None,
         "custom": sorted(loan.custom or {}),
         "funders": {f.code: str(Decimal(s) / SHARE_UNIT) for f, s in shares},
     }

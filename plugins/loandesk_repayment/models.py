@@ -76,6 +76,16 @@ class Loan(TenantOwned, CustomValues, Base):
         Index("ix_repayment_loans_customer", "tenant_id", "customer_id"),
         Index("ix_repayment_loans_scope", "tenant_id", "org_unit_id", "owner_id"),
         Index("ix_repayment_loans_idempotency_key", "tenant_id", "idempotency_key", unique=True),
+        # one loan per application: no loan is ever cancelled (LOAN_STATUSES), so every loan
+        # that names an application holds it (rp005); two bookings at once meet here
+        Index(
+            "ix_repayment_loans_application",
+            "tenant_id",
+            "application_id",
+            unique=True,
+            sqlite_where=text("application_id IS NOT NULL"),
+            postgresql_where=text("application_id IS NOT NULL"),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(20))

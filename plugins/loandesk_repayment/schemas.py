@@ -124,7 +124,14 @@ class LoanWriteSchema(sdk.RecordWriteSchema):
     )
     principal = ma.fields.Raw(required=True, metadata={"description": 'A string: "50000.00"'})
     periods = ma.fields.Raw(required=True)
-    application_id = ma.fields.UUID(load_default=None, allow_none=True)
+    application_id = ma.fields.UUID(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The approved application (借款申请) the loan is booked from: same "
+            "customer, principal at most its amount, one loan per application"
+        },
+    )
     owner_id = ma.fields.UUID(
         load_default=None, metadata={"description": "The credit officer; default: the caller"}
     )

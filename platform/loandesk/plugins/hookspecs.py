@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from loandesk.finance import ProductTerms
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
-    from loandesk.lending import LoanBook
+    from loandesk.lending import ApplicationSummary, LoanBook
     from loandesk.notifications.channels import Channel
     from loandesk.payouts import PayoutConnector
     from loandesk.pii.retention import RetentionSubject
@@ -353,6 +353,26 @@ def loandesk_loan_book() -> LoanBook | None:
     """The current tenant's loan book (``loandesk.lending.LoanBook``): the plugin that keeps
     loans answers, so that others read, book and activate loans through it. None from every
     plugin means no loan-keeping plugin is enabled."""
+
+
+@hookspec(firstresult=True)
+def loandesk_application_for_loan(
+    session: Session, application_id: uuid.UUID
+) -> ApplicationSummary | None:
+    """The current tenant's application ``application_id`` (``loandesk.lending.
+    ApplicationSummary``), asked when a loan is booked from it (to check that it is approved,
+    of the same customer, and that the principal is within the approved amount), when the
+    booking page is pre-filled from it, and when its loan's contract is signed. The plugin
+    that keeps applications answers, in the caller's transaction and without writing; None
+    from every plugin means there is no such application (or none is kept)."""
+
+
+@hookspec
+def loandesk_product_catalogue(session: Session) -> list[ProductTerms] | None:
+    """The current tenant's products a loan may be booked on now: each active product's
+    terms at the version in force (``loandesk.finance.ProductTerms``, its ``code`` and
+    ``name`` included), for the booking page's choice and for matching an application's
+    product by code. The plugin that owns the catalogue answers; others return None."""
 
 
 @hookspec

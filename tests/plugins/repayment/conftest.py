@@ -102,6 +102,10 @@ class Products:
     ) -> ProductTerms | None:
         return self.catalogue.get(product_id)
 
+    @hookimpl
+    def loandesk_product_catalogue(self, session: Any) -> list[ProductTerms]:
+        return list(self.catalogue.values())
+
 
 @dataclass
 class Desk:
