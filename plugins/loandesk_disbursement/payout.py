@@ -153,9 +153,15 @@ def pay(
             sdk.N_("The payout channel did not answer; send the payout again later."),
         ) from error
     order = get_order(session, order.id, lock=True)
-    apply_result(session, order, result)
+    apply_result(session, order, _about(result, request.idempotency_key))
     session.commit()
     return order
+
+
+def _about(result: sdk.PayoutResult, payout_key: str) -> sdk.PayoutResult:
+    """An answer to a request under ``payout_key`` is about that payout, whatever attempt
+    the order is at by the time it is applied."""
+    return result if result.idempotency_key else replace(result, idempotency_key=payout_key)
 
 
 def apply_result(session: Session, order: Order, result: sdk.PayoutResult) -> bool:
@@ -232,9 +238,7 @@ def ask_provider(session: Session, order_id: Any) -> Order:
         raise sdk.Conflict(
             sdk.N_("The payout channel did not answer; ask again later."),
         ) from error
-    if not result.idempotency_key:  # the answer is about the key asked, whatever came since
-        result = replace(result, idempotency_key=key)
     order = get_order(session, order_id, lock=True)
-    apply_result(session, order, result)
+    apply_result(session, order, _about(result, key))
     session.commit()
     return order

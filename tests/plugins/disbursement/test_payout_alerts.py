@@ -129,6 +129,26 @@ def test_a_paid_for_a_failed_order_raises_the_alert_and_stops_a_new_attempt(desk
     assert marked.status_code == 200 and marked.get_json()["alert"] is not None
 
 
+def test_a_late_paid_while_a_new_attempt_is_paying(desk: Desk) -> None:
+    loan_id = desk.book()
+    order_id = desk.approved(loan_id)
+    desk.provider.next = ["FAIL", "PROCESSING"]
+    assert _pay(desk, order_id).get_json()["status"] == "failed"
+    assert _pay(desk, order_id).get_json()["status"] == "paying"
+    first, second = f"{order_id}-1", f"{order_id}-2"
+    assert _callback(desk, *desk.provider.callback(first, "SUCCESS")).status_code == 200
+    order = _order(desk, order_id)
+    assert order["status"] == "paying" and first in order["alert"] and second in order["alert"]
+    assert desk.loan(loan_id).status == "pending"
+    # the current attempt's own result still lands; the alert stays for people to check
+    paid = _callback(desk, *desk.provider.callback(second, "SUCCESS"))
+    assert paid.get_json()["status"] == "paid"
+    order = _order(desk, order_id)
+    assert order["alert"] and order["provider_reference"] == "P0002"
+    assert desk.loan(loan_id).status == "active"
+    assert len(audit_events(desk.app, desk.firm, "disbursement.payout_alert")) == 1
+
+
 def test_a_paid_for_an_order_paid_by_hand_raises_the_alert(desk: Desk) -> None:
     loan_id = desk.book()
     order_id = desk.approved(loan_id)
