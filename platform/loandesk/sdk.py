@@ -91,7 +91,14 @@ from loandesk.lending import (
     PaymentLine,
 )
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
-from loandesk.payouts import InvalidCallback, PayoutConnector, PayoutRequest, PayoutResult
+from loandesk.payouts import (
+    InvalidCallback,
+    PayoutConnector,
+    PayoutQuery,
+    PayoutRequest,
+    PayoutResult,
+    can_query,
+)
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
 from loandesk.pii.logfilter import scrub as scrub_personal
@@ -483,6 +490,7 @@ __all__ = [
     "PageArgs",
     "PaymentLine",
     "PayoutConnector",
+    "PayoutQuery",
     "PayoutRequest",
     "PayoutResult",
     "Permission",
@@ -521,6 +529,7 @@ __all__ = [
     "attachment_bytes",
     "audit_changes",
     "audit_record",
+    "can_query",
     "check_public_form",
     "clear_personal",
     "compile_expression",

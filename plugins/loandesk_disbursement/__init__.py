@@ -1,7 +1,9 @@
 """Disbursement (放款): orders that pay out a pending loan — requested by one staff member
 and approved by another (申请人/复核人), paid through a payout connector or marked paid by
 hand with the bank's reference — after which the loan is active with its schedule from the
-day the money left. Loans are read and activated through the loan book (``sdk.loan_book``)."""
+day the money left. Loans are read and activated through the loan book (``sdk.loan_book``).
+Payouts a channel leaves ``paying`` are asked about every 10 minutes; a "paid" an order cannot
+take is an alert (需核查) until someone checks it."""
 
 from __future__ import annotations
 
@@ -115,8 +117,22 @@ def loandesk_event_types() -> list[sdk.EventType]:
         ("cancelled", "放款已取消", "Payout cancelled"),
         ("paid", "已放款", "Paid out"),
         ("failed", "放款失败", "Payout failed"),
+        ("payout_alert", "放款需核查", "Payout needs checking"),
     )
     return [sdk.EventType(f"disbursement.{key}", zh, en, "disbursement") for key, zh, en in events]
+
+
+@sdk.hookimpl
+def loandesk_jobs() -> list[sdk.JobSpec]:
+    from loandesk_disbursement.jobs import poll_payouts
+
+    # one attempt: the next run is 10 minutes on, and each order's error is its own
+    return [sdk.JobSpec("disbursement.poll_payouts", poll_payouts, max_attempts=1, timeout=540)]
+
+
+@sdk.hookimpl
+def loandesk_schedules() -> list[sdk.Schedule]:
+    return [sdk.Schedule("disbursement.poll", "*/10 * * * *", "disbursement.poll_payouts")]
 
 
 @sdk.hookimpl

@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from loandesk import sdk
-from loandesk_disbursement import payout, service
+from loandesk_disbursement import alerts, payout, service
 from loandesk_disbursement.models import STATUSES
 from loandesk_disbursement.present import find, list_orders, present, present_one
 
@@ -63,6 +63,14 @@ class OrderSchema(ma.Schema):
     bank_reference = ma.fields.String(allow_none=True)
     paid_on = ma.fields.String(allow_none=True)
     failure_reason = ma.fields.String(allow_none=True)
+    alert = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Needs checking (需核查): the channel reported a payout paid that "
+            "the order does not record (money may have gone out twice); null when none stands"
+        },
+    )
+    alert_at = ma.fields.DateTime(allow_none=True)
     masked = ma.fields.List(ma.fields.String())
     shares = ma.fields.List(
         ma.fields.Nested(ShareSchema),
@@ -98,9 +106,18 @@ class MarkPaidSchema(ma.Schema):
     )
 
 
+class ClearAlertSchema(ma.Schema):
+    note = ma.fields.String(
+        required=True, metadata={"description": "What was checked and found (required)"}
+    )
+
+
 class ListArgs(sdk.PageArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     loan_id = ma.fields.UUID(load_default=None)
+    alert = ma.fields.Boolean(
+        load_default=False, metadata={"description": "true: only orders with an alert (需核查)"}
+    )
 
 
 class ConnectorSchema(ma.Schema):
@@ -152,8 +169,8 @@ class Orders(MethodView):
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, sdk.page_of(OrderSchema, "DisbursementPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Orders in the acting staff member's data scope, newest first; ``status`` and
-        ``loan_id`` narrow them."""
+        """Orders in the acting staff member's data scope, newest first; ``status``,
+        ``loan_id`` and ``alert=true`` (needs checking) narrow them."""
         access, keys = _context()
         orders, total = list_orders(sdk.session(), access, **args)
         items = [present(o, access, keys) for o in orders]
@@ -282,3 +299,37 @@ class MarkPaid(MethodView):
             bank_reference=args["bank_reference"], paid_on=args["paid_on"],
         )  # fmt: skip
         return _one(paid)
+
+
+@blp.route("/<uuid:order_id>/query")
+class Query(MethodView):
+    @sdk.require_token("records:write")
+    @blp.response(200, OrderSchema)
+    @blp.alt_response(
+        409,
+        description="The order is not paying, its channel cannot be asked, or did not answer",
+    )
+    def post(self, order_id: uuid.UUID) -> dict[str, Any]:
+        """Ask the payout channel what became of a ``paying`` order's payout (a channel that
+        never called back); its answer is applied as a callback's: ``paid``, ``failed``, or
+        still ``paying``. LoanDesk also asks by itself every 10 minutes."""
+        order = _acted(order_id, "disbursement.pay")
+        return _one(payout.ask_provider(sdk.session(), order.id))
+
+
+@blp.route("/<uuid:order_id>/alert/clear")
+class ClearAlert(MethodView):
+    @sdk.require_token("records:write")
+    @blp.arguments(ClearAlertSchema)
+    @blp.response(200, OrderSchema)
+    @blp.alt_response(409, description="The order has no alert")
+    @blp.alt_response(422, description="No note")
+    def post(self, args: dict[str, Any], order_id: uuid.UUID) -> dict[str, Any]:
+        """Clear the order's alert after checking it with the channel and the bank, saying
+        what was found (``note``, kept in the audit with the alert). Needs
+        ``disbursement.approve``."""
+        order = _acted(order_id, "disbursement.approve")
+        cleared = alerts.clear_alert(
+            sdk.session(), order.id, user_id=sdk.acting_user().id, note=args["note"]
+        )
+        return _one(cleared)

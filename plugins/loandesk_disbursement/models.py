@@ -28,6 +28,7 @@ from loandesk.sdk import Base, CustomValues, Money, PersonalData, TenantOwned, U
 STATUSES = ("requested", "approved", "paying", "paid", "failed", "rejected", "cancelled")
 OPEN_STATUSES = ("requested", "approved", "paying", "failed")
 LIVE_WHERE = "status IN ('requested', 'approved', 'paying', 'failed', 'paid')"
+ALERT_WHERE = "alert_at IS NOT NULL"
 SHARE_UNIT = 1_000_000  # a funder's share in millionths: 700000 is 70%
 
 
@@ -40,7 +41,9 @@ class Order(PersonalData, CustomValues, Base):
     its number, customer, product and owner are copied here so that lists, data scopes and
     reports need no other plugin's tables. ``request_key`` is the API caller's
     ``Idempotency-Key`` on create; ``payout_key`` is what the provider gets (one per
-    attempt), ``pay_key`` the caller's key on pay."""
+    attempt), ``pay_key`` the caller's key on pay. ``alert`` says what a provider reported
+    that the order could not take (a payout paid it does not record: money may have gone out
+    twice), standing since ``alert_at`` until someone checks and clears it (需核查)."""
 
     __tablename__ = "disbursement_orders"
     __personal_fields__ = {"account_number": "bank_card"}
@@ -68,6 +71,13 @@ class Order(PersonalData, CustomValues, Base):
             unique=True,
             sqlite_where=text(LIVE_WHERE),
             postgresql_where=text(LIVE_WHERE),
+        ),
+        Index(
+            "ix_disbursement_orders_alert",
+            "tenant_id",
+            "alert_at",
+            sqlite_where=text(ALERT_WHERE),
+            postgresql_where=text(ALERT_WHERE),
         ),
     )
 
@@ -101,6 +111,8 @@ class Order(PersonalData, CustomValues, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    alert: Mapped[str | None] = mapped_column(String(500))
+    alert_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     if TYPE_CHECKING:
         account_number_hash: Mapped[str | None]

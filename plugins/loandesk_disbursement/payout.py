@@ -2,20 +2,24 @@
 bank's reference. ``pay`` commits the order as ``paying`` before it calls the provider (so
 that a crash between the provider paying and our commit leaves an order that can be sent
 again under the same payout key, never one that forgets it asked), then applies the answer in
-a second transaction. Paid — by the answer, a callback or by hand — activates the loan with
-its schedule from the day paid, in the order's transaction."""
+a second transaction. Paid — by the answer, a callback, a poll or by hand — activates the loan
+with its schedule from the day paid, in the order's transaction. A channel that never calls
+back is asked (``ask_provider``; every 10 minutes by ``jobs.poll_payouts``); a "paid" the
+order cannot take raises an alert for people to check (``alerts``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
+from loandesk_disbursement import alerts
 from loandesk_disbursement.models import Order
 from loandesk_disbursement.service import (
     MANUAL,
@@ -106,6 +110,12 @@ def pay(
     order = get_order(session, order_id, lock=True)
     if order.status not in ("approved", "failed", "paying"):
         raise sdk.Conflict(sdk.N_("Only an approved order can be paid."))
+    if order.status != "paying" and order.alert:
+        # a new attempt while the channel says an earlier one was paid may pay twice
+        raise sdk.Conflict(sdk.N_(
+            "The payout channel reported a payout this order does not record: check it and "
+            "clear the alert before paying again."
+        ))  # fmt: skip
     check_blockers(session, order.loan_id)
     if order.status != "paying":
         order.attempts += 1
@@ -143,19 +153,36 @@ def pay(
             sdk.N_("The payout channel did not answer; send the payout again later."),
         ) from error
     order = get_order(session, order.id, lock=True)
-    apply_result(session, order, result)
+    apply_result(session, order, _about(result, request.idempotency_key))
     session.commit()
     return order
 
 
+def _about(result: sdk.PayoutResult, payout_key: str) -> sdk.PayoutResult:
+    """An answer to a request under ``payout_key`` is about that payout, whatever attempt
+    the order is at by the time it is applied."""
+    return result if result.idempotency_key else replace(result, idempotency_key=payout_key)
+
+
 def apply_result(session: Session, order: Order, result: sdk.PayoutResult) -> bool:
-    """The provider's word on the order's current payout: paid (activates the loan), failed,
-    or pending. Whatever comes for an order no longer ``paying`` (a second callback, a late
-    one for an earlier attempt) changes nothing; returns whether it changed the order."""
-    if order.status != "paying":
-        return False
-    if result.idempotency_key and result.idempotency_key != order.payout_key:
-        return False  # about an earlier attempt of this order
+    """The provider's word on a payout of the order — from its answer, a callback or a poll
+    — applied to the order, which the caller has locked: paid (activates the loan), failed or
+    pending, when it is about the order's current payout and the order is ``paying``; returns
+    whether it changed the order. Anything else changes nothing, but a ``paid`` that is not
+    a repeat of the very payout that paid the order (the same key, paid through the channel)
+    raises an alert: money went out that the order does not record (``alerts``)."""
+    key = result.idempotency_key or str(order.payout_key or "")
+    current = key == order.payout_key
+    if order.status == "paying" and current:
+        return _apply_current(session, order, result)
+    if result.status == "paid" and not (
+        current and order.status == "paid" and order.method != MANUAL
+    ):
+        alerts.raise_alert(session, order, result, key)
+    return False
+
+
+def _apply_current(session: Session, order: Order, result: sdk.PayoutResult) -> bool:
     order.provider_reference = (result.reference or order.provider_reference or "")[:100] or None
     if result.status == "paid":
         _paid(session, order, result.paid_on or local_today(),
@@ -184,7 +211,34 @@ def callback(
     except sdk.InvalidCallback as error:
         raise sdk.DomainError(sdk.N_("The callback could not be verified.")) from error
     # a payout key is "<order id>-<attempt>": a late answer about an earlier attempt still
-    # finds its order, and ``apply_result`` ignores it
+    # finds its order, and ``apply_result`` leaves the order as it is (or raises an alert)
     order = get_order(session, (result.idempotency_key or "").rsplit("-", 1)[0], lock=True)
     apply_result(session, order, result)
+    return order
+
+
+def ask_provider(session: Session, order_id: Any) -> Order:
+    """Ask the channel of a ``paying`` order what became of its current payout (for a
+    provider that never calls back: the poll job and the page's button) and apply the answer
+    exactly as a callback's, through ``apply_result`` under the order's row lock: an answer
+    and a callback that arrive together change the order once. No transaction is open while
+    the provider answers. Commits. ``Conflict`` when the order is not ``paying``, its channel
+    cannot be asked (no ``query``) or did not answer (the order stays ``paying``)."""
+    order = get_order(session, order_id)
+    if order.status != "paying":
+        raise sdk.Conflict(sdk.N_("Only an order being paid out can be asked about."))
+    connector = sdk.payout_connectors().get(order.method or "")
+    if connector is None or not sdk.can_query(connector):
+        raise sdk.Conflict(sdk.N_("This payout channel cannot be asked for a payout's result."))
+    order_id, key = order.id, str(order.payout_key)
+    session.commit()
+    try:
+        result = connector.query(key)
+    except Exception as error:
+        raise sdk.Conflict(
+            sdk.N_("The payout channel did not answer; ask again later."),
+        ) from error
+    order = get_order(session, order_id, lock=True)
+    apply_result(session, order, _about(result, key))
+    session.commit()
     return order

@@ -30,6 +30,8 @@ def present(order: Order, access: sdk.RecordAccess, keys: sdk.Keyring) -> dict[s
         "provider_reference": order.provider_reference,
         "bank_reference": order.bank_reference,
         "failure_reason": order.failure_reason,
+        "alert": order.alert,
+        "alert_at": order.alert_at,
         "reviewed_at": order.reviewed_at,
         "requested_by_id": order.requested_by_id,
         "reviewed_by_id": order.reviewed_by_id,
@@ -59,13 +61,17 @@ def list_orders(
     *,
     status: str | None = None,
     loan_id: Any = None,
+    alert: bool = False,
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> tuple[list[Order], int]:
-    """Orders in the viewer's scope, newest first."""
+    """Orders in the viewer's scope, newest first; ``alert``: only those that need checking
+    (需核查: a provider reported a payout they do not record)."""
     query = access.where(select(Order))
     if status:
         query = query.where(Order.status == status)
+    if alert:
+        query = query.where(Order.alert_at.is_not(None))
     if loan_id:
         query = query.where(Order.loan_id == loan_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0

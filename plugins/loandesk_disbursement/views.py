@@ -1,6 +1,7 @@
-"""Disbursement pages: the orders list (by status), the approver's queue, the request form
-(reached from a pending loan's page), an order's page with its actions, and the providers'
-callback. Full pages, or the list's fragment for htmx."""
+"""Disbursement pages: the orders list (by status, or those that need checking), the
+approver's queue, the request form (reached from a pending loan's page), an order's page with
+its actions and its alert, and the providers' callback. Full pages, or the list's fragment
+for htmx."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import func, select
 
 from loandesk import sdk
-from loandesk_disbursement import funders, payout, service
+from loandesk_disbursement import alerts, funders, payout, service
 from loandesk_disbursement.models import STATUSES, Order
 from loandesk_disbursement.present import PER_PAGE, find, list_orders, present_one
 from loandesk_disbursement.record_type import STATUSES as STATUS_LABELS
@@ -26,7 +27,7 @@ def _status_labels() -> dict[str, str]:
     return {key: zh_label if zh else en for key, zh_label, en in STATUS_LABELS}
 
 
-def _listing(status: str | None, queue: bool) -> Any:
+def _listing(status: str | None, queue: bool, alert: bool = False) -> Any:
     access, keys = sdk.record_access("disbursement"), sdk.keyring()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     session = sdk.session()
@@ -39,7 +40,9 @@ def _listing(status: str | None, queue: bool) -> Any:
             query.order_by(Order.requested_at).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
         ))  # fmt: skip
     else:
-        orders, total = list_orders(session, access, status=status, page=page, per_page=PER_PAGE)
+        orders, total = list_orders(
+            session, access, status=status, alert=alert, page=page, per_page=PER_PAGE
+        )
     rows = [(o, access.present(o, keys, plain=True)) for o in orders]
     access.audit_shown(session)
     names = sdk.display_names(session, [o.requested_by_id for o in orders])
@@ -51,6 +54,7 @@ def _listing(status: str | None, queue: bool) -> Any:
         "statuses": STATUSES,
         "labels": _status_labels(),
         "queue": queue,
+        "alert": alert,
         "names": names,
         "target": LIST_TARGET,
     }
@@ -62,6 +66,9 @@ def _listing(status: str | None, queue: bool) -> Any:
 @bp.get("/", endpoint="index")
 @sdk.permission_required("disbursement.view")
 def order_list() -> Any:
+    """All orders, one status's, or those that need checking (``?alert=1``, 需核查)."""
+    if request.args.get("alert"):
+        return _listing(None, queue=False, alert=True)
     status = request.args.get("status") or None
     return _listing(status if status in STATUSES else None, queue=False)
 
@@ -133,15 +140,16 @@ def _detail(order: Order, errors: sdk.FormErrors | None = None, code: int = 200)
     people = [order.requested_by_id, order.reviewed_by_id, order.paid_by_id]
     names = sdk.display_names(session, [p for p in people if p])
     zh = str(get_locale() or "zh").startswith("zh")
-    connectors = [
-        (key, c.label_zh if zh else c.label_en) for key, c in sdk.payout_connectors().items()
-    ]
+    channels = sdk.payout_connectors()
+    connectors = [(key, c.label_zh if zh else c.label_en) for key, c in channels.items()]
+    can_ask = order.status == "paying" and sdk.can_query(channels.get(order.method or ""))
     session.commit()
     return render_template(
         "disbursement/detail.html", order=order, shown=shown, names=names,
         labels=_status_labels(), errors=errors or sdk.FormErrors(), connectors=connectors,
         values=request.form if errors else {}, today=service.local_today().isoformat(),
         own_order=order.requested_by_id == g.user.id, pay_key=str(uuid.uuid4()),
+        can_ask=can_ask,
     ), code  # fmt: skip
 
 
@@ -230,6 +238,27 @@ def order_pay(disbursement_id: uuid.UUID) -> Any:
             idempotency_key=form.get("idempotency_key") or None,
         ),
         sdk.N_("Payout sent to the channel."),
+    )  # fmt: skip
+
+
+@bp.post("/<uuid:disbursement_id>/ask", endpoint="ask")
+@sdk.login_required
+def order_ask(disbursement_id: uuid.UUID) -> Any:
+    """The channel never called back: ask it now (what the poll job does every 10 minutes)."""
+    return _act(
+        disbursement_id, "disbursement.pay", lambda s, o: payout.ask_provider(s, o.id),
+        sdk.N_("The payout channel was asked: the order shows its answer."),
+    )  # fmt: skip
+
+
+@bp.post("/<uuid:disbursement_id>/alert/clear", endpoint="clear_alert")
+@sdk.login_required
+def order_clear_alert(disbursement_id: uuid.UUID) -> Any:
+    note = request.form.get("note", "")
+    return _act(
+        disbursement_id, "disbursement.approve",
+        lambda s, o: alerts.clear_alert(s, o.id, user_id=g.user.id, note=note),
+        sdk.N_("Alert cleared."),
     )  # fmt: skip
 
 

@@ -388,7 +388,8 @@ def loandesk_payout_connectors() -> list[PayoutConnector] | None:
     """Payout providers (放款通道) a connector plugin offers, called for the current tenant's
     enabled plugins when a disbursement order is paid and when a provider's callback arrives
     (``loandesk.payouts.PayoutConnector``: ``key``, labels, ``pay(request)`` once per
-    idempotency key, ``read_callback(headers, body)`` verifying the provider's signature).
+    idempotency key, ``read_callback(headers, body)`` verifying the provider's signature, and
+    optionally ``query(idempotency_key)`` for payouts left pending, see ``PayoutQuery``).
     Read them with ``sdk.payout_connectors()``; return None to offer none."""
 
 

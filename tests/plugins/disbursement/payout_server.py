@@ -10,7 +10,13 @@ shared secret. Answer: ``{"payout_id", "status", "paid_date", "message"}`` where
 The callback is a ``POST`` to ``notify_url`` with the same JSON shape (plus
 ``out_trade_no``) and its own ``X-Signature``. ``next`` makes the next payouts succeed,
 stay processing or fail; ``callback(out_trade_no, status)`` gives the signed callback the
-provider would send, for the test to deliver."""
+provider would send, for the test to deliver.
+
+``GET /payouts/{out_trade_no}`` asks for a payout's result (for a merchant that missed the
+callback): ``X-Signature`` is the HMAC of the path (``/payouts/{out_trade_no}``), the answer
+is the callback's JSON with the provider's own ``X-Signature`` of the body, or 404 for a
+number it never saw. ``settle(out_trade_no, status)`` changes a payout's status silently (no
+callback: the provider that never calls back); ``queries`` counts the questions."""
 
 from __future__ import annotations
 
@@ -22,8 +28,10 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -49,6 +57,7 @@ class FakeProvider:
     next: list[str] = field(default_factory=list)  # SUCCESS / PROCESSING / FAIL, in turn
     payouts: dict[str, dict[str, Any]] = field(default_factory=dict)  # by out_trade_no
     requests: int = 0
+    queries: int = 0
     paid_on: str = "2025-03-03"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -67,13 +76,25 @@ class FakeProvider:
                 }
             return self.payouts[key]
 
+    def settle(self, key: str, status: str) -> None:
+        """Payout ``key`` becomes ``status`` at the provider, telling nobody."""
+        with self.lock:
+            payout = self.payouts[key]
+            payout["status"] = status
+            payout["paid_date"] = self.paid_on if status == "SUCCESS" else None
+            payout["message"] = "账户状态异常" if status == "FAIL" else ""
+
     def callback(self, key: str, status: str) -> tuple[dict[str, str], bytes]:
         """The provider's signed callback settling payout ``key`` as ``status``."""
-        payout = self.payouts[key]
-        payout["status"] = status
-        payout["paid_date"] = self.paid_on if status == "SUCCESS" else None
-        body = json.dumps({"out_trade_no": key, **payout}).encode()
+        self.settle(key, status)
+        body = json.dumps({"out_trade_no": key, **self.payouts[key]}).encode()
         return {"X-Signature": sign(body), "Content-Type": "application/json"}, body
+
+    def look_up(self, key: str) -> dict[str, Any] | None:
+        with self.lock:
+            self.queries += 1
+            payout = self.payouts.get(key)
+            return {"out_trade_no": key, **payout} if payout is not None else None
 
     @property
     def paid(self) -> list[str]:
@@ -85,6 +106,19 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
+        def do_GET(self) -> None:
+            signature = self.headers.get("X-Signature", "")
+            signed = hmac.compare_digest(sign(self.path.encode()), signature)
+            if not self.path.startswith("/payouts/"):
+                status, answer = 404, {"message": "no such API"}
+            elif not signed:
+                status, answer = 401, {"message": "bad signature"}
+            elif (found := provider.look_up(self.path.removeprefix("/payouts/"))) is None:
+                status, answer = 404, {"message": "no such payout"}
+            else:
+                status, answer = 200, found
+            self._answer(status, answer)
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path != "/payouts":
@@ -93,10 +127,14 @@ def _handler(provider: FakeProvider) -> type[BaseHTTPRequestHandler]:
                 status, answer = 401, {"message": "bad signature"}
             else:
                 status, answer = 200, provider.take(json.loads(body))
+            self._answer(status, answer)
+
+        def _answer(self, status: int, answer: dict[str, Any]) -> None:
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
+            self.send_header("X-Signature", sign(data))
             self.end_headers()
             self.wfile.write(data)
 
@@ -151,6 +189,18 @@ class HttpPayouts:
         answer.raise_for_status()
         return self._result(answer.json(), request.idempotency_key)
 
+    def query(self, idempotency_key: str) -> PayoutResult:
+        path = f"/payouts/{quote(idempotency_key, safe='')}"
+        answer = requests.get(
+            self.provider.url + path, headers={"X-Signature": sign(path.encode())}, timeout=5
+        )
+        if answer.status_code == 404:
+            raise LookupError(f"the provider does not know payout {idempotency_key}")
+        answer.raise_for_status()
+        if not hmac.compare_digest(sign(answer.content), answer.headers.get("X-Signature", "")):
+            raise InvalidCallback("bad signature on the provider's answer")
+        return self._result(answer.json(), idempotency_key)
+
     def read_callback(self, headers: Mapping[str, str], body: bytes) -> PayoutResult:
         signature = {k.lower(): v for k, v in headers.items()}.get("x-signature", "")
         if not hmac.compare_digest(sign(body), signature):
@@ -166,4 +216,5 @@ class HttpPayouts:
             paid_on=dt.date.fromisoformat(paid) if paid else None,
             message=str(data.get("message") or ""),
             idempotency_key=key,
+            amount=Decimal(str(data["amount"])) if data.get("amount") else None,
         )
