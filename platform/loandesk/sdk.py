@@ -234,6 +234,14 @@ def product_terms(session: Session, product_id: Any, version: int | None = None)
     return found
 
 
+def product_catalog(session: Session) -> list[ProductTerms]:
+    """Every product of the current tenant's catalogue with the terms of its version in force,
+    by code (``loandesk_product_catalog``); empty when no plugin keeps a catalogue."""
+    from loandesk.plugins import runtime
+
+    return list(runtime.hook("loandesk_product_catalog")(session=session) or [])
+
+
 def loan_book() -> LoanBook:
     """The current tenant's loan book (``loandesk_loan_book``): read, book and activate loans
     of the plugin that keeps them; ``NotFound`` when none is enabled."""
@@ -299,6 +307,57 @@ def notify_borrower(
         locale=tenant.locale or "zh_CN",
         timezone=tenant.timezone,
     )
+
+
+def automation_rule(session: Session, rule_id: Any) -> Any | None:
+    """The current tenant's automation rule ``rule_id`` (an ``AutomationRule`` row: ``name``,
+    ``trigger``, ``condition``, ``actions``, ``enabled``), or None."""
+    from loandesk.automations import service
+
+    try:
+        return service.get(session, rule_id)
+    except NotFound:
+        return None
+
+
+def save_automation_rule(
+    session: Session, data: dict[str, Any], *, rule_id: Any = None, user_id: Any = None
+) -> Any:
+    """Create the automation rule ``data`` describes (the JSON the automations API takes:
+    ``name``, ``record_type``, ``trigger``, ``condition``, ``actions``, ``enabled``), or replace
+    rule ``rule_id`` with it, in the caller's transaction: checked, versioned and audited by
+    the automations service like a rule saved in the designer, where it then shows. Problems
+    raise ``ValidationFailed`` keyed by where they are (``trigger``, ``condition``,
+    ``actions.0.texts.zh_CN.body``); a name in use, ``Conflict``. The row."""
+    from flask import current_app
+
+    from loandesk.automations import service
+    from loandesk.plugins import runtime
+
+    form = current_form(runtime.record_type(str(data.get("record_type"))))
+    types = current_app.extensions["loandesk.events"].types
+    actions = runtime.automation_actions()
+    if rule_id is None:
+        return service.create(session, data, form, types, actions, user_id=user_id)
+    row = service.get(session, rule_id)
+    return service.update(session, row, data, form, types, actions, user_id=user_id)
+
+
+def remove_automation_rule(session: Session, rule_id: Any) -> bool:
+    """Remove automation rule ``rule_id`` (audited): deleted when it never ran, else disabled
+    so that its run log stays. True when it was deleted."""
+    from sqlalchemy import select
+
+    from loandesk.automations import service
+    from loandesk.automations.models import RuleFiring
+
+    row = service.get(session, rule_id)
+    fired = select(RuleFiring.id).where(RuleFiring.rule_id == row.id).limit(1)
+    if session.scalar(fired) is None:
+        service.delete(session, row)
+        return True
+    service.set_enabled(session, row, False)
+    return False
 
 
 def payout_connectors() -> dict[str, PayoutConnector]:
@@ -482,6 +541,7 @@ __all__ = [
     "attachment_bytes",
     "audit_changes",
     "audit_record",
+    "automation_rule",
     "check_public_form",
     "clear_personal",
     "compile_expression",
@@ -519,6 +579,7 @@ __all__ = [
     "payout_connectors",
     "permission_required",
     "plugin_settings",
+    "product_catalog",
     "product_terms",
     "public_url",
     "rate_cap",
@@ -531,9 +592,11 @@ __all__ = [
     "record_sections",
     "record_todos",
     "record_type",
+    "remove_automation_rule",
     "require_token",
     "risk_variable_kinds",
     "risk_variables",
+    "save_automation_rule",
     "scrub_personal",
     "send_attachment",
     "session",

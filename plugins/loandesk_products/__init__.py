@@ -140,6 +140,13 @@ def loandesk_product_terms(
 
 
 @sdk.hookimpl
+def loandesk_product_catalog(session: Any) -> list[sdk.ProductTerms]:
+    from loandesk_products.service import catalog
+
+    return catalog(session)
+
+
+@sdk.hookimpl
 def loandesk_rate_cap() -> Decimal | None:
     """The ``annual_rate_cap`` setting (a percentage) as a fraction."""
     raw = sdk.plugin_settings("products").get("annual_rate_cap")

@@ -103,6 +103,12 @@ def product_terms(
         return None
 
 
+def catalog(session: Session) -> list[finance.ProductTerms]:
+    """What ``loandesk_product_catalog`` answers: every product, its version in force, by code."""
+    products = session.scalars(select(Product).order_by(Product.code))
+    return [terms_of(p, get_version(session, p)) for p in products]
+
+
 def _name(values: Mapping[str, Any], errors: dict[str, list[str]]) -> str:
     name = values.get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:

@@ -342,6 +342,13 @@ def loandesk_product_terms(
 
 
 @hookspec(firstresult=True)
+def loandesk_product_catalog(session: Session) -> list[ProductTerms] | None:
+    """Every product (贷款产品) of the current tenant's catalogue, each with the terms of its
+    version in force, by code: for pages that set something per product (the repayment
+    plugin's reminders). The plugin that owns the catalogue answers, others return None."""
+
+
+@hookspec(firstresult=True)
 def loandesk_rate_cap() -> Decimal | None:
     """The current tenant's cap on the annualised rate (年化利率上限, a fraction: 0.24) that no
     product or loan may exceed, measured as the IRR including every fee. The plugin that owns
