@@ -53,7 +53,8 @@ def product(product_id: uuid.UUID = PRODUCT_ID, **changes: Any) -> ProductTerms:
 
 
 class Products:
-    """The test's product catalogue: answers ``loandesk_product_terms`` from ``catalogue``."""
+    """The test's product catalogue: answers ``loandesk_product_terms`` and
+    ``loandesk_product_catalog`` from ``catalogue``."""
 
     PLUGIN = PluginInfo(
         name="testproducts", title_zh="测试产品", title_en="Test products", version="1"
@@ -101,6 +102,10 @@ class Products:
         self, session: Any, product_id: uuid.UUID, version: int | None
     ) -> ProductTerms | None:
         return self.catalogue.get(product_id)
+
+    @hookimpl
+    def loandesk_product_catalog(self, session: Any) -> list[ProductTerms]:
+        return sorted(self.catalogue.values(), key=lambda p: p.code)
 
 
 @dataclass
