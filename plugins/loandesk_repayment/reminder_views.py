@@ -35,7 +35,7 @@ def _values(row: reminders.ProductReminders) -> dict[str, Any]:
 def _page(errors: sdk.FormErrors | None = None, failed: uuid.UUID | None = None) -> Any:
     """The page; the form of product ``failed`` comes back as submitted, with ``errors``."""
     rows = reminders.catalogue(sdk.session())
-    typed = {key: request.form.get(key, "") for key in FIELDS}
+    typed: dict[str, Any] = {key: request.form.get(key, "") for key in FIELDS}
     typed.update({key: request.form.get(key) == "on" for key in ("before_on", "due_day_on")})
     values = {
         row.product.product_id: typed if row.product.product_id == failed else _values(row)

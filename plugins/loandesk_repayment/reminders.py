@@ -75,7 +75,7 @@ def _links(session: Session, product_id: uuid.UUID) -> dict[str, Reminder]:
 
 
 def _setting(rule: Any) -> Setting:
-    step = next((a for a in rule.actions if a.get("type") == "notify"), {})
+    step: dict[str, Any] = next((a for a in rule.actions if a.get("type") == "notify"), {})
     texts = step.get("texts") or {}
     return Setting(
         on=bool(rule.enabled),
