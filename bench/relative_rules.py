@@ -8,7 +8,7 @@ from a log-normal distribution (median ¥3,000, a long tail to ¥200,000, Decima
 uniform over the year around the day of the run (always on the 1st to 28th of a month), 20 %
 paid at random.
 
-M relative rules on ``installment.due_date``, all enabled, each a to-do for the post-loan
+M relative rules on ``test_installment.due_date``, all enabled, each a to-do for the post-loan
 admin (the seed rule's action). The mix:
 
 * day offsets uniform over -7..-1 (reminders before the due date) and +1..+30 (overdue
@@ -203,10 +203,10 @@ def save_rules(app: Any, tenant: Any, made: list[Spec]) -> list[uuid.UUID]:
     db = app.extensions["loandesk"].db
     ids: list[uuid.UUID] = []
     with app.test_request_context(), use(tenant), db.transaction() as session:
-        declared = runtime.record_type("installment")
+        declared = runtime.record_type("test_installment")
         form = published_form(session, declared)
         types = app.extensions["loandesk.events"].types
-        events = rules.event_types_for("installment", False, types)
+        events = rules.event_types_for("test_installment", False, types)
         actions = runtime.automation_actions()
         rows = []
         for number, spec in enumerate(made):
@@ -241,7 +241,7 @@ def _rule_data(number: int, spec: Spec) -> dict[str, Any]:
     when = f"到期前{-spec.days}天" if spec.days < 0 else f"逾期{spec.days}天"
     return {
         "name": f"{number:05d} {when} {spec.at} 大额提醒",
-        "record_type": "installment",
+        "record_type": "test_installment",
         "trigger": {"kind": "relative", "field": "due_date", "days": spec.days, "at": spec.at},
         "condition": spec.condition,
         "actions": [

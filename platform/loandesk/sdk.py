@@ -280,12 +280,17 @@ def application_for_loan(session: Session, application_id: Any) -> ApplicationSu
     return found
 
 
-def product_catalogue(session: Session) -> list[ProductTerms]:
-    """The products a loan may be booked on now (``loandesk_product_catalogue``): every
-    enabled catalogue's active products at their version in force, by code."""
+def product_catalogue(session: Session, *, include_inactive: bool = False) -> list[ProductTerms]:
+    """The current tenant's products at their version in force, by code
+    (``loandesk_product_catalogue``): those a loan may be booked on now, or with
+    ``include_inactive`` every product that has a version (a page that sets something per
+    product, such as the repayment plugin's reminders, also covers products withdrawn from
+    sale whose loans are still running). Empty when no plugin keeps a catalogue."""
     from loandesk.plugins import runtime
 
-    found = runtime.hook("loandesk_product_catalogue")(session=session)
+    found = runtime.hook("loandesk_product_catalogue")(
+        session=session, include_inactive=include_inactive
+    )
     return sorted((p for products in found for p in products or ()), key=lambda p: p.code)
 
 
@@ -343,6 +348,57 @@ def notify_borrower(
         locale=tenant.locale or "zh_CN",
         timezone=tenant.timezone,
     )
+
+
+def automation_rule(session: Session, rule_id: Any) -> Any | None:
+    """The current tenant's automation rule ``rule_id`` (an ``AutomationRule`` row: ``name``,
+    ``trigger``, ``condition``, ``actions``, ``enabled``), or None."""
+    from loandesk.automations import service
+
+    try:
+        return service.get(session, rule_id)
+    except NotFound:
+        return None
+
+
+def save_automation_rule(
+    session: Session, data: dict[str, Any], *, rule_id: Any = None, user_id: Any = None
+) -> Any:
+    """Create the automation rule ``data`` describes (the JSON the automations API takes:
+    ``name``, ``record_type``, ``trigger``, ``condition``, ``actions``, ``enabled``), or replace
+    rule ``rule_id`` with it, in the caller's transaction: checked, versioned and audited by
+    the automations service like a rule saved in the designer, where it then shows. Problems
+    raise ``ValidationFailed`` keyed by where they are (``trigger``, ``condition``,
+    ``actions.0.texts.zh_CN.body``); a name in use, ``Conflict``. The row."""
+    from flask import current_app
+
+    from loandesk.automations import service
+    from loandesk.plugins import runtime
+
+    form = current_form(runtime.record_type(str(data.get("record_type"))))
+    types = current_app.extensions["loandesk.events"].types
+    actions = runtime.automation_actions()
+    if rule_id is None:
+        return service.create(session, data, form, types, actions, user_id=user_id)
+    row = service.get(session, rule_id)
+    return service.update(session, row, data, form, types, actions, user_id=user_id)
+
+
+def remove_automation_rule(session: Session, rule_id: Any) -> bool:
+    """Remove automation rule ``rule_id`` (audited): deleted when it never ran, else disabled
+    so that its run log stays. True when it was deleted."""
+    from sqlalchemy import select
+
+    from loandesk.automations import service
+    from loandesk.automations.models import RuleFiring
+
+    row = service.get(session, rule_id)
+    fired = select(RuleFiring.id).where(RuleFiring.rule_id == row.id).limit(1)
+    if session.scalar(fired) is None:
+        service.delete(session, row)
+        return True
+    service.set_enabled(session, row, False)
+    return False
 
 
 def payout_connectors() -> dict[str, PayoutConnector]:
@@ -529,6 +585,7 @@ __all__ = [
     "attachment_bytes",
     "audit_changes",
     "audit_record",
+    "automation_rule",
     "can_query",
     "check_public_form",
     "clear_personal",
@@ -580,9 +637,11 @@ __all__ = [
     "record_sections",
     "record_todos",
     "record_type",
+    "remove_automation_rule",
     "require_token",
     "risk_variable_kinds",
     "risk_variables",
+    "save_automation_rule",
     "scrub_personal",
     "send_attachment",
     "session",

@@ -140,11 +140,13 @@ def loandesk_product_terms(
 
 
 @sdk.hookimpl
-def loandesk_product_catalogue(session: Any) -> list[sdk.ProductTerms] | None:
-    """The active products at their version in force, for booking a loan."""
+def loandesk_product_catalogue(
+    session: Any, include_inactive: bool
+) -> list[sdk.ProductTerms] | None:
+    """The products at their version in force: the active ones, or every one."""
     from loandesk_products.service import catalogue
 
-    return catalogue(session)
+    return catalogue(session, include_inactive=include_inactive)
 
 
 @sdk.hookimpl

@@ -103,13 +103,18 @@ def product_terms(
         return None
 
 
-def catalogue(session: Session) -> list[finance.ProductTerms]:
-    """What ``loandesk_product_catalogue`` answers: each active product's terms in force."""
+def catalogue(session: Session, *, include_inactive: bool = False) -> list[finance.ProductTerms]:
+    """What ``loandesk_product_catalogue`` answers: the active products' terms in force (or
+    every product's, ``include_inactive``), by code; a product without a published version
+    yet has no terms and is left out."""
+    query = select(Product).order_by(Product.code)
+    if not include_inactive:
+        query = query.where(Product.active.is_(True))
     found = []
-    for product in session.scalars(select(Product).where(Product.active.is_(True))):
+    for product in session.scalars(query):
         try:
             found.append(terms_of(product, get_version(session, product)))
-        except NotFound:  # a product without a published version yet
+        except NotFound:
             continue
     return found
 

@@ -1,6 +1,8 @@
 """Repayment (还款): loans after booking — funders, the schedule written at disbursement,
-payments allocated by the product's order, reversals, the per-loan double-entry ledger and the
-statement of account. Products come from whichever plugin answers ``loandesk_product_terms``."""
+payments allocated by the product's order, reversals, the per-loan double-entry ledger, the
+statement of account, and per-product reminders before and on each due date (automation rules
+on the installment record type). Products come from whichever plugin answers
+``loandesk_product_terms`` (and ``loandesk_product_catalogue``)."""
 
 from __future__ import annotations
 
@@ -44,9 +46,9 @@ def loandesk_loan_book() -> sdk.LoanBook:
 
 @sdk.hookimpl
 def loandesk_record_types() -> list[sdk.RecordType]:
-    from loandesk_repayment.record_type import LOAN
+    from loandesk_repayment.record_type import INSTALLMENT, LOAN
 
-    return [LOAN]
+    return [LOAN, INSTALLMENT]
 
 
 @sdk.hookimpl
@@ -55,6 +57,7 @@ def loandesk_web_blueprints() -> list[Blueprint]:
         bank_views,  # noqa: F401  (its pages join the blueprint)
         book_views,  # noqa: F401  (the booking page joins bp)
         early_views,  # noqa: F401  (its routes join bp)
+        reminder_views,  # noqa: F401  (its page joins bp)
     )
     from loandesk_repayment.views import bp
 
@@ -99,6 +102,14 @@ def loandesk_nav_items() -> list[sdk.NavItem]:
             order=45,
             permission="repayment.loans.book",
         ),
+        sdk.NavItem(
+            "tenant.repayment.reminders",
+            "还款提醒",
+            "Repayment reminders",
+            section="administration",
+            order=46,
+            permission="repayment.reminders",
+        ),
     ]
 
 
@@ -121,6 +132,8 @@ def loandesk_permissions() -> list[sdk.Permission]:
         sdk.Permission(
             "repayment.import", "导入银行流水", "Import bank statements", default_roles=("finance",)
         ),
+        # saves automation rules (SMS to borrowers) without automations.manage: admins only
+        sdk.Permission("repayment.reminders", "设置还款提醒", "Set up repayment reminders"),
     ]
 
 
@@ -178,15 +191,21 @@ def loandesk_customer_exposure(session: Any, customer_ids: list[uuid.UUID]) -> D
 
 @sdk.hookimpl
 def loandesk_customer_merged(session: Any, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> None:
-    """A merged customer's loans move to the surviving record (audited)."""
+    """A merged customer's loans (and their installments) move to the surviving record
+    (audited)."""
     from sqlalchemy import select, update
 
-    from loandesk_repayment.models import Loan
+    from loandesk_repayment.models import Installment, Loan
 
     moved = [str(i) for i in session.scalars(select(Loan.id).where(Loan.customer_id == merged_id))]
     if moved:
         session.execute(
             update(Loan).where(Loan.customer_id == merged_id).values(customer_id=survivor_id)
+        )
+        session.execute(
+            update(Installment)
+            .where(Installment.customer_id == merged_id)
+            .values(customer_id=survivor_id)
         )
         sdk.audit_record(
             session, "loan.customer_merged", "loan", None,

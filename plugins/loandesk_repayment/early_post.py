@@ -28,7 +28,15 @@ from loandesk.sdk import N_, Conflict
 from loandesk_repayment import early, ledger, loans, payments
 from loandesk_repayment.checks import amount_of, local_today, refuse
 from loandesk_repayment.early_models import EarlyRepayment
-from loandesk_repayment.models import PARTS, Allocation, Installment, LedgerEntry, Loan, Payment
+from loandesk_repayment.models import (
+    PARTS,
+    Allocation,
+    Installment,
+    LedgerEntry,
+    Loan,
+    Payment,
+    loan_copies,
+)
 
 ZERO = Decimal("0.00")
 
@@ -227,7 +235,7 @@ def _installment(
     fees: Decimal,
 ) -> Installment:
     return Installment(
-        loan_id=loan.id, number=number, period_start=start, due_date=due,
+        loan_id=loan.id, **loan_copies(loan), number=number, period_start=start, due_date=due,
         principal_due=principal, interest_due=interest, fees_due=fees, penalty_due=ZERO,
         principal_paid=ZERO, interest_paid=ZERO, fees_paid=ZERO, penalty_paid=ZERO,
         status="pending", superseded=False, written_by_id=early_id,

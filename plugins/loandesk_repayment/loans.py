@@ -19,7 +19,14 @@ from loandesk.sdk import N_, Conflict, Money, NotFound, finance
 from loandesk_repayment import funders as funders_mod
 from loandesk_repayment import ledger
 from loandesk_repayment.checks import amount_of, local_today, refuse
-from loandesk_repayment.models import SHARE_UNIT, Funder, Installment, Loan, LoanFunder
+from loandesk_repayment.models import (
+    SHARE_UNIT,
+    Funder,
+    Installment,
+    Loan,
+    LoanFunder,
+    loan_copies,
+)
 
 
 def _check_customer(session: Session, customer_id: Any) -> uuid.UUID:
@@ -242,10 +249,12 @@ def activate(session: Session, loan: Loan, disbursed_on: dt.date) -> finance.Sch
     loan.terms = finance.codec.to_dict(terms)
     loan.annual_rate_irr = str(schedule.annual_rate_irr)
     loan.status, loan.disbursed_on = "active", disbursed_on
+    copies = loan_copies(loan)
     for item in schedule.installments:
         session.add(
             Installment(
                 loan_id=loan.id,
+                **copies,
                 number=item.number,
                 period_start=item.period_start,
                 due_date=item.due_date,
@@ -295,6 +304,7 @@ def _installment_zero(loan: Loan, day: dt.date, fees: Decimal) -> Installment:
     zero = Decimal("0.00")
     return Installment(
         loan_id=loan.id,
+        **loan_copies(loan),
         number=0,
         period_start=day,
         due_date=day,

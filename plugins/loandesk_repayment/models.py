@@ -20,8 +20,9 @@ from sqlalchemy import (
     Uuid,
     false,
     text,
+    type_coerce,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from loandesk.sdk import Base, CustomValues, JSONValues, Money, TenantOwned, UTCDateTime, utcnow
 
@@ -130,15 +131,28 @@ class LoanFunder(TenantOwned, Base):
     share: Mapped[int] = mapped_column(Integer)  # millionths
 
 
-class Installment(TenantOwned, Base):
+class Installment(TenantOwned, CustomValues, Base):
     """One period's due (期供) and what has been paid of each part. ``status`` follows the
-    amounts alone (nothing paid, some, all), so reversing a payment restores it exactly."""
+    amounts alone (nothing paid, some, all), so reversing a payment restores it exactly.
+
+    The installment record type (还款计划, for automation rules: "3 days before the due
+    date") reads the loan's number, borrower, credit officer, unit and product code from the
+    row itself: they are copied from the loan whenever an installment is written
+    (``loan_copies``), so that data scopes, conditions and the relative trigger's query need no
+    join. A merged customer's installments move with the loans. ``custom`` holds a tenant's
+    own fields of the record type, like every record type's."""
 
     __tablename__ = "repayment_installments"
     __table_args__ = (
         ForeignKeyConstraint(
             ["tenant_id", "loan_id"], ["repayment_loans.tenant_id", "repayment_loans.id"]
         ),
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers_customers.tenant_id", "customers_customers.id"],
+        ),
+        ForeignKeyConstraint(["tenant_id", "owner_id"], ["users.tenant_id", "users.id"]),
+        ForeignKeyConstraint(["tenant_id", "org_unit_id"], ["org_units.tenant_id", "org_units.id"]),
         CheckConstraint(_in("status", INSTALLMENT_STATUSES), name="status"),
         CheckConstraint(
             "principal_paid between 0 and principal_due and interest_paid between 0 and "
@@ -180,6 +194,24 @@ class Installment(TenantOwned, Base):
     superseded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     superseded_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     written_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # copied from the loan (``loan_copies``)
+    loan_number: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    owner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    org_unit_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    product_code: Mapped[str] = mapped_column(String(50))
+    # the period's whole due and what is still owed of it (the sum of four Money columns is
+    # integer 分 to SQL: say it is still Money)
+    amount_due: Mapped[Decimal] = column_property(
+        type_coerce(principal_due + interest_due + fees_due + penalty_due, Money())
+    )
+    amount_outstanding: Mapped[Decimal] = column_property(
+        type_coerce(
+            principal_due + interest_due + fees_due + penalty_due
+            - principal_paid - interest_paid - fees_paid - penalty_paid,
+            Money(),
+        )
+    )  # fmt: skip
 
     def due(self, part: str) -> Decimal:
         value: Decimal = getattr(self, f"{part}_due")
@@ -191,6 +223,17 @@ class Installment(TenantOwned, Base):
 
     def outstanding(self, part: str) -> Decimal:
         return self.due(part) - self.paid(part)
+
+
+def loan_copies(loan: Loan) -> dict[str, Any]:
+    """What an installment copies from its loan (pass to ``Installment(...)``)."""
+    return {
+        "loan_number": loan.number,
+        "customer_id": loan.customer_id,
+        "owner_id": loan.owner_id,
+        "org_unit_id": loan.org_unit_id,
+        "product_code": str(loan.product_terms["code"]),
+    }
 
 
 class Payment(TenantOwned, Base):
@@ -281,4 +324,32 @@ class LedgerEntry(TenantOwned, Base):
     event: Mapped[str] = mapped_column(String(12))
     payment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     booked_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+REMINDER_KINDS = ("before", "due_day")
+
+
+class Reminder(TenantOwned, Base):
+    """A product's reminder (还款提醒): the automation rule that is its T-N days SMS
+    (``before``) or its due-day notice (``due_day``). The rule itself lives with the tenant's
+    other automation rules (the designer shows it, the relative job fires it); this row only
+    says whose it is, so that renaming the rule in the designer does not lose it. Deleting
+    the rule there deletes the link with it."""
+
+    __tablename__ = "repayment_reminders"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "rule_id"],
+            ["automation_rules.tenant_id", "automation_rules.id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint(_in("kind", REMINDER_KINDS), name="kind"),
+        Index("ix_repayment_reminders_product", "tenant_id", "product_id", "kind", unique=True),
+        Index("ix_repayment_reminders_rule", "tenant_id", "rule_id", unique=True),
+    )
+
+    product_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(10))
+    rule_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

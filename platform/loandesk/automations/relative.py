@@ -5,7 +5,8 @@ fires once per date, and again if its date moves. Rules that look at the same fi
 offset and time are answered by one query; each condition among them is then decided once per
 record (plain comparisons without the expression engine: ``automations.comparisons``).
 A rule is looked at once a day (``checked_on``); a record whose date is set to the right day
-after that is not picked up that day.
+after that is not picked up that day. Only records the record type declares ``in_force`` are
+looked at (an installment an early repayment superseded is not).
 """
 
 from __future__ import annotations
@@ -121,7 +122,10 @@ def _fire_group(
     occurrence = day.isoformat()
 
     def firings() -> Iterator[dict[str, Any]]:
-        statement = select(model).where(where).execution_options(yield_per=CHUNK)
+        statement = select(model).where(where)
+        if declared.in_force is not None:
+            statement = statement.where(declared.in_force(model))
+        statement = statement.execution_options(yield_per=CHUNK)
         for record in session.scalars(statement):
             holding = list(always)
             if checks:

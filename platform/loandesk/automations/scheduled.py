@@ -140,6 +140,8 @@ def _fire(
     model: Any = form.record_type.model
     dialect = session.get_bind().dialect.name
     statement = resolved.where(select(model), dialect, keys)
+    if declared.in_force is not None:  # rows kept as history never fire
+        statement = statement.where(declared.in_force(model))
     occurrence = due.isoformat()
     records = session.scalars(statement.order_by(model.id).execution_options(yield_per=CHUNK))
     return insert_all(

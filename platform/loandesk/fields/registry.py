@@ -178,6 +178,11 @@ class RecordType:
     ``rejected``, ``withdrawn``), and with ``in_review`` when a person first acts on a running
     approval (its submitter may no longer withdraw it): the module sets the record's status.
     Without it the record type has no approval flow.
+
+    ``in_force(model)``, when given, is a filter (a SQL expression on ``model``) that
+    automations' time-relative and schedule triggers add when they select records, so that
+    rows a module keeps only as history (an installment an early repayment superseded) never
+    fire a rule. None: every record.
     """
 
     key: str
@@ -198,6 +203,7 @@ class RecordType:
     create: Callable[..., Any] | None = None
     create_many: Callable[..., list[Any]] | None = None
     on_flow: Callable[..., None] | None = None
+    in_force: Callable[[Any], Any] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

@@ -368,11 +368,15 @@ def loandesk_application_for_loan(
 
 
 @hookspec
-def loandesk_product_catalogue(session: Session) -> list[ProductTerms] | None:
-    """The current tenant's products a loan may be booked on now: each active product's
-    terms at the version in force (``loandesk.finance.ProductTerms``, its ``code`` and
-    ``name`` included), for the booking page's choice and for matching an application's
-    product by code. The plugin that owns the catalogue answers; others return None."""
+def loandesk_product_catalogue(
+    session: Session, include_inactive: bool
+) -> list[ProductTerms] | None:
+    """The current tenant's products, each with the terms of its version in force
+    (``loandesk.finance.ProductTerms``, its ``code`` and ``name`` included): the active ones,
+    which a loan may be booked on now (the booking page's choice, matching an application's
+    product by code), or with ``include_inactive`` every product that has a version (pages
+    that set something per product, such as the repayment plugin's reminders). The plugin
+    that owns the catalogue answers; others return None."""
 
 
 @hookspec

@@ -1,7 +1,7 @@
 """repayment: one loan per application — a partial unique index on the loans' application_id
 
 Revision ID: rp005
-Revises: rp002 (rp004 is written side by side; the lead re-chains this one when merging)
+Revises: rp004
 
 No loan status means "cancelled" yet (pending → active → settled), so every loan that names an
 application holds it. Should a pending loan ever be cancelled, narrow the index to the loans
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "rp005"
-down_revision = "rp002"
+down_revision = "rp004"
 branch_labels = None
 depends_on = None
 

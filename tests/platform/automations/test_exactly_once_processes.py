@@ -40,7 +40,7 @@ LOANDESK = str(Path(sys.executable).parent / "loandesk")
 INSTALLMENTS = 120
 RULE = {
     "name": "还款日前三天提醒贷后",
-    "record_type": "installment",
+    "record_type": "test_installment",
     "trigger": {"kind": "relative", "field": "due_date", "days": -3, "at": "00:00"},
     "condition": 'status == "due"',
     "actions": [

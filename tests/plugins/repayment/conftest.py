@@ -53,7 +53,8 @@ def product(product_id: uuid.UUID = PRODUCT_ID, **changes: Any) -> ProductTerms:
 
 
 class Products:
-    """The test's product catalogue: answers ``loandesk_product_terms`` from ``catalogue``."""
+    """The test's product catalogue: answers ``loandesk_product_terms`` and
+    ``loandesk_product_catalogue`` from ``catalogue``."""
 
     PLUGIN = PluginInfo(
         name="testproducts", title_zh="测试产品", title_en="Test products", version="1"
@@ -103,8 +104,10 @@ class Products:
         return self.catalogue.get(product_id)
 
     @hookimpl
-    def loandesk_product_catalogue(self, session: Any) -> list[ProductTerms]:
-        return list(self.catalogue.values())
+    def loandesk_product_catalogue(
+        self, session: Any, include_inactive: bool
+    ) -> list[ProductTerms]:
+        return sorted(self.catalogue.values(), key=lambda p: p.code)
 
 
 @dataclass

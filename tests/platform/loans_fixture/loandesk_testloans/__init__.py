@@ -1,4 +1,5 @@
-"""Installments for the automation and report tests: a record type with a due date, a status
+"""Installments for the automation and report tests: a record type (``test_installment``, so
+that it never meets the repayment plugin's ``installment``) with a due date, a status
 (due, paid, overdue), the principal still owed and the borrower's region, an event when one
 is paid, and the report dataset ``testloans.installments`` (overdue rate = overdue balance /
 outstanding balance, by province, month, unit, ...)."""
@@ -49,7 +50,7 @@ def _record_type() -> sdk.RecordType:
         sdk.FieldSpec("org_unit_id", "所属部门", "Unit", "org_unit", read_only=True),
     )
     return sdk.RecordType(
-        key="installment",
+        key="test_installment",
         label_zh="还款计划",
         label_en="Installment",
         model=TestInstallment,
@@ -64,7 +65,7 @@ INSTALLMENTS = sdk.Dataset(
     key="testloans.installments",
     label_zh="还款计划",
     label_en="Installments",
-    record_type="installment",
+    record_type="test_installment",
     description_zh="每期还款计划一行；剩余本金为该期期初借据剩余本金，"
     "按应还月份汇总即当月贷款余额；逾期率 = 逾期剩余本金 / 剩余本金。",
     description_en="One row per installment; its principal outstanding is the loan's at the "
@@ -134,7 +135,9 @@ def loandesk_record_types() -> list[sdk.RecordType]:
 
 @sdk.hookimpl
 def loandesk_event_types() -> list[sdk.EventType]:
-    return [sdk.EventType("installment.paid", "已还款", "Installment paid", "installment")]
+    return [
+        sdk.EventType("test_installment.paid", "已还款", "Installment paid", "test_installment")
+    ]
 
 
 @sdk.hookimpl
