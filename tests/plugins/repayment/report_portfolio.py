@@ -101,3 +101,11 @@ def portfolio(desk: Desk) -> Portfolio:
     _pay(desk, b, "1020.00", dt.date(2025, 3, 15))
     _pay(desk, b, "500.01", dt.date(2025, 4, 20))
     return Portfolio(desk, str(a), str(b), before)
+
+
+def may_export(api_a: ApiClient) -> None:
+    """The finance clerk (export grant: every loan field) gets ``reports.export`` too."""
+    role = next(r for r in api_a.get("/roles").get_json() if r["key"] == "finance")
+    permissions = [*role["permissions"], "reports.export"]
+    changed = api_a.patch(f"/roles/{role['id']}", json={"permissions": permissions})
+    assert changed.status_code == 200, changed.get_json()

@@ -18,7 +18,11 @@ import pytest
 from tests.helpers import ApiClient
 from tests.platform.reports.test_designer_web import table_cells
 from tests.plugins.repayment.conftest import desk  # noqa: F401
-from tests.plugins.repayment.report_portfolio import Portfolio, portfolio  # noqa: F401
+from tests.plugins.repayment.report_portfolio import (  # noqa: F401
+    Portfolio,
+    may_export,
+    portfolio,
+)
 
 BY_MONTH = "repayment.collections_by_month"
 BY_PRODUCT = "repayment.collections_by_product"
@@ -148,17 +152,9 @@ def test_the_reports_page_lists_and_shows_them_in_chinese(portfolio: Portfolio) 
     ]
 
 
-def _may_export(api_a: ApiClient) -> None:
-    """The finance clerk (export grant: every loan field) gets ``reports.export`` too."""
-    role = next(r for r in api_a.get("/roles").get_json() if r["key"] == "finance")
-    permissions = [*role["permissions"], "reports.export"]
-    changed = api_a.patch(f"/roles/{role['id']}", json={"permissions": permissions})
-    assert changed.status_code == 200, changed.get_json()
-
-
 def test_the_export_carries_the_same_numbers(portfolio: Portfolio, api_a: ApiClient) -> None:
     """By the loan's unit (一组: loan A, 二组: loan B), the file holds the page's figures."""
-    _may_export(api_a)
+    may_export(api_a)
     spec = {
         "dataset": "repayment.collections",
         "dimensions": [{"key": "org_unit_id"}],
@@ -187,7 +183,7 @@ def test_the_export_carries_the_same_numbers(portfolio: Portfolio, api_a: ApiCli
     "be exported yet",
 )
 def test_the_builtin_report_exports_from_its_page(portfolio: Portfolio, api_a: ApiClient) -> None:
-    _may_export(api_a)
+    may_export(api_a)
     download = portfolio.web("finance").get(f"/reports/builtin/{BY_PRODUCT}/export.csv")
     assert download.status_code == 200
     header, *rows = list(csv.reader(io.StringIO(download.get_data().decode("utf-8-sig"))))
