@@ -18,7 +18,7 @@ from sqlalchemy import Date, and_, case, join, literal
 
 from loandesk.sdk import BuiltinReport, Dataset, Dimension, Measure, Source, SourceColumn
 from loandesk_repayment.checks import local_today
-from loandesk_repayment.models import PARTS, Installment, Loan
+from loandesk_repayment.models import Installment, Loan
 
 # A Core alias, not the ORM entity: the session's tenant criteria on an entity would land in
 # the WHERE clause; the tenant is in the ON clause instead.
@@ -45,12 +45,14 @@ def _select_from(model: Any, dialect: str) -> Any:
     )
 
 
-def _due(dialect: str) -> Any:
-    return sum((_ROWS[f"{p}_due"] for p in PARTS[1:]), _ROWS[f"{PARTS[0]}_due"])
-
-
-def _paid(dialect: str) -> Any:
-    return sum((_ROWS[f"{p}_paid"] for p in PARTS[1:]), _ROWS[f"{PARTS[0]}_paid"])
+def _total(kind: str) -> Any:
+    """The installment's four parts ``due`` or ``paid`` added up."""
+    return (
+        _ROWS[f"principal_{kind}"]
+        + _ROWS[f"interest_{kind}"]
+        + _ROWS[f"fees_{kind}"]
+        + _ROWS[f"penalty_{kind}"]
+    )
 
 
 def _standing(dialect: str) -> Any:
@@ -68,12 +70,13 @@ def _money(key: str, zh: str, en: str, column: str) -> SourceColumn:
     return SourceColumn(key, zh, en, "money", lambda d: _ROWS[column])
 
 
-PART_LABELS = {
-    "principal": ("本金", "principal"),
-    "interest": ("利息", "interest"),
-    "fees": ("费用", "fees"),
-    "penalty": ("罚息", "penalty"),
-}
+# the parts of an installment, as staff name them (the funder report's ``part`` too)
+PART_LABELS = (
+    ("principal", "本金", "Principal"),
+    ("interest", "利息", "Interest"),
+    ("fees", "费用", "Fees"),
+    ("penalty", "罚息", "Penalty"),
+)
 
 SOURCE = Source(
     select_from=_select_from,
@@ -84,17 +87,23 @@ SOURCE = Source(
         ),
         SourceColumn("standing", "还款状态", "Standing", "select", _standing, options=STANDINGS),
         *(
-            _money(f"{part}_due", f"应收{zh}", f"{en.capitalize()} due", f"{part}_due")
-            for part, (zh, en) in PART_LABELS.items()
+            _money(f"{part}_due", f"应收{zh}", f"{en} due", f"{part}_due")
+            for part, zh, en in PART_LABELS
         ),
         *(
-            _money(f"{part}_collected", f"实收{zh}", f"{en.capitalize()} collected", f"{part}_paid")
-            for part, (zh, en) in PART_LABELS.items()
+            _money(f"{part}_collected", f"实收{zh}", f"{en} collected", f"{part}_paid")
+            for part, zh, en in PART_LABELS
         ),
-        SourceColumn("due_total", "应收金额", "Amount due", "money", _due),
-        SourceColumn("collected_total", "实收金额", "Amount collected", "money", _paid),
+        SourceColumn("due_total", "应收金额", "Amount due", "money", lambda d: _total("due")),
         SourceColumn(
-            "outstanding", "未还金额", "Outstanding", "money", lambda d: _due(d) - _paid(d)
+            "collected_total", "实收金额", "Amount collected", "money", lambda d: _total("paid")
+        ),
+        SourceColumn(
+            "outstanding",
+            "未还金额",
+            "Outstanding",
+            "money",
+            lambda d: _total("due") - _total("paid"),
         ),
     ),
 )
@@ -164,18 +173,18 @@ COLLECTIONS = Dataset(
             when=("standing", ("overdue",)),
         ),
         *(
-            Measure(f"{part}_due", f"应收{zh}", f"{en.capitalize()} due", "sum", f"{part}_due")
-            for part, (zh, en) in PART_LABELS.items()
+            Measure(f"{part}_due", f"应收{zh}", f"{en} due", "sum", f"{part}_due")
+            for part, zh, en in PART_LABELS
         ),
         *(
             Measure(
                 f"{part}_collected",
                 f"实收{zh}",
-                f"{en.capitalize()} collected",
+                f"{en} collected",
                 "sum",
                 f"{part}_collected",
             )
-            for part, (zh, en) in PART_LABELS.items()
+            for part, zh, en in PART_LABELS
         ),
     ),
     # list filters read the loan's own fields: a dashboard's date range cannot narrow by

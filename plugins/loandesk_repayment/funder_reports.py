@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import and_, case, join
 
 from loandesk.sdk import BuiltinReport, Dataset, Dimension, Measure, Source, SourceColumn
+from loandesk_repayment.collection_reports import PART_LABELS
 from loandesk_repayment.ledger import RECEIVABLE
 from loandesk_repayment.models import Funder, LedgerEntry, Loan, Payment
 
@@ -27,12 +28,6 @@ _LINE = LedgerEntry.__table__.alias("funder_lines").c
 _FUNDER = Funder.__table__.alias("funder_funders").c
 _PAYMENT = Payment.__table__.alias("funder_payments").c
 EVENTS = ("payment", "reversal")
-PARTS = (
-    ("principal", "本金", "Principal"),
-    ("interest", "利息", "Interest"),
-    ("fees", "费用", "Fees"),
-    ("penalty", "罚息", "Penalty"),
-)
 
 
 def _select_from(model: Any, dialect: str) -> Any:
@@ -60,7 +55,7 @@ def _select_from(model: Any, dialect: str) -> Any:
 
 
 def _part(dialect: str) -> Any:
-    return case(*((_LINE.account == RECEIVABLE[p], p) for p, _, _ in PARTS))
+    return case(*((_LINE.account == RECEIVABLE[p], p) for p, _, _ in PART_LABELS))
 
 
 SOURCE = Source(
@@ -75,7 +70,7 @@ SOURCE = Source(
         SourceColumn(
             "product", "产品", "Product", "text", lambda d: Loan.product_terms["code"].as_string()
         ),
-        SourceColumn("part", "还款科目", "Part", "select", _part, options=PARTS),
+        SourceColumn("part", "还款科目", "Part", "select", _part, options=PART_LABELS),
         SourceColumn(
             "entry",
             "分录类型",
@@ -122,7 +117,7 @@ FUNDER_REPAYMENTS = Dataset(
         Measure("amount", "回款合计", "Total repaid", "sum", "amount_repaid"),
         *(
             Measure(key, zh, en, "sum", "amount_repaid", when=("part", (key,)))
-            for key, zh, en in PARTS
+            for key, zh, en in PART_LABELS
         ),
         Measure("loans", "贷款数", "Loans", "count_distinct", "number"),
     ),

@@ -43,15 +43,7 @@ class Portfolio:
     reversed_on: dt.date  # the tenant's day the reversal was booked
 
     def reader(self, name: str) -> ApiClient:
-        """A ``reports:read`` API client acting for staff member ``name``."""
-        firm = self.desk.firm
-        return reports_client(
-            self.desk.app,
-            self.desk.app.test_client(),
-            firm.tenant.slug,
-            firm.tenant.id,
-            firm.staff[name].user_id,
-        )
+        return reader(self.desk, name)
 
     def web(self, name: str) -> Web:
         """A browser signed in as staff member ``name``."""
@@ -61,6 +53,14 @@ class Portfolio:
         answer = self.reader(name).post(f"/reports/builtin/{key}/run")
         assert answer.status_code == 200, answer.get_json()
         return list(answer.get_json()["rows"])
+
+
+def reader(desk: Desk, name: str) -> ApiClient:
+    """A ``reports:read`` API client acting for staff member ``name``."""
+    firm = desk.firm
+    return reports_client(
+        desk.app, desk.app.test_client(), firm.tenant.slug, firm.tenant.id, firm.staff[name].user_id
+    )
 
 
 def shanghai_today() -> dt.date:

@@ -19,11 +19,12 @@ from sqlalchemy import select
 
 from tests.helpers import ApiClient
 from tests.platform.reports.test_designer_web import table_cells
-from tests.plugins.repayment.conftest import desk  # noqa: F401
+from tests.plugins.repayment.conftest import CHEAP_ID, Desk, desk  # noqa: F401
 from tests.plugins.repayment.report_portfolio import (  # noqa: F401
     Portfolio,
     may_export,
     portfolio,
+    reader,
 )
 
 KEY = "repayment.funder_repayments"
@@ -163,4 +164,23 @@ def test_the_export_carries_the_same_numbers(portfolio: Portfolio, api_a: ApiCli
         "一组": ["2303.27", "60.20", "30.00", "", "2393.47"],
         # principal 1000.00 + 1000.00 + 490.01, interest 30.00 + 20.00 + 10.00
         "二组": ["2490.01", "60.00", "", "", "2550.01"],
+    }
+
+
+def test_money_kept_as_credit_is_no_funders(desk: Desk) -> None:
+    """1100.00 paid on an installment of 1030.00 (XF02: 1000.00 principal, 30.00 interest):
+    the funders share the 1030.00; the 70.00 kept as the borrower's credit is nobody's."""
+    for code, name in (("P70", "甲银行"), ("P30", "乙信托")):
+        assert desk.api.post("/loans/funders", json={"code": code, "name": name}).status_code == 201
+    shares = [{"code": "P70", "share": "0.7"}, {"code": "P30", "share": "0.3"}]
+    loan = desk.book(CHEAP_ID, principal="3000.00", periods=3, funders=shares)
+    paid = desk.pay(loan["id"], "1100.00", dt.date(2025, 2, 15))
+    assert paid.status_code == 201 and paid.get_json()["to_credit"] == "70.00", paid.get_json()
+    spec = {"dataset": KEY, "dimensions": [{"key": "funder_code"}], "measures": list(PARTS)}
+    answer = reader(desk, "finance").post("/reports/query", json=spec)
+    assert answer.status_code == 200, answer.get_json()
+    found = {r["funder_code"]: tuple(r[p] for p in PARTS) for r in answer.get_json()["rows"]}
+    assert found == {
+        "P70": ("700.00", "21.00", None, None, "721.00"),
+        "P30": ("300.00", "9.00", None, None, "309.00"),
     }
