@@ -161,16 +161,22 @@ def loandesk_event_types() -> list[sdk.EventType]:
 
 @sdk.hookimpl
 def loandesk_report_datasets() -> list[sdk.Dataset]:
+    from loandesk_repayment.collection_reports import COLLECTIONS
     from loandesk_repayment.early_reports import EARLY_REPAYMENTS
+    from loandesk_repayment.funder_reports import FUNDER_REPAYMENTS
 
-    return [EARLY_REPAYMENTS]
+    return [EARLY_REPAYMENTS, COLLECTIONS, FUNDER_REPAYMENTS]
 
 
 @sdk.hookimpl
 def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
-    from loandesk_repayment.early_reports import BUILTIN_REPORTS
+    from loandesk_repayment import collection_reports, early_reports, funder_reports
 
-    return list(BUILTIN_REPORTS)
+    return [
+        *early_reports.BUILTIN_REPORTS,
+        *collection_reports.BUILTIN_REPORTS,
+        *funder_reports.BUILTIN_REPORTS,
+    ]
 
 
 @sdk.hookimpl
