@@ -37,7 +37,7 @@ from loandesk.errors import Forbidden, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.imports.sheets import DATE_FORMAT, MONEY_FORMAT, XLSX_MIMETYPE, yes_no
 from loandesk.reports.catalog import Catalog
-from loandesk.reports.datasets import Measure, measure_fields
+from loandesk.reports.datasets import Measure, measure_fields, source_specs
 
 EXPORT = "reports.export"
 FORMATS = ("csv", "xlsx")
@@ -94,13 +94,16 @@ def may_export(user: Any) -> None:
 
 
 def fields_read(catalog: Catalog, spec: Mapping[str, Any]) -> set[str]:
-    """The fields the spec's dimensions and measures read (those the catalog knows; the rest
-    the query refuses)."""
+    """The record fields the spec's dimensions and measures read (those the catalog knows;
+    the rest the query refuses). A sourced dataset's own columns (an early repayment's
+    product, a ledger line's funder) are not fields of the record type, so no export grant
+    names them: they are left out here as ``measure_fields`` leaves them out of measures."""
+    own = set(source_specs(catalog.dataset))
     found: set[str] = set()
     for item in spec.get("dimensions") or ():
         key = item.get("key") if isinstance(item, dict) else item
         entry = catalog.dimensions.get(str(key))
-        if entry is not None and entry[0].field_key:
+        if entry is not None and entry[0].field_key and entry[0].field_key not in own:
             found.add(entry[0].field_key)
     for key in spec.get("measures") or ():
         measure = catalog.measures.get(key) if isinstance(key, str) else None

@@ -13,8 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
 from typing import Any
 
-import pytest
-
 from tests.helpers import ApiClient
 from tests.platform.reports.test_designer_web import table_cells
 from tests.plugins.repayment.conftest import desk  # noqa: F401
@@ -176,12 +174,6 @@ def test_the_export_carries_the_same_numbers(portfolio: Portfolio, api_a: ApiCli
     assert found == {"一组": written(PRODUCTS["XF01"]), "二组": written(PRODUCTS["XF02"])}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loandesk.reports.export.fields_read asks an export grant for a source column "
-    "dimension (product), which no role can hold: built-in reports grouped by one cannot "
-    "be exported yet",
-)
 def test_the_builtin_report_exports_from_its_page(portfolio: Portfolio, api_a: ApiClient) -> None:
     may_export(api_a)
     download = portfolio.web("finance").get(f"/reports/builtin/{BY_PRODUCT}/export.csv")
