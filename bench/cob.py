@@ -99,7 +99,7 @@ def setup_tenants(app: Any, count: int) -> list[dict[str, Any]]:
                 name=f"压测小贷{number}",
                 slug=f"bench{number}",
                 admin_email=f"admin@bench{number}.example.cn",
-                admin_password=secrets.token_urlsafe(16),
+                admin_password=f"Bench-{secrets.token_hex(8)}-Aa1!",
             )
             tenant, admin = signed.tenant, signed.admin
             with use(tenant.ref()):
@@ -246,7 +246,7 @@ def check(database: Database) -> dict[str, Any]:
             "and (cob_date is null or cob_date < %s)",
             (DAY,),
         ).fetchone()
-        buckets = dict(
+        buckets: dict[str, int] = dict(
             connection.execute(
                 "select bucket, count(*) from repayment_loans group by bucket order by bucket"
             ).fetchall()
@@ -256,8 +256,7 @@ def check(database: Database) -> dict[str, Any]:
         ).fetchone()
         lines = connection.execute("select count(*) from repayment_ledger").fetchone()
         counts = connection.execute(
-            "select count(*), count(*) filter (where days_past_due > 0) "
-            "from repayment_installments"
+            "select count(*), count(*) filter (where days_past_due > 0) from repayment_installments"
         ).fetchone()
     assert behind and penalty and lines and counts
     return {

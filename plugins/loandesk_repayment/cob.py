@@ -214,6 +214,10 @@ def _chunk(
     if run.state != "running":
         return None
     loans = cob_sql.lock_chunk(session, day, run.last_loan_id, size)
+    behind = not loans and run.last_loan_id is not None
+    if behind:
+        # loans activated or reopened (a reversal) behind the checkpoint while the run went on
+        loans = cob_sql.lock_chunk(session, day, None, size)
     if not loans:
         return None
     for key in {(row.product_id, row.product_version) for row in loans}:
@@ -246,7 +250,8 @@ def _chunk(
                 "bucket_changes": sum(len(v) for v in outcome.bucket_changes.values()),
             },
         )
-    run.last_loan_id = ids[-1]
+    if not behind:
+        run.last_loan_id = ids[-1]
     run.loans_done += len(ids)
     run.chunks_done += 1
     run.installments_overdue += len(outcome.overdue_installments)

@@ -10,6 +10,7 @@ from typing import Any
 import marshmallow as ma
 
 from loandesk import sdk
+from loandesk.sdk import N_
 
 DEFAULT_BUCKETS = "M0:0, M1:30, M2:60, M3:90, M3+"
 
@@ -48,8 +49,10 @@ def _check_buckets(value: str) -> None:
         parse_buckets(value)
     except ValueError:
         raise ma.ValidationError(
-            "Write each bucket as name:most days past due, rising, the last without a bound: "
-            "M0:0, M1:30, M2:60, M3:90, M3+"
+            N_(
+                "Write each bucket as name:most days past due, rising, the last without a "
+                "bound: M0:0, M1:30, M2:60, M3:90, M3+"
+            )
         ) from None
 
 

@@ -167,12 +167,12 @@ def set_lock_timeout(session: Session) -> None:
         session.execute(text("SET LOCAL lock_timeout = '5s'"))
 
 
+def _before(day: dt.date) -> Any:
+    return or_(L.c.cob_date.is_(None), L.c.cob_date < day)
+
+
 def _due_for(day: dt.date) -> Any:
-    return and_(
-        L.c.tenant_id == sdk.current().id,
-        L.c.status == "active",
-        or_(L.c.cob_date.is_(None), L.c.cob_date < day),
-    )
+    return and_(L.c.tenant_id == sdk.current().id, L.c.status == "active", _before(day))
 
 
 def count_due(session: Session, day: dt.date) -> int:
@@ -391,4 +391,10 @@ def _update_loans(
         )
         .returning(L.c.id, L.c.bucket)
     ).all()
+    if len(rows) < len(ids):  # a loan without installments in force: nothing owed
+        session.execute(
+            update(L)
+            .where(L.c.tenant_id == tenant, L.c.id.in_(ids), _before(day))
+            .values(days_past_due=0, bucket=buckets[0].name, cob_date=day)
+        )
     return [(r.id, r.bucket) for r in rows]

@@ -389,3 +389,72 @@ def test_close_of_business_is_scheduled_at_the_tenants_midnight(desk: Desk) -> N
     assert latest_due(daily.cron, now, "Asia/Shanghai") == dt.datetime(
         2026, 3, 1, 16, 0, tzinfo=dt.UTC
     )
+
+
+def test_dpd_buckets_are_a_tenant_setting(desk: Desk) -> None:
+    from loandesk_repayment.cob_settings import Bucket, parse_buckets
+
+    assert parse_buckets("M0:0, M1:30, M2:60, M3:90, M3+") == [
+        Bucket("M0", 0), Bucket("M1", 30), Bucket("M2", 60), Bucket("M3", 90), Bucket("M3+", None),
+    ]  # fmt: skip
+    for wrong in ("M0", "M0:0, M1:30", "M0:5, M1:5, M2", "M0:0, M0:9, M1", "M0:x, M1", "M0:-1, M1"):
+        with pytest.raises(ValueError):
+            parse_buckets(wrong)
+    ids = _seed(desk, 5)
+    from tests.helpers import ApiClient
+
+    admin = ApiClient(desk.api.client, desk.firm.tenant.token)
+    bad = admin.put("/plugins/repayment", json={"settings": {"dpd_buckets": "M1:30, M0:0, M2"}})
+    assert bad.status_code == 422, bad.get_json()
+    good = admin.put("/plugins/repayment", json={"settings": {"dpd_buckets": "C:0, X:15, Y"}})
+    assert good.status_code == 200, good.get_json()
+    with desk.session() as session:
+        owed = _owed_by(session, ids[4], dt.date(2025, 4, 30))  # monthly, 7: not settled
+    assert desk.pay(ids[4], f"{owed:.2f}", dt.date(2025, 4, 30)).status_code == 201
+    _cob(desk, dt.date(2025, 5, 1))
+    with desk.session() as session:
+        reference = Reference()
+        reference.run(session, dt.date(2025, 5, 1))
+    from loandesk_repayment.models import Loan
+
+    with desk.session() as session:
+        found = {
+            loan.id: (loan.days_past_due, loan.bucket)
+            for loan in session.scalars(select(Loan).where(Loan.status == "active"))
+        }
+    wanted = {
+        loan_id: (state.dpd, "C" if state.dpd == 0 else "X" if state.dpd <= 15 else "Y")
+        for loan_id, state in reference.loans.items()
+    }
+    assert len(found) == len(ids) == 5
+    assert found == wanted and {"C", "Y"} <= {b for _, b in found.values()}
+
+
+def test_a_loan_reopened_behind_the_checkpoint_is_still_taken(desk: Desk) -> None:
+    """A settled loan (not taken) whose settling payment is reversed while the run is half
+    way, its id before the checkpoint: the run sweeps back for it before it finishes."""
+    from loandesk_repayment import cob
+    from loandesk_repayment.models import Loan
+
+    ids = sorted(_seed(desk, 9), key=uuid.UUID)
+    day = dt.date(2025, 7, 1)
+    with desk.session() as session:
+        owed = _owed_by(session, ids[0], day) + Decimal("100000.00")
+    paid = desk.pay(ids[0], f"{owed:.2f}", dt.date(2025, 6, 30))
+    assert paid.status_code == 201, paid.get_json()
+    assert desk.api.get(f"/loans/{ids[0]}").get_json()["status"] == "settled"
+    with desk.session() as session:
+        killer = _killer(session, 3, before_commit=False)  # after the first chunk
+        with pytest.raises(Killed):
+            cob.run_cob(session, day, commit=killer, chunk_size=3)
+    reversed_ = desk.api.post(
+        f"/loans/{ids[0]}/payments/{paid.get_json()['id']}/reverse", json={"reason": "退票"}
+    )
+    assert reversed_.status_code == 200, reversed_.get_json()
+    run = _cob(desk, day, chunk_size=3)
+    assert run.state == "done"
+    with desk.session() as session:
+        loan = session.scalars(select(Loan).where(Loan.id == uuid.UUID(ids[0]))).one()
+        assert (loan.status, loan.cob_date) == ("active", day)
+        assert loan.days_past_due > 0 and loan.bucket != "M0"
+        assert ledger_problems(session, ids[0]) == []
