@@ -124,6 +124,12 @@ def _int(value: int) -> ColumnElement[int]:
     return literal(value, BigInteger)
 
 
+def _in_force() -> ColumnElement[bool]:
+    """Not superseded, written ``NOT superseded`` on PostgreSQL so that the partial index of
+    a loan's installments in force (``ix_repayment_installments_loan``) serves the chunk."""
+    return ~I.c.superseded
+
+
 def _outstanding(part: str) -> ColumnElement[int]:
     return n(I.c[f"{part}_due"]) - n(I.c[f"{part}_paid"])
 
@@ -214,7 +220,7 @@ def apply(
     tenant = sdk.current().id
     ids = [loan.id for loan in loans]
     outcome = Outcome()
-    in_chunk = and_(I.c.tenant_id == tenant, I.c.loan_id.in_(ids), I.c.superseded.is_(False))
+    in_chunk = and_(I.c.tenant_id == tenant, I.c.loan_id.in_(ids), _in_force())
     unpaid = _owed() > 0
     yesterday = day - dt.timedelta(days=1)
     outcome.due_installments = list(
@@ -260,7 +266,7 @@ def apply(
             .where(
                 I.c.tenant_id == tenant,
                 I.c.loan_id.in_(group),
-                I.c.superseded.is_(False),
+                _in_force(),
                 overdue,
                 or_(unpaid, I.c.days_past_due != 0),
             )
@@ -307,7 +313,7 @@ def _penalty_sums(session: Session, loan_ids: list[uuid.UUID]) -> dict[uuid.UUID
         return {}
     rows = session.execute(
         select(I.c.loan_id, func.sum(n(I.c.penalty_due)))
-        .where(I.c.tenant_id == sdk.current().id, I.c.loan_id.in_(loan_ids))
+        .where(I.c.tenant_id == sdk.current().id, I.c.loan_id.in_(loan_ids), _in_force())
         .group_by(I.c.loan_id)
     )
     return {loan_id: int(total or 0) for loan_id, total in rows}
@@ -369,7 +375,7 @@ def _update_loans(
             func.sum(case((overdue, _outstanding("principal")), else_=0)).label("principal"),
             func.sum(case((overdue, _owed()), else_=0)).label("owed"),
         )
-        .where(I.c.tenant_id == tenant, I.c.loan_id.in_(ids), I.c.superseded.is_(False))
+        .where(I.c.tenant_id == tenant, I.c.loan_id.in_(ids), _in_force())
         .group_by(I.c.loan_id)
         .subquery()
     )
@@ -380,7 +386,7 @@ def _update_loans(
     )
     rows = session.execute(
         update(L)
-        .where(L.c.tenant_id == tenant, L.c.id == agg.c.loan_id)
+        .where(L.c.tenant_id == tenant, L.c.id.in_(ids), L.c.id == agg.c.loan_id)
         .values(
             days_past_due=dpd,
             bucket=bucket,
