@@ -26,7 +26,10 @@ from sqlalchemy import (
     Date,
     Integer,
     String,
+    Uuid,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     func,
@@ -38,6 +41,7 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Table
@@ -166,6 +170,14 @@ def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
 
+def _among(session: Session, column: Any, ids: list[uuid.UUID]) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL ``= ANY(array)``, one parameter rather than 500
+    (their rendering cost more than the statements' own work)."""
+    if _dialect(session) == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(Uuid())))
+    return column.in_(ids)
+
+
 def set_lock_timeout(session: Session) -> None:
     """PostgreSQL: a chunk waits at most a few seconds for a loan's lock (a payment holds it
     for milliseconds), then rolls back and tries again rather than stall the run."""
@@ -220,7 +232,7 @@ def apply(
     tenant = sdk.current().id
     ids = [loan.id for loan in loans]
     outcome = Outcome()
-    in_chunk = and_(I.c.tenant_id == tenant, I.c.loan_id.in_(ids), _in_force())
+    in_chunk = and_(I.c.tenant_id == tenant, _among(session, I.c.loan_id, ids), _in_force())
     unpaid = _owed() > 0
     yesterday = day - dt.timedelta(days=1)
     outcome.due_installments = list(
@@ -247,10 +259,16 @@ def apply(
     groups: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = defaultdict(list)
     for loan in loans:
         groups[(loan.product_id, loan.product_version)].append(loan.id)
-    charged = [i for key, group in groups.items() if rules.get(key) for i in group]
-    before = _penalty_sums(session, charged)
     days = _days_since_due(session, day)
+    penalty: dict[uuid.UUID, int] = defaultdict(int)
     for key, group in groups.items():
+        touched = and_(
+            I.c.tenant_id == tenant,
+            _among(session, I.c.loan_id, group),
+            _in_force(),
+            overdue,
+            or_(unpaid, I.c.days_past_due != 0),
+        )
         values = {
             "days_past_due": case((unpaid, days), else_=0),
             "overdue_since": case(
@@ -260,23 +278,17 @@ def apply(
         }
         rule = rules.get(key)
         if rule is not None:
-            values.update(_penalty_values(days, rule))
-        session.execute(
-            update(I)
-            .where(
-                I.c.tenant_id == tenant,
-                I.c.loan_id.in_(group),
-                _in_force(),
-                overdue,
-                or_(unpaid, I.c.days_past_due != 0),
-            )
-            .values(**values)
-        )
-    after = _penalty_sums(session, charged)
-    for loan_id, total in after.items():
-        delta = total - before.get(loan_id, 0)
-        if delta:
-            outcome.penalty_by_loan[loan_id] = Decimal(delta) * CENTS
+            accrual, delta = _penalty_values(days, rule)
+            values.update(accrual)
+            # what the UPDATE below adds to each loan's penalty_due, read before it
+            for loan_id, added in session.execute(
+                select(I.c.loan_id, func.sum(delta)).where(touched).group_by(I.c.loan_id)
+            ):
+                penalty[loan_id] += int(added or 0)
+        session.execute(update(I).where(touched).values(**values))
+    outcome.penalty_by_loan = {
+        loan_id: Decimal(added) * CENTS for loan_id, added in penalty.items() if added
+    }
     _book_penalties(session, day, outcome.penalty_by_loan)
     old = {loan.id: loan.bucket for loan in loans}
     for loan_id, bucket in _update_loans(session, day, ids, buckets):
@@ -285,7 +297,10 @@ def apply(
     return outcome
 
 
-def _penalty_values(days: ColumnElement[int], rule: PenaltyRule) -> dict[str, Any]:
+def _penalty_values(
+    days: ColumnElement[int], rule: PenaltyRule
+) -> tuple[dict[str, Any], ColumnElement[int]]:
+    """The accrual's new column values, and what it adds to ``penalty_due``."""
     base = _outstanding("principal")
     if rule.with_interest:
         base = base + _outstanding("interest")
@@ -295,28 +310,17 @@ def _penalty_values(days: ColumnElement[int], rule: PenaltyRule) -> dict[str, An
     old_base, segment, frozen = n(I.c.penalty_base), I.c.penalty_segment_days, n(I.c.penalty_frozen)
     changed = base != old_base
     old_charge = _charge(old_base, segment, rule)
+    delta = case(
+        (changed, _charge(base, new_days, rule)),
+        else_=_charge(old_base, segment + new_days, rule) - old_charge,
+    )
     return {
         "penalty_frozen": case((changed, frozen + old_charge), else_=frozen),
         "penalty_base": base,
         "penalty_segment_days": case((changed, new_days), else_=segment + new_days),
         "penalty_days": counted + new_days,
-        "penalty_due": n(I.c.penalty_due)
-        + case(
-            (changed, _charge(base, new_days, rule)),
-            else_=_charge(old_base, segment + new_days, rule) - old_charge,
-        ),
-    }
-
-
-def _penalty_sums(session: Session, loan_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    if not loan_ids:
-        return {}
-    rows = session.execute(
-        select(I.c.loan_id, func.sum(n(I.c.penalty_due)))
-        .where(I.c.tenant_id == sdk.current().id, I.c.loan_id.in_(loan_ids), _in_force())
-        .group_by(I.c.loan_id)
-    )
-    return {loan_id: int(total or 0) for loan_id, total in rows}
+        "penalty_due": n(I.c.penalty_due) + delta,
+    }, delta
 
 
 def _book_penalties(session: Session, day: dt.date, amounts: dict[uuid.UUID, Decimal]) -> None:
@@ -330,7 +334,7 @@ def _book_penalties(session: Session, day: dt.date, amounts: dict[uuid.UUID, Dec
         select(LoanFunder.__table__.c.loan_id, LoanFunder.__table__.c.funder_id,
                LoanFunder.__table__.c.share)
         .where(LoanFunder.__table__.c.tenant_id == tenant,
-               LoanFunder.__table__.c.loan_id.in_(list(amounts)))
+               _among(session, LoanFunder.__table__.c.loan_id, list(amounts)))
         .order_by(LoanFunder.__table__.c.loan_id, LoanFunder.__table__.c.funder_id)
     ):  # fmt: skip
         shares[row.loan_id].append(ledger.Share(row.funder_id, row.share))
@@ -375,7 +379,7 @@ def _update_loans(
             func.sum(case((overdue, _outstanding("principal")), else_=0)).label("principal"),
             func.sum(case((overdue, _owed()), else_=0)).label("owed"),
         )
-        .where(I.c.tenant_id == tenant, I.c.loan_id.in_(ids), _in_force())
+        .where(I.c.tenant_id == tenant, _among(session, I.c.loan_id, ids), _in_force())
         .group_by(I.c.loan_id)
         .subquery()
     )
@@ -386,7 +390,7 @@ def _update_loans(
     )
     rows = session.execute(
         update(L)
-        .where(L.c.tenant_id == tenant, L.c.id.in_(ids), L.c.id == agg.c.loan_id)
+        .where(L.c.tenant_id == tenant, _among(session, L.c.id, ids), L.c.id == agg.c.loan_id)
         .values(
             days_past_due=dpd,
             bucket=bucket,
@@ -400,7 +404,7 @@ def _update_loans(
     if len(rows) < len(ids):  # a loan without installments in force: nothing owed
         session.execute(
             update(L)
-            .where(L.c.tenant_id == tenant, L.c.id.in_(ids), _before(day))
+            .where(L.c.tenant_id == tenant, _among(session, L.c.id, ids), _before(day))
             .values(days_past_due=0, bucket=buckets[0].name, cob_date=day)
         )
     return [(r.id, r.bucket) for r in rows]

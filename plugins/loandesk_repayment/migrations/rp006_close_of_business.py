@@ -77,9 +77,18 @@ def upgrade() -> None:
         batch.add_column(_zero("penalty_base", money=True))
         batch.add_column(_zero("penalty_segment_days"))
         batch.add_column(_zero("penalty_frozen", money=True))
+    if op.get_bind().dialect.name == "postgresql":
+        # close of business rewrites every active loan and each overdue installment daily,
+        # none of the columns it writes indexed: room on the page keeps those updates HOT
+        # (no index entries written). Pages written from now on keep it.
+        op.execute(f"ALTER TABLE {LOANS} SET (fillfactor = 80)")
+        op.execute(f"ALTER TABLE {INSTALLMENTS} SET (fillfactor = 85)")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"ALTER TABLE {LOANS} RESET (fillfactor)")
+        op.execute(f"ALTER TABLE {INSTALLMENTS} RESET (fillfactor)")
     with op.batch_alter_table(INSTALLMENTS) as batch:
         for column in (
             "penalty_frozen", "penalty_segment_days", "penalty_base", "penalty_days",
