@@ -15,6 +15,7 @@ from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
 
 from loandesk import sdk
+from loandesk_repayment.cob_settings import RepaymentSettings
 
 PLUGIN = sdk.PluginInfo(
     name="repayment",
@@ -25,12 +26,14 @@ PLUGIN = sdk.PluginInfo(
     description_en="Loans: booking, the schedule at disbursement, payments allocated by the "
     "product's order, reversals, the loan ledger and the statement of account.",
     depends_on=("customers",),
+    settings_schema=RepaymentSettings,
 )
 
 
 @sdk.hookimpl
 def loandesk_migrations() -> str:
     import loandesk_repayment.bank_models
+    import loandesk_repayment.cob_models
     import loandesk_repayment.early_models
     import loandesk_repayment.models  # noqa: F401  (the tables join the metadata)
 
@@ -68,6 +71,7 @@ def loandesk_web_blueprints() -> list[Blueprint]:
 def loandesk_api_blueprints() -> list[ApiBlueprint]:
     from loandesk_repayment import (
         bank_api,  # noqa: F401  (its routes join the blueprint)
+        cob_api,  # noqa: F401  (its routes join blp)
         early_api,  # noqa: F401  (its routes join blp)
     )
     from loandesk_repayment.api import blp
@@ -130,6 +134,12 @@ def loandesk_permissions() -> list[sdk.Permission]:
             "repayment.loans.book", "录入贷款", "Book loans", default_roles=("finance",)
         ),
         sdk.Permission(
+            "repayment.cob",
+            "执行日终批处理",
+            "Run close of business",
+            default_roles=("finance",),
+        ),
+        sdk.Permission(
             "repayment.import", "导入银行流水", "Import bank statements", default_roles=("finance",)
         ),
         # saves automation rules (SMS to borrowers) without automations.manage: admins only
@@ -156,6 +166,9 @@ def loandesk_event_types() -> list[sdk.EventType]:
             "bank_import.completed", "银行流水导入完成", "Bank statement imported", "bank_import"
         ),
         sdk.EventType("bank_line.unmatched", "流水待匹配", "Bank line unmatched", "bank_line"),
+        sdk.EventType("installment.due", "期供已到期", "Installment due", "installment"),
+        sdk.EventType("installment.overdue", "期供已逾期", "Installment overdue", "installment"),
+        sdk.EventType("loan.bucket_changed", "逾期分档已变化", "Loan DPD bucket changed", "loan"),
     ]
 
 
@@ -181,9 +194,20 @@ def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
 
 @sdk.hookimpl
 def loandesk_jobs() -> list[sdk.JobSpec]:
+    from loandesk_repayment import cob
     from loandesk_repayment.bank_import import JOB, MAX_ATTEMPTS, bank_import_job
 
-    return [sdk.JobSpec(JOB, bank_import_job, max_attempts=MAX_ATTEMPTS, timeout=4 * 3600)]
+    return [
+        sdk.JobSpec(JOB, bank_import_job, max_attempts=MAX_ATTEMPTS, timeout=4 * 3600),
+        # a retry resumes after the last committed chunk; the schedule comes back tomorrow
+        sdk.JobSpec(cob.JOB, cob.cob_job, queue="cob", max_attempts=5, timeout=4 * 3600),
+    ]
+
+
+@sdk.hookimpl
+def loandesk_schedules() -> list[sdk.Schedule]:
+    """Close of business at the tenant's local midnight, for the day that begins."""
+    return [sdk.Schedule("repayment.cob_daily", "0 0 * * *", "repayment.cob")]
 
 
 @sdk.hookimpl

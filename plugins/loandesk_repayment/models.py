@@ -105,6 +105,19 @@ class Loan(TenantOwned, CustomValues, Base):
     credit_balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     version: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    # What close of business (日终, cob.py) found when it last brought the loan to
+    # ``cob_date``: days past due (逾期天数), the DPD bucket (M0, M1, ...), and what of the
+    # installments due before that day was still owed. Read by collections and the assets
+    # plugin's five-tier class; a payment changes them at the next close of business.
+    cob_date: Mapped[dt.date | None] = mapped_column(Date)
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    bucket: Mapped[str] = mapped_column(String(10), default="M0", server_default=text("'M0'"))
+    overdue_principal: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0.00"), server_default=text("0")
+    )
+    overdue_amount: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0.00"), server_default=text("0")
+    )
     booked_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     owner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     org_unit_id: Mapped[uuid.UUID] = mapped_column(Uuid)
@@ -212,6 +225,21 @@ class Installment(TenantOwned, CustomValues, Base):
             Money(),
         )
     )  # fmt: skip
+    # Close of business (cob.py): days past due as of the loan's ``cob_date`` (0 once paid),
+    # the first overdue day (set once: the ``installment.overdue`` event was sent), and the
+    # penalty interest (罚息) accrual — ``penalty_days`` charged in all, the current segment's
+    # ``penalty_base`` and ``penalty_segment_days``, and what earlier segments charged
+    # (``penalty_frozen``). See docs/repayment.md, "Close of business".
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    overdue_since: Mapped[dt.date | None] = mapped_column(Date)
+    penalty_days: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    penalty_base: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0.00"), server_default=text("0")
+    )
+    penalty_segment_days: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    penalty_frozen: Mapped[Decimal] = mapped_column(
+        Money(), default=Decimal("0.00"), server_default=text("0")
+    )
 
     def due(self, part: str) -> Decimal:
         value: Decimal = getattr(self, f"{part}_due")

@@ -48,6 +48,10 @@ class InstallmentSchema(ma.Schema):
     penalty_paid = Amount
     status = ma.fields.String(metadata={"description": "pending, partial or paid"})
     paid_on = ma.fields.Date(allow_none=True)
+    days_past_due = ma.fields.Integer(metadata={"description": "As of the last close of business"})
+    overdue_since = ma.fields.Date(
+        allow_none=True, metadata={"description": "Its first overdue day, once it was overdue"}
+    )
 
 
 class AllocationSchema(ma.Schema):
@@ -102,6 +106,13 @@ class LoanSchema(sdk.RecordSchema):
         allow_none=True, metadata={"description": "年化利率(IRR) with every fee, a fraction"}
     )
     credit_balance = Amount
+    cob_date = ma.fields.Date(
+        allow_none=True, metadata={"description": "Business date of its last close of business"}
+    )
+    days_past_due = ma.fields.Integer(metadata={"description": "DPD (逾期天数) at cob_date"})
+    bucket = ma.fields.String(metadata={"description": "DPD bucket at cob_date: M0, M1, ..."})
+    overdue_principal = Amount
+    overdue_amount = Amount
     owner_id = ma.fields.UUID()
     org_unit_id = ma.fields.UUID()
     outstanding = ma.fields.Dict(metadata={"description": "What is still owed, by part"})

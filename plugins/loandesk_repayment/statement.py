@@ -53,6 +53,11 @@ def present_loan(
             "settled_on",
             "annual_rate_irr",
             "credit_balance",
+            "cob_date",
+            "days_past_due",
+            "bucket",
+            "overdue_principal",
+            "overdue_amount",
         )
     }
     shown["outstanding"] = {k: f"{v:.2f}" for k, v in outstanding(installments).items()}

@@ -1,0 +1,285 @@
+"""Close of business (日终批处理): bring a tenant's active loans to a new business date — mark
+installments due and overdue, count days past due (DPD), accrue penalty interest (罚息), sort
+loans into DPD buckets and emit the events automations and collections listen to. No Flask.
+
+The work is set-based: loans are taken in chunks by id, and each chunk is a handful of SQL
+statements over all its loans (``cob_sql``), committed together with the run's checkpoint.
+Every statement takes only loans whose ``cob_date`` is before the business date and sets it
+in the same transaction, so a chunk is applied at most once: a crashed run resumes after its
+checkpoint, a second run for the same date finds nothing to do, and a run after days without
+one catches the loans up in one step (its arithmetic does not depend on how many days it
+covers). The definitions (DPD, penalty segments and rounding, buckets) are in
+docs/repayment.md, "Close of business".
+
+A loan's row is locked (``FOR UPDATE``) for its chunk exactly as ``loans.lock`` locks it for a
+payment, so a payment and close of business on one loan follow each other: whichever takes
+the lock first is applied first and the other reads its result. No request is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from loandesk import sdk
+from loandesk.sdk import N_, Conflict
+from loandesk_repayment import cob_settings, cob_sql
+from loandesk_repayment.checks import local_today, refuse
+from loandesk_repayment.cob_models import CobRun
+
+JOB = "repayment.cob"
+CHUNK = 500
+LOCK_RETRIES = 5  # a chunk that cannot take its loans' locks (deadlock, timeout) tries again
+
+
+def business_date(session: Session) -> dt.date | None:
+    """The tenant's business date: the latest date close of business finished (None: never)."""
+    found: dt.date | None = session.scalar(
+        select(func.max(CobRun.business_date)).where(CobRun.state == "done")
+    )
+    return found
+
+
+def runs(session: Session, *, limit: int = 50, offset: int = 0) -> list[CobRun]:
+    return list(
+        session.scalars(
+            select(CobRun).order_by(CobRun.business_date.desc()).limit(limit).offset(offset)
+        )
+    )
+
+
+def get_run(session: Session, day: dt.date) -> CobRun | None:
+    found: CobRun | None = session.scalar(
+        select(CobRun).where(CobRun.business_date == day).execution_options(populate_existing=True)
+    )
+    return found
+
+
+def start(session: Session, day: dt.date, *, requested_by: uuid.UUID | None = None) -> CobRun:
+    """The run of ``day``, made if there is none (the caller commits). Asking again for a
+    date already run answers its run; a date after today, or before the latest run, is
+    refused (the business date does not go back). Unfinished runs of earlier dates are
+    ``superseded``: this one takes their loans too."""
+    if day > local_today():
+        raise refuse("business_date", N_("Enter a date that is not in the future."))
+    existing = get_run(session, day)
+    if existing is not None:
+        return existing
+    latest = session.scalar(select(func.max(CobRun.business_date)))
+    if latest is not None and latest > day:
+        raise Conflict(
+            N_("Close of business has run for %(date)s already; it cannot go back."),
+            params={"date": latest.isoformat()},
+        )
+    run = CobRun(
+        business_date=day,
+        previous_date=latest,
+        state="running",
+        loans_total=cob_sql.count_due(session, day),
+        loans_done=0,
+        chunks_done=0,
+        installments_overdue=0,
+        bucket_changes=0,
+        penalty_posted=Decimal("0.00"),
+        attempts=0,
+        requested_by_id=requested_by,
+    )
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        found = get_run(session, day)  # another worker made it at the same moment
+        if found is None:
+            raise
+        return found
+    superseded = session.execute(
+        update(CobRun)
+        .where(CobRun.business_date < day, CobRun.state == "running")
+        .values(state="superseded", finished_at=sdk.utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    sdk.audit_record(
+        session,
+        "cob.start",
+        "cob_run",
+        run.id,
+        {
+            "business_date": day.isoformat(),
+            "loans": run.loans_total,
+            "superseded": int(getattr(superseded, "rowcount", 0) or 0),
+        },
+    )
+    return run
+
+
+def run_cob(
+    session: Session,
+    day: dt.date,
+    *,
+    commit: Callable[[], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    requested_by: uuid.UUID | None = None,
+    chunk_size: int = CHUNK,
+) -> CobRun:
+    """Close of business for ``day``: start (or resume) its run and take its loans chunk by
+    chunk, each committed with the checkpoint by ``commit`` (default ``session.commit``).
+    A finished or superseded run is answered as it is."""
+    commit = commit or session.commit
+    run = start(session, day, requested_by=requested_by)
+    commit()
+    if run.state != "running":
+        return run
+    buckets = cob_settings.buckets()
+    rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None] = {}
+    run.attempts += 1
+    commit()
+    while True:
+        done = _chunk_with_retries(session, run.id, day, buckets, rules, chunk_size)
+        commit()
+        if done is None:
+            break
+        if progress is not None:
+            progress(done.loans_done, max(done.loans_total, done.loans_done))
+    run = _locked_run(session, run.id)
+    if run.state == "running":
+        run.state, run.finished_at = "done", sdk.utcnow()
+        sdk.audit_record(
+            session,
+            "cob.finish",
+            "cob_run",
+            run.id,
+            {
+                "business_date": day.isoformat(),
+                "loans": run.loans_done,
+                "installments_overdue": run.installments_overdue,
+                "bucket_changes": run.bucket_changes,
+                "penalty_posted": str(run.penalty_posted),
+            },
+        )
+    commit()
+    return run
+
+
+def _locked_run(session: Session, run_id: uuid.UUID) -> CobRun:
+    found = session.scalar(
+        select(CobRun)
+        .where(CobRun.id == run_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert found is not None
+    return found
+
+
+def _chunk_with_retries(
+    session: Session,
+    run_id: uuid.UUID,
+    day: dt.date,
+    buckets: list[cob_settings.Bucket],
+    rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None],
+    size: int,
+) -> CobRun | None:
+    """One chunk in the session's transaction (the caller commits); the run after it, or None
+    when no loan is left. A deadlock or lock timeout rolls the chunk back and tries again."""
+    for attempt in range(LOCK_RETRIES):
+        try:
+            return _chunk(session, run_id, day, buckets, rules, size)
+        except OperationalError:
+            session.rollback()
+            if attempt == LOCK_RETRIES - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    return None
+
+
+def _chunk(
+    session: Session,
+    run_id: uuid.UUID,
+    day: dt.date,
+    buckets: list[cob_settings.Bucket],
+    rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None],
+    size: int,
+) -> CobRun | None:
+    cob_sql.set_lock_timeout(session)
+    run = _locked_run(session, run_id)  # two workers of one run follow each other
+    if run.state != "running":
+        return None
+    loans = cob_sql.lock_chunk(session, day, run.last_loan_id, size)
+    behind = not loans and run.last_loan_id is not None
+    if behind:
+        # loans activated or reopened (a reversal) behind the checkpoint while the run went on
+        loans = cob_sql.lock_chunk(session, day, None, size)
+    if not loans:
+        return None
+    for key in {(row.product_id, row.product_version) for row in loans}:
+        if key not in rules:
+            rules[key] = cob_sql.penalty_rule(session, *key)
+    outcome = cob_sql.apply(session, day, loans, rules, buckets)
+    ids = [row.id for row in loans]
+    payload = {"business_date": day.isoformat()}
+    sdk.emit_many(session, "installment.due", "installment", outcome.due_installments, payload)
+    sdk.emit_many(
+        session, "installment.overdue", "installment", outcome.overdue_installments, payload
+    )
+    for (old, new), loan_ids in sorted(outcome.bucket_changes.items()):
+        sdk.emit_many(
+            session, "loan.bucket_changed", "loan", loan_ids, {"from": old, "to": new, **payload}
+        )
+    if outcome.penalty_by_loan or outcome.bucket_changes:
+        changed = set(outcome.penalty_by_loan) | {
+            i for loan_ids in outcome.bucket_changes.values() for i in loan_ids
+        }
+        sdk.audit_record(
+            session,
+            "loan.cob",
+            "loan",
+            None,
+            {
+                "business_date": day.isoformat(),
+                "records": sorted(str(i) for i in changed),
+                "penalty": str(sum(outcome.penalty_by_loan.values(), Decimal("0.00"))),
+                "bucket_changes": sum(len(v) for v in outcome.bucket_changes.values()),
+            },
+        )
+    if not behind:
+        run.last_loan_id = ids[-1]
+    run.loans_done += len(ids)
+    run.chunks_done += 1
+    run.installments_overdue += len(outcome.overdue_installments)
+    run.bucket_changes += sum(len(v) for v in outcome.bucket_changes.values())
+    run.penalty_posted += sum(outcome.penalty_by_loan.values(), Decimal("0.00"))
+    run.updated_at = sdk.utcnow()
+    session.flush()
+    return run
+
+
+def cob_job(ctx: sdk.JobContext, business_date: str | None = None) -> None:
+    """The ``repayment.cob`` job: close of business for ``business_date`` (ISO; None: the
+    tenant's today, which is what the midnight schedule sends). A retried attempt resumes
+    the run where the last one committed."""
+    day = dt.date.fromisoformat(business_date) if business_date else local_today()
+    run_cob(ctx.session, day, commit=ctx.session.commit, progress=ctx.report_progress)
+
+
+def queue(session: Session, day: Any, *, requested_by: uuid.UUID) -> CobRun:
+    """Start close of business for ``day`` by hand (an admin's "run for date X"): the run is
+    made now (the caller commits, then ``enqueue``); asking again for a date answers the
+    same run and queues nothing new once it is done."""
+    try:
+        wanted = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day).strip())
+    except ValueError:
+        raise refuse("business_date", N_("Enter a date such as 2026-01-31.")) from None
+    return start(session, wanted, requested_by=requested_by)
+
+
+def enqueue(run: CobRun) -> str:
+    return sdk.enqueue(JOB, sdk.current().id, run.business_date.isoformat())
