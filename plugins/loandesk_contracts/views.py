@@ -181,7 +181,7 @@ def loan_section(session: Any, loan_id: uuid.UUID) -> sdk.ProfileSection:
     if all(c.status == "void" for c in contracts) and sdk.acting_user().can("contracts.manage"):
         rows.append(
             sdk.ProfileRow(
-                ("", gettext("Make the contract"), "", ""),
+                (gettext("Make the contract") + " →", "", "", ""),
                 url_for("tenant.contracts.new", loan_id=loan_id),
             )
         )

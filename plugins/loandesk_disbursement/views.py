@@ -311,7 +311,7 @@ def loan_section(session: Any, loan_id: uuid.UUID) -> list[sdk.ProfileSection] |
     ):
         rows.append(
             sdk.ProfileRow(
-                ("", f"¥{loan.principal:,.2f}", gettext("Request payout") + " →", ""),
+                (gettext("Request payout") + " →", f"¥{loan.principal:,.2f}", "", ""),
                 url_for("tenant.disbursement.new", loan_id=loan_id),
             )
         )

@@ -101,6 +101,7 @@ def test_the_loan_page_section_lists_the_contract_or_offers_to_make_it(office: O
     before = _sections(office, loan["id"])
     assert [s.key for s in before] == ["contracts.contracts"]
     assert before[0].rows[0].url and "loan_id=" in before[0].rows[0].url
+    assert before[0].rows[0].cells[0]  # the link is on the first cell: it says what it does
     contract = office.contract(loan["id"])
     after = _sections(office, loan["id"])
     assert after[0].rows[0].cells[0] == contract["number"]
