@@ -13,18 +13,22 @@ import gc
 import importlib
 import os
 import secrets
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 
 from loandesk import migrate
 from loandesk.app import create_app
@@ -67,6 +71,17 @@ passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1
 gc.collect()
 gc.freeze()
 gc.set_threshold(50_000, 20, 20)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection: Any, _record: Any) -> None:
+    """A test database need not wait for each commit to reach the disk (as PostgreSQL's
+    ``synchronous_commit = off`` below): in WAL mode with SQLite's default (FULL) every commit
+    is an fsync, some milliseconds each, and a test commits tens of times. NORMAL keeps the
+    database consistent and syncs only at checkpoints. The app's own pragmas (WAL, foreign
+    keys, busy timeout) are left as they are."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,8 @@ def database_urls(
         installed_plugins(),
     )
     yield urls
+    for engine in _cleaners.values():
+        engine.dispose()
     with admin.connect() as c:
         c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         c.execute(text(f"DROP ROLE IF EXISTS {app_role}"))
@@ -153,11 +170,35 @@ def settings(database_urls: DatabaseUrls, tmp_path: Path) -> Settings:
     )
 
 
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for the whole run. Each test's app has a new Jinja
+    environment, which compiled every template it rendered again (the web tests spent about a
+    third of their time there). Templates are still loaded from their files and rendered by
+    each app; only the compiled code is reused, and Jinja compiles again when a file's source
+    differs from the one compiled (each bucket carries its source's checksum). Every test app
+    comes from ``create_app``, so their environments are configured alike."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self.compiled.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_compiled_templates = _CompiledTemplates()
+
+
 @pytest.fixture
 def app(settings: Settings, database_urls: DatabaseUrls) -> Iterator[Flask]:
     _empty_redis(settings.redis_url)
     app = create_app(settings)
     app.testing = True
+    app.jinja_env.bytecode_cache = _compiled_templates
     yield app
     app.extensions["loandesk"].db.dispose()
     _empty_tables(database_urls)
@@ -176,6 +217,17 @@ def _empty_redis(redis_url: str) -> None:
     redis.close()
 
 
+_cleaners: dict[str, Engine] = {}
+
+
+def _cleaner(url: str) -> Engine:
+    """The engine that empties the tables after each test, one per run: a new connection per
+    test costs a PostgreSQL backend start (a process, its catalog caches) every time."""
+    if url not in _cleaners:
+        _cleaners[url] = create_engine(url)
+    return _cleaners[url]
+
+
 def _empty_tables(urls: DatabaseUrls) -> None:
     """Deletes every row the test wrote. Only the tables that hold rows are touched: a test
     writes to a handful of the ~130 tables, and on PostgreSQL a TRUNCATE of all of them costs
@@ -183,8 +235,7 @@ def _empty_tables(urls: DatabaseUrls) -> None:
     replica role skips foreign-key checks, so the order of the deletes does not matter."""
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     if urls.backend == "postgresql":
-        engine = create_engine(_psycopg_url(urls.admin_url or ""))
-        with engine.begin() as c:
+        with _cleaner(_psycopg_url(urls.admin_url or "")).begin() as c:
             probe = " UNION ALL ".join(
                 f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables
             )
@@ -194,11 +245,9 @@ def _empty_tables(urls: DatabaseUrls) -> None:
                 for table in written:
                     c.execute(text(f"DELETE FROM {table}"))
     else:
-        engine = create_engine(urls.owner_url)
-        with engine.begin() as c:
+        with _cleaner(urls.owner_url).begin() as c:
             for table in tables:
                 c.execute(text(f"DELETE FROM {table}"))
-    engine.dispose()
 
 
 @pytest.fixture
