@@ -43,8 +43,12 @@ def live_server(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def browser_page(tmp_path) -> Iterator[object]:
+@pytest.fixture(scope="package")
+def _chromium() -> Iterator[object]:
+    """One Chromium for the browser tests (closed when they are done, before the rest of the
+    suite runs): starting it takes seconds of CPU, which the PostgreSQL run
+    beside this one needs. Each test gets a fresh context (cookies, storage, cache: nothing
+    carries over from one test to the next)."""
     if not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"Chromium is missing at {CHROMIUM}; .ci/run installs it")
@@ -64,14 +68,21 @@ def browser_page(tmp_path) -> Iterator[object]:
                 "--disable-sync",
             ],
         )
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
         try:
-            yield page
+            yield browser
         finally:
-            context.close()
             browser.close()
+
+
+@pytest.fixture
+def browser_page(_chromium) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    context = _chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def settled(page) -> None:  # type: ignore[no-untyped-def]
