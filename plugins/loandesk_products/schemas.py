@@ -153,7 +153,7 @@ class PreviewSchema(ma.Schema):
     maturity_date = F.Raw(metadata={"description": "Frequency single: the one due date"})
 
 
-class InstallmentSchema(ma.Schema):
+class PreviewInstallmentSchema(ma.Schema):
     number = F.Integer()
     period_start = F.Date()
     due_date = F.Date()
@@ -179,7 +179,7 @@ class QuoteSchema(ma.Schema):
     product_id = F.UUID(allow_none=True)
     version = F.Integer(allow_none=True)
     start_date = F.Date()
-    installments = F.List(F.Nested(InstallmentSchema))
+    installments = F.List(F.Nested(PreviewInstallmentSchema))
     totals = F.Nested(TotalsSchema)
     annual_rate_irr = F.String(
         metadata={"description": "年化利率 (IRR, every fee included), a fraction"}

@@ -74,7 +74,7 @@ class LineSchema(ma.Schema):
     resolved_at = ma.fields.DateTime(allow_none=True)
 
 
-class UploadFormSchema(ma.Schema):
+class StatementFormSchema(ma.Schema):
     format = ma.fields.String(
         load_default="auto",
         metadata={"description": "auto, a preset key, or a saved mapping's id"},
@@ -84,7 +84,7 @@ class UploadFormSchema(ma.Schema):
     )
 
 
-class UploadFileSchema(ma.Schema):
+class StatementFileSchema(ma.Schema):
     file = Upload(required=True, metadata={"description": "CSV (UTF-8 or GBK) or .xlsx"})
 
 
@@ -94,7 +94,7 @@ class LineListArgs(sdk.PageArgs):
     q = ma.fields.String(load_default=None, metadata={"description": "Payer name or memo"})
 
 
-class AssignSchema(ma.Schema):
+class AssignLineSchema(ma.Schema):
     loan_id = ma.fields.UUID(required=True)
 
 
@@ -125,7 +125,7 @@ class FormatsSchema(ma.Schema):
     mappings = ma.fields.List(ma.fields.Nested(MappingSchema))
 
 
-class CardSchema(ma.Schema):
+class RepaymentCardSchema(ma.Schema):
     card_number = ma.fields.String(metadata={"description": "Masked"})
     bank_name = ma.fields.String(allow_none=True)
     updated_at = ma.fields.DateTime()
@@ -156,8 +156,8 @@ class BankImports(MethodView):
         return {"items": list(items), "page": page, "per_page": per_page, "total": total}
 
     @sdk.require_token("records:write")
-    @blp.arguments(UploadFormSchema, location="form")
-    @blp.arguments(UploadFileSchema, location="files")
+    @blp.arguments(StatementFormSchema, location="form")
+    @blp.arguments(StatementFileSchema, location="files")
     @blp.response(201, ImportSchema)
     @blp.alt_response(202, description="A large statement: queued as a job (see job_id)")
     @blp.alt_response(422, description="file: empty, too big, not a statement, a line that "
@@ -246,7 +246,7 @@ class BankLines(MethodView):
 @blp.route("/bank-lines/<uuid:line_id>/assign")
 class AssignLine(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(AssignSchema)
+    @blp.arguments(AssignLineSchema)
     @blp.response(200, LineSchema)
     @blp.alt_response(409, description="The line is no longer unmatched, or the loan is not "
                       "active")  # fmt: skip
@@ -315,7 +315,7 @@ class BankFormats(MethodView):
 @blp.route("/<uuid:loan_id>/repayment-card")
 class LoanCard(MethodView):
     @sdk.require_token("records:read")
-    @blp.response(200, CardSchema)
+    @blp.response(200, RepaymentCardSchema)
     def get(self, loan_id: uuid.UUID) -> Any:
         """The loan's repayment card (还款卡), masked; 404 when none is set."""
         _require("repayment.view")
@@ -326,7 +326,7 @@ class LoanCard(MethodView):
 
     @sdk.require_token("records:write")
     @blp.arguments(CardWriteSchema)
-    @blp.response(200, CardSchema)
+    @blp.response(200, RepaymentCardSchema)
     @blp.alt_response(204, description="Cleared")
     @blp.alt_response(422, description="card_number is no valid card number")
     def put(self, args: dict[str, Any], loan_id: uuid.UUID) -> Any:

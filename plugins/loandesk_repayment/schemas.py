@@ -182,8 +182,16 @@ class StatementLineSchema(ma.Schema):
     balance = Amount
 
 
+class StatementLoanSchema(LoanSchema):
+    """The loan at the head of a statement: without its schedule and terms (named, so the
+    OpenAPI document has one ``Loan`` schema and this one, not ``Loan`` and ``Loan1``)."""
+
+    class Meta:
+        exclude = ("installments", "terms", "product_terms")
+
+
 class StatementSchema(ma.Schema):
-    loan = ma.fields.Nested(LoanSchema(exclude=("installments", "terms", "product_terms")))
+    loan = ma.fields.Nested(StatementLoanSchema)
     opening = ma.fields.Dict()
     lines = ma.fields.List(ma.fields.Nested(StatementLineSchema))
     closing = ma.fields.Dict()

@@ -74,7 +74,7 @@ SEARCHABLE_KINDS = (
 )
 
 
-class OptionSchema(ma.Schema):
+class OptionInputSchema(ma.Schema):
     value = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
     label_zh = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
     label_en = ma.fields.String(required=True, validate=validate.Length(min=1, max=60))
@@ -88,7 +88,7 @@ class RulesSchema(ma.Schema):
     pattern = ma.fields.String(allow_none=True, validate=validate.Length(max=200))
     places = ma.fields.Integer(allow_none=True, validate=validate.Range(min=0, max=6))
     options = ma.fields.List(
-        ma.fields.Nested(OptionSchema), validate=validate.Length(max=MAX_OPTIONS)
+        ma.fields.Nested(OptionInputSchema), validate=validate.Length(max=MAX_OPTIONS)
     )
     result = ma.fields.String(allow_none=True, validate=validate.OneOf(COMPUTED_RESULTS))
     link_type = ma.fields.String(allow_none=True)
