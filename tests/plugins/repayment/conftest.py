@@ -18,8 +18,8 @@ from flask import Flask
 from loandesk.finance import Fee, FeeBasis, FeeKind, Frequency, Method, Part, ProductTerms
 from loandesk.plugins.info import PluginInfo
 from loandesk.sdk import hookimpl
-from tests.helpers import ApiClient, tenant_session
-from tests.plugins.customers.conftest import Firm, firm, new_customer  # noqa: F401
+from tests.helpers import ApiClient, csrf_from, tenant_session
+from tests.plugins.customers.conftest import PASSWORD, Firm, firm, new_customer  # noqa: F401
 
 PRODUCT_ID = uuid.UUID("0190a000-0000-7000-8000-000000000001")
 CHEAP_ID = uuid.UUID("0190a000-0000-7000-8000-000000000002")
@@ -197,3 +197,16 @@ def ledger_problems(session: Any, loan_id: Any) -> list[str]:
     loan = loans.get_loan(session, loan_id)
     session.refresh(loan)
     return ledger.ledger_problems(session, loan)
+
+
+def signed_in_as(desk: Desk, who: str = "finance") -> Any:
+    """A web client signed in as the firm's staff member ``who`` (a Flask test client)."""
+    browser = desk.app.test_client()
+    login = f"/t/{desk.firm.tenant.slug}/login"
+    staff = desk.firm.staff[who]
+    answer = browser.post(
+        login,
+        data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_from(browser, login)},
+    )
+    assert answer.status_code == 302
+    return browser

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from tests.plugins.customers.conftest import audit_events, new_customer
 from tests.plugins.repayment import bank_samples
 from tests.plugins.repayment.bank_samples import Txn, luhn_card
-from tests.plugins.repayment.conftest import Desk, ledger_problems
+from tests.plugins.repayment.conftest import Desk, ledger_problems, signed_in_as
 
 LOANS = 100
 PARTS = ("principal", "interest", "fees")
@@ -247,10 +247,8 @@ def test_an_import_whose_job_keeps_failing_is_marked_failed_and_retried_from_whe
         )
     assert "RuntimeError: connection lost" in seen["error"]
     assert "13812345678" not in seen["error"]
-    from tests.plugins.repayment.test_bank_queue import _browser
-
     base = f"/t/{desk.firm.tenant.slug}/loans/bank-imports"
-    page = _browser(desk).get(f"{base}/{body['id']}?lang=en").get_data(as_text=True)
+    page = signed_in_as(desk).get(f"{base}/{body['id']}?lang=en").get_data(as_text=True)
     assert "Stopped with an error" in page and "Retry from where it stopped" in page
 
     monkeypatch.setattr(matching, "match_line", real_match)

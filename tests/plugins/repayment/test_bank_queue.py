@@ -10,13 +10,11 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from flask.testing import FlaskClient
-
 from tests.helpers import csrf_from
-from tests.plugins.customers.conftest import PASSWORD, audit_events, new_customer
+from tests.plugins.customers.conftest import audit_events, new_customer
 from tests.plugins.repayment import bank_samples
 from tests.plugins.repayment.bank_samples import Txn
-from tests.plugins.repayment.conftest import Desk, ledger_problems
+from tests.plugins.repayment.conftest import Desk, ledger_problems, signed_in_as
 
 
 def _upload(api: Any, data: bytes, name: str = "s.csv") -> Any:
@@ -25,18 +23,6 @@ def _upload(api: Any, data: bytes, name: str = "s.csv") -> Any:
         data={"file": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
     )
-
-
-def _browser(desk: Desk, who: str = "finance") -> FlaskClient:
-    browser = desk.app.test_client()
-    login = f"/t/{desk.firm.tenant.slug}/login"
-    staff = desk.firm.staff[who]
-    answer = browser.post(
-        login,
-        data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_from(browser, login)},
-    )
-    assert answer.status_code == 302
-    return browser
 
 
 def _queued(desk: Desk, count: int = 2) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -95,7 +81,7 @@ def test_assign_and_dismiss_through_the_api(desk: Desk) -> None:
 
 def test_assign_and_dismiss_through_the_pages(desk: Desk) -> None:
     loan, (first, second) = _queued(desk)
-    browser = _browser(desk)
+    browser = signed_in_as(desk)
     base = f"/t/{desk.firm.tenant.slug}/loans"
     page = browser.get(f"{base}/bank-lines?lang=en").get_data(as_text=True)
     assert "代付人0" in page and "代付人1" in page and "No loan matches" in page
@@ -135,7 +121,7 @@ def test_assign_and_dismiss_through_the_pages(desk: Desk) -> None:
 
 
 def test_the_upload_page_imports_and_shows_errors_next_to_the_file(desk: Desk) -> None:
-    browser = _browser(desk)
+    browser = signed_in_as(desk)
     path = f"/t/{desk.firm.tenant.slug}/loans/bank-imports?lang=en"
     assert "No statements imported yet." in browser.get(path).get_data(as_text=True)
     token = csrf_from(browser, path)

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.helpers import ApiClient, csrf_from
@@ -24,9 +23,9 @@ from tests.platform.reports.conftest import reports_client
 from tests.plugins.channels.conftest import Channels, channels, submit_public_form  # noqa: F401
 from tests.plugins.channels.test_funnel import _report as funnel_report
 from tests.plugins.contracts.conftest import Office, office, sign_as_borrower  # noqa: F401
-from tests.plugins.customers.conftest import PASSWORD, id_number, new_customer
+from tests.plugins.customers.conftest import id_number, new_customer
 from tests.plugins.intake.conftest import new_product, publish_flow
-from tests.plugins.repayment.conftest import PRODUCT_ID, desk, firm  # noqa: F401
+from tests.plugins.repayment.conftest import PRODUCT_ID, desk, firm, signed_in_as  # noqa: F401
 
 
 class Shop:
@@ -281,19 +280,6 @@ def test_two_bookings_of_one_application_at_once_give_one_loan_and_a_409(shop: S
         assert session.scalar(linked.where(Loan.application_id == application_id)) == 1
 
 
-def _browser(shop: Shop, who: str) -> FlaskClient:
-    office = shop.office
-    browser = office.app.test_client()
-    login = f"/t/{office.slug}/login"
-    staff = office.desk.firm.staff[who]
-    answer = browser.post(
-        login,
-        data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_from(browser, login)},
-    )
-    assert answer.status_code == 302
-    return browser
-
-
 def _value(html: str, name: str) -> str | None:
     found = re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', html)
     return found.group(1) if found else None
@@ -305,9 +291,9 @@ def test_the_application_page_offers_booking_to_who_may_and_pre_fills_the_form(
     office = shop.office
     application_id = shop.approved()
     page = f"/t/{office.slug}/applications/{application_id}?lang=en"
-    officer = _browser(shop, "officer1").get(page).get_data(as_text=True)
+    officer = signed_in_as(shop.office.desk, "officer1").get(page).get_data(as_text=True)
     assert "Book the loan" not in officer  # a credit officer does not book loans
-    finance = _browser(shop, "finance")
+    finance = signed_in_as(shop.office.desk, "finance")
     html = finance.get(page).get_data(as_text=True)
     link = re.search(r'<a href="([^"]*/loans/new\?application_id=[^"]*)">Book the loan', html)
     assert link, html
@@ -348,7 +334,9 @@ def test_the_application_page_offers_booking_to_who_may_and_pre_fills_the_form(
     number = re.search(r"DK\d{13}", after)
     assert number and f'href="{loan_path}"' in after.replace(f"http://localhost{loan_path}", "")
     # the officer, who may view loans, sees it too; the form now leads to the loan
-    assert number.group(0) in _browser(shop, "officer1").get(page).get_data(as_text=True)
+    assert number.group(0) in signed_in_as(shop.office.desk, "officer1").get(page).get_data(
+        as_text=True
+    )
     reopened = finance.get(f"{form_path}&lang=en")
     assert reopened.status_code == 302 and reopened.headers["Location"].endswith(loan_path)
 
@@ -399,8 +387,8 @@ def test_the_booking_page_books_without_an_application_and_is_for_who_may_book(
 ) -> None:
     office = shop.office
     path = f"/t/{office.slug}/loans/new?lang=en"
-    assert _browser(shop, "officer1").get(path).status_code == 403
-    finance = _browser(shop, "finance")
+    assert signed_in_as(shop.office.desk, "officer1").get(path).status_code == 403
+    finance = signed_in_as(shop.office.desk, "finance")
     listed = finance.get(f"/t/{office.slug}/loans/?lang=en").get_data(as_text=True)
     assert "/loans/new" in listed and "Book a loan" in listed
     form = finance.get(path).get_data(as_text=True)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import re
 
 from tests.helpers import csrf_from
+from tests.plugins.repayment.conftest import signed_in_as
 from tests.plugins.repayment.test_early_repayment import ON, PAID_ON, Desk, early_desk  # noqa: F401
-from tests.plugins.repayment.test_pages import _browser
 
 
 def test_the_quote_then_the_confirmation(early_desk: Desk) -> None:  # noqa: F811
     loan = early_desk.book()
     assert early_desk.pay(loan["id"], "5380.95", PAID_ON).status_code == 201
-    browser = _browser(early_desk)
+    browser = signed_in_as(early_desk)
     base = f"/t/{early_desk.firm.tenant.slug}/loans/{loan['id']}"
     page = browser.get(f"{base}?lang=en").get_data(as_text=True)
     assert f"{base}/early-repayment" in page

@@ -5,27 +5,12 @@ from __future__ import annotations
 
 import re
 
-from flask.testing import FlaskClient
-
 from tests.helpers import csrf_from
-from tests.plugins.customers.conftest import PASSWORD
-from tests.plugins.repayment.conftest import Desk
-
-
-def _browser(desk: Desk, who: str = "finance") -> FlaskClient:
-    browser = desk.app.test_client()
-    login = f"/t/{desk.firm.tenant.slug}/login"
-    staff = desk.firm.staff[who]
-    answer = browser.post(
-        login,
-        data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_from(browser, login)},
-    )
-    assert answer.status_code == 302
-    return browser
+from tests.plugins.repayment.conftest import Desk, signed_in_as
 
 
 def test_the_list_says_when_there_are_no_loans_and_pages_through_many(desk: Desk) -> None:
-    browser = _browser(desk)
+    browser = signed_in_as(desk)
     base = f"/t/{desk.firm.tenant.slug}/loans/"
     empty = browser.get(f"{base}?lang=en").get_data(as_text=True)
     assert "No loans yet." in empty
@@ -42,7 +27,7 @@ def test_the_payment_form_shows_errors_next_to_the_fields_and_keeps_what_was_typ
     desk: Desk,
 ) -> None:
     loan = desk.book()
-    browser = _browser(desk)
+    browser = signed_in_as(desk)
     path = f"/t/{desk.firm.tenant.slug}/loans/{loan['id']}/payments/new"
     token = csrf_from(browser, f"{path}?lang=en")
     answer = browser.post(
@@ -81,7 +66,7 @@ def test_a_payment_is_reversed_from_the_loan_page_with_a_reason(desk: Desk) -> N
 
     loan = desk.book()
     payment = desk.pay(loan["id"], "300.00", dt.date(2025, 3, 1)).get_json()
-    browser = _browser(desk)
+    browser = signed_in_as(desk)
     page = f"/t/{desk.firm.tenant.slug}/loans/{loan['id']}"
     action = f"{page}/payments/{payment['id']}/reverse"
     token = csrf_from(browser, f"{page}?lang=en")
@@ -98,14 +83,14 @@ def test_a_payment_is_reversed_from_the_loan_page_with_a_reason(desk: Desk) -> N
 
 def test_the_pages_need_their_permissions_and_the_data_scope(desk: Desk) -> None:
     loan = desk.book(owner_id=desk.firm.staff["officer1"].user_id)
-    officer = _browser(desk, "officer1")
+    officer = signed_in_as(desk, "officer1")
     base = f"/t/{desk.firm.tenant.slug}/loans/{loan['id']}"
     assert officer.get(base).status_code == 200
     assert officer.get(f"{base}/payments/new").status_code == 403
     assert loan["number"] in officer.get(f"/t/{desk.firm.tenant.slug}/loans/").get_data(
         as_text=True
     )
-    other = _browser(desk, "officer3")  # another team's officer: their own loans only
+    other = signed_in_as(desk, "officer3")  # another team's officer: their own loans only
     assert other.get(base).status_code == 404
     assert loan["number"] not in other.get(f"/t/{desk.firm.tenant.slug}/loans/").get_data(
         as_text=True
@@ -114,7 +99,7 @@ def test_the_pages_need_their_permissions_and_the_data_scope(desk: Desk) -> None
 
 def test_the_customers_page_lists_their_loans(desk: Desk) -> None:
     loan = desk.book()
-    browser = _browser(desk)
+    browser = signed_in_as(desk)
     html = browser.get(f"/t/{desk.firm.tenant.slug}/customers/{desk.customer_id}?lang=en")
     text = html.get_data(as_text=True)
     section = re.search(r'data-section="loans".*?</section>', text, re.S)
@@ -123,7 +108,7 @@ def test_the_customers_page_lists_their_loans(desk: Desk) -> None:
 
 
 def test_funders_are_added_on_their_page_with_errors_next_to_the_fields(desk: Desk) -> None:
-    browser = _browser(desk)
+    browser = signed_in_as(desk)
     path = f"/t/{desk.firm.tenant.slug}/loans/funders?lang=en"
     assert "No funders yet." in browser.get(path).get_data(as_text=True)
     token = csrf_from(browser, path)

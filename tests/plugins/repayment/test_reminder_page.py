@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask.testing import FlaskClient
-
 from tests.helpers import csrf_from
-from tests.plugins.customers.conftest import PASSWORD, audit_events
-from tests.plugins.repayment.conftest import CHEAP_ID, PRODUCT_ID, Desk
+from tests.plugins.customers.conftest import audit_events
+from tests.plugins.repayment.conftest import CHEAP_ID, PRODUCT_ID, Desk, signed_in_as
 from tests.plugins.repayment.test_reminders import admin_browser
 from tests.plugins.sms_http.conftest import Sms, gateway, sms  # noqa: F401
 
@@ -129,18 +127,6 @@ def test_a_products_reminders_are_created_edited_and_removed(desk: Desk, sms: Sm
     assert again.status_code == 302 and len(_rules(desk)) == 2
 
 
-def _staff_browser(desk: Desk, who: str) -> FlaskClient:
-    browser = desk.app.test_client()
-    login = f"/t/{desk.firm.tenant.slug}/login"
-    staff = desk.firm.staff[who]
-    answer = browser.post(
-        login,
-        data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf_from(browser, login)},
-    )
-    assert answer.status_code == 302
-    return browser
-
-
 def test_without_an_sms_connector_the_page_says_to_enable_one(desk: Desk) -> None:
     browser = admin_browser(desk)
     page = _page(desk)
@@ -152,7 +138,7 @@ def test_without_an_sms_connector_the_page_says_to_enable_one(desk: Desk) -> Non
 
 
 def test_staff_without_the_permission_are_refused(desk: Desk) -> None:
-    browser = _staff_browser(desk, "finance")
+    browser = signed_in_as(desk, "finance")
     page = _page(desk)
     assert browser.get(page).status_code == 403
     token = csrf_from(browser, f"/t/{desk.firm.tenant.slug}/loans/")
