@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -157,7 +157,7 @@ def emit_many(
     session: Session,
     name: str,
     record_type: str,
-    record_ids: list[object],
+    record_ids: Sequence[object],
     payload: dict[str, Any] | None = None,
 ) -> None:
     """``emit`` for many records at once (one event each; an import writes thousands)."""

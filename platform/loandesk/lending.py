@@ -50,6 +50,39 @@ class LoanSummary:
     org_unit_id: uuid.UUID
     # who provides the money and in what share, largest first (a disbursement shows the split)
     funders: tuple[FunderShare, ...] = ()
+    # arrears as the last close of business (or a payment since) left them (see LoanPosition)
+    cob_date: dt.date | None = None
+    days_past_due: int = 0
+    bucket: str = "M0"
+    overdue_amount: Decimal = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class LoanPosition:
+    """Where one active loan stands on arrears (逾期状况) as of ``business_date``: what close of
+    business leaves after each chunk, and what a payment or a reversal leaves on a loan close
+    of business has seen. Handed to ``loandesk_loan_positions`` so that collections opens,
+    re-assigns and closes cases and the assets plugin classifies loans, set-based over many
+    loans at once. ``previous_bucket`` is the bucket before this change (equal to ``bucket``
+    when it did not move). Amounts are what is owed on installments due before
+    ``business_date`` (``overdue_*``) and the principal not yet repaid (``principal_outstanding``).
+    """
+
+    id: uuid.UUID
+    number: str
+    customer_id: uuid.UUID
+    product_code: str
+    owner_id: uuid.UUID
+    org_unit_id: uuid.UUID
+    status: str  # active / settled
+    business_date: dt.date
+    days_past_due: int
+    bucket: str
+    previous_bucket: str
+    overdue_principal: Decimal
+    overdue_amount: Decimal
+    principal_outstanding: Decimal
+    cause: str  # cob / payment / reversal
 
 
 @dataclass(frozen=True)
@@ -130,3 +163,29 @@ class LoanBook(Protocol):
     def activate(self, session: Session, loan_id: Any, disbursed_on: dt.date) -> LoanSummary:
         """Pay out the pending loan on ``disbursed_on``: its schedule starts that day.
         ``Conflict`` when it is not pending."""
+
+
+@dataclass(frozen=True)
+class DossierFile:
+    """A file that goes into a loan's litigation dossier as it is (the signed contract PDF)."""
+
+    name: str  # file name in the dossier, e.g. "借款合同-DK2026000001.pdf"
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class DossierSection:
+    """One part of a loan's litigation dossier (诉讼材料包) that a plugin contributes through
+    ``loandesk_dossier_sections``: a titled table (collection records, the contract's
+    signing history) and the files that go with it. ``columns`` are (Chinese, English)
+    labels; ``rows`` plain text, one value per column, in the order a lawyer reads them
+    (oldest first). ``order`` places the section among the others (lower first)."""
+
+    key: str
+    title_zh: str
+    title_en: str
+    columns: tuple[tuple[str, str], ...]
+    rows: tuple[tuple[str, ...], ...]
+    files: tuple[DossierFile, ...] = ()
+    order: int = 100

@@ -84,9 +84,12 @@ from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
 from loandesk.lending import (
     ApplicationSummary,
+    DossierFile,
+    DossierSection,
     FunderShare,
     InstallmentLine,
     LoanBook,
+    LoanPosition,
     LoanSummary,
     PaymentLine,
 )
@@ -401,6 +404,25 @@ def remove_automation_rule(session: Session, rule_id: Any) -> bool:
     return False
 
 
+def loan_positions_moved(session: Session, positions: list[LoanPosition]) -> None:
+    """Tell the current tenant's enabled plugins (``loandesk_loan_positions``) that these
+    loans' arrears moved, in the caller's transaction; called by the plugin that keeps loans
+    (close of business, payments, reversals). Nothing is called for an empty list."""
+    from loandesk.plugins import runtime
+
+    if positions:
+        runtime.hook("loandesk_loan_positions")(session=session, positions=list(positions))
+
+
+def dossier_sections(session: Session, loan_id: uuid.UUID) -> list[DossierSection]:
+    """The litigation dossier's sections the current tenant's enabled plugins contribute for
+    ``loan_id`` (``loandesk_dossier_sections``), by ``order`` then key."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_dossier_sections")(session=session, loan_id=loan_id)
+    return sorted((s for part in found for s in part or ()), key=lambda s: (s.order, s.key))
+
+
 def payout_connectors() -> dict[str, PayoutConnector]:
     """The payout connectors (``loandesk_payout_connectors``) of the plugins the current
     tenant has enabled, by key."""
@@ -512,6 +534,8 @@ __all__ = [
     "DeliveryFailed",
     "Dimension",
     "DomainError",
+    "DossierFile",
+    "DossierSection",
     "Event",
     "EventHandler",
     "EventType",
@@ -534,6 +558,7 @@ __all__ = [
     "ListResult",
     "ListState",
     "LoanBook",
+    "LoanPosition",
     "LoanSummary",
     "Measure",
     "Money",
@@ -599,6 +624,7 @@ __all__ = [
     "customer_exposure",
     "customer_merged",
     "display_names",
+    "dossier_sections",
     "emit",
     "emit_many",
     "enable_rls",
@@ -614,6 +640,7 @@ __all__ = [
     "list_state",
     "list_views",
     "loan_book",
+    "loan_positions_moved",
     "login_required",
     "message",
     "notify_borrower",

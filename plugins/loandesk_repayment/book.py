@@ -43,6 +43,10 @@ def summary(loan: Loan) -> sdk.LoanSummary:
             sdk.FunderShare(f.id, f.code, f.name, Decimal(share) / SHARE_UNIT)
             for f, share in shares
         ),
+        cob_date=loan.cob_date,
+        days_past_due=loan.days_past_due or 0,
+        bucket=loan.bucket or "M0",
+        overdue_amount=loan.overdue_amount or ZERO,
     )
 
 

@@ -234,6 +234,11 @@ def _chunk(
         sdk.emit_many(
             session, "loan.bucket_changed", "loan", loan_ids, {"from": old, "to": new, **payload}
         )
+    moved = {i for loan_ids in outcome.bucket_changes.values() for i in loan_ids}
+    if outcome.in_arrears or moved:
+        previous = {row.id: row.bucket for row in loans}
+        wanted = sorted(moved | set(outcome.in_arrears))
+        sdk.loan_positions_moved(session, cob_sql.positions(session, day, wanted, previous, "cob"))
     if outcome.penalty_by_loan or outcome.bucket_changes:
         changed = set(outcome.penalty_by_loan) | {
             i for loan_ids in outcome.bucket_changes.values() for i in loan_ids

@@ -86,8 +86,9 @@ class ChunkLoan:
 class Outcome:
     due_installments: list[object] = field(default_factory=list)  # ids
     overdue_installments: list[object] = field(default_factory=list)
-    bucket_changes: dict[tuple[str, str], list[object]] = field(default_factory=dict)
+    bucket_changes: dict[tuple[str, str], list[uuid.UUID]] = field(default_factory=dict)
     penalty_by_loan: dict[uuid.UUID, Decimal] = field(default_factory=dict)
+    in_arrears: list[uuid.UUID] = field(default_factory=list)  # DPD > 0 after the chunk
 
 
 def penalty_rule(session: Session, product_id: uuid.UUID, version: int) -> PenaltyRule | None:
@@ -291,9 +292,11 @@ def apply(
     }
     _book_penalties(session, day, outcome.penalty_by_loan)
     old = {loan.id: loan.bucket for loan in loans}
-    for loan_id, bucket in _update_loans(session, day, ids, buckets):
+    for loan_id, bucket, dpd in _update_loans(session, day, ids, buckets):
         if old[loan_id] != bucket:
             outcome.bucket_changes.setdefault((old[loan_id], bucket), []).append(loan_id)
+        if dpd:
+            outcome.in_arrears.append(loan_id)
     return outcome
 
 
@@ -367,15 +370,16 @@ def _book_penalties(session: Session, day: dt.date, amounts: dict[uuid.UUID, Dec
 
 def _update_loans(
     session: Session, day: dt.date, ids: list[uuid.UUID], buckets: list[Bucket]
-) -> list[tuple[uuid.UUID, str]]:
+) -> list[tuple[uuid.UUID, str, int]]:
     """Each loan's DPD (its oldest unpaid installment's), bucket and overdue amounts, its
-    ``cob_date`` set to ``day``; (loan, bucket) of each."""
+    ``cob_date`` set to ``day``; (loan, bucket, DPD) of each."""
     tenant = sdk.current().id
     overdue = I.c.due_date < literal(day, Date)
     agg = (
         select(
             I.c.loan_id.label("loan_id"),
-            func.max(case((overdue, I.c.days_past_due), else_=0)).label("dpd"),
+            # a paid installment keeps its DPD until close of business sees it paid
+            func.max(case((and_(overdue, _owed() > 0), I.c.days_past_due), else_=0)).label("dpd"),
             func.sum(case((overdue, _outstanding("principal")), else_=0)).label("principal"),
             func.sum(case((overdue, _owed()), else_=0)).label("owed"),
         )
@@ -399,7 +403,7 @@ def _update_loans(
             cob_date=day,
             version=L.c.version + (1 if _dialect(session) == "postgresql" else 0),
         )
-        .returning(L.c.id, L.c.bucket)
+        .returning(L.c.id, L.c.bucket, L.c.days_past_due)
     ).all()
     if len(rows) < len(ids):  # a loan without installments in force: nothing owed
         session.execute(
@@ -407,4 +411,93 @@ def _update_loans(
             .where(L.c.tenant_id == tenant, _among(session, L.c.id, ids), _before(day))
             .values(days_past_due=0, bucket=buckets[0].name, cob_date=day)
         )
-    return [(r.id, r.bucket) for r in rows]
+    return [(r.id, r.bucket, int(r.days_past_due or 0)) for r in rows]
+
+
+def positions(
+    session: Session,
+    day: dt.date,
+    ids: list[uuid.UUID],
+    previous: dict[uuid.UUID, str],
+    cause: str,
+) -> list[sdk.LoanPosition]:
+    """The arrears of the loans ``ids`` as their row now holds them (``loandesk.lending.
+    LoanPosition``), with the bucket each had before (``previous``), for
+    ``loandesk_loan_positions``: one statement over the loans and their installments."""
+    if not ids:
+        return []
+    tenant = sdk.current().id
+    left = (
+        select(
+            I.c.loan_id.label("loan_id"),
+            func.sum(_outstanding("principal")).label("principal"),
+            func.max(I.c.product_code).label("product_code"),
+        )
+        .where(I.c.tenant_id == tenant, _among(session, I.c.loan_id, ids), _in_force())
+        .group_by(I.c.loan_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            L.c.id,
+            L.c.number,
+            L.c.customer_id,
+            L.c.owner_id,
+            L.c.org_unit_id,
+            L.c.status,
+            L.c.days_past_due,
+            L.c.bucket,
+            n(L.c.overdue_principal).label("overdue_principal"),
+            n(L.c.overdue_amount).label("overdue_amount"),
+            left.c.principal,
+            left.c.product_code,
+        )
+        .outerjoin(left, left.c.loan_id == L.c.id)
+        .where(L.c.tenant_id == tenant, _among(session, L.c.id, ids))
+        .order_by(L.c.id)
+    ).all()
+    return [
+        sdk.LoanPosition(
+            id=r.id,
+            number=r.number,
+            customer_id=r.customer_id,
+            product_code=r.product_code or "",
+            owner_id=r.owner_id,
+            org_unit_id=r.org_unit_id,
+            status=r.status,
+            business_date=day,
+            days_past_due=int(r.days_past_due or 0),
+            bucket=r.bucket,
+            previous_bucket=previous.get(r.id, r.bucket),
+            overdue_principal=Decimal(int(r.overdue_principal or 0)) * CENTS,
+            overdue_amount=Decimal(int(r.overdue_amount or 0)) * CENTS,
+            principal_outstanding=Decimal(int(r.principal or 0)) * CENTS,
+            cause=cause,
+        )
+        for r in rows
+    ]
+
+
+def refresh(
+    session: Session, loan_id: uuid.UUID, day: dt.date, buckets: list[Bucket]
+) -> tuple[str, str]:
+    """After a payment or a reversal on a loan close of business has brought to ``day``
+    (its ``cob_date``): its installments' and its own DPD, bucket and overdue amounts as of
+    that day, at once rather than at the next close of business. Penalty, ``overdue_since``
+    and the DPD of installments now paid are left to it: it freezes their penalty segment
+    when it sees them paid. The loan is locked by the caller. (bucket before, bucket after)."""
+    tenant = sdk.current().id
+    before = session.scalar(select(L.c.bucket).where(L.c.tenant_id == tenant, L.c.id == loan_id))
+    session.execute(
+        update(I)
+        .where(
+            I.c.tenant_id == tenant,
+            I.c.loan_id == loan_id,
+            _in_force(),
+            I.c.due_date < literal(day, Date),
+            _owed() > 0,
+        )
+        .values(days_past_due=_days_since_due(session, day))
+    )
+    after = {loan: bucket for loan, bucket, _ in _update_loans(session, day, [loan_id], buckets)}
+    return str(before), after.get(loan_id, buckets[0].name)

@@ -108,7 +108,7 @@ class Loan(TenantOwned, CustomValues, Base):
     # What close of business (日终, cob.py) found when it last brought the loan to
     # ``cob_date``: days past due (逾期天数), the DPD bucket (M0, M1, ...), and what of the
     # installments due before that day was still owed. Read by collections and the assets
-    # plugin's five-tier class; a payment changes them at the next close of business.
+    # plugin's five-tier class; a payment restates them at once (``cob_sql.refresh``).
     cob_date: Mapped[dt.date | None] = mapped_column(Date)
     days_past_due: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     bucket: Mapped[str] = mapped_column(String(10), default="M0", server_default=text("'M0'"))

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk.sdk import N_, Conflict, finance
-from loandesk_repayment import ledger, loans
+from loandesk_repayment import cob_settings, cob_sql, ledger, loans
 from loandesk_repayment.loans import refuse
 from loandesk_repayment.models import PARTS, PAYMENT_SOURCES, Allocation, Installment, Loan, Payment
 
@@ -116,6 +116,7 @@ def post_payment(
         raise
     _allocate(session, loan, payment)
     session.flush()
+    _arrears_moved(session, loan, "payment")
     sdk.audit_record(
         session,
         "payment.post",
@@ -141,6 +142,29 @@ def post_payment(
         sdk.audit_record(session, "loan.settle", "loan", loan.id, {"status": ["active", "settled"]})
         sdk.emit(session, "loan.settled", "loan", loan.id, {"settled_on": day.isoformat()})
     return Posted(payment)
+
+
+def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
+    """A payment or a reversal on a loan close of business has seen (``cob_date``): its DPD,
+    bucket and overdue amounts as of that date now (a bucket that moves is an event, as at
+    close of business), and the plugins that follow arrears are told
+    (``loandesk_loan_positions``: collections closes the case of a loan paid up)."""
+    if loan.cob_date is None:
+        return
+    day = loan.cob_date
+    before, after = cob_sql.refresh(session, loan.id, day, cob_settings.buckets())
+    session.expire(loan, ["days_past_due", "bucket", "overdue_principal", "overdue_amount"])
+    if before != after:
+        sdk.emit(
+            session,
+            "loan.bucket_changed",
+            "loan",
+            loan.id,
+            {"from": before, "to": after, "business_date": day.isoformat(), "cause": cause},
+        )
+    sdk.loan_positions_moved(
+        session, cob_sql.positions(session, day, [loan.id], {loan.id: before}, cause)
+    )
 
 
 def _day(raw: Any, loan: Loan) -> dt.date:
@@ -311,6 +335,7 @@ def reverse_payment(
     payment.reversed_at, payment.reversed_by_id = sdk.utcnow(), reversed_by
     payment.reversal_reason = reason
     session.flush()
+    _arrears_moved(session, loan, "reversal")
     diff = {"payment_id": str(payment.id), "amount": str(payment.amount), "reason": reason}
     if reopened:
         diff["status"] = ["settled", "active"]  # type: ignore[assignment]

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from loandesk.finance import ProductTerms
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
-    from loandesk.lending import ApplicationSummary, LoanBook
+    from loandesk.lending import ApplicationSummary, DossierSection, LoanBook, LoanPosition
     from loandesk.notifications.channels import Channel
     from loandesk.payouts import PayoutConnector
     from loandesk.pii.retention import RetentionSubject
@@ -377,6 +377,33 @@ def loandesk_product_catalogue(
     product by code), or with ``include_inactive`` every product that has a version (pages
     that set something per product, such as the repayment plugin's reminders). The plugin
     that owns the catalogue answers; others return None."""
+
+
+@hookspec
+def loandesk_loan_positions(session: Session, positions: list[LoanPosition]) -> None:
+    """Loans' arrears moved (``loandesk.lending.LoanPosition``), called for the current
+    tenant's enabled plugins inside the transaction that moved them, so that what they write
+    commits (or rolls back, and is done again on the retry) with it:
+
+    - after each chunk of close of business: every loan of the chunk still in arrears
+      (``days_past_due > 0``) and every loan whose bucket changed (back to the first bucket
+      included), up to a few hundred at once;
+    - after a payment or a reversal on a loan close of business has already seen: that loan,
+      whatever it now owes.
+
+    Work set-based over the list (a handful of statements, not one per loan); never commit;
+    raise only for a real fault (the chunk, or the payment, is rolled back with it)."""
+
+
+@hookspec
+def loandesk_dossier_sections(session: Session, loan_id: uuid.UUID) -> list[DossierSection] | None:
+    """What the plugin contributes to the litigation dossier (诉讼材料包) of the current
+    tenant's loan ``loan_id`` (``loandesk.lending.DossierSection``: a titled table and its
+    files): the contracts plugin its signed contract, collections its records and demand
+    letters. Called for the tenant's enabled plugins when the dossier is exported, in the
+    caller's transaction and without writing; None (or []) when it has nothing for the loan.
+    Personal data in rows is shown as the dossier's reader may see it (a lawyer's copy is
+    unmasked only for a user whose field permission allows it)."""
 
 
 @hookspec

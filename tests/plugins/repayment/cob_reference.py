@@ -142,3 +142,45 @@ class Reference:
             self.bucket_events.append((loan.id, state.bucket, bucket))
         state.cob_date, state.dpd, state.bucket = day, dpd, bucket
         state.overdue_principal, state.overdue_amount = overdue_principal, overdue_amount
+
+    def paid(self, session: Any, loan_id: uuid.UUID) -> None:
+        """A payment (or an early repayment) just posted to a loan close of business has
+        seen: its arrears as of its business date from what is now paid, as the repayment
+        plugin restates them at once (docs/repayment.md): the DPD of what is still unpaid,
+        the bucket (a move is an event), the overdue amounts; penalty is left to the next
+        close of business, and so is the DPD of an installment now paid."""
+        from loandesk_repayment.models import Installment
+
+        state = self.loans.get(loan_id)
+        if state is None or state.cob_date is None:
+            return
+        day = state.cob_date
+        installments = session.scalars(
+            select(Installment)
+            .where(Installment.loan_id == loan_id, Installment.superseded.is_(False))
+            .execution_options(populate_existing=True)
+        )
+        oldest_unpaid: dt.date | None = None
+        overdue_principal = overdue_amount = 0
+        for row in installments:
+            if row.due_date >= day:
+                continue
+            owed = (
+                cents(row.principal_due - row.principal_paid)
+                + cents(row.interest_due - row.interest_paid)
+                + cents(row.fees_due - row.fees_paid)
+                + self.penalty.get(row.id, 0)
+                - cents(row.penalty_paid)
+            )
+            overdue_principal += cents(row.principal_due - row.principal_paid)
+            overdue_amount += owed
+            if owed > 0:
+                self.accruals.setdefault(row.id, Accrual()).dpd = (day - row.due_date).days
+                if oldest_unpaid is None or row.due_date < oldest_unpaid:
+                    oldest_unpaid = row.due_date
+        dpd = (day - oldest_unpaid).days if oldest_unpaid else 0
+        bucket = bucket_of(dpd)
+        if bucket != state.bucket:
+            self.bucket_events.append((loan_id, state.bucket, bucket))
+        state.dpd, state.bucket = dpd, bucket
+        state.overdue_principal, state.overdue_amount = overdue_principal, overdue_amount

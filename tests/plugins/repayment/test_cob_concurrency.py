@@ -134,7 +134,9 @@ def test_payments_during_close_of_business_go_before_or_after_a_loan_never_both(
     with desk.session() as session:
         after.run(session, DAY)  # what close of business finds if the payments go first
         x, y = _loan_state(session, first), _loan_state(session, last)
-        # X: close of business first (the payment paid the day's penalty too)
+        # X: close of business first (the payment paid the day's penalty too), then the
+        # payment restated its arrears as of the day
+        before.paid(session, first)
         assert x[:4] == (
             before.loans[first].dpd, before.loans[first].bucket,
             before.loans[first].overdue_principal, before.loans[first].overdue_amount,
