@@ -151,3 +151,63 @@ def test_the_dossier_and_the_performance_report(floor: Floor) -> None:
         1, 1, 1, 1,
     )  # fmt: skip
     assert Decimal(mine["collected"]) == Decimal("100.00")
+
+
+def _statements_to_follow(floor: Floor, loan_ids: list[str], day: dt.date) -> int:
+    """How many SQL statements the positions hook costs for these loans, all overdue."""
+    from loandesk_collections.tracking import follow
+    from sqlalchemy import event
+
+    from loandesk import sdk
+
+    with floor.desk.session() as session:
+        book = sdk.loan_book()
+        positions = []
+        for loan_id in loan_ids:
+            loan = book.get(session, loan_id)
+            positions.append(
+                sdk.LoanPosition(
+                    id=loan.id, number=loan.number, customer_id=loan.customer_id,
+                    product_code="XF01", owner_id=loan.owner_id, org_unit_id=loan.org_unit_id,
+                    status="active", business_date=day, days_past_due=5, bucket="M1",
+                    previous_bucket="M0", overdue_principal=Decimal("900.00"),
+                    overdue_amount=Decimal("1076.00"), principal_outstanding=Decimal("12000.00"),
+                    cause="cob",
+                )
+            )  # fmt: skip
+        count = [0]
+
+        def counted(*_: object) -> None:
+            count[0] += 1
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", counted)
+        try:
+            follow(session, positions)
+            session.flush()
+        finally:
+            event.remove(engine, "before_cursor_execute", counted)
+        return count[0]
+
+
+def test_the_positions_hook_is_set_based(floor: Floor) -> None:
+    few = [floor.desk.book()["id"] for _ in range(2)]
+    many = [floor.desk.book()["id"] for _ in range(8)]
+    day = dt.date(2025, 2, 20)
+    assert _statements_to_follow(floor, few, day) == _statements_to_follow(floor, many, day)
+    assert floor.case_of(many[-1])["queue_id"] == floor.queues["M1"]
+
+
+def test_a_manager_moves_a_case_by_hand(floor: Floor) -> None:
+    loan = floor.desk.book()
+    floor.cob(dt.date(2025, 2, 20))
+    case = floor.case_of(loan["id"])
+    url = f"/collections/cases/{case['id']}/assignment"
+    body = {"queue_id": floor.queues["M2"], "collector_id": floor.user("phone1")}
+    assert floor.manager.put(url, json=body).status_code == 422  # not a member of M2
+    moved = floor.manager.put(url, json={"queue_id": floor.queues["M2"]})
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["owner_id"] == floor.user("senior")
+    assert (
+        floor.staff["phone1"].api.put(url, json={"queue_id": floor.queues["M1"]}).status_code == 403
+    )
