@@ -178,10 +178,16 @@ def loandesk_dossier_sections(session: Any, loan_id: uuid.UUID) -> list[sdk.Doss
 @sdk.hookimpl
 def loandesk_customer_merged(session: Any, survivor_id: uuid.UUID, merged_id: uuid.UUID) -> None:
     """A merged customer's cases follow their loans to the surviving record."""
-    from sqlalchemy import update
+    from sqlalchemy import select, update
 
     from loandesk_collections.models import Case
 
-    session.execute(
-        update(Case).where(Case.customer_id == merged_id).values(customer_id=survivor_id)
-    )
+    moved = [str(i) for i in session.scalars(select(Case.id).where(Case.customer_id == merged_id))]
+    if moved:
+        session.execute(
+            update(Case).where(Case.customer_id == merged_id).values(customer_id=survivor_id)
+        )
+        sdk.audit_record(
+            session, "collection_case.customer_merged", "collection_case", None,
+            {"records": moved, "customer_id": [str(merged_id), str(survivor_id)]},
+        )  # fmt: skip

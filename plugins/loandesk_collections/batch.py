@@ -153,7 +153,8 @@ class Batch:
         if case.get("assignment_id") is not None:
             self.ended.add(case["assignment_id"])
             self.balancer.left(case.get("queue_id"), case.get("owner_id"))
-        case.update(status="closed", closed_at=self.now)
+        # queue and collector stay on the closed case (who had it last); the assignment ended
+        case.update(status="closed", closed_at=self.now, assignment_id=None)
         self._touch(case)
         self._event("collection.case_closed", case, {"bucket": case["bucket"]})
         self.audits["collection_case.close"].append(str(case["id"]))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk_collections import assign, settings
-from loandesk_collections.batch import ZERO, Batch, C, P, case_rows
+from loandesk_collections.batch import ZERO, A, Batch, C, P, case_rows
 
 CAUSES_OF_PAYMENT = ("payment", "reversal")
 
@@ -54,6 +54,7 @@ def follow(session: Session, positions: list[sdk.LoanPosition]) -> None:
     grace = dt.timedelta(days=settings.grace_days())
     batch = Batch(session)
     broken: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    taken_back: dict[uuid.UUID, Decimal] = {}
 
     def queue_for(p: sdk.LoanPosition) -> uuid.UUID | None:
         return assign.match(rules, p.bucket, p.overdue_amount, p.product_code, p.org_unit_id)
@@ -66,6 +67,9 @@ def follow(session: Session, positions: list[sdk.LoanPosition]) -> None:
                 batch.open(p, queue_id=queue_for(p))
             continue
         if case["status"] == "closed":
+            if owed and p.cause == "reversal":
+                # the money that closed it came back: not collected after all
+                taken_back[case["id"]] = p.overdue_amount - Decimal(case["overdue_amount"])
             if owed:
                 batch.reopen(case, p)
                 batch.assign(case, queue_for(p), "reopened")
@@ -95,8 +99,24 @@ def follow(session: Session, positions: list[sdk.LoanPosition]) -> None:
             target = queue_for(p)
             if target != case["queue_id"]:
                 batch.assign(case, target, "rolled")
+    for assignment_id, case_id in last_assignments(session, list(taken_back)).items():
+        batch.tally[assignment_id]["collected"] -= taken_back[case_id]
     batch.write()
     raise_todos(session, broken)
+
+
+def last_assignments(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The latest ended assignment of each of these (closed) cases: assignment → case."""
+    if not case_ids:
+        return {}
+    tenant = sdk.current().id
+    rows = session.execute(
+        select(A.c.id, A.c.case_id)
+        .where(A.c.tenant_id == tenant, A.c.case_id.in_(case_ids), A.c.ended_at.is_not(None))
+        .order_by(A.c.case_id, A.c.started_at, A.c.id)
+    ).all()
+    latest = {row.case_id: row.id for row in rows}  # the last row of each case wins
+    return {assignment: case for case, assignment in latest.items()}
 
 
 def local_today() -> dt.date:

@@ -137,3 +137,35 @@ def test_an_agency_user_cannot_open_another_agencys_case(floor: Floor) -> None:
     assert listing.status_code == 200 and case["loan_number"] not in listing.get_data(as_text=True)
     # in-house staff see every case
     assert floor.staff["senior"].api.get(f"/collections/cases/{case['id']}").status_code == 200
+
+
+def test_a_reversed_payment_reopens_the_case_and_takes_back_what_was_collected(
+    floor: Floor,
+) -> None:
+    loan = floor.desk.book()
+    floor.cob(dt.date(2025, 2, 20))
+    case = floor.case_of(loan["id"])
+    paid = floor.desk.pay(loan["id"], case["overdue_amount"], dt.date(2025, 2, 20))
+    assert paid.status_code == 201, paid.get_json()
+    closed = floor.manager.get(f"/collections/cases/{case['id']}").get_json()
+    assert closed["status"] == "closed"
+    first = closed["assignments"][0]
+    assert first["ended_at"] is not None
+    assert first["collected"] == case["overdue_amount"]
+
+    reversed_ = floor.desk.api.post(
+        f"/loans/{loan['id']}/payments/{paid.get_json()['id']}/reverse",
+        json={"reason": "银行退回"},
+    )
+    assert reversed_.status_code == 200, reversed_.get_json()
+    reopened = floor.manager.get(f"/collections/cases/{case['id']}").get_json()
+    assert (reopened["status"], reopened["bucket"]) == ("open", "M1")
+    assert reopened["overdue_amount"] == case["overdue_amount"]
+    assert [(a["reason"], a["ended_at"]) for a in reopened["assignments"]] == [
+        ("opened", first["ended_at"]),  # the closed stretch keeps its end
+        ("reopened", None),
+    ]
+    assert reopened["assignments"][0]["collected"] == "0.00"  # the money came back
+    assert reopened["owner_id"] == floor.user("phone2")  # round robin goes on
+    names = event_names(floor.desk, case["id"])
+    assert names.count("collection.case_opened") == 2 and names[-1] == "collection.case_assigned"
