@@ -63,7 +63,7 @@ class Batch:
 
     def open(self, position: Any, *, early: bool = False, queue_id: Any = None) -> dict[str, Any]:
         """A new case for ``position`` (a ``sdk.LoanPosition`` or alike), into ``queue_id``
-        (default: the rules' queue for the caller to pass)."""
+        (the queue the rules or the caller picked; None: unassigned)."""
         case = {
             "tenant_id": self.tenant,
             "id": sdk.uuid7(),

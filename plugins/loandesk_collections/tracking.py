@@ -44,11 +44,17 @@ def open_promises(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID
     return found
 
 
+def _owed(p: sdk.LoanPosition) -> bool:
+    return p.days_past_due > 0 and p.overdue_amount > 0
+
+
 def follow(session: Session, positions: list[sdk.LoanPosition]) -> None:
     """The hook: cases opened, re-assigned, restated and closed for these loans."""
     if not positions:
         return
     cases = case_rows(session, C.c.loan_id.in_([p.id for p in positions]))
+    if not cases and not any(_owed(p) for p in positions):
+        return  # a payment on a loan that is not behind and never was: nothing to follow
     promises = open_promises(session, [c["id"] for c in cases.values() if c["status"] == "open"])
     rules = assign.conditions(session)
     grace = dt.timedelta(days=settings.grace_days())
@@ -60,7 +66,7 @@ def follow(session: Session, positions: list[sdk.LoanPosition]) -> None:
         return assign.match(rules, p.bucket, p.overdue_amount, p.product_code, p.org_unit_id)
 
     for p in positions:
-        owed = p.days_past_due > 0 and p.overdue_amount > 0
+        owed = _owed(p)
         case = cases.get(p.id)
         if case is None:
             if owed:
