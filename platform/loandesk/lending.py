@@ -189,3 +189,28 @@ class DossierSection:
     rows: tuple[tuple[str, ...], ...]
     files: tuple[DossierFile, ...] = ()
     order: int = 100
+
+
+@dataclass(frozen=True)
+class ContactPerson:
+    """An emergency contact (紧急联系人) as a collector may see them: ``phone`` is masked or
+    None as the viewer's field permission says."""
+
+    name: str
+    relation: str  # spouse / parent / sibling / child / colleague / friend / other
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class BorrowerContacts:
+    """How to reach a borrower (借款人联系方式), shown as the acting staff member's field
+    permissions on the customer allow: each personal value is in full, masked, or None when
+    hidden from them (``masked`` names those shown masked). Answered by the plugin that keeps
+    customers through ``loandesk_borrower_contacts``; collections shows it on a case."""
+
+    customer_id: uuid.UUID
+    name: str
+    phones: tuple[str, ...]
+    address: str | None
+    contacts: tuple[ContactPerson, ...] = ()
+    masked: tuple[str, ...] = ()

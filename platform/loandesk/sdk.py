@@ -84,6 +84,8 @@ from loandesk.jobs.runtime import enqueue
 from loandesk.jobs.schedules import Schedule
 from loandesk.lending import (
     ApplicationSummary,
+    BorrowerContacts,
+    ContactPerson,
     DossierFile,
     DossierSection,
     FunderShare,
@@ -423,6 +425,57 @@ def dossier_sections(session: Session, loan_id: uuid.UUID) -> list[DossierSectio
     return sorted((s for part in found for s in part or ()), key=lambda s: (s.order, s.key))
 
 
+def borrower_contacts(session: Session, customer_id: Any) -> BorrowerContacts | None:
+    """The current tenant's customer ``customer_id`` as the acting staff member may reach
+    them (``loandesk_borrower_contacts``: personal values masked or left out as their field
+    permission says), or None when no enabled plugin knows the customer."""
+    from loandesk.plugins import runtime
+
+    found: BorrowerContacts | None = runtime.hook("loandesk_borrower_contacts")(
+        session=session, customer_id=customer_id
+    )
+    return found
+
+
+def create_todo(
+    session: Session,
+    title: str,
+    *,
+    source: str,
+    source_key: str | None = None,
+    assignee_user_id: uuid.UUID | None = None,
+    assignee_role: str | None = None,
+    due_on: Any = None,
+    note: str = "",
+    record_type: str | None = None,
+    record_id: Any = None,
+) -> Any:
+    """A to-do (待办) a plugin raises for a user or a role, in the caller's transaction
+    (audited, event ``todo.created``): due all day on the local date ``due_on`` when given,
+    linked to ``record_type``'s record ``record_id`` when given. ``source`` names the plugin's
+    reason (``collections:promise_broken``); with a ``source_key``, a to-do with that key is
+    returned unchanged instead of a second one. ``ValidationFailed`` names what is wrong."""
+    from loandesk.plugins import runtime
+    from loandesk.tenancy import current as current_tenant
+    from loandesk.todos import dates, service
+
+    link = None
+    if record_type is not None:
+        link = service.Link(runtime.record_type(record_type), str(record_id))
+    due = dates.due_at(due_on, None, current_tenant().timezone) if due_on is not None else None
+    return service.create(
+        session,
+        title,
+        assignee_user_id=assignee_user_id,
+        assignee_role=assignee_role,
+        due=due,
+        note=note,
+        link=link,
+        source=source,
+        source_key=source_key,
+    )
+
+
 def payout_connectors() -> dict[str, PayoutConnector]:
     """The payout connectors (``loandesk_payout_connectors``) of the plugins the current
     tenant has enabled, by key."""
@@ -524,11 +577,13 @@ __all__ = [
     "ActionType",
     "ApplicationSummary",
     "Base",
+    "BorrowerContacts",
     "BuiltinReport",
     "CallbackRefused",
     "Channel",
     "Clean",
     "Conflict",
+    "ContactPerson",
     "CustomValues",
     "Dataset",
     "DeliveryFailed",
@@ -611,10 +666,12 @@ __all__ = [
     "audit_changes",
     "audit_record",
     "automation_rule",
+    "borrower_contacts",
     "can_query",
     "check_public_form",
     "clear_personal",
     "compile_expression",
+    "create_todo",
     "credit_connectors",
     "csrf_exempt",
     "current",

@@ -4,6 +4,7 @@ data scopes and field permissions. The first record type other modules attach to
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint
 from flask_smorest import Blueprint as ApiBlueprint
@@ -123,3 +124,11 @@ def loandesk_report_datasets() -> list[sdk.Dataset]:
     from loandesk_customers.reports import CUSTOMERS
 
     return [CUSTOMERS]
+
+
+@sdk.hookimpl
+def loandesk_borrower_contacts(session: Any, customer_id: Any) -> sdk.BorrowerContacts | None:
+    """How to reach a borrower, masked as the viewer's field permissions say (collections)."""
+    from loandesk_customers.contacts import borrower_contacts
+
+    return borrower_contacts(session, customer_id)

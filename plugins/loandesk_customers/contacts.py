@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from loandesk.sdk import (
     N_,
+    BorrowerContacts,
     Conflict,
+    ContactPerson,
     Forbidden,
     Keyring,
     NotFound,
@@ -223,3 +225,44 @@ def audit_numbers_shown(
             customer.id,
             {"records": [str(customer.id)], "fields": [what]},
         )
+
+
+def borrower_contacts(session: Session, customer_id: Any) -> BorrowerContacts | None:
+    """``loandesk_borrower_contacts``: the customer's name, mobile, address and emergency
+    contacts as the acting staff member's field permissions allow (masked or left out, like
+    the customer's page), whatever their data scope; what is shown in full is audited."""
+    from loandesk.sdk import keyring, record_access
+
+    try:
+        wanted = customer_id if isinstance(customer_id, uuid.UUID) else uuid.UUID(str(customer_id))
+    except ValueError:
+        return None
+    customer = session.scalar(select(Customer).where(Customer.id == wanted))
+    if customer is None:
+        return None
+    access, keys = record_access("customer"), keyring()
+    fields = [access.record_type.field(k) for k in ("name", "mobile", "address")]
+    shown = access.present(customer, keys, fields=fields)
+    level = access.access(GUARD_FIELD)
+    people = []
+    for contact in session.scalars(
+        select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.created_at)
+    ):
+        phone = None
+        if level == "masked":
+            phone = contact.get_masked("mobile", keys=keys)
+        elif level != "hidden":
+            phone = contact.get_personal("mobile", keys=keys)
+        people.append(ContactPerson(contact.name, contact.relation, phone))
+    access.audit_shown(session)
+    if people:
+        audit_numbers_shown(session, access, customer, GUARD_FIELD, "contacts.mobile")
+    masked = tuple(k for k in ("name", "mobile", "address") if access.access(k) == "masked")
+    return BorrowerContacts(
+        customer_id=customer.id,
+        name=str(shown.get("name") or ""),
+        phones=(str(shown["mobile"]),) if shown.get("mobile") else (),
+        address=shown.get("address"),
+        contacts=tuple(people),
+        masked=masked,
+    )

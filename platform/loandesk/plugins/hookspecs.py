@@ -30,7 +30,13 @@ if TYPE_CHECKING:
     from loandesk.finance import ProductTerms
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
-    from loandesk.lending import ApplicationSummary, DossierSection, LoanBook, LoanPosition
+    from loandesk.lending import (
+        ApplicationSummary,
+        BorrowerContacts,
+        DossierSection,
+        LoanBook,
+        LoanPosition,
+    )
     from loandesk.notifications.channels import Channel
     from loandesk.payouts import PayoutConnector
     from loandesk.pii.retention import RetentionSubject
@@ -404,6 +410,16 @@ def loandesk_dossier_sections(session: Session, loan_id: uuid.UUID) -> list[Doss
     caller's transaction and without writing; None (or []) when it has nothing for the loan.
     Personal data in rows is shown as the dossier's reader may see it (a lawyer's copy is
     unmasked only for a user whose field permission allows it)."""
+
+
+@hookspec(firstresult=True)
+def loandesk_borrower_contacts(session: Session, customer_id: uuid.UUID) -> BorrowerContacts | None:
+    """How to reach the current tenant's customer ``customer_id`` (``loandesk.lending.
+    BorrowerContacts``: name, phones, address, emergency contacts), each personal value as
+    the acting staff member's field permission on the customer allows (in full, masked, or
+    left out), whatever their data scope: the asker has already decided the viewer may work
+    the borrower (a collector on their case). Values shown in full are audited as viewed.
+    The plugin that keeps customers answers; None for no such customer."""
 
 
 @hookspec
