@@ -20,14 +20,16 @@ AS_OF = dt.date(2026, 6, 30)
 AMOUNT = Decimal("1000.00")
 
 
-def seeded_book(template: sdk.LoanSummary, count: int = 300, seed: int = 7) -> list[Any]:
-    """Loans paid out 200-360 days before ``AS_OF``. Three in ten borrowers are risky: they
+def seeded_book(
+    template: sdk.LoanSummary, count: int = 300, seed: int = 7, as_of: dt.date = AS_OF
+) -> list[Any]:
+    """Loans paid out 200-360 days before ``as_of``. Three in ten borrowers are risky: they
     pay each installment 5-20 days late, and most stop paying some month; the others pay on
     the due date, and a few stop all the same (noise)."""
     rng = random.Random(seed)
     loans = []
     for _ in range(count):
-        disbursed = AS_OF - dt.timedelta(days=rng.randint(200, 360))
+        disbursed = as_of - dt.timedelta(days=rng.randint(200, 360))
         risky = rng.random() < 0.3
         late = rng.randint(5, 20) if risky else 0
         stops = (risky and rng.random() < 0.8) or (not risky and rng.random() < 0.05)
@@ -35,7 +37,7 @@ def seeded_book(template: sdk.LoanSummary, count: int = 300, seed: int = 7) -> l
         payments = []
         for number in range(1, 13):
             paid_on = disbursed + dt.timedelta(days=30 * number + late)
-            if number >= stop_at or paid_on > AS_OF:
+            if number >= stop_at or paid_on > as_of:
                 break
             payments.append((paid_on, AMOUNT))
         loans.append(history(template, disbursed, payments, amount=AMOUNT))
