@@ -80,14 +80,15 @@ def assess(
     parameters: Parameters | None,
     settings: Mapping[str, Any],
 ) -> Assessment:
+    """Where one loan stands today: the rules' hits, the model's score (with the features
+    that raised it), the score and level they make."""
     ledger = feats.Ledger(history)
-    model_score, found = None, []
+    model_score: int | None = None
+    explained: list[dict[str, str]] = []
     if parameters is not None:
         values = feats.features(history, today, signals)
         model_score = parameters.score(values)
         explained = model_reasons(parameters, values)
-    else:
-        explained = []
     facts = rules.Facts(history, ledger, today, signals, bureau, model_score)
     found = rules.hits(facts, settings)
     score = min(100, (model_score or 0) + settings["rule_points"] * len(found))
