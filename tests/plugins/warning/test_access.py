@@ -88,6 +88,11 @@ def test_the_pages(warn: Warn) -> None:
     filtered = risk.get(warn.page("/?level=high"), headers={"HX-Request": "true",
                         "HX-Target": "watch-list"}).get_data(as_text=True)  # fmt: skip
     assert "No loan on the watch list matches" in filtered and "<html" not in filtered
+    with risk.session_transaction() as state:
+        state.pop("locale", None)  # the tenant's language: Chinese reasons
+    assert "首期违约风险" in risk.get(warn.page("/")).get_data(as_text=True)
+    with risk.session_transaction() as state:
+        state["locale"] = "en"
 
     model_page = risk.get(warn.page("/model")).get_data(as_text=True)
     assert "No model has been trained yet" in model_page and "Retrain now" in model_page
@@ -108,3 +113,24 @@ def test_the_pages(warn: Warn) -> None:
     assert collector.post(warn.page("/model/retrain"), data={
         "csrf_token": csrf_from(collector, warn.page("/model"))}).status_code == 403  # fmt: skip
     assert loan
+
+
+def test_the_watch_list_keeps_to_the_viewers_data_scope(warn: Warn) -> None:
+    risk_id = warn.desk.firm.staff["risk"].user_id
+    theirs = warn.book(25, owner_id=risk_id)
+    others = warn.book(25)  # the finance clerk's
+    warn.run("warning.score")
+    assert {e["loan_id"] for e in warn.entries()} == {theirs, others}  # scope: all
+
+    roles = warn.admin.get("/roles").get_json()
+    role = next(r for r in roles if r["key"] == "risk_manager")
+    from loandesk_warning.record_type import FIELDS
+
+    grant = {"scope": "own", "fields": {f.key: "view" for f in FIELDS}, "export": []}
+    answer = warn.admin.put(f"/roles/{role['id']}/record-access/warning", json=grant)
+    assert answer.status_code == 200, answer.get_json()
+    assert [e["loan_id"] for e in warn.entries()] == [theirs]
+    hidden = next(e for e in warn.entries("collector") if e["loan_id"] == others)
+    assert warn.api("risk").get(f"/warning/watchlist/{hidden['id']}").status_code == 404
+    page = warn.browser("risk").get(warn.page("/")).get_data(as_text=True)
+    assert page.count("First payment default risk") == 1
