@@ -68,11 +68,21 @@ def _histories(session: Session, **narrow: Sequence[uuid.UUID]) -> list[sdk.Loan
         return []
 
 
+def _has_loan_book() -> bool:
+    try:
+        sdk.loan_book()
+    except sdk.NotFound:
+        return False
+    return True
+
+
 def on_payment_posted(ctx: sdk.JobContext, event: sdk.Event) -> None:
     session = ctx.session
     loan_id = _uuid(event.record_id)
     histories = _histories(session, loan_ids=[loan_id]) if loan_id else []
     if not histories:
+        if loan_id is not None and _has_loan_book():  # paid off: off the list at once
+            scoring.rescore(session, [loan_id], local_today())
         return
     received = event.payload.get("received_on")
     day = dt.date.fromisoformat(received) if received else local_date(event.created_at)

@@ -199,12 +199,12 @@ def score_chunk(
 
 def clear_inactive(session: Session, seen: set[uuid.UUID], outcome: Outcome) -> None:
     """Clear flagged entries of loans the run did not score (settled or gone since)."""
+    flagged = session.scalars(select(WatchEntry).where(WatchEntry.status == "flagged"))
+    _clear(session, [e for e in flagged if e.loan_id not in seen], outcome)
+
+
+def _clear(session: Session, gone: Sequence[WatchEntry], outcome: Outcome) -> None:
     now = sdk.utcnow()
-    gone = [
-        e
-        for e in session.scalars(select(WatchEntry).where(WatchEntry.status == "flagged"))
-        if e.loan_id not in seen
-    ]
     for entry in gone:
         entry.status, entry.cleared_at = "cleared", now
         sdk.emit(session, "warning.cleared", "warning", entry.id, {"loan_id": str(entry.loan_id)})
@@ -217,7 +217,8 @@ def clear_inactive(session: Session, seen: set[uuid.UUID], outcome: Outcome) -> 
 
 
 def rescore(session: Session, loan_ids: Sequence[uuid.UUID], today: dt.date) -> Outcome:
-    """Score these loans now (after a signal), in the caller's transaction."""
+    """Score these loans now (after a signal), in the caller's transaction; those no longer
+    active (paid off) leave the watch list."""
     from loandesk_warning import settings as warning_settings
     from loandesk_warning.training import active_model
 
@@ -227,4 +228,11 @@ def rescore(session: Session, loan_ids: Sequence[uuid.UUID], today: dt.date) -> 
         session, histories, today=today, model=active_model(session),
         settings=warning_settings.current(), outcome=outcome,
     )  # fmt: skip
+    active = {h.loan.id for h in histories}
+    settled = session.scalars(
+        select(WatchEntry).where(
+            WatchEntry.status == "flagged", WatchEntry.loan_id.in_(list(loan_ids))
+        )
+    )
+    _clear(session, [e for e in settled if e.loan_id not in active], outcome)
     return outcome

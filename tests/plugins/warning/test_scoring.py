@@ -8,9 +8,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from loandesk import sdk
+from loandesk.events import OutboxEvent
 from tests.plugins.warning.conftest import Warn
 from tests.plugins.warning.test_training import seeded_book
 
@@ -95,6 +96,16 @@ def test_a_settled_loan_leaves_the_watch_list(warn: Warn) -> None:
     assert warn.entry(loan) is not None
     total = sum(line.outstanding for line in warn.installments(loan))
     warn.pay(loan, total)  # paid off in full: settled
-    warn.run("warning.score")
+    warn.deliver()  # the payment reaches early warning: off the list at once
     assert warn.entry(loan) is None
     assert len(warn.events("warning.cleared")) == 1
+
+    second = warn.book(25)
+    warn.run("warning.score")
+    warn.pay(second, sum(line.outstanding for line in warn.installments(second)))
+    with warn.session() as session:  # paid off while early warning was not listening
+        session.execute(update(OutboxEvent).values(delivered_at=sdk.utcnow()))
+    assert warn.entry(second) is not None
+    warn.run("warning.score")  # the daily run clears loans that are no longer active
+    assert warn.entry(second) is None
+    assert len(warn.events("warning.cleared")) == 2
