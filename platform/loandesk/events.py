@@ -69,6 +69,9 @@ class EventHandler:
     # a handler that does nothing twice for the same event on its own (its effects are keyed
     # by the event) is not recorded per event: one row fewer for every event delivered
     idempotent: bool = False
+    # a handler of another plugin's event that may not be installed: left out at start-up
+    # when no plugin declares the event, instead of refused as a misspelt name
+    optional: bool = False
 
 
 @dataclass

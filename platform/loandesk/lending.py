@@ -128,6 +128,17 @@ class PaymentLine:
     reference: str | None
 
 
+@dataclass(frozen=True)
+class LoanHistory:
+    """One loan with its schedule in force and every payment (reversed ones included), as
+    ``LoanBook.histories`` reads them many loans at a time: what early warning (逾期预警)
+    rebuilds a loan's arrears from as of any past date."""
+
+    loan: LoanSummary
+    installments: tuple[InstallmentLine, ...]
+    payments: tuple[PaymentLine, ...]
+
+
 class LoanBook(Protocol):
     """What the loan-keeping plugin offers the others, in the caller's transaction."""
 
@@ -139,6 +150,21 @@ class LoanBook(Protocol):
 
     def payments(self, session: Session, loan_id: Any) -> list[PaymentLine]:
         """The loan's payments in the order they were posted, reversed ones included."""
+
+    def histories(
+        self,
+        session: Session,
+        *,
+        statuses: Sequence[str] = ("active",),
+        after: uuid.UUID | None = None,
+        limit: int = 500,
+        loan_ids: Sequence[uuid.UUID] | None = None,
+        customer_ids: Sequence[uuid.UUID] | None = None,
+    ) -> list[LoanHistory]:
+        """Up to ``limit`` loans of the current tenant in one of ``statuses``, by id after
+        ``after`` (page on with the last id returned), narrowed to ``loan_ids`` or
+        ``customer_ids`` when given, each with its installments and payments: a bulk read
+        in a few queries, for jobs that go through thousands of loans."""
 
     def book(
         self,

@@ -17,14 +17,23 @@ from loandesk import sdk
 from loandesk.sdk import finance
 from loandesk_repayment import loans
 from loandesk_repayment.funders import funders_of
-from loandesk_repayment.models import PARTS, SHARE_UNIT, Loan, Payment
+from loandesk_repayment.models import (
+    PARTS,
+    SHARE_UNIT,
+    Funder,
+    Installment,
+    Loan,
+    LoanFunder,
+    Payment,
+)
 
 ZERO = Decimal("0.00")
 
 
-def summary(loan: Loan) -> sdk.LoanSummary:
+def summary(loan: Loan, shares: list[tuple[Funder, int]] | None = None) -> sdk.LoanSummary:
     session = object_session(loan)
-    shares = funders_of(session, loan) if session is not None else []
+    if shares is None:
+        shares = funders_of(session, loan) if session is not None else []
     return sdk.LoanSummary(
         id=loan.id,
         number=loan.number,
@@ -62,37 +71,64 @@ class RepaymentLoanBook:
 
     def installments(self, session: Session, loan_id: Any) -> list[sdk.InstallmentLine]:
         loan = loans.get_loan(session, loan_id)
-        lines = []
-        for item in loans.installments_of(session, loan):
-            paid = sum((item.paid(part) for part in PARTS), ZERO)
-            owed = sum((item.outstanding(part) for part in PARTS), ZERO)
-            lines.append(
-                sdk.InstallmentLine(
-                    number=item.number,
-                    due_date=item.due_date,
-                    principal_due=item.principal_due,
-                    interest_due=item.interest_due,
-                    fees_due=item.fees_due,
-                    penalty_due=item.penalty_due,
-                    paid=paid,
-                    outstanding=owed,
-                    status=item.status,
-                )
-            )
-        return lines
+        return [_installment_line(item) for item in loans.installments_of(session, loan)]
 
     def payments(self, session: Session, loan_id: Any) -> list[sdk.PaymentLine]:
         loan = loans.get_loan(session, loan_id)
         query = select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.sequence)
+        return [_payment_line(p) for p in session.scalars(query)]
+
+    def histories(
+        self,
+        session: Session,
+        *,
+        statuses: Sequence[str] = ("active",),
+        after: uuid.UUID | None = None,
+        limit: int = 500,
+        loan_ids: Sequence[uuid.UUID] | None = None,
+        customer_ids: Sequence[uuid.UUID] | None = None,
+    ) -> list[sdk.LoanHistory]:
+        query = select(Loan).where(Loan.status.in_(list(statuses))).order_by(Loan.id).limit(limit)
+        if after is not None:
+            query = query.where(Loan.id > after)
+        if loan_ids is not None:
+            query = query.where(Loan.id.in_(list(loan_ids)))
+        if customer_ids is not None:
+            query = query.where(Loan.customer_id.in_(list(customer_ids)))
+        found = list(session.scalars(query))
+        if not found:
+            return []
+        ids = [loan.id for loan in found]
+        # four queries for the whole chunk, however many loans it holds
+        shares: dict[uuid.UUID, list[tuple[Funder, int]]] = {i: [] for i in ids}
+        for loan_id, funder, share in session.execute(
+            select(LoanFunder.loan_id, Funder, LoanFunder.share)
+            .join(LoanFunder, LoanFunder.funder_id == Funder.id)
+            .where(LoanFunder.loan_id.in_(ids), LoanFunder.tenant_id == Funder.tenant_id)
+            .order_by(LoanFunder.share.desc(), Funder.code)
+        ):
+            shares[loan_id].append((funder, share))
+        schedule: dict[uuid.UUID, list[sdk.InstallmentLine]] = {i: [] for i in ids}
+        for item in session.scalars(
+            select(Installment)
+            .where(Installment.loan_id.in_(ids), Installment.superseded.is_(False))
+            .order_by(Installment.loan_id, Installment.number)
+        ):
+            schedule[item.loan_id].append(_installment_line(item))
+        paid: dict[uuid.UUID, list[sdk.PaymentLine]] = {i: [] for i in ids}
+        for payment in session.scalars(
+            select(Payment)
+            .where(Payment.loan_id.in_(ids))
+            .order_by(Payment.loan_id, Payment.sequence)
+        ):
+            paid[payment.loan_id].append(_payment_line(payment))
         return [
-            sdk.PaymentLine(
-                id=p.id,
-                received_on=p.received_on,
-                amount=p.amount,
-                status=p.status,
-                reference=p.reference,
+            sdk.LoanHistory(
+                loan=summary(loan, shares[loan.id]),
+                installments=tuple(schedule[loan.id]),
+                payments=tuple(paid[loan.id]),
             )
-            for p in session.scalars(query)
+            for loan in found
         ]
 
     def book(
@@ -133,3 +169,23 @@ class RepaymentLoanBook:
         loan = loans.get_loan(session, loan_id)
         loans.activate(session, loan, disbursed_on)
         return summary(loans.get_loan(session, loan.id))
+
+
+def _installment_line(item: Installment) -> sdk.InstallmentLine:
+    return sdk.InstallmentLine(
+        number=item.number,
+        due_date=item.due_date,
+        principal_due=item.principal_due,
+        interest_due=item.interest_due,
+        fees_due=item.fees_due,
+        penalty_due=item.penalty_due,
+        paid=sum((item.paid(part) for part in PARTS), ZERO),
+        outstanding=sum((item.outstanding(part) for part in PARTS), ZERO),
+        status=item.status,
+    )
+
+
+def _payment_line(p: Payment) -> sdk.PaymentLine:
+    return sdk.PaymentLine(
+        id=p.id, received_on=p.received_on, amount=p.amount, status=p.status, reference=p.reference
+    )

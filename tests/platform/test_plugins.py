@@ -385,3 +385,35 @@ def test_plugin_secrets_survive_a_master_key_rotation(api_a: ApiClient, settings
     fresh = ApiClient(rotated_app.test_client(), api_a.token)
     assert fresh.get("/hello").get_json() == {"greeting": "hi", "has_key": "true"}
     rotated_app.extensions["loandesk"].db.dispose()
+
+
+def test_a_handler_of_an_absent_plugins_event_is_refused_unless_optional(settings) -> None:
+    from loandesk.app import create_app
+    from loandesk.events import EventHandler, EventType
+    from loandesk.sdk import hookimpl
+
+    class Listener:
+        PLUGIN = PluginInfo(name="listener", title_zh="x", title_en="x", version="0")
+
+        def __init__(self, optional: bool) -> None:
+            self.optional = optional
+
+        @hookimpl
+        def loandesk_event_handlers(self) -> list[EventHandler]:
+            handle = lambda ctx, event: None  # noqa: E731
+            return [EventHandler("elsewhere.happened", "h", handle, optional=self.optional)]
+
+    class Emitter:
+        PLUGIN = PluginInfo(name="elsewhere", title_zh="x", title_en="x", version="0")
+
+        @hookimpl
+        def loandesk_event_types(self) -> list[EventType]:
+            return [EventType("elsewhere.happened", "x", "x", "elsewhere")]
+
+    with pytest.raises(PluginError, match=r"handles unknown event 'elsewhere\.happened'"):
+        create_app(settings, plugins=[Listener(optional=False)])
+    for plugins, registered in (([Listener(True)], []), ([Listener(True), Emitter()], ["h"])):
+        app = create_app(settings, plugins=plugins)
+        handlers = app.extensions["loandesk.events"].handlers
+        assert [h.key for plugin, h in handlers if plugin == "listener"] == registered
+        app.extensions["loandesk"].db.dispose()

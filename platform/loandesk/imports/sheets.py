@@ -15,12 +15,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter, quote_sheetname
-from openpyxl.worksheet.datavalidation import DataValidation
+# openpyxl is imported where a workbook is built or read, not with this module: it imports
+# numpy whenever numpy is installed (scikit-learn brings it), and every process would pay for
+# it at start-up
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 from loandesk.fields.registry import FieldSpec
 from loandesk.i18n import N_
@@ -81,6 +82,8 @@ class Column:
 
     @property
     def letter(self) -> str:
+        from openpyxl.utils import get_column_letter
+
         return get_column_letter(self.index + 1)
 
 
@@ -118,6 +121,11 @@ def template(
 ) -> bytes:
     """The import template of ``fields`` (in form order); ``translate`` turns a message id
     into the user's language."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter, quote_sheetname
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -186,6 +194,9 @@ def _number_format(spec: FieldSpec) -> str | None:
 def _instructions(
     book: Workbook, fields: Sequence[FieldSpec], *, locale: str, translate: Any, title: str
 ) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     sheet = book.create_sheet(translate(N_("Instructions"))[:31])
     bold = Font(bold=True)
     sheet.append([title])
@@ -257,6 +268,8 @@ def check_package(data: bytes) -> None:
 
 
 def _open(data: bytes) -> Any:
+    from openpyxl import load_workbook
+
     check_package(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -373,6 +386,8 @@ def rejected(
     headers: Sequence[Any], rows: Iterable[tuple[int, list[Any], str]], *, error_header: str
 ) -> bytes:
     """The rejected rows: the original columns, then the row number and the errors."""
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(DATA_SHEET)
     width = len(headers)
@@ -387,6 +402,9 @@ def table(
     headers: Sequence[str], rows: Iterable[Sequence[Any]], *, formats: Sequence[str | None]
 ) -> bytes:
     """A plain table (an export): a header row, then the rows, with per-column formats."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(DATA_SHEET)
     for index, number_format in enumerate(formats, start=1):

@@ -152,6 +152,8 @@ def init_app(app: Flask, db: Database, redis_url: str, plugin_host: PluginHost) 
     for name, contribution in plugin_host.contributions.items():
         for handler in contribution.event_handlers:
             if handler.event not in types:
+                if handler.optional:  # the plugin that emits it is not installed
+                    continue
                 raise PluginError(f"plugin {name!r} handles unknown event {handler.event!r}")
             handlers.append((name, handler))
     registry.schedules = [(None, schedule) for schedule in core_jobs.SCHEDULES]

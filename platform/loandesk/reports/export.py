@@ -26,9 +26,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -268,6 +265,11 @@ def to_csv(table: Table) -> bytes:
 def to_xlsx(table: Table, title: str) -> bytes:
     """A workbook of one sheet: the header row, then the rows, numbers as numbers with their
     formats, buckets as dates."""
+    # imported here: openpyxl imports numpy when installed (see loandesk.imports.sheets)
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(sheet_title(title))
     bold = Font(bold=True)

@@ -84,3 +84,28 @@ def test_a_due_date_on_a_public_holiday_rolls_to_the_next_working_day(desk: Desk
     # 2025-10-01 to 10-08 is the National Day holiday (国庆节): the first due date moves to
     # the 9th; November's 1st is a Saturday, moved to Monday the 3rd
     assert dues[:3] == [dt.date(2025, 10, 9), dt.date(2025, 11, 3), dt.date(2025, 12, 1)]
+
+
+def test_histories_read_many_loans_with_their_schedules_and_payments(desk: Desk) -> None:
+    first, second, third = (desk.book() for _ in range(3))
+    assert desk.pay(first["id"], "1000.00", dt.date(2025, 2, 20)).status_code == 201
+    assert desk.pay(first["id"], "500.00", dt.date(2025, 3, 20)).status_code == 201
+    assert desk.pay(third["id"], "700.00", dt.date(2025, 2, 21)).status_code == 201
+    ids = sorted(uuid.UUID(loan["id"]) for loan in (first, second, third))
+    with desk.session() as session:
+        book = sdk.loan_book()
+        page = book.histories(session, limit=2)
+        rest = book.histories(session, after=page[-1].loan.id, limit=2)
+        assert [h.loan.id for h in page + rest] == ids
+        by_id = {h.loan.id: h for h in page + rest}
+        for loan_id in ids:
+            assert list(by_id[loan_id].installments) == book.installments(session, loan_id)
+            assert list(by_id[loan_id].payments) == book.payments(session, loan_id)
+            assert by_id[loan_id].loan == book.get(session, loan_id)
+        one = uuid.UUID(first["id"])
+        [only] = book.histories(session, loan_ids=[one])
+        assert [p.amount for p in only.payments] == [Decimal("1000.00"), Decimal("500.00")]
+        customer = uuid.UUID(desk.customer_id)
+        assert len(book.histories(session, customer_ids=[customer])) == 3
+        assert book.histories(session, customer_ids=[uuid.uuid4()]) == []
+        assert book.histories(session, statuses=("settled",)) == []
