@@ -14,47 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from flask import Flask
 
 from loandesk import sdk
-from loandesk.sdk import PluginInfo, hookimpl
-from loandesk.settings import Settings
 from tests.helpers import ApiClient, csrf_from
 from tests.plugins.customers.conftest import PASSWORD, firm, new_customer  # noqa: F401
 from tests.plugins.repayment.conftest import PRODUCT_ID, Desk, desk  # noqa: F401
-
-
-class Collections:
-    """Stands in for the collections plugin (written beside this one): it declares the event
-    ``collection.promise_broken`` about a ``collection_case``, which early warning listens to."""
-
-    PLUGIN = PluginInfo(
-        name="testcollections", title_zh="测试催收", title_en="Test collections", version="1"
-    )
-
-    @hookimpl
-    def loandesk_event_types(self) -> list[sdk.EventType]:
-        return [
-            sdk.EventType(
-                "collection.promise_broken", "承诺还款已违约", "Promise broken", "collection_case"
-            )
-        ]
-
-
-@pytest.fixture
-def app(settings: Settings, database_urls: Any) -> Iterator[Flask]:
-    """The suite's app, with the collections stand-in installed."""
-    from loandesk.app import create_app
-    from tests.conftest import _compiled_templates, _empty_redis, _empty_tables
-
-    _empty_redis(settings.redis_url)
-    made = create_app(settings, plugins=[Collections()])
-    made.testing = True
-    made.jinja_env.bytecode_cache = _compiled_templates
-    yield made
-    made.extensions["loandesk"].db.dispose()
-    _empty_tables(database_urls)
-    _empty_redis(settings.redis_url)
 
 
 class Warn:
