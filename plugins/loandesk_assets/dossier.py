@@ -203,6 +203,9 @@ def workbook(dossier: Dossier) -> bytes:
             cell.font = Font(bold=True)
         for values in table.rows:
             ws.append([_cell(v) for v in values])
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, Decimal):
+                    cell.number_format = "#,##0.00"
     letter = book.create_sheet("催收函")
     for line in demand_letter_text(dossier).splitlines():
         letter.append([line])
