@@ -31,7 +31,7 @@ blp = Blueprint(
 CLASSES = ", ".join(CLASS_CODES)
 
 
-class ChangeSchema(ma.Schema):
+class ClassChangeSchema(ma.Schema):
     changed_on = ma.fields.Date()
     from_class = ma.fields.String(allow_none=True)
     to_class = ma.fields.String()
@@ -52,16 +52,16 @@ class LoanClassSchema(ma.Schema):
     override_reason = ma.fields.String(allow_none=True)
     principal_outstanding = ma.fields.Decimal(as_string=True, places=2)
     history = ma.fields.List(
-        ma.fields.Nested(ChangeSchema), metadata={"description": "newest first"}
+        ma.fields.Nested(ClassChangeSchema), metadata={"description": "newest first"}
     )
 
 
-class OverrideSchema(ma.Schema):
+class ClassOverrideSchema(ma.Schema):
     loan_class = ma.fields.String(required=True, validate=validate.OneOf(CLASS_CODES))
     reason = ma.fields.String(required=True, metadata={"description": "Why (kept in the audit)"})
 
 
-class ReasonSchema(ma.Schema):
+class ClearOverrideSchema(ma.Schema):
     reason = ma.fields.String(required=True)
 
 
@@ -104,7 +104,7 @@ class WriteOffCreateSchema(ma.Schema):
     reason = ma.fields.String(required=True)
 
 
-class NoteSchema(ma.Schema):
+class WriteOffNoteSchema(ma.Schema):
     note = ma.fields.String(load_default=None)
 
 
@@ -112,7 +112,7 @@ class WriteOffListArgs(sdk.PageArgs):
     status = ma.fields.String(load_default=None, validate=validate.OneOf(WRITE_OFF_STATUSES))
 
 
-class DossierArgs(ma.Schema):
+class DossierFormatArgs(ma.Schema):
     format = ma.fields.String(load_default="pdf", validate=validate.OneOf(("pdf", "xlsx", "zip")))
 
 
@@ -167,7 +167,7 @@ class LoanClassView(MethodView):
 @blp.route("/loans/<uuid:loan_id>/class/override")
 class OverrideView(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(OverrideSchema)
+    @blp.arguments(ClassOverrideSchema)
     @blp.response(200, LoanClassSchema)
     @blp.alt_response(409, description="The loan is not active")
     def put(self, args: dict[str, Any], loan_id: uuid.UUID) -> dict[str, Any]:
@@ -185,7 +185,7 @@ class OverrideView(MethodView):
 @blp.route("/loans/<uuid:loan_id>/class/override/clear")
 class ClearOverrideView(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(ReasonSchema)
+    @blp.arguments(ClearOverrideSchema)
     @blp.response(200, LoanClassSchema)
     @blp.alt_response(409, description="The loan's class is not overridden")
     def post(self, args: dict[str, Any], loan_id: uuid.UUID) -> dict[str, Any]:
@@ -256,7 +256,7 @@ class WriteOffView(MethodView):
 @blp.route("/write-offs/<uuid:write_off_id>/approve")
 class ApproveView(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(NoteSchema)
+    @blp.arguments(WriteOffNoteSchema)
     @blp.response(200, WriteOffSchema)
     @blp.alt_response(403, description="The maker, a collector, or no permission")
     @blp.alt_response(409, description="Reviewed already, or the loan is no longer active")
@@ -272,7 +272,7 @@ class ApproveView(MethodView):
 @blp.route("/write-offs/<uuid:write_off_id>/reject")
 class RejectView(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(NoteSchema)
+    @blp.arguments(WriteOffNoteSchema)
     @blp.response(200, WriteOffSchema)
     def post(self, args: dict[str, Any], write_off_id: uuid.UUID) -> WriteOff:
         """The checker rejects, saying why in ``note``."""
@@ -299,7 +299,7 @@ class CancelView(MethodView):
 @blp.route("/loans/<uuid:loan_id>/dossier")
 class DossierView(MethodView):
     @sdk.require_token("records:read")
-    @blp.arguments(DossierArgs, location="query")
+    @blp.arguments(DossierFormatArgs, location="query")
     @blp.response(200, description="The file (application/pdf, .xlsx or application/zip)")
     def get(self, args: dict[str, Any], loan_id: uuid.UUID) -> Response:
         """The loan's litigation dossier: ``format`` pdf (default), xlsx or zip (both, with the

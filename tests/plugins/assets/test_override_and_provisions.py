@@ -123,3 +123,22 @@ def test_the_class_migration_report(assets_desk: Desk) -> None:
     # paid its first installment, then fell behind (关注 only)
     assert moves[("normal", "special_mention")] == 3
     assert moves[("special_mention", "substandard")] == 2
+
+
+def test_a_loan_repaid_early_leaves_provisions(assets_desk: Desk) -> None:
+    desk = assets_desk
+    loan = desk.book()
+    body = {"kind": "full", "repaid_on": "2025-02-01"}
+    total = desk.api.post(f"/loans/{loan['id']}/early-repayment/quote", json=body).get_json()
+    posted = desk.api.post(
+        f"/loans/{loan['id']}/early-repayment", json={**body, "amount": total["total"]}
+    )
+    assert posted.status_code == 201, posted.get_json()
+    lines = api(desk, "chief").get("/assets/provisions").get_json()["lines"]
+    assert sum(line["loans"] for line in lines) == 0
+    from loandesk_assets.models import LoanClass
+
+    with desk.session() as session:
+        row = session.get(LoanClass, (uuid.UUID(desk.firm.tenant.id), uuid.UUID(loan["id"])))
+        assert row is not None
+        assert (row.loan_status, row.principal_outstanding) == ("settled", Decimal("0.00"))
