@@ -37,6 +37,9 @@ def test_provisions_loan_page_override_and_write_off_queue(assets_desk: Desk) ->
     done = _post(chief, page, f"{page}/override", {"loan_class": "loss", "reason": "失联"})
     assert done.status_code == 302  # type: ignore[attr-defined]
     assert "失联" in chief.get(page).get_data(as_text=True)
+    loan_page = chief.get(f"/t/{desk.firm.tenant.slug}/loans/{loan['id']}")
+    assert loan_page.status_code == 200
+    assert page in loan_page.get_data(as_text=True)  # the loan's page links its class
     table = chief.get(f"{base}/").get_data(as_text=True)
     assert "¥" in table and "100.00%" in table
 
