@@ -167,11 +167,14 @@ def build(session: Session, loan: sdk.LoanSummary) -> Dossier:
             )
         )
         files.extend(section.files)
+    # the arrears as close of business last stated them (its business date), else as of today
+    as_of = loan.cob_date or today
     letter = {
         "tenant": sdk.current().name,
         "loan": loan,
         "made_on": today,
-        "overdue": _money(overdue if overdue > 0 else loan.overdue_amount),
+        "as_of": as_of,
+        "overdue": _money(loan.overdue_amount if loan.cob_date else overdue),
         "owed": _money(owed),
         "pay_by": today + dt.timedelta(days=7),
         "oldest_due": next((x.due_date for x in lines if x.outstanding > 0), None),

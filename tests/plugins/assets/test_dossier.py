@@ -102,6 +102,7 @@ def test_the_workbook_and_the_zip(lawyer_desk: tuple[Office, str]) -> None:
     assert book["还款记录"]["B2"].number_format == "#,##0.00"
     letter = "\n".join(str(r[0] or "") for r in book["催收函"].values)
     assert "请您于" in letter and "逾期" in letter
+    assert "截至 2025-10-01" in letter  # the arrears as of the last close of business
 
     bundle = _get(office, loan_id, "zip")
     assert bundle.status_code == 200
