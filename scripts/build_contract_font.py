@@ -44,7 +44,7 @@ RANGES = (
 )
 OUTPUT = (
     Path(__file__).resolve().parent.parent
-    / "plugins/loandesk_contracts/fonts/NotoSerifSC-Regular.subset.woff2"
+    / "platform/loandesk/fonts/NotoSerifSC-Regular.subset.woff2"
 )
 
 

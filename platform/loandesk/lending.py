@@ -39,7 +39,7 @@ class LoanSummary:
     number: str
     customer_id: uuid.UUID
     application_id: uuid.UUID | None
-    status: str  # pending (待放款) / active / settled (结清)
+    status: str  # pending (待放款) / active / settled (结清) / written_off (已核销)
     principal: Decimal
     periods: int
     product_terms: ProductTerms
@@ -189,6 +189,40 @@ class LoanBook(Protocol):
     def activate(self, session: Session, loan_id: Any, disbursed_on: dt.date) -> LoanSummary:
         """Pay out the pending loan on ``disbursed_on``: its schedule starts that day.
         ``Conflict`` when it is not pending."""
+
+    def write_off(
+        self,
+        session: Session,
+        loan_id: Any,
+        written_off_on: dt.date,
+        *,
+        reason: str,
+        approved_by: uuid.UUID | None = None,
+    ) -> WrittenOff:
+        """Write the active loan off (核销) on ``written_off_on``: status ``written_off``, its
+        outstanding receivables moved to write-off in the ledger, audited, event
+        ``loan.written_off``. Close of business leaves it; the borrower still owes, and later
+        payments post as recoveries (``recoveries``). ``Conflict`` when it is not active."""
+
+    def recoveries(
+        self, session: Session, loan_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, Decimal]:
+        """What was recovered (payments posted after the write-off, less their reversals) on
+        each written-off loan of ``loan_ids`` (absent: nothing), in one query."""
+
+
+@dataclass(frozen=True)
+class WrittenOff:
+    """What a write-off (核销) took off the books: the outstanding of each part
+    (principal, interest, fees, penalty) on ``written_off_on``, and their ``total``."""
+
+    loan_id: uuid.UUID
+    written_off_on: dt.date
+    principal: Decimal
+    interest: Decimal
+    fees: Decimal
+    penalty: Decimal
+    total: Decimal
 
 
 @dataclass(frozen=True)

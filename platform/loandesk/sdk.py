@@ -95,6 +95,7 @@ from loandesk.lending import (
     LoanPosition,
     LoanSummary,
     PaymentLine,
+    WrittenOff,
 )
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
 from loandesk.payouts import (
@@ -105,6 +106,9 @@ from loandesk.payouts import (
     PayoutResult,
     can_query,
 )
+from loandesk.pdf import FONT_FAMILY as PDF_FONT_FAMILY
+from loandesk.pdf import RefusedFetch as PdfRefusedFetch
+from loandesk.pdf import to_pdf as html_to_pdf
 from loandesk.pii import Keyring, PersonalData
 from loandesk.pii import for_current_tenant as keyring
 from loandesk.pii.logfilter import scrub as scrub_personal
@@ -571,6 +575,7 @@ __all__ = [
     "ANONYMISED_NAME",
     "DEFAULT_RATE_CAP",
     "N_",
+    "PDF_FONT_FAMILY",
     "RECORD_APPROVAL_TEMPLATE",
     "RECORD_TODOS_TEMPLATE",
     "XLSX_MIMETYPE",
@@ -631,6 +636,7 @@ __all__ = [
     "PayoutQuery",
     "PayoutRequest",
     "PayoutResult",
+    "PdfRefusedFetch",
     "Permission",
     "PersonalData",
     "PluginInfo",
@@ -659,6 +665,7 @@ __all__ = [
     "Undeliverable",
     "ValidationFailed",
     "ValueContext",
+    "WrittenOff",
     "acting_user",
     "active_staff",
     "admin_required",
@@ -692,6 +699,7 @@ __all__ = [
     "field_defaults",
     "finance",
     "hookimpl",
+    "html_to_pdf",
     "keep_attachment",
     "keyring",
     "latest_approval",

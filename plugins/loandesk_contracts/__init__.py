@@ -153,3 +153,49 @@ def loandesk_record_sections(
     from loandesk_contracts.views import loan_section
 
     return [loan_section(session, record_id)]
+
+
+@sdk.hookimpl
+def loandesk_dossier_sections(session: Any, loan_id: uuid.UUID) -> list[sdk.DossierSection] | None:
+    """The litigation dossier's contract: its number, status and signing dates, and the signed
+    PDF as it was kept (nothing while the loan has no signed contract)."""
+    from loandesk_contracts import service
+
+    contract = service.signed_contract(session, loan_id)
+    if contract is None or contract.signed_pdf_id is None:
+        return None
+    signed_at = contract.signed_at.date().isoformat() if contract.signed_at else ""
+    sent_at = contract.sent_at.date().isoformat() if contract.sent_at else ""
+    return [
+        sdk.DossierSection(
+            key="contracts.signed",
+            title_zh="借款合同",
+            title_en="Loan contract",
+            columns=(
+                ("合同编号", "Contract number"),
+                ("借款人", "Borrower"),
+                ("发送签署", "Sent for signing"),
+                ("签署完成", "Signed"),
+                ("签署方式", "Signed through"),
+                ("文件校验值(SHA-256)", "File SHA-256"),
+            ),
+            rows=(
+                (
+                    contract.number,
+                    contract.borrower_name,
+                    sent_at,
+                    signed_at,
+                    contract.provider,
+                    contract.signed_pdf_sha256,
+                ),
+            ),
+            files=(
+                sdk.DossierFile(
+                    name=f"借款合同-{contract.number}.pdf",
+                    content_type="application/pdf",
+                    data=sdk.attachment_bytes(contract.signed_pdf_id),
+                ),
+            ),
+            order=10,
+        )
+    ]

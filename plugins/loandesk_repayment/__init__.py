@@ -153,6 +153,7 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType("loan.booked", "贷款已录入", "Loan booked", "loan"),
         sdk.EventType("loan.activated", "贷款已放款生效", "Loan activated", "loan"),
         sdk.EventType("loan.settled", "贷款已结清", "Loan settled", "loan"),
+        sdk.EventType("loan.written_off", "贷款已核销", "Loan written off", "loan"),
         sdk.EventType("payment.posted", "还款已入账", "Payment posted", "loan"),
         sdk.EventType("payment.reversed", "还款已冲正", "Payment reversed", "loan"),
         sdk.EventType("loan.early_repaid", "贷款已提前还款", "Loan repaid early", "loan"),
@@ -260,6 +261,7 @@ _STATUS = {
     "pending": ("待放款", "Pending"),
     "active": ("还款中", "Active"),
     "settled": ("已结清", "Settled"),
+    "written_off": ("已核销", "Written off"),
 }
 
 

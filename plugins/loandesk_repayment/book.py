@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, object_session
 
 from loandesk import sdk
 from loandesk.sdk import finance
-from loandesk_repayment import loans
+from loandesk_repayment import loans, write_off
 from loandesk_repayment.funders import funders_of
 from loandesk_repayment.models import (
     PARTS,
@@ -169,6 +169,25 @@ class RepaymentLoanBook:
         loan = loans.get_loan(session, loan_id)
         loans.activate(session, loan, disbursed_on)
         return summary(loans.get_loan(session, loan.id))
+
+    def write_off(
+        self,
+        session: Session,
+        loan_id: Any,
+        written_off_on: dt.date,
+        *,
+        reason: str,
+        approved_by: uuid.UUID | None = None,
+    ) -> sdk.WrittenOff:
+        loan = loans.get_loan(session, loan_id)
+        return write_off.write_off(
+            session, loan.id, written_off_on, reason=reason, approved_by=approved_by
+        )
+
+    def recoveries(
+        self, session: Session, loan_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, Decimal]:
+        return write_off.recoveries(session, loan_ids)
 
 
 def _installment_line(item: Installment) -> sdk.InstallmentLine:

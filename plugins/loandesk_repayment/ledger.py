@@ -6,7 +6,9 @@ Accounts (debit-normal first):
 - ``cash``: money received from the borrower;
 - ``funds_disbursed``: what the funders paid out (credit at activation);
 - ``interest_income``, ``fee_income``, ``penalty_income``: what the loan earns as it is due;
-- ``credit_balance``: money received beyond what was due (溢缴款), owed back to the borrower.
+- ``credit_balance``: money received beyond what was due (溢缴款), owed back to the borrower;
+- ``written_off``: receivables taken off the books by a write-off (核销), and
+  ``recovery_income``: what the borrower paid after it (write_off.py).
 """
 
 from __future__ import annotations
@@ -145,6 +147,8 @@ def ledger_problems(session: Session, loan: Loan) -> list[str]:
     for installment in installments:
         for part in PARTS:
             owed[part] += installment.outstanding(part)
+    if loan.status == "written_off":
+        owed = dict.fromkeys(PARTS, Decimal(0))  # moved to ``written_off``, owed off the books
     for part in PARTS:
         found = balances.get(RECEIVABLE[part], Decimal(0))
         if found != owed[part]:

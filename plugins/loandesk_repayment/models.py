@@ -26,8 +26,9 @@ from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from loandesk.sdk import Base, CustomValues, JSONValues, Money, TenantOwned, UTCDateTime, utcnow
 
-# pending (booked, not paid out) → active (disbursed, schedule written) → settled (结清)
-LOAN_STATUSES = ("pending", "active", "settled")
+# pending (booked, not paid out) → active (disbursed, schedule written) → settled (结清),
+# or active → written_off (核销: off the books, later payments are recoveries)
+LOAN_STATUSES = ("pending", "active", "settled", "written_off")
 INSTALLMENT_STATUSES = ("pending", "partial", "paid")
 PAYMENT_STATUSES = ("posted", "reversed")
 PAYMENT_SOURCES = ("staff", "api", "import", "credit")
@@ -98,9 +99,10 @@ class Loan(TenantOwned, CustomValues, Base):
     terms: Mapped[dict[str, Any]] = mapped_column(JSONValues)
     principal: Mapped[Decimal] = mapped_column(Money())
     periods: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default="pending")
     disbursed_on: Mapped[dt.date | None] = mapped_column(Date)
     settled_on: Mapped[dt.date | None] = mapped_column(Date)
+    written_off_on: Mapped[dt.date | None] = mapped_column(Date)
     annual_rate_irr: Mapped[str | None] = mapped_column(String(20))  # a Decimal, as text
     credit_balance: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     version: Mapped[int] = mapped_column(Integer, default=0)

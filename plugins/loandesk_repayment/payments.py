@@ -31,9 +31,10 @@ from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk.sdk import N_, Conflict, finance
-from loandesk_repayment import cob_settings, cob_sql, ledger, loans
+from loandesk_repayment import cob_settings, cob_sql, ledger, loans, write_off
 from loandesk_repayment.loans import refuse
 from loandesk_repayment.models import PARTS, PAYMENT_SOURCES, Allocation, Installment, Loan, Payment
+from loandesk_repayment.write_off import RECOVERY_INCOME
 
 ZERO = Decimal("0.00")
 
@@ -83,7 +84,7 @@ def post_payment(
     loan = loans.lock(session, loan.id)
     if idempotency_key and (earlier := _replay(session, idempotency_key, print_)):
         return earlier  # the same request got the lock first and committed
-    if loan.status != "active":
+    if loan.status not in ("active", "written_off"):  # written off: a recovery
         raise Conflict(
             N_("Payments are posted to active loans only; this one is %(status)s."),
             params={"status": loan.status},
@@ -148,7 +149,15 @@ def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
     """A payment or a reversal on a loan close of business has seen (``cob_date``): its DPD,
     bucket and overdue amounts as of that date now (a bucket that moves is an event, as at
     close of business), and the plugins that follow arrears are told
-    (``loandesk_loan_positions``: collections closes the case of a loan paid up)."""
+    (``loandesk_loan_positions``: collections closes the case of a loan paid up). On a
+    written-off loan, whose arrears no longer move, they are told of the recovery only
+    (cause ``recovery``: the assets plugin restates what was recovered)."""
+    if loan.status == "written_off":
+        day = loan.cob_date or loan.written_off_on or loans.local_today()
+        sdk.loan_positions_moved(
+            session, cob_sql.positions(session, day, [loan.id], {}, f"recovery_{cause}")
+        )
+        return
     if loan.cob_date is None:
         return
     day = loan.cob_date
@@ -193,11 +202,18 @@ def _replay(session: Session, key: str, print_: str) -> Posted | None:
 
 
 def allocate_due(
-    session: Session, loan: Loan, payment: Payment, amount: Decimal, day: dt.date
+    session: Session,
+    loan: Loan,
+    payment: Payment,
+    amount: Decimal,
+    day: dt.date,
+    *,
+    every_installment: bool = False,
 ) -> tuple[dict[str, Decimal], Decimal, list[Installment]]:
-    """Spread ``amount`` over what is due on ``day``, oldest installment first, each in the
-    product's allocation order, writing the payment's allocation rows and restating the
-    installments; (paid by part, what is left, the installments in force)."""
+    """Spread ``amount`` over what is due on ``day`` (over every installment with
+    ``every_installment``: a written-off loan is owed whole), oldest installment first, each
+    in the product's allocation order, writing the payment's allocation rows and restating
+    the installments; (paid by part, what is left, the installments in force)."""
     named = [
         str(p) for p in finance.codec.product_terms_from_dict(loan.product_terms).allocation_order
     ]
@@ -207,7 +223,7 @@ def allocate_due(
     by_part: dict[str, Decimal] = defaultdict(Decimal)
     installments = loans.installments_of(session, loan, fresh=True)
     for installment in installments:
-        if left == 0 or installment.due_date > day:
+        if left == 0 or (installment.due_date > day and not every_installment):
             break
         for part in order:
             take = min(left, installment.outstanding(part))
@@ -226,12 +242,15 @@ def allocate_due(
 
 
 def _allocate(session: Session, loan: Loan, payment: Payment) -> None:
+    recovery = loan.status == "written_off"
     by_part, left, installments = allocate_due(
-        session, loan, payment, payment.amount, payment.received_on
+        session, loan, payment, payment.amount, payment.received_on, every_installment=recovery
     )
-    book = ledger.Book(session, loan, "payment", payment.received_on, payment=payment)
+    event = "recovery" if recovery else "payment"
+    book = ledger.Book(session, loan, event, payment.received_on, payment=payment)
     for part in PARTS:
-        book.line("cash", ledger.RECEIVABLE[part], by_part[part])
+        # written off: the receivables left the books, what comes in is recovery income
+        book.line("cash", RECOVERY_INCOME if recovery else ledger.RECEIVABLE[part], by_part[part])
     if left > 0:
         payment.to_credit = left
         loan.credit_balance += left
@@ -239,6 +258,8 @@ def _allocate(session: Session, loan: Loan, payment: Payment) -> None:
             Allocation(payment_id=payment.id, installment_id=None, part="credit", amount=left)
         )
         book.line("cash", "credit_balance", left, by_funder=False)
+    if recovery:
+        return  # a written-off loan stays written off, however much comes back
     if all(sum((i.outstanding(p) for p in PARTS), ZERO) == 0 for i in installments):
         loan.status, loan.settled_on = "settled", payment.received_on
         payment.settled_loan = True
@@ -293,6 +314,9 @@ def reverse_payment(
         )
     if loan.credit_balance < payment.to_credit:
         raise Conflict(N_("The credit this payment left has been used since."))
+    recovery = loan.status == "written_off"
+    if recovery and not write_off.is_recovery(session, loan, payment.id):
+        raise Conflict(N_("This payment was posted before the loan was written off."))
     rows = list(
         session.scalars(
             select(Allocation).where(
@@ -321,7 +345,8 @@ def reverse_payment(
         _restate(touched[installment_id], None)
     book = ledger.Book(session, loan, "reversal", loans.local_today(), payment=payment)
     for part in PARTS:
-        book.line("cash", ledger.RECEIVABLE[part], -by_part[part])
+        credited = RECOVERY_INCOME if recovery else ledger.RECEIVABLE[part]
+        book.line("cash", credited, -by_part[part])
     if payment.to_credit:
         loan.credit_balance -= payment.to_credit
         book.line("cash", "credit_balance", -payment.to_credit, by_funder=False)

@@ -18,6 +18,7 @@ STATUSES = (
     ("pending", "待放款", "Pending"),
     ("active", "还款中", "Active"),
     ("settled", "已结清", "Settled"),
+    ("written_off", "已核销", "Written off"),
 )
 
 FIELDS = (

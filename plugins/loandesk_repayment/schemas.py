@@ -99,7 +99,7 @@ class LoanSchema(sdk.RecordSchema):
     product_version = ma.fields.Integer()
     principal = Amount
     periods = ma.fields.Integer()
-    status = ma.fields.String(metadata={"description": "pending, active or settled"})
+    status = ma.fields.String(metadata={"description": "pending, active, settled or written_off"})
     disbursed_on = ma.fields.Date(allow_none=True)
     settled_on = ma.fields.Date(allow_none=True)
     annual_rate_irr = ma.fields.String(

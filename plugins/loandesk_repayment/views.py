@@ -22,6 +22,7 @@ STATUS_LABELS = {
     "pending": sdk.N_("Pending"),
     "active": sdk.N_("Active"),
     "settled": sdk.N_("Settled"),
+    "written_off": sdk.N_("Written off"),
     "partial": sdk.N_("Partly paid"),
     "paid": sdk.N_("Paid"),
     "posted": sdk.N_("Posted"),

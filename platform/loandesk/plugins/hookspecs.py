@@ -395,7 +395,10 @@ def loandesk_loan_positions(session: Session, positions: list[LoanPosition]) -> 
       (``days_past_due > 0``) and every loan whose bucket changed (back to the first bucket
       included), up to a few hundred at once;
     - after a payment or a reversal on a loan close of business has already seen: that loan,
-      whatever it now owes.
+      whatever it now owes;
+    - when a loan is paid out (cause ``activation``, nothing owed yet), and after a payment
+      or a reversal on a written-off loan (cause ``recovery_payment`` / ``recovery_reversal``,
+      status ``written_off``: arrears no longer move, what was recovered did).
 
     Work set-based over the list (a handful of statements, not one per loan); never commit;
     raise only for a real fault (the chunk, or the payment, is rolled back with it)."""
