@@ -23,13 +23,13 @@ def test_provisions_loan_page_override_and_write_off_queue(assets_desk: Desk) ->
     chief = signed_in_as(desk, "chief")
     empty = chief.get(f"{base}/")
     assert empty.status_code == 200
-    assert "No active loans are classified yet" in empty.get_data(as_text=True)
+    assert "还没有已分类的还款中贷款" in empty.get_data(as_text=True)
 
     loan = desk.book()
     _cob(desk, dt.date(2025, 3, 1))
     page = f"{base}/loans/{loan['id']}"
     shown = chief.get(page).get_data(as_text=True)
-    assert "Class history" in shown and "dossier.pdf" in shown and "Set the class" in shown
+    assert "分类变动记录" in shown and "dossier.pdf" in shown and "调整分类" in shown
     refused = _post(chief, page, f"{page}/override", {"loan_class": "loss", "reason": ""})
     assert refused.status_code == 422  # type: ignore[attr-defined]
     html = refused.get_data(as_text=True)  # type: ignore[attr-defined]
@@ -55,5 +55,5 @@ def test_provisions_loan_page_override_and_write_off_queue(assets_desk: Desk) ->
     assert approved.status_code == 302  # type: ignore[attr-defined]
     assert desk.api.get(f"/loans/{loan['id']}").get_json()["status"] == "written_off"
     after = chief.get(f"{base}/write-offs/queue").get_data(as_text=True)
-    assert "No write-off waits for your review" in after
+    assert "没有待您复核的核销申请" in after
     assert chief.get(f"{page}/dossier.xlsx").status_code == 200
