@@ -135,18 +135,18 @@ def run_cob(
     A finished or superseded run is answered as it is."""
     commit = commit or session.commit
     run = start(session, day, requested_by=requested_by)
+    if run.state == "running":
+        run.attempts += 1  # committed with the start: one transaction fewer per run
     commit()
     if run.state != "running":
         return run
     buckets = cob_settings.buckets()
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None] = {}
-    run.attempts += 1
-    commit()
     while True:
         done = _chunk_with_retries(session, run.id, day, buckets, rules, chunk_size)
-        commit()
         if done is None:
-            break
+            break  # nothing left: the run finishes in this transaction
+        commit()
         if progress is not None:
             progress(done.loans_done, max(done.loans_total, done.loans_done))
     run = _locked_run(session, run.id)
@@ -235,7 +235,7 @@ def _chunk(
             session, "loan.bucket_changed", "loan", loan_ids, {"from": old, "to": new, **payload}
         )
     moved = {i for loan_ids in outcome.bucket_changes.values() for i in loan_ids}
-    if outcome.in_arrears or moved:
+    if (outcome.in_arrears or moved) and sdk.hook_implemented("loandesk_loan_positions"):
         previous = {row.id: row.bucket for row in loans}
         wanted = sorted(moved | set(outcome.in_arrears))
         sdk.loan_positions_moved(session, cob_sql.positions(session, day, wanted, previous, "cob"))

@@ -91,8 +91,21 @@ class Outcome:
     in_arrears: list[uuid.UUID] = field(default_factory=list)  # DPD > 0 after the chunk
 
 
+# a product version's terms never change once published: read once per process
+_RULES: dict[tuple[uuid.UUID, uuid.UUID, int], PenaltyRule | None] = {}
+
+
 def penalty_rule(session: Session, product_id: uuid.UUID, version: int) -> PenaltyRule | None:
     """The penalty of the product version the loans of a chunk were made on (None: none)."""
+    key = (sdk.current().id, product_id, version)
+    if key not in _RULES:
+        if len(_RULES) > 10_000:
+            _RULES.clear()
+        _RULES[key] = _read_rule(session, product_id, version)
+    return _RULES[key]
+
+
+def _read_rule(session: Session, product_id: uuid.UUID, version: int) -> PenaltyRule | None:
     terms = session.scalar(
         select(L.c.product_terms)
         .where(
@@ -183,7 +196,12 @@ def set_lock_timeout(session: Session) -> None:
     """PostgreSQL: a chunk waits at most a few seconds for a loan's lock (a payment holds it
     for milliseconds), then rolls back and tries again rather than stall the run."""
     if _dialect(session) == "postgresql":
-        session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        session.execute(
+            text(
+                "select set_config('lock_timeout', '5s', true),"
+                " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            )
+        )
 
 
 def _before(day: dt.date) -> Any:
@@ -236,27 +254,24 @@ def apply(
     in_chunk = and_(I.c.tenant_id == tenant, _among(session, I.c.loan_id, ids), _in_force())
     unpaid = _owed() > 0
     yesterday = day - dt.timedelta(days=1)
-    outcome.due_installments = list(
-        session.scalars(
-            select(I.c.id)
-            .join(L, and_(L.c.tenant_id == I.c.tenant_id, L.c.id == I.c.loan_id))
-            .where(
-                in_chunk,
-                unpaid,
-                I.c.due_date <= day,
-                I.c.due_date > func.coalesce(L.c.cob_date, literal(yesterday, Date)),
-            )
-            .order_by(I.c.id)
-        )
-    )
     overdue = I.c.due_date < literal(day, Date)
-    outcome.overdue_installments = list(
-        session.scalars(
-            select(I.c.id)
-            .where(in_chunk, overdue, unpaid, I.c.overdue_since.is_(None))
-            .order_by(I.c.id)
+    falls_due = I.c.due_date > func.coalesce(L.c.cob_date, literal(yesterday, Date))
+    newly_overdue = and_(overdue, I.c.overdue_since.is_(None))
+    # the installments falling due and those newly overdue, in one statement
+    for row in session.execute(
+        select(
+            I.c.id,
+            case((falls_due, 1), else_=0).label("falls_due"),
+            case((newly_overdue, 1), else_=0).label("newly_overdue"),
         )
-    )
+        .join(L, and_(L.c.tenant_id == I.c.tenant_id, L.c.id == I.c.loan_id))
+        .where(in_chunk, unpaid, I.c.due_date <= day, or_(falls_due, newly_overdue))
+        .order_by(I.c.id)
+    ):
+        if row.falls_due:
+            outcome.due_installments.append(row.id)
+        if row.newly_overdue:
+            outcome.overdue_installments.append(row.id)
     groups: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = defaultdict(list)
     for loan in loans:
         groups[(loan.product_id, loan.product_version)].append(loan.id)
@@ -281,6 +296,17 @@ def apply(
         if rule is not None:
             accrual, delta = _penalty_values(days, rule)
             values.update(accrual)
+            if _dialect(session) == "postgresql":
+                # one statement: the UPDATE returns what it added, read from the rows before
+                before = select(I.c.id.label("id"), delta.label("delta")).where(touched).subquery()
+                for loan_id, added in session.execute(
+                    update(I)
+                    .where(I.c.tenant_id == tenant, I.c.id == before.c.id)
+                    .values(**values)
+                    .returning(I.c.loan_id, before.c.delta)
+                ):
+                    penalty[loan_id] += int(added or 0)
+                continue
             # what the UPDATE below adds to each loan's penalty_due, read before it
             for loan_id, added in session.execute(
                 select(I.c.loan_id, func.sum(delta)).where(touched).group_by(I.c.loan_id)

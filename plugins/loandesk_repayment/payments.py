@@ -162,9 +162,10 @@ def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
             loan.id,
             {"from": before, "to": after, "business_date": day.isoformat(), "cause": cause},
         )
-    sdk.loan_positions_moved(
-        session, cob_sql.positions(session, day, [loan.id], {loan.id: before}, cause)
-    )
+    if sdk.hook_implemented("loandesk_loan_positions"):
+        sdk.loan_positions_moved(
+            session, cob_sql.positions(session, day, [loan.id], {loan.id: before}, cause)
+        )
 
 
 def _day(raw: Any, loan: Loan) -> dt.date:

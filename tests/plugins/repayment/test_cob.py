@@ -311,8 +311,8 @@ def test_a_run_killed_half_way_then_run_again_ends_as_one_clean_run(
         session.rollback()
     assert _state(desk)["loans"] != clean["loans"]  # rolled back: nothing was run
     with desk.session() as session:
-        # start, attempt, then chunks 1-3 committed; killed at the 4th
-        killer = _killer(session, 5, before_commit=before_commit)
+        # start with its attempt, then chunks 1-3 committed; killed at the 4th
+        killer = _killer(session, 4, before_commit=before_commit)
         with pytest.raises(Killed):
             cob.run_cob(session, day, commit=killer, chunk_size=4)
         session.rollback()
@@ -450,7 +450,7 @@ def test_a_loan_reopened_behind_the_checkpoint_is_still_taken(desk: Desk) -> Non
     assert paid.status_code == 201, paid.get_json()
     assert desk.api.get(f"/loans/{ids[0]}").get_json()["status"] == "settled"
     with desk.session() as session:
-        killer = _killer(session, 3, before_commit=False)  # after the first chunk
+        killer = _killer(session, 2, before_commit=False)  # after the first chunk
         with pytest.raises(Killed):
             cob.run_cob(session, day, commit=killer, chunk_size=3)
     reversed_ = desk.api.post(
