@@ -59,6 +59,7 @@ def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_repayment import (
         bank_views,  # noqa: F401  (its pages join the blueprint)
         book_views,  # noqa: F401  (the booking page joins bp)
+        cob_views,  # noqa: F401  (the close of business page joins bp)
         early_views,  # noqa: F401  (its routes join bp)
         reminder_views,  # noqa: F401  (its page joins bp)
     )
@@ -97,6 +98,14 @@ def loandesk_nav_items() -> list[sdk.NavItem]:
             section="modules",
             order=31,
             permission="repayment.post",
+        ),
+        sdk.NavItem(
+            "tenant.repayment.cob",
+            "日终批处理",
+            "Close of business",
+            section="modules",
+            order=32,
+            permission="repayment.cob",
         ),
         sdk.NavItem(
             "tenant.repayment.funders",
