@@ -178,6 +178,9 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType("installment.due", "期供已到期", "Installment due", "installment"),
         sdk.EventType("installment.overdue", "期供已逾期", "Installment overdue", "installment"),
         sdk.EventType("loan.bucket_changed", "逾期分档已变化", "Loan DPD bucket changed", "loan"),
+        sdk.EventType(
+            "loan.credit_applied", "溢缴款已冲抵到期款", "Credit balance applied to dues", "loan"
+        ),
     ]
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk.sdk import N_, Conflict
-from loandesk_repayment import cob_settings, cob_sql
+from loandesk_repayment import cob_credit, cob_settings, cob_sql
 from loandesk_repayment.checks import local_today, refuse
 from loandesk_repayment.cob_models import CobRun
 
@@ -223,6 +223,14 @@ def _chunk(
     for key in {(row.product_id, row.product_version) for row in loans}:
         if key not in rules:
             rules[key] = cob_sql.penalty_rule(session, *key)
+    orders = {
+        (row.product_id, row.product_version): cob_sql.allocation_order(
+            session, row.product_id, row.product_version
+        )
+        for row in loans
+        if row.credit_balance > 0
+    }
+    credit = cob_credit.apply_credit(session, day, loans, orders).by_loan  # before overdue
     outcome = cob_sql.apply(session, day, loans, rules, buckets)
     ids = [row.id for row in loans]
     payload = {"business_date": day.isoformat()}
@@ -239,10 +247,8 @@ def _chunk(
         previous = {row.id: row.bucket for row in loans}
         wanted = sorted(moved | set(outcome.in_arrears))
         sdk.loan_positions_moved(session, cob_sql.positions(session, day, wanted, previous, "cob"))
-    if outcome.penalty_by_loan or outcome.bucket_changes:
-        changed = set(outcome.penalty_by_loan) | {
-            i for loan_ids in outcome.bucket_changes.values() for i in loan_ids
-        }
+    if outcome.penalty_by_loan or outcome.bucket_changes or credit:
+        changed = set(outcome.penalty_by_loan) | set(credit) | moved
         sdk.audit_record(
             session,
             "loan.cob",
@@ -253,6 +259,7 @@ def _chunk(
                 "records": sorted(str(i) for i in changed),
                 "penalty": str(sum(outcome.penalty_by_loan.values(), Decimal("0.00"))),
                 "bucket_changes": sum(len(v) for v in outcome.bucket_changes.values()),
+                "credit_applied": str(sum(credit.values(), Decimal("0.00"))),
             },
         )
     if not behind:

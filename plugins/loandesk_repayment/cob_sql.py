@@ -80,6 +80,7 @@ class ChunkLoan:
     product_id: uuid.UUID
     product_version: int
     bucket: str
+    credit_balance: Decimal  # the borrower's credit (溢缴款), yuan
 
 
 @dataclass
@@ -92,31 +93,37 @@ class Outcome:
 
 
 # a product version's terms never change once published: read once per process
-_RULES: dict[tuple[uuid.UUID, uuid.UUID, int], PenaltyRule | None] = {}
+_TERMS: dict[tuple[uuid.UUID, uuid.UUID, int], finance.ProductTerms] = {}
+
+
+def _terms(session: Session, product_id: uuid.UUID, version: int) -> finance.ProductTerms:
+    key = (sdk.current().id, product_id, version)
+    if key not in _TERMS:
+        if len(_TERMS) > 10_000:
+            _TERMS.clear()
+        terms = session.scalar(
+            select(L.c.product_terms)
+            .where(
+                L.c.tenant_id == sdk.current().id,
+                L.c.product_id == product_id,
+                L.c.product_version == version,
+            )
+            .limit(1)
+        )
+        _TERMS[key] = finance.codec.product_terms_from_dict(dict(terms or {}))
+    return _TERMS[key]
 
 
 def penalty_rule(session: Session, product_id: uuid.UUID, version: int) -> PenaltyRule | None:
     """The penalty of the product version the loans of a chunk were made on (None: none)."""
-    key = (sdk.current().id, product_id, version)
-    if key not in _RULES:
-        if len(_RULES) > 10_000:
-            _RULES.clear()
-        _RULES[key] = _read_rule(session, product_id, version)
-    return _RULES[key]
+    return rule_of(_terms(session, product_id, version))
 
 
-def _read_rule(session: Session, product_id: uuid.UUID, version: int) -> PenaltyRule | None:
-    terms = session.scalar(
-        select(L.c.product_terms)
-        .where(
-            L.c.tenant_id == sdk.current().id,
-            L.c.product_id == product_id,
-            L.c.product_version == version,
-        )
-        .limit(1)
-    )
-    product = finance.codec.product_terms_from_dict(dict(terms or {}))
-    return rule_of(product)
+def allocation_order(session: Session, product_id: uuid.UUID, version: int) -> list[str]:
+    """The parts in the product version's allocation order, the ones it leaves out last
+    (as ``payments.allocate_due``)."""
+    named = [str(p) for p in _terms(session, product_id, version).allocation_order]
+    return named + [p for p in PARTS if p not in named]
 
 
 def rule_of(product: finance.ProductTerms) -> PenaltyRule | None:
@@ -222,7 +229,9 @@ def lock_chunk(
 ) -> list[ChunkLoan]:
     """The next ``size`` loans by id still before ``day``, locked for the transaction as
     ``loans.lock`` locks one (SQLite: its one write lock, taken by bumping the versions)."""
-    query = select(L.c.id, L.c.product_id, L.c.product_version, L.c.bucket).where(_due_for(day))
+    query = select(
+        L.c.id, L.c.product_id, L.c.product_version, L.c.bucket, L.c.credit_balance
+    ).where(_due_for(day))
     if after is not None:
         query = query.where(L.c.id > after)
     query = query.order_by(L.c.id).limit(size)
@@ -237,7 +246,9 @@ def lock_chunk(
         rows = first
     else:
         rows = session.execute(query.with_for_update(of=L)).all()
-    return [ChunkLoan(r.id, r.product_id, r.product_version, r.bucket) for r in rows]
+    return [
+        ChunkLoan(r.id, r.product_id, r.product_version, r.bucket, r.credit_balance) for r in rows
+    ]
 
 
 def apply(
