@@ -76,8 +76,11 @@ def cob_run() -> Any:
 @bp.get("/cob/<uuid:run_id>", endpoint="cob_run_row")
 @sdk.permission_required(PERMISSION)
 def cob_run_row(run_id: uuid.UUID) -> Any:
-    """One run's row (the running one polls it until it is done); 404 for another tenant's."""
+    """One run's row for htmx (the running one polls it until it is done), the page for a
+    plain request; 404 for another tenant's."""
     run = sdk.session().scalar(select(CobRun).where(CobRun.id == run_id))
     if run is None:
         abort(404)
+    if not request.headers.get("HX-Request"):
+        return redirect(url_for("tenant.repayment.cob"))
     return render_template("repayment/_cob_run.html", run=run, labels=STATE_LABELS)

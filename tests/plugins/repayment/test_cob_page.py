@@ -80,6 +80,7 @@ def test_a_run_by_the_form_is_queued_polls_and_shows_its_progress(desk: Desk) ->
     text = fragment.get_data(as_text=True)
     assert fragment.status_code == 200 and text.lstrip().startswith(f'<tr id="cob-run-{run_id}"')
     assert "hx-trigger" not in text and "5 / 5" in text
+    assert browser.get(_url(desk, f"/{run_id}")).status_code == 302  # not htmx: the page
     page = browser.get(_url(desk)).get_data(as_text=True)
     assert '<dd id="business-date">2025-05-05</dd>' in page
     again = _run_form(browser, desk, "2025-05-05")  # done already: answered, nothing new
@@ -126,5 +127,8 @@ def test_another_tenants_runs_are_not_shown(desk: Desk, tenant_b: Any) -> None:
     browser = signed_in_as(desk, "finance")
     html = browser.get(_url(desk)).get_data(as_text=True)
     assert _rows(html) == [] and str(other_id) not in html
+    assert (
+        browser.get(_url(desk, f"/{other_id}"), headers={"HX-Request": "true"}).status_code == 404
+    )
     assert browser.get(_url(desk, f"/{other_id}")).status_code == 404
     assert PASSWORD  # the firm's staff sign in with it (signed_in_as)
