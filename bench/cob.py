@@ -169,7 +169,8 @@ def rows(
                 yield "repayment_installments", (
                     tenant["id"], uuid7(), loan_id, k, _month(disbursed, k - 1), due,
                     *amounts, *paid_amounts, "paid" if paid else "pending",
-                    due if paid else None, False,
+                    due if paid else None, False, f"DK{n:013d}", tenant["customer"],
+                    tenant["admin"], tenant["unit"], product["code"], "{}",
                 )  # fmt: skip
 
 
@@ -183,7 +184,7 @@ COLUMNS = {
     "repayment_installments": (
         "tenant_id, id, loan_id, number, period_start, due_date, principal_due, interest_due, "
         "fees_due, penalty_due, principal_paid, interest_paid, fees_paid, penalty_paid, status, "
-        "paid_on, superseded"
+        "paid_on, superseded, loan_number, customer_id, owner_id, org_unit_id, product_code, custom"
     ),
 }
 

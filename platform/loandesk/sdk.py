@@ -411,6 +411,15 @@ def remove_automation_rule(session: Session, rule_id: Any) -> bool:
     return False
 
 
+def hook_implemented(name: str) -> bool:
+    """Whether any plugin enabled for the current tenant implements the hook ``name``: a
+    caller whose arguments cost work to build (``loan_positions_moved``'s positions) skips
+    building them when nobody listens."""
+    from loandesk.plugins import runtime
+
+    return bool(runtime.hook(name).get_hookimpls())
+
+
 def loan_positions_moved(session: Session, positions: list[LoanPosition]) -> None:
     """Tell the current tenant's enabled plugins (``loandesk_loan_positions``) that these
     loans' arrears moved, in the caller's transaction; called by the plugin that keeps loans
@@ -698,6 +707,7 @@ __all__ = [
     "export_workbook",
     "field_defaults",
     "finance",
+    "hook_implemented",
     "hookimpl",
     "html_to_pdf",
     "keep_attachment",

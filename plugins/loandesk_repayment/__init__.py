@@ -59,6 +59,7 @@ def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_repayment import (
         bank_views,  # noqa: F401  (its pages join the blueprint)
         book_views,  # noqa: F401  (the booking page joins bp)
+        cob_views,  # noqa: F401  (the close of business page joins bp)
         early_views,  # noqa: F401  (its routes join bp)
         reminder_views,  # noqa: F401  (its page joins bp)
     )
@@ -97,6 +98,14 @@ def loandesk_nav_items() -> list[sdk.NavItem]:
             section="modules",
             order=31,
             permission="repayment.post",
+        ),
+        sdk.NavItem(
+            "tenant.repayment.cob",
+            "日终批处理",
+            "Close of business",
+            section="modules",
+            order=32,
+            permission="repayment.cob",
         ),
         sdk.NavItem(
             "tenant.repayment.funders",
@@ -170,6 +179,9 @@ def loandesk_event_types() -> list[sdk.EventType]:
         sdk.EventType("installment.due", "期供已到期", "Installment due", "installment"),
         sdk.EventType("installment.overdue", "期供已逾期", "Installment overdue", "installment"),
         sdk.EventType("loan.bucket_changed", "逾期分档已变化", "Loan DPD bucket changed", "loan"),
+        sdk.EventType(
+            "loan.credit_applied", "溢缴款已冲抵到期款", "Credit balance applied to dues", "loan"
+        ),
     ]
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk.sdk import N_, Conflict
-from loandesk_repayment import cob_settings, cob_sql
+from loandesk_repayment import cob_credit, cob_settings, cob_sql
 from loandesk_repayment.checks import local_today, refuse
 from loandesk_repayment.cob_models import CobRun
 
@@ -135,18 +135,18 @@ def run_cob(
     A finished or superseded run is answered as it is."""
     commit = commit or session.commit
     run = start(session, day, requested_by=requested_by)
+    if run.state == "running":
+        run.attempts += 1  # committed with the start: one transaction fewer per run
     commit()
     if run.state != "running":
         return run
     buckets = cob_settings.buckets()
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None] = {}
-    run.attempts += 1
-    commit()
     while True:
         done = _chunk_with_retries(session, run.id, day, buckets, rules, chunk_size)
-        commit()
         if done is None:
-            break
+            break  # nothing left: the run finishes in this transaction
+        commit()
         if progress is not None:
             progress(done.loans_done, max(done.loans_total, done.loans_done))
     run = _locked_run(session, run.id)
@@ -223,6 +223,14 @@ def _chunk(
     for key in {(row.product_id, row.product_version) for row in loans}:
         if key not in rules:
             rules[key] = cob_sql.penalty_rule(session, *key)
+    orders = {
+        (row.product_id, row.product_version): cob_sql.allocation_order(
+            session, row.product_id, row.product_version
+        )
+        for row in loans
+        if row.credit_balance > 0
+    }
+    credit = cob_credit.apply_credit(session, day, loans, orders).by_loan  # before overdue
     outcome = cob_sql.apply(session, day, loans, rules, buckets)
     ids = [row.id for row in loans]
     payload = {"business_date": day.isoformat()}
@@ -235,14 +243,12 @@ def _chunk(
             session, "loan.bucket_changed", "loan", loan_ids, {"from": old, "to": new, **payload}
         )
     moved = {i for loan_ids in outcome.bucket_changes.values() for i in loan_ids}
-    if outcome.in_arrears or moved:
+    if (outcome.in_arrears or moved) and sdk.hook_implemented("loandesk_loan_positions"):
         previous = {row.id: row.bucket for row in loans}
         wanted = sorted(moved | set(outcome.in_arrears))
         sdk.loan_positions_moved(session, cob_sql.positions(session, day, wanted, previous, "cob"))
-    if outcome.penalty_by_loan or outcome.bucket_changes:
-        changed = set(outcome.penalty_by_loan) | {
-            i for loan_ids in outcome.bucket_changes.values() for i in loan_ids
-        }
+    if outcome.penalty_by_loan or outcome.bucket_changes or credit:
+        changed = set(outcome.penalty_by_loan) | set(credit) | moved
         sdk.audit_record(
             session,
             "loan.cob",
@@ -253,6 +259,7 @@ def _chunk(
                 "records": sorted(str(i) for i in changed),
                 "penalty": str(sum(outcome.penalty_by_loan.values(), Decimal("0.00"))),
                 "bucket_changes": sum(len(v) for v in outcome.bucket_changes.values()),
+                "credit_applied": str(sum(credit.values(), Decimal("0.00"))),
             },
         )
     if not behind:

@@ -80,6 +80,7 @@ class ChunkLoan:
     product_id: uuid.UUID
     product_version: int
     bucket: str
+    credit_balance: Decimal  # the borrower's credit (溢缴款), yuan
 
 
 @dataclass
@@ -91,19 +92,38 @@ class Outcome:
     in_arrears: list[uuid.UUID] = field(default_factory=list)  # DPD > 0 after the chunk
 
 
+# a product version's terms never change once published: read once per process
+_TERMS: dict[tuple[uuid.UUID, uuid.UUID, int], finance.ProductTerms] = {}
+
+
+def _terms(session: Session, product_id: uuid.UUID, version: int) -> finance.ProductTerms:
+    key = (sdk.current().id, product_id, version)
+    if key not in _TERMS:
+        if len(_TERMS) > 10_000:
+            _TERMS.clear()
+        terms = session.scalar(
+            select(L.c.product_terms)
+            .where(
+                L.c.tenant_id == sdk.current().id,
+                L.c.product_id == product_id,
+                L.c.product_version == version,
+            )
+            .limit(1)
+        )
+        _TERMS[key] = finance.codec.product_terms_from_dict(dict(terms or {}))
+    return _TERMS[key]
+
+
 def penalty_rule(session: Session, product_id: uuid.UUID, version: int) -> PenaltyRule | None:
     """The penalty of the product version the loans of a chunk were made on (None: none)."""
-    terms = session.scalar(
-        select(L.c.product_terms)
-        .where(
-            L.c.tenant_id == sdk.current().id,
-            L.c.product_id == product_id,
-            L.c.product_version == version,
-        )
-        .limit(1)
-    )
-    product = finance.codec.product_terms_from_dict(dict(terms or {}))
-    return rule_of(product)
+    return rule_of(_terms(session, product_id, version))
+
+
+def allocation_order(session: Session, product_id: uuid.UUID, version: int) -> list[str]:
+    """The parts in the product version's allocation order, the ones it leaves out last
+    (as ``payments.allocate_due``)."""
+    named = [str(p) for p in _terms(session, product_id, version).allocation_order]
+    return named + [p for p in PARTS if p not in named]
 
 
 def rule_of(product: finance.ProductTerms) -> PenaltyRule | None:
@@ -183,7 +203,12 @@ def set_lock_timeout(session: Session) -> None:
     """PostgreSQL: a chunk waits at most a few seconds for a loan's lock (a payment holds it
     for milliseconds), then rolls back and tries again rather than stall the run."""
     if _dialect(session) == "postgresql":
-        session.execute(text("SET LOCAL lock_timeout = '5s'"))
+        session.execute(
+            text(
+                "select set_config('lock_timeout', '5s', true),"
+                " set_config('plan_cache_mode', 'force_custom_plan', true)"
+            )
+        )
 
 
 def _before(day: dt.date) -> Any:
@@ -204,7 +229,9 @@ def lock_chunk(
 ) -> list[ChunkLoan]:
     """The next ``size`` loans by id still before ``day``, locked for the transaction as
     ``loans.lock`` locks one (SQLite: its one write lock, taken by bumping the versions)."""
-    query = select(L.c.id, L.c.product_id, L.c.product_version, L.c.bucket).where(_due_for(day))
+    query = select(
+        L.c.id, L.c.product_id, L.c.product_version, L.c.bucket, L.c.credit_balance
+    ).where(_due_for(day))
     if after is not None:
         query = query.where(L.c.id > after)
     query = query.order_by(L.c.id).limit(size)
@@ -219,7 +246,9 @@ def lock_chunk(
         rows = first
     else:
         rows = session.execute(query.with_for_update(of=L)).all()
-    return [ChunkLoan(r.id, r.product_id, r.product_version, r.bucket) for r in rows]
+    return [
+        ChunkLoan(r.id, r.product_id, r.product_version, r.bucket, r.credit_balance) for r in rows
+    ]
 
 
 def apply(
@@ -236,27 +265,24 @@ def apply(
     in_chunk = and_(I.c.tenant_id == tenant, _among(session, I.c.loan_id, ids), _in_force())
     unpaid = _owed() > 0
     yesterday = day - dt.timedelta(days=1)
-    outcome.due_installments = list(
-        session.scalars(
-            select(I.c.id)
-            .join(L, and_(L.c.tenant_id == I.c.tenant_id, L.c.id == I.c.loan_id))
-            .where(
-                in_chunk,
-                unpaid,
-                I.c.due_date <= day,
-                I.c.due_date > func.coalesce(L.c.cob_date, literal(yesterday, Date)),
-            )
-            .order_by(I.c.id)
-        )
-    )
     overdue = I.c.due_date < literal(day, Date)
-    outcome.overdue_installments = list(
-        session.scalars(
-            select(I.c.id)
-            .where(in_chunk, overdue, unpaid, I.c.overdue_since.is_(None))
-            .order_by(I.c.id)
+    falls_due = I.c.due_date > func.coalesce(L.c.cob_date, literal(yesterday, Date))
+    newly_overdue = and_(overdue, I.c.overdue_since.is_(None))
+    # the installments falling due and those newly overdue, in one statement
+    for row in session.execute(
+        select(
+            I.c.id,
+            case((falls_due, 1), else_=0).label("falls_due"),
+            case((newly_overdue, 1), else_=0).label("newly_overdue"),
         )
-    )
+        .join(L, and_(L.c.tenant_id == I.c.tenant_id, L.c.id == I.c.loan_id))
+        .where(in_chunk, unpaid, I.c.due_date <= day, or_(falls_due, newly_overdue))
+        .order_by(I.c.id)
+    ):
+        if row.falls_due:
+            outcome.due_installments.append(row.id)
+        if row.newly_overdue:
+            outcome.overdue_installments.append(row.id)
     groups: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = defaultdict(list)
     for loan in loans:
         groups[(loan.product_id, loan.product_version)].append(loan.id)
@@ -281,6 +307,17 @@ def apply(
         if rule is not None:
             accrual, delta = _penalty_values(days, rule)
             values.update(accrual)
+            if _dialect(session) == "postgresql":
+                # one statement: the UPDATE returns what it added, read from the rows before
+                before = select(I.c.id.label("id"), delta.label("delta")).where(touched).subquery()
+                for loan_id, added in session.execute(
+                    update(I)
+                    .where(I.c.tenant_id == tenant, I.c.id == before.c.id)
+                    .values(**values)
+                    .returning(I.c.loan_id, before.c.delta)
+                ):
+                    penalty[loan_id] += int(added or 0)
+                continue
             # what the UPDATE below adds to each loan's penalty_due, read before it
             for loan_id, added in session.execute(
                 select(I.c.loan_id, func.sum(delta)).where(touched).group_by(I.c.loan_id)

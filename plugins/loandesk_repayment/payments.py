@@ -6,7 +6,8 @@ What a payment pays: the installments already due on the day it was received
 (``due_date <= received_on``), oldest first, and inside each the parts in the product's
 allocation order (e.g. penalty → fees → interest → principal). Money beyond what is due is the
 loan's credit balance (溢缴款); it is not applied to installments not yet due: that is an early
-repayment, which the borrower asks for (it has its own terms and fee).
+repayment, which the borrower asks for (it has its own terms and fee). Close of business
+applies the credit to installments as they fall due (cob_credit.py).
 
 Reversal restores the state before the payment exactly, so it is allowed only for a loan's
 latest payment still standing: a later payment was allocated against the state this one left,
@@ -171,9 +172,10 @@ def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
             loan.id,
             {"from": before, "to": after, "business_date": day.isoformat(), "cause": cause},
         )
-    sdk.loan_positions_moved(
-        session, cob_sql.positions(session, day, [loan.id], {loan.id: before}, cause)
-    )
+    if sdk.hook_implemented("loandesk_loan_positions"):
+        sdk.loan_positions_moved(
+            session, cob_sql.positions(session, day, [loan.id], {loan.id: before}, cause)
+        )
 
 
 def _day(raw: Any, loan: Loan) -> dt.date:

@@ -32,7 +32,7 @@ STATUS_LABELS = {
 
 @dataclass(frozen=True)
 class Page:
-    items: list[Loan]
+    items: list[Any]
     page: int
     per_page: int
     total: int

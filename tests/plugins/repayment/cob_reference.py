@@ -3,8 +3,9 @@ fractions, written from the definitions in docs/repayment.md ("Close of business
 from the SQL: the tests compare the set-based run with it, date after date.
 
 It keeps its own accrual state per installment (its segments: each a base and a number of
-days) and reads from the database only what payments and early repayments write: the
-installments in force and what has been paid of each part."""
+days) and its own use of each loan's credit balance (溢缴款), and reads from the database
+only what payments and early repayments write: the installments in force, what their
+allocations paid of each part, and what they left as credit."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from loandesk.finance import DayCount, PenaltyBase, codec
+
+PARTS = ("principal", "interest", "fees", "penalty")
 
 BUCKETS = (("M0", 0), ("M1", 30), ("M2", 60), ("M3", 90), ("M3+", None))
 
@@ -65,6 +68,73 @@ class Reference:
         self.overdue_events: list[uuid.UUID] = []
         self.bucket_events: list[tuple[uuid.UUID, str, str]] = []
         self.penalty: dict[uuid.UUID, int] = {}  # 分 charged per installment
+        self.credit_paid: dict[tuple[uuid.UUID, str], int] = {}  # 分 the credit paid, by part
+        self.credit_used: dict[uuid.UUID, int] = {}  # 分 of each loan's credit applied
+        self.credit_events: list[tuple[uuid.UUID, int]] = []
+
+    def _paid(self, session: Any, loan_id: uuid.UUID) -> dict[tuple[uuid.UUID, str], int]:
+        """What each part of each installment has been paid: the payments' allocations (a
+        reversal's rows are negative) and the credit this reference applied."""
+        from loandesk_repayment.models import Allocation, Payment
+
+        rows = session.execute(
+            select(Allocation.installment_id, Allocation.part, func.sum(Allocation.amount))
+            .join(Payment, Payment.id == Allocation.payment_id)
+            .where(Payment.loan_id == loan_id, Allocation.installment_id.is_not(None))
+            .group_by(Allocation.installment_id, Allocation.part)
+        )
+        found = {(i, part): cents(Decimal(amount)) for i, part, amount in rows}
+        for key, amount in self.credit_paid.items():
+            if amount:
+                found[key] = found.get(key, 0) + amount
+        return found
+
+    def credit(self, session: Any, loan_id: uuid.UUID) -> int:
+        """The loan's credit in 分: what its posted payments left as credit, less what this
+        reference applied."""
+        from loandesk_repayment.models import Payment
+
+        left = session.scalar(
+            select(func.coalesce(func.sum(Payment.to_credit), 0)).where(
+                Payment.loan_id == loan_id, Payment.status == "posted"
+            )
+        )
+        return cents(Decimal(left or 0)) - self.credit_used.get(loan_id, 0)
+
+    def _owed(self, row: Any, paid: dict[tuple[uuid.UUID, str], int], part: str) -> int:
+        if part == "penalty":
+            due = self.penalty.get(row.id, 0)
+        else:
+            due = cents(getattr(row, f"{part}_due"))
+        return due - paid.get((row.id, part), 0)
+
+    def _apply_credit(
+        self,
+        loan: Any,
+        installments: list[Any],
+        paid: dict[tuple[uuid.UUID, str], int],
+        credit: int,
+        day: dt.date,
+    ) -> None:
+        """The credit pays what is due on ``day``, oldest first, in the allocation order."""
+        product = codec.product_terms_from_dict(loan.product_terms)
+        named = [str(p) for p in product.allocation_order]
+        order = named + [p for p in PARTS if p not in named]
+        used = 0
+        for row in sorted(installments, key=lambda r: (r.due_date, r.number)):
+            if row.due_date > day:
+                continue
+            for part in order:
+                take = min(credit - used, self._owed(row, paid, part))
+                if take <= 0:
+                    continue
+                paid[(row.id, part)] = paid.get((row.id, part), 0) + take
+                key = (row.id, part)
+                self.credit_paid[key] = self.credit_paid.get(key, 0) + take
+                used += take
+        if used:
+            self.credit_used[loan.id] = self.credit_used.get(loan.id, 0) + used
+            self.credit_events.append((loan.id, used))
 
     def run(self, session: Any, day: dt.date) -> None:
         """Close of business for ``day``, loan by loan, over the tenant's active loans."""
@@ -82,9 +152,21 @@ class Reference:
                 .where(Installment.loan_id == loan.id, Installment.superseded.is_(False))
                 .execution_options(populate_existing=True)
             )
-            self._loan(loan, list(installments), state, day)
+            paid = self._paid(session, loan.id)
+            credit = self.credit(session, loan.id)
+            self._loan(loan, list(installments), state, day, paid, credit)
 
-    def _loan(self, loan: Any, installments: list[Any], state: LoanState, day: dt.date) -> None:
+    def _loan(
+        self,
+        loan: Any,
+        installments: list[Any],
+        state: LoanState,
+        day: dt.date,
+        paid: dict[tuple[uuid.UUID, str], int],
+        credit: int,
+    ) -> None:
+        if credit > 0:
+            self._apply_credit(loan, installments, paid, credit, day)
         product = codec.product_terms_from_dict(loan.product_terms)
         penalty = product.penalty
         year = 365 if product.day_count == DayCount.ACTUAL_365 else 360
@@ -93,13 +175,7 @@ class Reference:
         overdue_principal = overdue_amount = 0
         for row in installments:
             accrual = self.accruals.setdefault(row.id, Accrual())
-            charged = self.penalty.get(row.id, 0)
-            owed = {
-                "principal": cents(row.principal_due - row.principal_paid),
-                "interest": cents(row.interest_due - row.interest_paid),
-                "fees": cents(row.fees_due - row.fees_paid),
-                "penalty": charged - cents(row.penalty_paid),
-            }
+            owed = {part: self._owed(row, paid, part) for part in PARTS}
             unpaid = sum(owed.values()) > 0
             if row.due_date >= day:
                 continue
@@ -127,15 +203,8 @@ class Reference:
                 self.penalty[row.id] = accrual.charged(daily)
         for row in installments:
             if row.due_date < day:
-                charged = self.penalty.get(row.id, 0)
-                overdue_principal += cents(row.principal_due - row.principal_paid)
-                overdue_amount += (
-                    cents(row.principal_due - row.principal_paid)
-                    + cents(row.interest_due - row.interest_paid)
-                    + cents(row.fees_due - row.fees_paid)
-                    + charged
-                    - cents(row.penalty_paid)
-                )
+                overdue_principal += self._owed(row, paid, "principal")
+                overdue_amount += sum(self._owed(row, paid, part) for part in PARTS)
         dpd = (day - oldest_unpaid).days if oldest_unpaid else 0
         bucket = bucket_of(dpd)
         if bucket != state.bucket:
@@ -160,19 +229,14 @@ class Reference:
             .where(Installment.loan_id == loan_id, Installment.superseded.is_(False))
             .execution_options(populate_existing=True)
         )
+        paid = self._paid(session, loan_id)
         oldest_unpaid: dt.date | None = None
         overdue_principal = overdue_amount = 0
         for row in installments:
             if row.due_date >= day:
                 continue
-            owed = (
-                cents(row.principal_due - row.principal_paid)
-                + cents(row.interest_due - row.interest_paid)
-                + cents(row.fees_due - row.fees_paid)
-                + self.penalty.get(row.id, 0)
-                - cents(row.penalty_paid)
-            )
-            overdue_principal += cents(row.principal_due - row.principal_paid)
+            owed = sum(self._owed(row, paid, part) for part in PARTS)
+            overdue_principal += self._owed(row, paid, "principal")
             overdue_amount += owed
             if owed > 0:
                 self.accruals.setdefault(row.id, Accrual()).dpd = (day - row.due_date).days

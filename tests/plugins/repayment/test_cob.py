@@ -129,6 +129,8 @@ def _pay_some(
             continue
         roll = rng.random()
         amount = owed if roll < 0.35 else (owed * Decimal(rng.randint(10, 80)) / 100)
+        if roll < 0.2:  # paid ahead: the rest is credit, applied as installments fall due
+            amount = owed + Decimal(rng.randint(100, 3000))
         answer = desk.pay(loan_id, f"{max(amount, Decimal('1.00')):.2f}", day)
         assert answer.status_code == 201, answer.get_json()
         with desk.session() as session:
@@ -213,10 +215,19 @@ def _compare(desk: Desk, reference: Reference) -> int:
                 assert loan.cob_date is None
                 continue
             found = (loan.cob_date, loan.days_past_due, loan.bucket,
-                     cents(loan.overdue_principal), cents(loan.overdue_amount))  # fmt: skip
+                     cents(loan.overdue_principal), cents(loan.overdue_amount),
+                     cents(loan.credit_balance))  # fmt: skip
             wanted = (want.cob_date, want.dpd, want.bucket, want.overdue_principal,
-                      want.overdue_amount)  # fmt: skip
+                      want.overdue_amount, reference.credit(session, loan.id))  # fmt: skip
             assert found == wanted, loan.number
+            paid = reference._paid(session, loan.id)
+            for row in session.scalars(
+                select(Installment)
+                .where(Installment.loan_id == loan.id, Installment.superseded.is_(False))
+                .execution_options(populate_existing=True)
+            ):
+                for part in ("principal", "interest", "fees", "penalty"):
+                    assert cents(row.paid(part)) == paid.get((row.id, part), 0), (loan.number, part)
         for row in session.scalars(select(Installment).execution_options(populate_existing=True)):
             accrual = reference.accruals.get(row.id)
             penalty = reference.penalty.get(row.id, 0)
@@ -246,6 +257,14 @@ def test_cob_equals_the_loan_by_loan_reference(desk: Desk) -> None:
     by_name = Counter(name for (name, _, _), count in events.items() for _ in range(count))
     assert by_name["installment.overdue"] == len(reference.overdue_events) > 0
     assert by_name["loan.bucket_changed"] == len(reference.bucket_events) > 0
+    credit_events = sorted(
+        (rid, cents(Decimal(json.loads(p)["amount"])))
+        for (n, rid, p), count in events.items()
+        for _ in range(count)
+        if n == "loan.credit_applied"
+    )
+    assert credit_events == sorted((str(i), a) for i, a in reference.credit_events)
+    assert len(credit_events) >= 3  # borrowers who paid ahead had credit applied
     bucket_events = {(rid, json.loads(p)["from"], json.loads(p)["to"]) for (n, rid, p) in events
                      if n == "loan.bucket_changed"}  # fmt: skip
     assert bucket_events == {(str(i), a, b) for i, a, b in reference.bucket_events}
@@ -311,8 +330,8 @@ def test_a_run_killed_half_way_then_run_again_ends_as_one_clean_run(
         session.rollback()
     assert _state(desk)["loans"] != clean["loans"]  # rolled back: nothing was run
     with desk.session() as session:
-        # start, attempt, then chunks 1-3 committed; killed at the 4th
-        killer = _killer(session, 5, before_commit=before_commit)
+        # start with its attempt, then chunks 1-3 committed; killed at the 4th
+        killer = _killer(session, 4, before_commit=before_commit)
         with pytest.raises(Killed):
             cob.run_cob(session, day, commit=killer, chunk_size=4)
         session.rollback()
@@ -450,7 +469,7 @@ def test_a_loan_reopened_behind_the_checkpoint_is_still_taken(desk: Desk) -> Non
     assert paid.status_code == 201, paid.get_json()
     assert desk.api.get(f"/loans/{ids[0]}").get_json()["status"] == "settled"
     with desk.session() as session:
-        killer = _killer(session, 3, before_commit=False)  # after the first chunk
+        killer = _killer(session, 2, before_commit=False)  # after the first chunk
         with pytest.raises(Killed):
             cob.run_cob(session, day, commit=killer, chunk_size=3)
     reversed_ = desk.api.post(
