@@ -166,6 +166,14 @@ class LoanBook(Protocol):
         ``customer_ids`` when given, each with its installments and payments: a bulk read
         in a few queries, for jobs that go through thousands of loans."""
 
+    def positions(
+        self, session: Session, *, after: uuid.UUID | None = None, limit: int = 500
+    ) -> list[LoanPosition]:
+        """Up to ``limit`` active loans of the current tenant by id after ``after`` (page on
+        with the last id returned), each's arrears as they stand now (``LoanPosition`` with
+        cause ``snapshot`` and the tenant's business date): for a plugin enabled after loans
+        were paid out to take them all in once (the assets plugin classifies them)."""
+
     def book(
         self,
         session: Session,

@@ -48,6 +48,13 @@ def loandesk_loan_positions(session: Any, positions: list[sdk.LoanPosition]) -> 
 
 
 @sdk.hookimpl
+def loandesk_jobs() -> list[sdk.JobSpec]:
+    from loandesk_assets.classify import CLASSIFY_ALL_JOB, classify_all_job
+
+    return [sdk.JobSpec(CLASSIFY_ALL_JOB, classify_all_job, timeout=3600)]
+
+
+@sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_assets.views import bp
 

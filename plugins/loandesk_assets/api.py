@@ -79,6 +79,10 @@ class ProvisionsSchema(ma.Schema):
     provision = ma.fields.Decimal(as_string=True, places=2)
 
 
+class ClassifyAllSchema(ma.Schema):
+    job_id = ma.fields.String(metadata={"description": "The queued job (assets.classify_all)"})
+
+
 class WriteOffSchema(ma.Schema):
     id = ma.fields.UUID()
     loan_id = ma.fields.UUID()
@@ -212,6 +216,18 @@ class ProvisionsView(MethodView):
             "principal_outstanding": sum(line.principal_outstanding for line in lines),
             "provision": sum(line.provision for line in lines),
         }
+
+
+@blp.route("/classify-all")
+class ClassifyAll(MethodView):
+    @sdk.require_token("records:write")
+    @blp.response(202, ClassifyAllSchema)
+    def post(self) -> dict[str, Any]:
+        """Queue the classification of every active loan as it stands (a firm that enabled the
+        plugin after loans were paid out, or after the DPD limits changed): the job
+        ``assets.classify_all`` takes them in chunks; running it again changes nothing."""
+        _require("assets.classify")
+        return {"job_id": sdk.enqueue(classify.CLASSIFY_ALL_JOB, sdk.current().id)}
 
 
 @blp.route("/write-offs")

@@ -289,3 +289,39 @@ def history(session: Session, loan_id: Any, limit: int = 200) -> list[ClassChang
             .limit(limit)
         )
     )
+
+
+CLASSIFY_ALL_JOB = "assets.classify_all"
+
+
+def classify_all(
+    session: Session, *, commit: Any = None, progress: Any = None, chunk: int = 500
+) -> tuple[int, int]:
+    """Take in every active loan of the tenant as it stands (``LoanBook.positions``): for a
+    firm that enabled the plugin after loans were paid out, or to restate every class after
+    the DPD limits were changed. Chunk by chunk, each committed by ``commit`` (a job's); a
+    run again changes nothing that is already so. (loans taken, loans whose class changed)."""
+    book = sdk.loan_book()
+    after: uuid.UUID | None = None
+    taken = changed = 0
+    while True:
+        positions = book.positions(session, after=after, limit=chunk)
+        if not positions:
+            break
+        changed += classify(session, positions)
+        taken += len(positions)
+        after = positions[-1].id
+        if commit is not None:
+            commit()
+        if progress is not None:
+            progress(taken, taken)
+    sdk.audit_record(
+        session, "assets.classify_all", "loan", None, {"loans": taken, "changed": changed}
+    )
+    return taken, changed
+
+
+def classify_all_job(ctx: sdk.JobContext) -> None:
+    """The ``assets.classify_all`` job: ``classify_all`` for the job's tenant."""
+    classify_all(ctx.session, commit=ctx.session.commit, progress=ctx.report_progress)
+    ctx.session.commit()

@@ -65,6 +65,14 @@ def provisions_page() -> Any:
     )
 
 
+@bp.post("/classify-all", endpoint="classify_all")
+@sdk.permission_required("assets.classify")
+def classify_all() -> Any:
+    sdk.enqueue(classify.CLASSIFY_ALL_JOB, sdk.current().id)
+    flash(gettext("Every active loan will be classified in the background."), "success")
+    return redirect(url_for("tenant.assets.provisions"))
+
+
 def _loan_page(loan_id: uuid.UUID, errors: sdk.FormErrors | None = None, code: int = 200) -> Any:
     session = sdk.session()
     loan = loan_in_scope(sdk.loan_book().get(session, loan_id))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, object_session
 
 from loandesk import sdk
 from loandesk.sdk import finance
-from loandesk_repayment import loans, write_off
+from loandesk_repayment import cob, cob_sql, loans, write_off
 from loandesk_repayment.funders import funders_of
 from loandesk_repayment.models import (
     PARTS,
@@ -77,6 +77,16 @@ class RepaymentLoanBook:
         loan = loans.get_loan(session, loan_id)
         query = select(Payment).where(Payment.loan_id == loan.id).order_by(Payment.sequence)
         return [_payment_line(p) for p in session.scalars(query)]
+
+    def positions(
+        self, session: Session, *, after: uuid.UUID | None = None, limit: int = 500
+    ) -> list[sdk.LoanPosition]:
+        query = select(Loan.id).where(Loan.status == "active").order_by(Loan.id).limit(limit)
+        if after is not None:
+            query = query.where(Loan.id > after)
+        ids = list(session.scalars(query))
+        day = cob.business_date(session) or loans.local_today()
+        return cob_sql.positions(session, day, ids, {}, "snapshot")
 
     def histories(
         self,
