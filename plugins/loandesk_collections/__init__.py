@@ -126,10 +126,13 @@ def loandesk_event_types() -> list[sdk.EventType]:
 
 @sdk.hookimpl
 def loandesk_loan_positions(session: Any, positions: list[sdk.LoanPosition]) -> None:
-    """Open, re-assign, restate and close cases for the loans whose arrears moved."""
+    """Open, re-assign, restate and close cases for the loans whose arrears moved, and keep
+    their month-end snapshots (roll rates)."""
+    from loandesk_collections import month_ends
     from loandesk_collections.tracking import follow
 
     follow(session, positions)
+    month_ends.record(session, positions)
 
 
 @sdk.hookimpl
