@@ -159,15 +159,16 @@ def loandesk_schedules() -> list[sdk.Schedule]:
 @sdk.hookimpl
 def loandesk_report_datasets() -> list[sdk.Dataset]:
     from loandesk_collections.reports import PERFORMANCE
+    from loandesk_collections.roll_rates import ROLL_RATES
 
-    return [PERFORMANCE]
+    return [PERFORMANCE, ROLL_RATES]
 
 
 @sdk.hookimpl
 def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
-    from loandesk_collections.reports import BUILTIN_REPORTS
+    from loandesk_collections import reports, roll_rates
 
-    return list(BUILTIN_REPORTS)
+    return [*reports.BUILTIN_REPORTS, *roll_rates.BUILTIN_REPORTS]
 
 
 @sdk.hookimpl
