@@ -126,10 +126,13 @@ def loandesk_event_types() -> list[sdk.EventType]:
 
 @sdk.hookimpl
 def loandesk_loan_positions(session: Any, positions: list[sdk.LoanPosition]) -> None:
-    """Open, re-assign, restate and close cases for the loans whose arrears moved."""
+    """Open, re-assign, restate and close cases for the loans whose arrears moved, and keep
+    their month-end snapshots (roll rates)."""
+    from loandesk_collections import month_ends
     from loandesk_collections.tracking import follow
 
     follow(session, positions)
+    month_ends.record(session, positions)
 
 
 @sdk.hookimpl
@@ -156,15 +159,16 @@ def loandesk_schedules() -> list[sdk.Schedule]:
 @sdk.hookimpl
 def loandesk_report_datasets() -> list[sdk.Dataset]:
     from loandesk_collections.reports import PERFORMANCE
+    from loandesk_collections.roll_rates import ROLL_RATES
 
-    return [PERFORMANCE]
+    return [PERFORMANCE, ROLL_RATES]
 
 
 @sdk.hookimpl
 def loandesk_builtin_reports() -> list[sdk.BuiltinReport]:
-    from loandesk_collections.reports import BUILTIN_REPORTS
+    from loandesk_collections import reports, roll_rates
 
-    return list(BUILTIN_REPORTS)
+    return [*reports.BUILTIN_REPORTS, *roll_rates.BUILTIN_REPORTS]
 
 
 @sdk.hookimpl

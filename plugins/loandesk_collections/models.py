@@ -284,3 +284,29 @@ class Promise(TenantOwned, Base):
     made_by_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MonthEnd(TenantOwned, Base):
+    """Where a loan stood on arrears at the end of a month (月末逾期快照), for roll rates
+    (迁徙率): one row per loan and month (``month``: its first day; ``next_month``: the
+    first day of the one after, which the roll-rate dataset joins on). Written from the
+    loan positions the loan-keeping plugin reports; the last position of the month wins, so
+    the row is the loan's state at the month's end. Loans never behind have no rows."""
+
+    __tablename__ = "collections_month_ends"
+    __table_args__ = (
+        _fk("loan_id", "repayment_loans"),
+        _fk("org_unit_id", "org_units"),
+        Index("ix_collections_month_ends_loan", "tenant_id", "loan_id", "month", unique=True),
+        Index("ix_collections_month_ends_month", "tenant_id", "month"),
+    )
+
+    loan_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    month: Mapped[dt.date] = mapped_column(Date)
+    next_month: Mapped[dt.date] = mapped_column(Date)
+    business_date: Mapped[dt.date] = mapped_column(Date)  # of the position recorded
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    bucket: Mapped[str] = mapped_column(String(10))
+    principal_outstanding: Mapped[Decimal] = mapped_column(Money())
+    product_code: Mapped[str] = mapped_column(String(40), default="")
+    org_unit_id: Mapped[uuid.UUID] = mapped_column(Uuid)
