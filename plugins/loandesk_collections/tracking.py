@@ -25,7 +25,8 @@ from loandesk import sdk
 from loandesk_collections import assign, settings
 from loandesk_collections.batch import ZERO, A, Batch, C, P, case_rows
 
-CAUSES_OF_PAYMENT = ("payment", "reversal")
+CAUSES_OF_PAYMENT = ("payment", "reversal", "recovery_payment", "recovery_reversal")
+REVERSALS = ("reversal", "recovery_reversal")
 
 
 def open_promises(session: Session, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict]]:
@@ -73,7 +74,7 @@ def follow(session: Session, positions: list[sdk.LoanPosition]) -> None:
                 batch.open(p, queue_id=queue_for(p))
             continue
         if case["status"] == "closed":
-            if owed and p.cause == "reversal":
+            if owed and p.cause in REVERSALS:
                 # the money that closed it came back: not collected after all
                 taken_back[case["id"]] = p.overdue_amount - Decimal(case["overdue_amount"])
             if owed:

@@ -169,3 +169,41 @@ def test_a_reversed_payment_reopens_the_case_and_takes_back_what_was_collected(
     assert reopened["owner_id"] == floor.user("phone2")  # round robin goes on
     names = event_names(floor.desk, case["id"])
     assert names.count("collection.case_opened") == 2 and names[-1] == "collection.case_assigned"
+
+
+def test_recoveries_after_a_write_off_count_as_collected_and_close_the_case(
+    floor: Floor,
+) -> None:
+    """A written-off loan is still collected (the borrower owes it): its case stays open, a
+    recovery is counted collected by the case's collector, and recovering all the arrears
+    closes the case; a reversed recovery takes it back and reopens it."""
+    import uuid
+
+    from loandesk import sdk
+
+    loan = floor.desk.book()
+    floor.cob(dt.date(2025, 2, 20))
+    case = floor.case_of(loan["id"])
+    with floor.desk.session() as session:
+        sdk.loan_book().write_off(
+            session, uuid.UUID(loan["id"]), dt.date(2025, 2, 20), reason="借款人失联"
+        )
+    assert floor.manager.get(f"/collections/cases/{case['id']}").get_json()["status"] == "open"
+    part = floor.desk.pay(loan["id"], "300.00", dt.date(2025, 2, 20))
+    assert part.status_code == 201, part.get_json()
+    detail = floor.manager.get(f"/collections/cases/{case['id']}").get_json()
+    assert detail["status"] == "open"
+    assert detail["assignments"][0]["collected"] == "300.00"
+    left = Decimal(case["overdue_amount"]) - Decimal("300.00")
+    assert Decimal(detail["overdue_amount"]) == left
+    rest = floor.desk.pay(loan["id"], f"{left:.2f}", dt.date(2025, 2, 20))
+    assert rest.status_code == 201, rest.get_json()
+    closed = floor.manager.get(f"/collections/cases/{case['id']}").get_json()
+    assert closed["status"] == "closed"
+    assert closed["assignments"][0]["collected"] == case["overdue_amount"]
+    undone = floor.desk.api.post(
+        f"/loans/{loan['id']}/payments/{rest.get_json()['id']}/reverse", json={"reason": "退票"}
+    )
+    assert undone.status_code == 200, undone.get_json()
+    reopened = floor.manager.get(f"/collections/cases/{case['id']}").get_json()
+    assert reopened["status"] == "open" and Decimal(reopened["overdue_amount"]) == left
