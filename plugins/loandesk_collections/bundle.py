@@ -265,7 +265,7 @@ def _update_queue(session: Session, queue: Queue, values: dict[str, Any]) -> Non
     if values.get("balancing", queue.balancing) not in BALANCING:
         raise ValidationFailed(
             N_("Some fields need attention."),
-            errors={"balancing": [N_("Choose one of the listed values.")]},
+            errors={"balancing": [sdk.message(N_("Choose one of the listed values."))]},
         )
     before = {k: getattr(queue, k) for k in values}
     for key, value in values.items():
@@ -276,11 +276,12 @@ def _update_queue(session: Session, queue: Queue, values: dict[str, Any]) -> Non
         "collection_queue.update",
         "collection_queue",
         queue.id,
-        {
-            k: [str(before[k]) if before[k] else before[k], str(v) if v else v]
-            for k, v in values.items()
-        },
+        {k: [_plain(before[k]), _plain(v)] for k, v in values.items()},
     )
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, uuid.UUID) else value
 
 
 def apply(session: Session, data: dict[str, Any], context: sdk.BundleContext) -> None:
@@ -381,10 +382,24 @@ def _queues(session: Session, wanted: list[dict[str, Any]], context: sdk.BundleC
             )
 
 
+def _normal(spec: dict[str, Any]) -> dict[str, Any]:
+    """A rule of the file as export writes it: lists sorted, amounts with two decimals."""
+
+    def amount(value: str | None) -> str | None:
+        return None if value is None else f"{Decimal(value):.2f}"
+
+    return spec | {
+        "buckets": sorted(set(spec["buckets"])),
+        "products": sorted(set(spec["products"])),
+        "min_overdue": amount(spec["min_overdue"]),
+        "max_overdue": amount(spec["max_overdue"]),
+    }
+
+
 def _rules(session: Session, wanted: list[dict[str, Any]], context: sdk.BundleContext) -> None:
     """The file's rules are the tenant's whole ordered list: when they differ, the tenant's
     rules are deleted and the file's created in its order (a rule has no code to match by)."""
-    if _rule_entries(session, context) == wanted:
+    if _rule_entries(session, context) == [_normal(spec) for spec in wanted]:
         return
     for rule in setup.rules(session):
         context.change("rules", f"delete rule {rule.name!r}", setup.delete_rule, session, rule.id)

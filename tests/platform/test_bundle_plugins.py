@@ -13,7 +13,10 @@ import jsonschema
 import pytest
 import yaml
 from flask import Flask
+from sqlalchemy import select
 
+from loandesk.audit.models import AuditEvent
+from loandesk.tenancy import service, use
 from tests.helpers import ApiClient, TenantFixture
 from tests.platform.test_bundle import audit_count, files, invite, run
 from tests.plugins.collections.conftest import Floor, floor  # noqa: F401
@@ -74,6 +77,15 @@ def test_round_trip_then_a_second_apply_changes_nothing(
     assert run(app, "tenant", "export", tenant_b.slug, str(tmp_path / "b")).exit_code == 0
     assert files(tmp_path / "a") == files(tmp_path / "b")
 
+    db = app.extensions["loandesk"].db
+    with db.transaction() as session:
+        ref = service.get_by_slug(session, tenant_b.slug).ref()
+    with use(ref), db.transaction() as session:
+        made = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.like("collection_%"))
+        ).all()
+        assert len(made) >= 10 and {e.actor_kind for e in made} == {"system"}
+
     before = audit_count(app, tenant_b.slug)
     again = run(app, "tenant", "apply", str(tmp_path / "a"), "--tenant", tenant_b.slug)
     assert again.exit_code == 0 and f"nothing to change in {tenant_b.slug}" in again.output
@@ -92,6 +104,7 @@ def test_changes_in_the_file_are_applied_through_the_services(
     queues[0]["members"].reverse()  # type: ignore[index]
     queues[1] |= {"balancing": "round_robin", "name": "M2 组"}  # type: ignore[index]
     rules.reverse()  # type: ignore[union-attr]
+    rules[0] |= {"buckets": ["M3+", "M3"], "min_overdue": "100"}  # type: ignore[index]
     data["scripts"] = {"M3": "委外话术"}
     (tmp_path / "collections.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     applied = run(app, "tenant", "apply", str(tmp_path), "--tenant", slug)
@@ -109,6 +122,7 @@ def test_changes_in_the_file_are_applied_through_the_services(
     assert run(app, "tenant", "export", slug, str(tmp_path / "after")).exit_code == 0
     after = _collections(tmp_path / "after")
     assert after["agencies"] == agencies and after["queues"] == queues
+    rules[0] |= {"buckets": ["M3", "M3+"], "min_overdue": "100.00"}  # type: ignore[index]
     assert after["rules"] == rules and after["scripts"] == {"M3": "委外话术"}
     again = run(app, "tenant", "apply", str(tmp_path), "--tenant", slug)
     assert f"nothing to change in {slug}" in again.output, again.output
