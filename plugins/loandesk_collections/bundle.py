@@ -201,19 +201,19 @@ def check(
     listed: dict[str, str] = {}  # e-mail → agency code, as the file has them
     for index, agency in enumerate(agencies):
         yield from staff(agency["members"], f"agencies[{index}].members")
-        for email in agency["members"]:
+        for email in map(str.lower, agency["members"]):
             if email in listed:
                 yield f"agencies[{index}].members", f"{email!r} already works for {listed[email]!r}"
             listed.setdefault(email, agency["code"])
     for row in session.execute(
         select(Agency.code, AgencyUser.user_id).join(AgencyUser, AgencyUser.agency_id == Agency.id)
     ):
-        email = context.email(row.user_id)
+        holder = context.email(row.user_id)
         named = any(a["code"] == row.code for a in agencies)
-        if email in listed and not named and listed[email] != row.code:
+        if holder in listed and not named and listed[holder] != row.code:
             yield (
                 "agencies",
-                f"{email!r} works for agency {row.code!r}, which the file leaves as it is",
+                f"{holder!r} works for agency {row.code!r}, which the file leaves as it is",
             )
     agency_codes = {a.code for a in setup.agencies(session)} | {a["code"] for a in agencies}
     for index, queue in enumerate(queues):

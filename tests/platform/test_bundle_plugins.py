@@ -6,6 +6,7 @@ apply finds nothing to change."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -169,6 +170,12 @@ def test_dry_run_changes_nothing(
             "collections.yaml: rules[0].unit: no org unit",
         ),
         (
+            lambda d: d.update(
+                agencies=[d["agencies"][1] | {"members": d["agencies"][0]["members"]}]
+            ),
+            "collections.yaml: agencies: 'agent_a@",
+        ),
+        (
             lambda d: d["agencies"].append(dict(d["agencies"][0])),
             "collections.yaml: agencies: code 'AGA' appears twice",
         ),
@@ -226,3 +233,37 @@ def test_exported_collections_file_matches_the_json_schema(
     bundle["collections.yaml"]["queues"][0] = {"code": "M1", "name": "x", "id": "0190"}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bundle, schema)
+
+
+def test_a_plugin_file_must_be_a_new_yaml_file() -> None:
+    from loandesk_collections.bundle import BUNDLE_FILE
+
+    from loandesk.plugins.host import PluginError, PluginHost
+    from loandesk.plugins.info import PluginInfo
+    from loandesk.sdk import BundleFile, hookimpl
+
+    class Filer:
+        def __init__(self, name: str, file: str) -> None:
+            self.PLUGIN = PluginInfo(name=name, title_zh="x", title_en="x", version="0")
+            self.file = file
+
+        @hookimpl
+        def loandesk_bundle_files(self) -> list[BundleFile]:
+            return [dataclasses.replace(BUNDLE_FILE, name=self.file)]
+
+    for names, problem in (
+        (["roles.yaml"], r"bundle file 'roles.yaml' must be a new <name>.yaml \(taken by core\)"),
+        (["sub/x.yaml"], "bundle file 'sub/x.yaml' must be"),
+        (["x.json"], "bundle file 'x.json' must be"),
+        (["x.yaml", "x.yaml"], r"\(taken by filer0\)"),
+    ):
+        host = PluginHost()
+        for index, file in enumerate(names):
+            host.register(Filer(f"filer{index}", file))
+        with pytest.raises(PluginError, match=problem):
+            host.gather()
+    host = PluginHost()
+    host.register(Filer("filer", "filer.yaml"))
+    host.gather()
+    assert [(n, f.name) for n, f in host.bundle_files()] == [("filer", "filer.yaml")]
+    assert host.bundle_files(["other"]) == []
