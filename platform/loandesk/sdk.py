@@ -37,6 +37,7 @@ from loandesk.automations.outbound import Policy as OutboundPolicy
 from loandesk.automations.outbound import post as outbound_post
 from loandesk.automations.outbound import url_problem as outbound_url_problem
 from loandesk.automations.rules import ActionType
+from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
@@ -594,6 +595,8 @@ __all__ = [
     "Base",
     "BorrowerContacts",
     "BuiltinReport",
+    "BundleContext",
+    "BundleFile",
     "CallbackRefused",
     "Channel",
     "Clean",

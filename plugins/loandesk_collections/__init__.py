@@ -195,3 +195,11 @@ def loandesk_customer_merged(session: Any, survivor_id: uuid.UUID, merged_id: uu
             session, "collection_case.customer_merged", "collection_case", None,
             {"records": moved, "customer_id": [str(merged_id), str(survivor_id)]},
         )  # fmt: skip
+
+
+@sdk.hookimpl
+def loandesk_bundle_files() -> list[sdk.BundleFile]:
+    """``collections.yaml``: agencies, queues, assignment rules and scripts as configuration."""
+    from loandesk_collections.bundle import BUNDLE_FILE
+
+    return [BUNDLE_FILE]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
@@ -22,6 +21,7 @@ from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle import reports as bundle_reports
 from loandesk.bundle.check import Bundle, check, enabled_after
+from loandesk.bundle.contract import BundleContext, BundleFile, Change
 from loandesk.bundle.model import BundleInvalid, flow_type_of, record_type_of
 from loandesk.errors import DomainError
 from loandesk.pii.keys import Keyring
@@ -44,16 +44,6 @@ from loandesk.tenancy.models import Tenant
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Change:
-    file: str
-    path: str
-    summary: str
-
-    def __str__(self) -> str:
-        return f"{self.file}: {self.path}: {self.summary}"
-
-
 def apply(
     session: Session, host: PluginHost, keyring: Keyring, tenant: Tenant, bundle: Bundle
 ) -> list[Change]:
@@ -61,7 +51,8 @@ def apply(
     fields after the plugins that bring their record types, before the roles granting them;
     flows after the org units and roles they name; automation rules last (they may name the
     bundle's fields and roles); reports after them (a report may use those fields, and be
-    shared with those roles), dashboards after the reports their tiles name."""
+    shared with those roles), dashboards after the reports their tiles name; the files
+    plugins add (``loandesk_bundle_files``) last, a plugin's after those it needs."""
     check(session, host, bundle)
     run = _Run(session, host, keyring, tenant, bundle)
     forms = [(n, partial(run.fields, n)) for n in sorted(bundle) if record_type_of(n)]
@@ -78,6 +69,8 @@ def apply(
         ("reports.yaml", run.reports),
         ("dashboards.yaml", run.dashboards),
     ]
+    for _, file in host.bundle_files(run.enabled):
+        stages.append((file.name, partial(run.plugin_file, file)))
     for name, stage in stages:
         if name in bundle:
             stage(bundle[name])
@@ -89,6 +82,7 @@ class _Run:
         self, session: Session, host: PluginHost, keyring: Keyring, tenant: Tenant, bundle: Bundle
     ) -> None:
         self.session, self.host, self.keyring, self.target = session, host, keyring, tenant
+        self.bundle = bundle
         self.enabled = enabled_after(session, host, bundle)
         self.changes: list[Change] = []
 
@@ -231,6 +225,13 @@ class _Run:
 
     def dashboards(self, data: dict[str, Any]) -> None:
         bundle_reports.apply_dashboards(self.change, self.session, data)
+
+    # --- files of plugins --------------------------------------------------------------------
+
+    def plugin_file(self, file: BundleFile, data: dict[str, Any]) -> None:
+        context = BundleContext(self.session, file.name, self.enabled, self.bundle)
+        context.changes = self.changes  # the plugin's changes join the bundle's, in order
+        file.apply(self.session, data, context)
 
     # --- org.yaml ----------------------------------------------------------------------------
 

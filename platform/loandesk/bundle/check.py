@@ -18,6 +18,7 @@ from loandesk.bundle import automations as bundle_automations
 from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle import reports as bundle_reports
+from loandesk.bundle.contract import BundleContext
 from loandesk.bundle.model import BundleInvalid
 from loandesk.fields.registry import RecordType
 from loandesk.plugins import service as plugins
@@ -53,6 +54,7 @@ def check(session: Session, host: PluginHost, bundle: Bundle) -> None:
         *_privacy(host, bundle, enabled),
         *bundle_automations.problems(session, bundle, after),
         *bundle_reports.problems(session, host, enabled, bundle),
+        *_plugin_files(session, host, bundle, enabled),
     ]
     if problems:
         raise BundleInvalid(problems)
@@ -83,6 +85,22 @@ def _plugins(host: PluginHost, bundle: Bundle, enabled: frozenset[str]) -> Itera
                 )
             elif key not in known:
                 yield f"{where}.settings.{key}: unknown setting"
+
+
+def _plugin_files(
+    session: Session, host: PluginHost, bundle: Bundle, enabled: frozenset[str]
+) -> Iterator[str]:
+    """A plugin's file needs its plugin enabled; then the plugin checks it."""
+    planned = frozenset(bundle_flows.bundle_paths(bundle))
+    for plugin, file in host.bundle_files():
+        if file.name not in bundle:
+            continue
+        if plugin not in enabled:
+            yield f"{file.name}: (top): plugin {plugin!r} is not enabled (see plugins.yaml)"
+            continue
+        context = BundleContext(session, file.name, enabled, bundle, planned)
+        for path, message in file.check(session, bundle[file.name], context):
+            yield f"{file.name}: {path}: {message}"
 
 
 def _org(session: Session, bundle: Bundle) -> Iterator[str]:

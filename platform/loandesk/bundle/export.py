@@ -13,6 +13,7 @@ from loandesk.bundle import automations as bundle_automations
 from loandesk.bundle import fields as bundle_fields
 from loandesk.bundle import flows as bundle_flows
 from loandesk.bundle import reports as bundle_reports
+from loandesk.bundle.contract import BundleContext
 from loandesk.bundle.model import FOREVER, FORMAT
 from loandesk.plugins import service as plugins
 from loandesk.plugins.host import PluginHost
@@ -42,6 +43,15 @@ def export(session: Session, host: PluginHost, tenant: Tenant) -> dict[str, dict
             session, host.record_types(sorted(enabled))
         ),
         **bundle_reports.export_files(session, host, frozenset(enabled)),
+        **plugin_files(session, host, frozenset(enabled)),
+    }
+
+
+def plugin_files(session: Session, host: PluginHost, enabled: frozenset[str]) -> dict[str, Any]:
+    """The files the enabled plugins add (``loandesk_bundle_files``)."""
+    return {
+        f.name: f.export(session, BundleContext(session, f.name, enabled))
+        for _, f in host.bundle_files(enabled)
     }
 
 

@@ -81,7 +81,7 @@ def _unit_paths(session: Session) -> dict[uuid.UUID, tuple[str, ...]]:
     return {unit_id: tuple(u.name for u in org.path(unit_id)[1:]) for unit_id in org.units}
 
 
-def _bundle_paths(bundle: Mapping[str, Mapping[str, Any]]) -> set[tuple[str, ...]]:
+def bundle_paths(bundle: Mapping[str, Mapping[str, Any]]) -> set[tuple[str, ...]]:
     """The unit paths the bundle's ``org.yaml`` names (created on apply when missing)."""
     found: set[tuple[str, ...]] = set()
 
@@ -184,7 +184,7 @@ def problems(
     types as they will be once the bundle is applied (with the bundle's custom fields)."""
     roles = {r["key"] for r in bundle.get("roles.yaml", {}).get("roles", ())}
     roles.update(session.scalars(select(Role.key)))
-    planned = _bundle_paths(bundle)
+    planned = bundle_paths(bundle)
     for name, data in bundle.items():
         key = flow_type_of(name)
         if key is None:

@@ -11,7 +11,7 @@ join as new files or folders without changing these.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -272,17 +272,21 @@ FILES: dict[str, type[ma.Schema]] = {
 }
 
 
-def read(folder: Path) -> dict[str, dict[str, Any]]:
+def read(
+    folder: Path, plugin_files: Mapping[str, type[ma.Schema]] | None = None
+) -> dict[str, dict[str, Any]]:
     """The bundle in ``folder``, each present file parsed and checked against its schema;
-    ``BundleInvalid`` lists every problem (file and path) when any file is wrong."""
+    ``BundleInvalid`` lists every problem (file and path) when any file is wrong.
+    ``plugin_files``: the files installed plugins add (``loandesk_bundle_files``), by name."""
     if not folder.is_dir():
         raise BundleInvalid([f"{folder}: not a folder"])
+    known = {**FILES, **(plugin_files or {})}
     problems: list[str] = []
     loaded: dict[str, dict[str, Any]] = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix in (".yaml", ".yml") and path.name not in FILES:
-            problems.append(f"{path.name}: unknown file (expected {', '.join(FILES)})")
-    for name, schema in FILES.items():
+        if path.suffix in (".yaml", ".yml") and path.name not in known:
+            problems.append(f"{path.name}: unknown file (expected {', '.join(known)})")
+    for name, schema in known.items():
         if (folder / name).exists():
             _load(folder / name, name, schema, loaded, problems)
     for section, file_schema in ((FIELDS_FOLDER, FieldsFile), (FLOWS_FOLDER, FlowFile)):
@@ -345,10 +349,13 @@ def dump(data: Mapping[str, Any]) -> str:
     )
 
 
-def write(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[Path]:
+def write(
+    folder: Path, files: Mapping[str, Mapping[str, Any]], plugin_files: Iterable[str] = ()
+) -> list[Path]:
     """Write the files; the ``fields/`` and ``flows/`` folders are export's own: a file of a
     record type that no longer has custom fields or a flow (or whose plugin is off) is
-    deleted, not left to be applied."""
+    deleted, not left to be applied. So is a file of ``plugin_files`` (every file plugins
+    add) that was not written: its plugin is off."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in files.items():
@@ -361,4 +368,7 @@ def write(folder: Path, files: Mapping[str, Mapping[str, Any]]) -> list[Path]:
         for stale in sorted((folder / section).glob("*.yaml")):
             if stale not in written:
                 stale.unlink()
+    for name in plugin_files:
+        if name not in files and (folder / name).is_file():
+            (folder / name).unlink()
     return written

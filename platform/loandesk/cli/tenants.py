@@ -71,7 +71,8 @@ def tenant_export(slug: str, folder: Path) -> None:
 
     with tenant_transaction(slug) as (session, target):
         files = export(session, runtime.host(), target)
-    for path in model.write(folder, files):
+    plugin_files = [f.name for _, f in runtime.host().bundle_files()]
+    for path in model.write(folder, files, plugin_files):
         click.echo(str(path))
 
 
@@ -94,14 +95,15 @@ def tenant_apply(folder: Path, slug: str, dry_run: bool) -> None:
     settings = extension.get().settings
     changes: list[Change] = []
     try:
-        bundle = model.read(folder)
+        host = runtime.host()
+        bundle = model.read(folder, {f.name: f.schema for _, f in host.bundle_files()})
         with tenant_transaction(slug) as (session, target):
             keyring = Keyring(
                 session,
                 master_key=settings.master_key,
                 previous_master_keys=settings.previous_master_keys,
             )
-            changes = apply(session, runtime.host(), keyring, target, bundle)
+            changes = apply(session, host, keyring, target, bundle)
             if dry_run:
                 raise DryRun  # rolls the transaction back
     except DryRun:

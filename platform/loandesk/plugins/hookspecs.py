@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from loandesk.automations.rules import ActionType
+    from loandesk.bundle.contract import BundleFile
     from loandesk.events import EventHandler, EventType
     from loandesk.fields import RecordType
     from loandesk.fields.forms import Form
@@ -456,3 +457,18 @@ def loandesk_signature_providers() -> list[Any]:
     法大大) wins over the contracts plugin's built-in click-to-sign, which is marked
     ``trylast``. A connector reads its credentials from its own settings
     (``sdk.plugin_settings``); return an empty list while they are not filled in."""
+
+
+# --- tenant bundles (start-up) ----------------------------------------------------------------
+
+
+@hookspec
+def loandesk_bundle_files() -> list[BundleFile]:
+    """Files the plugin adds to tenant bundles (``loandesk.sdk.BundleFile``), for configuration
+    it keeps in its own tables; called once when the app is created. Each names a new file
+    (``collections.yaml``), its marshmallow schema and JSON Schema fragment, and
+    ``export(session, context)``, ``check(session, data, context)`` → (path, message) problems
+    and ``apply(session, data, context)``, which makes each change through
+    ``context.change(path, summary, service_function, ...)``. ``loandesk tenant export``,
+    ``check`` and ``apply`` use the files of the plugins the tenant has enabled (or the bundle
+    enables), after the core's files, a plugin's after those of the plugins it needs."""

@@ -138,6 +138,7 @@ class PluginHost:
                 self.contributions[name].permissions.append(permission)
 
         self._gather_record_types()
+        self._gather_bundle_files()
 
         from loandesk.events import EventHandler, EventType
         from loandesk.jobs import JobSpec
@@ -284,6 +285,22 @@ class PluginHost:
                 owners[record_type.key] = name
                 self.contributions[name].record_types.append(record_type)
 
+    def _gather_bundle_files(self) -> None:
+        from loandesk.bundle.contract import BundleFile
+        from loandesk.bundle.model import FILES
+
+        owner: dict[str, str] = {}
+        for name, files in self.collect("loandesk_bundle_files"):
+            for item in _as_list(files, BundleFile, name, "loandesk_bundle_files"):
+                taken = owner.get(item.name) or ("core" if item.name in FILES else None)
+                if taken or "/" in item.name or not item.name.endswith(".yaml"):
+                    raise PluginError(
+                        f"plugin {name!r}: bundle file {item.name!r} must be a new <name>.yaml"
+                        + (f" (taken by {taken})" if taken else "")
+                    )
+                owner[item.name] = name
+                self.contributions[name].bundle_files.append(item)
+
     def _own_blueprint(self, plugin: str, blueprint: Any, full_name: str) -> None:
         if blueprint.name != plugin:
             raise PluginError(
@@ -357,6 +374,23 @@ class PluginHost:
             for n in enabled
             if n in self.contributions
             for c in self.contributions[n].notification_channels
+        ]
+
+    def bundle_files(self, names: Iterable[str] | None = None) -> list[tuple[str, Any]]:
+        """(plugin, ``BundleFile``) of the plugins ``names`` (every installed plugin when
+        None), in the order they are applied: a plugin's files after those of the plugins it
+        needs, otherwise by plugin name."""
+        wanted = sorted(self.infos if names is None else set(names) & self.infos.keys())
+        ordered: list[str] = []
+        for name in wanted:
+            for item in (*self.requirements(name), name):
+                if item in wanted and item not in ordered:
+                    ordered.append(item)
+        return [
+            (n, f)
+            for n in ordered
+            if n in self.contributions
+            for f in self.contributions[n].bundle_files
         ]
 
     def permissions(self, enabled: Iterable[str]) -> list[Permission]:

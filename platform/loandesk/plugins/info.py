@@ -157,3 +157,4 @@ class Contributions:
     notification_channels: list[Any] = field(default_factory=list)
     report_datasets: list[Any] = field(default_factory=list)
     builtin_reports: list[Any] = field(default_factory=list)
+    bundle_files: list[Any] = field(default_factory=list)
