@@ -88,6 +88,15 @@ class Loan(TenantOwned, CustomValues, Base):
             sqlite_where=text("application_id IS NOT NULL"),
             postgresql_where=text("application_id IS NOT NULL"),
         ),
+        Index("ix_repayment_loans_bucket", "tenant_id", "bucket"),
+        # loans whose stored arrears are not 0: close of business takes them (rp009)
+        Index(
+            "ix_repayment_loans_arrears",
+            "tenant_id",
+            "id",
+            sqlite_where=text("days_past_due <> 0 OR overdue_amount <> 0"),
+            postgresql_where=text("days_past_due <> 0 OR overdue_amount <> 0"),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(20))
@@ -187,6 +196,22 @@ class Installment(TenantOwned, CustomValues, Base):
             postgresql_where=text("NOT superseded"),
         ),
         Index("ix_repayment_installments_due", "tenant_id", "due_date", "status"),
+        # close of business finds the loans with work on a date through these two (rp009)
+        Index(
+            "ix_repayment_installments_unpaid",
+            "tenant_id",
+            "due_date",
+            "loan_id",
+            sqlite_where=text("NOT superseded AND status <> 'paid'"),
+            postgresql_where=text("NOT superseded AND status <> 'paid'"),
+        ),
+        Index(
+            "ix_repayment_installments_dpd",
+            "tenant_id",
+            "loan_id",
+            sqlite_where=text("NOT superseded AND days_past_due <> 0"),
+            postgresql_where=text("NOT superseded AND days_past_due <> 0"),
+        ),
     )
 
     loan_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -148,20 +148,21 @@ def post_payment(
 
 def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
     """A payment or a reversal on a loan close of business has seen (``cob_date``): its DPD,
-    bucket and overdue amounts as of that date now (a bucket that moves is an event, as at
-    close of business), and the plugins that follow arrears are told
-    (``loandesk_loan_positions``: collections closes the case of a loan paid up). On a
-    written-off loan, whose arrears no longer move, they are told of the recovery only
-    (cause ``recovery``: the assets plugin restates what was recovered)."""
+    bucket and overdue amounts as of the business date (``cob_sql.arrears_date``) now (a
+    bucket that moves is an event, as at close of business), and the plugins that follow
+    arrears are told (``loandesk_loan_positions``: collections closes the case of a loan
+    paid up). On a written-off loan, whose arrears no longer move, they are told of the
+    recovery only (cause ``recovery``: the assets plugin restates what was recovered)."""
     if loan.status == "written_off":
         day = loan.cob_date or loan.written_off_on or loans.local_today()
         sdk.loan_positions_moved(
             session, cob_sql.positions(session, day, [loan.id], {}, f"recovery_{cause}")
         )
         return
-    if loan.cob_date is None:
+    as_of = cob_sql.arrears_date(session, loan.cob_date)
+    if as_of is None:
         return
-    day = loan.cob_date
+    day = as_of
     before, after = cob_sql.refresh(session, loan.id, day, cob_settings.buckets())
     session.expire(loan, ["days_past_due", "bucket", "overdue_principal", "overdue_amount"])
     if before != after:
