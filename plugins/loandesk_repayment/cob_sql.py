@@ -219,11 +219,12 @@ def _before(day: dt.date) -> Any:
     return or_(L.c.cob_date.is_(None), L.c.cob_date < day)
 
 
-def _with_work(day: dt.date) -> Any:
+def _with_work(day: dt.date, current: str) -> Any:
     """The loans close of business has work on for ``day``: an installment in force not
     paid and due on or before it (falling due, overdue, credit to apply), one whose stored
     DPD is not 0 yet (paid since: its DPD goes back to 0, its penalty segment is frozen),
-    or a loan whose stored DPD or overdue amount is not 0. Found through the partial indexes
+    or a loan whose stored DPD or overdue amount is not 0 or whose bucket is not ``current``
+    (the first of the setting). Found through the partial indexes
     of rp009 (their predicates are written as literals so that a generic plan uses them too),
     not by reading every loan: on most days most loans have nothing to do."""
     tenant = sdk.current().id
@@ -243,7 +244,6 @@ def _with_work(day: dt.date) -> Any:
         or_(other.c.days_past_due != zero, type_coerce(other.c.overdue_amount, BigInteger) != zero),
     )
     # a bucket other than the current one (the setting changed): two ranges of an index
-    current = cob_settings.buckets()[0].name
     moved = L.alias("moved")
     in_other_bucket = select(moved.c.id).where(
         moved.c.tenant_id == tenant, or_(moved.c.bucket < current, moved.c.bucket > current)
@@ -251,26 +251,31 @@ def _with_work(day: dt.date) -> Any:
     return L.c.id.in_(union(unpaid, seen_late, in_arrears, in_other_bucket))
 
 
-def _due_for(day: dt.date) -> Any:
+def _due_for(day: dt.date, current: str) -> Any:
     return and_(
-        L.c.tenant_id == sdk.current().id, L.c.status == "active", _before(day), _with_work(day)
+        L.c.tenant_id == sdk.current().id,
+        L.c.status == "active",
+        _before(day),
+        _with_work(day, current),
     )
 
 
-def count_due(session: Session, day: dt.date) -> int:
+def count_due(session: Session, day: dt.date, buckets: list[Bucket] | None = None) -> int:
     """How many active loans close of business for ``day`` has still to take (those with
     work on the date, ``_with_work``)."""
-    return int(session.scalar(select(func.count()).select_from(L).where(_due_for(day))) or 0)
+    current = (buckets or cob_settings.buckets())[0].name
+    query = select(func.count()).select_from(L).where(_due_for(day, current))
+    return int(session.scalar(query) or 0)
 
 
 def lock_chunk(
-    session: Session, day: dt.date, after: uuid.UUID | None, size: int
+    session: Session, day: dt.date, after: uuid.UUID | None, size: int, current: str
 ) -> list[ChunkLoan]:
     """The next ``size`` loans by id still before ``day``, locked for the transaction as
     ``loans.lock`` locks one (SQLite: its one write lock, taken by bumping the versions)."""
     query = select(
         L.c.id, L.c.product_id, L.c.product_version, L.c.bucket, L.c.credit_balance
-    ).where(_due_for(day))
+    ).where(_due_for(day, current))
     if after is not None:
         query = query.where(L.c.id > after)
     query = query.order_by(L.c.id).limit(size)

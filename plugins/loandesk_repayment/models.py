@@ -120,6 +120,9 @@ class Loan(TenantOwned, CustomValues, Base):
     # ``cob_date``: days past due (逾期天数), the DPD bucket (M0, M1, ...), and what of the
     # installments due before that day was still owed. Read by collections and the assets
     # plugin's five-tier class; a payment restates them at once (``cob_sql.refresh``).
+    # Close of business takes only loans with work on a date (``cob_sql._with_work``), so
+    # a loan without any keeps an older ``cob_date``: its arrears (0) hold at the tenant's
+    # business date too.
     cob_date: Mapped[dt.date | None] = mapped_column(Date)
     days_past_due: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     bucket: Mapped[str] = mapped_column(String(10), default="M0", server_default=text("'M0'"))
