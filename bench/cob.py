@@ -18,7 +18,8 @@ each chunk locked, its statements, ledger lines, events, audit and checkpoint co
 **Baseline**: one UPDATE of ``repayment_installments`` over every tenant at once that sets
 ``days_past_due`` of the unpaid installments due before the date (the superuser: no RLS, no
 chunks), run in a transaction rolled back, after a warm-up. The script checks that every
-active loan reached the date and that a second run changes nothing, and prints both times,
+loan with work on the date reached it, that every active loan's DPD (taken or not) is its
+oldest unpaid installment's, and that a second run changes nothing, and prints both times,
 their ratio and loans per second.
 
     .venv/bin/python bench/cob.py                                  # 100 tenants × 1,000 loans
@@ -246,10 +247,24 @@ def close_of_business(
 
 def check(database: Database) -> dict[str, Any]:
     with psycopg.connect(database.superuser_url) as connection:
+        # loans with work on the date (an installment owed and due by then, one still
+        # counting days, arrears on the loan) that close of business did not bring to it
         behind = connection.execute(
-            "select count(*) from repayment_loans where status = 'active' "
-            "and (cob_date is null or cob_date < %s)",
-            (DAY,),
+            "select count(*) from repayment_loans l where status = 'active' "
+            "and (cob_date is null or cob_date < %s) and (days_past_due <> 0 "
+            "or overdue_amount <> 0 or exists (select 1 from repayment_installments i "
+            "where i.tenant_id = l.tenant_id and i.loan_id = l.id and not i.superseded "
+            "and ((i.status <> 'paid' and i.due_date <= %s) or i.days_past_due <> 0)))",
+            (DAY, DAY),
+        ).fetchone()
+        # every active loan (taken or not): its stored DPD is its oldest unpaid installment's
+        wrong = connection.execute(
+            "select count(*) from repayment_loans l left join (select tenant_id, loan_id, "
+            "max(%s::date - due_date) as dpd from repayment_installments where not superseded "
+            "and status <> 'paid' and due_date < %s group by tenant_id, loan_id) o "
+            "on o.tenant_id = l.tenant_id and o.loan_id = l.id "
+            "where l.status = 'active' and l.days_past_due <> coalesce(o.dpd, 0)",
+            (DAY, DAY),
         ).fetchone()
         buckets: dict[str, int] = dict(
             connection.execute(
@@ -263,9 +278,10 @@ def check(database: Database) -> dict[str, Any]:
         counts = connection.execute(
             "select count(*), count(*) filter (where days_past_due > 0) from repayment_installments"
         ).fetchone()
-    assert behind and penalty and lines and counts
+    assert behind and wrong and penalty and lines and counts
     return {
         "behind": behind[0],
+        "wrong": wrong[0],
         "buckets": buckets,
         "penalty": Decimal(penalty[0]) / 100,
         "lines": lines[0],
@@ -305,8 +321,9 @@ def main() -> None:
             assert check(database) == found, "a second run for the date changed something"
         finally:
             app.extensions["loandesk"].db.dispose()
-    assert found["behind"] == 0, f"{found['behind']} active loans did not reach {DAY}"
-    assert sum(r.loans_done for r in runs) == total
+    assert found["behind"] == 0, f"{found['behind']} loans with work did not reach {DAY}"
+    assert found["wrong"] == 0, f"{found['wrong']} active loans' DPD is not their installments'"
+    taken = sum(r.loans_done for r in runs)
     print(f"loans: {total:,} over {args.tenants} tenants; installments: "
           f"{found['installments']:,}, overdue on {DAY}: {found['overdue']:,}")  # fmt: skip
     print(f"buckets: {found['buckets']}; penalty posted: ¥{found['penalty']:,.2f}; "
@@ -314,6 +331,8 @@ def main() -> None:
     print(f"first run ({DAY - timedelta(days=1)}: every overdue installment new, catch-up "
           f"from disbursement): {first:.1f} s, {total / first:,.0f} loans/s")  # fmt: skip
     print(f"second run for the date: nothing changed ({again:.1f} s)")
+    print(f"loans with work on {DAY} (taken): {taken:,} of {total:,}; every active loan's "
+          "DPD equals its installments'")  # fmt: skip
     print(f"close of business (cob.run_cob per tenant):      {took:8.2f} s   "
           f"{total / took:>9,.0f} loans/s")  # fmt: skip
     print(f"one UPDATE marking overdue installments ({marked:,}): {hand:8.2f} s   "

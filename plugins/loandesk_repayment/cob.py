@@ -8,8 +8,10 @@ Every statement takes only loans whose ``cob_date`` is before the business date 
 in the same transaction, so a chunk is applied at most once: a crashed run resumes after its
 checkpoint, a second run for the same date finds nothing to do, and a run after days without
 one catches the loans up in one step (its arithmetic does not depend on how many days it
-covers). The definitions (DPD, penalty segments and rounding, buckets) are in
-docs/repayment.md, "Close of business".
+covers). Only the loans with work on the date are taken (``cob_sql._with_work``: an
+installment owed and due by then, one still counting days past due, arrears on the loan);
+the others are not written. The definitions (DPD, penalty segments and rounding, buckets)
+are in docs/repayment.md, "Close of business".
 
 A loan's row is locked (``FOR UPDATE``) for its chunk exactly as ``loans.lock`` locks it for a
 payment, so a payment and close of business on one loan follow each other: whichever takes
@@ -63,7 +65,13 @@ def get_run(session: Session, day: dt.date) -> CobRun | None:
     return found
 
 
-def start(session: Session, day: dt.date, *, requested_by: uuid.UUID | None = None) -> CobRun:
+def start(
+    session: Session,
+    day: dt.date,
+    *,
+    requested_by: uuid.UUID | None = None,
+    buckets: list[cob_settings.Bucket] | None = None,
+) -> CobRun:
     """The run of ``day``, made if there is none (the caller commits). Asking again for a
     date already run answers its run; a date after today, or before the latest run, is
     refused (the business date does not go back). Unfinished runs of earlier dates are
@@ -73,7 +81,9 @@ def start(session: Session, day: dt.date, *, requested_by: uuid.UUID | None = No
     existing = get_run(session, day)
     if existing is not None:
         return existing
-    latest = session.scalar(select(func.max(CobRun.business_date)))
+    latest, unfinished = session.execute(
+        select(func.max(CobRun.business_date), func.count().filter(CobRun.state == "running"))
+    ).one()
     if latest is not None and latest > day:
         raise Conflict(
             N_("Close of business has run for %(date)s already; it cannot go back."),
@@ -83,7 +93,7 @@ def start(session: Session, day: dt.date, *, requested_by: uuid.UUID | None = No
         business_date=day,
         previous_date=latest,
         state="running",
-        loans_total=cob_sql.count_due(session, day),
+        loans_total=cob_sql.count_due(session, day, buckets),
         loans_done=0,
         chunks_done=0,
         installments_overdue=0,
@@ -101,12 +111,15 @@ def start(session: Session, day: dt.date, *, requested_by: uuid.UUID | None = No
         if found is None:
             raise
         return found
-    superseded = session.execute(
-        update(CobRun)
-        .where(CobRun.business_date < day, CobRun.state == "running")
-        .values(state="superseded", finished_at=sdk.utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    superseded = 0
+    if unfinished:  # earlier runs left running (the new one is not counted: made after)
+        result = session.execute(
+            update(CobRun)
+            .where(CobRun.business_date < day, CobRun.state == "running")
+            .values(state="superseded", finished_at=sdk.utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        superseded = int(getattr(result, "rowcount", 0) or 0)
     sdk.audit_record(
         session,
         "cob.start",
@@ -115,7 +128,7 @@ def start(session: Session, day: dt.date, *, requested_by: uuid.UUID | None = No
         {
             "business_date": day.isoformat(),
             "loans": run.loans_total,
-            "superseded": int(getattr(superseded, "rowcount", 0) or 0),
+            "superseded": superseded,
         },
     )
     return run
@@ -134,22 +147,27 @@ def run_cob(
     chunk, each committed with the checkpoint by ``commit`` (default ``session.commit``).
     A finished or superseded run is answered as it is."""
     commit = commit or session.commit
-    run = start(session, day, requested_by=requested_by)
+    buckets = cob_settings.buckets()  # the tenant's setting, read once per run
+    run = start(session, day, requested_by=requested_by, buckets=buckets)
     if run.state == "running":
         run.attempts += 1  # committed with the start: one transaction fewer per run
+    taken, run_id, state = run.loans_done, run.id, run.state
     commit()
-    if run.state != "running":
+    if state != "running":
         return run
-    buckets = cob_settings.buckets()
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None] = {}
+    ahead = True
     while True:
-        done = _chunk_with_retries(session, run.id, day, buckets, rules, chunk_size)
+        done = _chunk_with_retries(session, run_id, day, buckets, rules, chunk_size, ahead)
         if done is None:
             break  # nothing left: the run finishes in this transaction
+        # a short chunk took the last loans after the checkpoint: only those behind are left
+        ahead = ahead and done.loans_done - taken >= chunk_size
+        taken, total = done.loans_done, done.loans_total
         commit()
         if progress is not None:
-            progress(done.loans_done, max(done.loans_total, done.loans_done))
-    run = _locked_run(session, run.id)
+            progress(taken, max(total, taken))
+    run = _locked_run(session, run_id)
     if run.state == "running":
         run.state, run.finished_at = "done", sdk.utcnow()
         sdk.audit_record(
@@ -187,12 +205,14 @@ def _chunk_with_retries(
     buckets: list[cob_settings.Bucket],
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None],
     size: int,
+    ahead: bool = True,
 ) -> CobRun | None:
     """One chunk in the session's transaction (the caller commits); the run after it, or None
-    when no loan is left. A deadlock or lock timeout rolls the chunk back and tries again."""
+    when no loan is left. A deadlock or lock timeout rolls the chunk back and tries again.
+    ``ahead`` False: the loans after the checkpoint are done, only those behind are left."""
     for attempt in range(LOCK_RETRIES):
         try:
-            return _chunk(session, run_id, day, buckets, rules, size)
+            return _chunk(session, run_id, day, buckets, rules, size, ahead)
         except OperationalError:
             session.rollback()
             if attempt == LOCK_RETRIES - 1:
@@ -208,16 +228,18 @@ def _chunk(
     buckets: list[cob_settings.Bucket],
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None],
     size: int,
+    ahead: bool = True,
 ) -> CobRun | None:
     cob_sql.set_lock_timeout(session)
     run = _locked_run(session, run_id)  # two workers of one run follow each other
     if run.state != "running":
         return None
-    loans = cob_sql.lock_chunk(session, day, run.last_loan_id, size)
+    current = buckets[0].name
+    loans = cob_sql.lock_chunk(session, day, run.last_loan_id, size, current) if ahead else []
     behind = not loans and run.last_loan_id is not None
     if behind:
         # loans activated or reopened (a reversal) behind the checkpoint while the run went on
-        loans = cob_sql.lock_chunk(session, day, None, size)
+        loans = cob_sql.lock_chunk(session, day, None, size, current)
     if not loans:
         return None
     for key in {(row.product_id, row.product_version) for row in loans}:

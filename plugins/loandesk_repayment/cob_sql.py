@@ -35,10 +35,12 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
     type_coerce,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -48,7 +50,8 @@ from sqlalchemy.sql.schema import Table
 
 from loandesk import sdk
 from loandesk.sdk import finance
-from loandesk_repayment import ledger
+from loandesk_repayment import cob_settings, ledger
+from loandesk_repayment.cob_models import CobRun
 from loandesk_repayment.cob_settings import Bucket
 from loandesk_repayment.models import PARTS, Installment, LedgerEntry, Loan, LoanFunder
 
@@ -60,6 +63,7 @@ def cast_table(model: Any) -> Table:
 
 L = cast_table(Loan)
 I = cast_table(Installment)  # noqa: E741
+R = cast_table(CobRun)
 CENTS = Decimal("0.01")
 
 
@@ -215,23 +219,63 @@ def _before(day: dt.date) -> Any:
     return or_(L.c.cob_date.is_(None), L.c.cob_date < day)
 
 
-def _due_for(day: dt.date) -> Any:
-    return and_(L.c.tenant_id == sdk.current().id, L.c.status == "active", _before(day))
+def _with_work(day: dt.date, current: str) -> Any:
+    """The loans close of business has work on for ``day``: an installment in force not
+    paid and due on or before it (falling due, overdue, credit to apply), one whose stored
+    DPD is not 0 yet (paid since: its DPD goes back to 0, its penalty segment is frozen),
+    or a loan whose stored DPD or overdue amount is not 0 or whose bucket is not ``current``
+    (the first of the setting). Found through the partial indexes
+    of rp009 (their predicates are written as literals so that a generic plan uses them too),
+    not by reading every loan: on most days most loans have nothing to do."""
+    tenant = sdk.current().id
+    zero: ColumnElement[int] = literal_column("0")
+    unpaid = select(I.c.loan_id).where(
+        I.c.tenant_id == tenant,
+        _in_force(),
+        I.c.status != literal_column("'paid'"),
+        I.c.due_date <= literal(day, Date),
+    )
+    seen_late = select(I.c.loan_id).where(
+        I.c.tenant_id == tenant, _in_force(), I.c.days_past_due != zero
+    )
+    other = L.alias("arrears")
+    in_arrears = select(other.c.id).where(
+        other.c.tenant_id == tenant,
+        or_(other.c.days_past_due != zero, type_coerce(other.c.overdue_amount, BigInteger) != zero),
+    )
+    # a bucket other than the current one (the setting changed): two ranges of an index
+    moved = L.alias("moved")
+    in_other_bucket = select(moved.c.id).where(
+        moved.c.tenant_id == tenant, or_(moved.c.bucket < current, moved.c.bucket > current)
+    )
+    return L.c.id.in_(union(unpaid, seen_late, in_arrears, in_other_bucket))
 
 
-def count_due(session: Session, day: dt.date) -> int:
-    """How many active loans close of business for ``day`` has still to take."""
-    return int(session.scalar(select(func.count()).select_from(L).where(_due_for(day))) or 0)
+def _due_for(day: dt.date, current: str) -> Any:
+    return and_(
+        L.c.tenant_id == sdk.current().id,
+        L.c.status == "active",
+        _before(day),
+        _with_work(day, current),
+    )
+
+
+def count_due(session: Session, day: dt.date, buckets: list[Bucket] | None = None) -> int:
+    """How many active loans close of business for ``day`` has still to take (those with
+    work on the date, ``_with_work``)."""
+    current = (buckets or cob_settings.buckets())[0].name
+    query = select(func.count()).select_from(L).where(_due_for(day, current))
+    return int(session.scalar(query) or 0)
 
 
 def lock_chunk(
-    session: Session, day: dt.date, after: uuid.UUID | None, size: int
+    session: Session, day: dt.date, after: uuid.UUID | None, size: int, current: str
 ) -> list[ChunkLoan]:
     """The next ``size`` loans by id still before ``day``, locked for the transaction as
     ``loans.lock`` locks one (SQLite: its one write lock, taken by bumping the versions)."""
     query = select(
         L.c.id, L.c.product_id, L.c.product_version, L.c.bucket, L.c.credit_balance
-    ).where(_due_for(day))
+    ).where(_due_for(day, current))
     if after is not None:
         query = query.where(L.c.id > after)
     query = query.order_by(L.c.id).limit(size)
@@ -266,7 +310,19 @@ def apply(
     unpaid = _owed() > 0
     yesterday = day - dt.timedelta(days=1)
     overdue = I.c.due_date < literal(day, Date)
-    falls_due = I.c.due_date > func.coalesce(L.c.cob_date, literal(yesterday, Date))
+    # installment.due: due after the day the loan's arrears were last brought to, or the
+    # tenant's business date if later (a loan without work is not taken), D only when neither
+    done = (
+        select(func.max(R.c.business_date))
+        .where(R.c.tenant_id == tenant, R.c.state == "done")
+        .scalar_subquery()
+    )
+    since = case(
+        (L.c.cob_date.is_(None), func.coalesce(done, literal(yesterday, Date))),
+        (L.c.cob_date < done, done),
+        else_=L.c.cob_date,
+    )
+    falls_due = I.c.due_date > since
     newly_overdue = and_(overdue, I.c.overdue_since.is_(None))
     # the installments falling due and those newly overdue, in one statement
     for row in session.execute(
@@ -513,6 +569,21 @@ def positions(
         )
         for r in rows
     ]
+
+
+def arrears_date(session: Session, cob_date: dt.date | None) -> dt.date | None:
+    """The date a payment or a reversal restates a loan's arrears at: the later of the
+    loan's ``cob_date`` (the last date close of business brought its arrears to) and the
+    tenant's business date (the latest run done: a loan without work is not taken, its
+    arrears were 0 then). None: close of business has never taken the loan."""
+    if cob_date is None:
+        return None
+    done = session.scalar(
+        select(func.max(R.c.business_date)).where(
+            R.c.tenant_id == sdk.current().id, R.c.state == "done"
+        )
+    )
+    return max(cob_date, done) if done is not None else cob_date
 
 
 def refresh(

@@ -88,6 +88,15 @@ class Loan(TenantOwned, CustomValues, Base):
             sqlite_where=text("application_id IS NOT NULL"),
             postgresql_where=text("application_id IS NOT NULL"),
         ),
+        Index("ix_repayment_loans_bucket", "tenant_id", "bucket"),
+        # loans whose stored arrears are not 0: close of business takes them (rp009)
+        Index(
+            "ix_repayment_loans_arrears",
+            "tenant_id",
+            "id",
+            sqlite_where=text("days_past_due <> 0 OR overdue_amount <> 0"),
+            postgresql_where=text("days_past_due <> 0 OR overdue_amount <> 0"),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(20))
@@ -111,6 +120,9 @@ class Loan(TenantOwned, CustomValues, Base):
     # ``cob_date``: days past due (逾期天数), the DPD bucket (M0, M1, ...), and what of the
     # installments due before that day was still owed. Read by collections and the assets
     # plugin's five-tier class; a payment restates them at once (``cob_sql.refresh``).
+    # Close of business takes only loans with work on a date (``cob_sql._with_work``), so
+    # a loan without any keeps an older ``cob_date``: its arrears (0) hold at the tenant's
+    # business date too.
     cob_date: Mapped[dt.date | None] = mapped_column(Date)
     days_past_due: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     bucket: Mapped[str] = mapped_column(String(10), default="M0", server_default=text("'M0'"))
@@ -187,6 +199,22 @@ class Installment(TenantOwned, CustomValues, Base):
             postgresql_where=text("NOT superseded"),
         ),
         Index("ix_repayment_installments_due", "tenant_id", "due_date", "status"),
+        # close of business finds the loans with work on a date through these two (rp009)
+        Index(
+            "ix_repayment_installments_unpaid",
+            "tenant_id",
+            "due_date",
+            "loan_id",
+            sqlite_where=text("NOT superseded AND status <> 'paid'"),
+            postgresql_where=text("NOT superseded AND status <> 'paid'"),
+        ),
+        Index(
+            "ix_repayment_installments_dpd",
+            "tenant_id",
+            "loan_id",
+            sqlite_where=text("NOT superseded AND days_past_due <> 0"),
+            postgresql_where=text("NOT superseded AND days_past_due <> 0"),
+        ),
     )
 
     loan_id: Mapped[uuid.UUID] = mapped_column(Uuid)

@@ -148,13 +148,14 @@ def post_payment(
 
 def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
     """A payment or a reversal on a loan close of business has seen (``cob_date``): its DPD,
-    bucket and overdue amounts as of that date now (a bucket that moves is an event, as at
-    close of business), and the plugins that follow arrears are told
-    (``loandesk_loan_positions``: collections closes the case of a loan paid up). On a
-    written-off loan, which close of business no longer takes, the arrears are restated as
-    of the day it last did (the borrower still owes them) and the plugins are told of a
-    recovery (cause ``recovery_payment`` / ``recovery_reversal``: the assets plugin restates
-    what was recovered, collections counts it collected and closes the case once paid)."""
+    bucket and overdue amounts as of the business date (``cob_sql.arrears_date``) now (a
+    bucket that moves is an event, as at close of business), and the plugins that follow
+    arrears are told (``loandesk_loan_positions``: collections closes the case of a loan
+    paid up). On a written-off loan, which close of business no longer takes, the arrears
+    are restated as of the day it last did (the borrower still owes them) and the plugins
+    are told of a recovery (cause ``recovery_payment`` / ``recovery_reversal``: the assets
+    plugin restates what was recovered, collections counts it collected and closes the case
+    once paid)."""
     if loan.status == "written_off":
         day = loan.cob_date or loan.written_off_on or loans.local_today()
         before = loan.bucket
@@ -166,9 +167,10 @@ def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
             cob_sql.positions(session, day, [loan.id], {loan.id: before}, f"recovery_{cause}"),
         )
         return
-    if loan.cob_date is None:
+    as_of = cob_sql.arrears_date(session, loan.cob_date)
+    if as_of is None:
         return
-    day = loan.cob_date
+    day = as_of
     before, after = cob_sql.refresh(session, loan.id, day, cob_settings.buckets())
     session.expire(loan, ["days_past_due", "bucket", "overdue_principal", "overdue_amount"])
     if before != after:

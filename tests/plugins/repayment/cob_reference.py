@@ -71,6 +71,7 @@ class Reference:
         self.credit_paid: dict[tuple[uuid.UUID, str], int] = {}  # 分 the credit paid, by part
         self.credit_used: dict[uuid.UUID, int] = {}  # 分 of each loan's credit applied
         self.credit_events: list[tuple[uuid.UUID, int]] = []
+        self.business_date: dt.date | None = None  # the latest run
 
     def _paid(self, session: Any, loan_id: uuid.UUID) -> dict[tuple[uuid.UUID, str], int]:
         """What each part of each installment has been paid: the payments' allocations (a
@@ -153,8 +154,29 @@ class Reference:
                 .execution_options(populate_existing=True)
             )
             paid = self._paid(session, loan.id)
+            rows = list(installments)
+            if not self._has_work(rows, state, day, paid):
+                continue  # nothing falls due or is overdue, nothing to reset: not taken
             credit = self.credit(session, loan.id)
-            self._loan(loan, list(installments), state, day, paid, credit)
+            self._loan(loan, rows, state, day, paid, credit)
+        self.business_date = day
+
+    def _has_work(
+        self,
+        installments: list[Any],
+        state: LoanState,
+        day: dt.date,
+        paid: dict[tuple[uuid.UUID, str], int],
+    ) -> bool:
+        """Close of business takes a loan only with work on ``day``: an installment due on
+        or before it with something owed, one still counting days past due, or arrears on
+        the loan (docs/repayment.md)."""
+        for row in installments:
+            if row.due_date <= day and sum(self._owed(row, paid, p) for p in PARTS) > 0:
+                return True
+            if self.accruals.get(row.id, Accrual()).dpd != 0:
+                return True
+        return bool(state.dpd or state.overdue_amount)
 
     def _loan(
         self,
@@ -223,7 +245,8 @@ class Reference:
         state = self.loans.get(loan_id)
         if state is None or state.cob_date is None:
             return
-        day = state.cob_date
+        # as of the business date: a loan without work was not taken, its arrears were 0
+        day = max(state.cob_date, self.business_date or state.cob_date)
         installments = session.scalars(
             select(Installment)
             .where(Installment.loan_id == loan_id, Installment.superseded.is_(False))
