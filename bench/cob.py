@@ -225,14 +225,62 @@ def baseline(database: Database) -> tuple[float, int]:
     return took, count
 
 
+class Profile:
+    """Each statement's count and time, grouped by its first words (``--profile``)."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, list[float]] = {}
+        self.started: list[float] = []
+
+    def attach(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        event.listen(engine, "before_cursor_execute", self.before)
+        event.listen(engine, "after_cursor_execute", self.after)
+
+    def detach(self, engine: Any) -> None:
+        from sqlalchemy import event
+
+        event.remove(engine, "before_cursor_execute", self.before)
+        event.remove(engine, "after_cursor_execute", self.after)
+
+    def before(self, *args: Any) -> None:
+        self.started.append(time.perf_counter())
+
+    def after(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        took = time.perf_counter() - self.started.pop()
+        key = " ".join(statement.split())[:90]
+        self.times.setdefault(key, []).append(took)
+
+    def print(self, tenants: int) -> None:
+        rows = sorted(self.times.items(), key=lambda kv: -sum(kv[1]))
+        total = sum(sum(v) for v in self.times.values())
+        count = sum(len(v) for v in self.times.values())
+        print(f"statements per tenant: {count / tenants:.1f}, "
+              f"{1000 * total / tenants:.1f} ms in the database per tenant")  # fmt: skip
+        for key, took in rows[:25]:
+            print(f"  {1000 * sum(took) / tenants:6.1f} ms  {len(took) / tenants:5.1f}×  {key}")
+
+
+def vacuum(database: Database) -> None:
+    """``VACUUM ANALYZE`` of the tables both sides read and write, so that each is timed on
+    the same clean tables: not paying for the dead row versions the one before left (the
+    first run's, the baseline's rolled back UPDATE), as autovacuum would have cleared them."""
+    with psycopg.connect(database.superuser_url, autocommit=True) as connection:
+        for table in ("repayment_installments", "repayment_loans", "repayment_ledger"):
+            connection.execute(f"VACUUM ANALYZE {table}")
+
+
 def close_of_business(
-    app: Any, tenants: list[dict[str, Any]], day: date = DAY
+    app: Any, tenants: list[dict[str, Any]], day: date = DAY, profile: Profile | None = None
 ) -> tuple[float, list[Any]]:
     from loandesk_repayment import cob
 
     from loandesk.tenancy import use
 
     db = app.extensions["loandesk"].db
+    if profile is not None:
+        profile.attach(db.engine)
     done = []
     started = time.perf_counter()
     for tenant in tenants:
@@ -242,7 +290,10 @@ def close_of_business(
                 done.append(cob.run_cob(session, day))
             finally:
                 db.session.remove()
-    return time.perf_counter() - started, done
+    took = time.perf_counter() - started
+    if profile is not None:
+        profile.detach(db.engine)
+    return took, done
 
 
 def check(database: Database) -> dict[str, Any]:
@@ -294,6 +345,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--loans", type=int, default=1_000, help="loans per tenant")
+    parser.add_argument(
+        "--profile", action="store_true", help="time each statement of the timed run (slower)"
+    )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     with Database(args.postgres) as database, tempfile.TemporaryDirectory() as folder:
@@ -313,8 +367,11 @@ def main() -> None:
             print(f"  ({time.perf_counter() - started:.0f} s)", flush=True)
             first, _ = close_of_business(app, tenants, DAY - timedelta(days=1))
             baseline(database)  # warm-up
+            vacuum(database)
             hand, marked = baseline(database)
-            took, runs = close_of_business(app, tenants)
+            vacuum(database)
+            profile = Profile() if args.profile else None
+            took, runs = close_of_business(app, tenants, profile=profile)
             found = check(database)
             before = found["lines"]
             again, _ = close_of_business(app, tenants)
@@ -338,6 +395,9 @@ def main() -> None:
     print(f"one UPDATE marking overdue installments ({marked:,}): {hand:8.2f} s   "
           f"{total / hand:>9,.0f} loans/s")  # fmt: skip
     print(f"ratio close of business / UPDATE: {took / hand:.1f}x")
+    if profile is not None:
+        print("(--profile: the timed run's statements were timed too)")
+        profile.print(args.tenants)
 
 
 if __name__ == "__main__":

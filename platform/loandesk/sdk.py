@@ -38,7 +38,7 @@ from loandesk.automations.outbound import post as outbound_post
 from loandesk.automations.outbound import url_problem as outbound_url_problem
 from loandesk.automations.rules import ActionType
 from loandesk.bundle.contract import BundleContext, BundleFile
-from loandesk.db import Base, Money, TenantOwned, UTCDateTime, utcnow, uuid7
+from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
     CallbackRefused,
@@ -758,6 +758,7 @@ __all__ = [
     "store_custom",
     "submit_for_approval",
     "submitted",
+    "to_minor_units",
     "transaction",
     "typed_values",
     "unit_names",

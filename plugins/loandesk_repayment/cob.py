@@ -58,10 +58,13 @@ def runs(session: Session, *, limit: int = 50, offset: int = 0) -> list[CobRun]:
     )
 
 
-def get_run(session: Session, day: dt.date) -> CobRun | None:
-    found: CobRun | None = session.scalar(
-        select(CobRun).where(CobRun.business_date == day).execution_options(populate_existing=True)
-    )
+def get_run(session: Session, day: dt.date, *, lock: bool = False) -> CobRun | None:
+    """The run of ``day``; ``lock``: locked for the transaction (two workers of one run
+    follow each other)."""
+    query = select(CobRun).where(CobRun.business_date == day)
+    if lock:
+        query = query.with_for_update()
+    found: CobRun | None = session.scalar(query.execution_options(populate_existing=True))
     return found
 
 
@@ -71,14 +74,18 @@ def start(
     *,
     requested_by: uuid.UUID | None = None,
     buckets: list[cob_settings.Bucket] | None = None,
+    count: bool = True,
+    lock: bool = False,
 ) -> CobRun:
     """The run of ``day``, made if there is none (the caller commits). Asking again for a
     date already run answers its run; a date after today, or before the latest run, is
     refused (the business date does not go back). Unfinished runs of earlier dates are
-    ``superseded``: this one takes their loans too."""
+    ``superseded``: this one takes their loans too. ``count`` False: the loans to take are
+    counted by the run's first chunk (``_chunk``), not here. ``lock``: the run answered is
+    locked for the transaction."""
     if day > local_today():
         raise refuse("business_date", N_("Enter a date that is not in the future."))
-    existing = get_run(session, day)
+    existing = get_run(session, day, lock=lock)
     if existing is not None:
         return existing
     latest, unfinished = session.execute(
@@ -93,7 +100,7 @@ def start(
         business_date=day,
         previous_date=latest,
         state="running",
-        loans_total=cob_sql.count_due(session, day, buckets),
+        loans_total=cob_sql.count_due(session, day, buckets) if count else 0,
         loans_done=0,
         chunks_done=0,
         installments_overdue=0,
@@ -107,7 +114,7 @@ def start(
             session.add(run)
             session.flush()
     except IntegrityError:
-        found = get_run(session, day)  # another worker made it at the same moment
+        found = get_run(session, day, lock=lock)  # another worker made it at the same moment
         if found is None:
             raise
         return found
@@ -127,7 +134,7 @@ def start(
         run.id,
         {
             "business_date": day.isoformat(),
-            "loans": run.loans_total,
+            **({"loans": run.loans_total} if count else {}),
             "superseded": superseded,
         },
     )
@@ -148,100 +155,96 @@ def run_cob(
     A finished or superseded run is answered as it is."""
     commit = commit or session.commit
     buckets = cob_settings.buckets()  # the tenant's setting, read once per run
-    run = start(session, day, requested_by=requested_by, buckets=buckets)
-    if run.state == "running":
-        run.attempts += 1  # committed with the start: one transaction fewer per run
-    taken, run_id, state = run.loans_done, run.id, run.state
-    commit()
-    if state != "running":
-        return run
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None] = {}
-    ahead = True
+    chunks, first = 0, True
     while True:
-        done = _chunk_with_retries(session, run_id, day, buckets, rules, chunk_size, ahead)
-        if done is None:
-            break  # nothing left: the run finishes in this transaction
-        # a short chunk took the last loans after the checkpoint: only those behind are left
-        ahead = ahead and done.loans_done - taken >= chunk_size
-        taken, total = done.loans_done, done.loans_total
-        commit()
-        if progress is not None:
-            progress(taken, max(total, taken))
-    run = _locked_run(session, run_id)
-    if run.state == "running":
-        run.state, run.finished_at = "done", sdk.utcnow()
-        sdk.audit_record(
-            session,
-            "cob.finish",
-            "cob_run",
-            run.id,
-            {
-                "business_date": day.isoformat(),
-                "loans": run.loans_done,
-                "installments_overdue": run.installments_overdue,
-                "bucket_changes": run.bucket_changes,
-                "penalty_posted": str(run.penalty_posted),
-            },
+        run = _chunk_with_retries(
+            session, day, buckets, rules, chunk_size, requested_by=requested_by, first=first
         )
-    commit()
-    return run
-
-
-def _locked_run(session: Session, run_id: uuid.UUID) -> CobRun:
-    found = session.scalar(
-        select(CobRun)
-        .where(CobRun.id == run_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert found is not None
-    return found
+        commit()
+        first = False
+        if progress is not None and run.chunks_done != chunks:
+            progress(run.loans_done, max(run.loans_total, run.loans_done))
+        if run.state != "running":
+            return run
+        chunks = run.chunks_done
 
 
 def _chunk_with_retries(
     session: Session,
-    run_id: uuid.UUID,
     day: dt.date,
     buckets: list[cob_settings.Bucket],
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None],
     size: int,
-    ahead: bool = True,
-) -> CobRun | None:
-    """One chunk in the session's transaction (the caller commits); the run after it, or None
-    when no loan is left. A deadlock or lock timeout rolls the chunk back and tries again.
-    ``ahead`` False: the loans after the checkpoint are done, only those behind are left."""
+    *,
+    requested_by: uuid.UUID | None,
+    first: bool,
+) -> CobRun:
+    """One chunk in the session's transaction (the caller commits); the run after it, done
+    when no loan is left. A deadlock or lock timeout rolls the chunk back and tries again."""
     for attempt in range(LOCK_RETRIES):
         try:
-            return _chunk(session, run_id, day, buckets, rules, size, ahead)
+            return _chunk(session, day, buckets, rules, size, requested_by, first)
         except OperationalError:
             session.rollback()
             if attempt == LOCK_RETRIES - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
-    return None
+    raise AssertionError("unreachable")
 
 
 def _chunk(
     session: Session,
-    run_id: uuid.UUID,
     day: dt.date,
     buckets: list[cob_settings.Bucket],
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None],
     size: int,
-    ahead: bool = True,
-) -> CobRun | None:
+    requested_by: uuid.UUID | None,
+    first: bool,
+) -> CobRun:
+    """The run's next chunk of loans, then the checkpoint, in one transaction that begins by
+    locking the run (made by the first: a run is started with its first chunk); the run is
+    finished in the same transaction when no loan is left. The loans are taken by id after
+    the checkpoint; once none is left there, the loans behind it (activated or reopened by a
+    reversal while the run went on) are looked for, until none is left either. A run's first
+    chunk that is not full took every loan with work (none is behind a checkpoint it never
+    had): the run finishes with it, so a tenant whose loans with work fit in one chunk closes
+    in one transaction. ``first``: the first transaction of this attempt (the job's, or a
+    call's), which counts it in ``attempts``."""
     cob_sql.set_lock_timeout(session)
-    run = _locked_run(session, run_id)  # two workers of one run follow each other
+    run = start(session, day, requested_by=requested_by, buckets=buckets, count=False, lock=True)
     if run.state != "running":
-        return None
+        return run
+    if first:
+        run.attempts += 1
     current = buckets[0].name
-    loans = cob_sql.lock_chunk(session, day, run.last_loan_id, size, current) if ahead else []
+    opening = run.chunks_done == 0
+    loans = cob_sql.lock_chunk(session, day, run.last_loan_id, size, current)
     behind = not loans and run.last_loan_id is not None
     if behind:
-        # loans activated or reopened (a reversal) behind the checkpoint while the run went on
         loans = cob_sql.lock_chunk(session, day, None, size, current)
-    if not loans:
-        return None
+    if opening and not run.loans_total:  # counted here rather than at the start: a read fewer
+        full = len(loans) == size
+        run.loans_total = cob_sql.count_due(session, day, buckets) if full else len(loans)
+    if loans:
+        _take(session, run, day, loans, buckets, rules, behind)
+    if not loans or (opening and len(loans) < size):
+        _finish(session, run, day)
+    run.updated_at = sdk.utcnow()
+    session.flush()
+    return run
+
+
+def _take(
+    session: Session,
+    run: CobRun,
+    day: dt.date,
+    loans: list[cob_sql.ChunkLoan],
+    buckets: list[cob_settings.Bucket],
+    rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None],
+    behind: bool,
+) -> None:
+    """Bring the chunk's locked ``loans`` to ``day``: credit, the SQL, events, audit, run."""
     for key in {(row.product_id, row.product_version) for row in loans}:
         if key not in rules:
             rules[key] = cob_sql.penalty_rule(session, *key)
@@ -291,9 +294,23 @@ def _chunk(
     run.installments_overdue += len(outcome.overdue_installments)
     run.bucket_changes += sum(len(v) for v in outcome.bucket_changes.values())
     run.penalty_posted += sum(outcome.penalty_by_loan.values(), Decimal("0.00"))
-    run.updated_at = sdk.utcnow()
-    session.flush()
-    return run
+
+
+def _finish(session: Session, run: CobRun, day: dt.date) -> None:
+    run.state, run.finished_at = "done", sdk.utcnow()
+    sdk.audit_record(
+        session,
+        "cob.finish",
+        "cob_run",
+        run.id,
+        {
+            "business_date": day.isoformat(),
+            "loans": run.loans_done,
+            "installments_overdue": run.installments_overdue,
+            "bucket_changes": run.bucket_changes,
+            "penalty_posted": str(run.penalty_posted),
+        },
+    )
 
 
 def cob_job(ctx: sdk.JobContext, business_date: str | None = None) -> None:

@@ -18,13 +18,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Date, String, bindparam, insert, select, update
+from sqlalchemy import Date, String, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
-from loandesk_repayment import ledger
-from loandesk_repayment.cob_sql import ChunkLoan, I, L, _among, _in_force, _owed, cast_table
-from loandesk_repayment.models import PARTS, LedgerEntry, LoanFunder
+from loandesk_repayment import cob_sql, ledger
+from loandesk_repayment.cob_sql import ChunkLoan, I, L, _among, _in_force, _owed
+from loandesk_repayment.models import PARTS
 
 ZERO = Decimal("0.00")
 
@@ -115,36 +115,15 @@ def apply_credit(
 
 def _book(session: Session, day: dt.date, by_part: dict[uuid.UUID, dict[str, Decimal]]) -> None:
     """``credit_balance`` debited, each part's receivable credited, split by funder share."""
-    tenant = sdk.current().id
-    funders = cast_table(LoanFunder)
-    shares: dict[uuid.UUID, list[ledger.Share]] = defaultdict(list)
-    for row in session.execute(
-        select(funders.c.loan_id, funders.c.funder_id, funders.c.share)
-        .where(funders.c.tenant_id == tenant, _among(session, funders.c.loan_id, list(by_part)))
-        .order_by(funders.c.loan_id, funders.c.funder_id)
-    ):
-        shares[row.loan_id].append(ledger.Share(row.funder_id, row.share))
-    now, lines = sdk.utcnow(), []
+    shares = cob_sql.funder_shares(session, list(by_part))
+    lines: list[cob_sql.Line] = []
     for loan_id, parts in by_part.items():
         for part in PARTS:
             for funder_id, amount in ledger.split(parts.get(part, ZERO), shares[loan_id]):
                 if amount <= 0:
                     continue
-                for account, debit in (("credit_balance", True), (ledger.RECEIVABLE[part], False)):
-                    lines.append(
-                        {
-                            "tenant_id": tenant,
-                            "id": sdk.uuid7(),
-                            "loan_id": loan_id,
-                            "account": account,
-                            "debit": amount if debit else ZERO,
-                            "credit": ZERO if debit else amount,
-                            "funder_id": funder_id,
-                            "event": "credit",
-                            "payment_id": None,
-                            "booked_on": day,
-                            "created_at": now,
-                        }
-                    )
-    if lines:
-        session.execute(insert(cast_table(LedgerEntry)), lines)
+                lines.append(cob_sql.Line(loan_id, "credit_balance", amount, ZERO, funder_id))
+                lines.append(
+                    cob_sql.Line(loan_id, ledger.RECEIVABLE[part], ZERO, amount, funder_id)
+                )
+    cob_sql.insert_lines(session, day, "credit", lines)

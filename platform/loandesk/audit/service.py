@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,9 @@ from loandesk.tenancy.context import current_id
 
 GENESIS = "0" * 64
 REDACTED = "***"
+# the head's statements go through Core, not the ORM: an ORM UPDATE evaluates its criteria
+# against the session's objects first (~1 ms of Python each, twice per event)
+HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
 
 
 def record(
@@ -59,7 +62,7 @@ def record(
     event.hash = digest(event)
     session.add(event)
     session.execute(
-        update(AuditHead).where(AuditHead.tenant_id == tenant_id).values(last_hash=event.hash)
+        update(HEADS).where(HEADS.c.tenant_id == tenant_id).values(last_hash=event.hash)
     )
     session.flush()
     return event
@@ -69,10 +72,10 @@ def _advance_head(session: Session, tenant_id: uuid.UUID) -> tuple[int, str]:
     """Number the next event: (its seq, the previous event's hash)."""
     for _ in range(2):
         row = session.execute(
-            update(AuditHead)
-            .where(AuditHead.tenant_id == tenant_id)
-            .values(last_seq=AuditHead.last_seq + 1)
-            .returning(AuditHead.last_seq, AuditHead.last_hash)
+            update(HEADS)
+            .where(HEADS.c.tenant_id == tenant_id)
+            .values(last_seq=HEADS.c.last_seq + 1)
+            .returning(HEADS.c.last_seq, HEADS.c.last_hash)
         ).first()
         if row is not None:
             return int(row[0]), str(row[1])
@@ -174,7 +177,7 @@ def verify(session: Session, tenant_id: uuid.UUID, batch: int = 2000) -> Verdict
         if len(rows) < batch:
             break
         offset_seq = rows[-1].seq
-    head = session.get(AuditHead, tenant_id)
+    head = session.get(AuditHead, tenant_id, populate_existing=True)  # written through Core
     if head is not None and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
         return Verdict(
             False,

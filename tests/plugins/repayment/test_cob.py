@@ -330,7 +330,8 @@ def test_a_run_killed_half_way_then_run_again_ends_as_one_clean_run(
         session.rollback()
     assert _state(desk)["loans"] != clean["loans"]  # rolled back: nothing was run
     with desk.session() as session:
-        # start with its attempt, then chunks 1-3 committed; killed at the 4th
+        # killed at the 4th commit, before it (chunks 1-3 kept) or just after (1-4); the run
+        # was made with its first chunk
         killer = _killer(session, 4, before_commit=before_commit)
         with pytest.raises(Killed):
             cob.run_cob(session, day, commit=killer, chunk_size=4)
@@ -338,7 +339,7 @@ def test_a_run_killed_half_way_then_run_again_ends_as_one_clean_run(
     with desk.session() as session:
         run = cob.get_run(session, day)
         assert run is not None and run.state == "running"
-        assert run.chunks_done == (2 if before_commit else 3)
+        assert run.chunks_done == (3 if before_commit else 4)
         assert 0 < run.loans_done < run.loans_total
     again = _cob(desk, day, chunk_size=4)
     assert (again.state, again.loans_done, again.attempts) == ("done", again.loans_total, 2)
