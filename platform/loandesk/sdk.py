@@ -26,8 +26,10 @@ from loandesk import finance
 from loandesk.api.lists import ListArgs, RecordSchema
 from loandesk.api.lists import view_state as list_state
 from loandesk.api.schemas import PageArgs, RecordWriteSchema, page_of
+from loandesk.audit import Entry as AuditEntry
 from loandesk.audit import changes as audit_changes
 from loandesk.audit import record as audit_record
+from loandesk.audit import record_many as audit_record_many
 from loandesk.auth.oauth import require_token
 from loandesk.auth.users import active_staff, display_names
 from loandesk.automations.engine import ActionContext
@@ -592,6 +594,7 @@ __all__ = [
     "ActionContext",
     "ActionType",
     "ApplicationSummary",
+    "AuditEntry",
     "Base",
     "BorrowerContacts",
     "BuiltinReport",
@@ -686,6 +689,7 @@ __all__ = [
     "attachment_bytes",
     "audit_changes",
     "audit_record",
+    "audit_record_many",
     "automation_rule",
     "borrower_contacts",
     "can_query",

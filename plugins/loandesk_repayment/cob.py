@@ -76,13 +76,15 @@ def start(
     buckets: list[cob_settings.Bucket] | None = None,
     count: bool = True,
     lock: bool = False,
+    audit: list[sdk.AuditEntry] | None = None,
 ) -> CobRun:
     """The run of ``day``, made if there is none (the caller commits). Asking again for a
     date already run answers its run; a date after today, or before the latest run, is
     refused (the business date does not go back). Unfinished runs of earlier dates are
     ``superseded``: this one takes their loans too. ``count`` False: the loans to take are
     counted by the run's first chunk (``_chunk``), not here. ``lock``: the run answered is
-    locked for the transaction."""
+    locked for the transaction. ``audit``: its audit event is added to the list (the caller
+    records it) rather than recorded."""
     if day > local_today():
         raise refuse("business_date", N_("Enter a date that is not in the future."))
     existing = get_run(session, day, lock=lock)
@@ -127,8 +129,7 @@ def start(
             .execution_options(synchronize_session=False)
         )
         superseded = int(getattr(result, "rowcount", 0) or 0)
-    sdk.audit_record(
-        session,
+    entry = sdk.AuditEntry(
         "cob.start",
         "cob_run",
         run.id,
@@ -138,6 +139,10 @@ def start(
             "superseded": superseded,
         },
     )
+    if audit is None:
+        sdk.audit_record_many(session, [entry])
+    else:
+        audit.append(entry)
     return run
 
 
@@ -212,7 +217,11 @@ def _chunk(
     in one transaction. ``first``: the first transaction of this attempt (the job's, or a
     call's), which counts it in ``attempts``."""
     cob_sql.set_lock_timeout(session)
-    run = start(session, day, requested_by=requested_by, buckets=buckets, count=False, lock=True)
+    audit: list[sdk.AuditEntry] = []  # recorded together at the end
+    run = start(
+        session, day, requested_by=requested_by, buckets=buckets, count=False, lock=True,
+        audit=audit,
+    )  # fmt: skip
     if run.state != "running":
         return run
     if first:
@@ -227,9 +236,10 @@ def _chunk(
         full = len(loans) == size
         run.loans_total = cob_sql.count_due(session, day, buckets) if full else len(loans)
     if loans:
-        _take(session, run, day, loans, buckets, rules, behind)
+        audit.extend(_take(session, run, day, loans, buckets, rules, behind))
     if not loans or (opening and len(loans) < size):
-        _finish(session, run, day)
+        audit.append(_finish(run, day))
+    sdk.audit_record_many(session, audit)
     run.updated_at = sdk.utcnow()
     session.flush()
     return run
@@ -243,8 +253,9 @@ def _take(
     buckets: list[cob_settings.Bucket],
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None],
     behind: bool,
-) -> None:
-    """Bring the chunk's locked ``loans`` to ``day``: credit, the SQL, events, audit, run."""
+) -> list[sdk.AuditEntry]:
+    """Bring the chunk's locked ``loans`` to ``day``: credit, the SQL, events, the run's
+    counts; its audit event (none when nothing was charged, moved or paid)."""
     for key in {(row.product_id, row.product_version) for row in loans}:
         if key not in rules:
             rules[key] = cob_sql.penalty_rule(session, *key)
@@ -272,20 +283,22 @@ def _take(
         previous = {row.id: row.bucket for row in loans}
         wanted = sorted(moved | set(outcome.in_arrears))
         sdk.loan_positions_moved(session, cob_sql.positions(session, day, wanted, previous, "cob"))
+    audit = []
     if outcome.penalty_by_loan or outcome.bucket_changes or credit:
         changed = set(outcome.penalty_by_loan) | set(credit) | moved
-        sdk.audit_record(
-            session,
-            "loan.cob",
-            "loan",
-            None,
-            {
-                "business_date": day.isoformat(),
-                "records": sorted(str(i) for i in changed),
-                "penalty": str(sum(outcome.penalty_by_loan.values(), Decimal("0.00"))),
-                "bucket_changes": sum(len(v) for v in outcome.bucket_changes.values()),
-                "credit_applied": str(sum(credit.values(), Decimal("0.00"))),
-            },
+        audit.append(
+            sdk.AuditEntry(
+                "loan.cob",
+                "loan",
+                None,
+                {
+                    "business_date": day.isoformat(),
+                    "records": sorted(str(i) for i in changed),
+                    "penalty": str(sum(outcome.penalty_by_loan.values(), Decimal("0.00"))),
+                    "bucket_changes": sum(len(v) for v in outcome.bucket_changes.values()),
+                    "credit_applied": str(sum(credit.values(), Decimal("0.00"))),
+                },
+            )
         )
     if not behind:
         run.last_loan_id = ids[-1]
@@ -294,12 +307,12 @@ def _take(
     run.installments_overdue += len(outcome.overdue_installments)
     run.bucket_changes += sum(len(v) for v in outcome.bucket_changes.values())
     run.penalty_posted += sum(outcome.penalty_by_loan.values(), Decimal("0.00"))
+    return audit
 
 
-def _finish(session: Session, run: CobRun, day: dt.date) -> None:
+def _finish(run: CobRun, day: dt.date) -> sdk.AuditEntry:
     run.state, run.finished_at = "done", sdk.utcnow()
-    sdk.audit_record(
-        session,
+    return sdk.AuditEntry(
         "cob.finish",
         "cob_run",
         run.id,

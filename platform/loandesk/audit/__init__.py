@@ -6,6 +6,15 @@ API layers set per request (jobs and the CLI act as "system").
 """
 
 from loandesk.audit.context import Actor, actor_context, current_actor
-from loandesk.audit.service import REDACTED, changes, record
+from loandesk.audit.service import REDACTED, Entry, changes, record, record_many
 
-__all__ = ["REDACTED", "Actor", "actor_context", "changes", "current_actor", "record"]
+__all__ = [
+    "REDACTED",
+    "Actor",
+    "Entry",
+    "actor_context",
+    "changes",
+    "current_actor",
+    "record",
+    "record_many",
+]

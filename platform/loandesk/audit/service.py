@@ -25,6 +25,16 @@ REDACTED = "***"
 HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One audit event to append (``record_many``)."""
+
+    action: str
+    record_type: str | None = None
+    record_id: object = None
+    diff: dict[str, Any] | None = None
+
+
 def record(
     session: Session,
     action: str,
@@ -37,44 +47,55 @@ def record(
     The tenant's head row is updated first, which locks it until the transaction ends: events
     of one tenant get consecutive numbers, each chained to the one before.
     """
+    return record_many(session, [Entry(action, record_type, record_id, diff)])[0]
+
+
+def record_many(session: Session, entries: list[Entry]) -> list[AuditEvent]:
+    """Append ``entries`` in their order as ``record`` appends one, in the same three
+    statements however many they are (the head moved by all of them, the events, the
+    head's hash): for a batch that makes several changes in one transaction."""
     tenant_id = current_id()
     if tenant_id is None:
         raise ValueError("audit events belong to a tenant; none is current")
-    seq, prev_hash = _advance_head(session, tenant_id)
+    if not entries:
+        return []
+    last_seq, prev_hash = _advance_head(session, tenant_id, len(entries))
     actor = current_actor()
-    event = AuditEvent(
-        id=uuid7(),  # known before the insert: it is part of the hash
-        seq=seq,
-        occurred_at=utcnow(),
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_label=actor.label,
-        action=action,
-        record_type=record_type,
-        record_id=str(record_id) if record_id is not None else None,
-        diff=_plain(diff or {}),
-        ip=actor.ip,
-        user_agent=(actor.user_agent or "")[:300] or None,
-        request_id=actor.request_id,
-        prev_hash=prev_hash,
-    )
-    event.tenant_id = tenant_id
-    event.hash = digest(event)
-    session.add(event)
-    session.execute(
-        update(HEADS).where(HEADS.c.tenant_id == tenant_id).values(last_hash=event.hash)
-    )
+    events = []
+    for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
+        event = AuditEvent(
+            id=uuid7(),  # known before the insert: it is part of the hash
+            seq=seq,
+            occurred_at=utcnow(),
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_label=actor.label,
+            action=entry.action,
+            record_type=entry.record_type,
+            record_id=str(entry.record_id) if entry.record_id is not None else None,
+            diff=_plain(entry.diff or {}),
+            ip=actor.ip,
+            user_agent=(actor.user_agent or "")[:300] or None,
+            request_id=actor.request_id,
+            prev_hash=prev_hash,
+        )
+        event.tenant_id = tenant_id
+        event.hash = prev_hash = digest(event)
+        events.append(event)
+    session.add_all(events)
+    session.execute(update(HEADS).where(HEADS.c.tenant_id == tenant_id).values(last_hash=prev_hash))
     session.flush()
-    return event
+    return events
 
 
-def _advance_head(session: Session, tenant_id: uuid.UUID) -> tuple[int, str]:
-    """Number the next event: (its seq, the previous event's hash)."""
+def _advance_head(session: Session, tenant_id: uuid.UUID, count: int = 1) -> tuple[int, str]:
+    """Number the next ``count`` events: (the last one's seq, the hash of the event before
+    the first)."""
     for _ in range(2):
         row = session.execute(
             update(HEADS)
             .where(HEADS.c.tenant_id == tenant_id)
-            .values(last_seq=HEADS.c.last_seq + 1)
+            .values(last_seq=HEADS.c.last_seq + count)
             .returning(HEADS.c.last_seq, HEADS.c.last_hash)
         ).first()
         if row is not None:
