@@ -224,23 +224,26 @@ def _chunk(
     )  # fmt: skip
     if run.state != "running":
         return run
-    if first:
-        run.attempts += 1
     current = buckets[0].name
     opening = run.chunks_done == 0
     loans = cob_sql.lock_chunk(session, day, run.last_loan_id, size, current)
     behind = not loans and run.last_loan_id is not None
     if behind:
         loans = cob_sql.lock_chunk(session, day, None, size, current)
-    if opening and not run.loans_total:  # counted here rather than at the start: a read fewer
+    total = run.loans_total
+    if opening and not total:  # counted here rather than at the start: a read fewer
         full = len(loans) == size
-        run.loans_total = cob_sql.count_due(session, day, buckets) if full else len(loans)
+        total = cob_sql.count_due(session, day, buckets) if full else len(loans)
     if loans:
         audit.extend(_take(session, run, day, loans, buckets, rules, behind))
+    # the run's row is changed only now, so that it is written once, with the audit events
+    run.loans_total = total
+    if first:
+        run.attempts += 1
     if not loans or (opening and len(loans) < size):
         audit.append(_finish(run, day))
-    sdk.audit_record_many(session, audit)
     run.updated_at = sdk.utcnow()
+    sdk.audit_record_many(session, audit)
     session.flush()
     return run
 

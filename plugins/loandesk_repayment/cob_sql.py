@@ -45,6 +45,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Table
@@ -229,6 +230,13 @@ def _rule_params(rule: PenaltyRule) -> dict[str, int]:
     }
 
 
+def _run(session: Session) -> Connection:
+    """The session's connection, on which the chunk's statements run: they are Core
+    statements that name the tenant themselves (and row-level security holds), so the ORM's
+    per-execute work (the tenant's loader criteria, autoflush) would only cost time."""
+    return session.connection()
+
+
 def _dialect(session: Session) -> str:
     return session.get_bind().dialect.name
 
@@ -307,7 +315,7 @@ def count_due(session: Session, day: dt.date, buckets: list[Bucket] | None = Non
     query = _statement(
         ("count", current), lambda: select(func.count()).select_from(L).where(_due_for(current))
     )
-    return int(session.scalar(query, {"tenant": sdk.current().id, "day": day}) or 0)
+    return int(_run(session).scalar(query, {"tenant": sdk.current().id, "day": day}) or 0)
 
 
 def lock_chunk(
@@ -328,9 +336,9 @@ def lock_chunk(
 
     query = _statement(("lock", dialect, after is None, size, current), build)
     params = {"tenant": sdk.current().id, "day": day, "after": after}
-    rows = session.execute(query, params).all()
+    rows = _run(session).execute(query, params).all()
     if dialect == "sqlite" and rows:
-        session.execute(
+        _run(session).execute(
             update(L)
             .where(L.c.tenant_id == sdk.current().id, L.c.id.in_([r.id for r in rows]))
             .values(version=L.c.version + 1)
@@ -341,8 +349,11 @@ def lock_chunk(
 
 
 def _falling_due(dialect: str) -> Any:
-    """The chunk's installments falling due (``falls_due``) and newly overdue, by id."""
+    """The chunk's installments falling due (``falls_due``) and newly overdue, by id. On
+    PostgreSQL also every installment the overdue UPDATE touches, with its ``penalty_due``
+    before it (what it adds is the difference: ``_overdue_update``)."""
     overdue = I.c.due_date < _day()
+    owed = _owed() > 0
     # installment.due: due after the day the loan's arrears were last brought to, or the
     # tenant's business date if later (a loan without work is not taken), D only when neither
     done = (
@@ -355,31 +366,37 @@ def _falling_due(dialect: str) -> Any:
         (L.c.cob_date < done, done),
         else_=L.c.cob_date,
     )
-    falls_due = I.c.due_date > since
-    newly_overdue = and_(overdue, I.c.overdue_since.is_(None))
-    return (
+    falls_due = and_(owed, I.c.due_date > since)
+    newly_overdue = and_(owed, overdue, I.c.overdue_since.is_(None))
+    wanted = or_(owed, I.c.days_past_due != 0) if dialect == "postgresql" else owed
+    query = (
         select(
             I.c.id,
             case((falls_due, 1), else_=0).label("falls_due"),
             case((newly_overdue, 1), else_=0).label("newly_overdue"),
+            n(I.c.penalty_due).label("penalty_due"),
         )
         .join(L, and_(L.c.tenant_id == I.c.tenant_id, L.c.id == I.c.loan_id))
         .where(
             _tenant(I.c.tenant_id),
             _among_ids(dialect, I.c.loan_id),
             _in_force(),
-            _owed() > 0,
+            wanted,
             I.c.due_date <= _day(),
-            or_(falls_due, newly_overdue),
         )
         .order_by(I.c.id)
     )
+    return query if dialect == "postgresql" else query.where(or_(falls_due, newly_overdue))
 
 
 def _overdue_update(dialect: str, with_interest: bool | None) -> tuple[Any, Any]:
     """A product group's UPDATE of its overdue installments (DPD, ``overdue_since``, and
     with a penalty rule, ``with_interest`` not None, the accrual), and on SQLite the SELECT
-    of what it adds to each loan's penalty, run before it (PostgreSQL: it is returned)."""
+    of what it adds to each loan's penalty, run before it. On PostgreSQL the UPDATE returns,
+    per installment, its id and loan, its ``penalty_due`` after it (what it added is the
+    difference with what ``_falling_due`` read before it) and what the loan's arrears are
+    summed from (DPD, principal and all owed, after it): an overdue installment it does not
+    touch is paid and counts nothing, so the loans need no other read (``_set_loans``)."""
     unpaid = _owed() > 0
     touched = and_(
         _tenant(I.c.tenant_id),
@@ -396,22 +413,24 @@ def _overdue_update(dialect: str, with_interest: bool | None) -> tuple[Any, Any]
             else_=I.c.overdue_since,
         ),
     }
-    if with_interest is None:
-        return update(I).where(touched).values(**values), None
-    accrual, delta = _penalty_values(days, with_interest)
-    values.update(accrual)
+    if with_interest is not None:
+        accrual, delta = _penalty_values(days, with_interest)
+        values.update(accrual)
+    statement = update(I).where(touched).values(**values)
     if dialect == "postgresql":
-        # one statement: the UPDATE returns what it added, read from the rows before
-        before = select(I.c.id.label("id"), delta.label("delta")).where(touched).subquery()
-        statement = (
-            update(I)
-            .where(_tenant(I.c.tenant_id), I.c.id == before.c.id)
-            .values(**values)
-            .returning(I.c.loan_id, before.c.delta)
-        )
+        after = (n(I.c.penalty_due), I.c.days_past_due, _outstanding("principal"), _owed())
+        return statement.returning(I.c.id, I.c.loan_id, *after), None
+    if with_interest is None:
         return statement, None
     added = select(I.c.loan_id, func.sum(delta)).where(touched).group_by(I.c.loan_id)
     return update(I).where(touched).values(**values), added
+
+
+@dataclass
+class _Arrears:
+    dpd: int = 0
+    principal: int = 0  # 分
+    owed: int = 0
 
 
 def apply(
@@ -431,40 +450,103 @@ def apply(
     }
     outcome = Outcome()
     # the installments falling due and those newly overdue, in one statement
-    for row in session.execute(_statement(("due", dialect), lambda: _falling_due(dialect)), params):
+    charged: dict[uuid.UUID, int] = {}  # PostgreSQL: penalty_due before the UPDATE
+    connection = _run(session)
+    due = _statement(("due", dialect), lambda: _falling_due(dialect))
+    for row in connection.execute(due, params):
         if row.falls_due:
             outcome.due_installments.append(row.id)
         if row.newly_overdue:
             outcome.overdue_installments.append(row.id)
+        charged[row.id] = int(row.penalty_due)
     groups: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = defaultdict(list)
     for loan in loans:
         groups[(loan.product_id, loan.product_version)].append(loan.id)
     penalty: dict[uuid.UUID, int] = defaultdict(int)
+    arrears: dict[uuid.UUID, _Arrears] = defaultdict(_Arrears)
     for key, group in groups.items():
         rule = rules.get(key)
         shape = None if rule is None else rule.with_interest
         build = partial(_overdue_update, dialect, shape)
         statement, added = _statement(("overdue", dialect, shape), build)
         values = {**params, "ids": group, **(_rule_params(rule) if rule else {})}
-        if rule is not None and added is None:  # PostgreSQL: the UPDATE returns the delta
-            for loan_id, delta in session.execute(statement, values):
-                penalty[loan_id] += int(delta or 0)
+        if dialect == "postgresql":  # the UPDATE returns the penalty after and the arrears
+            for row_id, loan_id, after, dpd, principal, owed in connection.execute(
+                statement, values
+            ):
+                penalty[loan_id] += int(after) - charged[row_id]
+                if owed > 0:
+                    found = arrears[loan_id]
+                    found.dpd = max(found.dpd, int(dpd))
+                    found.principal += int(principal)
+                    found.owed += int(owed)
             continue
         if added is not None:  # SQLite: what the UPDATE adds to each loan, read before it
-            for loan_id, delta in session.execute(added, values):
+            for loan_id, delta in _run(session).execute(added, values):
                 penalty[loan_id] += int(delta or 0)
-        session.execute(statement, values)
+        _run(session).execute(statement, values)
     outcome.penalty_by_loan = {
         loan_id: Decimal(added) * CENTS for loan_id, added in penalty.items() if added
     }
     _book_penalties(session, day, outcome.penalty_by_loan)
+    if dialect == "postgresql":
+        moved = _set_loans(session, params, arrears, buckets)
+    else:
+        moved = _update_loans(session, day, params["ids"], buckets)
     old = {loan.id: loan.bucket for loan in loans}
-    for loan_id, bucket, dpd in _update_loans(session, day, params["ids"], buckets):
+    for loan_id, bucket, dpd in moved:
         if old[loan_id] != bucket:
             outcome.bucket_changes.setdefault((old[loan_id], bucket), []).append(loan_id)
         if dpd:
             outcome.in_arrears.append(loan_id)
     return outcome
+
+
+def bucket_of(dpd: int, buckets: list[Bucket]) -> str:
+    """The bucket of ``dpd`` days past due (as ``_loans_update`` writes it in SQL)."""
+    for bucket in buckets[:-1]:
+        if bucket.highest is not None and dpd <= bucket.highest:
+            return bucket.name
+    return buckets[-1].name
+
+
+# PostgreSQL: the chunk's loans, each with the arrears its installments' UPDATE returned, as
+# arrays unnested into one UPDATE
+_SET_LOANS = text(
+    "update repayment_loans l set days_past_due = v.dpd, bucket = v.bucket,"
+    " overdue_principal = v.principal, overdue_amount = v.owed, cob_date = cast(:day as date),"
+    " version = l.version + 1"
+    " from unnest(cast(:ids as uuid[]), cast(:dpds as integer[]), cast(:buckets as varchar[]),"
+    " cast(:principals as bigint[]), cast(:oweds as bigint[]))"
+    " as v(id, dpd, bucket, principal, owed)"
+    " where l.tenant_id = cast(:tenant as uuid) and l.id = v.id"
+)
+
+
+def _set_loans(
+    session: Session,
+    params: dict[str, Any],
+    arrears: dict[uuid.UUID, _Arrears],
+    buckets: list[Bucket],
+) -> list[tuple[uuid.UUID, str, int]]:
+    """PostgreSQL: what ``_update_loans`` writes, from the arrears the installments' UPDATE
+    returned rather than read again from the installments; (loan, bucket, DPD) of each."""
+    ids: list[uuid.UUID] = params["ids"]
+    found = [arrears.get(loan_id, _Arrears()) for loan_id in ids]
+    named = [bucket_of(a.dpd, buckets) for a in found]
+    _run(session).execute(
+        _SET_LOANS,
+        {
+            "tenant": params["tenant"],
+            "day": params["day"],
+            "ids": ids,
+            "dpds": [a.dpd for a in found],
+            "buckets": named,
+            "principals": [a.principal for a in found],
+            "oweds": [a.owed for a in found],
+        },
+    )
+    return [(loan_id, bucket, a.dpd) for loan_id, bucket, a in zip(ids, named, found, strict=True)]
 
 
 def _penalty_values(
@@ -532,7 +614,7 @@ def funder_shares(
         ),
     )
     shares: dict[uuid.UUID, list[ledger.Share]] = defaultdict(list)
-    for row in session.execute(query, {"tenant": sdk.current().id, "ids": loan_ids}):
+    for row in _run(session).execute(query, {"tenant": sdk.current().id, "ids": loan_ids}):
         shares[row.loan_id].append(ledger.Share(row.funder_id, row.share))
     return shares
 
@@ -567,7 +649,7 @@ def insert_lines(session: Session, day: dt.date, event: str, lines: list[Line]) 
         return
     tenant, now = sdk.current().id, sdk.utcnow()
     if _dialect(session) == "postgresql":
-        session.execute(
+        _run(session).execute(
             _UNNEST_LINES,
             {
                 "tenant": tenant,
@@ -583,7 +665,7 @@ def insert_lines(session: Session, day: dt.date, event: str, lines: list[Line]) 
             },
         )
         return
-    session.execute(
+    _run(session).execute(
         insert(cast_table(LedgerEntry)),
         [
             {
@@ -612,12 +694,16 @@ def _update_loans(
     dialect = _dialect(session)
     params = {"tenant": sdk.current().id, "day": day, "ids": list(ids)}
     shape = tuple(buckets)
-    rows = session.execute(
-        _statement(("loans", dialect, shape), lambda: _loans_update(dialect, shape)), params
-    ).all()
+    rows = (
+        _run(session)
+        .execute(
+            _statement(("loans", dialect, shape), lambda: _loans_update(dialect, shape)), params
+        )
+        .all()
+    )
     if len(rows) < len(ids):  # a loan without installments in force: nothing owed
         first = buckets[0].name
-        session.execute(
+        _run(session).execute(
             _statement(
                 ("no-installments", dialect, first),
                 lambda: (
