@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     Integer,
     Uuid,
@@ -33,6 +34,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    column,
     func,
     insert,
     literal,
@@ -213,12 +215,31 @@ def _day_after_due(dialect: str) -> ColumnElement[Any]:
     return func.date(I.c.due_date, "+1 day")
 
 
-def _charge(base: ColumnElement[int], days: ColumnElement[int]) -> Any:
-    """``round_half_up(base × rate × days)`` in 分: (2·b·num·k + den) // (2·den), the rule's
-    ``num2`` = 2·num, ``den`` and ``den2`` = 2·den as parameters."""
-    return (_p("num2", BigInteger()) * base * days + _p("den", BigInteger())) // _p(
-        "den2", BigInteger()
+@dataclass(frozen=True)
+class _Terms:
+    """A penalty rule as the SQL reads it: bind parameters (the rule of one product group),
+    or the columns of the chunk's rules unnested (each loan its own, PostgreSQL)."""
+
+    num2: Any  # 2 × the daily rate's numerator
+    den: Any  # its denominator
+    den2: Any  # 2 × den
+    grace: Any
+    with_interest: Any  # a Python bool (one group), or a boolean column
+
+
+def _group_terms(with_interest: bool) -> _Terms:
+    return _Terms(
+        _p("num2", BigInteger()),
+        _p("den", BigInteger()),
+        _p("den2", BigInteger()),
+        _p("grace", BigInteger()),
+        with_interest,
     )
+
+
+def _charge(base: ColumnElement[int], days: ColumnElement[int], terms: _Terms) -> Any:
+    """``round_half_up(base × rate × days)`` in 分: (2·b·num·k + den) // (2·den)."""
+    return (terms.num2 * base * days + terms.den) // terms.den2
 
 
 def _rule_params(rule: PenaltyRule) -> dict[str, int]:
@@ -390,13 +411,9 @@ def _falling_due(dialect: str) -> Any:
 
 
 def _overdue_update(dialect: str, with_interest: bool | None) -> tuple[Any, Any]:
-    """A product group's UPDATE of its overdue installments (DPD, ``overdue_since``, and
-    with a penalty rule, ``with_interest`` not None, the accrual), and on SQLite the SELECT
-    of what it adds to each loan's penalty, run before it. On PostgreSQL the UPDATE returns,
-    per installment, its id and loan, its ``penalty_due`` after it (what it added is the
-    difference with what ``_falling_due`` read before it) and what the loan's arrears are
-    summed from (DPD, principal and all owed, after it): an overdue installment it does not
-    touch is paid and counts nothing, so the loans need no other read (``_set_loans``)."""
+    """SQLite: a product group's UPDATE of its overdue installments (DPD, ``overdue_since``,
+    and with a penalty rule, ``with_interest`` not None, the accrual), and the SELECT of what
+    it adds to each loan's penalty, run before it."""
     unpaid = _owed() > 0
     touched = and_(
         _tenant(I.c.tenant_id),
@@ -414,16 +431,82 @@ def _overdue_update(dialect: str, with_interest: bool | None) -> tuple[Any, Any]
         ),
     }
     if with_interest is not None:
-        accrual, delta = _penalty_values(days, with_interest)
+        accrual, delta = _penalty_values(days, _group_terms(with_interest))
         values.update(accrual)
     statement = update(I).where(touched).values(**values)
-    if dialect == "postgresql":
-        after = (n(I.c.penalty_due), I.c.days_past_due, _outstanding("principal"), _owed())
-        return statement.returning(I.c.id, I.c.loan_id, *after), None
     if with_interest is None:
         return statement, None
     added = select(I.c.loan_id, func.sum(delta)).where(touched).group_by(I.c.loan_id)
     return update(I).where(touched).values(**values), added
+
+
+_RULE_COLUMNS = (
+    ("loan_id", Uuid()),
+    ("num2", BigInteger()),
+    ("den", BigInteger()),
+    ("den2", BigInteger()),
+    ("grace", BigInteger()),
+    ("with_interest", Boolean()),
+    ("charged", Boolean()),
+)
+
+
+def _overdue_update_all() -> Any:
+    """PostgreSQL: the chunk's UPDATE of its overdue installments, every loan with its own
+    penalty rule (the ``r_*`` array parameters, unnested and joined by loan; ``charged``
+    false: no penalty, the accrual is left as it is). It returns, per installment, its id
+    and loan, its ``penalty_due`` after it (what it added is the difference with what
+    ``_falling_due`` read before it) and what the loan's arrears are summed from (DPD,
+    principal and all owed, after it): an overdue installment it does not touch is paid and
+    counts nothing, so the loans need no other read (``_set_loans``)."""
+    rules = (
+        func.unnest(*[bindparam(f"r_{name}", type_=ARRAY(t)) for name, t in _RULE_COLUMNS])
+        .table_valued(*[column(name, t) for name, t in _RULE_COLUMNS])
+        .render_derived(name="r")
+    )
+    unpaid = _owed() > 0
+    days = _days_since_due("postgresql")
+    terms = _Terms(rules.c.num2, rules.c.den, rules.c.den2, rules.c.grace, rules.c.with_interest)
+    accrual, _ = _penalty_values(days, terms)
+    values: dict[str, Any] = {
+        "days_past_due": case((unpaid, days), else_=0),
+        "overdue_since": case(
+            (and_(unpaid, I.c.overdue_since.is_(None)), _day_after_due("postgresql")),
+            else_=I.c.overdue_since,
+        ),
+        **{
+            name: case((rules.c.charged, value), else_=I.c[name]) for name, value in accrual.items()
+        },
+    }
+    after = (n(I.c.penalty_due), I.c.days_past_due, _outstanding("principal"), _owed())
+    return (
+        update(I)
+        .where(
+            _tenant(I.c.tenant_id),
+            I.c.loan_id == rules.c.loan_id,
+            _in_force(),
+            I.c.due_date < _day(),
+            or_(unpaid, I.c.days_past_due != 0),
+        )
+        .values(**values)
+        .returning(I.c.id, I.c.loan_id, *after)
+    )
+
+
+def _rule_arrays(
+    loans: list[ChunkLoan], rules: dict[tuple[uuid.UUID, int], PenaltyRule | None]
+) -> dict[str, list[Any]]:
+    """The ``r_*`` parameters of ``_overdue_update_all``: each loan's penalty rule."""
+    arrays: dict[str, list[Any]] = {f"r_{name}": [] for name, _ in _RULE_COLUMNS}
+    for loan in loans:
+        rule = rules.get((loan.product_id, loan.product_version))
+        values = _rule_params(rule) if rule else {"num2": 0, "den": 1, "den2": 2, "grace": 0}
+        arrays["r_loan_id"].append(loan.id)
+        for name in ("num2", "den", "den2", "grace"):
+            arrays[f"r_{name}"].append(values[name])
+        arrays["r_with_interest"].append(bool(rule and rule.with_interest))
+        arrays["r_charged"].append(rule is not None)
+    return arrays
 
 
 @dataclass
@@ -459,32 +542,32 @@ def apply(
         if row.newly_overdue:
             outcome.overdue_installments.append(row.id)
         charged[row.id] = int(row.penalty_due)
-    groups: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = defaultdict(list)
-    for loan in loans:
-        groups[(loan.product_id, loan.product_version)].append(loan.id)
     penalty: dict[uuid.UUID, int] = defaultdict(int)
     arrears: dict[uuid.UUID, _Arrears] = defaultdict(_Arrears)
-    for key, group in groups.items():
-        rule = rules.get(key)
-        shape = None if rule is None else rule.with_interest
-        build = partial(_overdue_update, dialect, shape)
-        statement, added = _statement(("overdue", dialect, shape), build)
-        values = {**params, "ids": group, **(_rule_params(rule) if rule else {})}
-        if dialect == "postgresql":  # the UPDATE returns the penalty after and the arrears
-            for row_id, loan_id, after, dpd, principal, owed in connection.execute(
-                statement, values
-            ):
-                penalty[loan_id] += int(after) - charged[row_id]
-                if owed > 0:
-                    found = arrears[loan_id]
-                    found.dpd = max(found.dpd, int(dpd))
-                    found.principal += int(principal)
-                    found.owed += int(owed)
-            continue
-        if added is not None:  # SQLite: what the UPDATE adds to each loan, read before it
-            for loan_id, delta in _run(session).execute(added, values):
-                penalty[loan_id] += int(delta or 0)
-        _run(session).execute(statement, values)
+    if dialect == "postgresql":  # one UPDATE; it returns the penalty after and the arrears
+        statement = _statement(("overdue-all",), _overdue_update_all)
+        values = {**params, **_rule_arrays(loans, rules)}
+        for row_id, loan_id, after, dpd, principal, owed in connection.execute(statement, values):
+            penalty[loan_id] += int(after) - charged[row_id]
+            if owed > 0:
+                found = arrears[loan_id]
+                found.dpd = max(found.dpd, int(dpd))
+                found.principal += int(principal)
+                found.owed += int(owed)
+    else:  # one UPDATE per product group, what it adds read before it
+        groups: dict[tuple[uuid.UUID, int], list[uuid.UUID]] = defaultdict(list)
+        for loan in loans:
+            groups[(loan.product_id, loan.product_version)].append(loan.id)
+        for key, group in groups.items():
+            rule = rules.get(key)
+            shape = None if rule is None else rule.with_interest
+            build = partial(_overdue_update, dialect, shape)
+            statement, added = _statement(("overdue", dialect, shape), build)
+            values = {**params, "ids": group, **(_rule_params(rule) if rule else {})}
+            if added is not None:
+                for loan_id, delta in connection.execute(added, values):
+                    penalty[loan_id] += int(delta or 0)
+            connection.execute(statement, values)
     outcome.penalty_by_loan = {
         loan_id: Decimal(added) * CENTS for loan_id, added in penalty.items() if added
     }
@@ -550,21 +633,23 @@ def _set_loans(
 
 
 def _penalty_values(
-    days: ColumnElement[int], with_interest: bool
+    days: ColumnElement[int], terms: _Terms
 ) -> tuple[dict[str, Any], ColumnElement[int]]:
     """The accrual's new column values, and what it adds to ``penalty_due``."""
     base = _outstanding("principal")
-    if with_interest:
+    if terms.with_interest is True:
         base = base + _outstanding("interest")
-    target = days - _p("grace", BigInteger())
+    elif terms.with_interest is not False:
+        base = base + case((terms.with_interest, _outstanding("interest")), else_=0)
+    target = days - terms.grace
     counted = I.c.penalty_days
     new_days = case((and_(base > 0, target > counted), target - counted), else_=0)
     old_base, segment, frozen = n(I.c.penalty_base), I.c.penalty_segment_days, n(I.c.penalty_frozen)
     changed = base != old_base
-    old_charge = _charge(old_base, segment)
+    old_charge = _charge(old_base, segment, terms)
     delta = case(
-        (changed, _charge(base, new_days)),
-        else_=_charge(old_base, segment + new_days) - old_charge,
+        (changed, _charge(base, new_days, terms)),
+        else_=_charge(old_base, segment + new_days, terms) - old_charge,
     )
     return {
         "penalty_frozen": case((changed, frozen + old_charge), else_=frozen),
