@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, object_session
 
 from loandesk import sdk
 from loandesk.sdk import finance
-from loandesk_repayment import cob, cob_sql, loans, write_off
+from loandesk_repayment import cob, cob_positions, loans, write_off
 from loandesk_repayment.funders import funders_of
 from loandesk_repayment.models import (
     PARTS,
@@ -86,7 +86,7 @@ class RepaymentLoanBook:
             query = query.where(Loan.id > after)
         ids = list(session.scalars(query))
         day = cob.business_date(session) or loans.local_today()
-        return cob_sql.positions(session, day, ids, {}, "snapshot")
+        return cob_positions.positions(session, day, ids, {}, "snapshot")
 
     def histories(
         self,

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk.sdk import N_, Conflict
-from loandesk_repayment import cob_credit, cob_settings, cob_sql
+from loandesk_repayment import cob_credit, cob_ledger, cob_positions, cob_settings, cob_sql
 from loandesk_repayment.checks import local_today, refuse
 from loandesk_repayment.cob_models import CobRun
 
@@ -271,6 +271,7 @@ def _take(
     }
     credit = cob_credit.apply_credit(session, day, loans, orders).by_loan  # before overdue
     outcome = cob_sql.apply(session, day, loans, rules, buckets)
+    cob_ledger.book_penalties(session, day, outcome.penalty_by_loan)
     ids = [row.id for row in loans]
     payload = {"business_date": day.isoformat()}
     sdk.emit_many(session, "installment.due", "installment", outcome.due_installments, payload)
@@ -285,7 +286,9 @@ def _take(
     if (outcome.in_arrears or moved) and sdk.hook_implemented("loandesk_loan_positions"):
         previous = {row.id: row.bucket for row in loans}
         wanted = sorted(moved | set(outcome.in_arrears))
-        sdk.loan_positions_moved(session, cob_sql.positions(session, day, wanted, previous, "cob"))
+        sdk.loan_positions_moved(
+            session, cob_positions.positions(session, day, wanted, previous, "cob")
+        )
     audit = []
     if outcome.penalty_by_loan or outcome.bucket_changes or credit:
         changed = set(outcome.penalty_by_loan) | set(credit) | moved

@@ -22,7 +22,7 @@ from sqlalchemy import Date, String, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
-from loandesk_repayment import cob_sql, ledger
+from loandesk_repayment import cob_ledger, ledger
 from loandesk_repayment.cob_sql import ChunkLoan, I, L, _among, _in_force, _owed
 from loandesk_repayment.models import PARTS
 
@@ -115,15 +115,15 @@ def apply_credit(
 
 def _book(session: Session, day: dt.date, by_part: dict[uuid.UUID, dict[str, Decimal]]) -> None:
     """``credit_balance`` debited, each part's receivable credited, split by funder share."""
-    shares = cob_sql.funder_shares(session, list(by_part))
-    lines: list[cob_sql.Line] = []
+    shares = cob_ledger.funder_shares(session, list(by_part))
+    lines: list[cob_ledger.Line] = []
     for loan_id, parts in by_part.items():
         for part in PARTS:
             for funder_id, amount in ledger.split(parts.get(part, ZERO), shares[loan_id]):
                 if amount <= 0:
                     continue
-                lines.append(cob_sql.Line(loan_id, "credit_balance", amount, ZERO, funder_id))
+                lines.append(cob_ledger.Line(loan_id, "credit_balance", amount, ZERO, funder_id))
                 lines.append(
-                    cob_sql.Line(loan_id, ledger.RECEIVABLE[part], ZERO, amount, funder_id)
+                    cob_ledger.Line(loan_id, ledger.RECEIVABLE[part], ZERO, amount, funder_id)
                 )
-    cob_sql.insert_lines(session, day, "credit", lines)
+    cob_ledger.insert_lines(session, day, "credit", lines)

@@ -36,7 +36,6 @@ from sqlalchemy import (
     cast,
     column,
     func,
-    insert,
     literal,
     literal_column,
     or_,
@@ -54,10 +53,10 @@ from sqlalchemy.sql.schema import Table
 
 from loandesk import sdk
 from loandesk.sdk import finance
-from loandesk_repayment import cob_settings, ledger
+from loandesk_repayment import cob_settings
 from loandesk_repayment.cob_models import CobRun
 from loandesk_repayment.cob_settings import Bucket
-from loandesk_repayment.models import PARTS, Installment, LedgerEntry, Loan, LoanFunder
+from loandesk_repayment.models import PARTS, Installment, Loan
 
 
 def cast_table(model: Any) -> Table:
@@ -523,7 +522,8 @@ def apply(
     rules: dict[tuple[uuid.UUID, int], PenaltyRule | None],
     buckets: list[Bucket],
 ) -> Outcome:
-    """Bring the locked ``loans`` to ``day``: installments, penalty, loans, ledger."""
+    """Bring the locked ``loans`` to ``day``: installments, penalty, loans (the penalty's
+    ledger lines: ``cob_ledger.book_penalties``)."""
     dialect = _dialect(session)
     params: dict[str, Any] = {
         "tenant": sdk.current().id,
@@ -571,7 +571,6 @@ def apply(
     outcome.penalty_by_loan = {
         loan_id: Decimal(added) * CENTS for loan_id, added in penalty.items() if added
     }
-    _book_penalties(session, day, outcome.penalty_by_loan)
     if dialect == "postgresql":
         moved = _set_loans(session, params, arrears, buckets)
     else:
@@ -660,117 +659,6 @@ def _penalty_values(
     }, delta
 
 
-def _book_penalties(session: Session, day: dt.date, amounts: dict[uuid.UUID, Decimal]) -> None:
-    """Receivable penalty against penalty income, split by funder share exactly as
-    ``ledger.Book`` splits (``ledger.split``): the lines go in one multi-row INSERT."""
-    if not amounts:
-        return
-    shares = funder_shares(session, list(amounts))
-    lines: list[Line] = []
-    for loan_id, amount in amounts.items():
-        for funder_id, part in ledger.split(amount, shares[loan_id]):
-            if part == 0:
-                continue
-            for account, debit in (("receivable_penalty", True), ("penalty_income", False)):
-                # a negative delta (never expected: charges only grow) would go to the other side
-                size, on_debit = abs(part), debit == (part > 0)
-                lines.append(
-                    Line(loan_id, account, size if on_debit else ZERO, ZERO if on_debit else size,
-                         funder_id)
-                )  # fmt: skip
-    insert_lines(session, day, "penalty", lines)
-
-
-ZERO = Decimal("0.00")
-F = cast_table(LoanFunder)
-
-
-def funder_shares(
-    session: Session, loan_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[ledger.Share]]:
-    """The funders' shares of each of the loans (``ledger.Share``, by funder id)."""
-    dialect = _dialect(session)
-    query = _statement(
-        ("shares", dialect),
-        lambda: (
-            select(F.c.loan_id, F.c.funder_id, F.c.share)
-            .where(_tenant(F.c.tenant_id), _among_ids(dialect, F.c.loan_id))
-            .order_by(F.c.loan_id, F.c.funder_id)
-        ),
-    )
-    shares: dict[uuid.UUID, list[ledger.Share]] = defaultdict(list)
-    for row in _run(session).execute(query, {"tenant": sdk.current().id, "ids": loan_ids}):
-        shares[row.loan_id].append(ledger.Share(row.funder_id, row.share))
-    return shares
-
-
-@dataclass(frozen=True)
-class Line:
-    """A ledger line close of business books (its event and date are the batch's)."""
-
-    loan_id: uuid.UUID
-    account: str
-    debit: Decimal
-    credit: Decimal
-    funder_id: uuid.UUID | None
-
-
-# PostgreSQL: the lines as arrays, one parameter each, unnested into one INSERT (a multi-row
-# executemany cost ~0.1 ms a line, on the server and in SQLAlchemy's parameter processing)
-_UNNEST_LINES = text(
-    "insert into repayment_ledger (tenant_id, id, loan_id, account, debit, credit, funder_id,"
-    " event, payment_id, booked_on, created_at)"
-    " select cast(:tenant as uuid), u.id, u.loan_id, u.account, u.debit, u.credit, u.funder_id,"
-    " cast(:event as varchar), null, cast(:day as date), cast(:now as timestamptz)"
-    " from unnest(cast(:ids as uuid[]), cast(:loans as uuid[]), cast(:accounts as varchar[]),"
-    " cast(:debits as bigint[]), cast(:credits as bigint[]), cast(:funders as uuid[]))"
-    " as u(id, loan_id, account, debit, credit, funder_id)"
-)
-
-
-def insert_lines(session: Session, day: dt.date, event: str, lines: list[Line]) -> None:
-    """Close of business's ledger lines of ``event`` booked on ``day``, in one statement."""
-    if not lines:
-        return
-    tenant, now = sdk.current().id, sdk.utcnow()
-    if _dialect(session) == "postgresql":
-        _run(session).execute(
-            _UNNEST_LINES,
-            {
-                "tenant": tenant,
-                "event": event,
-                "day": day,
-                "now": now,
-                "ids": [sdk.uuid7() for _ in lines],
-                "loans": [line.loan_id for line in lines],
-                "accounts": [line.account for line in lines],
-                "debits": [sdk.to_minor_units(line.debit) for line in lines],
-                "credits": [sdk.to_minor_units(line.credit) for line in lines],
-                "funders": [line.funder_id for line in lines],
-            },
-        )
-        return
-    _run(session).execute(
-        insert(cast_table(LedgerEntry)),
-        [
-            {
-                "tenant_id": tenant,
-                "id": sdk.uuid7(),
-                "loan_id": line.loan_id,
-                "account": line.account,
-                "debit": line.debit,
-                "credit": line.credit,
-                "funder_id": line.funder_id,
-                "event": event,
-                "payment_id": None,
-                "booked_on": day,
-                "created_at": now,
-            }
-            for line in lines
-        ],
-    )
-
-
 def _update_loans(
     session: Session, day: dt.date, ids: list[uuid.UUID], buckets: list[Bucket]
 ) -> list[tuple[uuid.UUID, str, int]]:
@@ -834,108 +722,3 @@ def _loans_update(dialect: str, buckets: tuple[Bucket, ...]) -> Any:
         )
         .returning(L.c.id, L.c.bucket, L.c.days_past_due)
     )
-
-
-def positions(
-    session: Session,
-    day: dt.date,
-    ids: list[uuid.UUID],
-    previous: dict[uuid.UUID, str],
-    cause: str,
-) -> list[sdk.LoanPosition]:
-    """The arrears of the loans ``ids`` as their row now holds them (``loandesk.lending.
-    LoanPosition``), with the bucket each had before (``previous``), for
-    ``loandesk_loan_positions``: one statement over the loans and their installments."""
-    if not ids:
-        return []
-    tenant = sdk.current().id
-    left = (
-        select(
-            I.c.loan_id.label("loan_id"),
-            func.sum(_outstanding("principal")).label("principal"),
-            func.max(I.c.product_code).label("product_code"),
-        )
-        .where(I.c.tenant_id == tenant, _among(session, I.c.loan_id, ids), _in_force())
-        .group_by(I.c.loan_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(
-            L.c.id,
-            L.c.number,
-            L.c.customer_id,
-            L.c.owner_id,
-            L.c.org_unit_id,
-            L.c.status,
-            L.c.days_past_due,
-            L.c.bucket,
-            n(L.c.overdue_principal).label("overdue_principal"),
-            n(L.c.overdue_amount).label("overdue_amount"),
-            left.c.principal,
-            left.c.product_code,
-        )
-        .outerjoin(left, left.c.loan_id == L.c.id)
-        .where(L.c.tenant_id == tenant, _among(session, L.c.id, ids))
-        .order_by(L.c.id)
-    ).all()
-    return [
-        sdk.LoanPosition(
-            id=r.id,
-            number=r.number,
-            customer_id=r.customer_id,
-            product_code=r.product_code or "",
-            owner_id=r.owner_id,
-            org_unit_id=r.org_unit_id,
-            status=r.status,
-            business_date=day,
-            days_past_due=int(r.days_past_due or 0),
-            bucket=r.bucket,
-            previous_bucket=previous.get(r.id, r.bucket),
-            overdue_principal=Decimal(int(r.overdue_principal or 0)) * CENTS,
-            overdue_amount=Decimal(int(r.overdue_amount or 0)) * CENTS,
-            principal_outstanding=Decimal(int(r.principal or 0)) * CENTS,
-            cause=cause,
-        )
-        for r in rows
-    ]
-
-
-def arrears_date(session: Session, cob_date: dt.date | None) -> dt.date | None:
-    """The date a payment or a reversal restates a loan's arrears at: the later of the
-    loan's ``cob_date`` (the last date close of business brought its arrears to) and the
-    tenant's business date (the latest run done: a loan without work is not taken, its
-    arrears were 0 then). None: close of business has never taken the loan."""
-    if cob_date is None:
-        return None
-    done = session.scalar(
-        select(func.max(R.c.business_date)).where(
-            R.c.tenant_id == sdk.current().id, R.c.state == "done"
-        )
-    )
-    return max(cob_date, done) if done is not None else cob_date
-
-
-def refresh(
-    session: Session, loan_id: uuid.UUID, day: dt.date, buckets: list[Bucket]
-) -> tuple[str, str]:
-    """After a payment or a reversal on a loan close of business has brought to ``day``
-    (its ``cob_date``): its installments' and its own DPD, bucket and overdue amounts as of
-    that day, at once rather than at the next close of business. Penalty, ``overdue_since``
-    and the DPD of installments now paid are left to it: it freezes their penalty segment
-    when it sees them paid. The loan is locked by the caller. (bucket before, bucket after)."""
-    tenant = sdk.current().id
-    before = session.scalar(select(L.c.bucket).where(L.c.tenant_id == tenant, L.c.id == loan_id))
-    session.execute(
-        update(I)
-        .where(
-            I.c.tenant_id == tenant,
-            I.c.loan_id == loan_id,
-            _in_force(),
-            I.c.due_date < _day(),
-            _owed() > 0,
-        )
-        .values(days_past_due=_days_since_due(_dialect(session))),
-        {"day": day},
-    )
-    after = {loan: bucket for loan, bucket, _ in _update_loans(session, day, [loan_id], buckets)}
-    return str(before), after.get(loan_id, buckets[0].name)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk.sdk import N_, Conflict
-from loandesk_repayment import cob_sql, early, ledger, loans, payments
+from loandesk_repayment import cob_positions, early, ledger, loans, payments
 from loandesk_repayment.checks import amount_of, local_today, refuse
 from loandesk_repayment.early_models import EarlyRepayment
 from loandesk_repayment.models import (
@@ -166,7 +166,7 @@ def early_repay(
     # what post_payment told the plugins that follow arrears was before the schedule's rest
     # was paid and the loan settled: tell them again as the repayment leaves it
     sdk.loan_positions_moved(
-        session, cob_sql.positions(session, loan.cob_date or day, [loan.id], {}, "payment")
+        session, cob_positions.positions(session, loan.cob_date or day, [loan.id], {}, "payment")
     )
     figures = {
         "early_repayment_id": str(early_id),

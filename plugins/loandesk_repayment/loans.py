@@ -292,10 +292,10 @@ def activate(session: Session, loan: Loan, disbursed_on: dt.date) -> finance.Sch
     )
     # the loans that follow arrears learn of it at once (the assets plugin's class 正常 and
     # provision count every active loan, not only those close of business has seen late)
-    from loandesk_repayment import cob_sql
+    from loandesk_repayment import cob_positions
 
     sdk.loan_positions_moved(
-        session, cob_sql.positions(session, disbursed_on, [loan.id], {}, "activation")
+        session, cob_positions.positions(session, disbursed_on, [loan.id], {}, "activation")
     )
     sdk.emit(
         session,

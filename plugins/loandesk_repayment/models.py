@@ -119,7 +119,7 @@ class Loan(TenantOwned, CustomValues, Base):
     # What close of business (日终, cob.py) found when it last brought the loan to
     # ``cob_date``: days past due (逾期天数), the DPD bucket (M0, M1, ...), and what of the
     # installments due before that day was still owed. Read by collections and the assets
-    # plugin's five-tier class; a payment restates them at once (``cob_sql.refresh``).
+    # plugin's five-tier class; a payment restates them at once (``cob_positions.refresh``).
     # Close of business takes only loans with work on a date (``cob_sql._with_work``), so
     # a loan without any keeps an older ``cob_date``: its arrears (0) hold at the tenant's
     # business date too.

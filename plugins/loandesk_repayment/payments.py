@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk.sdk import N_, Conflict, finance
-from loandesk_repayment import cob_settings, cob_sql, ledger, loans, write_off
+from loandesk_repayment import cob_positions, cob_settings, ledger, loans, write_off
 from loandesk_repayment.loans import refuse
 from loandesk_repayment.models import PARTS, PAYMENT_SOURCES, Allocation, Installment, Loan, Payment
 from loandesk_repayment.write_off import RECOVERY_INCOME
@@ -148,7 +148,7 @@ def post_payment(
 
 def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
     """A payment or a reversal on a loan close of business has seen (``cob_date``): its DPD,
-    bucket and overdue amounts as of the business date (``cob_sql.arrears_date``) now (a
+    bucket and overdue amounts as of the business date (``cob_positions.arrears_date``) now (a
     bucket that moves is an event, as at close of business), and the plugins that follow
     arrears are told (``loandesk_loan_positions``: collections closes the case of a loan
     paid up). On a written-off loan, which close of business no longer takes, the arrears
@@ -160,18 +160,20 @@ def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
         day = loan.cob_date or loan.written_off_on or loans.local_today()
         before = loan.bucket
         if loan.cob_date is not None:
-            cob_sql.refresh(session, loan.id, day, cob_settings.buckets())
+            cob_positions.refresh(session, loan.id, day, cob_settings.buckets())
             session.expire(loan, ["days_past_due", "bucket", "overdue_principal", "overdue_amount"])
         sdk.loan_positions_moved(
             session,
-            cob_sql.positions(session, day, [loan.id], {loan.id: before}, f"recovery_{cause}"),
+            cob_positions.positions(
+                session, day, [loan.id], {loan.id: before}, f"recovery_{cause}"
+            ),
         )
         return
-    as_of = cob_sql.arrears_date(session, loan.cob_date)
+    as_of = cob_positions.arrears_date(session, loan.cob_date)
     if as_of is None:
         return
     day = as_of
-    before, after = cob_sql.refresh(session, loan.id, day, cob_settings.buckets())
+    before, after = cob_positions.refresh(session, loan.id, day, cob_settings.buckets())
     session.expire(loan, ["days_past_due", "bucket", "overdue_principal", "overdue_amount"])
     if before != after:
         sdk.emit(
@@ -183,7 +185,7 @@ def _arrears_moved(session: Session, loan: Loan, cause: str) -> None:
         )
     if sdk.hook_implemented("loandesk_loan_positions"):
         sdk.loan_positions_moved(
-            session, cob_sql.positions(session, day, [loan.id], {loan.id: before}, cause)
+            session, cob_positions.positions(session, day, [loan.id], {loan.id: before}, cause)
         )
 
 

@@ -98,7 +98,7 @@ def test_positions_go_to_an_enabled_listener_after_each_chunk_and_a_payment(
 def test_without_a_listener_enabled_no_position_is_read(
     desk: Desk, listener: Listener, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from loandesk_repayment import cob_sql
+    from loandesk_repayment import cob_positions
 
     from loandesk import sdk
 
@@ -107,13 +107,13 @@ def test_without_a_listener_enabled_no_position_is_read(
     with desk.session():
         assert not sdk.hook_implemented("loandesk_loan_positions")
     read: list[int] = []
-    original = cob_sql.positions
+    original = cob_positions.positions
 
     def counted(*args: Any, **kw: Any) -> Any:
         read.append(1)
         return original(*args, **kw)
 
-    monkeypatch.setattr(cob_sql, "positions", counted)
+    monkeypatch.setattr(cob_positions, "positions", counted)
     run = _cob(desk, dt.date(2025, 6, 10))
     assert run.state == "done" and run.bucket_changes > 0
     assert read == [] and listener.heard == []
