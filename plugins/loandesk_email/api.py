@@ -52,9 +52,8 @@ class SendTestEmail(MethodView):
         """Send a test e-mail now with the saved settings, to ``to`` or to the staff member
         the client acts for (who needs plugins.manage); audited (``email.test``) with the
         address masked."""
-        to = args["to"] or _acting_address()  # checks the acting staff member's permission
-        if args["to"]:
-            _acting_address()
+        own = _acting_address()  # checks the acting staff member's permission first
+        to = args["to"] or own
         if not to:
             raise sdk.ValidationFailed(
                 sdk.N_("Some fields need attention."),
@@ -64,7 +63,7 @@ class SendTestEmail(MethodView):
         session = sdk.session()
         try:
             settings = channel.loaded_settings()
-            letter = channel.test_letter(settings, to, gettext("LoanDesk test e-mail"), gettext(
+            letter = channel.letter(settings, to, gettext("LoanDesk test e-mail"), gettext(
                 "This test e-mail shows that LoanDesk can send the firm's e-mail through "
                 "this SMTP server."
             ))  # fmt: skip

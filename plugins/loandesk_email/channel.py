@@ -19,17 +19,9 @@ def send(message: sdk.OutgoingMessage) -> str:
     the recipient or the e-mail for good, ``SmtpError`` (tried again) otherwise. Error texts
     (the outbox stores them) never hold a whole address or the password."""
     settings = loaded_settings()
-    letter = smtp.Letter(
-        sender_address=settings["sender_address"],
-        sender_name=settings["sender_name"] or "",
-        to=message.address,
-        subject=subject(settings, message.subject, message.body),
-        body=body(settings, message.body),
-        message_id=smtp.message_id(message.key, str(message.tenant_id), settings["sender_address"]),
-        date=sdk.utcnow(),
-        reply_to=settings["reply_to"] or "",
-    )
-    return deliver(settings, letter)
+    identity = smtp.message_id(message.key, str(message.tenant_id), settings["sender_address"])
+    email = letter(settings, message.address, message.subject, message.body, message_id=identity)
+    return deliver(settings, email)
 
 
 def deliver(settings: dict[str, Any], letter: smtp.Letter) -> str:
@@ -66,15 +58,19 @@ def body(settings: dict[str, Any], text: str) -> str:
     return f"{text.rstrip()}\n\n-- \n{footer}\n" if footer else f"{text.rstrip()}\n"
 
 
-def test_letter(settings: dict[str, Any], to: str, title: str, text: str) -> smtp.Letter:
-    """The admin's test e-mail: the tenant's prefix, signature and sender, a fresh id."""
+def letter(
+    settings: dict[str, Any], to: str, title: str, text: str, *, message_id: str = ""
+) -> smtp.Letter:
+    """An e-mail from the tenant's sender with its prefix and signature; without a
+    ``message_id`` (the admin's test e-mail) a fresh one."""
+    sender = settings["sender_address"]
     return smtp.Letter(
-        sender_address=settings["sender_address"],
+        sender_address=sender,
         sender_name=settings["sender_name"] or "",
         to=to,
-        subject=subject(settings, title, ""),
+        subject=subject(settings, title, text),
         body=body(settings, text),
-        message_id=smtp.message_id(str(sdk.uuid7()), "test", settings["sender_address"]),
+        message_id=message_id or smtp.message_id(str(sdk.uuid7()), "test", sender),
         date=sdk.utcnow(),
         reply_to=settings["reply_to"] or "",
     )

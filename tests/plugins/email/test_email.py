@@ -124,6 +124,23 @@ def test_a_refused_message_content_fails_at_once(mail: Mail, handler: Handler) -
     )
 
 
+@pytest.mark.parametrize(
+    ("address", "error"),
+    [
+        ("zhang san@mail.example.cn", "the recipient's address is not a valid e-mail address"),
+        ("zhangsan@例子.中国", "the recipient's address is not plain ASCII (SMTPUTF8 is not used)"),
+    ],
+)
+def test_an_address_that_cannot_be_sent_to_fails_without_a_connection(
+    mail: Mail, handler: Handler, address: str, error: str
+) -> None:
+    mail.notify("bad-address", "提醒", address=address)
+    assert mail.send() == 0
+    row = mail.outbox()["bad-address"]
+    assert (row.state, row.last_error) == ("failed", f"Undeliverable: {error}")
+    assert handler.logins == []
+
+
 def test_a_temporary_refusal_is_retried_with_the_same_message_id(
     mail: Mail, handler: Handler
 ) -> None:
