@@ -22,6 +22,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
+import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +40,27 @@ TOKEN_CODES = frozenset({40001, 40014, 42001, 88})
 # one API), 90018 (over 40 calls a second per app key), 41047 / 41048 (work notifications a
 # minute), and the robot's 130101 (over 20 messages a minute). Tried again later.
 RETRY_CODES = frozenset({-1, 90002, 90005, 90006, 90018, 41047, 41048, 130101})
+
+
+_QUERY_SECRETS = re.compile(r"\b(access_token|appsecret|sign)=[^&\s\"]*")
+
+
+class _RedactQuery(logging.Filter):
+    """urllib3 logs each request's URL at DEBUG; DingTalk's API takes the app secret, the
+    access token and the robot's token and signature in the query string, so they are
+    masked before any handler sees the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if _QUERY_SECRETS.search(text):
+            record.msg, record.args = _QUERY_SECRETS.sub(r"\1=***", text), ()
+        return True
+
+
+def _redact_request_logs() -> None:
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _RedactQuery) for f in logger.filters):
+        logger.addFilter(_RedactQuery())
 
 
 class DingTalkError(Exception):
@@ -114,6 +137,7 @@ def robot_send(
 def _call(
     method: str, base_url: str, path: str, query: dict[str, str], body: Any, timeout: int
 ) -> dict[str, Any]:
+    _redact_request_logs()
     url = f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
     try:
         answer = requests.request(
