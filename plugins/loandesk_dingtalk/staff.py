@@ -88,31 +88,18 @@ def on_todo(ctx: sdk.JobContext, event: sdk.Event) -> None:
 
 def _queue(session: Session, users: list[uuid.UUID], event_id: str,
            record: tuple[str, str], texts: Any) -> None:  # fmt: skip
-    from loandesk.notifications import service  # as docs/plugin-guide.md "Notification channels"
-
     mapped = set(session.scalars(select(StaffAccount.user_id).where(
         StaffAccount.user_id.in_(users))))  # fmt: skip
     if not mapped:
         return
-    tenant = sdk.current()
-    locale = tenant.locale or "zh_CN"
-    with in_locale(locale):
+    with in_locale(sdk.current().locale or "zh_CN"):
         subject, body = texts()
-    channels, keys = _channels_and_keys()
     for user_id in users:
         if user_id in mapped:
-            service.notify(  # idempotent on the key: a redelivered event queues nothing new
-                session, CHANNEL, service.Recipient.staff(user_id), body, subject=subject,
-                key=f"dingtalk:{event_id}:{user_id}", channels=channels, keys=keys,
-                record=record, locale=locale, timezone=tenant.timezone,
+            sdk.notify_staff_member(  # idempotent on the key: a redelivered event queues nothing
+                session, CHANNEL, user_id, body, subject=subject,
+                key=f"dingtalk:{event_id}:{user_id}", record=record,
             )  # fmt: skip
-
-
-def _channels_and_keys() -> tuple[Any, Any]:
-    from loandesk import pii
-    from loandesk.plugins import runtime
-
-    return runtime.notification_channels(), pii.for_current_tenant()
 
 
 @contextmanager
