@@ -329,6 +329,42 @@ def signature_providers() -> list[SignatureProvider]:
     return found
 
 
+def notify_staff_member(
+    session: Session,
+    channel: str,
+    user_id: uuid.UUID,
+    body: str,
+    *,
+    key: str,
+    subject: str = "",
+    record: tuple[str, str] | None = None,
+) -> Any:
+    """Queue a message to one staff member on the tenant's channel ``channel`` (a connector's
+    own, such as DingTalk's work notifications) in the caller's transaction, idempotent on
+    ``key``, in the tenant's language and time zone. ``ValidationFailed`` on ``channel`` when
+    the tenant has no such channel. (The core picks staff's own channels, in-app or e-mail,
+    by their preference: this is for a channel a plugin reaches them on besides.)"""
+    from loandesk import pii
+    from loandesk.notifications import service
+    from loandesk.plugins import runtime
+    from loandesk.tenancy import current as current_tenant
+
+    tenant = current_tenant()
+    return service.notify(
+        session,
+        channel,
+        service.Recipient.staff(user_id),
+        body,
+        subject=subject,
+        key=key,
+        channels=runtime.notification_channels(),
+        keys=pii.for_current_tenant(),
+        record=record,
+        locale=tenant.locale or "zh_CN",
+        timezone=tenant.timezone,
+    )
+
+
 def notify_borrower(
     session: Session,
     mobile: str,
@@ -728,6 +764,7 @@ __all__ = [
     "login_required",
     "message",
     "notify_borrower",
+    "notify_staff_member",
     "outbound_post",
     "outbound_url_problem",
     "page_of",

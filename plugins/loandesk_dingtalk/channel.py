@@ -1,0 +1,139 @@
+"""The ``dingtalk.work`` channel: a message to a staff member as a DingTalk work notification
+(工作通知) from the tenant's app, an action card linking back to the record in LoanDesk when
+the message names one. The access token is kept per tenant and app until shortly before it
+expires; a token DingTalk refuses is fetched again once."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask_babel import gettext
+
+from loandesk import sdk
+from loandesk_dingtalk import openapi, staff
+from loandesk_dingtalk.settings import DingTalkSettings
+
+NAME = "dingtalk"
+EARLY = timedelta(minutes=5)  # a token is fetched again this long before DingTalk expires it
+
+_tokens: dict[tuple[uuid.UUID, str, str, str], tuple[str, datetime]] = {}
+_lock = threading.Lock()
+
+
+def send(message: sdk.OutgoingMessage) -> str:
+    """Send the message to the staff member's DingTalk userid; DingTalk's task id.
+    ``Undeliverable`` when the staff member has no userid or DingTalk refuses for good,
+    ``DingTalkError`` (tried again) otherwise. Error texts never hold a secret or token."""
+    settings = loaded_settings()
+    app = _app(settings)
+    with sdk.transaction() as session:
+        userid = staff.userid_of(session, uuid.UUID(message.address))
+    if userid is None:
+        raise sdk.Undeliverable("the staff member has no DingTalk userid")
+    with staff.in_locale(message.locale):
+        msg = work_message(message)
+    try:
+        try:
+            return openapi.send_work_notification(
+                app, token(app), settings["agent_id"], [userid], msg
+            )
+        except openapi.TokenRejected:
+            forget_token(app)
+            return openapi.send_work_notification(
+                app, token(app), settings["agent_id"], [userid], msg
+            )
+    except openapi.Refused as problem:
+        raise sdk.Undeliverable(_clean(str(problem), settings)) from None
+    except openapi.DingTalkError as problem:
+        raise openapi.DingTalkError(_clean(str(problem), settings)) from None
+
+
+def work_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
+    """An action card opening the record in LoanDesk when there is a link, otherwise text."""
+    title = (message.subject or message.body.strip().split("\n", 1)[0])[:60]
+    url = record_url(message.record_type, message.record_id)
+    if url is None:
+        text = f"{message.subject}\n{message.body}" if message.subject else message.body
+        return {"msgtype": "text", "text": {"content": text}}
+    markdown = f"### {title}\n\n{message.body}" if message.subject else message.body
+    return {
+        "msgtype": "action_card",
+        "action_card": {
+            "title": title,
+            "markdown": markdown,
+            "single_title": gettext("Open in LoanDesk"),
+            "single_url": url,
+        },
+    }
+
+
+def record_url(record_type: str | None, record_id: str | None) -> str | None:
+    """The page in LoanDesk for what the message is about, on the public address."""
+    slug = sdk.current().slug
+    if record_type == "flow" and record_id:
+        return sdk.public_url(f"/t/{slug}/approvals/{record_id}")
+    if record_type == "todo":
+        return sdk.public_url(f"/t/{slug}/todos/")
+    return None
+
+
+def token(app: openapi.App) -> str:
+    """The tenant's access token, fetched when there is none or it expires within ``EARLY``."""
+    key = _token_key(app)
+    now = sdk.utcnow()
+    with _lock:
+        held = _tokens.get(key)
+        if held is not None and held[1] - EARLY > now:
+            return held[0]
+    fresh = openapi.get_token(app)
+    with _lock:
+        _tokens[key] = (fresh.value, now + timedelta(seconds=fresh.expires_in))
+    return fresh.value
+
+
+def forget_token(app: openapi.App) -> None:
+    with _lock:
+        _tokens.pop(_token_key(app), None)
+
+
+def _token_key(app: openapi.App) -> tuple[uuid.UUID, str, str, str]:
+    # a changed secret is another app as far as the cache goes; the key holds only its hash
+    secret = hashlib.sha256(app.app_secret.encode()).hexdigest()
+    return (sdk.current().id, app.base_url, app.app_key, secret)
+
+
+def _app(settings: dict[str, Any]) -> openapi.App:
+    if not (settings["app_key"] and settings["app_secret"] and settings["agent_id"]):
+        raise openapi.DingTalkError("the DingTalk app key, app secret or agent id is not set")
+    return openapi.App(
+        base_url=settings["base_url"],
+        app_key=settings["app_key"],
+        app_secret=settings["app_secret"],
+        timeout=settings["timeout_seconds"],
+    )
+
+
+def loaded_settings() -> dict[str, Any]:
+    """The tenant's settings, secrets decrypted; ``DingTalkError`` when they are invalid."""
+    try:
+        return dict(DingTalkSettings().load(sdk.plugin_settings(NAME)))
+    except ma.ValidationError as problem:
+        raise openapi.DingTalkError(
+            f"the DingTalk settings are incomplete: {', '.join(sorted(problem.messages))}"
+        ) from None
+
+
+def _clean(text: str, settings: dict[str, Any]) -> str:
+    # DingTalk's errmsg could echo what it was sent; no secret belongs in a stored error
+    for name in ("app_secret", "robot_access_token", "robot_secret"):
+        if settings.get(name):
+            text = text.replace(settings[name], "***")
+    with _lock:
+        for value, _expiry in _tokens.values():
+            text = text.replace(value, "***")
+    return sdk.scrub_personal(text)

@@ -1,0 +1,89 @@
+"""A tenant's DingTalk settings (the admin's form and the API validate with this schema). The
+app secret and the group robot's access token and signing secret are stored encrypted and
+never shown again; the rest is in the tenant bundle."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from loandesk import sdk
+
+DEFAULT_BASE_URL = "https://oapi.dingtalk.com"
+
+
+class DingTalkSettings(ma.Schema):
+    base_url = ma.fields.Url(
+        load_default=DEFAULT_BASE_URL,
+        schemes={"http", "https"},
+        require_tld=False,
+        metadata=sdk.setting_labels(
+            "开放平台地址",
+            "Open API address",
+            "一般不需修改：https://oapi.dingtalk.com",
+            "Leave as it is: https://oapi.dingtalk.com",
+        ),
+    )
+    app_key = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=100),
+        metadata=sdk.setting_labels(
+            "应用 AppKey",
+            "App key",
+            "钉钉开发者后台企业内部应用的 AppKey",
+            "The AppKey of the firm's internal app in the DingTalk developer console",
+        ),
+    )
+    app_secret = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=8, max=200),
+        metadata=sdk.setting_labels(
+            "应用 AppSecret",
+            "App secret",
+            "加密保存，保存后不再显示",
+            "Stored encrypted, never shown again",
+            secret=True,
+        ),
+    )
+    agent_id = ma.fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata=sdk.setting_labels(
+            "应用 AgentId",
+            "Agent id",
+            "工作通知以该应用的名义发出",
+            "Work notifications are sent in the name of this app",
+        ),
+    )
+    robot_access_token = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=8, max=200),
+        metadata=sdk.setting_labels(
+            "群机器人 access_token",
+            "Group robot access token",
+            "自定义机器人 Webhook 地址中的 access_token；加密保存，保存后不再显示",
+            "The access_token of the custom robot's webhook; stored encrypted, never shown again",
+            secret=True,
+        ),
+    )
+    robot_secret = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=8, max=200),
+        metadata=sdk.setting_labels(
+            "群机器人加签密钥",
+            "Group robot signing secret",
+            "机器人安全设置“加签”的密钥（SEC 开头）；加密保存，保存后不再显示",
+            "The robot's signing secret (starts with SEC); stored encrypted, never shown again",
+            secret=True,
+        ),
+    )
+    timeout_seconds = ma.fields.Integer(
+        load_default=10,
+        validate=validate.Range(min=1, max=60),
+        metadata=sdk.setting_labels("超时（秒）", "Timeout (seconds)"),
+    )
