@@ -306,6 +306,10 @@ def send_due(session: Session, keys: Keyring, now: datetime | None = None, limit
             WebhookSubscription, (keys.tenant_id, delivery.subscription_id), populate_existing=True
         )
         assert subscription is not None
+        if not subscription.active:  # disabled by an earlier delivery of this pass: not sent
+            delivery.attempt, delivery.next_attempt_at = delivery.attempt - 1, now
+            session.commit()
+            continue
         secret = signing.current(session, keys).value
         session.commit()
         body = delivery.body.encode()
