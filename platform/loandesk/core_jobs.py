@@ -127,9 +127,26 @@ def report_subscriptions(ctx: JobContext) -> None:
     subscriptions.run(ctx.session, ctx.tenant, channels, pii.for_current_tenant())
 
 
-# the core's handlers: rules react to every event (idempotent: a firing per event and rule)
+def webhooks_for_event(ctx: JobContext, event: events.Event) -> None:
+    """Record a delivery of ``event`` for each webhook subscription that wants it."""
+    from loandesk.webhooks import service
+
+    service.on_event(ctx.session, event)
+
+
+def send_webhooks(ctx: JobContext) -> None:
+    """Send the tenant's due webhook deliveries (after the commit that made them, and every
+    minute for retries)."""
+    from loandesk import pii
+    from loandesk.webhooks import service
+
+    service.send_due(ctx.session, pii.for_current_tenant())
+
+
+# the core's handlers of every event (idempotent: a firing, a delivery per event and target)
 EVENT_HANDLERS = [
     events.EventHandler(events.ANY, "automations", automations_for_event, idempotent=True),
+    events.EventHandler(events.ANY, "webhooks", webhooks_for_event, idempotent=True),
 ]
 
 
@@ -180,6 +197,8 @@ JOBS = [
     JobSpec("core.run_firings", run_firings, max_attempts=1),
     # a message keeps its own attempts and backoff: the job itself is not retried
     JobSpec("core.send_messages", send_messages, max_attempts=1, timeout=3600),
+    # a webhook delivery keeps its own attempts and backoff: the job itself is not retried
+    JobSpec("core.send_webhooks", send_webhooks, max_attempts=1, timeout=3600),
     JobSpec("core.timed_rules", timed_rules, max_attempts=3, backoff=(60,), timeout=3600),
     JobSpec(
         "core.report_subscriptions",
@@ -199,6 +218,7 @@ SCHEDULES = [
     Schedule("core.flow_deadlines", "* * * * *", "core.flow_deadlines"),
     Schedule("core.run_firings", "* * * * *", "core.run_firings"),
     Schedule("core.send_messages", "* * * * *", "core.send_messages"),
+    Schedule("core.send_webhooks", "* * * * *", "core.send_webhooks"),
     # a rule's time of day is met within five minutes; each rule looks once a day
     Schedule("core.timed_rules", "*/5 * * * *", "core.timed_rules"),
     # a subscription's cron is at least 15 minutes apart: met within five minutes

@@ -32,6 +32,7 @@ from loandesk.storage.models import Attachment
 from loandesk.tenancy.models import Tenant
 from loandesk.todos.models import Todo
 from loandesk.web.sessions import WebSession
+from loandesk.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiClient",
@@ -86,4 +87,6 @@ __all__ = [
     "UserIdentity",
     "UserRole",
     "WebSession",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

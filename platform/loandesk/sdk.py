@@ -40,6 +40,7 @@ from loandesk.automations.outbound import post as outbound_post
 from loandesk.automations.outbound import url_problem as outbound_url_problem
 from loandesk.automations.rules import ActionType
 from loandesk.bundle.contract import BundleContext, BundleFile
+from loandesk.callbacks import record_refused as audit_refused_callback
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
@@ -726,6 +727,7 @@ __all__ = [
     "audit_changes",
     "audit_record",
     "audit_record_many",
+    "audit_refused_callback",
     "automation_rule",
     "borrower_contacts",
     "can_query",

@@ -209,8 +209,9 @@ def provider_callback(provider_key: str) -> Any:
     session = sdk.session()
     try:
         signing.handle_callback(session, provider_key, dict(request.headers), request.get_data())
-    except sdk.CallbackRefused:
-        session.rollback()
+    except sdk.CallbackRefused as problem:  # forged or garbled: audited
+        sdk.audit_refused_callback(session, "esign_callback", provider_key, str(problem),
+                                   request.get_data(), request.remote_addr)  # fmt: skip
         return {"code": "refused", "message": "callback refused"}, 400
     except sdk.NotFound:
         session.rollback()

@@ -274,7 +274,12 @@ def provider_callback(connector: str) -> Any:
         session.rollback()
         return {"code": "not_found", "message": problem.message}, 404
     except sdk.DomainError as problem:
-        session.rollback()
+        if isinstance(problem.__cause__, sdk.InvalidCallback):  # forged or garbled: audited
+            sdk.audit_refused_callback(session, "payout_callback", connector,
+                                       str(problem.__cause__), request.get_data(),
+                                       request.remote_addr)  # fmt: skip
+        else:
+            session.rollback()
         return {"code": "bad_request", "message": problem.message}, 400
     session.commit()
     return {"code": "ok", "status": order.status}, 200

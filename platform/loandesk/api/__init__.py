@@ -109,6 +109,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         todos,
         users,
         views,
+        webhooks,
     )
 
     blueprints = [
@@ -133,6 +134,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         retention.blp,
         data_requests.blp,
         views.blp,
+        webhooks.blp,
     ]
     for contribution in plugin_host.contributions.values():
         blueprints.extend(contribution.api_blueprints)

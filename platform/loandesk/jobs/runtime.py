@@ -185,6 +185,11 @@ def init_app(app: Flask, db: Database, redis_url: str, plugin_host: PluginHost) 
     install_send_trigger(
         db.session_factory, lambda tenant_id: registry.enqueue("core.send_messages", tenant_id)
     )
+    from loandesk.webhooks.service import install_send_trigger as install_webhook_trigger
+
+    install_webhook_trigger(
+        db.session_factory, lambda tenant_id: registry.enqueue("core.send_webhooks", tenant_id)
+    )
     return registry
 
 

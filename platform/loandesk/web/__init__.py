@@ -48,6 +48,7 @@ from loandesk.web import (
     sign_in,
     sso_views,
     todo_views,
+    webhook_views,
 )
 
 TRANSLATIONS = Path(__file__).resolve().parents[1] / "translations"
@@ -170,6 +171,14 @@ CORE_NAV = (
         "administration",
         "security.manage",
         35,
+    ),
+    NavItem(
+        "tenant.admin_webhooks.index",
+        "事件推送",
+        "Webhooks",
+        "administration",
+        "automations.manage",
+        37,
     ),
     NavItem(
         "tenant.admin_notifications.quiet_hours",
@@ -349,6 +358,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         todo_views.bp,
         notification_views.bp,
         notification_admin_views.bp,
+        webhook_views.bp,
         report_export_views.bp,
     )
     for blueprint in core_pages:

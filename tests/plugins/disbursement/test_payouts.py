@@ -132,6 +132,10 @@ def test_a_late_callback_pays_and_a_second_one_changes_nothing(desk: Desk) -> No
     forged = _callback(desk, {**headers, "X-Signature": "0" * 64}, body)
     assert forged.status_code == 400
     assert desk.loan(loan_id).status == "pending"
+    [refused] = audit_events(desk.app, desk.firm, "callback.refused")  # the forgery leaves a trace
+    assert (refused.record_type, refused.record_id) == ("payout_callback", "fakepay")
+    assert refused.diff["body_bytes"] == len(body) and refused.diff["reason"]
+    assert "0" * 64 not in str(refused.diff) and body.decode() not in str(refused.diff)
 
     first = _callback(desk, headers, body)
     assert first.status_code == 200 and first.get_json()["status"] == "paid"

@@ -16,7 +16,7 @@ import pytest
 from loandesk_esign_cn.client import callback_signature, content_md5, signature
 
 from tests.plugins.contracts.conftest import BORROWER, MOBILE, Office, office  # noqa: F401
-from tests.plugins.customers.conftest import firm  # noqa: F401
+from tests.plugins.customers.conftest import audit_events, firm  # noqa: F401
 from tests.plugins.repayment.conftest import desk  # noqa: F401
 
 SECRET = "s3cret-of-the-app"
@@ -145,6 +145,10 @@ def test_a_contract_is_signed_through_esign(office: Office, esign: Esign, api_a:
     done = {"action": "SIGN_FLOW_COMPLETE", "signFlowId": "flow-1", "signFlowStatus": "2"}
     assert _callback(office, done, secret="forged").status_code == 400
     assert office.api.get(f"/contracts/{contract['id']}").get_json()["status"] == "sent"
+    [refused] = audit_events(office.app, office.desk.firm, "callback.refused")  # audited
+    assert (refused.record_type, refused.record_id) == ("esign_callback", "esign_cn")
+    assert refused.diff["reason"] == "the signature does not verify"
+    assert SECRET not in str(refused.diff) and "flow-1" not in str(refused.diff)
     step = {"action": "SIGN_MISSON_COMPLETE", "signFlowId": "flow-1"}
     assert _callback(office, step).status_code == 200
     assert office.api.get(f"/contracts/{contract['id']}").get_json()["status"] == "sent"
