@@ -15,9 +15,8 @@ https://help.aliyun.com/zh/sms/developer-reference/api-dysmsapi-2017-05-25-sends
   ``isv.TEMPLATE_MISSING_PARAMETERS``, ``isv.ACCOUNT_ABNORMAL``...), no answer, a 5xx, any
   code not listed below;
 - this message can never go out (``sdk.Undeliverable``, failed at once): the number
-  (``isv.MOBILE_NUMBER_ILLEGAL``, ``isv.MOBILE_COUNT_OVER_LIMIT``), the text
-  (``isv.BLACK_KEY_CONTROL_LIMIT``: a blocked word, ``isv.PARAM_LENGTH_LIMIT``), or the number
-  unsubscribed or blocked (``isv.DENY_IP_RANGE`` is not one of these: it is a setting).
+  (``isv.MOBILE_NUMBER_ILLEGAL``, ``isv.MOBILE_COUNT_OVER_LIMIT``) or the text
+  (``isv.BLACK_KEY_CONTROL_LIMIT``: a blocked word, ``isv.PARAM_LENGTH_LIMIT``: too long).
 """
 
 from __future__ import annotations
