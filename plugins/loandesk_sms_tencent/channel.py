@@ -9,13 +9,14 @@ the request's ``Error.Code`` or as one number's ``SendStatusSet[].Code`` (``Ok``
 
 from __future__ import annotations
 
-import json
+import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from tencentcloud.common import credential
+from tencentcloud.common.abstract_client import LOGGER_NAME
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
@@ -27,6 +28,9 @@ from loandesk_sms_tencent.settings import TencentSettings
 
 NAME = "sms_tencent"
 
+# the SDK's debug lines print whole requests and answers (the mobile number and the text): off
+logging.getLogger(LOGGER_NAME).setLevel(logging.INFO)
+
 # trying again cannot help: the number is wrong, blacklisted (the borrower unsubscribed) or
 # mixes mainland and international numbers
 UNDELIVERABLE = frozenset(
@@ -34,6 +38,8 @@ UNDELIVERABLE = frozenset(
         "InvalidParameterValue.IncorrectPhoneNumber",
         "FailedOperation.PhoneNumberInBlacklist",
         "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber",
+        # the text is longer than the template's variable may be: it will not get shorter
+        "InvalidParameterValue.TemplateParameterLengthLimit",
     }
 )
 # tried again later: a frequency limit (LimitExceeded.PhoneNumberDailyLimit,
@@ -127,8 +133,7 @@ def _settings() -> dict[str, Any]:
         return dict(TencentSettings().load(sdk.plugin_settings(NAME)))
     except ma.ValidationError as problem:
         raise TencentSmsError(
-            "the Tencent Cloud SMS settings are incomplete: "
-            + ", ".join(sorted(json.loads(json.dumps(problem.messages))))
+            f"the Tencent Cloud SMS settings are incomplete: {', '.join(sorted(problem.messages))}"
         ) from None
 
 

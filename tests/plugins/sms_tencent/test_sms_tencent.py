@@ -114,6 +114,7 @@ def test_a_frequency_limit_is_retried_and_counted_once(
     [
         "InvalidParameterValue.IncorrectPhoneNumber",  # the request's Error
         "FailedOperation.PhoneNumberInBlacklist",  # in the number's SendStatusSet
+        "InvalidParameterValue.TemplateParameterLengthLimit",
     ],
 )
 def test_a_number_refused_for_good_fails_at_once(sms: Sms, gateway: FakeTencent, code: str) -> None:
@@ -232,7 +233,8 @@ def test_the_secret_key_is_never_shown_logged_audited_or_stored_in_an_error(
         stored_text = json.dumps([stored.settings, stored.secrets], ensure_ascii=False)
     errors = " ".join(m.last_error for m in sms.outbox().values())
     assert "plugin.settings" in audit and "AuthFailure.SignatureFailure" in errors
-    assert "TC3-HMAC-SHA256" in caplog.text  # the SDK's request was logged, signed
+    assert "not sent: AuthFailure.SignatureFailure" in caplog.text  # the failure was logged
+    assert MOBILE not in caplog.text  # no whole mobile number in the logs
     texts = [
         caplog.text, audit, stored_text, errors,
         shown.get_data(as_text=True), api_a.get("/plugins").get_data(as_text=True),
