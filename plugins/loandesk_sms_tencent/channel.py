@@ -1,0 +1,157 @@
+"""The ``sms`` channel: one message to one borrower's mobile through Tencent Cloud SMS
+(``SendSms``, API version 2021-01-11, with the official SDK, which builds and signs the
+request), within the daily limit per mobile number, and the nightly job that forgets old
+counts.
+
+Error codes, as documented at https://cloud.tencent.com/document/api/382/55981 (SendSms) and
+https://cloud.tencent.com/document/product/382/59176 (SMS error codes): the same codes come as
+the request's ``Error.Code`` or as one number's ``SendStatusSet[].Code`` (``Ok`` when sent)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from tencentcloud.common import credential
+from tencentcloud.common.abstract_client import LOGGER_NAME
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.sms.v20210111 import models, sms_client
+
+from loandesk import sdk
+from loandesk_sms_tencent import quota
+from loandesk_sms_tencent.settings import TencentSettings
+
+NAME = "sms_tencent"
+
+# the SDK's debug lines print whole requests and answers (the mobile number and the text): off
+logging.getLogger(LOGGER_NAME).setLevel(logging.INFO)
+
+# trying again cannot help: the number is wrong, blacklisted (the borrower unsubscribed) or
+# mixes mainland and international numbers
+UNDELIVERABLE = frozenset(
+    {
+        "InvalidParameterValue.IncorrectPhoneNumber",
+        "FailedOperation.PhoneNumberInBlacklist",
+        "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber",
+        # the text is longer than the template's variable may be: it will not get shorter
+        "InvalidParameterValue.TemplateParameterLengthLimit",
+    }
+)
+# tried again later: a frequency limit (LimitExceeded.PhoneNumberDailyLimit,
+# LimitExceeded.PhoneNumberThirtySecondLimit, RequestLimitExceeded), wrong credentials
+# (AuthFailure.SignatureFailure, AuthFailure.SecretIdNotFound: the admin fixes the settings),
+# the network, and any code not listed above
+
+
+class TencentSmsError(Exception):
+    """Tencent Cloud did not take the message (no answer, a limit, wrong credentials, a
+    refusal); the outbox tries again later."""
+
+
+def send(message: sdk.OutgoingMessage) -> str:
+    """Count the message against its mobile's daily limit, then send it; Tencent's SerialNo.
+    ``Undeliverable`` over the limit or for a number refused for good, ``TencentSmsError``
+    (tried again) otherwise. Error texts never hold a whole mobile number nor the SecretKey."""
+    settings = _settings()
+    now = sdk.utcnow()
+    day = _local_day(now)
+    if not _counted(message, day, settings["daily_limit"]):
+        raise sdk.Undeliverable(
+            sdk.scrub_personal(
+                f"daily limit of {settings['daily_limit']} messages to {message.address} "
+                f"reached on {day.isoformat()}"
+            )
+        )
+    request = models.SendSmsRequest()
+    request.PhoneNumberSet = [phone_number(message.address)]
+    request.SmsSdkAppId = settings["sms_sdk_app_id"]
+    request.SignName = settings["sign_name"]
+    request.TemplateId = settings["template_id"]
+    request.TemplateParamSet = [message.body]  # the template is one variable, {1}
+    request.SessionContext = message.key
+    try:
+        answer = _client(settings).SendSms(request)
+    except TencentCloudSDKException as problem:
+        code, text = problem.get_code() or "", problem.get_message() or ""
+        if code == "ClientNetworkError":  # its text is the HTTP library's, naming the URL
+            timed_out = "timed out" in text.lower()
+            text = (
+                f"no answer within {settings['timeout_seconds']} s"
+                if timed_out
+                else "Tencent Cloud cannot be reached"
+            )
+        raise _error(code, text, settings) from None
+    statuses = answer.SendStatusSet or []
+    if not statuses:
+        raise TencentSmsError("the answer has no SendStatusSet")
+    status = statuses[0]
+    if status.Code != "Ok":
+        raise _error(status.Code or "", status.Message or "", settings)
+    return str(status.SerialNo or "")
+
+
+def phone_number(address: str) -> str:
+    """E.164 as Tencent wants it: a mainland number gets ``+86``."""
+    digits = address.replace(" ", "").replace("-", "")
+    return digits if digits.startswith("+") else f"+86{digits}"
+
+
+def _client(settings: dict[str, Any]) -> sms_client.SmsClient:
+    endpoint = settings["endpoint"]
+    # plain http only to this machine (the tests' server); Tencent itself over https
+    protocol = "http" if _local(endpoint) else "https"
+    http = HttpProfile(protocol=protocol, endpoint=endpoint, reqTimeout=settings["timeout_seconds"])
+    profile = ClientProfile(signMethod="TC3-HMAC-SHA256", httpProfile=http)
+    cred = credential.Credential(settings["secret_id"], settings["secret_key"])
+    return sms_client.SmsClient(cred, settings["region"], profile)
+
+
+def _local(endpoint: str) -> bool:
+    return endpoint.split(":")[0] in {"127.0.0.1", "localhost"}
+
+
+def _error(code: str, text: str, settings: dict[str, Any]) -> Exception:
+    said = _clean(f"{code}: {text}" if text else code, settings)
+    if code in UNDELIVERABLE:
+        return sdk.Undeliverable(said)
+    return TencentSmsError(said)
+
+
+def _clean(text: str, settings: dict[str, Any]) -> str:
+    """Masked mobile numbers, never the SecretKey, at most 300 characters."""
+    text = " ".join(text.replace(settings["secret_key"], "***").split())
+    return sdk.scrub_personal(text)[:300]
+
+
+def _settings() -> dict[str, Any]:
+    try:
+        return dict(TencentSettings().load(sdk.plugin_settings(NAME)))
+    except ma.ValidationError as problem:
+        raise TencentSmsError(
+            f"the Tencent Cloud SMS settings are incomplete: {', '.join(sorted(problem.messages))}"
+        ) from None
+
+
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(sdk.current().timezone)).date()
+
+
+def _counted(message: sdk.OutgoingMessage, day: date, limit: int) -> bool:
+    mobile_hash = sdk.keyring().search_hash("mobile", message.address)
+    assert mobile_hash is not None  # the outbox encrypted the address: there is a data key
+    # committed before the request goes out, apart from the outbox's transaction
+    with sdk.transaction() as session:
+        return quota.count(
+            session, message_key=message.key, mobile_hash=mobile_hash, day=day, limit=limit
+        )
+
+
+def forget_old_counts(ctx: sdk.JobContext) -> None:
+    """Delete the counts of days before yesterday (tenant time): a message's retries are over
+    within two hours, so yesterday's are the oldest still needed."""
+    quota.forget_before(ctx.session, _local_day(sdk.utcnow()) - timedelta(days=1))

@@ -1,0 +1,290 @@
+"""The Tencent Cloud SMS plugin against a Tencent Cloud API 3.0 server on 127.0.0.1 that checks
+the TC3-HMAC-SHA256 signature: a borrower's message goes out through the official SDK as
+``SendSms`` with the template's one parameter and its SerialNo is kept; frequency limits,
+wrong credentials and a lost answer are retried, numbers refused for good fail at once; each
+mobile gets at most the daily limit; the SecretKey is never logged, audited, shown or stored
+in an error."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests.helpers import ApiClient, TenantFixture, web_login
+from tests.plugins.sms_tencent.conftest import (
+    MOBILE,
+    NOW,
+    SECRET,
+    SECRET_ID,
+    Sms,
+    tenant_session,
+)
+from tests.plugins.sms_tencent.tencent_server import FakeTencent
+
+OTHER = "13912345678"
+WRONG = "Wr0ngSecretKey-5c1d9e"
+
+
+def test_a_borrower_message_goes_out_signed_with_its_serial_number_kept(
+    app: Flask, sms: Sms, gateway: FakeTencent
+) -> None:
+    from loandesk.jobs.runtime import execute
+
+    sms.notify("loan:1:approved", "您的借款已获批准")
+    execute(app, "job-1", "core.send_messages", sms.tenant_id, (), 1, lambda _d, _t: None)
+    execute(app, "job-2", "core.send_messages", sms.tenant_id, (), 1, lambda _d, _t: None)
+
+    assert gateway.bodies == [
+        {
+            "PhoneNumberSet": [f"+86{MOBILE}"],
+            "SmsSdkAppId": "1400006666",
+            "SignName": "某某小贷",
+            "TemplateId": "449739",
+            "TemplateParamSet": ["您的借款已获批准"],
+            "SessionContext": "loan:1:approved",
+        }
+    ]
+    row = sms.outbox()["loan:1:approved"]
+    assert (row.state, row.attempts, row.provider_id, row.last_error) == ("sent", 1, "2433:1", "")
+
+
+def test_the_server_refuses_a_request_signed_with_another_key(gateway: FakeTencent) -> None:
+    """The test server really checks the signature: the SDK's request with another SecretKey
+    meets the documented error (so the other tests' successes mean a correct signature)."""
+    from tencentcloud.common import credential
+    from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+        TencentCloudSDKException,
+    )
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.sms.v20210111 import models, sms_client
+
+    profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=gateway.endpoint))
+    request = models.SendSmsRequest()
+    request.PhoneNumberSet = [f"+86{MOBILE}"]
+    request.SmsSdkAppId, request.SignName, request.TemplateId = "1", "签名", "2"
+    request.TemplateParamSet = ["x"]
+    answers = []
+    for secret in (WRONG, SECRET):
+        client = sms_client.SmsClient(
+            credential.Credential(SECRET_ID, secret), "ap-guangzhou", profile
+        )
+        try:
+            answers.append(client.SendSms(request).SendStatusSet[0].Code)
+        except TencentCloudSDKException as problem:
+            answers.append(problem.get_code())
+    assert answers == ["AuthFailure.SignatureFailure", "Ok"]
+    assert len(gateway.bodies) == 1
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "LimitExceeded.PhoneNumberThirtySecondLimit",  # in the number's SendStatusSet
+        "LimitExceeded.PhoneNumberDailyLimit",
+        "RequestLimitExceeded",  # the request's Error
+    ],
+)
+def test_a_frequency_limit_is_retried_and_counted_once(
+    sms: Sms, gateway: FakeTencent, code: str
+) -> None:
+    from loandesk.notifications.service import BACKOFF
+
+    sms.configure(daily_limit=1)  # a second count would refuse the retry
+    gateway.answers = [code]
+    sms.notify("remind:7", "明天是还款日")
+    assert sms.send() == 0
+    first = sms.outbox()["remind:7"]
+    assert (first.state, first.attempts) == ("pending", 1)
+    assert first.last_error.startswith(f"TencentSmsError: {code}: ")
+    assert MOBILE not in first.last_error
+
+    assert sms.send(NOW + BACKOFF[0]) == 1
+    assert [b["SessionContext"] for b in gateway.bodies] == ["remind:7", "remind:7"]
+    row = sms.outbox()["remind:7"]
+    assert (row.state, row.attempts, row.provider_id, row.last_error) == ("sent", 2, "2433:2", "")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "InvalidParameterValue.IncorrectPhoneNumber",  # the request's Error
+        "FailedOperation.PhoneNumberInBlacklist",  # in the number's SendStatusSet
+        "InvalidParameterValue.TemplateParameterLengthLimit",
+    ],
+)
+def test_a_number_refused_for_good_fails_at_once(sms: Sms, gateway: FakeTencent, code: str) -> None:
+    gateway.answers = [code]
+    sms.notify("bad-number", "您的借款已获批准")
+    assert sms.send() == 0
+    row = sms.outbox()["bad-number"]
+    assert (row.state, row.attempts) == ("failed", 1)
+    assert row.last_error.startswith(f"Undeliverable: {code}: ")
+    assert "138****8000" in row.last_error and MOBILE not in row.last_error
+    assert sms.send(NOW + timedelta(hours=2)) == 0  # not tried again
+    assert len(gateway.bodies) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"secret_key": WRONG}, "AuthFailure.SignatureFailure"),
+        ({"secret_id": "AKIDnobodyknowsthis"}, "AuthFailure.SecretIdNotFound"),
+    ],
+)
+def test_wrong_credentials_are_refused_retried_and_never_echoed(
+    sms: Sms, gateway: FakeTencent, caplog: pytest.LogCaptureFixture,
+    changes: dict[str, str], code: str,
+) -> None:  # fmt: skip
+    sms.configure(**changes)
+    sms.notify("approved", "您的借款已获批准")
+    with caplog.at_level("DEBUG"):
+        assert sms.send() == 0
+    row = sms.outbox()["approved"]
+    assert (row.state, row.attempts) == ("pending", 1)
+    assert row.last_error == (
+        f"TencentSmsError: {code}: The provided credentials could not be validated."
+    )
+    assert gateway.bodies == []
+    for text in (row.last_error, caplog.text):
+        assert SECRET not in text and WRONG not in text
+
+
+def test_no_answer_within_the_timeout_is_retried(sms: Sms, gateway: FakeTencent) -> None:
+    from loandesk.notifications.service import BACKOFF
+
+    sms.configure(timeout_seconds=1)
+    gateway.answers = ["silent"]
+    sms.notify("remind:8", "明天是还款日")
+    assert sms.send() == 0
+    gateway.release.set()
+    first = sms.outbox()["remind:8"]
+    assert (first.state, first.attempts) == ("pending", 1)
+    assert first.last_error == "TencentSmsError: ClientNetworkError: no answer within 1 s"
+
+    assert sms.send(NOW + BACKOFF[0]) == 1
+    row = sms.outbox()["remind:8"]
+    assert (row.state, row.attempts, row.provider_id) == ("sent", 2, "2433:2")
+
+
+def test_each_mobile_gets_at_most_the_daily_limit_per_local_day(
+    sms: Sms, gateway: FakeTencent
+) -> None:
+    sms.configure(daily_limit=2)
+    for seconds, key in enumerate(("d1", "d2", "other", "d3")):
+        sms.now = NOW + timedelta(seconds=seconds)  # sent in this order
+        sms.notify(key, f"提醒 {key}", OTHER if key == "other" else MOBILE)
+    assert sms.send(NOW + timedelta(minutes=1)) == 3
+    outbox = sms.outbox()
+    assert {k: (m.state, m.attempts) for k, m in outbox.items()} == {
+        "d1": ("sent", 1), "d2": ("sent", 1), "other": ("sent", 1), "d3": ("failed", 1),
+    }  # fmt: skip
+    assert outbox["d3"].last_error == (
+        "Undeliverable: daily limit of 2 messages to 138****8000 reached on 2025-03-03"
+    )
+    assert [b["PhoneNumberSet"] for b in gateway.bodies] == [
+        [f"+86{MOBILE}"], [f"+86{MOBILE}"], [f"+86{OTHER}"],
+    ]  # fmt: skip
+
+    # 00:05 in Shanghai is the next day (the same day in UTC)
+    sms.now = NOW.replace(hour=16, minute=5)
+    sms.notify("next-day", "次日提醒", urgent=True)
+    assert sms.send() == 1 and sms.outbox()["next-day"].state == "sent"
+
+
+def test_the_secret_key_is_never_shown_logged_audited_or_stored_in_an_error(
+    app: Flask,
+    sms: Sms,
+    gateway: FakeTencent,
+    api_a: ApiClient,
+    tenant_a: TenantFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from loandesk.audit.models import AuditEvent
+    from loandesk.plugins.models import TenantPlugin
+
+    with caplog.at_level("DEBUG"):
+        sms.configure(daily_limit=5)  # the SecretKey saved again
+        sms.notify("ok", "提醒")
+        assert sms.send() == 1
+        sms.configure(secret_key=WRONG)
+        sms.notify("bad", "提醒")
+        assert sms.send() == 0
+        sms.configure()  # back to the right one
+    shown = api_a.get("/plugins/sms_tencent")
+    assert shown.get_json()["secrets_set"] == ["secret_key"]
+    assert "secret_key" not in shown.get_json()["settings"]
+    assert shown.get_json()["settings"]["secret_id"] == SECRET_ID
+    browser = app.test_client()
+    web_login(browser, tenant_a)
+    page = browser.get(f"/t/{tenant_a.slug}/admin/plugins/sms_tencent/settings")
+    assert page.status_code == 200 and "短信签名" in page.get_data(as_text=True)
+    with tenant_session(app, tenant_a.slug) as session:
+        audit = json.dumps(
+            [[e.action, e.diff] for e in session.scalars(select(AuditEvent))], ensure_ascii=False
+        )
+        stored = session.scalars(
+            select(TenantPlugin).where(TenantPlugin.name == "sms_tencent")
+        ).one()
+        stored_text = json.dumps([stored.settings, stored.secrets], ensure_ascii=False)
+    errors = " ".join(m.last_error for m in sms.outbox().values())
+    assert "plugin.settings" in audit and "AuthFailure.SignatureFailure" in errors
+    assert "not sent: AuthFailure.SignatureFailure" in caplog.text  # the failure was logged
+    assert MOBILE not in caplog.text  # no whole mobile number in the logs
+    texts = [
+        caplog.text, audit, stored_text, errors,
+        shown.get_data(as_text=True), api_a.get("/plugins").get_data(as_text=True),
+        page.get_data(as_text=True),
+    ]  # fmt: skip
+    for text in texts:
+        assert SECRET not in text and WRONG not in text
+
+
+def test_settings_are_checked(sms: Sms, api_a: ApiClient) -> None:
+    refused = api_a.put(
+        "/plugins/sms_tencent",
+        json={
+            "settings": sms.settings(
+                region="Guangzhou", sms_sdk_app_id="app-1", template_id="x", daily_limit=0
+            )
+        },
+    )
+    assert refused.status_code == 422
+    assert set(refused.get_json()["errors"]) == {
+        "region", "sms_sdk_app_id", "template_id", "daily_limit",
+    }  # fmt: skip
+
+
+def test_phone_numbers_take_the_mainland_prefix() -> None:
+    from loandesk_sms_tencent.channel import phone_number
+
+    assert phone_number("13800138000") == "+8613800138000"
+    assert phone_number("+85261234567") == "+85261234567"
+
+
+def test_the_migration_agrees_with_the_models(database_urls) -> None:  # type: ignore[no-untyped-def]
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from loandesk.db import Base, make_engine
+
+    tables = {"sms_tencent_daily_counts", "sms_tencent_counted_messages"}
+
+    def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+        return table in tables
+
+    engine = make_engine(database_urls.owner_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": include}
+            )
+            assert compare_metadata(context, Base.metadata) == []
+            assert tables <= set(Base.metadata.tables)
+    finally:
+        engine.dispose()
