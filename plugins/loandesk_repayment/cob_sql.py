@@ -152,10 +152,6 @@ def n(column: Any) -> ColumnElement[int]:
     return type_coerce(column, BigInteger)
 
 
-def _int(value: int) -> ColumnElement[int]:
-    return literal(value, BigInteger)
-
-
 # The chunk's statements are built once per process and shape (dialect, penalty base, the
 # tenant's buckets) with named bind parameters, and executed with their values: building
 # and hashing a statement of this size cost more Python than the database spent on it.
