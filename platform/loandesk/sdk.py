@@ -128,7 +128,7 @@ from loandesk.plugins.info import (
     ProfileSection,
 )
 from loandesk.rbac.access import RecordAccess
-from loandesk.rbac.current import acting_user, record_access
+from loandesk.rbac.current import acting_user, acting_user_with, record_access
 from loandesk.rbac.org import unit_names, unit_of
 from loandesk.reports import Dataset, Dimension, Measure, Source, SourceColumn
 from loandesk.reports.builtin import BuiltinReport
@@ -719,6 +719,7 @@ __all__ = [
     "ValueContext",
     "WrittenOff",
     "acting_user",
+    "acting_user_with",
     "active_staff",
     "admin_required",
     "application_for_loan",

@@ -26,14 +26,6 @@ blp = Blueprint(
 )
 
 
-def _manager() -> None:
-    if not sdk.acting_user().can("channels.manage"):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."),
-            params={"permission": "channels.manage"},
-        )
-
-
 class LeadChannelSchema(ma.Schema):
     id = ma.fields.UUID()
     code = ma.fields.String()
@@ -210,7 +202,7 @@ class Channels(MethodView):
     @blp.alt_response(422, description="A field is missing or wrong (named in errors)")
     def post(self, args: dict[str, Any]) -> Any:
         """A new channel (``parent_id``: a sub-channel of a top-level one)."""
-        _manager()
+        sdk.acting_user_with("channels.manage")
         channel = service.create_channel(sdk.session(), args)
         sdk.session().commit()
         return channel
@@ -223,7 +215,7 @@ class ChannelById(MethodView):
     @blp.response(200, LeadChannelSchema)
     def patch(self, args: dict[str, Any], channel_id: uuid.UUID) -> Any:
         """Change a channel's code, name, kind, parent or whether it is active."""
-        _manager()
+        sdk.acting_user_with("channels.manage")
         channel = service.update_channel(
             sdk.session(), service.get_channel(sdk.session(), channel_id), args
         )
@@ -237,7 +229,7 @@ class Agents(MethodView):
     @blp.response(200, AgentSchema(many=True))
     def get(self) -> Any:
         """Every agent with their personal link."""
-        _manager()
+        sdk.acting_user_with("channels.manage")
         return [_agent(a) for a in service.list_agents(sdk.session())]
 
     @sdk.require_token("records:write")
@@ -246,7 +238,7 @@ class Agents(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """Make a staff account an agent of a channel (give it the ``channel_agent`` role on
         the staff page)."""
-        _manager()
+        sdk.acting_user_with("channels.manage")
         agent = service.create_agent(sdk.session(), **args)
         sdk.session().commit()
         return _agent(agent)
@@ -258,7 +250,7 @@ class Costs(MethodView):
     @blp.response(200, CostSchema(many=True))
     def get(self) -> Any:
         """Channel costs, newest first."""
-        _manager()
+        sdk.acting_user_with("channels.manage")
         return service.list_costs(sdk.session())
 
     @sdk.require_token("records:write")
@@ -266,7 +258,7 @@ class Costs(MethodView):
     @blp.response(201, CostSchema)
     def post(self, args: dict[str, Any]) -> Any:
         """What a channel cost on a day (or, dated the 1st, in a month)."""
-        _manager()
+        sdk.acting_user_with("channels.manage")
         cost = service.add_cost(sdk.session(), args, created_by_id=sdk.acting_user().id)
         sdk.session().commit()
         return cost
@@ -281,7 +273,7 @@ class Funnel(MethodView):
         """Per channel and agent: leads, converted, submitted, referred to review, approved,
         disbursed, the channel's cost and the cost per disbursed loan (leads in the acting
         staff member's scope; costs of the period)."""
-        _manager()
+        sdk.acting_user_with("channels.manage")
         return funnel.rows(sdk.session(), sdk.record_access("lead"), **args)
 
 
@@ -314,7 +306,7 @@ class Leads(MethodView):
         user = sdk.acting_user()
         agent = service.agent_of(sdk.session(), user.id)
         if agent is None:
-            _manager()
+            sdk.acting_user_with("channels.manage")
         attribution = leads.Attribution.from_query(
             {**args, "ref": agent.referral_code if agent else args.get("ref")},
             referrer=args.get("referrer"),
@@ -347,7 +339,7 @@ class LeadStatus(MethodView):
     @blp.response(200, LeadSchema)
     def post(self, args: dict[str, Any], lead_id: uuid.UUID) -> dict[str, Any]:
         """Mark a lead new, contacted or lost (``channels.convert``)."""
-        _converter()
+        sdk.acting_user_with("channels.convert")
         access, keys = sdk.record_access("lead"), sdk.keyring()
         lead = leads.get_lead(sdk.session(), access, lead_id)
         leads.set_status(sdk.session(), access, lead, args["status"])
@@ -365,7 +357,7 @@ class Convert(MethodView):
         """Convert the lead into a draft application owned by the acting staff member: the
         customer found by ``id_number`` or a new one; submit it with
         ``POST /applications/<id>/submit``."""
-        _converter()
+        sdk.acting_user_with("channels.convert")
         done = convert_lead(lead_id, args)
         sdk.session().commit()
         return {
@@ -373,14 +365,6 @@ class Convert(MethodView):
             "customer_id": done.customer_id,
             "application_id": done.application_id,
         }
-
-
-def _converter() -> None:
-    if not sdk.acting_user().can("channels.convert"):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."),
-            params={"permission": "channels.convert"},
-        )
 
 
 def convert_lead(lead_id: uuid.UUID, values: dict[str, Any]) -> leads.Conversion:

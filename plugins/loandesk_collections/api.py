@@ -44,17 +44,8 @@ blp = Blueprint(
 )
 
 
-def _require(permission: str) -> Any:
-    user = sdk.acting_user()
-    if not user.can(permission):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."), params={"permission": permission}
-        )
-    return user
-
-
 def _case(case_id: uuid.UUID, permission: str = "collections.view") -> Any:
-    user = _require(permission)
+    user = sdk.acting_user_with(permission)
     return cases.get_case(sdk.session(), case_id, user, sdk.record_access("collection_case"))
 
 
@@ -66,7 +57,7 @@ class Cases(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Cases the caller may see (open ones unless ``status`` says otherwise), most days
         past due first; an agency's user sees only its agency's."""
-        user = _require("collections.view")
+        user = sdk.acting_user_with("collections.view")
         filters = cases.Filters(
             status=None if args["status"] == "all" else args["status"],
             queue_id=args["queue_id"],
@@ -150,7 +141,7 @@ class Queues(MethodView):
     @blp.response(200, sdk.page_of(CollectionQueueSchema, "CollectionQueuePage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Queues with their members and open cases."""
-        _require("collections.view")
+        sdk.acting_user_with("collections.view")
         session = sdk.session()
         found = setup.queues(session)
         page, per_page = args["page"], args["per_page"]
@@ -163,7 +154,7 @@ class Queues(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """Create a queue: code, name, balancing (round_robin / least_loaded), the agency it
         hands its cases to (委外), its members."""
-        _require("collections.manage")
+        sdk.acting_user_with("collections.manage")
         session = sdk.session()
         queue = setup.create_queue(session, args)
         session.commit()
@@ -177,7 +168,7 @@ class QueueMembers(MethodView):
     @blp.response(200, CollectionQueueSchema)
     def put(self, args: dict[str, Any], queue_id: uuid.UUID) -> Any:
         """The queue's collectors are now ``members``."""
-        _require("collections.manage")
+        sdk.acting_user_with("collections.manage")
         session = sdk.session()
         queue = setup.get_queue(session, queue_id)
         setup.set_members(session, queue, args["members"])
@@ -192,7 +183,7 @@ class Rules(MethodView):
     @blp.response(200, sdk.page_of(CollectionRuleSchema, "CollectionRulePage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Assignment rules in their order (the first that a loan meets decides)."""
-        _require("collections.view")
+        sdk.acting_user_with("collections.view")
         found = setup.rules(sdk.session())
         page, per_page = args["page"], args["per_page"]
         items = found[(page - 1) * per_page : page * per_page]
@@ -203,7 +194,7 @@ class Rules(MethodView):
     @blp.response(201, CollectionRuleSchema)
     def post(self, args: dict[str, Any]) -> Any:
         """Add a rule: the queue, and conditions on bucket, overdue amount, product, unit."""
-        _require("collections.manage")
+        sdk.acting_user_with("collections.manage")
         session = sdk.session()
         rule = setup.create_rule(session, args)
         session.commit()
@@ -216,7 +207,7 @@ class RuleDetail(MethodView):
     @blp.response(204)
     def delete(self, rule_id: uuid.UUID) -> None:
         """Remove a rule (cases already in queues stay there)."""
-        _require("collections.manage")
+        sdk.acting_user_with("collections.manage")
         session = sdk.session()
         setup.delete_rule(session, rule_id)
         session.commit()
@@ -239,7 +230,7 @@ class Agencies(MethodView):
     @blp.response(200, sdk.page_of(CollectionAgencySchema, "CollectionAgencyPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Agencies (委外机构) and their users."""
-        _require("collections.manage")
+        sdk.acting_user_with("collections.manage")
         session = sdk.session()
         found = setup.agencies(session)
         page, per_page = args["page"], args["per_page"]
@@ -251,7 +242,7 @@ class Agencies(MethodView):
     @blp.response(201, CollectionAgencySchema)
     def post(self, args: dict[str, Any]) -> Any:
         """Add an agency."""
-        _require("collections.manage")
+        sdk.acting_user_with("collections.manage")
         session = sdk.session()
         agency = setup.create_agency(session, args)
         session.commit()
@@ -266,7 +257,7 @@ class AgencyUsers(MethodView):
     @blp.alt_response(409, description="The staff member already works for an agency")
     def post(self, args: dict[str, Any], agency_id: uuid.UUID) -> Any:
         """The staff member works for this agency from now on: they see only its cases."""
-        _require("collections.manage")
+        sdk.acting_user_with("collections.manage")
         session = sdk.session()
         agency = setup.get_agency(session, agency_id)
         setup.add_agency_user(session, agency, args["user_id"])
@@ -281,7 +272,7 @@ class Scripts(MethodView):
     @blp.response(200, CollectionScriptSchema)
     def put(self, args: dict[str, Any], bucket: str) -> Any:
         """The script (话术) collectors see on cases in ``bucket`` (empty body: removed)."""
-        _require("collections.manage")
+        sdk.acting_user_with("collections.manage")
         session = sdk.session()
         setup.save_script(session, bucket, args["body"])
         session.commit()

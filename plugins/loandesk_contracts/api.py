@@ -33,15 +33,6 @@ blp = Blueprint(
 )
 
 
-def _may(permission: str) -> Any:
-    user = sdk.acting_user()
-    if not user.can(permission):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."), params={"permission": permission}
-        )
-    return user
-
-
 @blp.route("/contracts")
 class Contracts(MethodView):
     @sdk.require_token("records:read")
@@ -49,7 +40,7 @@ class Contracts(MethodView):
     @blp.response(200, sdk.page_of(ContractSchema, "ContractsPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The tenant's contracts, newest first (``status``: only those in it)."""
-        _may("contracts.view")
+        sdk.acting_user_with("contracts.view")
         found = service.list_contracts(
             sdk.session(), status=args.get("status"), page=args["page"], per_page=args["per_page"]
         )
@@ -64,7 +55,7 @@ class Contracts(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """Make the draft contract of a pending loan: rendered to PDF from the product's
         template (audited; event ``contract.created``)."""
-        user = _may("contracts.manage")
+        user = sdk.acting_user_with("contracts.manage")
         contract = service.create_contract(
             sdk.session(), args["loan_id"], user_id=user.id, today=jobs.local_today()
         )
@@ -78,7 +69,7 @@ class ContractById(MethodView):
     @blp.response(200, ContractSchema)
     def get(self, contract_id: uuid.UUID) -> Any:
         """One contract."""
-        _may("contracts.view")
+        sdk.acting_user_with("contracts.view")
         return service.get_contract(sdk.session(), contract_id)
 
 
@@ -91,7 +82,7 @@ class ContractSend(MethodView):
     def post(self, contract_id: uuid.UUID) -> Any:
         """Send the draft for signing: the provider is asked and the borrower gets the link
         by SMS; it expires after the plugin's ``expiry_days`` (event ``contract.sent``)."""
-        user = _may("contracts.manage")
+        user = sdk.acting_user_with("contracts.manage")
         session = sdk.session()
         contract = service.get_contract(session, contract_id)
         signing.send(session, contract, user_id=user.id, today=jobs.local_today())
@@ -106,7 +97,7 @@ class ContractRegenerate(MethodView):
     @blp.alt_response(409, description="Not a draft: a sent or signed contract never changes")
     def post(self, contract_id: uuid.UUID) -> Any:
         """Render a draft again from the current template, letterhead and loan."""
-        user = _may("contracts.manage")
+        user = sdk.acting_user_with("contracts.manage")
         session = sdk.session()
         contract = service.get_contract(session, contract_id)
         service.regenerate(session, contract, user_id=user.id, today=jobs.local_today())
@@ -124,7 +115,7 @@ class ContractVoid(MethodView):
     def post(self, args: dict[str, Any], contract_id: uuid.UUID) -> Any:
         """Void the contract with a reason, whatever its state (event ``contract.voided``);
         the loan may then get a new one."""
-        user = _may("contracts.manage")
+        user = sdk.acting_user_with("contracts.manage")
         session = sdk.session()
         contract = service.get_contract(session, contract_id)
         service.void(session, contract, reason=args["reason"], user_id=user.id)
@@ -140,7 +131,7 @@ class ContractPdf(MethodView):
         """The rendered PDF, or with ``?signed=true`` the signed one (404 until signed)."""
         from flask import abort, request
 
-        _may("contracts.view")
+        sdk.acting_user_with("contracts.view")
         contract = service.get_contract(sdk.session(), contract_id)
         signed = request.args.get("signed") in ("1", "true")
         wanted = contract.signed_pdf_id if signed else contract.pdf_id
@@ -155,7 +146,7 @@ class Templates(MethodView):
     @blp.response(200, ContractTemplateSchema(many=True))
     def get(self) -> Any:
         """The firm's saved templates (the default has an empty ``product_id``)."""
-        _may("contracts.templates")
+        sdk.acting_user_with("contracts.templates")
         return library.templates(sdk.session())
 
 
@@ -168,7 +159,7 @@ class TemplateByKey(MethodView):
     def put(self, args: dict[str, Any], key: str) -> Any:
         """Save the template of product ``key`` (its id), or ``default`` for the firm's
         default; it is checked by rendering it on the sample loan (audited)."""
-        user = _may("contracts.templates")
+        user = sdk.acting_user_with("contracts.templates")
         product_id = None if key == "default" else key
         row = library.save_template(
             sdk.session(), product_id=product_id, user_id=user.id, today=jobs.local_today(), **args
@@ -185,6 +176,6 @@ class TemplatePreview(MethodView):
     @blp.alt_response(422, description="The template fails (errors.body)")
     def post(self, args: dict[str, Any]) -> Any:
         """The template rendered on the sample loan, as HTML (nothing is saved)."""
-        _may("contracts.templates")
+        sdk.acting_user_with("contracts.templates")
         html = library.preview(sdk.session(), args["body"], args["css"], jobs.local_today())
         return {"html": service.with_style(html, args["css"])}

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 from loandesk.sdk import (
     N_,
     Conflict,
-    Forbidden,
     NotFound,
     RecordAccess,
     ValidationFailed,
     acting_user,
+    acting_user_with,
     audit_record,
     utcnow,
 )
@@ -79,7 +79,7 @@ def record_consent(
     ``channel`` required; ``text_hash`` (SHA-256 hex of the text shown) and ``evidence_id``
     (an attachment: the signed form) optional. Invalid input records nothing."""
     access.check_record(customer)
-    _require_permission()
+    acting_user_with(PERMISSION)
     if customer.anonymised_at is not None:
         raise Conflict(N_("This customer's personal data was anonymised; it cannot change."))
     clean = _validated(values)
@@ -109,7 +109,7 @@ def withdraw_consent(
 ) -> Consent:
     """Record that the customer withdrew the consent (now); it no longer counts from then."""
     access.check_record(customer)
-    _require_permission()
+    acting_user_with(PERMISSION)
     consent = session.scalar(
         select(Consent).where(Consent.id == consent_id, Consent.customer_id == customer.id)
     )
@@ -128,13 +128,6 @@ def withdraw_consent(
         {"consent_id": str(consent.id), "purpose": consent.purpose},
     )
     return consent
-
-
-def _require_permission() -> None:
-    if not acting_user().can(PERMISSION):
-        raise Forbidden(
-            N_("You lack the permission %(permission)s."), params={"permission": PERMISSION}
-        )
 
 
 def _validated(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 from loandesk.sdk import (
     N_,
     Conflict,
-    Forbidden,
     RecordAccess,
     ValidationFailed,
     acting_user,
+    acting_user_with,
     audit_record,
     customer_merged,
     emit,
@@ -70,7 +70,7 @@ def find_duplicates(
 ) -> list[DuplicateGroup]:
     """Groups of live customers in the user's data scope that share a resident ID number, or
     a mobile and a name (only customers the user may see are grouped), up to ``limit``."""
-    _require_permission()
+    acting_user_with(PERMISSION)
     access.require_read()
     live = access.where(select(Customer)).where(Customer.merged_into_id.is_(None)).subquery()
     groups: list[DuplicateGroup] = []
@@ -111,7 +111,7 @@ def _members(session: Session, access: RecordAccess, *where: Any) -> list[Custom
 def merge(session: Session, access: RecordAccess, survivor: Customer, merged: Customer) -> Customer:
     """Merge ``merged`` into ``survivor`` (see the module's docstring); the caller commits.
     Refused unless both are live, in the user's scope, and duplicates of each other."""
-    _require_permission()
+    acting_user_with(PERMISSION)
     access.check_record(survivor)
     access.check_record(merged)
     if survivor.id == merged.id:
@@ -191,10 +191,3 @@ def _move_rows(session: Session, survivor: Customer, merged: Customer) -> dict[s
         moved += 1
     counts["cards"], counts["cards_already_on_survivor"] = moved, kept
     return counts
-
-
-def _require_permission() -> None:
-    if not acting_user().can(PERMISSION):
-        raise Forbidden(
-            N_("You lack the permission %(permission)s."), params={"permission": PERMISSION}
-        )

@@ -186,12 +186,8 @@ class Applications(MethodView):
         product's limits, or ``amount`` over the borrower's exposure limit."""
         access, keys, form = _context()
         key = _idempotency_key()
-        if not sdk.acting_user().can("intake.create"):
-            raise sdk.Forbidden(
-                sdk.N_("You lack the permission %(permission)s."),
-                params={"permission": "intake.create"},
-            )
-        existing = service.find_by_idempotency_key(sdk.session(), key, sdk.acting_user().id)
+        user = sdk.acting_user_with("intake.create")
+        existing = service.find_by_idempotency_key(sdk.session(), key, user.id)
         application = existing or service.create_application(
             sdk.session(),
             access,

@@ -58,14 +58,6 @@ class ProductListArgs(sdk.PageArgs):
     active = ma.fields.Boolean(load_default=False, metadata={"description": "Only active ones"})
 
 
-def _may_manage() -> None:
-    if not sdk.acting_user().can("intake.products"):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."),
-            params={"permission": "intake.products"},
-        )
-
-
 @blp.route("/products")
 class Products(MethodView):
     @sdk.require_token("records:read")
@@ -85,7 +77,7 @@ class Products(MethodView):
     @blp.alt_response(403, description="Without the intake.products permission")
     def post(self, args: dict[str, Any]) -> Any:
         """A new product (audited)."""
-        _may_manage()
+        sdk.acting_user_with("intake.products")
         product = products.create_product(sdk.session(), args)
         sdk.session().commit()
         return product
@@ -105,7 +97,7 @@ class ProductById(MethodView):
     def patch(self, args: dict[str, Any], product_id: uuid.UUID) -> Any:
         """Change a product; what is not given stays (audited). ``active: false`` stops it
         being offered to new applications."""
-        _may_manage()
+        sdk.acting_user_with("intake.products")
         product = products.get_product(sdk.session(), product_id)
         products.update_product(sdk.session(), product, args)
         sdk.session().commit()

@@ -34,15 +34,6 @@ blp = Blueprint(
 )
 
 
-def _may(permission: str) -> Any:
-    user = sdk.acting_user()
-    if not user.can(permission):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."), params={"permission": permission}
-        )
-    return user
-
-
 def _detail(product: Product) -> dict[str, Any]:
     session = sdk.session()
     history = service.versions(session, product)
@@ -72,7 +63,7 @@ class Products(MethodView):
     @blp.response(200, sdk.page_of(CatalogProductSchema, "ProductsPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The tenant's products by code (``active=true``: only those offered)."""
-        _may("products.view")
+        sdk.acting_user_with("products.view")
         found = service.list_products(
             sdk.session(), active_only=args["active"], page=args["page"], per_page=args["per_page"]
         )
@@ -90,7 +81,7 @@ class Products(MethodView):
     @blp.alt_response(403, description="Without products.manage")
     def post(self, args: dict[str, Any]) -> Any:
         """A new product and its version 1 (audited; event ``product.created``)."""
-        user = _may("products.manage")
+        user = sdk.acting_user_with("products.manage")
         product = service.create_product(sdk.session(), args, user_id=user.id)
         sdk.session().commit()
         return _detail(product)
@@ -102,7 +93,7 @@ class ProductById(MethodView):
     @blp.response(200, CatalogProductDetailSchema)
     def get(self, product_id: uuid.UUID) -> Any:
         """The product, the terms in force and the list of its versions (newest first)."""
-        _may("products.view")
+        sdk.acting_user_with("products.view")
         return _detail(service.get_product(sdk.session(), product_id))
 
     @sdk.require_token("records:write")
@@ -112,7 +103,7 @@ class ProductById(MethodView):
     def put(self, args: dict[str, Any], product_id: uuid.UUID) -> Any:
         """Publish the next version with these ``terms`` (and ``name``, ``note``); the earlier
         versions stay as they were (event ``product.version_published``)."""
-        user = _may("products.manage")
+        user = sdk.acting_user_with("products.manage")
         product = service.get_product(sdk.session(), product_id)
         service.publish_version(sdk.session(), product, args, user_id=user.id)
         sdk.session().commit()
@@ -123,7 +114,7 @@ class ProductById(MethodView):
     @blp.response(200, CatalogProductSchema)
     def patch(self, args: dict[str, Any], product_id: uuid.UUID) -> Any:
         """Offer the product to new loans (``active: true``) or stop; no new version."""
-        _may("products.manage")
+        sdk.acting_user_with("products.manage")
         product = service.get_product(sdk.session(), product_id)
         service.set_active(sdk.session(), product, args["active"])
         sdk.session().commit()
@@ -136,7 +127,7 @@ class Versions(MethodView):
     @blp.response(200, ProductVersionSchema(many=True))
     def get(self, product_id: uuid.UUID) -> Any:
         """Every version, newest first, each with what changed from the one before."""
-        _may("products.view")
+        sdk.acting_user_with("products.view")
         product = service.get_product(sdk.session(), product_id)
         return [_version(product, v) for v in service.versions(sdk.session(), product)]
 
@@ -146,7 +137,7 @@ class Versions(MethodView):
     @blp.alt_response(422, description="A field is wrong, or over the cap (named in errors)")
     def post(self, args: dict[str, Any], product_id: uuid.UUID) -> Any:
         """Publish the next version (as ``PUT /products/{id}``); answers the new version."""
-        user = _may("products.manage")
+        user = sdk.acting_user_with("products.manage")
         product = service.get_product(sdk.session(), product_id)
         version = service.publish_version(sdk.session(), product, args, user_id=user.id)
         sdk.session().commit()
@@ -159,7 +150,7 @@ class VersionByNumber(MethodView):
     @blp.response(200, ProductVersionSchema)
     def get(self, product_id: uuid.UUID, number: int) -> Any:
         """One version, as it was published (readable for as long as the product exists)."""
-        _may("products.view")
+        sdk.acting_user_with("products.view")
         product = service.get_product(sdk.session(), product_id)
         return _version(product, service.get_version(sdk.session(), product, number))
 
@@ -175,7 +166,7 @@ class SchedulePreview(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """The loan calculator (贷款计算器): every installment of the loan described, the
         totals, the annualised rate (IRR, fees included) and the APR. Nothing is saved."""
-        _may("products.view")
+        sdk.acting_user_with("products.view")
         found = calculator.quote(sdk.session(), args)
         return quote_values(found)
 

@@ -37,13 +37,6 @@ blp = Blueprint(
 )
 
 
-def _require(permission: str) -> None:
-    if not sdk.acting_user().can(permission):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."), params={"permission": permission}
-        )
-
-
 def _idempotency_key() -> str | None:
     raw = request.headers.get("Idempotency-Key")
     if raw is None:
@@ -69,7 +62,7 @@ class Loans(MethodView):
     @blp.response(200, sdk.page_of(LoanSchema, "LoanPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Loans, newest first (without their installments)."""
-        _require("repayment.view")
+        sdk.acting_user_with("repayment.view")
         session, access = sdk.session(), sdk.record_access("loan")
         query = access.where(select(Loan))
         if args["status"]:
@@ -107,7 +100,7 @@ class Loans(MethodView):
         ``contracted``. With ``disbursed_on`` it is activated too: its schedule is built from
         that date (migrating an existing loan book). ``Idempotency-Key``: the same key again
         answers the loan it booked."""
-        _require("repayment.loans.book")
+        sdk.acting_user_with("repayment.loans.book")
         session, access = sdk.session(), sdk.record_access("loan")
         key = _idempotency_key()
         if key and (earlier := loans.find_by_key(session, key)) is not None:
@@ -144,7 +137,7 @@ class LoanById(MethodView):
     @blp.response(200, LoanSchema)
     def get(self, loan_id: uuid.UUID) -> dict[str, Any]:
         """One loan with its terms, funders and installments."""
-        _require("repayment.view")
+        sdk.acting_user_with("repayment.view")
         session, access = sdk.session(), sdk.record_access("loan")
         shown = statement.present_loan(session, _loan(loan_id), access=access)
         access.audit_shown(session)
@@ -161,7 +154,7 @@ class Activate(MethodView):
     def post(self, args: dict[str, Any], loan_id: uuid.UUID) -> dict[str, Any]:
         """Activate a pending loan paid out on ``disbursed_on``: the schedule is built from
         that date and the receivables booked."""
-        _require("repayment.loans.book")
+        sdk.acting_user_with("repayment.loans.book")
         session = sdk.session()
         loan = _loan(loan_id)
         loans.activate(session, loan, args["disbursed_on"])
@@ -176,7 +169,7 @@ class Payments(MethodView):
     @blp.response(200, PaymentSchema(many=True))
     def get(self, loan_id: uuid.UUID) -> list[dict[str, Any]]:
         """The loan's payments in posting order, with their allocations."""
-        _require("repayment.view")
+        sdk.acting_user_with("repayment.view")
         session = sdk.session()
         loan = _loan(loan_id)
         return [statement.present_payment(session, p) for p in payments.payments_of(session, loan)]
@@ -195,7 +188,7 @@ class Payments(MethodView):
         characters): the same key again answers 200 with the payment it posted (and
         ``Idempotent-Replayed: true``) and posts nothing; the same key with another loan,
         amount, date or reference answers 409."""
-        _require("repayment.post")
+        sdk.acting_user_with("repayment.post")
         session = sdk.session()
         loan = _loan(loan_id)
         posted = payments.post_payment(
@@ -225,7 +218,7 @@ class Reverse(MethodView):
         """Reverse (冲正) a payment with a reason: its allocations and ledger lines are
         mirrored and the installments are as they were before it. Only the loan's latest
         payment still standing can be reversed (409 names the later ones)."""
-        _require("repayment.reverse")
+        sdk.acting_user_with("repayment.reverse")
         session = sdk.session()
         loan = _loan(loan_id)
         payment = session.scalar(
@@ -246,7 +239,7 @@ class Statement(MethodView):
     def get(self, loan_id: uuid.UUID) -> dict[str, Any]:
         """The statement of account (对账单): opening, each installment, payment and
         reversal in date order with the balance due after it, and what is owed now."""
-        _require("repayment.view")
+        sdk.acting_user_with("repayment.view")
         return statement.statement(sdk.session(), _loan(loan_id))
 
 
@@ -256,7 +249,7 @@ class Funders(MethodView):
     @blp.response(200, FunderSchema(many=True))
     def get(self) -> list[Any]:
         """The funder catalogue (资金方)."""
-        _require("repayment.view")
+        sdk.acting_user_with("repayment.view")
         return funders.list_funders(sdk.session())
 
     @sdk.require_token("records:write")
@@ -264,7 +257,7 @@ class Funders(MethodView):
     @blp.response(201, FunderSchema)
     def post(self, args: dict[str, Any]) -> Any:
         """Add a funder (code, name, own or partner)."""
-        _require("repayment.loans.book")
+        sdk.acting_user_with("repayment.loans.book")
         funder = funders.create_funder(sdk.session(), args["code"], args["name"], args["kind"])
         sdk.session().commit()
         return funder

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from loandesk import sdk
 from loandesk_repayment import bank_formats, bank_import, bank_setup
-from loandesk_repayment.api import _loan, _require, blp
+from loandesk_repayment.api import _loan, blp
 from loandesk_repayment.bank_models import DISMISS_REASONS, LINE_STATUSES, BankImport, BankLine
 from loandesk_repayment.schemas import Amount
 
@@ -143,7 +143,7 @@ class BankImports(MethodView):
     @blp.response(200, sdk.page_of(ImportSchema, "BankImportPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Statement imports, newest first."""
-        _require("repayment.import")
+        sdk.acting_user_with("repayment.import")
         session = sdk.session()
         page, per_page = args["page"], args["per_page"]
         total = session.scalar(select(func.count()).select_from(BankImport)) or 0
@@ -167,7 +167,7 @@ class BankImports(MethodView):
         to loans and posted (source ``import``) with keys derived from the lines, so that
         the same lines imported again post nothing; the rest wait in the unmatched queue.
         Up to 1,000 credit lines are done in the request (201), more in a job (202)."""
-        _require("repayment.import")
+        sdk.acting_user_with("repayment.import")
         session = sdk.session()
         sent = files["file"]
         record = bank_import.upload(
@@ -194,7 +194,7 @@ class BankImportById(MethodView):
     @blp.response(200, ImportSchema)
     def get(self, import_id: uuid.UUID) -> Any:
         """One import with its counts and progress (``done`` of ``credits``)."""
-        _require("repayment.import")
+        sdk.acting_user_with("repayment.import")
         return bank_import.get_import(sdk.session(), import_id)
 
 
@@ -207,7 +207,7 @@ class RetryBankImport(MethodView):
         """Queue again the job of an import whose every attempt failed (state ``failed``,
         with ``error``): lines already posted or queued keep their outcome and the waiting
         ones are matched now (audited ``bank_import.retry``)."""
-        _require("repayment.import")
+        sdk.acting_user_with("repayment.import")
         session = sdk.session()
         record = bank_import.get_import(session, import_id)
         bank_import.retry(session, record, user_id=sdk.acting_user().id)
@@ -225,7 +225,7 @@ class BankLines(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Statement lines by outcome, oldest first; by default the unmatched queue
         (待匹配流水)."""
-        _require("repayment.view")
+        sdk.acting_user_with("repayment.view")
         session = sdk.session()
         query = select(BankLine).where(BankLine.status == args["status"])
         if args["import_id"]:
@@ -252,7 +252,7 @@ class AssignLine(MethodView):
                       "active")  # fmt: skip
     def post(self, args: dict[str, Any], line_id: uuid.UUID) -> Any:
         """Post an unmatched line to a loan (audited ``bank_line.assign``)."""
-        _require("repayment.post")
+        sdk.acting_user_with("repayment.post")
         session = sdk.session()
         line = bank_import.get_line(session, line_id)
         loan = _loan(args["loan_id"])
@@ -270,7 +270,7 @@ class DismissLine(MethodView):
     def post(self, args: dict[str, Any], line_id: uuid.UUID) -> Any:
         """Take a line off the queue as no repayment of ours, with a reason (``not_ours``,
         ``refund``, ``duplicate``, ``other`` with a note); audited ``bank_line.dismiss``."""
-        _require("repayment.post")
+        sdk.acting_user_with("repayment.post")
         session = sdk.session()
         line = bank_import.get_line(session, line_id)
         bank_import.dismiss(
@@ -286,7 +286,7 @@ class BankFormats(MethodView):
     @blp.response(200, FormatsSchema)
     def get(self) -> dict[str, Any]:
         """The banks' export formats read without set-up, and the firm's saved mappings."""
-        _require("repayment.import")
+        sdk.acting_user_with("repayment.import")
         presets = [
             {"key": p.key, "label_zh": p.label_zh, "label_en": p.label_en, "columns": p.columns()}
             for p in bank_formats.PRESETS.values()
@@ -299,7 +299,7 @@ class BankFormats(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """Save a named column mapping (the same name replaces it); choose it at upload by
         its id."""
-        _require("repayment.import")
+        sdk.acting_user_with("repayment.import")
         session = sdk.session()
         found = bank_setup.save_mapping(
             session,
@@ -318,7 +318,7 @@ class LoanCard(MethodView):
     @blp.response(200, RepaymentCardSchema)
     def get(self, loan_id: uuid.UUID) -> Any:
         """The loan's repayment card (还款卡), masked; 404 when none is set."""
-        _require("repayment.view")
+        sdk.acting_user_with("repayment.view")
         card = bank_setup.card_of(sdk.session(), _loan(loan_id))
         if card is None:
             raise sdk.NotFound(sdk.N_("No repayment card is set for this loan."))
@@ -332,7 +332,7 @@ class LoanCard(MethodView):
     def put(self, args: dict[str, Any], loan_id: uuid.UUID) -> Any:
         """Set the card the loan is repaid from (statement lines paid from it match the
         loan); an empty ``card_number`` clears it. Audited with the masked number."""
-        _require("repayment.loans.book")
+        sdk.acting_user_with("repayment.loans.book")
         session = sdk.session()
         card = bank_setup.set_card(
             session,

@@ -11,7 +11,7 @@ from flask.views import MethodView
 
 from loandesk import sdk
 from loandesk_repayment import cob
-from loandesk_repayment.api import _require, blp
+from loandesk_repayment.api import blp
 from loandesk_repayment.cob_models import CobRun
 from loandesk_repayment.schemas import Amount
 
@@ -56,7 +56,7 @@ class CobRuns(MethodView):
     @blp.response(200, CobRunListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Close of business runs, latest business date first, with their progress."""
-        _require("repayment.view")
+        sdk.acting_user_with("repayment.view")
         session = sdk.session()
         page, per_page = args["page"], args["per_page"]
         found = cob.runs(session, limit=per_page, offset=(page - 1) * per_page)
@@ -76,7 +76,7 @@ class CobRuns(MethodView):
     def post(self, args: dict[str, Any]) -> Any:
         """Run close of business for ``business_date`` (idempotent: a date run already
         answers its run; an unfinished one is resumed from its checkpoint)."""
-        _require("repayment.cob")
+        sdk.acting_user_with("repayment.cob")
         session = sdk.session()
         run: CobRun = cob.queue(session, args["business_date"], requested_by=sdk.acting_user().id)
         session.commit()

@@ -13,7 +13,7 @@ from marshmallow import validate
 
 from loandesk import sdk
 from loandesk_repayment import early, early_post, statement
-from loandesk_repayment.api import _idempotency_key, _loan, _require, blp
+from loandesk_repayment.api import _idempotency_key, _loan, blp
 from loandesk_repayment.checks import amount_of
 from loandesk_repayment.early_models import EarlyRepayment
 from loandesk_repayment.schemas import Amount, PaymentSchema
@@ -175,7 +175,7 @@ class EarlyRepaymentQuote(MethodView):
         (``fee_percent`` of the principal repaid early), minus the credit balance (``total``).
         ``partial`` with ``amount``: how the amount splits, and the new schedule under each
         recalculation the product offers (``options``). Posts nothing."""
-        _require("repayment.post")
+        sdk.acting_user_with("repayment.post")
         return present_quote(quote_for(_loan(loan_id), args))
 
 
@@ -196,7 +196,7 @@ class EarlyRepaymentPost(MethodView):
         superseded by the repayment's own line and, for ``partial``, the new schedule; a
         ``full`` one settles the loan. Send an ``Idempotency-Key``: the same request again
         answers 200 with what it posted (``Idempotent-Replayed: true``)."""
-        _require("repayment.post")
+        sdk.acting_user_with("repayment.post")
         session = sdk.session()
         posted = early_post.early_repay(
             session,

@@ -38,10 +38,7 @@ RECORD_TYPES = ("application",)
 
 def _manager(record_type: str) -> sdk.Form:
     """The form of ``record_type`` for a staff member who manages risk rules."""
-    if not sdk.acting_user().can("risk.manage"):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."), params={"permission": "risk.manage"}
-        )
+    sdk.acting_user_with("risk.manage")
     if record_type not in RECORD_TYPES:
         raise sdk.NotFound(sdk.N_("No such record type."))
     return sdk.current_form(record_type)

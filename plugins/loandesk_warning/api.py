@@ -92,13 +92,6 @@ class WatchListArgs(sdk.PageArgs):
     )
 
 
-def _require(permission: str) -> None:
-    if not sdk.acting_user().can(permission):
-        raise sdk.Forbidden(
-            sdk.N_("You lack the permission %(permission)s."), params={"permission": permission}
-        )
-
-
 @blp.route("/watchlist")
 class WatchList(MethodView):
     @sdk.require_token("records:read")
@@ -108,7 +101,7 @@ class WatchList(MethodView):
         """Loans on the watch list (预警名单) in the acting staff member's data scope,
         highest score first; ``level``, ``product`` (code) and ``owner_id`` narrow them,
         ``status=cleared`` lists those taken off."""
-        _require("warning.view")
+        sdk.acting_user_with("warning.view")
         access = sdk.record_access("warning")
         items, total = watchlist.list_entries(sdk.session(), access, **args)
         return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
@@ -120,7 +113,7 @@ class WatchEntryById(MethodView):
     @blp.response(200, WatchEntrySchema)
     def get(self, entry_id: uuid.UUID) -> Any:
         """One entry with its reasons (404 outside the data scope)."""
-        _require("warning.view")
+        sdk.acting_user_with("warning.view")
         return watchlist.find_entry(sdk.session(), sdk.record_access("warning"), entry_id)
 
 
@@ -131,7 +124,7 @@ class Models(MethodView):
     @blp.response(200, sdk.page_of(WarningModelSchema, "WarningModelPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The model's versions, newest first, each with its evaluation."""
-        _require("warning.view")
+        sdk.acting_user_with("warning.view")
         items, total = watchlist.versions(sdk.session(), **args)
         return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
 
@@ -141,7 +134,7 @@ class Models(MethodView):
     def post(self) -> Any:
         """Retrain now on the firm's repayment history: a new active version, the one
         before retired. What the weekly job does."""
-        _require("warning.manage")
+        sdk.acting_user_with("warning.manage")
         session = sdk.session()
         model = training.train(
             session, as_of=jobs.local_today(), user_id=sdk.acting_user().id,
@@ -158,7 +151,7 @@ class ActiveModel(MethodView):
     @blp.alt_response(404, description="No model trained yet")
     def get(self) -> Any:
         """The version in use, with its evaluation (AUC and KS on the held-out loans)."""
-        _require("warning.view")
+        sdk.acting_user_with("warning.view")
         found = training.active_model(sdk.session())
         if found is None:
             raise sdk.NotFound(sdk.N_("No model has been trained yet."))

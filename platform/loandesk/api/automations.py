@@ -31,11 +31,11 @@ from loandesk.api.automation_schemas import (
 from loandesk.auth.oauth import require_token
 from loandesk.automations import engine, service
 from loandesk.automations.models import AutomationRule
-from loandesk.errors import Forbidden, NotFound, ValidationFailed
+from loandesk.errors import NotFound, ValidationFailed
 from loandesk.fields.current import current_form
 from loandesk.i18n import N_
 from loandesk.plugins import runtime as plugin_runtime
-from loandesk.rbac.current import acting_user, record_access
+from loandesk.rbac.current import acting_user_with, record_access
 from loandesk.tenancy import current
 
 MANAGE = "automations.manage"
@@ -50,15 +50,6 @@ blp = Blueprint(
     "failed runs are retried with backoff and can be retried by hand. Changing needs "
     "`automations:write` and a client acting for a staff member with `automations.manage`.",
 )
-
-
-def _manager() -> Any:
-    user = acting_user()
-    if not user.can(MANAGE):
-        raise Forbidden(
-            N_("You lack the permission %(permission)s."), params={"permission": MANAGE}
-        )
-    return user
 
 
 def _types() -> Any:
@@ -97,7 +88,7 @@ class Rules(MethodView):
     )
     def post(self, args: dict[str, Any]) -> AutomationRule:
         """Create a rule (checked as a whole; audited)."""
-        user = _manager()
+        user = acting_user_with(MANAGE)
         session = extension.session()
         row = service.create(
             session,
@@ -149,7 +140,7 @@ class Rule(MethodView):
     @blp.alt_response(422, description="Problems keyed by where")
     def put(self, args: dict[str, Any], rule_id: uuid.UUID) -> AutomationRule:
         """Replace a rule (its version grows; runs already recorded keep theirs)."""
-        user = _manager()
+        user = acting_user_with(MANAGE)
         session = extension.session()
         row = _rule(rule_id)
         if args["record_type"] != row.record_type:
@@ -174,7 +165,7 @@ class Rule(MethodView):
     @blp.response(200, RuleSchema)
     def patch(self, args: dict[str, Any], rule_id: uuid.UUID) -> AutomationRule:
         """Enable or disable a rule."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         row = service.set_enabled(session, _rule(rule_id), args["enabled"])
         session.commit()
@@ -185,7 +176,7 @@ class Rule(MethodView):
     @blp.alt_response(409, description="The rule has run: disable it instead")
     def delete(self, rule_id: uuid.UUID) -> None:
         """Delete a rule that never ran."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         service.delete(session, _rule(rule_id))
         session.commit()
@@ -210,7 +201,7 @@ class Retry(MethodView):
     @blp.alt_response(409, description="Only a failed run can be retried")
     def post(self, run_id: uuid.UUID) -> Any:
         """Run a failed run again, from the action that failed."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         firing = engine.retry(session, run_id)
         _rule(firing.rule_id)

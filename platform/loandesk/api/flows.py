@@ -30,7 +30,7 @@ from loandesk.api.flow_schemas import (
 from loandesk.api.schemas import PageArgs
 from loandesk.auth.oauth import require_token
 from loandesk.auth.users import display_names
-from loandesk.errors import Forbidden, NotFound, ValidationFailed
+from loandesk.errors import NotFound, ValidationFailed
 from loandesk.fields.current import current_form
 from loandesk.fields.registry import RecordType
 from loandesk.fields.validation import SOME_FIELDS
@@ -40,7 +40,7 @@ from loandesk.flows.tree import Approver, Copy, Fork
 from loandesk.flows.tree import parse as parse_tree
 from loandesk.i18n import N_
 from loandesk.plugins import runtime as plugin_runtime
-from loandesk.rbac.current import acting_user
+from loandesk.rbac.current import acting_user_with
 
 MANAGE = "flows.manage"
 
@@ -62,15 +62,6 @@ def flow_type(key: str) -> RecordType:
     if declared.on_flow is None:
         raise NotFound(N_("This record type has no approval flow."))
     return declared
-
-
-def _manager() -> Any:
-    user = acting_user()
-    if not user.can(MANAGE):
-        raise Forbidden(
-            N_("You lack the permission %(permission)s."), params={"permission": MANAGE}
-        )
-    return user
 
 
 def _summary(declared: RecordType, row: FlowDefinition | None) -> dict[str, Any]:
@@ -160,7 +151,7 @@ class FlowDraft(MethodView):
         A draft with problems is saved too: they come back in `problems`, keyed by node, and
         publishing refuses it until they are fixed. Audited.
         """
-        user = _manager()
+        user = acting_user_with(MANAGE)
         declared = flow_type(record_type)
         session = extension.session()
         row, _problems = definitions.save_draft(
@@ -190,7 +181,7 @@ class Publish(MethodView):
         The draft is checked strictly (422 with `errors` by node id) and becomes the version in
         force: new approvals start on it, running ones stay on theirs. Audited.
         """
-        user = _manager()
+        user = acting_user_with(MANAGE)
         declared = flow_type(record_type)
         session = extension.session()
         version = definitions.publish(

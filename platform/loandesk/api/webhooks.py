@@ -17,9 +17,7 @@ from marshmallow import validate
 
 from loandesk import extension
 from loandesk.auth.oauth import require_token
-from loandesk.errors import Forbidden
-from loandesk.i18n import N_
-from loandesk.rbac.current import acting_user
+from loandesk.rbac.current import acting_user_with
 from loandesk.webhooks import service
 from loandesk.webhooks.models import WebhookDelivery, WebhookSubscription
 
@@ -114,15 +112,6 @@ class DeliveryPage(ma.Schema):
     per_page = ma.fields.Integer()
 
 
-def _manager() -> Any:
-    user = acting_user()
-    if not user.can(MANAGE):
-        raise Forbidden(
-            N_("You lack the permission %(permission)s."), params={"permission": MANAGE}
-        )
-    return user
-
-
 def _event_types() -> Any:
     return current_app.extensions["loandesk.events"].types
 
@@ -134,7 +123,7 @@ class Subscriptions(MethodView):
     @blp.response(200, SubscriptionPage)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The tenant's subscriptions, oldest first."""
-        _manager()
+        acting_user_with(MANAGE)
         rows, total = service.list_subscriptions(extension.session(), **args)
         return {"items": rows, "total": total, **args}
 
@@ -144,7 +133,7 @@ class Subscriptions(MethodView):
     @blp.alt_response(422, description="Problems keyed by field: url, events, description")
     def post(self, args: dict[str, Any]) -> WebhookSubscription:
         """Subscribe a URL to events (audited)."""
-        user = _manager()
+        user = acting_user_with(MANAGE)
         session = extension.session()
         row = service.create(session, args, _event_types(), user_id=user.id)
         session.commit()
@@ -157,7 +146,7 @@ class Subscription(MethodView):
     @blp.response(200, SubscriptionSchema)
     def get(self, subscription_id: uuid.UUID) -> WebhookSubscription:
         """One subscription."""
-        _manager()
+        acting_user_with(MANAGE)
         return service.get(extension.session(), subscription_id)
 
     @require_token("automations:write")
@@ -166,7 +155,7 @@ class Subscription(MethodView):
     @blp.alt_response(422, description="Problems keyed by field")
     def put(self, args: dict[str, Any], subscription_id: uuid.UUID) -> WebhookSubscription:
         """Change URL, events and description (audited)."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         row = service.get(session, subscription_id)
         service.update_subscription(session, row, args, _event_types())
@@ -178,7 +167,7 @@ class Subscription(MethodView):
     @blp.response(200, SubscriptionSchema)
     def patch(self, args: dict[str, Any], subscription_id: uuid.UUID) -> WebhookSubscription:
         """Disable, or re-enable (failures forgotten; audited)."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         row = service.set_active(session, service.get(session, subscription_id), args["active"])
         session.commit()
@@ -188,7 +177,7 @@ class Subscription(MethodView):
     @blp.response(204)
     def delete(self, subscription_id: uuid.UUID) -> None:
         """Delete a subscription and its delivery log (audited)."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         service.delete(session, service.get(session, subscription_id))
         session.commit()
@@ -201,7 +190,7 @@ class Deliveries(MethodView):
     @blp.response(200, DeliveryPage)
     def get(self, args: dict[str, Any], subscription_id: uuid.UUID) -> dict[str, Any]:
         """The subscription's deliveries, newest first, each with its attempts."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         row = service.get(session, subscription_id)
         rows, total = service.list_deliveries(session, row, **args)
@@ -214,7 +203,7 @@ class Ping(MethodView):
     @blp.response(201, DeliverySchema)
     def post(self, subscription_id: uuid.UUID) -> WebhookDelivery:
         """Send a test delivery (event ``webhook.ping``)."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         delivery = service.ping(session, service.get(session, subscription_id))
         session.commit()
@@ -228,7 +217,7 @@ class Resend(MethodView):
     @blp.alt_response(409, description="The delivery is still being sent")
     def post(self, delivery_id: uuid.UUID) -> WebhookDelivery:
         """Send a delivery again: a new sequence of attempts (audited)."""
-        _manager()
+        acting_user_with(MANAGE)
         session = extension.session()
         delivery = service.resend(session, service.get_delivery(session, delivery_id))
         session.commit()

@@ -34,6 +34,16 @@ def acting_user() -> Any:
     raise Forbidden(N_("This API client acts for no active staff member; records need one."))
 
 
+def acting_user_with(permission: str) -> Any:
+    """The acting user (``acting_user``), who must hold ``permission``: 403 naming it if not."""
+    user = acting_user()
+    if not user.can(permission):
+        raise Forbidden(
+            N_("You lack the permission %(permission)s."), params={"permission": permission}
+        )
+    return user
+
+
 def record_access(record_type: str) -> RecordAccess:
     """The acting user's ``RecordAccess`` to the enabled record type ``record_type``."""
     cache: dict[str, RecordAccess] = g.setdefault("loandesk_record_access", {})
