@@ -10,6 +10,8 @@ from marshmallow import validate
 from loandesk import sdk
 
 DEFAULT_BASE_URL = "https://oapi.dingtalk.com"
+DEFAULT_API_URL = "https://api.dingtalk.com"  # the new server API (/v1.0/...)
+DEFAULT_LOGIN_URL = "https://login.dingtalk.com"  # where staff sign in (/oauth2/auth)
 
 
 class DingTalkSettings(ma.Schema):
@@ -80,6 +82,38 @@ class DingTalkSettings(ma.Schema):
             "机器人安全设置“加签”的密钥（SEC 开头）；加密保存，保存后不再显示",
             "The robot's signing secret (starts with SEC); stored encrypted, never shown again",
             secret=True,
+        ),
+    )
+    sign_in_enabled = ma.fields.Boolean(
+        load_default=False,
+        metadata=sdk.setting_labels(
+            "允许钉钉登录",
+            "Allow signing in with DingTalk",
+            "员工可用钉钉账号登录（须先在员工映射中填写其钉钉 userid）；回调地址见文档",
+            "Staff may sign in with their DingTalk account (their DingTalk userid must be "
+            "mapped first); see the docs for the redirect URL",
+        ),
+    )
+    api_url = ma.fields.Url(
+        load_default=DEFAULT_API_URL,
+        schemes={"http", "https"},
+        require_tld=False,
+        metadata=sdk.setting_labels(
+            "新版服务端 API 地址",
+            "Server API address",
+            "一般不需修改：https://api.dingtalk.com",
+            "Leave as it is: https://api.dingtalk.com",
+        ),
+    )
+    login_url = ma.fields.Url(
+        load_default=DEFAULT_LOGIN_URL,
+        schemes={"http", "https"},
+        require_tld=False,
+        metadata=sdk.setting_labels(
+            "登录授权页地址",
+            "Sign-in page address",
+            "一般不需修改：https://login.dingtalk.com",
+            "Leave as it is: https://login.dingtalk.com",
         ),
     )
     timeout_seconds = ma.fields.Integer(
