@@ -30,6 +30,7 @@ from loandesk.web.sso_views import SIGN_IN_TIMEOUT, refusal_page, refuse
 
 bp = Blueprint("provider_sign_in", __name__, url_prefix="/sign-in")
 STATE = "provider_sign_in"  # the session key of the sign-in under way
+TITLE = N_("Sign-in did not work")
 
 
 def providers() -> dict[str, SignInProvider]:
@@ -116,6 +117,7 @@ def callback(key: str) -> Any:
         return refusal_page(
             N_("This sign-in was not started in this browser, or it took too long. Start again."),
             400,
+            title=TITLE,
         )
     db_session = extension.session()
     shown = {"provider": label(provider)}
@@ -137,7 +139,7 @@ def callback(key: str) -> Any:
         user = sign_in_providers.sign_in(db_session, provider, external_id, now=sign_in.now())
     except SignInRefused as refused:
         source = {"subject": external_id[:255]} if external_id else {}
-        return refuse(refused, method=key, shown=shown, **source)
+        return refuse(refused, method=key, shown=shown, title=TITLE, **source)
     db_session.commit()
     sign_in.open_session(user)
     return redirect(sign_in.safe_next(started.get("next")))

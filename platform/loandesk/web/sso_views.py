@@ -64,10 +64,13 @@ def _client(config: SsoConfig) -> FlaskOAuth2App:
     )
 
 
-def refusal_page(message: str, status: int, **params: Any) -> Any:
-    """The page that says why a sign-in through a provider did not work."""
+def refusal_page(message: str, status: int, *, title: str | None = None, **params: Any) -> Any:
+    """The page that says why a sign-in through a provider did not work (``title``: a
+    message id, single sign-on's by default)."""
     return render_template(
-        "auth/sso_refused.html", message=gettext(message, **params) if params else gettext(message)
+        "auth/sso_refused.html",
+        message=gettext(message, **params) if params else gettext(message),
+        title=gettext(title) if title else None,
     ), status
 
 
@@ -76,6 +79,7 @@ def refuse(
     *,
     method: str = "oidc",
     shown: Mapping[str, Any] | None = None,
+    title: str | None = None,
     **source: str,
 ) -> Any:
     """Undo what the sign-in began, audit the refusal (``method``, ``source``: see
@@ -85,7 +89,8 @@ def refuse(
     db_session.rollback()
     sso.record_refusal(db_session, refused, method=method, **source)
     db_session.commit()
-    return refusal_page(refused.message, 403, **{**(shown or {}), **refused.params})
+    params = {**(shown or {}), **refused.params}
+    return refusal_page(refused.message, 403, title=title, **params)
 
 
 @bp.get("/login")
