@@ -14,12 +14,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loandesk.audit.models import AuditEvent
 from loandesk.sdk import PluginInfo, SignInProvider, SignInRefused, hookimpl
-from tests.helpers import ApiClient, TenantFixture, tenant_session
+from tests.helpers import ApiClient, TenantFixture, audit_events, signed_in
 from tests.two_factor_helpers import Clock
 
 
@@ -97,18 +95,6 @@ def _back(web: FlaskClient, slug: str, sent: dict[str, str], code: str) -> Any:
     )
 
 
-def _signed_in(web: FlaskClient, slug: str) -> bool:
-    return web.get(f"/t/{slug}/").status_code == 200
-
-
-def _events(app: Flask, slug: str, action: str) -> list[dict[str, Any]]:
-    with tenant_session(app, slug) as session:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        )
-        return [{"record_id": e.record_id, **e.diff} for e in rows]
-
-
 def test_a_provider_of_an_enabled_plugin_signs_staff_in(
     app: Flask, tenant_a: TenantFixture, api_a: ApiClient, badge: BadgePlugin
 ) -> None:
@@ -123,9 +109,9 @@ def test_a_provider_of_an_enabled_plugin_signs_staff_in(
     assert sent["state"] != _start(app.test_client(), tenant_a.slug)["state"]  # random
     done = _back(web, tenant_a.slug, sent, "code-p1")
     assert done.status_code == 302 and done.location.endswith(f"/t/{tenant_a.slug}/account")
-    assert _signed_in(web, tenant_a.slug)
+    assert signed_in(web, tenant_a.slug)
     assert badge.provider.identified == [("code-p1", redirect_uri)]
-    assert _events(app, tenant_a.slug, "user.sign_in")[-1] == {
+    assert audit_events(app, tenant_a.slug, "user.sign_in")[-1] == {
         "record_id": tenant_a.admin_user_id, "email": tenant_a.admin_email, "method": "badge",
         "subject": "p1",
     }  # fmt: skip
@@ -149,7 +135,7 @@ def test_the_state_must_be_this_browser_s_for_this_provider_in_time(
     clock.advance(601)
     assert _back(web, tenant_a.slug, sent, "code-p1").status_code == 400
     assert badge.provider.identified == []  # no code went to the provider
-    assert not _signed_in(web, tenant_a.slug)
+    assert not signed_in(web, tenant_a.slug)
 
 
 def test_the_core_keeps_to_active_staff_of_the_tenant_whatever_the_mapping_says(
@@ -171,8 +157,8 @@ def test_the_core_keeps_to_active_staff_of_the_tenant_whatever_the_mapping_says(
         web = app.test_client()
         refused = _back(web, tenant_a.slug, _start(web, tenant_a.slug), f"code-{person}")
         assert refused.status_code == 403 and message in refused.get_data(as_text=True)
-        assert not _signed_in(web, tenant_a.slug)
-        failed = _events(app, tenant_a.slug, "user.sign_in_failed")[-1]
+        assert not signed_in(web, tenant_a.slug)
+        failed = audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]
         assert (failed["method"], failed["subject"], failed["reason"]) == (
             "badge", person, reason,
         )  # fmt: skip
@@ -182,7 +168,7 @@ def test_the_core_keeps_to_active_staff_of_the_tenant_whatever_the_mapping_says(
     refused = _back(web, tenant_a.slug, _start(web, tenant_a.slug), "forged")
     assert refused.status_code == 403
     assert "The badge reader refused the code." in refused.get_data(as_text=True)
-    failed = _events(app, tenant_a.slug, "user.sign_in_failed")[-1]
+    failed = audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]
     assert (failed["reason"], failed["error"]) == ("provider_error", "forged")
 
 

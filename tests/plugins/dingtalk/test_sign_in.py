@@ -22,7 +22,14 @@ from sqlalchemy import select
 
 from loandesk.audit.models import AuditEvent
 from loandesk.web.sessions import COOKIE_NAME
-from tests.helpers import ApiClient, TenantFixture, tenant_session, web_login
+from tests.helpers import (
+    ApiClient,
+    TenantFixture,
+    audit_events,
+    signed_in,
+    tenant_session,
+    web_login,
+)
 from tests.plugins.dingtalk.conftest import APP_KEY, APP_SECRET, SECRETS, Ding
 from tests.plugins.dingtalk.dingtalk_server import FakeDingTalk
 from tests.two_factor_helpers import Clock, enrol
@@ -59,6 +66,18 @@ def _staff(api: ApiClient, email: str, name: str = "李娜") -> str:
     return str(created.get_json()["id"])
 
 
+def _signs_in_as(api: ApiClient, ding: Ding, fake: FakeDingTalk, email: str, userid: str,
+                 **settings: Any) -> str:  # fmt: skip
+    """Sign-in allowed, a new staff member mapped to ``userid``, and DingTalk signing in the
+    person with that userid; the staff member's id."""
+    _allow(ding, fake, **settings)
+    user_id = _staff(api, email)
+    ding.map(user_id, userid)
+    fake.members[UNION_ID] = (userid, 0)
+    fake.sign_in_as = UNION_ID
+    return user_id
+
+
 def _round_trip(web: FlaskClient, slug: str, next_page: str | None = None) -> Any:
     """Sign-in button → DingTalk's login page (real HTTP; it signs ``sign_in_as`` in at once)
     → LoanDesk's callback."""
@@ -81,18 +100,6 @@ def _callback_query(web: FlaskClient, slug: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
 
 
-def _signed_in(web: FlaskClient, slug: str) -> bool:
-    return web.get(f"/t/{slug}/").status_code == 200
-
-
-def _events(app: Flask, slug: str, action: str) -> list[dict[str, Any]]:
-    with tenant_session(app, slug) as session:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
-        )
-        return [{"record_id": e.record_id, **e.diff} for e in rows]
-
-
 def _paths(fake: FakeDingTalk) -> list[str]:
     return [r["path"] for r in fake.sign_in_requests]
 
@@ -104,11 +111,7 @@ def test_a_mapped_staff_member_signs_in_with_dingtalk(
     app: Flask, client: FlaskClient, tenant_a: TenantFixture, api_a: ApiClient, ding: Ding,
     fake: FakeDingTalk,
 ) -> None:  # fmt: skip
-    _allow(ding, fake)
-    user_id = _staff(api_a, "li.na@tenant-a.example.cn")
-    ding.map(user_id, "manager0831")
-    fake.members[UNION_ID] = ("manager0831", 0)
-    fake.sign_in_as = UNION_ID
+    user_id = _signs_in_as(api_a, ding, fake, "li.na@tenant-a.example.cn", "manager0831")
     web = app.test_client()
     login = web.get(f"/t/{tenant_a.slug}/login").get_data(as_text=True)
     assert f'href="/t/{tenant_a.slug}/sign-in/dingtalk"' in login
@@ -117,8 +120,8 @@ def test_a_mapped_staff_member_signs_in_with_dingtalk(
 
     done = _round_trip(web, tenant_a.slug, next_page=f"/t/{tenant_a.slug}/account")
     assert done.status_code == 302 and done.location.endswith(f"/t/{tenant_a.slug}/account")
-    assert _signed_in(web, tenant_a.slug)
-    assert before is None or web.get_cookie(COOKIE_NAME).value != before.value
+    assert signed_in(web, tenant_a.slug)
+    assert before is not None and web.get_cookie(COOKIE_NAME).value != before.value
 
     # DingTalk was asked exactly as documented
     authorize, exchange, me, by_union_id = fake.sign_in_requests
@@ -144,7 +147,7 @@ def test_a_mapped_staff_member_signs_in_with_dingtalk(
     assert json.loads(by_union_id["body"]) == {"unionid": UNION_ID}
     assert fake.problems == []
 
-    [signed] = _events(app, tenant_a.slug, "user.sign_in")[-1:]
+    [signed] = audit_events(app, tenant_a.slug, "user.sign_in")[-1:]
     assert signed == {
         "record_id": user_id, "email": "li.na@tenant-a.example.cn", "method": "dingtalk",
         "subject": "manager0831",
@@ -165,21 +168,18 @@ def test_dingtalk_sign_in_skips_loandesk_s_second_factor_like_single_sign_on(
     web = app.test_client()
     done = _round_trip(web, tenant_a.slug)
     assert done.status_code == 302 and "/login/code" not in done.location
-    assert _signed_in(web, tenant_a.slug)
+    assert signed_in(web, tenant_a.slug)
 
 
 def test_the_app_token_is_fetched_again_once_when_dingtalk_refuses_it(
     app: Flask, api_a: ApiClient, tenant_a: TenantFixture, ding: Ding, fake: FakeDingTalk
 ) -> None:
-    _allow(ding, fake)
-    ding.map(_staff(api_a, "zhao@tenant-a.example.cn"), "zhao01")
-    fake.members[UNION_ID] = ("zhao01", 0)
-    fake.sign_in_as = UNION_ID
+    _signs_in_as(api_a, ding, fake, "zhao@tenant-a.example.cn", "zhao01")
     assert _round_trip(app.test_client(), tenant_a.slug).status_code == 302
     fake.expire_tokens()  # the cached app token is now refused (42001)
     web = app.test_client()
     assert _round_trip(web, tenant_a.slug).status_code == 302
-    assert _signed_in(web, tenant_a.slug) and fake.token_requests == 2
+    assert signed_in(web, tenant_a.slug) and fake.token_requests == 2
 
 
 # --- state ------------------------------------------------------------------------------------
@@ -188,10 +188,7 @@ def test_the_app_token_is_fetched_again_once_when_dingtalk_refuses_it(
 def test_a_callback_with_a_wrong_missing_or_stale_state_is_refused(
     app: Flask, api_a: ApiClient, tenant_a: TenantFixture, ding: Ding, fake: FakeDingTalk
 ) -> None:
-    _allow(ding, fake)
-    ding.map(_staff(api_a, "wang@tenant-a.example.cn"), "wang01")
-    fake.members[UNION_ID] = ("wang01", 0)
-    fake.sign_in_as = UNION_ID
+    _signs_in_as(api_a, ding, fake, "wang@tenant-a.example.cn", "wang01")
     callback = f"/t/{tenant_a.slug}/sign-in/dingtalk/callback"
     web = app.test_client()
     query = _callback_query(web, tenant_a.slug)
@@ -200,14 +197,14 @@ def test_a_callback_with_a_wrong_missing_or_stale_state_is_refused(
     refused = other_browser.get(callback, query_string=query)
     assert refused.status_code == 400
     assert "not started in this browser" in refused.get_data(as_text=True)
-    assert not _signed_in(other_browser, tenant_a.slug)
+    assert not signed_in(other_browser, tenant_a.slug)
     for wrong in (
         lambda q: {**q, "state": q["state"][::-1]},  # another state
         lambda q: {"authCode": q["authCode"]},  # none
     ):
         query = _callback_query(web, tenant_a.slug)
         assert web.get(callback, query_string=wrong(query)).status_code == 400
-        assert not _signed_in(web, tenant_a.slug)
+        assert not signed_in(web, tenant_a.slug)
         # a wrong try drops the sign-in: its own state does not work after it
         assert web.get(callback, query_string=query).status_code == 400
     # no code reached DingTalk's token endpoint for any of these
@@ -239,8 +236,8 @@ def test_a_dingtalk_user_nobody_is_mapped_to_is_refused_and_audited(
     page = refused.get_data(as_text=True)
     assert "<h1>Sign-in did not work</h1>" in page
     assert "Your DingTalk account is not linked to a LoanDesk staff member of this firm" in page
-    assert not _signed_in(web, tenant_a.slug)
-    failed = _events(app, tenant_a.slug, "user.sign_in_failed")[-1]
+    assert not signed_in(web, tenant_a.slug)
+    failed = audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]
     assert failed == {
         "record_id": None, "email": "", "method": "dingtalk", "subject": "stranger01",
         "reason": "no_account",
@@ -250,7 +247,7 @@ def test_a_dingtalk_user_nobody_is_mapped_to_is_refused_and_audited(
     refused = _round_trip(web, tenant_a.slug)
     assert refused.status_code == 403
     assert "DingTalk organisation" in refused.get_data(as_text=True)
-    failed = _events(app, tenant_a.slug, "user.sign_in_failed")[-1]
+    failed = audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]
     assert (failed["reason"], failed["method"]) == ("no_account", "dingtalk")
     assert failed["error"] == "DingTalk errcode 60121: 找不到该用户"
 
@@ -263,24 +260,20 @@ def test_an_outside_contact_is_refused(
     fake.sign_in_as = UNION_ID
     refused = _round_trip(app.test_client(), tenant_a.slug)
     assert refused.status_code == 403 and "outside contact" in refused.get_data(as_text=True)
-    assert _events(app, tenant_a.slug, "user.sign_in_failed")[-1]["reason"] == "not_staff"
+    assert audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]["reason"] == "not_staff"
 
 
 def test_a_deactivated_staff_member_is_refused(
     app: Flask, api_a: ApiClient, tenant_a: TenantFixture, ding: Ding, fake: FakeDingTalk
 ) -> None:
-    _allow(ding, fake)
-    user_id = _staff(api_a, "gone@tenant-a.example.cn")
-    ding.map(user_id, "gone01")
-    fake.members[UNION_ID] = ("gone01", 0)
-    fake.sign_in_as = UNION_ID
+    user_id = _signs_in_as(api_a, ding, fake, "gone@tenant-a.example.cn", "gone01")
     assert _round_trip(app.test_client(), tenant_a.slug).status_code == 302
     assert api_a.patch(f"/users/{user_id}", json={"status": "deactivated"}).status_code == 200
     web = app.test_client()
     refused = _round_trip(web, tenant_a.slug)
     assert refused.status_code == 403 and "deactivated" in refused.get_data(as_text=True)
-    assert not _signed_in(web, tenant_a.slug)
-    failed = _events(app, tenant_a.slug, "user.sign_in_failed")[-1]
+    assert not signed_in(web, tenant_a.slug)
+    failed = audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]
     assert failed["reason"] == "deactivated" and failed["record_id"] == user_id
     assert failed["subject"] == "gone01"
 
@@ -288,18 +281,15 @@ def test_a_deactivated_staff_member_is_refused(
 def test_a_code_dingtalk_refuses_gives_a_clear_message_and_no_sign_in(
     app: Flask, api_a: ApiClient, tenant_a: TenantFixture, ding: Ding, fake: FakeDingTalk
 ) -> None:
-    _allow(ding, fake)
-    ding.map(_staff(api_a, "sun@tenant-a.example.cn"), "sun01")
-    fake.members[UNION_ID] = ("sun01", 0)
-    fake.sign_in_as = UNION_ID
+    _signs_in_as(api_a, ding, fake, "sun@tenant-a.example.cn", "sun01")
     callback = f"/t/{tenant_a.slug}/sign-in/dingtalk/callback"
     web = app.test_client()
     query = _callback_query(web, tenant_a.slug)
     refused = web.get(callback, query_string={**query, "authCode": "not-a-code-dingtalk-gave"})
     assert refused.status_code == 403
     assert "DingTalk refused the sign-in (invalidAuthCode)" in refused.get_data(as_text=True)
-    assert not _signed_in(web, tenant_a.slug)
-    failed = _events(app, tenant_a.slug, "user.sign_in_failed")[-1]
+    assert not signed_in(web, tenant_a.slug)
+    failed = audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]
     assert (failed["reason"], failed["method"]) == ("provider_error", "dingtalk")
     assert failed["error"] == "DingTalk HTTP 400 invalidAuthCode: 不合法的临时授权码"
     assert "subject" not in failed  # nobody was identified
@@ -310,26 +300,23 @@ def test_a_code_dingtalk_refuses_gives_a_clear_message_and_no_sign_in(
     assert refused.status_code == 403 and "DingTalk did not sign you in" in refused.get_data(
         as_text=True
     )
-    failed = _events(app, tenant_a.slug, "user.sign_in_failed")[-1]
+    failed = audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]
     assert (failed["reason"], failed["error"]) == ("provider_error", "access_denied")
 
 
 def test_dingtalk_not_answering_in_time_is_refused_quickly(
     app: Flask, api_a: ApiClient, tenant_a: TenantFixture, ding: Ding, fake: FakeDingTalk
 ) -> None:
-    _allow(ding, fake, timeout_seconds=1)
-    ding.map(_staff(api_a, "qian@tenant-a.example.cn"), "qian01")
-    fake.members[UNION_ID] = ("qian01", 0)
-    fake.sign_in_as = UNION_ID
+    _signs_in_as(api_a, ding, fake, "qian@tenant-a.example.cn", "qian01", timeout_seconds=1)
     fake.delay = 2.5
     web = app.test_client()
     refused = _round_trip(web, tenant_a.slug)
     assert refused.status_code == 403
     assert "DingTalk cannot be reached right now" in refused.get_data(as_text=True)
-    failed = _events(app, tenant_a.slug, "user.sign_in_failed")[-1]
+    failed = audit_events(app, tenant_a.slug, "user.sign_in_failed")[-1]
     assert failed["reason"] == "provider_unreachable"
     assert failed["error"] == "/v1.0/oauth2/userAccessToken: no answer within 1 s"
-    assert not _signed_in(web, tenant_a.slug)
+    assert not signed_in(web, tenant_a.slug)
 
 
 # --- off, and tenants apart ---------------------------------------------------------------------
@@ -364,28 +351,25 @@ def test_a_dingtalk_user_mapped_in_tenant_a_cannot_sign_in_to_tenant_b(
     tenant_b: TenantFixture, ding: Ding, fake: FakeDingTalk,
 ) -> None:  # fmt: skip
     _english(app, tenant_b)
-    _allow(ding, fake)
-    ding.map(_staff(api_a, "li@tenant-a.example.cn"), "li01")
-    fake.members[UNION_ID] = ("li01", 0)
-    fake.sign_in_as = UNION_ID
+    _signs_in_as(api_a, ding, fake, "li@tenant-a.example.cn", "li01")
     # Tenant B uses the same DingTalk app, and has no link for li01.
     b = Ding(app, tenant_b, api_b, fake)
     b.configure(sign_in_enabled=True, api_url=fake.url, login_url=fake.url)
     web = app.test_client()
     refused = _round_trip(web, tenant_b.slug)
     assert refused.status_code == 403 and "not linked" in refused.get_data(as_text=True)
-    assert not _signed_in(web, tenant_b.slug) and not _signed_in(web, tenant_a.slug)
-    assert _events(app, tenant_b.slug, "user.sign_in_failed")[-1]["subject"] == "li01"
-    assert _events(app, tenant_b.slug, "user.sign_in") == []
+    assert not signed_in(web, tenant_b.slug) and not signed_in(web, tenant_a.slug)
+    assert audit_events(app, tenant_b.slug, "user.sign_in_failed")[-1]["subject"] == "li01"
+    assert audit_events(app, tenant_b.slug, "user.sign_in") == []
 
     # a sign-in started at A and brought to B's callback signs nobody in at B
     query = _callback_query(web, tenant_a.slug)
     assert web.get(f"/t/{tenant_b.slug}/sign-in/dingtalk/callback",
                    query_string=query).status_code == 400  # fmt: skip
-    assert not _signed_in(web, tenant_b.slug)
+    assert not signed_in(web, tenant_b.slug)
     # and A's sign-in gives no session at B
     assert _round_trip(web, tenant_a.slug).status_code == 302
-    assert _signed_in(web, tenant_a.slug) and not _signed_in(web, tenant_b.slug)
+    assert signed_in(web, tenant_a.slug) and not signed_in(web, tenant_b.slug)
 
 
 # --- secrets ----------------------------------------------------------------------------------
@@ -396,10 +380,7 @@ def test_the_app_secret_and_tokens_are_in_no_log_audit_row_or_page(
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     caplog.set_level(logging.DEBUG)
-    _allow(ding, fake)
-    ding.map(_staff(api_a, "zhou@tenant-a.example.cn"), "zhou01")
-    fake.members[UNION_ID] = ("zhou01", 0)
-    fake.sign_in_as = UNION_ID
+    _signs_in_as(api_a, ding, fake, "zhou@tenant-a.example.cn", "zhou01")
     web = app.test_client()
     pages = [web.get(f"/t/{tenant_a.slug}/login").get_data(as_text=True)]
     query = _callback_query(web, tenant_a.slug)
