@@ -53,9 +53,12 @@ class BadgePlugin:
     def __init__(self) -> None:
         self.provider = Badge({})
         self.offered = True
+        self.broken = False
 
     @hookimpl
     def loandesk_sign_in_providers(self) -> list[SignInProvider]:
+        if self.broken:
+            raise RuntimeError("the plugin's settings cannot be read")
         return [self.provider] if self.offered else []
 
 
@@ -188,3 +191,14 @@ def test_only_providers_offered_by_enabled_plugins_are_shown_and_routed(
     badge.offered = True
     assert api_a.put("/plugins/badge", json={"enabled": False}).status_code == 200
     assert web.get(f"/t/{tenant_a.slug}/sign-in/badge").status_code == 404
+
+
+def test_a_failing_plugin_leaves_the_password_form_usable(
+    app: Flask, tenant_a: TenantFixture, badge: BadgePlugin, caplog: pytest.LogCaptureFixture
+) -> None:
+    badge.broken = True
+    page = app.test_client().get(f"/t/{tenant_a.slug}/login")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'name="password"' in html and "/sign-in/badge" not in html
+    assert "sign-in providers failed: RuntimeError" in caplog.text

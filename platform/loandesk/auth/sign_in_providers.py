@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 import uuid
 from datetime import datetime
-from typing import ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,10 +36,10 @@ class SignInProvider(abc.ABC):
     the plugin itself; none of them sees the browser session.
     """
 
-    key: ClassVar[str]
-    label_zh: ClassVar[str]
-    label_en: ClassVar[str]
-    code_parameter: ClassVar[str] = "code"
+    key: str
+    label_zh: str
+    label_en: str
+    code_parameter: str = "code"
 
     @abc.abstractmethod
     def authorize_url(self, state: str, redirect_uri: str) -> str:

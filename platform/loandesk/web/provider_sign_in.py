@@ -50,8 +50,14 @@ def label(provider: SignInProvider) -> str:
 
 @bp.app_template_global("sign_in_provider_buttons")
 def buttons() -> list[tuple[str, str]]:
-    """For the sign-in page: (key, label) of each provider offered here."""
-    return [(key, label(provider)) for key, provider in sorted(providers().items())]
+    """For the sign-in page: (key, label) of each provider offered here. A plugin failing
+    here is logged and shows no button: the password form must stay usable."""
+    try:
+        offered = providers()
+    except Exception as exc:  # any plugin's bug, logged with its traceback
+        extension.log_failure("sign-in providers", exc)
+        return []
+    return [(key, label(provider)) for key, provider in sorted(offered.items())]
 
 
 def callback_url(key: str) -> str:
