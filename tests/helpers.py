@@ -139,6 +139,24 @@ def installed_plugins() -> list[str]:
     return host.migration_folders()
 
 
+def signed_in(web: FlaskClient, slug: str) -> bool:
+    """Whether this browser is signed in to tenant ``slug`` (its home page answers)."""
+    return web.get(f"/t/{slug}/").status_code == 200
+
+
+def audit_events(app: Flask, slug: str, action: str) -> list[dict[str, Any]]:
+    """Tenant ``slug``'s audit events ``action``, oldest first: ``record_id`` and the diff."""
+    from sqlalchemy import select
+
+    from loandesk.audit.models import AuditEvent
+
+    with tenant_session(app, slug) as session:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+        )
+        return [{"record_id": e.record_id, **e.diff} for e in rows]
+
+
 @contextmanager
 def tenant_session(app: Flask, slug: str) -> Iterator[Any]:
     """The app's session with tenant ``slug`` current, committed at the end of the block

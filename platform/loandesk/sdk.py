@@ -31,6 +31,7 @@ from loandesk.audit import changes as audit_changes
 from loandesk.audit import record as audit_record
 from loandesk.audit import record_many as audit_record_many
 from loandesk.auth.oauth import require_token
+from loandesk.auth.sign_in_providers import SignInProvider, SignInRefused
 from loandesk.auth.users import active_staff, display_names
 from loandesk.automations.engine import ActionContext
 from loandesk.automations.outbound import Answer as OutboundAnswer
@@ -705,6 +706,8 @@ __all__ = [
     "RetentionSubject",
     "Schedule",
     "Section",
+    "SignInProvider",
+    "SignInRefused",
     "SignatureOutcome",
     "SignatureProvider",
     "SignatureRequest",

@@ -1,9 +1,10 @@
 """DingTalk (钉钉): the ``dingtalk.work`` channel, which reaches staff members as work
 notifications (工作通知) from the firm's DingTalk app — their approval tasks and to-dos, with a
 link back to LoanDesk — and the automation action ``dingtalk.group_message`` (发送钉钉群消息),
-which posts to a group through its custom robot, signed (加签). Each staff member's DingTalk
-userid is kept by this plugin (``/api/v1/dingtalk/staff``). The API calls and error handling
-are in ``loandesk_dingtalk.openapi`` and ``docs/connectors.md``."""
+which posts to a group through its custom robot, signed (加签), and, when the tenant allows
+it, signing in with DingTalk (钉钉登录, ``loandesk_dingtalk.sign_in``). Each staff member's
+DingTalk userid is kept by this plugin (``/api/v1/dingtalk/staff``). The API calls and error
+handling are in ``loandesk_dingtalk.openapi`` and ``docs/connectors.md``."""
 
 from __future__ import annotations
 
@@ -67,6 +68,13 @@ def loandesk_automation_actions() -> list[sdk.ActionType]:
     from loandesk_dingtalk.robot import GROUP_MESSAGE
 
     return [GROUP_MESSAGE]
+
+
+@sdk.hookimpl
+def loandesk_sign_in_providers() -> list[sdk.SignInProvider]:
+    from loandesk_dingtalk.sign_in import providers
+
+    return providers()
 
 
 @sdk.hookimpl

@@ -48,9 +48,9 @@ def send(message: sdk.OutgoingMessage) -> str:
                 app, token(app), settings["agent_id"], [userid], msg
             )
     except openapi.Refused as problem:
-        raise sdk.Undeliverable(_clean(str(problem), settings)) from None
+        raise sdk.Undeliverable(clean_error(str(problem), settings)) from None
     except openapi.DingTalkError as problem:
-        raise openapi.DingTalkError(_clean(str(problem), settings)) from None
+        raise openapi.DingTalkError(clean_error(str(problem), settings)) from None
 
 
 def work_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
@@ -128,8 +128,9 @@ def loaded_settings() -> dict[str, Any]:
         ) from None
 
 
-def _clean(text: str, settings: dict[str, Any]) -> str:
-    # DingTalk's errmsg could echo what it was sent; no secret belongs in a stored error
+def clean_error(text: str, settings: dict[str, Any]) -> str:
+    """``text`` without the tenant's secrets and tokens (DingTalk's errmsg could echo what
+    it was sent: no secret belongs in a stored error or an audit row)."""
     for name in ("app_secret", "robot_access_token", "robot_secret"):
         if settings.get(name):
             text = text.replace(settings[name], "***")

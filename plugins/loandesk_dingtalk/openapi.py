@@ -15,6 +15,22 @@ the documentation (the official SDK does not cover the old ``oapi`` endpoints):
 Every answer is HTTP 200 with an ``errcode``. Error texts name the errcode and errmsg, never
 the app secret, a token or the robot's secret (they travel only in query strings, which are
 left out of every text here).
+
+Signing staff in (钉钉登录, "获取登录用户的访问凭证") uses the new server API instead
+(``api.dingtalk.com``), which answers errors with an HTTP status (400, 401, 403, ...) and a
+JSON ``{"code", "message", "requestid"}``:
+
+- ``POST /v1.0/oauth2/userAccessToken`` with JSON ``{"clientId": AppKey, "clientSecret":
+  AppSecret, "code", "grantType": "authorization_code"}`` → ``{"accessToken", "refreshToken",
+  "expireIn", "corpId"}`` ("获取用户token");
+- ``GET /v1.0/contact/users/me`` with the header ``x-acs-dingtalk-access-token`` → the
+  person's ``{"nick", "unionId", "openId", ...}`` ("获取用户通讯录个人信息");
+
+and then the old API again: ``POST /topapi/user/getbyunionid?access_token=`` (the app's
+token) with JSON ``{"unionid"}`` → ``{"errcode": 0, "result": {"contact_type", "userid"}}``
+("根据unionid获取用户userid"; errcode 60121 "找不到该用户": not in the firm's organisation).
+This is OAuth 2.0 in spirit, not in form (a JSON body with camelCase names, ``accessToken``
+in the answer), so it is called directly rather than through authlib's OAuth 2 client.
 """
 
 from __future__ import annotations
@@ -77,6 +93,15 @@ class Refused(Exception):
         self.errcode, self.errmsg = errcode, errmsg
 
 
+class ApiRefused(Exception):
+    """The new server API answered with an error: HTTP ``status`` and DingTalk's ``code``
+    and ``message`` (a used or unknown authorization code, a wrong app secret, ...)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"DingTalk HTTP {status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+
 class TokenRejected(Refused):
     """The access token was refused (expired or invalid): fetch a new one."""
 
@@ -132,6 +157,71 @@ def robot_send(
     if secret:
         query |= {"timestamp": str(timestamp_ms), "sign": robot_sign(secret, timestamp_ms)}
     _check(_call("POST", base_url, "/robot/send", query, body, timeout))
+
+
+def user_access_token(app: App, api_url: str, code: str) -> str:
+    """The access token of the person who signed in and was given ``code`` (good once).
+    ``ApiRefused`` for a code or app DingTalk refuses, ``DingTalkError`` for no answer."""
+    body = {"clientId": app.app_key, "clientSecret": app.app_secret, "code": code,
+            "grantType": "authorization_code"}  # fmt: skip
+    data = _call_api("POST", api_url, "/v1.0/oauth2/userAccessToken", body, {}, app.timeout)
+    token = data.get("accessToken")
+    if not isinstance(token, str) or not token:
+        raise DingTalkError("/v1.0/oauth2/userAccessToken: the answer has no accessToken")
+    return token
+
+
+def union_id_of_user(api_url: str, user_token: str, timeout: int) -> str:
+    """The unionId of the person whose access token ``user_token`` is."""
+    headers = {"x-acs-dingtalk-access-token": user_token}
+    data = _call_api("GET", api_url, "/v1.0/contact/users/me", None, headers, timeout)
+    union_id = data.get("unionId")
+    if not isinstance(union_id, str) or not union_id:
+        raise DingTalkError("/v1.0/contact/users/me: the answer has no unionId")
+    return union_id
+
+
+def userid_by_union_id(app: App, token: str, union_id: str) -> tuple[str, int]:
+    """The person's userid in the firm's organisation and their ``contact_type`` (0: an
+    employee, 1: an outside contact). ``Refused`` (60121) when they are not in it,
+    ``TokenRejected`` for a refused app token."""
+    path = "/topapi/user/getbyunionid"
+    data = _call("POST", app.base_url, path, {"access_token": token}, {"unionid": union_id},
+                 app.timeout)  # fmt: skip
+    _check(data)
+    result = data.get("result")
+    if not isinstance(result, dict) or not isinstance(result.get("userid"), str):
+        raise DingTalkError(f"{path}: the answer has no userid")
+    contact_type = result.get("contact_type", 0)
+    return result["userid"], contact_type if isinstance(contact_type, int) else -1
+
+
+def _call_api(
+    method: str, api_url: str, path: str, body: Any, headers: dict[str, str], timeout: int
+) -> dict[str, Any]:
+    """A call to the new server API: JSON in and out, errors as an HTTP status and JSON."""
+    url = f"{api_url.rstrip('/')}{path}"
+    try:
+        answer = requests.request(method, url, json=body, headers=headers, timeout=timeout,
+                                  allow_redirects=False)  # fmt: skip
+    except requests.Timeout:
+        raise DingTalkError(f"{path}: no answer within {timeout} s") from None
+    except requests.RequestException as problem:
+        raise DingTalkError(f"{path}: DingTalk cannot be reached ({type(problem).__name__})")\
+            from None  # fmt: skip
+    try:
+        data = answer.json()
+    except ValueError:
+        data = None
+    if answer.status_code >= 500:
+        raise DingTalkError(f"{path}: HTTP {answer.status_code}")
+    if answer.status_code != 200:
+        error = data if isinstance(data, dict) else {}
+        message = " ".join(str(error.get("message", "")).split())[:300]
+        raise ApiRefused(answer.status_code, str(error.get("code", ""))[:100], message)
+    if not isinstance(data, dict):
+        raise DingTalkError(f"{path}: the answer is not a JSON object")
+    return data
 
 
 def _call(

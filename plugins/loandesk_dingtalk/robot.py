@@ -13,7 +13,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from loandesk import sdk
 from loandesk_dingtalk import openapi
-from loandesk_dingtalk.channel import _clean, loaded_settings
+from loandesk_dingtalk.channel import clean_error, loaded_settings
 
 KINDS = ("text", "markdown")
 MAX_LENGTH = 4000
@@ -72,7 +72,7 @@ def run(ctx: Any, params: Mapping[str, Any]) -> Mapping[str, Any]:
             timeout=settings["timeout_seconds"],
         )  # fmt: skip
     except (openapi.DingTalkError, openapi.Refused) as problem:
-        raise openapi.DingTalkError(_clean(str(problem), settings)) from None
+        raise openapi.DingTalkError(clean_error(str(problem), settings)) from None
     return {"sent": True, "msgtype": params.get("msgtype", "text")}
 
 

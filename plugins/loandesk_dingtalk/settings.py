@@ -10,20 +10,24 @@ from marshmallow import validate
 from loandesk import sdk
 
 DEFAULT_BASE_URL = "https://oapi.dingtalk.com"
+DEFAULT_API_URL = "https://api.dingtalk.com"  # the new server API (/v1.0/...)
+DEFAULT_LOGIN_URL = "https://login.dingtalk.com"  # where staff sign in (/oauth2/auth)
 
 
-class DingTalkSettings(ma.Schema):
-    base_url = ma.fields.Url(
-        load_default=DEFAULT_BASE_URL,
+def _address(label_zh: str, label_en: str, default: str) -> ma.fields.Url:
+    """One of DingTalk's addresses: left as it is, except by tests (a local server)."""
+    return ma.fields.Url(
+        load_default=default,
         schemes={"http", "https"},
         require_tld=False,
         metadata=sdk.setting_labels(
-            "开放平台地址",
-            "Open API address",
-            "一般不需修改：https://oapi.dingtalk.com",
-            "Leave as it is: https://oapi.dingtalk.com",
+            label_zh, label_en, f"一般不需修改：{default}", f"Leave as it is: {default}"
         ),
     )
+
+
+class DingTalkSettings(ma.Schema):
+    base_url = _address("开放平台地址", "Open API address", DEFAULT_BASE_URL)
     app_key = ma.fields.String(
         load_default=None,
         allow_none=True,
@@ -82,6 +86,18 @@ class DingTalkSettings(ma.Schema):
             secret=True,
         ),
     )
+    sign_in_enabled = ma.fields.Boolean(
+        load_default=False,
+        metadata=sdk.setting_labels(
+            "允许钉钉登录",
+            "Allow signing in with DingTalk",
+            "员工可用钉钉账号登录（须先在员工映射中填写其钉钉 userid）；回调地址见文档",
+            "Staff may sign in with their DingTalk account (their DingTalk userid must be "
+            "mapped first); see the docs for the redirect URL",
+        ),
+    )
+    api_url = _address("新版服务端 API 地址", "Server API address", DEFAULT_API_URL)
+    login_url = _address("登录授权页地址", "Sign-in page address", DEFAULT_LOGIN_URL)
     timeout_seconds = ma.fields.Integer(
         load_default=10,
         validate=validate.Range(min=1, max=60),

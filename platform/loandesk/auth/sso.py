@@ -29,8 +29,10 @@ from loandesk.rbac import service as rbac
 
 
 class SignInRefused(Exception):
-    """The provider vouched for someone LoanDesk does not let in. ``message`` is a message id
-    safe to show; ``reason`` goes to the audit log."""
+    """The provider vouched for someone LoanDesk does not let in, or could not vouch at all.
+    ``message`` is a message id safe to show (``params`` fill it); ``reason`` and ``detail``
+    go to the audit log, never to the page. Raised by OpenID Connect sign-in here and by
+    plugins' sign-in providers (``loandesk.sdk.SignInRefused``)."""
 
     def __init__(
         self,
@@ -40,15 +42,21 @@ class SignInRefused(Exception):
         email: str | None = None,
         user_id: uuid.UUID | None = None,
         detail: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.reason, self.message = reason, message
         self.email, self.user_id = email, user_id
         self.detail = dict(detail or {})
+        self.params = dict(params or {})
 
 
-def record_refusal(session: Session, refused: SignInRefused, *, issuer: str) -> None:
-    """Audit a refused single sign-on (after the caller rolled back whatever it had begun)."""
+def record_refusal(
+    session: Session, refused: SignInRefused, *, method: str = "oidc", **source: str
+) -> None:
+    """Audit a refused sign-in through a provider (after the caller rolled back whatever it
+    had begun): ``method`` is ``oidc`` or a plugin provider's key, ``source`` says which
+    provider (``issuer=``) or which account there (``subject=``)."""
     audit.record(
         session,
         "user.sign_in_failed",
@@ -56,11 +64,35 @@ def record_refusal(session: Session, refused: SignInRefused, *, issuer: str) -> 
         refused.user_id,
         {
             "email": (refused.email or "")[:254],
-            "method": "oidc",
-            "issuer": issuer,
+            "method": method,
+            **source,
             "reason": refused.reason,
             **refused.detail,
         },
+    )
+
+
+def refuse_deactivated(user: User, *, email: str | None = None) -> None:
+    """``SignInRefused`` for a deactivated user, whoever vouched for them."""
+    if user.status == "deactivated":
+        raise SignInRefused(
+            "deactivated",
+            N_("Your LoanDesk account is deactivated. Ask your administrator."),
+            email=email or user.email,
+            user_id=user.id,
+        )
+
+
+def record_sign_in(
+    session: Session, user: User, *, method: str, now: datetime, **source: str
+) -> None:
+    """Note and audit (``user.sign_in``) a sign-in a provider vouched for. Unlike a password
+    sign-in it leaves the password's failure count and lock alone: the provider proved who
+    this is, not that the password is known."""
+    user.last_login_at = now
+    session.flush()
+    audit.record(
+        session, "user.sign_in", "user", user.id, {"email": user.email, "method": method, **source}
     )
 
 
@@ -149,12 +181,8 @@ def sign_in(
             )
     who: dict[str, Any] = {"email": email or (user.email if user else None)}
     who["user_id"] = user.id if user else None
-    if user is not None and user.status == "deactivated":
-        raise SignInRefused(
-            "deactivated",
-            N_("Your LoanDesk account is deactivated. Ask your administrator."),
-            **who,
-        )
+    if user is not None:
+        refuse_deactivated(user, email=email)
     if not role_keys:
         raise SignInRefused(
             "no_role",
@@ -194,15 +222,8 @@ def sign_in(
     if user.status == "invited":  # the provider vouched for them: no password is needed
         user.status, user.invite_token_hash, user.invite_expires_at = "active", None, None
         audit.record(session, "user.accept_invite", "user", user.id, {"method": "oidc"})
-    identity.last_sign_in_at = user.last_login_at = now
-    session.flush()
-    audit.record(
-        session,
-        "user.sign_in",
-        "user",
-        user.id,
-        {"email": user.email, "method": "oidc", "issuer": issuer},
-    )
+    identity.last_sign_in_at = now
+    record_sign_in(session, user, method="oidc", now=now, issuer=issuer)
     return user
 
 

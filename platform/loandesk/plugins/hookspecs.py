@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from flask_smorest import Blueprint as ApiBlueprint
     from sqlalchemy.orm import Session
 
+    from loandesk.auth.sign_in_providers import SignInProvider
     from loandesk.automations.rules import ActionType
     from loandesk.bundle.contract import BundleFile
     from loandesk.events import EventHandler, EventType
@@ -457,6 +458,21 @@ def loandesk_signature_providers() -> list[Any]:
     法大大) wins over the contracts plugin's built-in click-to-sign, which is marked
     ``trylast``. A connector reads its credentials from its own settings
     (``sdk.plugin_settings``); return an empty list while they are not filled in."""
+
+
+# --- sign-in (per tenant) ---------------------------------------------------------------------
+
+
+@hookspec
+def loandesk_sign_in_providers() -> list[SignInProvider] | None:
+    """Ways for staff to sign in with an account elsewhere (钉钉登录, 企业微信登录): instances
+    of ``loandesk.sdk.SignInProvider`` (``key``, labels, ``authorize_url``, ``identify``,
+    ``user_for``). Called for the current tenant's enabled plugins whenever the sign-in page
+    is shown and a sign-in through a provider starts or comes back, so it must be quick (read
+    the plugin's settings, call nobody). Return only the providers the tenant has allowed
+    and configured (None or an empty list: none); the sign-in page shows a button for each,
+    and ``/t/<slug>/sign-in/<key>`` answers 404 for any other key. The core does the rest
+    (state, tenant, active user, session, audit: ``docs/plugin-guide.md``)."""
 
 
 # --- tenant bundles (start-up) ----------------------------------------------------------------

@@ -5,6 +5,7 @@ admin sets the provider up."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -63,10 +64,33 @@ def _client(config: SsoConfig) -> FlaskOAuth2App:
     )
 
 
-def _refused(message: str, status: int, **params: Any) -> Any:
+def refusal_page(message: str, status: int, *, title: str | None = None, **params: Any) -> Any:
+    """The page that says why a sign-in through a provider did not work (``title``: a
+    message id, single sign-on's by default)."""
     return render_template(
-        "auth/sso_refused.html", message=gettext(message, **params) if params else gettext(message)
+        "auth/sso_refused.html",
+        message=gettext(message, **params) if params else gettext(message),
+        title=gettext(title) if title else None,
     ), status
+
+
+def refuse(
+    refused: sso.SignInRefused,
+    *,
+    method: str = "oidc",
+    shown: Mapping[str, Any] | None = None,
+    title: str | None = None,
+    **source: str,
+) -> Any:
+    """Undo what the sign-in began, audit the refusal (``method``, ``source``: see
+    ``sso.record_refusal``), and show why (403); ``shown`` fills the message besides the
+    refusal's own ``params``."""
+    db_session = extension.session()
+    db_session.rollback()
+    sso.record_refusal(db_session, refused, method=method, **source)
+    db_session.commit()
+    params = {**(shown or {}), **refused.params}
+    return refusal_page(refused.message, 403, title=title, **params)
 
 
 @bp.get("/login")
@@ -78,7 +102,7 @@ def login() -> Any:
         client = _client(config)
     except sso_client.ProviderError as problem:
         extension.log_failure("single sign-on discovery", problem)
-        return _refused(
+        return refusal_page(
             N_("The identity provider cannot be reached right now: %(reason)s"),
             502,
             reason=gettext(problem.message, **problem.params),
@@ -104,7 +128,7 @@ def callback() -> Any:
         client = _client(config)
     except sso_client.ProviderError as problem:
         extension.log_failure("single sign-on discovery", problem)
-        return _refused(
+        return refusal_page(
             N_("The identity provider cannot be reached right now: %(reason)s"),
             502,
             reason=gettext(problem.message, **problem.params),
@@ -115,7 +139,7 @@ def callback() -> Any:
         # not begun in this browser, for this tenant, in the last few minutes
         if started is not None:
             client.framework.clear_state_data(session, state)
-        return _refused(
+        return refusal_page(
             N_("This sign-in was not started in this browser, or it took too long. Start again."),
             400,
         )
@@ -125,10 +149,7 @@ def callback() -> Any:
         claims = _validated_claims(client, config)
         user = sso.sign_in(db_session, config, claims)
     except sso.SignInRefused as refused:
-        db_session.rollback()
-        sso.record_refusal(db_session, refused, issuer=issuer)
-        db_session.commit()
-        return _refused(refused.message, 403)
+        return refuse(refused, issuer=issuer)
     db_session.commit()
     open_session(user)
     return redirect(safe_next(started.get("next")))
