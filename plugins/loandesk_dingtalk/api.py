@@ -61,6 +61,7 @@ class StaffAccount(MethodView):
     @blp.arguments(StaffAccountUpdateSchema)
     @blp.response(200, StaffAccountSchema)
     @blp.alt_response(404, description="No such active staff member")
+    @blp.alt_response(422, description="A malformed userid, or one linked to another staff member")
     def put(self, args: dict[str, Any], user_id: uuid.UUID) -> dict[str, Any]:
         """Set (or with null remove) a staff member's DingTalk userid; audited."""
         _check_permission()

@@ -17,6 +17,7 @@ class StaffAccount(sdk.TenantOwned, sdk.Base):
     __tablename__ = "dingtalk_staff_accounts"
     __table_args__ = (
         UniqueConstraint("tenant_id", "user_id"),
+        UniqueConstraint("tenant_id", "dingtalk_userid"),
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
     )
 

@@ -100,20 +100,10 @@ class DingTalkSignIn(sdk.SignInProvider):
         return userid
 
     def user_for(self, session: Session, external_id: str) -> uuid.UUID | None:
-        found = list(
-            session.scalars(
-                select(StaffAccount.user_id).where(StaffAccount.dingtalk_userid == external_id)
-            )
+        # one staff member per userid (unique in dingtalk_staff_accounts, dt002)
+        return session.scalar(
+            select(StaffAccount.user_id).where(StaffAccount.dingtalk_userid == external_id)
         )
-        if len(found) > 1:
-            raise sdk.SignInRefused(
-                "ambiguous",
-                sdk.N_(
-                    "Your DingTalk account is linked to more than one LoanDesk staff member. "
-                    "Ask your administrator to correct the links."
-                ),
-            )
-        return found[0] if found else None
 
     def _userid(self, union_id: str) -> tuple[str, int]:
         try:

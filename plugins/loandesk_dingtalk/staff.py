@@ -43,6 +43,8 @@ def set_account(session: Session, user_id: uuid.UUID, dingtalk_userid: str | Non
             sdk.N_("Some fields need attention."),
             errors={"dingtalk_userid": [sdk.N_("Enter the userid shown in DingTalk's admin.")]},
         )
+    if dingtalk_userid is not None:
+        _refuse_taken(session, user_id, dingtalk_userid)
     row = session.scalar(select(StaffAccount).where(StaffAccount.user_id == user_id))
     before = row.dingtalk_userid if row else None
     if before == dingtalk_userid:
@@ -57,6 +59,26 @@ def set_account(session: Session, user_id: uuid.UUID, dingtalk_userid: str | Non
     session.flush()
     sdk.audit_record(session, "dingtalk.staff_account", "user", str(user_id),
                      {"dingtalk_userid": [before, dingtalk_userid]})  # fmt: skip
+
+
+def _refuse_taken(session: Session, user_id: uuid.UUID, dingtalk_userid: str) -> None:
+    """One DingTalk user is one staff member: sign-in and work notifications rely on it."""
+    holder = session.scalar(
+        select(StaffAccount.user_id).where(
+            StaffAccount.dingtalk_userid == dingtalk_userid, StaffAccount.user_id != user_id
+        )
+    )
+    if holder is not None:
+        name = next((u.display_name for u in sdk.active_staff(session) if u.id == holder), "")
+        raise sdk.ValidationFailed(
+            sdk.N_("This DingTalk userid is already linked to %(name)s."),
+            errors={
+                "dingtalk_userid": [
+                    sdk.N_("This DingTalk userid is already linked to another staff member.")
+                ]
+            },
+            params={"name": name},
+        )
 
 
 def userid_of(session: Session, user_id: uuid.UUID) -> str | None:

@@ -32,8 +32,9 @@ def _shared_applications() -> list[str]:
         op.get_bind()
         .execute(
             sa.text(
-                "SELECT tenant_id, application_id, number FROM repayment_loans WHERE application_id "
-                "IN (SELECT application_id FROM repayment_loans WHERE application_id IS NOT NULL "
+                "SELECT tenant_id, application_id, number FROM repayment_loans "
+                "WHERE application_id IN (SELECT application_id FROM repayment_loans "
+                "WHERE application_id IS NOT NULL "
                 "GROUP BY tenant_id, application_id HAVING COUNT(*) > 1) "
                 "ORDER BY tenant_id, application_id, number"
             )

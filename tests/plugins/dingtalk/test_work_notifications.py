@@ -187,3 +187,11 @@ def test_the_staff_mapping_is_checked_and_audited(ding: Ding) -> None:
     assert {r["user_id"]: r["dingtalk_userid"] for r in listed} == {
         ding.tenant.admin_user_id: "admin001"
     }
+    other = ding.api.post(
+        "/users",
+        json={"email": "li@a.cn", "display_name": "李娜", "password": "Correct-horse-42",
+              "roles": ["credit_officer"]},
+    ).get_json()["id"]  # fmt: skip
+    taken = ding.api.put(f"/dingtalk/staff/{other}", json={"dingtalk_userid": "admin001"})
+    assert taken.status_code == 422 and "dingtalk_userid" in taken.get_json()["errors"]
+    assert ding.map(other, "li001")["dingtalk_userid"] == "li001"

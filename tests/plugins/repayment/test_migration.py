@@ -13,35 +13,7 @@ from sqlalchemy import inspect
 from loandesk.db import Database, make_engine
 from loandesk.migrate import alembic_config
 from tests.helpers import installed_plugins
-
-
-def _filler(kind: str) -> object:
-    """A value of the column's declared SQLite type (the loan's other columns do not matter)."""
-    kind = kind.upper()
-    if "INT" in kind or "BOOL" in kind:
-        return 1
-    if "NUMERIC" in kind or "DECIMAL" in kind:
-        return "100.00"
-    return "{}" if "JSON" in kind else "x"
-
-
-def _insert(db: sqlite3.Connection, table: str, given: dict[str, object]) -> str:
-    """A row of ``table`` with ``given`` values, each required foreign key to the first row of
-    the table it names, and any value of the declared type in the other required columns."""
-    columns = list(db.execute(f"PRAGMA table_info({table})"))
-    required = {name for _, name, _, notnull, default, _ in columns if notnull and default is None}
-    parents = {
-        source: db.execute(f"SELECT id FROM {target} LIMIT 1").fetchone()[0]
-        for _, _, target, source, *_ in db.execute(f"PRAGMA foreign_key_list({table})")
-        if source in required and source != "tenant_id"
-    }
-    row = {"id": uuid.uuid4().hex, **parents, **given}
-    for _, name, kind, *_ in columns:
-        if name in required and name not in row:
-            row[name] = _filler(kind)
-    holes = ", ".join("?" for _ in row)
-    db.execute(f"INSERT INTO {table} ({', '.join(row)}) VALUES ({holes})", list(row.values()))
-    return str(row["id"])
+from tests.migration_rows import insert_row
 
 
 def test_rp005_names_the_loans_that_share_an_application_and_changes_nothing(
@@ -73,11 +45,11 @@ def test_rp005_names_the_loans_that_share_an_application_and_changes_nothing(
         tenant = raw.execute("SELECT id FROM tenants").fetchone()[0]
         when = "2026-01-01 00:00:00.000000"
         customer = {"tenant_id": tenant, "created_at": when, "status": "active"}
-        _insert(raw, "customers_customers", customer)
+        insert_row(raw, "customers_customers", customer)
         for number, application in (("01", shared), ("02", shared), ("03", alone)):
             loan = {"number": f"DK20260101000{number}", "application_id": application.hex}
             loan["status"] = "active"
-            _insert(raw, "repayment_loans", {"tenant_id": tenant, "created_at": when, **loan})
+            insert_row(raw, "repayment_loans", {"tenant_id": tenant, "created_at": when, **loan})
 
     with pytest.raises(RuntimeError) as refused:
         command.upgrade(config, "rp005")
