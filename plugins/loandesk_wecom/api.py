@@ -21,7 +21,7 @@ blp = Blueprint(
 )
 
 
-class StaffAccountSchema(ma.Schema):
+class WeComStaffSchema(ma.Schema):
     user_id = ma.fields.UUID(dump_only=True)
     name = ma.fields.String(dump_only=True)
     wecom_userid = ma.fields.String(
@@ -30,7 +30,7 @@ class StaffAccountSchema(ma.Schema):
     )
 
 
-class StaffAccountUpdateSchema(ma.Schema):
+class WeComStaffUpdateSchema(ma.Schema):
     wecom_userid = ma.fields.String(required=True, allow_none=True)
 
 
@@ -49,7 +49,7 @@ def _check_permission() -> None:
 @blp.route("/staff")
 class StaffAccounts(MethodView):
     @sdk.require_token("plugins:read")
-    @blp.response(200, StaffAccountSchema(many=True))
+    @blp.response(200, WeComStaffSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """Every active staff member with their WeCom userid (null when not mapped)."""
         _check_permission()
@@ -59,8 +59,8 @@ class StaffAccounts(MethodView):
 @blp.route("/staff/<uuid:user_id>")
 class StaffAccount(MethodView):
     @sdk.require_token("plugins:write")
-    @blp.arguments(StaffAccountUpdateSchema)
-    @blp.response(200, StaffAccountSchema)
+    @blp.arguments(WeComStaffUpdateSchema)
+    @blp.response(200, WeComStaffSchema)
     @blp.alt_response(404, description="No such active staff member")
     def put(self, args: dict[str, Any], user_id: uuid.UUID) -> dict[str, Any]:
         """Set (or with null remove) a staff member's WeCom userid; audited."""
