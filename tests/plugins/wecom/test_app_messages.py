@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -151,43 +152,36 @@ def test_an_expired_token_is_fetched_again_once_and_the_message_sent(
     assert (row.state, row.attempts, row.last_error) == ("sent", 1, "")
 
 
+def _first_attempt(work: Work, fake: FakeWeCom, answer: str, userid: str) -> tuple[Any, ...]:
+    """A message to the admin (WeCom userid ``userid``), sent once and answered ``answer``:
+    the outbox row's state, attempts and error."""
+    work.map(work.tenant.admin_user_id, userid)
+    fake.answers = [answer]
+    work.notify("m1", work.tenant.admin_user_id, "", "第一条")
+    assert work.send() == 0
+    row = work.outbox()["m1"]
+    return (row.state, row.attempts, row.last_error)
+
+
 @pytest.mark.parametrize(
     ("answer", "error"),
     [
         ("rate_limited", "WeComError: WeCom errcode 45009: api freq out of limit "
                          "(tried again later)"),
         ("busy", "WeComError: WeCom errcode -1: system busy (tried again later)"),
+        ("slow", "WeComError: /cgi-bin/message/send: no answer within 1 s"),
     ],
 )  # fmt: skip
-def test_a_rate_limit_or_a_busy_wecom_is_tried_again_later(
+def test_a_rate_limit_a_busy_wecom_or_no_answer_in_time_is_tried_again_later(
     work: Work, fake: FakeWeCom, answer: str, error: str
 ) -> None:
     from loandesk.notifications.service import BACKOFF
 
-    work.map(work.tenant.admin_user_id, "admin001")
-    fake.answers = [answer]
-    work.notify("m1", work.tenant.admin_user_id, "", "第一条")
-    assert work.send() == 0
-    row = work.outbox()["m1"]
-    assert (row.state, row.attempts, row.last_error) == ("pending", 1, error)
+    work.configure(timeout_seconds=1)
+    fake.delay = 2.5  # how long a "slow" answer takes
+    assert _first_attempt(work, fake, answer, "admin001") == ("pending", 1, error)
     assert work.send(work.now + BACKOFF[0]) == 1
     assert len(fake.sends) == 2 and len(fake.accepted) == 1
-    assert work.outbox()["m1"].state == "sent"
-
-
-def test_no_answer_in_time_is_tried_again_later(work: Work, fake: FakeWeCom) -> None:
-    from loandesk.notifications.service import BACKOFF
-
-    work.configure(timeout_seconds=1)
-    work.map(work.tenant.admin_user_id, "admin001")
-    fake.answers, fake.delay = ["slow"], 2.5
-    work.notify("m1", work.tenant.admin_user_id, "", "第一条")
-    assert work.send() == 0
-    row = work.outbox()["m1"]
-    assert (row.state, row.attempts, row.last_error) == (
-        "pending", 1, "WeComError: /cgi-bin/message/send: no answer within 1 s",
-    )  # fmt: skip
-    assert work.send(work.now + BACKOFF[0]) == 1
     assert work.outbox()["m1"].state == "sent"
 
 
@@ -203,12 +197,7 @@ def test_an_invalid_or_unlicensed_userid_fails_at_once(
 ) -> None:
     from loandesk.notifications.service import BACKOFF
 
-    work.map(work.tenant.admin_user_id, "Nobody-Here")
-    fake.answers = [answer]
-    work.notify("m1", work.tenant.admin_user_id, "", "第一条")
-    assert work.send() == 0
-    row = work.outbox()["m1"]
-    assert (row.state, row.attempts, row.last_error) == ("failed", 1, error)
+    assert _first_attempt(work, fake, answer, "Nobody-Here") == ("failed", 1, error)
     assert work.send(work.now + BACKOFF[-1]) == 0
     assert len(fake.sends) == 1
 
