@@ -6,11 +6,8 @@ commit can post the message twice (the rule retries from this action)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
-
-from jinja2 import TemplateSyntaxError, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from loandesk import sdk
 from loandesk_wecom import openapi
@@ -21,41 +18,27 @@ KINDS = ("text", "markdown")
 # of UTF-8. The template is checked against them when saved; a rendered text still too long
 # is refused by WeCom (the rule retries, then shows the error in its run log)
 MAX_BYTES = {"text": 2048, "markdown": 4096}
-# autoescape off: the texts are WeCom text and markdown, not HTML
-_ENV = ImmutableSandboxedEnvironment(autoescape=False)
-
-
-def _problems(text: Any, names: Iterable[str], kind: str) -> list[str]:
-    if not isinstance(text, str) or not text.strip():
-        return [sdk.message(sdk.N_("Enter a text."))]
-    if len(text.encode()) > MAX_BYTES.get(kind, MAX_BYTES["text"]):
-        return [sdk.message(sdk.N_("The text is too long."))]
-    try:
-        unknown = meta.find_undeclared_variables(_ENV.parse(text)) - set(names)
-    except TemplateSyntaxError:
-        return [sdk.message(sdk.N_("The template cannot be read."))]
-    if unknown:
-        return [sdk.message(sdk.N_("The template names fields this record does not have."))]
-    return []
 
 
 def check(params: Mapping[str, Any], form: Any, session: Any) -> dict[str, list[str]]:
-    """``msgtype`` text or markdown and ``text``, a template over the record's fields."""
+    """``msgtype`` text or markdown and ``text``, a template over the record's fields (and
+    its ``title`` and ``today``), as the core's messages are."""
     found: dict[str, list[str]] = {}
     kind = params.get("msgtype", "text")
     if kind not in KINDS:
         found["msgtype"] = [sdk.message(sdk.N_("Choose text or markdown."))]
-    if wrong := _problems(params.get("text"), list(form.expression_kinds), str(kind)):
+    text = params.get("text")
+    if wrong := sdk.template_problems(text, form.expression_kinds):
         found["text"] = wrong
+    elif len(str(text).encode()) > MAX_BYTES.get(str(kind), MAX_BYTES["text"]):
+        found["text"] = [sdk.message(sdk.N_("The text is too long."))]
     return found
 
 
-def body(params: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """The robot's JSON body for these parameters and the record's values."""
-    plain = {k: ("" if v is None else v) for k, v in values.items()}
-    text = _ENV.from_string(params["text"]).render(plain)
+def body(ctx: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The robot's JSON body for these parameters and the action's record."""
     kind = "markdown" if params.get("msgtype") == "markdown" else "text"
-    return {"msgtype": kind, kind: {"content": text}}
+    return {"msgtype": kind, kind: {"content": sdk.render_action_template(ctx, params["text"])}}
 
 
 def run(ctx: Any, params: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -64,7 +47,7 @@ def run(ctx: Any, params: Mapping[str, Any]) -> Mapping[str, Any]:
     if not settings["robot_key"]:
         raise openapi.WeComError("the WeCom group robot is not set up")
     try:
-        openapi.robot_send(settings["base_url"], settings["robot_key"], body(params, ctx.values),
+        openapi.robot_send(settings["base_url"], settings["robot_key"], body(ctx, params),
                            timeout=settings["timeout_seconds"])  # fmt: skip
     except (openapi.WeComError, openapi.Refused) as problem:
         raise openapi.WeComError(clean(str(problem), settings)) from None

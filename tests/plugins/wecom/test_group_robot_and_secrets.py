@@ -29,8 +29,8 @@ RULE = {
         {
             "type": "wecom.group_message",
             "msgtype": "markdown",
-            "text": '#### 新进件\n申请金额：<font color="warning">{{ amount }}</font> 元，'
-            "期限 {{ term_months }} 个月",
+            "text": '#### 新进件 {{ title }}\n申请金额：<font color="warning">{{ amount }}</font>'
+            " 元，期限 {{ term_months }} 个月",
         }
     ],
 }
@@ -55,7 +55,10 @@ def test_a_rule_posts_a_markdown_message_to_the_group(
 ) -> None:
     desk.publish([approver("review", [desk.user("risk")])])
     save_rule(desk, RULE)
-    desk.submit("30000")
+    application_id, _instance = desk.submit("30000")
+    number = (
+        desk.firm.staff["officer1"].api.get(f"/applications/{application_id}").get_json()["number"]
+    )
     _run(app, desk.firm.tenant.id, "core.deliver_events")
     _run(app, desk.firm.tenant.id, "core.run_firings")
 
@@ -63,8 +66,8 @@ def test_a_rule_posts_a_markdown_message_to_the_group(
     assert fake.robot_posts == [
         {
             "msgtype": "markdown",
-            "markdown": {"content": "#### 新进件\n申请金额：<font color=\"warning\">30000.00"
-                                    "</font> 元，期限 12 个月"},
+            "markdown": {"content": f"#### 新进件 {number}\n申请金额：<font color=\"warning\">"
+                                    "30000.00</font> 元，期限 12 个月"},
         }
     ]  # fmt: skip
     assert fake.problems == []
