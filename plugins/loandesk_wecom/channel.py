@@ -74,12 +74,11 @@ def app_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
         "source": {"desc": "LoanDesk"},
         "main_title": {"title": title},
         "sub_title_text": "\n".join(lines)[:SUBTITLE_LENGTH],
-        "horizontal_content_list": facts,
         "jump_list": [{"type": 1, "title": gettext("Open in LoanDesk"), "url": url}],
         "card_action": {"type": 1, "url": url},
     }
-    if not facts:
-        del card["horizontal_content_list"]
+    if facts:
+        card["horizontal_content_list"] = facts
     return {"msgtype": "template_card", "template_card": card}
 
 
