@@ -4,7 +4,8 @@ approver as a text_notice card with the application's key facts, linking to it; 
 card linking to the to-do list; one access token serves many messages until shortly before it
 expires, a refused token is fetched again once, a rate limit or a busy WeCom is tried again
 later, so is a WeCom that does not answer in time; an invalid or unlicensed userid fails at
-once; staff without a WeCom userid get nothing."""
+once; staff without a WeCom userid get nothing; another tenant sees neither the routes (until it
+enables the plugin) nor the mapping."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.helpers import ApiClient, TenantFixture
 from tests.platform.flows.conftest import Desk, approver, desk  # noqa: F401
 from tests.plugins.customers.conftest import _fresh_id_numbers, firm  # noqa: F401
 from tests.plugins.wecom.conftest import AGENT_ID, Work
@@ -237,3 +239,16 @@ def test_the_staff_mapping_is_checked_and_audited(work: Work) -> None:
             select(AuditEvent).where(AuditEvent.action == "wecom.staff_account")
         ).all()
     assert audit.diff == {"wecom_userid": [None, "zhang.san@hq"]}
+
+
+def test_another_tenant_sees_neither_the_routes_nor_the_mapping(
+    work: Work, tenant_b: TenantFixture, api_b: ApiClient
+) -> None:
+    work.map(work.tenant.admin_user_id, "admin001")
+    assert api_b.get("/wecom/staff").status_code == 404  # not enabled there
+    assert api_b.put("/plugins/wecom", json={"enabled": True}).status_code == 200
+    listed = api_b.get("/wecom/staff").get_json()
+    assert [r["wecom_userid"] for r in listed] == [None]  # its own admin, not mapped
+    assert api_b.put(f"/wecom/staff/{work.tenant.admin_user_id}",
+                     json={"wecom_userid": "intruder"}).status_code == 404  # fmt: skip
+    assert work.api.get("/wecom/staff").get_json()[0]["wecom_userid"] == "admin001"
