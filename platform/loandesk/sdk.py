@@ -40,6 +40,7 @@ from loandesk.automations.outbound import Policy as OutboundPolicy
 from loandesk.automations.outbound import post as outbound_post
 from loandesk.automations.outbound import url_problem as outbound_url_problem
 from loandesk.automations.rules import ActionType
+from loandesk.automations.templates import problems as template_problems
 from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.callbacks import record_refused as audit_refused_callback
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
@@ -399,6 +400,17 @@ def notify_borrower(
         locale=tenant.locale or "zh_CN",
         timezone=tenant.timezone,
     )
+
+
+def render_action_template(ctx: ActionContext, text: str) -> str:
+    """``text``, a message template an automation action keeps (checked when the rule is saved
+    with ``template_problems(text, form.expression_kinds)``), rendered for the action's record
+    as the core's actions render theirs: its fields (an empty one as nothing), its ``title``
+    and the tenant's ``today``."""
+    from loandesk.automations.actions import extras
+    from loandesk.automations.templates import render
+
+    return render(text, {**ctx.values, **extras(ctx, current().timezone)})
 
 
 def automation_rule(session: Session, rule_id: Any) -> Any | None:
@@ -792,6 +804,7 @@ __all__ = [
     "record_todos",
     "record_type",
     "remove_automation_rule",
+    "render_action_template",
     "require_token",
     "risk_variable_kinds",
     "risk_variables",
@@ -805,6 +818,7 @@ __all__ = [
     "store_custom",
     "submit_for_approval",
     "submitted",
+    "template_problems",
     "to_minor_units",
     "transaction",
     "typed_values",

@@ -1,0 +1,205 @@
+"""A WeCom server API on 127.0.0.1 for the tests, as documented: ``GET /cgi-bin/gettoken``,
+``POST /cgi-bin/message/send`` and ``POST /cgi-bin/webhook/send``, each answering HTTP 200
+with an ``errcode``. It checks what it is sent — the corp id and secret, that the access token
+is one it issued and has not expired, the exact query, the Content-Type, the JSON body's
+fields and for a ``template_card`` the text_notice structure (a ``card_action`` of type 1
+with a URL, at most 6 facts, a title or a sub-title) — and keeps what it accepted.
+``answers`` scripts the next message/send answers (``rate_limited``, ``busy``, ``bad_user``,
+``expired``, ``unlicensed``: ok but the member has no licence, ``slow``: ok after
+``delay``); ``expire_tokens()`` makes every token it issued expired."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# how WeCom's errmsg goes on after its short text
+HINT = (
+    ", hint: [1700000000123456789012345], from ip: 127.0.0.1, more info at "
+    "https://open.work.weixin.qq.com/devtool/query?e={}"
+)
+SCRIPTED = {
+    "rate_limited": {"errcode": 45009, "errmsg": "api freq out of limit" + HINT.format(45009)},
+    "busy": {"errcode": -1, "errmsg": "system busy"},
+    "bad_user": {
+        "errcode": 81013,
+        "errmsg": "user & party & tag all invalid" + HINT.format(81013),
+    },
+    "expired": {"errcode": 42001, "errmsg": "access_token expired" + HINT.format(42001)},
+}
+CARD_KEYS = {"card_type", "source", "main_title", "sub_title_text", "horizontal_content_list",
+             "jump_list", "card_action", "emphasis_content", "quote_area", "task_id",
+             "action_menu"}  # fmt: skip
+MESSAGE_KEYS = {"touser", "toparty", "totag", "msgtype", "agentid", "safe", "enable_id_trans",
+                "enable_duplicate_check", "duplicate_check_interval"}  # fmt: skip
+
+
+@dataclass
+class FakeWeCom:
+    corp_id: str
+    app_secret: str
+    agent_id: int
+    robot_key: str
+    url: str = ""
+    delay: float = 0.0  # seconds message/send waits before answering when scripted "slow"
+    token_requests: int = 0
+    tokens: set[str] = field(default_factory=set)
+    answers: list[str] = field(default_factory=list)
+    sends: list[dict[str, Any]] = field(default_factory=list)  # every message/send body
+    accepted: list[dict[str, Any]] = field(default_factory=list)  # those answered errcode 0
+    robot_posts: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+
+    def handle(self, method: str, path: str, query: dict[str, str], headers: Any,
+               body: bytes) -> Any:  # fmt: skip
+        if method == "POST" and not str(headers.get("Content-Type", "")).startswith(
+            "application/json"
+        ):
+            self.problems.append(f"{path}: Content-Type {headers.get('Content-Type')}")
+            return {"errcode": 40035, "errmsg": "invalid parameter"}
+        with self.lock:
+            if method == "GET" and path == "/cgi-bin/gettoken":
+                return self._token(query)
+            data = json.loads(body.decode()) if body else None
+            if method == "POST" and path == "/cgi-bin/message/send":
+                answer = self._send(query, data)
+            elif method == "POST" and path == "/cgi-bin/webhook/send":
+                return self._robot(query, data)
+            else:
+                return {"errcode": 404, "errmsg": "not found"}
+        if answer == "slow":
+            time.sleep(self.delay)
+            return {"errcode": 0, "errmsg": "ok", "msgid": "late"}
+        return answer
+
+    def _token(self, query: dict[str, str]) -> Any:
+        self.token_requests += 1
+        if set(query) != {"corpid", "corpsecret"} or query["corpid"] != self.corp_id:
+            return {"errcode": 40013, "errmsg": "invalid corpid" + HINT.format(40013)}
+        if query["corpsecret"] != self.app_secret:
+            return {"errcode": 40001, "errmsg": "invalid credential" + HINT.format(40001)}
+        token = f"token-{self.token_requests}"
+        self.tokens.add(token)
+        return {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}
+
+    def _send(self, query: dict[str, str], data: Any) -> Any:
+        if set(query) != {"access_token"}:
+            return {"errcode": 41001, "errmsg": "access_token missing"}
+        if query["access_token"] not in self.tokens:
+            return SCRIPTED["expired"]
+        self.sends.append(data)
+        if problem := self._malformed(data):
+            self.problems.append(f"{problem}: {data}")
+            return {"errcode": 40058, "errmsg": f"invalid parameter: {problem}"}
+        if self.answers:
+            scripted = self.answers.pop(0)
+            if scripted == "unlicensed":  # documented: the userids come back lower-cased
+                return {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "invaliduser": "",
+                    "unlicenseduser": data["touser"].lower(),
+                    "msgid": "msgid-0",
+                }
+            return "slow" if scripted == "slow" else SCRIPTED[scripted]
+        self.accepted.append(data)
+        return {"errcode": 0, "errmsg": "ok", "invaliduser": "",
+                "msgid": f"msgid-{len(self.accepted)}"}  # fmt: skip
+
+    def _malformed(self, data: Any) -> str:
+        if not isinstance(data, dict) or set(data) - MESSAGE_KEYS - {data.get("msgtype")}:
+            return "unknown fields"
+        if data.get("agentid") != self.agent_id or not data.get("touser"):
+            return "agentid or touser"
+        kind = data["msgtype"]
+        if kind == "text":
+            return "" if set(data["text"]) == {"content"} and data["text"]["content"] else "text"
+        if kind != "template_card":
+            return f"msgtype {kind}"
+        card = data["template_card"]
+        if set(card) - CARD_KEYS or card.get("card_type") != "text_notice":
+            return "card fields"
+        if not (card.get("main_title", {}).get("title") or card.get("sub_title_text")):
+            return "a text_notice card needs main_title.title or sub_title_text"
+        action = card.get("card_action") or {}
+        if action.get("type") != 1 or not str(action.get("url", "")).startswith("http"):
+            return "a text_notice card needs card_action type 1 with a url"
+        facts = card.get("horizontal_content_list", [])
+        if len(facts) > 6 or any(set(f) - {"keyname", "value"} or not f["keyname"]
+                                 for f in facts):  # fmt: skip
+            return "horizontal_content_list"
+        jumps = card.get("jump_list", [])
+        if len(jumps) > 3 or any(j.get("type") == 1 and not j.get("url") for j in jumps):
+            return "jump_list"
+        return ""
+
+    def _robot(self, query: dict[str, str], data: Any) -> Any:
+        if set(query) != {"key"} or query["key"] != self.robot_key:
+            return {"errcode": 93000, "errmsg": "invalid webhook url" + HINT.format(93000)}
+        kind = data.get("msgtype") if isinstance(data, dict) else None
+        if (
+            kind not in ("text", "markdown")
+            or set(data) != {"msgtype", kind}
+            or not data[kind].get("content")
+        ):
+            self.problems.append(f"robot body: {data}")
+            return {"errcode": 40008, "errmsg": "invalid message type"}
+        self.robot_posts.append(data)
+        return {"errcode": 0, "errmsg": "ok"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Any
+
+    def _answer(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        pairs = parse_qs(parts.query, keep_blank_values=True)
+        query = {k: v[0] for k, v in pairs.items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        answer = self.server.fake.handle(method, parts.path, query, self.headers,
+                                         self.rfile.read(length))  # fmt: skip
+        payload = json.dumps(answer, ensure_ascii=False).encode()
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            pass
+
+    def do_GET(self) -> None:
+        self._answer("GET")
+
+    def do_POST(self) -> None:
+        self._answer("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+
+@contextmanager
+def running(fake: FakeWeCom) -> Iterator[FakeWeCom]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    server.fake = fake  # type: ignore[attr-defined]
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
