@@ -162,6 +162,9 @@ class Resolved:
     descending: bool
     state: ListState
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # conditions on the list's ``extra`` values (not columns of the model): the caller, who
+    # knows their SQL, applies them with ``compare``
+    extra: list[Condition] = field(default_factory=list)
 
     @property
     def sort_key(self) -> str:
@@ -196,6 +199,9 @@ class RecordList:
     default_columns: Sequence[str] = ()
     default_sort: str = ""
     context: Context | None = None
+    # values that are no field of the record type but may be filtered by, parsed like one
+    # (a report's source columns); their conditions come back in ``Resolved.extra``
+    extra: Mapping[str, FieldSpec] = field(default_factory=dict)
 
     @property
     def model(self) -> Any:
@@ -212,7 +218,7 @@ class RecordList:
             for f in self.access.visible_fields()
             if (f.searchable if f.custom else f.filterable)
             and (self.access.access(f.key) != "masked" or f.encrypted)
-        ]
+        ] + list(self.extra.values())
 
     def sortable(self) -> list[FieldSpec]:
         return [
@@ -225,7 +231,7 @@ class RecordList:
         ]
 
     def operators(self, spec: FieldSpec) -> tuple[str, ...]:
-        if self.access.access(spec.key) == "masked":
+        if spec.key not in self.extra and self.access.access(spec.key) == "masked":
             return ("eq",)
         return operators_for(spec)
 
@@ -243,6 +249,7 @@ class RecordList:
             ]
         columns = [visible[k] for k in keys if k in visible] or list(visible.values())
         conditions: list[Condition] = []
+        extra: list[Condition] = []
         if len(state.filters) > MAX_FILTERS:
             errors["filter"] = [message(N_("At most %(count)s filters."), count=MAX_FILTERS)]
         filterable = {f.key: f for f in self.filterable()}
@@ -251,7 +258,7 @@ class RecordList:
             if problem:
                 errors[f"filter.{index}"] = [problem]
             elif condition is not None:
-                conditions.append(condition)
+                (extra if item.key in self.extra else conditions).append(condition)
         sort_text = state.sort or self.default_sort
         descending = sort_text.startswith("-")
         sort_key = sort_text.lstrip("-+ ")
@@ -263,7 +270,7 @@ class RecordList:
             descending = True
         if errors and strict:
             raise ValidationFailed(LIST_PROBLEMS, errors=errors)
-        return Resolved(self.model, columns, conditions, sort, descending, state, errors)
+        return Resolved(self.model, columns, conditions, sort, descending, state, errors, extra)
 
     def _condition(
         self, item: Filter, filterable: Mapping[str, FieldSpec]
@@ -372,7 +379,12 @@ def clause(model: Any, condition: Condition, dialect: str, keys: Any) -> ColumnE
             return digest.is_not(None)
         result: ColumnElement[bool] = model.personal_match(spec.source, str(value), keys=keys)
         return result
-    column = getattr(model, spec.source)
+    return compare(getattr(model, spec.source), condition)
+
+
+def compare(column: Any, condition: Condition) -> ColumnElement[bool]:
+    """``condition`` on ``column``, a plain value (not a custom or personal field)."""
+    spec, op, value = condition.spec, condition.op, condition.value
     if op == "empty":
         if spec.value_kind in _TEXT_KINDS:
             return or_(column.is_(None), column == "")
@@ -403,6 +415,7 @@ __all__ = [
     "Page",
     "RecordList",
     "Resolved",
+    "compare",
     "operators_for",
     "parse_filter",
 ]

@@ -58,7 +58,8 @@ class Catalog:
             for m in dataset.measures
             if access.can_read and all(seen(k) for k in measure_fields(dataset, m))
         }
-        return cls(dataset, access, dimensions, measures, RecordList(access, context=context))
+        lists = RecordList(access, context=context, extra=sourced)
+        return cls(dataset, access, dimensions, measures, lists)
 
     def describe(self) -> dict[str, Any]:
         """The catalog as the API and the designer show it (labels in both languages)."""

@@ -71,7 +71,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from loandesk.errors import ValidationFailed
 from loandesk.fields import search
-from loandesk.fields.lists import ListState
+from loandesk.fields.lists import ListState, compare
 from loandesk.fields.registry import FieldSpec
 from loandesk.fields.validation import message
 from loandesk.i18n import N_
@@ -228,6 +228,8 @@ class _Builder:
         base = resolved.where(
             self.catalog.access.where(base), self.context.dialect, self.context.keys
         )
+        for condition in resolved.extra:  # on the source's own columns
+            base = base.where(compare(self._value(condition.spec.key), condition))
         inner = base.subquery("report_rows")
         if self.ranked:
             inner = self._ranked(inner, names)

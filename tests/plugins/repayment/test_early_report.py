@@ -91,3 +91,41 @@ def test_the_report_equals_the_hand_written_query(early_desk: Desk) -> None:  # 
     )  # fmt: skip
     assert by_hand[("2025-06", "XF01", "partial")][0] == 1  # the reversed one is not counted
     assert ("2025-07", "XF01", "partial") in by_hand and ON.month == 6
+
+
+def test_a_date_range_narrows_the_early_repayments_as_a_dashboard_asks(
+    early_desk: Desk,  # noqa: F811
+) -> None:
+    """A dashboard's date range becomes filters on ``repaid_on``, a column of the dataset's
+    rows (not a field of the loan): they are offered and narrow the rows."""
+    body = {"kind": "partial", "amount": "3000.00", "recalculation": "lower_installment"}
+    assert _early(early_desk, _paid_five(early_desk), **body).status_code == 201  # June
+    july = {**body, "repaid_on": dt.date(2025, 7, 20).isoformat()}
+    assert _early(early_desk, _paid_five(early_desk), **july).status_code == 201
+    reader = reports_client(
+        early_desk.app,
+        early_desk.app.test_client(),
+        early_desk.firm.tenant.slug,
+        early_desk.firm.tenant.id,
+        early_desk.firm.staff["finance"].user_id,
+    )
+    [described] = [
+        d for d in reader.get("/reports/datasets").get_json()["items"]
+        if d["key"] == "repayment.early_repayments"
+    ]  # fmt: skip
+    offered = {f["key"]: f["operators"] for f in described["filters"]}
+    assert {"ge", "le"} <= set(offered["repaid_on"])
+
+    def count(*filters: str) -> int:
+        spec = {"dataset": "repayment.early_repayments", "measures": ["count"],
+                "filters": list(filters)}  # fmt: skip
+        answer = reader.post("/reports/query", json=spec)
+        assert answer.status_code == 200, answer.get_json()
+        return int(answer.get_json()["rows"][0]["count"]) if answer.get_json()["rows"] else 0
+
+    assert count() == 2
+    assert count("repaid_on:ge:2025-07-01", "repaid_on:le:2025-07-31") == 1
+    assert count("repaid_on:lt:2025-06-01") == 0
+    bad = reader.post("/reports/query", json={"dataset": "repayment.early_repayments",
+                      "measures": ["count"], "filters": ["repaid_on:ge:not-a-date"]})  # fmt: skip
+    assert bad.status_code == 422 and "filter.0" in bad.get_json()["errors"]
