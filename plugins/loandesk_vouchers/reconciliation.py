@@ -56,7 +56,7 @@ def reconcile(session: Session, day: dt.date) -> list[Row]:
         select(Voucher, VoucherLine)
         .join(VoucherLine, VoucherLine.voucher_id == Voucher.id)
         .where(Voucher.day == day)
-    ).tuples():
+    ).all():
         key = (voucher.kind, line.account)
         booked[key] += line.debit - line.credit
         subjects.setdefault(key, line.subject_code)
