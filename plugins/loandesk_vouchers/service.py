@@ -131,7 +131,7 @@ def _next_number(session: Session, period: str, word: str) -> int:
     return int(top or 0) + 1
 
 
-def _lines_of(session: Session, voucher: Voucher) -> list[VoucherLine]:
+def lines_of(session: Session, voucher: Voucher) -> list[VoucherLine]:
     return list(
         session.scalars(
             select(VoucherLine)
@@ -139,10 +139,6 @@ def _lines_of(session: Session, voucher: Voucher) -> list[VoucherLine]:
             .order_by(VoucherLine.seq)
         )
     )
-
-
-def lines_of(session: Session, voucher: Voucher) -> list[VoucherLine]:
-    return _lines_of(session, voucher)
 
 
 def _stored(line: VoucherLine) -> tuple[Any, ...]:
@@ -214,7 +210,7 @@ def generate(session: Session, day: dt.date) -> Generated:
         if voucher.state not in CHANGEABLE:
             done.kept += 1
             continue
-        if [_stored(line) for line in _lines_of(session, voucher)] == [p.key() for p in lines]:
+        if [_stored(line) for line in lines_of(session, voucher)] == [p.key() for p in lines]:
             done.unchanged += 1
             continue
         if not lines:  # the day's moves of this kind netted out since: nothing to post
@@ -290,7 +286,7 @@ def snapshot(lines: list[VoucherLine]) -> list[dict[str, str]]:
 def mark_exported(session: Session, vouchers: list[Voucher], file_format: str) -> None:
     now = sdk.utcnow()
     for voucher in vouchers:
-        voucher.sent = snapshot(_lines_of(session, voucher))
+        voucher.sent = snapshot(lines_of(session, voucher))
         voucher.exported_at = now
         if voucher.state != "pushed":
             voucher.state = "exported"
