@@ -52,7 +52,7 @@ class Voucher(sdk.TenantOwned, sdk.Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "day", "kind"),
         CheckConstraint("state in ('draft', 'exported', 'pushed', 'push_failed')", name="state"),
-        Index("ix_vouchers_vouchers_period", "tenant_id", "period", "word", "number"),
+        Index("ix_vouchers_vouchers_period", "tenant_id", "period", "word", "number", unique=True),
     )
 
     day: Mapped[dt.date] = mapped_column(Date)

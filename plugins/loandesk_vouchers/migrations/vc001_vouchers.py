@@ -75,8 +75,12 @@ def upgrade() -> None:
             name=op.f(f"ck_{VOUCHERS}_state"),
         ),
     )
+    # numbers run per month and word: two generations at once cannot give one number twice
     op.create_index(
-        "ix_vouchers_vouchers_period", VOUCHERS, ["tenant_id", "period", "word", "number"]
+        "ix_vouchers_vouchers_period",
+        VOUCHERS,
+        ["tenant_id", "period", "word", "number"],
+        unique=True,
     )
     op.create_table(
         LINES,

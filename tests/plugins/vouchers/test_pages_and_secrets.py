@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import csrf_from, web_login
+from tests.helpers import ApiClient, TenantFixture, csrf_from, web_login
 from tests.plugins.repayment.conftest import signed_in_as
 from tests.plugins.vouchers.conftest import DAY, PASSWORD, Seeded
 from tests.plugins.vouchers.kingdee_server import FakeKingdee
@@ -151,3 +151,24 @@ def test_the_kingdee_password_appears_nowhere(
     for text in texts:
         assert PASSWORD not in text
         assert "the-password-was-changed" not in text
+
+
+def test_another_tenant_sees_none_of_it(
+    seeded: Seeded, api_b: ApiClient, tenant_b: TenantFixture
+) -> None:
+    seeded.map_all()
+    assert seeded.generate().status_code == 200
+    voucher = seeded.vouchers()[0]
+    for name in ("customers", "testproducts", "repayment", "vouchers"):
+        answer = api_b.put(f"/plugins/{name}", json={"enabled": True})
+        assert answer.status_code == 200, answer.get_json()
+    browser = seeded.desk.app.test_client()
+    web_login(browser, tenant_b)  # tenant B's admin: every permission of its tenant
+    base = f"/t/{tenant_b.slug}/vouchers"
+    assert browser.get(f"{base}/{voucher['id']}").status_code == 404
+    listed = browser.get(f"{base}/?day={DAY.isoformat()}")
+    assert listed.status_code == 200 and 'id="vouchers-empty"' in listed.get_data(as_text=True)
+    mapped = browser.get(f"{base}/mappings").get_data(as_text=True)
+    assert 'id="mappings-empty"' in mapped
+    report = browser.get(f"{base}/reconciliation?day={DAY.isoformat()}").get_data(as_text=True)
+    assert 'id="reconciliation-empty"' in report
