@@ -19,6 +19,7 @@ from loandesk_vouchers.kinds import ACCOUNTS, ALL_KINDS, AUX_KINDS, KINDS
 
 bp = Blueprint("vouchers", __name__, url_prefix="/vouchers", template_folder="templates")
 PER_PAGE = 20
+LIST = "vouchers-list"  # the list htmx swaps for the filter and the pages
 STATE_LABELS = {
     "draft": sdk.N_("Draft"),
     "exported": sdk.N_("Exported"),
@@ -72,8 +73,9 @@ def index() -> Any:
     found, total = service.vouchers_of(
         session, day=day, state=state, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
     )
+    partial = request.headers.get("HX-Request") and request.headers.get("HX-Target") == LIST
     return render_template(
-        "vouchers/index.html",
+        "vouchers/_list.html" if partial else "vouchers/index.html",
         day=day,
         state=state or "",
         result=Page(found, page, PER_PAGE, total),

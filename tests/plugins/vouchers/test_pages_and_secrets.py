@@ -172,3 +172,21 @@ def test_another_tenant_sees_none_of_it(
     assert 'id="mappings-empty"' in mapped
     report = browser.get(f"{base}/reconciliation?day={DAY.isoformat()}").get_data(as_text=True)
     assert 'id="reconciliation-empty"' in report
+
+
+def test_the_list_answers_htmx_with_the_fragment(seeded: Seeded) -> None:
+    seeded.map_all()
+    assert seeded.generate().status_code == 200
+    browser = signed_in_as(seeded.desk)
+    url = f"{_base(seeded)}/?day={DAY.isoformat()}&state=draft"
+    fragment = browser.get(url, headers={"HX-Request": "true", "HX-Target": "vouchers-list"})
+    html = fragment.get_data(as_text=True)
+    assert fragment.status_code == 200 and "<html" not in html
+    assert html.count("<tr>") == 1 + 4 and "2025年3月20日放款汇总" in html
+    full = browser.get(url).get_data(as_text=True)
+    assert "<html" in full and 'hx-target="#vouchers-list"' in full
+    none = browser.get(
+        f"{_base(seeded)}/?day={DAY.isoformat()}&state=pushed",
+        headers={"HX-Request": "true", "HX-Target": "vouchers-list"},
+    )
+    assert 'id="vouchers-empty"' in none.get_data(as_text=True)
