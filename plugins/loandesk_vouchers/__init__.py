@@ -121,3 +121,11 @@ def loandesk_jobs() -> list[sdk.JobSpec]:
 def loandesk_schedules() -> list[sdk.Schedule]:
     # 02:00 local: after close of business (midnight) has booked the night's penalty interest
     return [sdk.Schedule("vouchers.daily", "0 2 * * *", "vouchers.generate_daily")]
+
+
+@sdk.hookimpl
+def loandesk_bundle_files() -> list[sdk.BundleFile]:
+    """``vouchers.yaml``: the chart-of-accounts mapping as configuration."""
+    from loandesk_vouchers.bundle import BUNDLE_FILE
+
+    return [BUNDLE_FILE]
