@@ -133,7 +133,14 @@ def test_the_kingdee_password_appears_nowhere(
     assert settings_page.status_code == 200 and "集成用户密码" in settings_page.get_data(
         as_text=True
     )
-    detail = signed_in_as(seeded.desk).get(f"{_base(seeded)}/{vouchers[0]['id']}")
+    staff = signed_in_as(seeded.desk)
+    detail = staff.get(f"{_base(seeded)}/{vouchers[0]['id']}")
+    shown_error = detail.get_data(as_text=True)
+    assert 'id="voucher-error"' in shown_error and "Kingdee" in shown_error
+    assert "Push to Kingdee again" in shown_error  # the retry button (zh comes with the catalog)
+    token = csrf_from(staff, f"{_base(seeded)}/{vouchers[0]['id']}")
+    retried = staff.post(f"{_base(seeded)}/{vouchers[0]['id']}/retry", data={"csrf_token": token})
+    assert retried.status_code == 302
     with seeded.session() as session:
         audits = [
             json.dumps(a.diff, ensure_ascii=False) for a in session.scalars(select(AuditEvent))
