@@ -139,6 +139,25 @@ class LoanHistory:
     payments: tuple[PaymentLine, ...]
 
 
+@dataclass(frozen=True)
+class LedgerTotal:
+    """What one loan's ledger (分户账) booked on one day for one event and account: the sums of
+    its debit and credit lines (all funders' shares together). ``event`` is the ledger's own
+    (``activation``, ``payment``, ``reversal``, ``penalty``, ``credit``, ``write_off``,
+    ``reschedule``, ``restore``), ``account`` its account (``receivable_principal``, ``cash``,
+    ``funds_disbursed``, ``fee_income``, ...): what vouchers (记账凭证) are made of."""
+
+    booked_on: dt.date
+    event: str
+    account: str
+    loan_id: uuid.UUID
+    loan_number: str
+    customer_id: uuid.UUID
+    product_code: str
+    debit: Decimal
+    credit: Decimal
+
+
 class LoanBook(Protocol):
     """What the loan-keeping plugin offers the others, in the caller's transaction."""
 
@@ -217,6 +236,11 @@ class LoanBook(Protocol):
     ) -> dict[uuid.UUID, Decimal]:
         """What was recovered (payments posted after the write-off, less their reversals) on
         each written-off loan of ``loan_ids`` (absent: nothing), in one query."""
+
+    def ledger_totals(self, session: Session, booked_on: dt.date) -> list[LedgerTotal]:
+        """Every line the current tenant's loan ledger booked on ``booked_on``, summed by event,
+        account and loan (``LedgerTotal``), in one query: the source of truth for vouchers.
+        Each event's lines balance, so the totals of a day do too."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from loandesk import sdk
@@ -22,6 +22,7 @@ from loandesk_repayment.models import (
     SHARE_UNIT,
     Funder,
     Installment,
+    LedgerEntry,
     Loan,
     LoanFunder,
     Payment,
@@ -198,6 +199,41 @@ class RepaymentLoanBook:
         self, session: Session, loan_ids: Sequence[uuid.UUID]
     ) -> dict[uuid.UUID, Decimal]:
         return write_off.recoveries(session, loan_ids)
+
+    def ledger_totals(self, session: Session, booked_on: dt.date) -> list[sdk.LedgerTotal]:
+        rows = session.execute(
+            select(
+                LedgerEntry.event,
+                LedgerEntry.account,
+                LedgerEntry.loan_id,
+                func.sum(LedgerEntry.debit),
+                func.sum(LedgerEntry.credit),
+            )
+            .where(LedgerEntry.booked_on == booked_on)
+            .group_by(LedgerEntry.event, LedgerEntry.account, LedgerEntry.loan_id)
+            .order_by(LedgerEntry.event, LedgerEntry.account, LedgerEntry.loan_id)
+        ).all()
+        ids = sorted({row[2] for row in rows})
+        # the loans apart: their terms are JSON, which PostgreSQL cannot group by
+        found = {
+            loan.id: loan
+            for loan in session.scalars(select(Loan).where(Loan.id.in_(ids)))
+        } if ids else {}  # fmt: skip
+        # sum() keeps the column's Money type: the totals come back as Decimal yuan
+        return [
+            sdk.LedgerTotal(
+                booked_on=booked_on,
+                event=event,
+                account=account,
+                loan_id=loan_id,
+                loan_number=found[loan_id].number,
+                customer_id=found[loan_id].customer_id,
+                product_code=str(found[loan_id].product_terms.get("code", "")),
+                debit=Decimal(debit or 0),
+                credit=Decimal(credit or 0),
+            )
+            for event, account, loan_id, debit, credit in rows
+        ]
 
 
 def _installment_line(item: Installment) -> sdk.InstallmentLine:
