@@ -10,7 +10,13 @@
   ``{"Result": {"ResponseStatus": {"IsSuccess", "ErrorCode", "MsgCode", "Errors":
   [{"FieldName", "Message", "DIndex"}], "SuccessEntitys": [{"Id", "Number", "DIndex"}]},
   "Id", "Number"}}``. ``MsgCode`` 1 means the session was lost (会话信息已丢失): sign in
-  again and save once more.
+  again and save once more;
+- look up: ``POST {base}Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery.
+  common.kdsvc`` with ``{"data": {"FormId", "FieldKeys", "FilterString", "OrderString",
+  "TopRowCount", "StartRow", "Limit"}}``; the answer is the rows as arrays of the field values
+  (``[[100001, "JZ0001"]]``), or on failure ``[[{"Result": {"ResponseStatus": {...}}}]]``.
+  Save takes no idempotency key, so a voucher whose earlier save got no answer is looked up
+  by its account book, date, word and number before it is saved again.
 
 The password never leaves this module except in the sign-in body; errors keep Kingdee's
 messages only (scrubbed of it), never a URL or a request."""
@@ -26,6 +32,7 @@ import requests
 
 LOGIN = "Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser.common.kdsvc"
 SAVE = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save.common.kdsvc"
+QUERY = "Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery.common.kdsvc"
 FORM_ID = "GL_VOUCHER"
 SESSION_LOST = 1  # ResponseStatus.MsgCode: the context (session) is gone, sign in again
 
@@ -156,6 +163,54 @@ class Client:
             )
             raise KingdeeError(self._scrub(f"Kingdee refused the voucher: {text}")[:900])
         raise KingdeeError("Kingdee lost the session twice")
+
+    def find_voucher(self, model: dict[str, Any]) -> Saved | None:
+        """The voucher Kingdee already holds with ``model``'s account book, date, voucher word
+        and number (an earlier save that landed though its answer was lost), or None."""
+        if not self.signed_in:
+            self.login()
+        keys = (
+            ("FAccountBookID.FNumber", model["FAccountBookID"]["FNumber"]),
+            ("FDate", model["FDate"]),
+            ("FVOUCHERGROUPID.FNumber", model["FVOUCHERGROUPID"]["FNumber"]),
+            ("FVOUCHERGROUPNO", model["FVOUCHERGROUPNO"]),
+        )
+        query = {
+            "FormId": FORM_ID,
+            "FieldKeys": "FVOUCHERID,FBillNo",
+            "FilterString": " and ".join(f"{k}='{_quoted(v)}'" for k, v in keys),
+            "OrderString": "",
+            "TopRowCount": 0,
+            "StartRow": 0,
+            "Limit": 2,
+        }
+        for attempt in (1, 2):
+            found = self._post(QUERY, {"data": query})
+            if isinstance(found, list) and all(
+                isinstance(row, list) and len(row) >= 2 and not isinstance(row[0], dict)
+                for row in found
+            ):
+                return Saved(str(found[0][0]), str(found[0][1])) if found else None
+            status = _query_status(found)
+            if status.get("MsgCode") == SESSION_LOST and attempt == 1:
+                self.login()
+                continue
+            # not knowing whether Kingdee holds it, saving again could post it twice
+            raise KingdeeUnavailable("Kingdee could not say whether it already holds the voucher")
+        raise KingdeeUnavailable("Kingdee lost the session twice")
+
+
+def _quoted(value: Any) -> str:
+    return str(value).replace("'", "''")
+
+
+def _query_status(found: Any) -> dict[str, Any]:
+    """The ``ResponseStatus`` of a failed ExecuteBillQuery (``[[{"Result": {...}}]]``)."""
+    try:
+        status = found[0][0]["Result"]["ResponseStatus"]
+    except (IndexError, KeyError, TypeError):
+        return {}
+    return status if isinstance(status, dict) else {}
 
 
 def amount(value: Decimal) -> str:

@@ -1,7 +1,9 @@
 """Pushing vouchers to Kingdee Cloud 星空 as a job (``vouchers.push``): each voucher's state
 and last error are kept on it. Kingdee refusing a voucher marks it ``push_failed`` for good
 (fix the mapping or Kingdee's data, then retry); Kingdee not answering marks it too and
-raises, so that the job system tries again with backoff."""
+raises, so that the job system tries again with backoff. A voucher tried before is first looked
+up in Kingdee (``kingdee.Client.find_voucher``): a save whose answer was lost is not posted
+twice."""
 
 from __future__ import annotations
 
@@ -41,9 +43,14 @@ def push_job(ctx: sdk.JobContext, *voucher_ids: str) -> None:
         return
     for done, voucher in enumerate(todo, start=1):
         lines = service.lines_of(session, voucher)
+        model = kingdee.voucher_model(voucher, lines, settings)
+        tried_before = voucher.push_attempts > 0
         voucher.push_attempts += 1
         try:
-            saved = client.save_voucher(kingdee.voucher_model(voucher, lines, settings))
+            # an earlier save may have landed though its answer was lost: never post twice
+            saved = (client.find_voucher(model) if tried_before else None) or (
+                client.save_voucher(model)
+            )
         except kingdee.KingdeeError as problem:
             _failed(session, voucher, str(problem))
             continue

@@ -11,6 +11,7 @@ after ``delay`` seconds), ``expire`` (the session is lost first), ``error500``."
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -23,6 +24,11 @@ from typing import Any
 
 LOGIN = "/k3cloud/Kingdee.BOS.WebApi.ServicesStub.AuthService.ValidateUser.common.kdsvc"
 SAVE = "/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.Save.common.kdsvc"
+QUERY = "/k3cloud/Kingdee.BOS.WebApi.ServicesStub.DynamicFormService.ExecuteBillQuery.common.kdsvc"
+FILTER = re.compile(
+    r"^FAccountBookID\.FNumber='([^']*)' and FDate='([^']*)' and "
+    r"FVOUCHERGROUPID\.FNumber='([^']*)' and FVOUCHERGROUPNO='([^']*)'$"
+)
 COOKIE = "kdservice-sessionid"
 
 
@@ -38,6 +44,9 @@ class FakeKingdee:
     logins: int = 0
     sessions: set[str] = field(default_factory=set)
     saved: list[dict[str, Any]] = field(default_factory=list)  # models it accepted
+    keys: list[tuple[int, str]] = field(default_factory=list)  # the saved ones' Id and Number
+    queries: int = 0
+    query_fails: bool = False  # ExecuteBillQuery answers a failure
     refused: list[dict[str, Any]] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
     delay: float = 0.0
@@ -52,6 +61,8 @@ class FakeKingdee:
         data = json.loads(body.decode("utf-8"))
         if path == LOGIN:
             return self._login(data)
+        if path == QUERY:
+            return self._query(data, self._cookie(headers))
         if path == SAVE:
             script = None
             with self.lock:
@@ -149,7 +160,8 @@ class FakeKingdee:
                 return 200, {"Result": {"ResponseStatus": self._status(False, errors)}}, {}
             self.saved.append(model)
             voucher_id, self.next_id = self.next_id, self.next_id + 1
-        number = f"JZ{len(self.saved):04d}"
+            number = f"JZ{len(self.saved):04d}"
+            self.keys.append((voucher_id, number))
         status = self._status(True, [])
         status["SuccessEntitys"] = [{"Id": voucher_id, "Number": number, "DIndex": 0}]
         return (
@@ -164,6 +176,37 @@ class FakeKingdee:
             },
             {},
         )
+
+    def _query(self, data: dict[str, Any], session: str | None) -> tuple[int, Any, dict[str, str]]:
+        """ExecuteBillQuery of GL_VOUCHER by account book, date, word and number: the rows as
+        arrays (``FVOUCHERID``, ``FBillNo``), or the failure wrapped as Kingdee does."""
+        with self.lock:
+            self.queries += 1
+            if session is None or session not in self.sessions:
+                lost = [{"FieldName": None, "Message": "会话信息已丢失，请重新登录", "DIndex": 0}]
+                return 200, [[{"Result": {"ResponseStatus": self._status(False, lost, 1)}}]], {}
+            if self.query_fails:
+                failed = [{"FieldName": None, "Message": "查询失败", "DIndex": 0}]
+                return 200, [[{"Result": {"ResponseStatus": self._status(False, failed)}}]], {}
+            query = data.get("data") or {}
+            wanted = FILTER.match(str(query.get("FilterString", "")))
+            if (
+                set(data) != {"data"}
+                or query.get("FormId") != "GL_VOUCHER"
+                or query.get("FieldKeys") != "FVOUCHERID,FBillNo"
+                or wanted is None
+            ):
+                self.problems.append(f"query {data!r}")
+                return 200, [[{"Result": {"ResponseStatus": self._status(False, [])}}]], {}
+            book, day, group, number = wanted.groups()
+            rows = [
+                [voucher_id, kingdee_number]
+                for model, (voucher_id, kingdee_number) in zip(self.saved, self.keys, strict=True)
+                if (model["FAccountBookID"]["FNumber"], model["FDate"]) == (book, day)
+                and (model["FVOUCHERGROUPID"]["FNumber"], model["FVOUCHERGROUPNO"])
+                == (group, number)
+            ]
+        return 200, rows, {}
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -5,6 +5,7 @@ attempt (the job system retries with backoff) and the next attempt pushes."""
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 
 import pytest
@@ -111,22 +112,46 @@ def test_a_timeout_fails_the_attempt_and_the_job_system_retries(
         seeded.run_push(*_ids(vouchers), attempt=1)
     first = sorted(seeded.vouchers(), key=lambda v: v["number"])[0]
     assert first["state"] == "push_failed" and first["error"] == "Kingdee did not answer in time"
-    kingdee.scripts = ["error500"]
+    for _ in range(100):  # the slow save lands after the client gave up (before the backoff)
+        if kingdee.saved:
+            break
+        time.sleep(0.05)
+    [(_, landed_number)] = kingdee.keys
+    kingdee.scripts = ["error500"]  # the next save: the second voucher's
     with pytest.raises(KingdeeUnavailable):
         seeded.run_push(*_ids(vouchers), attempt=2)
     seeded.run_push(*_ids(vouchers), attempt=3)
     after = sorted(seeded.vouchers(), key=lambda v: v["number"])
     assert [v["state"] for v in after] == ["pushed"] * 4
-    assert after[0]["push_attempts"] == 3 and after[0]["error"] is None
-    # the slow save may have landed after the client gave up: Kingdee keeps what it took
-    assert 4 <= len(kingdee.saved) <= 5
-    totals = {m["FVOUCHERGROUPNO"] for m in kingdee.saved}
-    assert totals == {str(v["number"]) for v in after}
+    assert after[0]["push_attempts"] == 2 and after[0]["error"] is None
+    assert after[1]["push_attempts"] == 2  # failed once on HTTP 500, then saved
+    # the first one is the save that landed, found by its number: one voucher each in Kingdee
+    assert after[0]["external_number"] == landed_number
+    assert len(kingdee.saved) == 4 and kingdee.queries == 2 and kingdee.problems == []
+    assert sorted(m["FVOUCHERGROUPNO"] for m in kingdee.saved) == sorted(
+        str(v["number"]) for v in after
+    )
     assert all(
         sum(Decimal(e["FDEBIT"]) for e in m["FEntity"])
         == sum(Decimal(e["FCREDIT"]) for e in m["FEntity"])
         for m in kingdee.saved
     )
+
+
+def test_a_lookup_kingdee_cannot_answer_saves_nothing(seeded: Seeded, kingdee: FakeKingdee) -> None:
+    """Not knowing whether Kingdee holds a voucher tried before, LoanDesk does not save it."""
+    from loandesk_vouchers.kingdee import KingdeeUnavailable
+
+    vouchers = _ready(seeded, kingdee)
+    kingdee.scripts = ["error500"]
+    with pytest.raises(KingdeeUnavailable):
+        seeded.run_push(vouchers[0]["id"], attempt=1)
+    kingdee.query_fails = True
+    with pytest.raises(KingdeeUnavailable):
+        seeded.run_push(vouchers[0]["id"], attempt=2)
+    [first] = [v for v in seeded.vouchers() if v["id"] == vouchers[0]["id"]]
+    assert first["state"] == "push_failed" and kingdee.saved == [] and kingdee.queries == 1
+    assert first["error"] == "Kingdee could not say whether it already holds the voucher"
 
 
 def test_the_last_attempt_keeps_the_error_without_failing_the_job(
