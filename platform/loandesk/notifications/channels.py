@@ -51,7 +51,10 @@ class Channel:
     message and returns the provider's id for it; it raises on failure, and the outbox retries
     with backoff (``Undeliverable``: marked failed at once). ``immediate`` channels (the
     core's in-app one) are sent inside the caller's transaction instead of by the outbox
-    job."""
+    job. A channel with ``daily_limit`` (a callable that returns the current tenant's limit,
+    read from its plugin's settings) lets each borrower address get at most that many messages
+    a tenant-local day: the outbox counts each message once, before ``send``, and fails one
+    over the limit at once (``notifications.limits``)."""
 
     key: str
     label_zh: str
@@ -60,6 +63,7 @@ class Channel:
     address_kind: AddressKind = "mobile"
     audiences: frozenset[str] = frozenset({"borrower"})
     immediate: bool = False
+    daily_limit: Callable[[], int] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

@@ -4,11 +4,12 @@ staff's in-app notifications, their preferences and the tenant's quiet hours."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -60,6 +61,24 @@ class Message(TenantOwned, Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the tenant-local day it was counted against its channel's daily limit (once, at its
+    # first attempt: a retry is not counted again); None when not counted
+    counted_on: Mapped[date | None] = mapped_column(Date)
+
+
+class DailyCount(TenantOwned, Base):
+    """How many messages one address got through one channel on one tenant-local day, for
+    channels with a daily limit. The address is kept only as the tenant's keyed hash of it
+    (``Keyring.search_hash``), never in plaintext; the nightly ``core.forget_message_counts``
+    deletes the days before yesterday."""
+
+    __tablename__ = "notification_daily_counts"
+    __table_args__ = (UniqueConstraint("tenant_id", "channel", "address_hash", "day"),)
+
+    channel: Mapped[str] = mapped_column(String(40))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date)
+    sent: Mapped[int] = mapped_column(Integer)
 
 
 class InAppNotification(TenantOwned, Base):
@@ -104,3 +123,4 @@ class QuietHours(TenantOwned, Base):
     start: Mapped[str] = mapped_column(String(5), default="21:00")
     end: Mapped[str] = mapped_column(String(5), default="08:00")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+

@@ -22,7 +22,7 @@ from loandesk.auth.models import User
 from loandesk.db import utcnow, uuid7
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.i18n import N_
-from loandesk.notifications import quiet
+from loandesk.notifications import limits, quiet
 from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
 from loandesk.notifications.models import Message, Preference
 from loandesk.pii import Keyring, mask, validate
@@ -297,6 +297,7 @@ def send_due(
                 if message.address_enc
                 else str(message.user_id)
             )
+            limits.admit(session, message, channel, address, keys, now)
             provider_id = channel.send(
                 _outgoing(message, address, session if channel.immediate else None)
             )

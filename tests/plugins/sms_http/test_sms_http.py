@@ -7,12 +7,11 @@ the plugin has no ``sms`` channel; the settings are checked and the secret never
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from loandesk.sdk import Channel, PluginInfo, hookimpl
 from tests.helpers import ApiClient, TenantFixture, web_login
@@ -159,70 +158,19 @@ def test_each_mobile_gets_at_most_the_daily_limit_per_local_day(
     sms.notify("next-day", "次日提醒", urgent=True)
     assert sms.send() == 1 and sms.outbox()["next-day"].state == "sent"
 
-    from loandesk_sms_http.models import DailyCount
+    from loandesk.notifications.models import DailyCount
 
     with tenant_session(app, sms.tenant.slug) as session:
-        counts = {(c.mobile_hash, c.day): c.sent for c in session.scalars(select(DailyCount))}
+        counts = {
+            (c.channel, c.address_hash, c.day): c.sent for c in session.scalars(select(DailyCount))
+        }
         hashed = pii.for_current_tenant().search_hash("mobile", MOBILE)
         other = pii.for_current_tenant().search_hash("mobile", OTHER)
     assert counts == {
-        (hashed, date(2025, 3, 3)): 2,
-        (other, date(2025, 3, 3)): 1,
-        (hashed, date(2025, 3, 4)): 1,
+        ("sms", hashed, date(2025, 3, 3)): 2,
+        ("sms", other, date(2025, 3, 3)): 1,
+        ("sms", hashed, date(2025, 3, 4)): 1,
     }
-    assert all(MOBILE not in h and OTHER not in h for h, _day in counts)
-
-
-def test_senders_at_once_never_pass_the_limit_together(app: Flask, sms: Sms) -> None:
-    from loandesk_sms_http import quota
-    from loandesk_sms_http.models import CountedMessage, DailyCount
-
-    from loandesk import sdk
-    from loandesk.tenancy import service, use
-
-    with tenant_session(app, sms.tenant.slug) as session:
-        tenant = service.get_by_slug(session, sms.tenant.slug).ref()
-    senders, start, results = 8, threading.Barrier(8), []
-
-    def sender(number: int) -> None:
-        with app.app_context(), use(tenant):
-            start.wait()
-            with sdk.transaction() as session:
-                taken = quota.count(
-                    session, message_key=f"m{number}", mobile_hash="h" * 64,
-                    day=date(2025, 3, 3), limit=3,
-                )  # fmt: skip
-            results.append(taken)
-
-    threads = [threading.Thread(target=sender, args=(n,)) for n in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [False] * 5 + [True] * 3
-    with tenant_session(app, sms.tenant.slug) as session:
-        assert session.scalar(select(DailyCount.sent)) == 3
-        assert session.scalar(select(func.count()).select_from(CountedMessage)) == 3
-
-
-def test_old_counts_are_forgotten_by_the_nightly_job(app: Flask, sms: Sms) -> None:
-    from loandesk_sms_http import quota
-    from loandesk_sms_http.models import CountedMessage, DailyCount
-
-    from loandesk import sdk
-    from loandesk.jobs.runtime import execute
-
-    days = [date(2025, 2, 28), date(2025, 3, 2), date(2025, 3, 3)]
-    with tenant_session(app, sms.tenant.slug):
-        for day in days:
-            with sdk.transaction() as session:
-                quota.count(session, message_key=str(day), mobile_hash="h" * 64, day=day, limit=9)
-    execute(app, "job-f", "sms_http.forget_old_counts", sms.tenant_id, (), 1, lambda _d, _t: None)
-    with tenant_session(app, sms.tenant.slug) as session:
-        assert sorted(session.scalars(select(DailyCount.day))) == days[1:]
-        assert sorted(session.scalars(select(CountedMessage.message_key))) == [
-            "2025-03-02", "2025-03-03",
-        ]  # fmt: skip
 
 
 def test_a_tenant_without_the_plugin_has_no_sms_channel(
@@ -325,25 +273,16 @@ def test_two_sms_plugins_can_be_installed_and_a_tenant_enables_one(
         host.contributions.pop("othersms", None)
 
 
-def test_the_migration_agrees_with_the_models(database_urls) -> None:  # type: ignore[no-untyped-def]
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
+def test_the_daily_limit_tables_of_1_0_are_dropped(database_urls) -> None:  # type: ignore[no-untyped-def]
+    """The core counts now (``notification_daily_counts``): the plugin's own tables are gone."""
+    from sqlalchemy import inspect
 
-    from loandesk.db import Base, make_engine
-
-    tables = {"sms_http_daily_counts", "sms_http_counted_messages"}
-
-    def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
-        return table in tables
+    from loandesk.db import make_engine
 
     engine = make_engine(database_urls.owner_url)
     try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "include_object": include}
-            )
-            assert compare_metadata(context, Base.metadata) == []
-            assert tables <= set(Base.metadata.tables)
+        tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+    assert "notification_daily_counts" in tables
+    assert not {"sms_http_daily_counts", "sms_http_counted_messages"} & tables
