@@ -123,4 +123,3 @@ class QuietHours(TenantOwned, Base):
     start: Mapped[str] = mapped_column(String(5), default="21:00")
     end: Mapped[str] = mapped_column(String(5), default="08:00")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
