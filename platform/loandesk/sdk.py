@@ -15,6 +15,7 @@ A minimal plugin module, named by an entry point in the ``loandesk.plugins`` gro
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
@@ -101,7 +102,12 @@ from loandesk.lending import (
     PaymentLine,
     WrittenOff,
 )
-from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
+from loandesk.notifications.channels import (
+    Channel,
+    OutgoingMessage,
+    SmsTemplateUse,
+    Undeliverable,
+)
 from loandesk.payouts import (
     InvalidCallback,
     PayoutConnector,
@@ -397,6 +403,49 @@ def notify_borrower(
         record=record,
         locale=tenant.locale or "zh_CN",
         timezone=tenant.timezone,
+    )
+
+
+def send_sms(
+    session: Session,
+    to: str,
+    template_key: str,
+    params: Mapping[str, Any],
+    *,
+    record_type: str | None = None,
+    record_id: str | None = None,
+    key: str | None = None,
+    urgent: bool = False,
+) -> Any:
+    """Queue an SMS to the borrower's mobile ``to`` with the tenant's SMS template
+    ``template_key`` (短信模板, kept at Administration → SMS templates) in the caller's
+    transaction. ``params`` gives each ``{param}`` placeholder of the template's text its value
+    (text), no more and no fewer: ``ValidationFailed`` names what is wrong, or ``template``
+    when no enabled template has that key. The message log keeps the rendered text; the
+    ``sms`` channel gets the template's provider code and the params in placeholder order.
+    ``key`` makes it idempotent (a key already used returns its message); without one each
+    call queues a new message. Not ``urgent`` messages wait out the quiet hours."""
+    from loandesk import pii
+    from loandesk.notifications import service, sms_templates
+    from loandesk.plugins import runtime
+    from loandesk.tenancy import current as current_tenant
+
+    tenant = current_tenant()
+    prepared = sms_templates.prepare(session, template_key, params)
+    record = (record_type, str(record_id)) if record_type and record_id is not None else None
+    return service.notify(
+        session,
+        "sms",
+        service.Recipient.borrower(to),
+        prepared.body,
+        key=key or f"sms:{template_key}:{uuid7()}",
+        channels=runtime.notification_channels(),
+        keys=pii.for_current_tenant(),
+        urgent=urgent,
+        record=record,
+        locale=tenant.locale or "zh_CN",
+        timezone=tenant.timezone,
+        template=prepared.use,
     )
 
 
@@ -709,6 +758,7 @@ __all__ = [
     "SignatureProvider",
     "SignatureRequest",
     "Signer",
+    "SmsTemplateUse",
     "Source",
     "SourceColumn",
     "TenantOwned",
@@ -794,6 +844,7 @@ __all__ = [
     "save_automation_rule",
     "scrub_personal",
     "send_attachment",
+    "send_sms",
     "session",
     "setting_labels",
     "sign_link",

@@ -15,18 +15,22 @@ NAME = "sms_aliyun"
 
 
 def send(message: sdk.OutgoingMessage) -> str:
-    """Send the message with ``SendSms``; the BizId. The text goes into the tenant's template
-    as its one variable; the message key is the ``OutId`` (it comes back in delivery receipts).
-    Error texts never hold a whole mobile number (the outbox stores them) nor the AccessKey
-    Secret."""
+    """Send the message with ``SendSms``; the BizId. A message sent with one of the tenant's
+    SMS templates goes as its TemplateCode with its params as TemplateParam; free text goes
+    into the template of the settings as its one variable. The message key is the ``OutId``
+    (it comes back in delivery receipts). Error texts never hold a whole mobile number (the
+    outbox stores them) nor the AccessKey Secret."""
     settings = _settings()
+    template = message.template
     try:
         return client.send_sms(
             _account(settings),
             mobile=message.address,
             sign_name=settings["sign_name"],
-            template_code=settings["template_code"],
-            template_param={settings["template_param"]: message.body},
+            template_code=template.code if template else settings["template_code"],
+            template_param=(
+                template.as_dict() if template else {settings["template_param"]: message.body}
+            ),
             out_id=message.key,
         )
     except sdk.Undeliverable as problem:  # the answer may name the mobile number

@@ -46,13 +46,16 @@ def _gateway(settings: dict[str, Any]) -> gateway.Gateway:
 def _body(settings: dict[str, Any], message: sdk.OutgoingMessage, timestamp: int) -> bytes:
     signature = settings["signature"] or ""
     content = signature + message.body if settings["prepend_signature"] else message.body
-    values = {
+    template = message.template  # with one, the body is its rendered text
+    values: dict[str, str | int | dict[str, str]] = {
         "account": settings["account_id"],
         "mobile": message.address,
         "content": content,
         "signature": signature,
         "key": message.key,
         "timestamp": timestamp,
+        "template": template.code if template else "",
+        "params": template.as_dict() if template else {},
     }
     return gateway.render(settings["body_template"], values)
 

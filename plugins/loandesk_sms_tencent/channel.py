@@ -59,8 +59,12 @@ def send(message: sdk.OutgoingMessage) -> str:
     request.PhoneNumberSet = [phone_number(message.address)]
     request.SmsSdkAppId = settings["sms_sdk_app_id"]
     request.SignName = settings["sign_name"]
-    request.TemplateId = settings["template_id"]
-    request.TemplateParamSet = [message.body]  # the template is one variable, {1}
+    if message.template is not None:  # its params in the order of its placeholders
+        request.TemplateId = message.template.code
+        request.TemplateParamSet = [value for _name, value in message.template.params]
+    else:  # free text: the settings' template is one variable, {1}
+        request.TemplateId = settings["template_id"]
+        request.TemplateParamSet = [message.body]
     request.SessionContext = message.key
     try:
         answer = _client(settings).SendSms(request)

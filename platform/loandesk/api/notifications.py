@@ -95,6 +95,18 @@ class MessageSchema(ma.Schema):
     )
     sent_at = ma.fields.DateTime(allow_none=True)
     provider_id = ma.fields.String(metadata={"description": "The provider's id for it"})
+    template_key = ma.fields.String(
+        allow_none=True, metadata={"description": "The SMS template it was sent with, or null"}
+    )
+    template_code = ma.fields.String(
+        allow_none=True, metadata={"description": "The provider's code for that template"}
+    )
+    template_params = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        allow_none=True,
+        metadata={"description": "The template's params, in placeholder order"},
+    )
 
 
 MessagePage = page_of(MessageSchema, "MessagePage")

@@ -14,12 +14,28 @@ AddressKind = Literal["mobile", "email", "user"]
 
 
 @dataclass(frozen=True)
+class SmsTemplateUse:
+    """An SMS sent with one of the tenant's templates: the provider's ``code`` for it, the
+    ``params`` as (name, value) pairs in the order the placeholders first appear in the
+    template's text, and that text rendered (also the message's ``body``)."""
+
+    key: str
+    code: str
+    params: tuple[tuple[str, str], ...]
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """One message as a channel sends it. ``address`` is the plaintext phone number or e-mail
     (``user``-addressed channels get the staff member's id as text); ``key`` is unique to the
     message: give it to the provider as the idempotency key, so a retry after a lost answer
     does not send twice. ``session`` is set only for ``immediate`` channels (the caller's
-    transaction)."""
+    transaction). ``template``: the SMS template it was sent with (``sdk.send_sms``), None for
+    free text in ``body``."""
 
     key: str
     tenant_id: uuid.UUID
@@ -34,6 +50,7 @@ class OutgoingMessage:
     record_id: str | None = None
     user_id: uuid.UUID | None = None
     session: Any = None
+    template: SmsTemplateUse | None = None
 
 
 class Undeliverable(Exception):

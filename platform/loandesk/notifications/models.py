@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -61,6 +62,12 @@ class Message(TenantOwned, Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # an SMS sent with a template (``sdk.send_sms``): the template's key and the provider's
+    # code for it as they were then, and the params in the template's placeholder order; the
+    # body is the rendered text. None for free text
+    template_key: Mapped[str | None] = mapped_column(String(60))
+    template_code: Mapped[str | None] = mapped_column(String(100))
+    template_params: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # the tenant-local day it was counted against its channel's daily limit (once, at its
     # first attempt: a retry is not counted again); None when not counted
     counted_on: Mapped[date | None] = mapped_column(Date)
@@ -122,4 +129,22 @@ class QuietHours(TenantOwned, Base):
 
     start: Mapped[str] = mapped_column(String(5), default="21:00")
     end: Mapped[str] = mapped_column(String(5), default="08:00")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsTemplate(TenantOwned, Base):
+    """An SMS template (短信模板) as the firm registered it with its SMS provider: ``text``
+    with ``{param}`` placeholders, and the provider's ``provider_code`` for it (Alibaba's
+    ``SMS_…`` TemplateCode, Tencent's TemplateId). Code sends with it by ``key``
+    (``sdk.send_sms``); a disabled one sends nothing."""
+
+    __tablename__ = "sms_templates"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    key: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    provider_code: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

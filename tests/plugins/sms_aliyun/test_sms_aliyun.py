@@ -49,6 +49,40 @@ def test_a_message_goes_out_signed_through_the_template_and_its_bizid_is_kept(
     )  # fmt: skip
 
 
+def test_a_templated_message_goes_as_its_template_code_with_its_params(
+    app: Flask, sms: Sms, dysms: FakeDysms
+) -> None:
+    """``sdk.send_sms``: the tenant's template code as TemplateCode and exactly its params as
+    TemplateParam (the server checks them against its approved template); a code Alibaba
+    does not know is refused and tried again."""
+    from loandesk.db import utcnow
+    from tests.helpers import send_templated_sms
+
+    dysms.templates["SMS_465099999"] = {"name", "amount"}
+    template = {"key": "loan.paid", "name": "放款通知", "provider_code": "SMS_465099999",
+                "text": "${name}您好，{name}您的借款 {amount} 元已放款"}  # fmt: skip
+    params = {"amount": "5,000.00", "name": "张三"}
+    send_templated_sms(app, sms.api, sms.tenant.slug, template, params)
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    assert sms.send() == 1
+    sent = dysms.accepted[0]
+    assert {k: sent[k] for k in ("PhoneNumbers", "SignName", "TemplateCode", "OutId")} == {
+        "PhoneNumbers": MOBILE, "SignName": "某某小贷", "TemplateCode": "SMS_465099999",
+        "OutId": "sms:loan.paid",
+    }  # fmt: skip
+    assert sent["TemplateParam"] == '{"name": "张三", "amount": "5,000.00"}'
+    assert sms.outbox()["sms:loan.paid"].body == "$张三您好，张三您的借款 5,000.00 元已放款"
+
+    unknown = {**template, "key": "loan.late", "provider_code": "SMS_1"}
+    send_templated_sms(app, sms.api, sms.tenant.slug, unknown, params)
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    assert sms.send() == 0
+    row = sms.outbox()["sms:loan.late"]
+    assert (row.state, row.last_error) == (
+        "pending", "AliyunSmsError: isv.SMS_TEMPLATE_ILLEGAL: 该账号下找不到对应模板",
+    )  # fmt: skip
+
+
 def test_the_server_refuses_a_tampered_request(sms: Sms, dysms: FakeDysms) -> None:
     """The test server really checks the signature: a request signed with one OutId and sent
     with another is refused (so the success above shows the SDK's signature verified)."""

@@ -45,6 +45,33 @@ def test_a_borrower_message_reaches_the_gateway_rendered_signed_and_once(
     assert (row.state, row.attempts, row.provider_id, row.last_error) == ("sent", 1, "gw-1", "")
 
 
+def test_a_templated_message_gives_the_gateway_its_code_params_and_text(
+    app: Flask, sms: Sms, gateway: FakeGateway
+) -> None:
+    """``{{template}}`` is the template's code, ``{{params}}`` its params as a JSON object (in
+    placeholder order), ``{{content}}`` the rendered text; free text gets "" and {}."""
+    from loandesk.db import utcnow
+    from tests.helpers import send_templated_sms
+
+    body = {"to": "{{mobile}}", "text": "{{content}}", "tpl": "{{template}}",
+            "vars": "{{params}}", "raw": "p={{params}}"}  # fmt: skip
+    sms.configure(prepend_signature=False, body_template=json.dumps(body))
+    template = {"key": "loan.paid", "name": "放款通知", "provider_code": "T-88",
+                "text": "{name}您好，您的借款 {amount} 元已放款"}  # fmt: skip
+    send_templated_sms(app, sms.api, sms.tenant.slug, template, {"amount": "5,000", "name": "张三"})
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    sms.notify("free", "自由文本")
+    assert sms.send() == 2
+    assert gateway.accepted == [
+        {
+            "to": MOBILE, "text": "张三您好，您的借款 5,000 元已放款", "tpl": "T-88",
+            "vars": {"name": "张三", "amount": "5,000"},
+            "raw": 'p={"name": "张三", "amount": "5,000"}',
+        },
+        {"to": MOBILE, "text": "自由文本", "tpl": "", "vars": {}, "raw": "p={}"},
+    ]  # fmt: skip
+
+
 def test_the_example_in_the_docs_renders_and_signs_as_documented() -> None:
     """docs/connectors.md gives gateway developers this body and signature to check against."""
     from loandesk_sms_http.gateway import render, signature

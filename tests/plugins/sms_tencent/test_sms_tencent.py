@@ -52,6 +52,42 @@ def test_a_borrower_message_goes_out_signed_with_its_serial_number_kept(
     assert (row.state, row.attempts, row.provider_id, row.last_error) == ("sent", 1, "2433:1", "")
 
 
+def test_a_templated_message_goes_as_its_template_id_with_params_in_placeholder_order(
+    app: Flask, sms: Sms, gateway: FakeTencent
+) -> None:
+    """``sdk.send_sms``: TemplateId is the tenant's template's code and TemplateParamSet its
+    params in the order its placeholders first appear (Tencent's {1}, {2}, ...); the server
+    refuses a set that does not match its approved template."""
+    from loandesk.db import utcnow
+    from tests.helpers import send_templated_sms
+
+    gateway.templates["2233"] = 3
+    template = {"key": "loan.due", "name": "到期提醒", "provider_code": "2233",
+                "text": "{name}您好，您的 {amount} 元将于 {date} 到期。{name}"}  # fmt: skip
+    params = {"date": "3月9日", "amount": "1,200.00", "name": "张三"}
+    send_templated_sms(app, sms.api, sms.tenant.slug, template, params)
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    assert sms.send() == 1
+    assert gateway.bodies == [
+        {
+            "PhoneNumberSet": [f"+86{MOBILE}"],
+            "SmsSdkAppId": "1400006666",
+            "SignName": "某某小贷",
+            "TemplateId": "2233",
+            "TemplateParamSet": ["张三", "1,200.00", "3月9日"],
+            "SessionContext": "sms:loan.due",
+        }
+    ]
+    gateway.templates["2233"] = 2  # the firm registered it with fewer variables
+    send_templated_sms(app, sms.api, sms.tenant.slug, {**template, "key": "loan.due2"}, params)
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    assert sms.send() == 0
+    assert sms.outbox()["sms:loan.due2"].last_error == (
+        "TencentSmsError: FailedOperation.TemplateParamSetNotMatchApprovedTemplate: "
+        "request content does not match the approved template"
+    )
+
+
 def test_the_server_refuses_a_request_signed_with_another_key(gateway: FakeTencent) -> None:
     """The test server really checks the signature: the SDK's request with another SecretKey
     meets the documented error (so the other tests' successes mean a correct signature)."""
@@ -66,7 +102,7 @@ def test_the_server_refuses_a_request_signed_with_another_key(gateway: FakeTence
     profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=gateway.endpoint))
     request = models.SendSmsRequest()
     request.PhoneNumberSet = [f"+86{MOBILE}"]
-    request.SmsSdkAppId, request.SignName, request.TemplateId = "1", "签名", "2"
+    request.SmsSdkAppId, request.SignName, request.TemplateId = "1", "签名", "449739"
     request.TemplateParamSet = ["x"]
     answers = []
     for secret in (WRONG, SECRET):
