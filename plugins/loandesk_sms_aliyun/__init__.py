@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask import Blueprint
+
 from loandesk import sdk
 from loandesk_sms_aliyun.settings import AliyunSmsSettings
 
@@ -36,3 +38,11 @@ def loandesk_notification_channels() -> list[sdk.Channel]:
     # borrowers only: the core reaches staff in the app or by e-mail, never by mobile; the
     # outbox counts each message against the tenant's daily limit per mobile before ``send``
     return [sdk.Channel("sms", "短信", "SMS", send, address_kind="mobile", daily_limit=daily_limit)]
+
+
+@sdk.hookimpl
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_sms_aliyun.receipts import bp
+
+    # the provider's delivery receipts, at /t/<tenant>/sms-aliyun/receipts/<receipt_token>
+    return [bp]

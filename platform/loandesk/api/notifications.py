@@ -95,6 +95,19 @@ class MessageSchema(ma.Schema):
     )
     sent_at = ma.fields.DateTime(allow_none=True)
     provider_id = ma.fields.String(metadata={"description": "The provider's id for it"})
+    delivery = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The provider's receipt: delivered or undelivered to the handset; "
+            "null until one came"
+        },
+    )
+    delivered_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "When it reached (or failed at) the handset"}
+    )
+    delivery_detail = ma.fields.String(
+        metadata={"description": "The receipt's status code and words (DELIVERED, ...)"}
+    )
     template_key = ma.fields.String(
         allow_none=True, metadata={"description": "The SMS template it was sent with, or null"}
     )

@@ -38,9 +38,11 @@ class Message(TenantOwned, Base):
         ForeignKeyConstraint(["tenant_id", "user_id"], ["users.tenant_id", "users.id"]),
         CheckConstraint("audience in ('staff', 'borrower')", name="audience"),
         CheckConstraint("state in ('pending', 'sent', 'failed')", name="state"),
+        CheckConstraint("delivery in ('delivered', 'undelivered')", name="delivery"),
         Index("ix_notification_messages_due", "tenant_id", "state", "send_after"),
         Index("ix_notification_messages_record", "tenant_id", "record_type", "record_id"),
         Index("ix_notification_messages_log", "tenant_id", "audience", "created_at"),
+        Index("ix_notification_messages_provider", "tenant_id", "channel", "provider_id"),
     )
 
     key: Mapped[str] = mapped_column(String(200))
@@ -68,6 +70,11 @@ class Message(TenantOwned, Base):
     template_key: Mapped[str | None] = mapped_column(String(60))
     template_code: Mapped[str | None] = mapped_column(String(100))
     template_params: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # the provider's delivery receipt (回执): delivered to the handset or not, when, and the
+    # provider's code and words for it; None until a receipt came
+    delivery: Mapped[str | None] = mapped_column(String(12))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    delivery_detail: Mapped[str] = mapped_column(String(300), default="")
     # the tenant-local day it was counted against its channel's daily limit (once, at its
     # first attempt: a retry is not counted again); None when not counted
     counted_on: Mapped[date | None] = mapped_column(Date)

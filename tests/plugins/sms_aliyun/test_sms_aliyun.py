@@ -271,3 +271,76 @@ def test_the_daily_limit_tables_of_1_0_are_dropped(database_urls) -> None:  # ty
         engine.dispose()
     assert "notification_daily_counts" in tables
     assert not {"sms_aliyun_daily_counts", "sms_aliyun_counted_messages"} & tables
+
+
+REFUSED = "callback.refused"
+RECEIPT_TOKEN = "rcpt-Zq81vX3k9Lm2Np4Qr6St8Uv0"
+
+
+def test_delivery_receipts_set_the_messages_delivery_and_a_wrong_token_is_refused(
+    app: Flask,
+    sms: Sms,
+    api_a: ApiClient,
+    tenant_b: TenantFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Alibaba's HTTP batch push of SmsReport, posted to the tenant's receipt URL: each report
+    sets its message's delivery (by BizId); a wrong token is refused and audited, and the token
+    is never shown."""
+    from loandesk.audit.models import AuditEvent
+
+    sms.configure(receipt_token=RECEIPT_TOKEN)
+    sms.notify("ok", "提醒一")
+    sms.now = NOW + timedelta(seconds=1)
+    sms.notify("lost", "提醒二", OTHER)
+    assert sms.send() == 2
+    outbox = sms.outbox()
+    delivered, lost = outbox["ok"].provider_id, outbox["lost"].provider_id
+    reports = [
+        {"phone_number": MOBILE, "send_time": "2025-03-03 10:00:00",
+         "report_time": "2025-03-03 10:00:05", "success": True, "err_code": "DELIVERED",
+         "err_msg": "用户接收成功", "sms_size": "1", "biz_id": delivered, "out_id": "ok"},
+        {"phone_number": OTHER, "send_time": "2025-03-03 10:00:01",
+         "report_time": "2025-03-03 10:01:00", "success": False, "err_code": "MK:0001",
+         "err_msg": f"{OTHER} 停机", "sms_size": "1", "biz_id": lost, "out_id": "lost"},
+        {"phone_number": OTHER, "send_time": "2025-03-03 10:00:01",
+         "report_time": "2025-03-03 10:01:00", "success": True, "err_code": "DELIVERED",
+         "err_msg": "用户接收成功", "sms_size": "1", "biz_id": "another^0", "out_id": "x"},
+    ]  # fmt: skip
+    web = app.test_client()
+    url = f"/t/{sms.tenant.slug}/sms-aliyun/receipts/{RECEIPT_TOKEN}"
+    with caplog.at_level("DEBUG"):
+        answer = web.post(url, json=reports)
+        assert (answer.status_code, answer.get_json()) == (200, {"code": 0, "msg": "成功"})
+        forged = web.post(url[:-1] + "X", json=[{**reports[1], "biz_id": delivered}])
+        garbled = web.post(url, data=b"<xml/>", content_type="application/json")
+        elsewhere = web.post(f"/t/{tenant_b.slug}/sms-aliyun/receipts/{RECEIPT_TOKEN}", json=[])
+    assert (forged.status_code, garbled.status_code, elsewhere.status_code) == (403, 400, 404)
+
+    outbox = sms.outbox()
+    ok, failed = outbox["ok"], outbox["lost"]
+    assert (ok.delivery, ok.delivered_at, ok.delivery_detail) == (
+        "delivered", NOW + timedelta(seconds=5), "DELIVERED: 用户接收成功",
+    )  # fmt: skip
+    assert (failed.delivery, failed.delivery_detail) == ("undelivered", "MK:0001: 139****5678 停机")
+    logged = api_a.get(f"/notifications/messages/{ok.id}").get_json()
+    assert (logged["delivery"], logged["delivered_at"]) == (
+        "delivered",
+        "2025-03-03T02:00:05+00:00",
+    )
+    with tenant_session(app, sms.tenant.slug) as session:
+        refused = [
+            (e.record_type, e.record_id, e.diff["reason"])
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "callback.refused")
+            )
+        ]
+        audit = [json.dumps(e.diff, default=str) for e in session.scalars(select(AuditEvent))]
+    assert refused == [
+        ("delivery_receipt", "sms_aliyun", "wrong receipt token"),
+        ("delivery_receipt", "sms_aliyun", "not a JSON array of reports"),
+    ]
+    shown = api_a.get("/plugins/sms_aliyun").get_json()
+    assert "receipt_token" in shown["secrets_set"] and "receipt_token" not in shown["settings"]
+    for text in (caplog.text, json.dumps(shown), *audit):
+        assert RECEIPT_TOKEN not in text and MOBILE not in text

@@ -315,3 +315,54 @@ def test_the_daily_limit_tables_of_1_0_are_dropped(database_urls) -> None:  # ty
         engine.dispose()
     assert "notification_daily_counts" in tables
     assert not {"sms_tencent_daily_counts", "sms_tencent_counted_messages"} & tables
+
+
+REFUSED = "callback.refused"
+RECEIPT_TOKEN = "rcpt-Tc81vX3k9Lm2Np4Qr6St8Uv0"
+
+
+def test_status_callbacks_set_the_messages_delivery_and_a_wrong_token_is_refused(
+    app: Flask, sms: Sms, api_a: ApiClient
+) -> None:
+    """Tencent's status callback posted to the tenant's receipt URL: each status sets its
+    message's delivery (by SerialNo); a wrong token is refused and audited."""
+    from loandesk.audit.models import AuditEvent
+
+    sms.configure(receipt_token=RECEIPT_TOKEN)
+    sms.notify("ok", "提醒一")
+    sms.now = NOW + timedelta(seconds=1)
+    sms.notify("lost", "提醒二", OTHER)
+    assert sms.send() == 2
+    outbox = sms.outbox()
+    statuses = [
+        {"user_receive_time": "2025-03-03 10:00:04", "nationcode": "86", "mobile": MOBILE,
+         "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功",
+         "sid": outbox["ok"].provider_id},
+        {"user_receive_time": "2025-03-03 10:02:00", "nationcode": "86", "mobile": OTHER,
+         "report_status": "FAIL", "errmsg": "MN:0001", "description": "空号",
+         "sid": outbox["lost"].provider_id},
+    ]  # fmt: skip
+    web = app.test_client()
+    url = f"/t/{sms.tenant.slug}/sms-tencent/receipts/{RECEIPT_TOKEN}"
+    answer = web.post(url, json=statuses)
+    assert (answer.status_code, answer.get_json()) == (200, {"result": 0, "errmsg": "OK"})
+    forged = web.post(f"/t/{sms.tenant.slug}/sms-tencent/receipts/guess", json=statuses[:1])
+    garbled = web.post(url, json=[{"sid": "x", "report_status": "MAYBE"}])
+    assert (forged.status_code, garbled.status_code) == (403, 400)
+
+    outbox = sms.outbox()
+    ok, failed = outbox["ok"], outbox["lost"]
+    assert (ok.delivery, ok.delivered_at, ok.delivery_detail) == (
+        "delivered", NOW + timedelta(seconds=4), "DELIVRD: 用户短信送达成功",
+    )  # fmt: skip
+    assert (failed.delivery, failed.delivery_detail) == ("undelivered", "MN:0001: 空号")
+    page = api_a.get("/notifications/messages?state=sent").get_json()["items"]
+    assert sorted(m["delivery"] for m in page) == ["delivered", "undelivered"]
+    with tenant_session(app, sms.tenant.slug) as session:
+        refused = [
+            e.diff["reason"]
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "callback.refused")
+            )
+        ]
+    assert refused == ["wrong receipt token", "a status without report_status or sid"]
