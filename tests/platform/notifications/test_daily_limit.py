@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -178,3 +179,34 @@ def test_old_counts_are_forgotten_by_the_nightly_job(desk: Desk, connector: Conn
     with desk.session() as session:
         assert sorted(session.scalars(select(DailyCount.day))) == days[1:]
         assert session.scalar(select(func.count()).select_from(DailyCount)) == 2
+
+
+def test_the_migrations_move_the_counts_to_the_core_and_back(tmp_path: Path) -> None:
+    """Upgraded, the SMS plugins' own count tables are gone and the core's is there; down to
+    0030 the plugins' come back (empty) and the core's go; up again, as it was."""
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+
+    from loandesk.migrate import alembic_config
+    from tests.helpers import installed_plugins
+
+    url = f"sqlite:///{tmp_path / 'limits.sqlite3'}"
+    config = alembic_config(url, installed_plugins())
+    engine = create_engine(url)
+    plugins = {f"sms_{p}_{t}" for p in ("http", "aliyun", "tencent")
+               for t in ("daily_counts", "counted_messages")}  # fmt: skip
+    core = {"notification_daily_counts", "sms_templates"}
+    try:
+        command.upgrade(config, "heads")
+        tables = set(inspect(engine).get_table_names())
+        assert core <= tables and not plugins & tables
+        command.downgrade(config, "0030")
+        tables = set(inspect(engine).get_table_names())
+        assert plugins <= tables and not core & tables
+        columns = {c["name"] for c in inspect(engine).get_columns("notification_messages")}
+        assert not {"counted_on", "template_key", "delivery"} & columns
+        command.upgrade(config, "heads")
+        tables = set(inspect(engine).get_table_names())
+        assert core <= tables and not plugins & tables
+    finally:
+        engine.dispose()

@@ -342,5 +342,9 @@ def test_delivery_receipts_set_the_messages_delivery_and_a_wrong_token_is_refuse
     ]
     shown = api_a.get("/plugins/sms_aliyun").get_json()
     assert "receipt_token" in shown["secrets_set"] and "receipt_token" not in shown["settings"]
-    for text in (caplog.text, json.dumps(shown), *audit):
+    admin = app.test_client()
+    web_login(admin, sms.tenant)
+    page = admin.get(f"/t/{sms.tenant.slug}/admin/plugins/sms_aliyun/settings")
+    assert page.status_code == 200 and "回执令牌" in page.get_data(as_text=True)
+    for text in (caplog.text, json.dumps(shown), page.get_data(as_text=True), *audit):
         assert RECEIPT_TOKEN not in text and MOBILE not in text
