@@ -177,3 +177,20 @@ def tenant_session(app: Flask, slug: str) -> Iterator[Any]:
             raise
         finally:
             ext.db.session.remove()
+
+
+def send_templated_sms(
+    app: Flask, api: ApiClient, slug: str, template: dict[str, Any], params: dict[str, Any]
+) -> Any:
+    """Add ``template`` to the tenant's SMS templates (through the API) and queue an urgent SMS
+    to 13800138000 with it (``sdk.send_sms``, keyed ``sms:<template key>``); the message id."""
+    from loandesk import sdk
+
+    added = api.post("/sms-templates", json=template)
+    assert added.status_code == 201, added.get_json()
+    with tenant_session(app, slug) as session:
+        message = sdk.send_sms(
+            session, "13800138000", template["key"], params, key=f"sms:{template['key']}",
+            urgent=True,
+        )  # fmt: skip
+        return message.id

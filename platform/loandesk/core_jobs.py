@@ -115,6 +115,15 @@ def send_messages(ctx: JobContext) -> None:
     service.send_due(ctx.session, plugin_runtime.notification_channels(), pii.for_current_tenant())
 
 
+def forget_message_counts(ctx: JobContext) -> None:
+    """Forget the daily-limit counts of days before yesterday (tenant time)."""
+    from loandesk.db import utcnow
+    from loandesk.notifications import limits
+
+    assert ctx.tenant is not None
+    limits.forget_old(ctx.session, ctx.tenant.timezone, utcnow())
+
+
 def report_subscriptions(ctx: JobContext) -> None:
     """Send the tenant's report subscriptions whose cron came due (tenant time), each
     recipient their own numbers."""
@@ -197,6 +206,7 @@ JOBS = [
     JobSpec("core.run_firings", run_firings, max_attempts=1),
     # a message keeps its own attempts and backoff: the job itself is not retried
     JobSpec("core.send_messages", send_messages, max_attempts=1, timeout=3600),
+    JobSpec("core.forget_message_counts", forget_message_counts, max_attempts=3),
     # a webhook delivery keeps its own attempts and backoff: the job itself is not retried
     JobSpec("core.send_webhooks", send_webhooks, max_attempts=1, timeout=3600),
     JobSpec("core.timed_rules", timed_rules, max_attempts=3, backoff=(60,), timeout=3600),
@@ -219,6 +229,7 @@ SCHEDULES = [
     Schedule("core.run_firings", "* * * * *", "core.run_firings"),
     Schedule("core.send_messages", "* * * * *", "core.send_messages"),
     Schedule("core.send_webhooks", "* * * * *", "core.send_webhooks"),
+    Schedule("core.forget_message_counts", "25 4 * * *", "core.forget_message_counts"),
     # a rule's time of day is met within five minutes; each rule looks once a day
     Schedule("core.timed_rules", "*/5 * * * *", "core.timed_rules"),
     # a subscription's cron is at least 15 minutes apart: met within five minutes

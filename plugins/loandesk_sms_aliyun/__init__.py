@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flask import Blueprint
+
 from loandesk import sdk
 from loandesk_sms_aliyun.settings import AliyunSmsSettings
 
@@ -25,26 +27,22 @@ PLUGIN = sdk.PluginInfo(
 
 @sdk.hookimpl
 def loandesk_migrations() -> str:
-    import loandesk_sms_aliyun.models  # noqa: F401  (the tables join the metadata)
-
+    # only to drop the daily-limit tables of 1.0 (the core counts now)
     return str(Path(__file__).parent / "migrations")
 
 
 @sdk.hookimpl
 def loandesk_notification_channels() -> list[sdk.Channel]:
-    from loandesk_sms_aliyun.channel import send
+    from loandesk_sms_aliyun.channel import daily_limit, send
 
-    # borrowers only: the core reaches staff in the app or by e-mail, never by mobile
-    return [sdk.Channel("sms", "短信", "SMS", send, address_kind="mobile")]
-
-
-@sdk.hookimpl
-def loandesk_jobs() -> list[sdk.JobSpec]:
-    from loandesk_sms_aliyun.channel import forget_old_counts
-
-    return [sdk.JobSpec("sms_aliyun.forget_old_counts", forget_old_counts, max_attempts=3)]
+    # borrowers only: the core reaches staff in the app or by e-mail, never by mobile; the
+    # outbox counts each message against the tenant's daily limit per mobile before ``send``
+    return [sdk.Channel("sms", "短信", "SMS", send, address_kind="mobile", daily_limit=daily_limit)]
 
 
 @sdk.hookimpl
-def loandesk_schedules() -> list[sdk.Schedule]:
-    return [sdk.Schedule("sms_aliyun.forget", "25 4 * * *", "sms_aliyun.forget_old_counts")]
+def loandesk_web_blueprints() -> list[Blueprint]:
+    from loandesk_sms_aliyun.receipts import bp
+
+    # the provider's delivery receipts, at /t/<tenant>/sms-aliyun/receipts/<receipt_token>
+    return [bp]

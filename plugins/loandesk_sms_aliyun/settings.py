@@ -88,3 +88,4 @@ class AliyunSmsSettings(ma.Schema):
             "Per day in the firm's time zone; messages over it are not sent",
         ),
     )
+    receipt_token = sdk.receipt_token_setting()

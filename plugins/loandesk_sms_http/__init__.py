@@ -26,26 +26,14 @@ PLUGIN = sdk.PluginInfo(
 
 @sdk.hookimpl
 def loandesk_migrations() -> str:
-    import loandesk_sms_http.models  # noqa: F401  (the tables join the metadata)
-
+    # only to drop the daily-limit tables of 1.0 (the core counts now)
     return str(Path(__file__).parent / "migrations")
 
 
 @sdk.hookimpl
 def loandesk_notification_channels() -> list[sdk.Channel]:
-    from loandesk_sms_http.channel import send
+    from loandesk_sms_http.channel import daily_limit, send
 
-    # borrowers only: the core reaches staff in the app or by e-mail, never by mobile
-    return [sdk.Channel("sms", "短信", "SMS", send, address_kind="mobile")]
-
-
-@sdk.hookimpl
-def loandesk_jobs() -> list[sdk.JobSpec]:
-    from loandesk_sms_http.channel import forget_old_counts
-
-    return [sdk.JobSpec("sms_http.forget_old_counts", forget_old_counts, max_attempts=3)]
-
-
-@sdk.hookimpl
-def loandesk_schedules() -> list[sdk.Schedule]:
-    return [sdk.Schedule("sms_http.forget", "20 4 * * *", "sms_http.forget_old_counts")]
+    # borrowers only: the core reaches staff in the app or by e-mail, never by mobile; the
+    # outbox counts each message against the tenant's daily limit per mobile before ``send``
+    return [sdk.Channel("sms", "短信", "SMS", send, address_kind="mobile", daily_limit=daily_limit)]

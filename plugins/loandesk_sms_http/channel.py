@@ -1,35 +1,24 @@
-"""The ``sms`` channel: one message to one borrower's mobile through the tenant's gateway,
-within the daily limit per mobile number, and the nightly job that forgets old counts."""
+"""The ``sms`` channel: one message to one borrower's mobile through the tenant's gateway (the
+core's outbox keeps the daily limit per mobile number, read from ``daily_limit``)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 
 from loandesk import sdk
-from loandesk_sms_http import gateway, quota
+from loandesk_sms_http import gateway
 from loandesk_sms_http.settings import GatewaySettings
 
 NAME = "sms_http"
 
 
 def send(message: sdk.OutgoingMessage) -> str:
-    """Count the message against its mobile's daily limit, then post it; the gateway's id.
-    ``Undeliverable`` over the limit, ``GatewayError`` (tried again) otherwise. Error texts
+    """Post the message; the gateway's id. ``GatewayError`` (tried again) otherwise. Error texts
     never hold a whole mobile number (the outbox stores them); the secret key only signs."""
     settings = _settings()
     now = sdk.utcnow()
-    day = _local_day(now)
-    if not _counted(message, day, settings["daily_limit"]):
-        raise sdk.Undeliverable(
-            sdk.scrub_personal(
-                f"daily limit of {settings['daily_limit']} messages to {message.address} "
-                f"reached on {day.isoformat()}"
-            )
-        )
     timestamp = int(now.timestamp())
     try:
         return gateway.post(
@@ -57,13 +46,16 @@ def _gateway(settings: dict[str, Any]) -> gateway.Gateway:
 def _body(settings: dict[str, Any], message: sdk.OutgoingMessage, timestamp: int) -> bytes:
     signature = settings["signature"] or ""
     content = signature + message.body if settings["prepend_signature"] else message.body
-    values = {
+    template = message.template  # with one, the body is its rendered text
+    values: dict[str, str | int | dict[str, str]] = {
         "account": settings["account_id"],
         "mobile": message.address,
         "content": content,
         "signature": signature,
         "key": message.key,
         "timestamp": timestamp,
+        "template": template.code if template else "",
+        "params": template.as_dict() if template else {},
     }
     return gateway.render(settings["body_template"], values)
 
@@ -77,21 +69,6 @@ def _settings() -> dict[str, Any]:
         ) from None
 
 
-def _local_day(moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(sdk.current().timezone)).date()
-
-
-def _counted(message: sdk.OutgoingMessage, day: date, limit: int) -> bool:
-    mobile_hash = sdk.keyring().search_hash("mobile", message.address)
-    assert mobile_hash is not None  # the outbox encrypted the address: there is a data key
-    # committed before the request goes out, apart from the outbox's transaction
-    with sdk.transaction() as session:
-        return quota.count(
-            session, message_key=message.key, mobile_hash=mobile_hash, day=day, limit=limit
-        )
-
-
-def forget_old_counts(ctx: sdk.JobContext) -> None:
-    """Delete the counts of days before yesterday (tenant time): a message's retries are over
-    within two hours, so yesterday's are the oldest still needed."""
-    quota.forget_before(ctx.session, _local_day(sdk.utcnow()) - timedelta(days=1))
+def daily_limit() -> int:
+    """The tenant's daily limit per mobile number (the core's outbox counts)."""
+    return int(_settings()["daily_limit"])

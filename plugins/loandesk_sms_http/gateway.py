@@ -27,7 +27,9 @@ from typing import Any
 import requests
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
-PLACEHOLDERS = ("account", "mobile", "content", "signature", "key", "timestamp")
+PLACEHOLDERS = (
+    "account", "mobile", "content", "signature", "key", "timestamp", "template", "params",
+)  # fmt: skip
 FIELD_PATH = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 
 
@@ -47,18 +49,18 @@ class Gateway:
     id_field: str = ""
 
 
-def render(template: str, values: Mapping[str, str | int]) -> bytes:
+def render(template: str, values: Mapping[str, str | int | dict[str, str]]) -> bytes:
     """The body: ``template`` parsed as JSON, every ``{{name}}`` in its strings replaced by the
     value, serialised again, so that a value can never break out of its string. A string that
     is one placeholder and nothing else takes the value as it is (``{{timestamp}}`` is then a
-    number)."""
+    number, ``{{params}}`` an object); inside a longer string an object is its JSON text."""
 
     def fill(node: Any) -> Any:
         if isinstance(node, str):
             whole = PLACEHOLDER.fullmatch(node.strip())
             if whole:
                 return values[whole.group(1)]
-            return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), node)
+            return PLACEHOLDER.sub(lambda m: _inline(values[m.group(1)]), node)
         if isinstance(node, list):
             return [fill(item) for item in node]
         if isinstance(node, dict):
@@ -67,6 +69,10 @@ def render(template: str, values: Mapping[str, str | int]) -> bytes:
 
     filled = fill(json.loads(template))
     return json.dumps(filled, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _inline(value: str | int | dict[str, str]) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:

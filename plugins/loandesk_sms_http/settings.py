@@ -35,7 +35,7 @@ def _template_problems(template: str) -> None:
         raise ma.ValidationError(
             sdk.N_(
                 "Use only the placeholders {{account}}, {{mobile}}, {{content}}, "
-                "{{signature}}, {{key}} and {{timestamp}}."
+                "{{signature}}, {{key}}, {{timestamp}}, {{template}} and {{params}}."
             )
         )
     if not {"mobile", "content"} <= used:
@@ -95,9 +95,10 @@ class GatewaySettings(ma.Schema):
             "请求体模板",
             "Body template",
             "JSON；可用占位符 {{account}} {{mobile}} {{content}} {{signature}} {{key}}（幂等键）"
-            " {{timestamp}}",
+            " {{timestamp}} {{template}}（短信模板编号）{{params}}（模板参数 JSON 对象）",
             "JSON with placeholders {{account}} {{mobile}} {{content}} {{signature}} {{key}} "
-            "(idempotency key) {{timestamp}}",
+            "(idempotency key) {{timestamp}} {{template}} (the SMS template's code) {{params}} "
+            "(its params, a JSON object)",
         ),
     )
     success_field = ma.fields.String(

@@ -1,7 +1,7 @@
 """The ``sms`` channel: one message to one borrower's mobile through Tencent Cloud SMS
 (``SendSms``, API version 2021-01-11, with the official SDK, which builds and signs the
-request), within the daily limit per mobile number, and the nightly job that forgets old
-counts.
+request); the core's outbox keeps the daily limit per mobile number, read from
+``daily_limit``.
 
 Error codes, as documented at https://cloud.tencent.com/document/api/382/55981 (SendSms) and
 https://cloud.tencent.com/document/product/382/59176 (SMS error codes): the same codes come as
@@ -10,9 +10,7 @@ the request's ``Error.Code`` or as one number's ``SendStatusSet[].Code`` (``Ok``
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from tencentcloud.common import credential
@@ -23,7 +21,6 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.sms.v20210111 import models, sms_client
 
 from loandesk import sdk
-from loandesk_sms_tencent import quota
 from loandesk_sms_tencent.settings import TencentSettings
 
 NAME = "sms_tencent"
@@ -54,25 +51,20 @@ class TencentSmsError(Exception):
 
 
 def send(message: sdk.OutgoingMessage) -> str:
-    """Count the message against its mobile's daily limit, then send it; Tencent's SerialNo.
-    ``Undeliverable`` over the limit or for a number refused for good, ``TencentSmsError``
-    (tried again) otherwise. Error texts never hold a whole mobile number nor the SecretKey."""
+    """Send the message; Tencent's SerialNo. ``Undeliverable`` for a number refused for good,
+    ``TencentSmsError`` (tried again) otherwise. Error texts never hold a whole mobile number
+    nor the SecretKey."""
     settings = _settings()
-    now = sdk.utcnow()
-    day = _local_day(now)
-    if not _counted(message, day, settings["daily_limit"]):
-        raise sdk.Undeliverable(
-            sdk.scrub_personal(
-                f"daily limit of {settings['daily_limit']} messages to {message.address} "
-                f"reached on {day.isoformat()}"
-            )
-        )
     request = models.SendSmsRequest()
     request.PhoneNumberSet = [phone_number(message.address)]
     request.SmsSdkAppId = settings["sms_sdk_app_id"]
     request.SignName = settings["sign_name"]
-    request.TemplateId = settings["template_id"]
-    request.TemplateParamSet = [message.body]  # the template is one variable, {1}
+    if message.template is not None:  # its params in the order of its placeholders
+        request.TemplateId = message.template.code
+        request.TemplateParamSet = [value for _name, value in message.template.params]
+    else:  # free text: the settings' template is one variable, {1}
+        request.TemplateId = settings["template_id"]
+        request.TemplateParamSet = [message.body]
     request.SessionContext = message.key
     try:
         answer = _client(settings).SendSms(request)
@@ -137,21 +129,6 @@ def _settings() -> dict[str, Any]:
         ) from None
 
 
-def _local_day(moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(sdk.current().timezone)).date()
-
-
-def _counted(message: sdk.OutgoingMessage, day: date, limit: int) -> bool:
-    mobile_hash = sdk.keyring().search_hash("mobile", message.address)
-    assert mobile_hash is not None  # the outbox encrypted the address: there is a data key
-    # committed before the request goes out, apart from the outbox's transaction
-    with sdk.transaction() as session:
-        return quota.count(
-            session, message_key=message.key, mobile_hash=mobile_hash, day=day, limit=limit
-        )
-
-
-def forget_old_counts(ctx: sdk.JobContext) -> None:
-    """Delete the counts of days before yesterday (tenant time): a message's retries are over
-    within two hours, so yesterday's are the oldest still needed."""
-    quota.forget_before(ctx.session, _local_day(sdk.utcnow()) - timedelta(days=1))
+def daily_limit() -> int:
+    """The tenant's daily limit per mobile number (the core's outbox counts)."""
+    return int(_settings()["daily_limit"])

@@ -93,3 +93,4 @@ class TencentSettings(ma.Schema):
             "Per day in the firm's time zone; messages over it are not sent",
         ),
     )
+    receipt_token = sdk.receipt_token_setting()

@@ -95,6 +95,31 @@ class MessageSchema(ma.Schema):
     )
     sent_at = ma.fields.DateTime(allow_none=True)
     provider_id = ma.fields.String(metadata={"description": "The provider's id for it"})
+    delivery = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The provider's receipt: delivered or undelivered to the handset; "
+            "null until one came"
+        },
+    )
+    delivered_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "When it reached (or failed at) the handset"}
+    )
+    delivery_detail = ma.fields.String(
+        metadata={"description": "The receipt's status code and words (DELIVERED, ...)"}
+    )
+    template_key = ma.fields.String(
+        allow_none=True, metadata={"description": "The SMS template it was sent with, or null"}
+    )
+    template_code = ma.fields.String(
+        allow_none=True, metadata={"description": "The provider's code for that template"}
+    )
+    template_params = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        allow_none=True,
+        metadata={"description": "The template's params, in placeholder order"},
+    )
 
 
 MessagePage = page_of(MessageSchema, "MessagePage")

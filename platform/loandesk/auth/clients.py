@@ -64,8 +64,12 @@ SCOPES: dict[str, str] = {
     "sso:write": N_("Change the single sign-on settings"),
     "data-requests:read": N_("Read data-subject requests"),
     "data-requests:write": N_("Record, change and answer data-subject requests"),
-    "notifications:read": N_("Read the quiet hours and the log of messages to borrowers"),
-    "notifications:write": N_("Set the quiet hours and send failed messages again"),
+    "notifications:read": N_(
+        "Read the quiet hours, the SMS templates and the log of messages to borrowers"
+    ),
+    "notifications:write": N_(
+        "Set the quiet hours and the SMS templates and send failed messages again"
+    ),
     "privacy:read": N_("Read retention periods and request deadlines"),
     "privacy:write": N_("Set retention periods and request deadlines"),
 }

@@ -12,7 +12,12 @@ saved, rendered in the sandbox)::
      "urgent": false}
 
 A staff member gets the text of their own language, a borrower the tenant's; a language
-without a text falls back to the other. The message key is the action's ``ctx.key``, so a
+without a text falls back to the other. An SMS to the borrower may instead use one of the
+tenant's SMS templates, each param a Jinja template over the same fields (no ``texts``)::
+
+    {"type": "notify", "to": {"kind": "borrower", "channel": "sms", "field": "mobile"},
+     "sms_template": {"key": "loan.approved", "params": {"amount": "{{ amount }}"}}}
+ The message key is the action's ``ctx.key``, so a
 retried firing finds what it queued."""
 
 from __future__ import annotations
@@ -84,9 +89,12 @@ def check_notify(params: Mapping[str, Any], form: Form, session: Session) -> dic
     from loandesk.automations.actions import _role_exists, _user_active
     from loandesk.plugins import runtime
 
-    found = _check_texts(params.get("texts"), form)
     to = params.get("to")
     kind = to.get("kind") if isinstance(to, Mapping) else None
+    if params.get("sms_template") is not None:
+        found = _check_sms_template(params["sms_template"], to, form, session)
+    else:
+        found = _check_texts(params.get("texts"), form)
     if kind not in TO_KINDS:
         found["to"] = [message(N_("Choose whom the message is for."))]
     elif kind == "role" and not _role_exists(session, to.get("role")):  # type: ignore[union-attr]
@@ -110,6 +118,33 @@ def check_notify(params: Mapping[str, Any], form: Form, session: Session) -> dic
                 found["to.field"] = [message(text)]
     if not isinstance(params.get("urgent", False), bool):
         found["urgent"] = [message(N_("Say yes or no."))]
+    return found
+
+
+def _check_sms_template(chosen: Any, to: Any, form: Form, session: Session) -> dict[str, list[str]]:
+    """An enabled SMS template of the tenant, for the borrower on the ``sms`` channel, with a
+    param (a Jinja template over the record's fields) for each of its placeholders."""
+    from loandesk.automations.templates import problems
+    from loandesk.notifications import sms_templates
+
+    if not isinstance(to, Mapping) or (to.get("kind"), to.get("channel")) != ("borrower", "sms"):
+        return {"sms_template": [message(N_("An SMS template goes to the borrower by SMS."))]}
+    key = str(chosen.get("key")) if isinstance(chosen, Mapping) else ""
+    row = sms_templates.by_key(session, key)
+    if row is None or not row.enabled:
+        return {"sms_template.key": [message(N_("No enabled SMS template has this key."))]}
+    given = chosen.get("params") or {}
+    if not isinstance(given, Mapping):
+        return {"sms_template.params": [message(N_("Give this parameter as text."))]}
+    found: dict[str, list[str]] = {}
+    names, wanted = list(form.expression_kinds), sms_templates.placeholders(row.text)
+    for name in sorted(set(wanted) | set(given)):
+        if name not in wanted:
+            found[f"sms_template.params.{name}"] = [
+                message(N_("The template has no such placeholder."))
+            ]
+        elif wrong := problems(given.get(name), names):
+            found[f"sms_template.params.{name}"] = wrong
     return found
 
 
@@ -172,12 +207,20 @@ def run_notify(ctx: Any, params: Mapping[str, Any]) -> Mapping[str, Any]:
         address = borrower_address(ctx, to["field"], keys)
         if not address:
             return {"skipped": "the borrower has no address"}
-        subject, body = texts_for(tenant.locale)
+        template = None
+        if chosen := params.get("sms_template"):
+            from loandesk.notifications import sms_templates
+
+            filled = {k: render(v, values) for k, v in (chosen.get("params") or {}).items()}
+            prepared = sms_templates.prepare(ctx.session, chosen["key"], filled)
+            subject, body, template = "", prepared.body, prepared.use
+        else:
+            subject, body = texts_for(tenant.locale)
         sent = service.notify(
             ctx.session, to["channel"], service.Recipient.borrower(address), body,
             subject=subject, key=ctx.key, channels=channels, keys=keys,
             urgent=bool(params.get("urgent")), record=record, locale=_language(tenant.locale),
-            timezone=tenant.timezone, now=ctx.now,
+            timezone=tenant.timezone, now=ctx.now, template=template,
         )  # fmt: skip
         return {"message": str(sent.id), "to": sent.address_masked}
     if to["kind"] == "owner":

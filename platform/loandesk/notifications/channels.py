@@ -14,12 +14,28 @@ AddressKind = Literal["mobile", "email", "user"]
 
 
 @dataclass(frozen=True)
+class SmsTemplateUse:
+    """An SMS sent with one of the tenant's templates: the provider's ``code`` for it, the
+    ``params`` as (name, value) pairs in the order the placeholders first appear in the
+    template's text, and that text rendered (also the message's ``body``)."""
+
+    key: str
+    code: str
+    params: tuple[tuple[str, str], ...]
+    text: str
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """One message as a channel sends it. ``address`` is the plaintext phone number or e-mail
     (``user``-addressed channels get the staff member's id as text); ``key`` is unique to the
     message: give it to the provider as the idempotency key, so a retry after a lost answer
     does not send twice. ``session`` is set only for ``immediate`` channels (the caller's
-    transaction)."""
+    transaction). ``template``: the SMS template it was sent with (``sdk.send_sms``), None for
+    free text in ``body``."""
 
     key: str
     tenant_id: uuid.UUID
@@ -34,6 +50,7 @@ class OutgoingMessage:
     record_id: str | None = None
     user_id: uuid.UUID | None = None
     session: Any = None
+    template: SmsTemplateUse | None = None
 
 
 class Undeliverable(Exception):
@@ -51,7 +68,10 @@ class Channel:
     message and returns the provider's id for it; it raises on failure, and the outbox retries
     with backoff (``Undeliverable``: marked failed at once). ``immediate`` channels (the
     core's in-app one) are sent inside the caller's transaction instead of by the outbox
-    job."""
+    job. A channel with ``daily_limit`` (a callable that returns the current tenant's limit,
+    read from its plugin's settings) lets each borrower address get at most that many messages
+    a tenant-local day: the outbox counts each message once, before ``send``, and fails one
+    over the limit at once (``notifications.limits``)."""
 
     key: str
     label_zh: str
@@ -60,6 +80,7 @@ class Channel:
     address_kind: AddressKind = "mobile"
     audiences: frozenset[str] = frozenset({"borrower"})
     immediate: bool = False
+    daily_limit: Callable[[], int] | None = None
 
     def label(self, locale: str) -> str:
         return self.label_zh if locale.startswith("zh") else self.label_en

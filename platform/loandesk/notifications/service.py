@@ -22,8 +22,8 @@ from loandesk.auth.models import User
 from loandesk.db import utcnow, uuid7
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.i18n import N_
-from loandesk.notifications import quiet
-from loandesk.notifications.channels import Channel, OutgoingMessage, Undeliverable
+from loandesk.notifications import limits, quiet, sms_templates
+from loandesk.notifications.channels import Channel, OutgoingMessage, SmsTemplateUse, Undeliverable
 from loandesk.notifications.models import Message, Preference
 from loandesk.pii import Keyring, mask, validate
 from loandesk.tenancy import current_id
@@ -113,13 +113,16 @@ def notify(
     locale: str = "zh_CN",
     timezone: str = "Asia/Shanghai",
     now: datetime | None = None,
+    template: SmsTemplateUse | None = None,
 ) -> Message:
     """Put one message in the outbox, in the caller's transaction, and return it. A ``key``
     already used returns the message it made (an automation retried: pass ``ctx.key``).
     ``channels``: the tenant's (``plugins.runtime.notification_channels()``). A borrower
     message that is not ``urgent`` waits for the end of the tenant's quiet hours; an
-    immediate channel (in-app) is delivered here and now. ``ValidationFailed`` when the
-    channel is not available or cannot reach the recipient."""
+    immediate channel (in-app) is delivered here and now. ``template``: the SMS template
+    ``body`` was rendered from (``sms_templates.prepare``), kept with the message for its
+    channel. ``ValidationFailed`` when the channel is not available or cannot reach the
+    recipient."""
     existing = session.scalar(select(Message).where(Message.key == key))
     if existing is not None:
         return existing
@@ -150,6 +153,9 @@ def notify(
         provider_id="",
         last_error="",
         created_at=now,
+        template_key=template.key if template else None,
+        template_code=template.code if template else None,
+        template_params=template.as_dict() if template else None,
     )
     if found.address_kind != "user":
         message.address_enc = keys.encrypt(
@@ -244,6 +250,7 @@ def _outgoing(message: Message, address: str, session: Session | None = None) ->
         record_id=message.record_id,
         user_id=message.user_id,
         session=session,
+        template=sms_templates.use_of(message),
     )
 
 
@@ -297,6 +304,7 @@ def send_due(
                 if message.address_enc
                 else str(message.user_id)
             )
+            limits.admit(session, message, channel, address, keys, now)
             provider_id = channel.send(
                 _outgoing(message, address, session if channel.immediate else None)
             )

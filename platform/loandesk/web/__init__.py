@@ -190,6 +190,14 @@ CORE_NAV = (
         36,
     ),
     NavItem(
+        "tenant.admin_notifications.sms_templates",
+        "短信模板",
+        "SMS templates",
+        "administration",
+        "notifications.manage",
+        36,
+    ),
+    NavItem(
         "tenant.admin_jobs.jobs",
         "后台任务",
         "Background jobs",

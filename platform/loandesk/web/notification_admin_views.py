@@ -1,5 +1,6 @@
 """Administration → Quiet hours (免打扰时段) for messages to borrowers, and the log of those
-messages (借款人消息记录): filters, pages, and sending a failed message again."""
+messages (借款人消息记录): filters, pages, and sending a failed message again; the tenant's SMS
+templates (短信模板)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from flask_babel import get_locale, gettext
 from loandesk import extension
 from loandesk.db import utcnow
 from loandesk.errors import Conflict, ValidationFailed
-from loandesk.notifications import message_log, quiet, service
+from loandesk.notifications import message_log, quiet, service, sms_templates
 from loandesk.notifications.models import Message
 from loandesk.plugins import runtime
 from loandesk.tenancy import current
@@ -171,3 +172,55 @@ def retry(message_id: uuid.UUID) -> Any:
     flash(outcome, kind)
     params: dict[str, Any] = {k: v for k in FILTERS if (v := request.form.get(k, "").strip()[:64])}
     return redirect(url_for("tenant.admin_notifications.messages", **params))
+
+
+TEMPLATE_FIELDS = ("key", "name", "text", "provider_code")
+
+
+@bp.get("/sms-templates", endpoint="sms_templates")
+@permission_required(MANAGE)
+def sms_templates_page() -> Any:
+    """Administration → SMS templates (短信模板), a page at a time."""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, total = sms_templates.page(extension.session(), page=page, per_page=PER_PAGE)
+    result = message_log.Page(rows, page, PER_PAGE, total)  # type: ignore[arg-type]
+    return render_template("admin/notifications/sms_templates.html", result=result)
+
+
+@bp.route("/sms-templates/new", methods=["GET", "POST"], endpoint="sms_template_new")
+@bp.route("/sms-templates/<uuid:template_id>", methods=["GET", "POST"], endpoint="sms_template")
+@permission_required(MANAGE)
+def sms_template_form(template_id: uuid.UUID | None = None) -> Any:
+    """Add an SMS template, or change one (its key stays)."""
+    session, errors = extension.session(), FormErrors()
+    row = sms_templates.get(session, template_id) if template_id else None
+    values: dict[str, Any] = {k: getattr(row, k) if row else "" for k in TEMPLATE_FIELDS}
+    values["enabled"] = row.enabled if row else True
+    if request.method == "POST":
+        values = {k: request.form.get(k, "").strip()[:600] for k in TEMPLATE_FIELDS}
+        values["enabled"] = request.form.get("enabled") == "on"
+        try:
+            if row is None:
+                sms_templates.create(session, values)
+            else:
+                sms_templates.update(session, row, values)
+        except (ValidationFailed, Conflict) as problem:
+            session.rollback()
+            errors.update(problem)
+        else:
+            session.commit()
+            flash(gettext("Saved."), "success")
+            return redirect(url_for("tenant.admin_notifications.sms_templates"))
+    return render_template(
+        "admin/notifications/sms_template_form.html", row=row, values=values, errors=errors
+    ), (422 if errors else 200)
+
+
+@bp.post("/sms-templates/<uuid:template_id>/delete", endpoint="sms_template_delete")
+@permission_required(MANAGE)
+def sms_template_delete(template_id: uuid.UUID) -> Any:
+    session = extension.session()
+    sms_templates.delete(session, sms_templates.get(session, template_id))
+    session.commit()
+    flash(gettext("The SMS template is removed."), "success")
+    return redirect(url_for("tenant.admin_notifications.sms_templates"))

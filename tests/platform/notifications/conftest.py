@@ -27,6 +27,7 @@ class Connector:
     def __init__(self) -> None:
         self.sent: list[OutgoingMessage] = []
         self.failures = 0  # how many sends fail from now on
+        self.daily_limit = 1000  # per borrower mobile, as an SMS plugin's setting gives it
 
     def _send(self, message: OutgoingMessage) -> str:
         if self.failures:
@@ -38,7 +39,7 @@ class Connector:
     @hookimpl
     def loandesk_notification_channels(self) -> list[Channel]:
         return [
-            Channel("sms", "短信", "SMS", self._send),
+            Channel("sms", "短信", "SMS", self._send, daily_limit=lambda: self.daily_limit),
             Channel(
                 "email",
                 "邮件",

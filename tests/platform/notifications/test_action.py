@@ -101,3 +101,73 @@ def test_without_an_sms_connector_the_borrower_cannot_be_texted(shop: Desk) -> N
     with pytest.raises(ValidationFailed) as refused:
         save_rule(shop, RULE)
     assert list(refused.value.errors) == ["actions.0.to.channel"]
+
+
+TO_BORROWER_TEMPLATED = {
+    "type": "notify",
+    "to": {"kind": "borrower", "channel": "sms", "field": "customer_id.mobile"},
+    "sms_template": {
+        "key": "app.approved",
+        "params": {"amount": "{{ amount }}", "title": "{{ title }}"},
+    },
+    "urgent": True,
+}
+
+
+def _add_template(shop: Desk) -> None:
+    from loandesk.notifications import sms_templates
+
+    with shop.session() as session:
+        sms_templates.create(session, {
+            "key": "app.approved", "name": "获批", "provider_code": "SMS_1",
+            "text": "{title}：您的借款 {amount} 元已获批准",
+        })  # fmt: skip
+
+
+def test_a_rule_texts_the_borrower_with_an_sms_template(shop: Desk, connector: Connector) -> None:
+    from loandesk.notifications.models import Message
+
+    _add_template(shop)
+    save_rule(shop, {**RULE, "actions": [TO_BORROWER_TEMPLATED]})
+    _application, instance = shop.submit("80000")
+    shop.act("approve", "a", instance)
+    deliver_and_run(shop)
+    with shop.session() as session:
+        row = session.scalars(select(Message)).one()
+        title = row.template_params["title"]
+        assert (row.template_key, row.template_code, list(row.template_params)) == (
+            "app.approved", "SMS_1", ["title", "amount"],
+        )  # fmt: skip
+        assert row.template_params["amount"] == "80000.00" and title
+        assert row.body == f"{title}：您的借款 80000.00 元已获批准"
+    run_job(shop, "core.send_messages")
+    sent = connector.sent[-1]
+    assert sent.template is not None and sent.template.params == (
+        ("title", title), ("amount", "80000.00"),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"key": "nope"}, "actions.0.sms_template.key"),
+        ({"params": {"amount": "{{ amount }}"}}, "actions.0.sms_template.params.title"),
+        ({"params": {"amount": "x", "title": "y", "z": "1"}}, "actions.0.sms_template.params.z"),
+        ({"params": {"amount": "{{ nope }}", "title": "y"}},
+         "actions.0.sms_template.params.amount"),
+    ],
+)  # fmt: skip
+def test_a_wrong_sms_template_is_refused_when_saved(
+    shop: Desk, connector: Connector, change: dict[str, Any], where: str
+) -> None:
+    from loandesk.errors import ValidationFailed
+
+    _add_template(shop)
+    chosen = {**TO_BORROWER_TEMPLATED["sms_template"], **change}  # type: ignore[dict-item]
+    with pytest.raises(ValidationFailed) as refused:
+        save_rule(shop, {**RULE, "actions": [{**TO_BORROWER_TEMPLATED, "sms_template": chosen}]})
+    assert list(refused.value.errors) == [where]
+    email = {**TO_BORROWER_TEMPLATED, "to": {**TO_BORROWER["to"], "channel": "email"}}  # type: ignore[dict-item]
+    with pytest.raises(ValidationFailed) as refused:
+        save_rule(shop, {**RULE, "actions": [email]})
+    assert "actions.0.sms_template" in refused.value.errors  # and the field is no e-mail

@@ -48,6 +48,8 @@ class FakeDysms:
     requests: list[str] = field(default_factory=list)  # OutIds of signed requests
     refused: list[str] = field(default_factory=list)  # error codes answered
     answers: list[str] = field(default_factory=list)
+    # the account's approved templates: TemplateCode -> its variables (``${name}``)
+    templates: dict[str, set[str]] = field(default_factory=lambda: {"SMS_465012345": {"content"}})
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -143,10 +145,19 @@ def _handler(server: FakeDysms) -> type[BaseHTTPRequestHandler]:
                     self._error(400, "MissingParameter", f"{name} is mandatory for this action.")
                     return
             try:
-                json.loads(params.get("TemplateParam", "{}"))
+                variables = json.loads(params.get("TemplateParam", "{}"))
             except ValueError:
                 self._reply(200, {"Code": "isv.INVALID_JSON_PARAM", "Message": "JSON参数不合法",
                                   "RequestId": "req-json"})  # fmt: skip
+                return
+            wanted = server.templates.get(params["TemplateCode"])
+            if wanted is None:
+                self._reply(200, {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "RequestId": "req-t",
+                                  "Message": "该账号下找不到对应模板"})  # fmt: skip
+                return
+            if set(variables) != wanted:
+                self._reply(200, {"Code": "isv.TEMPLATE_MISSING_PARAMETERS", "RequestId": "req-p",
+                                  "Message": "模板变量缺少对应参数值"})  # fmt: skip
                 return
             with server.lock:
                 server.requests.append(params.get("OutId", ""))

@@ -49,6 +49,40 @@ def test_a_message_goes_out_signed_through_the_template_and_its_bizid_is_kept(
     )  # fmt: skip
 
 
+def test_a_templated_message_goes_as_its_template_code_with_its_params(
+    app: Flask, sms: Sms, dysms: FakeDysms
+) -> None:
+    """``sdk.send_sms``: the tenant's template code as TemplateCode and exactly its params as
+    TemplateParam (the server checks them against its approved template); a code Alibaba
+    does not know is refused and tried again."""
+    from loandesk.db import utcnow
+    from tests.helpers import send_templated_sms
+
+    dysms.templates["SMS_465099999"] = {"name", "amount"}
+    template = {"key": "loan.paid", "name": "放款通知", "provider_code": "SMS_465099999",
+                "text": "${name}您好，{name}您的借款 {amount} 元已放款"}  # fmt: skip
+    params = {"amount": "5,000.00", "name": "张三"}
+    send_templated_sms(app, sms.api, sms.tenant.slug, template, params)
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    assert sms.send() == 1
+    sent = dysms.accepted[0]
+    assert {k: sent[k] for k in ("PhoneNumbers", "SignName", "TemplateCode", "OutId")} == {
+        "PhoneNumbers": MOBILE, "SignName": "某某小贷", "TemplateCode": "SMS_465099999",
+        "OutId": "sms:loan.paid",
+    }  # fmt: skip
+    assert sent["TemplateParam"] == '{"name": "张三", "amount": "5,000.00"}'
+    assert sms.outbox()["sms:loan.paid"].body == "$张三您好，张三您的借款 5,000.00 元已放款"
+
+    unknown = {**template, "key": "loan.late", "provider_code": "SMS_1"}
+    send_templated_sms(app, sms.api, sms.tenant.slug, unknown, params)
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    assert sms.send() == 0
+    row = sms.outbox()["sms:loan.late"]
+    assert (row.state, row.last_error) == (
+        "pending", "AliyunSmsError: isv.SMS_TEMPLATE_ILLEGAL: 该账号下找不到对应模板",
+    )  # fmt: skip
+
+
 def test_the_server_refuses_a_tampered_request(sms: Sms, dysms: FakeDysms) -> None:
     """The test server really checks the signature: a request signed with one OutId and sent
     with another is refused (so the success above shows the SDK's signature verified)."""
@@ -224,25 +258,93 @@ def test_enabling_aliyun_while_sms_http_is_enabled_is_refused(
     assert api_b.get("/plugins/sms_aliyun").get_json()["enabled"] is False
 
 
-def test_the_migration_agrees_with_the_models(database_urls) -> None:  # type: ignore[no-untyped-def]
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
+def test_the_daily_limit_tables_of_1_0_are_dropped(database_urls) -> None:  # type: ignore[no-untyped-def]
+    """The core counts now (``notification_daily_counts``): the plugin's own tables are gone."""
+    from sqlalchemy import inspect
 
-    from loandesk.db import Base, make_engine
-
-    tables = {"sms_aliyun_daily_counts", "sms_aliyun_counted_messages"}
-
-    def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
-        return table in tables
+    from loandesk.db import make_engine
 
     engine = make_engine(database_urls.owner_url)
     try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "include_object": include}
-            )
-            assert compare_metadata(context, Base.metadata) == []
-            assert tables <= set(Base.metadata.tables)
+        tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+    assert "notification_daily_counts" in tables
+    assert not {"sms_aliyun_daily_counts", "sms_aliyun_counted_messages"} & tables
+
+
+REFUSED = "callback.refused"
+RECEIPT_TOKEN = "rcpt-Zq81vX3k9Lm2Np4Qr6St8Uv0"
+
+
+def test_delivery_receipts_set_the_messages_delivery_and_a_wrong_token_is_refused(
+    app: Flask,
+    sms: Sms,
+    api_a: ApiClient,
+    tenant_b: TenantFixture,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Alibaba's HTTP batch push of SmsReport, posted to the tenant's receipt URL: each report
+    sets its message's delivery (by BizId); a wrong token is refused and audited, and the token
+    is never shown."""
+    from loandesk.audit.models import AuditEvent
+
+    sms.configure(receipt_token=RECEIPT_TOKEN)
+    sms.notify("ok", "提醒一")
+    sms.now = NOW + timedelta(seconds=1)
+    sms.notify("lost", "提醒二", OTHER)
+    assert sms.send() == 2
+    outbox = sms.outbox()
+    delivered, lost = outbox["ok"].provider_id, outbox["lost"].provider_id
+    reports = [
+        {"phone_number": MOBILE, "send_time": "2025-03-03 10:00:00",
+         "report_time": "2025-03-03 10:00:05", "success": True, "err_code": "DELIVERED",
+         "err_msg": "用户接收成功", "sms_size": "1", "biz_id": delivered, "out_id": "ok"},
+        {"phone_number": OTHER, "send_time": "2025-03-03 10:00:01",
+         "report_time": "2025-03-03 10:01:00", "success": False, "err_code": "MK:0001",
+         "err_msg": f"{OTHER} 停机", "sms_size": "1", "biz_id": lost, "out_id": "lost"},
+        {"phone_number": OTHER, "send_time": "2025-03-03 10:00:01",
+         "report_time": "2025-03-03 10:01:00", "success": True, "err_code": "DELIVERED",
+         "err_msg": "用户接收成功", "sms_size": "1", "biz_id": "another^0", "out_id": "x"},
+    ]  # fmt: skip
+    web = app.test_client()
+    url = f"/t/{sms.tenant.slug}/sms-aliyun/receipts/{RECEIPT_TOKEN}"
+    with caplog.at_level("DEBUG"):
+        answer = web.post(url, json=reports)
+        assert (answer.status_code, answer.get_json()) == (200, {"code": 0, "msg": "成功"})
+        forged = web.post(url[:-1] + "X", json=[{**reports[1], "biz_id": delivered}])
+        garbled = web.post(url, data=b"<xml/>", content_type="application/json")
+        elsewhere = web.post(f"/t/{tenant_b.slug}/sms-aliyun/receipts/{RECEIPT_TOKEN}", json=[])
+    assert (forged.status_code, garbled.status_code, elsewhere.status_code) == (403, 400, 404)
+
+    outbox = sms.outbox()
+    ok, failed = outbox["ok"], outbox["lost"]
+    assert (ok.delivery, ok.delivered_at, ok.delivery_detail) == (
+        "delivered", NOW + timedelta(seconds=5), "DELIVERED: 用户接收成功",
+    )  # fmt: skip
+    assert (failed.delivery, failed.delivery_detail) == ("undelivered", "MK:0001: 139****5678 停机")
+    logged = api_a.get(f"/notifications/messages/{ok.id}").get_json()
+    assert (logged["delivery"], logged["delivered_at"]) == (
+        "delivered",
+        "2025-03-03T02:00:05+00:00",
+    )
+    with tenant_session(app, sms.tenant.slug) as session:
+        refused = [
+            (e.record_type, e.record_id, e.diff["reason"])
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "callback.refused")
+            )
+        ]
+        audit = [json.dumps(e.diff, default=str) for e in session.scalars(select(AuditEvent))]
+    assert refused == [
+        ("delivery_receipt", "sms_aliyun", "wrong receipt token"),
+        ("delivery_receipt", "sms_aliyun", "not a JSON array of reports"),
+    ]
+    shown = api_a.get("/plugins/sms_aliyun").get_json()
+    assert "receipt_token" in shown["secrets_set"] and "receipt_token" not in shown["settings"]
+    admin = app.test_client()
+    web_login(admin, sms.tenant)
+    page = admin.get(f"/t/{sms.tenant.slug}/admin/plugins/sms_aliyun/settings")
+    assert page.status_code == 200 and "回执令牌" in page.get_data(as_text=True)
+    for text in (caplog.text, json.dumps(shown), page.get_data(as_text=True), *audit):
+        assert RECEIPT_TOKEN not in text and MOBILE not in text

@@ -7,12 +7,11 @@ the plugin has no ``sms`` channel; the settings are checked and the secret never
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from loandesk.sdk import Channel, PluginInfo, hookimpl
 from tests.helpers import ApiClient, TenantFixture, web_login
@@ -44,6 +43,33 @@ def test_a_borrower_message_reaches_the_gateway_rendered_signed_and_once(
     assert gateway.requests == ["loan:1:approved"]
     row = sms.outbox()["loan:1:approved"]
     assert (row.state, row.attempts, row.provider_id, row.last_error) == ("sent", 1, "gw-1", "")
+
+
+def test_a_templated_message_gives_the_gateway_its_code_params_and_text(
+    app: Flask, sms: Sms, gateway: FakeGateway
+) -> None:
+    """``{{template}}`` is the template's code, ``{{params}}`` its params as a JSON object (in
+    placeholder order), ``{{content}}`` the rendered text; free text gets "" and {}."""
+    from loandesk.db import utcnow
+    from tests.helpers import send_templated_sms
+
+    body = {"to": "{{mobile}}", "text": "{{content}}", "tpl": "{{template}}",
+            "vars": "{{params}}", "raw": "p={{params}}"}  # fmt: skip
+    sms.configure(prepend_signature=False, body_template=json.dumps(body))
+    template = {"key": "loan.paid", "name": "放款通知", "provider_code": "T-88",
+                "text": "{name}您好，您的借款 {amount} 元已放款"}  # fmt: skip
+    send_templated_sms(app, sms.api, sms.tenant.slug, template, {"amount": "5,000", "name": "张三"})
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    sms.notify("free", "自由文本")
+    assert sms.send() == 2
+    assert gateway.accepted == [
+        {
+            "to": MOBILE, "text": "张三您好，您的借款 5,000 元已放款", "tpl": "T-88",
+            "vars": {"name": "张三", "amount": "5,000"},
+            "raw": 'p={"name": "张三", "amount": "5,000"}',
+        },
+        {"to": MOBILE, "text": "自由文本", "tpl": "", "vars": {}, "raw": "p={}"},
+    ]  # fmt: skip
 
 
 def test_the_example_in_the_docs_renders_and_signs_as_documented() -> None:
@@ -159,70 +185,19 @@ def test_each_mobile_gets_at_most_the_daily_limit_per_local_day(
     sms.notify("next-day", "次日提醒", urgent=True)
     assert sms.send() == 1 and sms.outbox()["next-day"].state == "sent"
 
-    from loandesk_sms_http.models import DailyCount
+    from loandesk.notifications.models import DailyCount
 
     with tenant_session(app, sms.tenant.slug) as session:
-        counts = {(c.mobile_hash, c.day): c.sent for c in session.scalars(select(DailyCount))}
+        counts = {
+            (c.channel, c.address_hash, c.day): c.sent for c in session.scalars(select(DailyCount))
+        }
         hashed = pii.for_current_tenant().search_hash("mobile", MOBILE)
         other = pii.for_current_tenant().search_hash("mobile", OTHER)
     assert counts == {
-        (hashed, date(2025, 3, 3)): 2,
-        (other, date(2025, 3, 3)): 1,
-        (hashed, date(2025, 3, 4)): 1,
+        ("sms", hashed, date(2025, 3, 3)): 2,
+        ("sms", other, date(2025, 3, 3)): 1,
+        ("sms", hashed, date(2025, 3, 4)): 1,
     }
-    assert all(MOBILE not in h and OTHER not in h for h, _day in counts)
-
-
-def test_senders_at_once_never_pass_the_limit_together(app: Flask, sms: Sms) -> None:
-    from loandesk_sms_http import quota
-    from loandesk_sms_http.models import CountedMessage, DailyCount
-
-    from loandesk import sdk
-    from loandesk.tenancy import service, use
-
-    with tenant_session(app, sms.tenant.slug) as session:
-        tenant = service.get_by_slug(session, sms.tenant.slug).ref()
-    senders, start, results = 8, threading.Barrier(8), []
-
-    def sender(number: int) -> None:
-        with app.app_context(), use(tenant):
-            start.wait()
-            with sdk.transaction() as session:
-                taken = quota.count(
-                    session, message_key=f"m{number}", mobile_hash="h" * 64,
-                    day=date(2025, 3, 3), limit=3,
-                )  # fmt: skip
-            results.append(taken)
-
-    threads = [threading.Thread(target=sender, args=(n,)) for n in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results) == [False] * 5 + [True] * 3
-    with tenant_session(app, sms.tenant.slug) as session:
-        assert session.scalar(select(DailyCount.sent)) == 3
-        assert session.scalar(select(func.count()).select_from(CountedMessage)) == 3
-
-
-def test_old_counts_are_forgotten_by_the_nightly_job(app: Flask, sms: Sms) -> None:
-    from loandesk_sms_http import quota
-    from loandesk_sms_http.models import CountedMessage, DailyCount
-
-    from loandesk import sdk
-    from loandesk.jobs.runtime import execute
-
-    days = [date(2025, 2, 28), date(2025, 3, 2), date(2025, 3, 3)]
-    with tenant_session(app, sms.tenant.slug):
-        for day in days:
-            with sdk.transaction() as session:
-                quota.count(session, message_key=str(day), mobile_hash="h" * 64, day=day, limit=9)
-    execute(app, "job-f", "sms_http.forget_old_counts", sms.tenant_id, (), 1, lambda _d, _t: None)
-    with tenant_session(app, sms.tenant.slug) as session:
-        assert sorted(session.scalars(select(DailyCount.day))) == days[1:]
-        assert sorted(session.scalars(select(CountedMessage.message_key))) == [
-            "2025-03-02", "2025-03-03",
-        ]  # fmt: skip
 
 
 def test_a_tenant_without_the_plugin_has_no_sms_channel(
@@ -325,25 +300,16 @@ def test_two_sms_plugins_can_be_installed_and_a_tenant_enables_one(
         host.contributions.pop("othersms", None)
 
 
-def test_the_migration_agrees_with_the_models(database_urls) -> None:  # type: ignore[no-untyped-def]
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
+def test_the_daily_limit_tables_of_1_0_are_dropped(database_urls) -> None:  # type: ignore[no-untyped-def]
+    """The core counts now (``notification_daily_counts``): the plugin's own tables are gone."""
+    from sqlalchemy import inspect
 
-    from loandesk.db import Base, make_engine
-
-    tables = {"sms_http_daily_counts", "sms_http_counted_messages"}
-
-    def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
-        return table in tables
+    from loandesk.db import make_engine
 
     engine = make_engine(database_urls.owner_url)
     try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "include_object": include}
-            )
-            assert compare_metadata(context, Base.metadata) == []
-            assert tables <= set(Base.metadata.tables)
+        tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+    assert "notification_daily_counts" in tables
+    assert not {"sms_http_daily_counts", "sms_http_counted_messages"} & tables

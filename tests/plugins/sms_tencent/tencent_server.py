@@ -37,6 +37,8 @@ class FakeTencent:
     endpoint: str = ""
     bodies: list[dict[str, Any]] = field(default_factory=list)  # signed SendSms bodies
     answers: list[str] = field(default_factory=list)
+    # the application's approved templates: TemplateId -> how many variables ({1}, {2}...)
+    templates: dict[str, int] = field(default_factory=lambda: {"449739": 1})
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -124,6 +126,16 @@ def _handler(server: FakeTencent) -> type[BaseHTTPRequestHandler]:
                 server.bodies.append(request)
                 answer = server.answers.pop(0) if server.answers else "Ok"
             phone = request["PhoneNumberSet"][0]
+            variables = server.templates.get(str(request.get("TemplateId")))
+            if variables is None:
+                self._error("FailedOperation.TemplateIncorrectOrUnapproved", "template not found")
+                return
+            if len(request.get("TemplateParamSet") or []) != variables:
+                self._error(
+                    "FailedOperation.TemplateParamSetNotMatchApprovedTemplate",
+                    "request content does not match the approved template",
+                )
+                return
             if answer == "silent":
                 server.release.wait(10)
                 return

@@ -52,6 +52,42 @@ def test_a_borrower_message_goes_out_signed_with_its_serial_number_kept(
     assert (row.state, row.attempts, row.provider_id, row.last_error) == ("sent", 1, "2433:1", "")
 
 
+def test_a_templated_message_goes_as_its_template_id_with_params_in_placeholder_order(
+    app: Flask, sms: Sms, gateway: FakeTencent
+) -> None:
+    """``sdk.send_sms``: TemplateId is the tenant's template's code and TemplateParamSet its
+    params in the order its placeholders first appear (Tencent's {1}, {2}, ...); the server
+    refuses a set that does not match its approved template."""
+    from loandesk.db import utcnow
+    from tests.helpers import send_templated_sms
+
+    gateway.templates["2233"] = 3
+    template = {"key": "loan.due", "name": "到期提醒", "provider_code": "2233",
+                "text": "{name}您好，您的 {amount} 元将于 {date} 到期。{name}"}  # fmt: skip
+    params = {"date": "3月9日", "amount": "1,200.00", "name": "张三"}
+    send_templated_sms(app, sms.api, sms.tenant.slug, template, params)
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    assert sms.send() == 1
+    assert gateway.bodies == [
+        {
+            "PhoneNumberSet": [f"+86{MOBILE}"],
+            "SmsSdkAppId": "1400006666",
+            "SignName": "某某小贷",
+            "TemplateId": "2233",
+            "TemplateParamSet": ["张三", "1,200.00", "3月9日"],
+            "SessionContext": "sms:loan.due",
+        }
+    ]
+    gateway.templates["2233"] = 2  # the firm registered it with fewer variables
+    send_templated_sms(app, sms.api, sms.tenant.slug, {**template, "key": "loan.due2"}, params)
+    sms.now = utcnow()  # sdk.send_sms queued it at the real time
+    assert sms.send() == 0
+    assert sms.outbox()["sms:loan.due2"].last_error == (
+        "TencentSmsError: FailedOperation.TemplateParamSetNotMatchApprovedTemplate: "
+        "request content does not match the approved template"
+    )
+
+
 def test_the_server_refuses_a_request_signed_with_another_key(gateway: FakeTencent) -> None:
     """The test server really checks the signature: the SDK's request with another SecretKey
     meets the documented error (so the other tests' successes mean a correct signature)."""
@@ -66,7 +102,7 @@ def test_the_server_refuses_a_request_signed_with_another_key(gateway: FakeTence
     profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=gateway.endpoint))
     request = models.SendSmsRequest()
     request.PhoneNumberSet = [f"+86{MOBILE}"]
-    request.SmsSdkAppId, request.SignName, request.TemplateId = "1", "签名", "2"
+    request.SmsSdkAppId, request.SignName, request.TemplateId = "1", "签名", "449739"
     request.TemplateParamSet = ["x"]
     answers = []
     for secret in (WRONG, SECRET):
@@ -266,25 +302,67 @@ def test_phone_numbers_take_the_mainland_prefix() -> None:
     assert phone_number("+85261234567") == "+85261234567"
 
 
-def test_the_migration_agrees_with_the_models(database_urls) -> None:  # type: ignore[no-untyped-def]
-    from alembic.autogenerate import compare_metadata
-    from alembic.runtime.migration import MigrationContext
+def test_the_daily_limit_tables_of_1_0_are_dropped(database_urls) -> None:  # type: ignore[no-untyped-def]
+    """The core counts now (``notification_daily_counts``): the plugin's own tables are gone."""
+    from sqlalchemy import inspect
 
-    from loandesk.db import Base, make_engine
-
-    tables = {"sms_tencent_daily_counts", "sms_tencent_counted_messages"}
-
-    def include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
-        return table in tables
+    from loandesk.db import make_engine
 
     engine = make_engine(database_urls.owner_url)
     try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "include_object": include}
-            )
-            assert compare_metadata(context, Base.metadata) == []
-            assert tables <= set(Base.metadata.tables)
+        tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+    assert "notification_daily_counts" in tables
+    assert not {"sms_tencent_daily_counts", "sms_tencent_counted_messages"} & tables
+
+
+REFUSED = "callback.refused"
+RECEIPT_TOKEN = "rcpt-Tc81vX3k9Lm2Np4Qr6St8Uv0"
+
+
+def test_status_callbacks_set_the_messages_delivery_and_a_wrong_token_is_refused(
+    app: Flask, sms: Sms, api_a: ApiClient
+) -> None:
+    """Tencent's status callback posted to the tenant's receipt URL: each status sets its
+    message's delivery (by SerialNo); a wrong token is refused and audited."""
+    from loandesk.audit.models import AuditEvent
+
+    sms.configure(receipt_token=RECEIPT_TOKEN)
+    sms.notify("ok", "提醒一")
+    sms.now = NOW + timedelta(seconds=1)
+    sms.notify("lost", "提醒二", OTHER)
+    assert sms.send() == 2
+    outbox = sms.outbox()
+    statuses = [
+        {"user_receive_time": "2025-03-03 10:00:04", "nationcode": "86", "mobile": MOBILE,
+         "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功",
+         "sid": outbox["ok"].provider_id},
+        {"user_receive_time": "2025-03-03 10:02:00", "nationcode": "86", "mobile": OTHER,
+         "report_status": "FAIL", "errmsg": "MN:0001", "description": "空号",
+         "sid": outbox["lost"].provider_id},
+    ]  # fmt: skip
+    web = app.test_client()
+    url = f"/t/{sms.tenant.slug}/sms-tencent/receipts/{RECEIPT_TOKEN}"
+    answer = web.post(url, json=statuses)
+    assert (answer.status_code, answer.get_json()) == (200, {"result": 0, "errmsg": "OK"})
+    forged = web.post(f"/t/{sms.tenant.slug}/sms-tencent/receipts/guess", json=statuses[:1])
+    garbled = web.post(url, json=[{"sid": "x", "report_status": "MAYBE"}])
+    assert (forged.status_code, garbled.status_code) == (403, 400)
+
+    outbox = sms.outbox()
+    ok, failed = outbox["ok"], outbox["lost"]
+    assert (ok.delivery, ok.delivered_at, ok.delivery_detail) == (
+        "delivered", NOW + timedelta(seconds=4), "DELIVRD: 用户短信送达成功",
+    )  # fmt: skip
+    assert (failed.delivery, failed.delivery_detail) == ("undelivered", "MN:0001: 空号")
+    page = api_a.get("/notifications/messages?state=sent").get_json()["items"]
+    assert sorted(m["delivery"] for m in page) == ["delivered", "undelivered"]
+    with tenant_session(app, sms.tenant.slug) as session:
+        refused = [
+            e.diff["reason"]
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "callback.refused")
+            )
+        ]
+    assert refused == ["wrong receipt token", "a status without report_status or sid"]
