@@ -41,6 +41,9 @@ from loandesk.automations.outbound import url_problem as outbound_url_problem
 from loandesk.automations.rules import ActionType
 from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.callbacks import record_refused as audit_refused_callback
+from loandesk.connectors import Connector, ConnectorTestFailed
+from loandesk.connectors.status import failed as connector_failed
+from loandesk.connectors.status import succeeded as connector_succeeded
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
@@ -641,6 +644,8 @@ __all__ = [
     "Channel",
     "Clean",
     "Conflict",
+    "Connector",
+    "ConnectorTestFailed",
     "ContactPerson",
     "CustomValues",
     "Dataset",
@@ -734,6 +739,8 @@ __all__ = [
     "check_public_form",
     "clear_personal",
     "compile_expression",
+    "connector_failed",
+    "connector_succeeded",
     "create_todo",
     "credit_connectors",
     "csrf_exempt",

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from loandesk.automations.rules import ActionType
     from loandesk.bundle.contract import BundleFile
+    from loandesk.connectors import Connector
     from loandesk.events import EventHandler, EventType
     from loandesk.fields import RecordType
     from loandesk.fields.forms import Form
@@ -457,6 +458,22 @@ def loandesk_signature_providers() -> list[Any]:
     法大大) wins over the contracts plugin's built-in click-to-sign, which is marked
     ``trylast``. A connector reads its credentials from its own settings
     (``sdk.plugin_settings``); return an empty list while they are not filled in."""
+
+
+# --- connectors (per tenant) -----------------------------------------------------------------
+
+
+@hookspec
+def loandesk_connectors() -> list[Connector] | None:
+    """The providers outside LoanDesk the plugin talks to (``sdk.Connector``: ``key`` as
+    ``<plugin>`` or ``<plugin>.<name>``, labels, ``plugin``, ``test(session)`` and the
+    notification ``channels`` it gives), called for the current tenant's enabled plugins when
+    Administration → Connectors (连接器) is shown, an admin tests one, and the outbox records a
+    send. ``test`` makes one harmless real call with the tenant's saved settings (a token, an
+    SMTP login, a query that moves nothing) and returns a short detail or raises with a clear
+    message without secrets. Outcomes of sends through ``channels`` are recorded by the core;
+    record other calls with ``sdk.connector_succeeded(key)`` / ``sdk.connector_failed(key,
+    error)``. Return None (or an empty list) to declare none."""
 
 
 # --- tenant bundles (start-up) ----------------------------------------------------------------
