@@ -40,6 +40,22 @@ def loandesk_notification_channels() -> list[sdk.Channel]:
 
 
 @sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_sms_http.channel import test
+
+    return [
+        sdk.Connector(
+            "sms_http",
+            "短信网关（HTTP）",
+            "SMS gateway (HTTP)",
+            "sms_http",
+            test,
+            channels=("sms",),
+        )
+    ]
+
+
+@sdk.hookimpl
 def loandesk_jobs() -> list[sdk.JobSpec]:
     from loandesk_sms_http.channel import forget_old_counts
 

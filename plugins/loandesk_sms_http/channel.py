@@ -42,6 +42,11 @@ def send(message: sdk.OutgoingMessage) -> str:
         raise gateway.GatewayError(sdk.scrub_personal(str(problem))) from None
 
 
+def test(session: object) -> str:
+    """The connector's test: the gateway URL probed (``gateway.probe``), nothing sent."""
+    return gateway.probe(_gateway(_settings()))
+
+
 def _gateway(settings: dict[str, Any]) -> gateway.Gateway:
     return gateway.Gateway(
         url=settings["gateway_url"],
