@@ -79,8 +79,9 @@ def query_template(account: Account, template_code: str) -> str:
     if code != "OK" or body is None:
         message = str(body.message or "") if body is not None else ""
         raise AliyunSmsError(str(_error(code or "no code", message, account)))
-    state = TEMPLATE_STATES.get(body.template_status or -1, str(body.template_status))
-    if body.template_status != 1:
+    status = body.template_status
+    state = TEMPLATE_STATES.get(status, str(status)) if status is not None else "unknown"
+    if status != 1:
         raise AliyunSmsError(f"template {template_code} is {state}")
     return f"template {template_code} is {state}"
 

@@ -1,6 +1,7 @@
 """Recording how a tenant's connectors fare: ``succeeded`` / ``failed`` write the connector's
-row in their own short transaction, so a caller that rolls back still leaves the record, and
-never raise (a record that cannot be written is logged, the caller's work goes on).
+row in their own short transaction, so a caller that rolls back still leaves the record (on
+SQLite, whose one writer at a time is the caller while it holds uncommitted writes, right
+after the caller's transaction ends), and never raise (a record that cannot be written is logged, the caller's work goes on).
 
 An error is kept as the admin will read it: every secret setting of the connector's plugin
 (and, for ``webhooks``, the tenant's webhook signing secret) replaced by ``***`` — as text
@@ -11,16 +12,18 @@ to stored errors), on one line, cut to 500 characters."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from loandesk.connectors.models import ConnectorStatus
 from loandesk.db import utcnow, uuid7
 from loandesk.pii.logfilter import scrub as scrub_personal
-from loandesk.tenancy.context import current_id
+from loandesk.tenancy.context import current, current_id, use
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,8 @@ WEBHOOKS = "webhooks"
 ERROR_LENGTH = 500
 DETAIL_LENGTH = 300
 _SHORTEST_SECRET = 4  # shorter values would mask ordinary words
+_DEFERRED = "loandesk.connectors.deferred"
+_LISTENING = "loandesk.connectors.listening"
 
 
 def secret_values(session: Session, key: str) -> list[str]:
@@ -85,6 +90,46 @@ def failed(key: str, error: BaseException | str) -> None:
 
 
 def _write(key: str, *, error: str | None, detail: str) -> None:
+    """Now, or on SQLite while the caller's session holds the database's write lock (it has
+    written and not committed), as soon as the caller's transaction ends, committed or not."""
+    from loandesk import extension
+
+    caller = extension.get().db.session()
+    if _holds_write_lock(caller):
+        tenant = current()  # the caller's block may have left its tenant when it rolls back
+
+        def later() -> None:
+            with use(tenant):
+                _write_now(key, error=error, detail=detail)
+
+        _after_transaction(caller, later)
+    else:
+        _write_now(key, error=error, detail=detail)
+
+
+def _holds_write_lock(session: Session) -> bool:
+    if not session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return False  # PostgreSQL: another connection writes this row without waiting
+    dbapi = session.connection().connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", False))
+
+
+def _after_transaction(session: Session, write: Callable[[], None]) -> None:
+    session.info.setdefault(_DEFERRED, []).append(write)
+    if session.info.get(_LISTENING):
+        return
+    session.info[_LISTENING] = True
+
+    def ended(ending: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:
+            return  # a savepoint or a subtransaction: the lock is still held
+        for deferred in ending.info.pop(_DEFERRED, []):
+            deferred()
+
+    sa_event.listen(session, "after_transaction_end", ended)
+
+
+def _write_now(key: str, *, error: str | None, detail: str) -> None:
     from loandesk import extension
 
     try:

@@ -53,12 +53,15 @@ def test_sends_through_a_channel_are_recorded_against_its_connector(
 def test_a_caller_that_rolls_back_still_leaves_the_record(
     app: Flask, sms: Sms, tenant_a: TenantFixture
 ) -> None:
-    from loandesk import sdk
+    from loandesk import audit, sdk
 
     with pytest.raises(RuntimeError):
-        with tenant_session(app, tenant_a.slug):
+        with tenant_session(app, tenant_a.slug) as session:
+            audit.record(session, "test.write", "test", "1")  # the caller holds a write
+            session.flush()
             sdk.connector_failed("sms_http", f"refused key {SECRET} for {MOBILE}")
             raise RuntimeError("the caller's transaction rolls back")
+    assert audits(app, tenant_a.slug, "test.write") == []
     _state, _detail, error = status_rows(app, tenant_a.slug)["sms_http"]
     assert error == "refused key *** for 138****8000"
 
