@@ -1,7 +1,8 @@
 """Recording how a tenant's connectors fare: ``succeeded`` / ``failed`` write the connector's
 row in their own short transaction, so a caller that rolls back still leaves the record (on
 SQLite, whose one writer at a time is the caller while it holds uncommitted writes, right
-after the caller's transaction ends), and never raise (a record that cannot be written is logged, the caller's work goes on).
+after the caller's transaction ends), and never raise (a record that cannot be written is
+logged, the caller's work goes on).
 
 An error is kept as the admin will read it: every secret setting of the connector's plugin
 (and, for ``webhooks``, the tenant's webhook signing secret) replaced by ``***`` — as text
