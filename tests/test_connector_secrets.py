@@ -31,6 +31,7 @@ from tests.helpers import ApiClient, TenantFixture, csrf_from, tenant_session, w
 from tests.platform.automations.receiver import receiver
 from tests.plugins.contracts.conftest import Office, office  # noqa: F401
 from tests.plugins.customers.conftest import firm  # noqa: F401
+from tests.plugins.email.conftest import certificates  # noqa: F401
 from tests.plugins.esign_cn import test_esign_cn
 from tests.plugins.esign_cn.test_esign_cn import Esign, _callback, esign  # noqa: F401
 from tests.plugins.repayment.conftest import desk  # noqa: F401
@@ -330,16 +331,6 @@ def connector_plugins(app: Flask) -> dict[str, frozenset[str]]:
         if info.secret_fields() or host.notification_channels([name]):
             found[name] = info.secret_fields()
     return {n: f for n, f in found.items() if n not in NOT_CONNECTORS}
-
-
-@pytest.fixture
-def certificates(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from tests.plugins.email.smtp_server import make_certificates
-
-    made = make_certificates(tmp_path)
-    monkeypatch.setenv("SSL_CERT_FILE", str(made.authority))
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
-    return made
 
 
 @pytest.fixture

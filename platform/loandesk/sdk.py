@@ -42,6 +42,7 @@ from loandesk.automations.rules import ActionType
 from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.callbacks import record_refused as audit_refused_callback
 from loandesk.connectors import Connector, ConnectorTestFailed
+from loandesk.connectors.probe import reachable as connector_reachable
 from loandesk.connectors.status import failed as connector_failed
 from loandesk.connectors.status import succeeded as connector_succeeded
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
@@ -740,6 +741,7 @@ __all__ = [
     "clear_personal",
     "compile_expression",
     "connector_failed",
+    "connector_reachable",
     "connector_succeeded",
     "create_todo",
     "credit_connectors",

@@ -87,16 +87,10 @@ def query(subject: Subject, settings: Mapping[str, Any]) -> dict[str, Value]:
     return normalise(answer.status, answer.content)
 
 
-DOWN = frozenset({500, 502, 503, 504})  # the server, or the proxy before it, is failing
-
-
 def probe(session: object) -> str:
     """The connector's test. The bureau's API has one call, a query, which costs money and
-    needs a borrower's consent; so the test only shows that ``bureau_url`` answers (DNS,
-    TLS, firewall): a ``HEAD`` request without key or body, under the installation's outbound
-    policy. ``ConnectorError`` when it does not answer or fails (5xx)."""
-    import requests
-
+    needs a borrower's consent; so the test only shows that ``bureau_url`` answers: a
+    ``HEAD`` without key or body, under the installation's outbound policy."""
     settings = sdk.plugin_settings("credit")
     url = str(settings.get("bureau_url") or "")
     if not url or not settings.get("api_key") or not settings.get("secret_key"):
@@ -104,15 +98,8 @@ def probe(session: object) -> str:
     if problem := sdk.outbound_url_problem(url, sdk.OutboundPolicy.of_app()):
         raise ConnectorError(f"the bureau's URL is not allowed: {problem}")
     timeout = float(settings.get("timeout_seconds") or 10)
-    try:
-        answer = requests.head(url, timeout=timeout, allow_redirects=False)
-    except requests.Timeout:
-        raise ConnectorError(f"no answer within {timeout:g} s") from None
-    except requests.RequestException as error:
-        raise ConnectorError(f"the bureau cannot be reached ({type(error).__name__})") from None
-    if answer.status_code in DOWN:  # 501 (no HEAD) and 4xx still mean a server answers
-        raise ConnectorError(f"the bureau answers HTTP {answer.status_code}")
-    return f"the bureau answers (HTTP {answer.status_code}); the key is checked by each query"
+    answered = sdk.connector_reachable(url, timeout, "the bureau")
+    return f"{answered}; the key is checked by each query"
 
 
 def normalise(status: int, content: bytes) -> dict[str, Value]:

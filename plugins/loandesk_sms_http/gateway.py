@@ -73,25 +73,6 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
 
 
-DOWN = frozenset({500, 502, 503, 504})  # the server, or the proxy before it, is failing
-
-
-def probe(gateway: Gateway) -> str:
-    """The connector's test: a ``HEAD`` request to the gateway URL, which sends nothing and
-    carries no key. The gateway's API has no call that checks the account and key without
-    sending; this shows that the URL answers (TLS, DNS, firewall). ``GatewayError`` when
-    nothing answers or the gateway fails (5xx)."""
-    try:
-        answer = requests.head(gateway.url, timeout=gateway.timeout, allow_redirects=False)
-    except requests.Timeout:
-        raise GatewayError(f"no answer within {gateway.timeout} s") from None
-    except requests.RequestException as problem:
-        raise GatewayError(f"the gateway cannot be reached ({type(problem).__name__})") from None
-    if answer.status_code in DOWN:  # 501 (no HEAD) and 4xx still mean a server answers
-        raise GatewayError(f"the gateway answers HTTP {answer.status_code}")
-    return f"the gateway answers (HTTP {answer.status_code}); the key is checked by each send"
-
-
 def post(gateway: Gateway, body: bytes, *, timestamp: str, key: str) -> str:
     """Send one message; the gateway's id for it (empty without ``id_field``).
     ``GatewayError`` when the gateway did not take it."""
