@@ -93,10 +93,10 @@ def run_test(session: Session, key: str) -> Listed:
     except Exception as problem:
         log.info("connector %s test failed: %s", key, type(problem).__name__)
         error = str(problem) or type(problem).__name__
-        session.rollback()  # a test writes nothing the admin asked for
+        session.rollback()  # a failed test leaves nothing half-written
         status.failed(key, error)
     else:
-        session.rollback()
+        session.commit()  # what the test needed (the tenant's first webhook secret) stays
         status.succeeded(key, detail)
     row = session.scalar(
         select(ConnectorStatus)
