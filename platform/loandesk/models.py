@@ -4,6 +4,7 @@ from loandesk.audit.models import AuditEvent, AuditHead
 from loandesk.auth.models import ApiClient, ApiToken, RecoveryCode, User
 from loandesk.auth.sso_models import SsoConfig, UserIdentity
 from loandesk.automations.models import AutomationRule, RuleFiring
+from loandesk.connectors.models import ConnectorStatus
 from loandesk.events import EventBacklog, EventDelivery, OutboxEvent
 from loandesk.fields.models import FieldDefinition, FieldSearchValue, FormSection, FormVersion
 from loandesk.fields.saved_views import ListView
@@ -41,6 +42,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "AutomationRule",
+    "ConnectorStatus",
     "Dashboard",
     "DataRequest",
     "DataRequestChange",

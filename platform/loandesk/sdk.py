@@ -44,6 +44,10 @@ from loandesk.automations.rules import ActionType
 from loandesk.automations.templates import problems as template_problems
 from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.callbacks import record_refused as audit_refused_callback
+from loandesk.connectors import Connector, ConnectorTestFailed
+from loandesk.connectors.probe import reachable as connector_reachable
+from loandesk.connectors.status import failed as connector_failed
+from loandesk.connectors.status import succeeded as connector_succeeded
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
@@ -774,6 +778,8 @@ __all__ = [
     "Channel",
     "Clean",
     "Conflict",
+    "Connector",
+    "ConnectorTestFailed",
     "ContactPerson",
     "CustomValues",
     "Dataset",
@@ -872,6 +878,9 @@ __all__ = [
     "check_public_form",
     "clear_personal",
     "compile_expression",
+    "connector_failed",
+    "connector_reachable",
+    "connector_succeeded",
     "create_todo",
     "credit_connectors",
     "csrf_exempt",

@@ -75,6 +75,13 @@ def loandesk_credit_connectors() -> list[Any]:
 
 
 @sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_credit.bureau import BUREAU, probe
+
+    return [sdk.Connector(BUREAU.key, BUREAU.label_zh, BUREAU.label_en, "credit", probe)]
+
+
+@sdk.hookimpl
 def loandesk_permissions() -> list[sdk.Permission]:
     return [
         sdk.Permission(

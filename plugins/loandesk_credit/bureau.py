@@ -87,6 +87,21 @@ def query(subject: Subject, settings: Mapping[str, Any]) -> dict[str, Value]:
     return normalise(answer.status, answer.content)
 
 
+def probe(session: object) -> str:
+    """The connector's test. The bureau's API has one call, a query, which costs money and
+    needs a borrower's consent; so the test only shows that ``bureau_url`` answers: a
+    ``HEAD`` without key or body, under the installation's outbound policy."""
+    settings = sdk.plugin_settings("credit")
+    url = str(settings.get("bureau_url") or "")
+    if not url or not settings.get("api_key") or not settings.get("secret_key"):
+        raise ConnectorError("the bureau's URL, API key and secret key are not all set")
+    if problem := sdk.outbound_url_problem(url, sdk.OutboundPolicy.of_app()):
+        raise ConnectorError(f"the bureau's URL is not allowed: {problem}")
+    timeout = float(settings.get("timeout_seconds") or 10)
+    answered = sdk.connector_reachable(url, timeout, "the bureau")
+    return f"{answered}; the key is checked by each query"
+
+
 def normalise(status: int, content: bytes) -> dict[str, Value]:
     """The variables of the bureau's answer; ``ConnectorError`` for a refusal or an answer
     that does not follow the spec."""

@@ -144,8 +144,10 @@ def query(
         variables = chosen.query(subject, sdk.plugin_settings(chosen.plugin))
     except ConnectorError as problem:
         row.status, row.cost, row.error = "failed", Decimal("0.00"), str(problem)[:500]
+        sdk.connector_failed(chosen.key, problem)  # kept even though the caller rolls back
     else:
         row.status, row.cost, row.variables = "ok", Decimal(config["cost_per_query"]), variables
+        sdk.connector_succeeded(chosen.key, "the provider answered a query")
     row.duration_ms = int((time.monotonic() - started) * 1000)
     session.add(row)
     session.flush()

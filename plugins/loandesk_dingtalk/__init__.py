@@ -78,6 +78,15 @@ def loandesk_sign_in_providers() -> list[sdk.SignInProvider]:
 
 
 @sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_dingtalk.channel import test
+
+    # the group robot has no call that posts nothing: its messages record its state here too
+    return [sdk.Connector("dingtalk", "钉钉", "DingTalk", "dingtalk", test,
+                          channels=("dingtalk.work",))]  # fmt: skip
+
+
+@sdk.hookimpl
 def loandesk_api_blueprints() -> list[ApiBlueprint]:
     from loandesk_dingtalk.api import blp
 

@@ -53,6 +53,16 @@ def send(message: sdk.OutgoingMessage) -> str:
         raise openapi.DingTalkError(clean_error(str(problem), settings)) from None
 
 
+def test(session: object) -> str:
+    """The connector's test: a new access token for the app (``gettoken``), sending nothing."""
+    settings = loaded_settings()
+    try:
+        fresh = openapi.get_token(_app(settings))
+    except (openapi.DingTalkError, openapi.Refused) as problem:
+        raise openapi.DingTalkError(clean_error(str(problem), settings)) from None
+    return f"access token issued, valid for {fresh.expires_in} s"
+
+
 def work_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     """An action card opening the record in LoanDesk when there is a link, otherwise text."""
     title = (message.subject or message.body.strip().split("\n", 1)[0])[:60]

@@ -72,7 +72,9 @@ def run(ctx: Any, params: Mapping[str, Any]) -> Mapping[str, Any]:
             timeout=settings["timeout_seconds"],
         )  # fmt: skip
     except (openapi.DingTalkError, openapi.Refused) as problem:
+        sdk.connector_failed("dingtalk", f"group robot: {problem}")
         raise openapi.DingTalkError(clean_error(str(problem), settings)) from None
+    sdk.connector_succeeded("dingtalk", "group robot took a message")
     return {"sent": True, "msgtype": params.get("msgtype", "text")}
 
 

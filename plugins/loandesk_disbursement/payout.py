@@ -149,12 +149,14 @@ def pay(
         order = get_order(session, order.id, lock=True)
         order.failure_reason = sdk.scrub_personal(str(error))[:500]
         session.commit()
+        sdk.connector_failed(connector_key, error)
         raise sdk.Conflict(
             sdk.N_("The payout channel did not answer; send the payout again later."),
         ) from error
     order = get_order(session, order.id, lock=True)
     apply_result(session, order, _about(result, request.idempotency_key))
     session.commit()
+    sdk.connector_succeeded(connector_key, f"payout answered: {result.status}")
     return order
 
 
@@ -230,14 +232,16 @@ def ask_provider(session: Session, order_id: Any) -> Order:
     connector = sdk.payout_connectors().get(order.method or "")
     if connector is None or not sdk.can_query(connector):
         raise sdk.Conflict(sdk.N_("This payout channel cannot be asked for a payout's result."))
-    order_id, key = order.id, str(order.payout_key)
+    order_id, key, method = order.id, str(order.payout_key), order.method or ""
     session.commit()
     try:
         result = connector.query(key)
     except Exception as error:
+        sdk.connector_failed(method, error)
         raise sdk.Conflict(
             sdk.N_("The payout channel did not answer; ask again later."),
         ) from error
+    sdk.connector_succeeded(method, f"payout query answered: {result.status}")
     order = get_order(session, order_id, lock=True)
     apply_result(session, order, _about(result, key))
     session.commit()

@@ -43,6 +43,14 @@ def loandesk_notification_channels() -> list[sdk.Channel]:
 
 
 @sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_email.channel import test
+
+    return [sdk.Connector("email", "电子邮件（SMTP）", "E-mail (SMTP)", "email", test,
+                          channels=("email",))]  # fmt: skip
+
+
+@sdk.hookimpl
 def loandesk_api_blueprints() -> list[ApiBlueprint]:
     from loandesk_email.api import blp
 

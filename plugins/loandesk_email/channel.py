@@ -24,6 +24,15 @@ def send(message: sdk.OutgoingMessage) -> str:
     return deliver(settings, email)
 
 
+def test(session: object) -> str:
+    """The connector's test: log in to the server and say ``NOOP`` (nothing is sent)."""
+    settings = loaded_settings()
+    try:
+        return smtp.check(server(settings))
+    except smtp.SmtpError as problem:
+        raise smtp.SmtpError(_clean(str(problem), settings)) from None
+
+
 def deliver(settings: dict[str, Any], letter: smtp.Letter) -> str:
     """Send ``letter`` with the tenant's ``settings`` (loaded); errors cleaned for storing."""
     try:

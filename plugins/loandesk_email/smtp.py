@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.errors import HeaderParseError
@@ -101,8 +102,36 @@ def send(server: Server, letter: Letter) -> str:
     ``Refused`` when it refuses the e-mail for good, ``SmtpError`` otherwise."""
     message = build(letter)
     payload = message.as_bytes(policy=POLICY)
+    return _guarded(
+        server, lambda: _exchange(server, letter.sender_address, message["To"].addresses[0],
+                                  payload)
+    )  # fmt: skip
+
+
+def check(server: Server) -> str:
+    """The connectors page's test: connect, ``EHLO``, STARTTLS, the login, ``NOOP`` and
+    ``QUIT``, sending nothing; the server's answer to ``NOOP``. ``SmtpError`` otherwise."""
+
+    def talk() -> str:
+        client = _connect(server)
+        try:
+            _hello(client, server)
+            code, answer = client.noop()
+        except BaseException:
+            client.close()
+            raise
+        _quit(client)
+        if code != 250:
+            raise SmtpError(_said("NOOP", code, answer))
+        return f"login and NOOP accepted: {code} {_text(answer)}"[:200]
+
+    return _guarded(server, talk)
+
+
+def _guarded(server: Server, talk: Callable[[], str]) -> str:
+    """``talk()`` with every failure turned into an ``SmtpError`` with a clear text."""
     try:
-        return _exchange(server, letter.sender_address, message["To"].addresses[0], payload)
+        return talk()
     except SmtpError:
         raise
     except smtplib.SMTPAuthenticationError as problem:

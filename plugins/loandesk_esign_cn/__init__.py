@@ -79,9 +79,11 @@ class EsignProvider:
             )  # fmt: skip
             url = client.sign_url(flow, signer.mobile)
         except EsignError as problem:
+            sdk.connector_failed(KEY, problem)
             raise sdk.DomainError(
                 sdk.N_("e签宝 refused: %(detail)s"), params={"detail": str(problem)}
             ) from None
+        sdk.connector_succeeded(KEY, "sign flow created")
         return sdk.SignatureRequest(reference=flow, signing_url=url)
 
     def handle_callback(
@@ -105,10 +107,41 @@ class EsignProvider:
             return sdk.SignatureOutcome(flow, "pending", detail=str(found.get("action"))[:100])
         state = STATES.get(str(found.get("signFlowStatus")), "pending")
         detail = str(found.get("resultDescription", ""))[:200]
+        sdk.connector_succeeded(KEY, "signed notification received")  # a refused one may be forged
         return sdk.SignatureOutcome(flow, state, detail=detail)  # type: ignore[arg-type]
 
     def fetch_signed(self, session: Any, reference: str) -> bytes:
-        return bytes(_client().signed_pdf(reference))
+        from loandesk_esign_cn.client import EsignError
+
+        try:
+            found = bytes(_client().signed_pdf(reference))
+        except EsignError as problem:
+            sdk.connector_failed(KEY, problem)
+            raise
+        sdk.connector_succeeded(KEY, "signed file downloaded")
+        return found
+
+
+def _test(session: Any) -> str:
+    """The connector's test: an upload slot asked for (``file-upload-url``, signed like every
+    call) for a file that is never uploaded; nothing is signed or sent to anyone."""
+    config = sdk.plugin_settings(KEY)
+    if not config.get("app_id") or not config.get("app_secret"):
+        raise sdk.ConnectorTestFailed("the e签宝 app id and secret are not set")
+    client = _client()
+    empty = b"%PDF-1.4\n%%EOF\n"
+    from loandesk_esign_cn.client import content_md5
+
+    client.call("POST", "/v3/files/file-upload-url", {
+        "contentMd5": content_md5(empty), "contentType": "application/pdf",
+        "fileName": "loandesk-connection-test.pdf", "fileSize": len(empty),
+    })  # fmt: skip
+    return "e签宝 accepted the signed request (an upload slot, nothing uploaded)"
+
+
+@sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    return [sdk.Connector(KEY, "e签宝电子签章", "e签宝 e-signature", KEY, _test)]
 
 
 @sdk.hookimpl

@@ -41,6 +41,17 @@ def loandesk_notification_channels() -> list[sdk.Channel]:
 
 
 @sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_sms_aliyun.channel import test
+
+    return [
+        sdk.Connector(
+            "sms_aliyun", "阿里云短信", "Alibaba Cloud SMS", "sms_aliyun", test, channels=("sms",)
+        )
+    ]
+
+
+@sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_sms_aliyun.receipts import bp
 

@@ -39,6 +39,12 @@ def send(message: sdk.OutgoingMessage) -> str:
         raise client.AliyunSmsError(sdk.scrub_personal(str(problem))) from None
 
 
+def test(session: object) -> str:
+    """The connector's test: the tenant's template queried (``QuerySmsTemplate``)."""
+    settings = _settings()
+    return client.query_template(_account(settings), settings["template_code"])
+
+
 def _account(settings: dict[str, Any]) -> client.Account:
     endpoint = settings["endpoint"]
     # tests (and only tests) reach a local server over plain HTTP

@@ -56,6 +56,56 @@ class Account:
     protocol: str = "HTTPS"
 
 
+TEMPLATE_STATES = {0: "under review", 1: "approved", 2: "rejected"}
+
+
+def query_template(account: Account, template_code: str) -> str:
+    """The connector's test: ``QuerySmsTemplate`` for the tenant's template (signed like a
+    send, sends nothing); its review state. ``AliyunSmsError`` unless it is approved."""
+    request = sms_models.QuerySmsTemplateRequest(template_code=template_code)
+    try:
+        answer = _client(account).query_sms_template_with_options(request, _runtime(account))
+    except AlibabaCloudException as problem:
+        data = problem.data if isinstance(problem.data, dict) else {}
+        raise AliyunSmsError(
+            str(_error(str(problem.code or ""), str(data.get("Message") or ""), account))
+        ) from None
+    except Exception:
+        raise AliyunSmsError(
+            f"no answer from Alibaba Cloud SMS within {account.timeout} s"
+        ) from None
+    body = answer.body
+    code = str(body.code or "") if body is not None else ""
+    if code != "OK" or body is None:
+        message = str(body.message or "") if body is not None else ""
+        raise AliyunSmsError(str(_error(code or "no code", message, account)))
+    status = body.template_status
+    state = TEMPLATE_STATES.get(status, str(status)) if status is not None else "unknown"
+    if status != 1:
+        raise AliyunSmsError(f"template {template_code} is {state}")
+    return f"template {template_code} is {state}"
+
+
+def _client(account: Account) -> Client:
+    config = open_api_models.Config(
+        access_key_id=account.access_key_id,
+        access_key_secret=account.access_key_secret,
+        endpoint=account.endpoint,
+        protocol=account.protocol,
+        connect_timeout=account.timeout * 1000,
+        read_timeout=account.timeout * 1000,
+    )
+    return Client(config)
+
+
+def _runtime(account: Account) -> RuntimeOptions:
+    return RuntimeOptions(
+        autoretry=False,  # the outbox retries, with backoff, and counts the attempts
+        connect_timeout=account.timeout * 1000,
+        read_timeout=account.timeout * 1000,
+    )
+
+
 def send_sms(
     account: Account,
     *,
@@ -66,14 +116,6 @@ def send_sms(
     out_id: str,
 ) -> str:
     """Send one message; its BizId. ``AliyunSmsError`` or ``sdk.Undeliverable`` otherwise."""
-    config = open_api_models.Config(
-        access_key_id=account.access_key_id,
-        access_key_secret=account.access_key_secret,
-        endpoint=account.endpoint,
-        protocol=account.protocol,
-        connect_timeout=account.timeout * 1000,
-        read_timeout=account.timeout * 1000,
-    )
     request = sms_models.SendSmsRequest(
         phone_numbers=mobile,
         sign_name=sign_name,
@@ -81,13 +123,8 @@ def send_sms(
         template_param=json.dumps(template_param, ensure_ascii=False),
         out_id=out_id,
     )
-    runtime = RuntimeOptions(
-        autoretry=False,  # the outbox retries, with backoff, and counts the attempts
-        connect_timeout=account.timeout * 1000,
-        read_timeout=account.timeout * 1000,
-    )
     try:
-        answer = Client(config).send_sms_with_options(request, runtime)
+        answer = _client(account).send_sms_with_options(request, _runtime(account))
     except AlibabaCloudException as problem:  # a 4xx/5xx with the documented error JSON
         data = problem.data if isinstance(problem.data, dict) else {}
         raise _error(str(problem.code or ""), str(data.get("Message") or ""), account) from None

@@ -37,3 +37,19 @@ def loandesk_notification_channels() -> list[sdk.Channel]:
     # borrowers only: the core reaches staff in the app or by e-mail, never by mobile; the
     # outbox counts each message against the tenant's daily limit per mobile before ``send``
     return [sdk.Channel("sms", "短信", "SMS", send, address_kind="mobile", daily_limit=daily_limit)]
+
+
+@sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_sms_http.channel import test
+
+    return [
+        sdk.Connector(
+            "sms_http",
+            "短信网关（HTTP）",
+            "SMS gateway (HTTP)",
+            "sms_http",
+            test,
+            channels=("sms",),
+        )
+    ]

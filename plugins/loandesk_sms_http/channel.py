@@ -31,6 +31,16 @@ def send(message: sdk.OutgoingMessage) -> str:
         raise gateway.GatewayError(sdk.scrub_personal(str(problem))) from None
 
 
+def test(session: object) -> str:
+    """The connector's test: a ``HEAD`` to the gateway URL, without key or body. The gateway's
+    API has no call that checks the account and key without sending a message, so this
+    shows only that the URL answers; the key is checked by each send."""
+    settings = _settings()
+    answered = sdk.connector_reachable(settings["gateway_url"], settings["timeout_seconds"],
+                                       "the gateway")  # fmt: skip
+    return f"{answered}; the key is checked by each send"
+
+
 def _gateway(settings: dict[str, Any]) -> gateway.Gateway:
     return gateway.Gateway(
         url=settings["gateway_url"],

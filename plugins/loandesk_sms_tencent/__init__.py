@@ -42,6 +42,17 @@ def loandesk_notification_channels() -> list[sdk.Channel]:
 
 
 @sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_sms_tencent.channel import test
+
+    return [
+        sdk.Connector(
+            "sms_tencent", "腾讯云短信", "Tencent Cloud SMS", "sms_tencent", test, channels=("sms",)
+        )
+    ]
+
+
+@sdk.hookimpl
 def loandesk_web_blueprints() -> list[Blueprint]:
     from loandesk_sms_tencent.receipts import bp
 

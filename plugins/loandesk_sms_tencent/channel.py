@@ -87,6 +87,32 @@ def send(message: sdk.OutgoingMessage) -> str:
     return str(status.SerialNo or "")
 
 
+TEMPLATE_STATES = {0: "approved", 1: "under review", -1: "rejected"}
+
+
+def test(session: object) -> str:
+    """The connector's test: ``DescribeSmsTemplateList`` for the tenant's template (signed
+    like a send, sends nothing); its review state. Raises unless it is approved."""
+    settings = _settings()
+    request = models.DescribeSmsTemplateListRequest()
+    request.International = 0
+    request.TemplateIdSet = [int(settings["template_id"])]
+    try:
+        answer = _client(settings).DescribeSmsTemplateList(request)
+    except TencentCloudSDKException as problem:
+        code, text = problem.get_code() or "", problem.get_message() or ""
+        if code == "ClientNetworkError":
+            text = "Tencent Cloud cannot be reached"
+        raise TencentSmsError(_clean(f"{code}: {text}", settings)) from None
+    found = answer.DescribeTemplateStatusSet or []
+    if not found:
+        raise TencentSmsError(f"template {settings['template_id']} not found")
+    state = TEMPLATE_STATES.get(found[0].StatusCode, str(found[0].StatusCode))
+    if found[0].StatusCode != 0:
+        raise TencentSmsError(f"template {settings['template_id']} is {state}")
+    return f"template {settings['template_id']} is {state}"
+
+
 def phone_number(address: str) -> str:
     """E.164 as Tencent wants it: a mainland number gets ``+86``."""
     digits = address.replace(" ", "").replace("-", "")

@@ -92,6 +92,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         attachments,
         automations,
         clients,
+        connectors,
         dashboards,
         data_requests,
         fields,
@@ -137,6 +138,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         data_requests.blp,
         views.blp,
         webhooks.blp,
+        connectors.blp,
     ]
     for contribution in plugin_host.contributions.values():
         blueprints.extend(contribution.api_blueprints)

@@ -288,11 +288,13 @@ def send_due(
         )
     )
     sent = 0
+    connectors = _channel_connectors(session) if due else {}
     for message_id in due:
         if not _claim(session, message_id, now):
             continue
         message = session.get(Message, (keys.tenant_id, message_id))
         assert message is not None
+        reached = False  # the provider was asked: its answer counts for or against its connector
         try:
             channel = channels.get(message.channel)
             if channel is None:
@@ -305,6 +307,7 @@ def send_due(
                 else str(message.user_id)
             )
             limits.admit(session, message, channel, address, keys, now)
+            reached = True
             provider_id = channel.send(
                 _outgoing(message, address, session if channel.immediate else None)
             )
@@ -315,12 +318,43 @@ def send_due(
                 message.state = "failed"
             else:
                 message.send_after = now + BACKOFF[min(message.attempts, len(BACKOFF)) - 1]
+            outcome: Exception | None = problem
         else:
             message.state, message.sent_at = "sent", now
             message.provider_id, message.last_error = str(provider_id)[:200], ""
             sent += 1
+            outcome = None
+        channel_key = message.channel
         session.commit()
+        if reached:  # not a message the daily limit held back, nor one without its channel
+            _record(channel_key, connectors, outcome)
     return sent
+
+
+def _record(channel: str, connectors: Mapping[str, str], problem: Exception | None) -> None:
+    """Count a send for or against the connector that gives ``channel`` (an ``Undeliverable``
+    too: a refused recipient and refused credentials look alike from here)."""
+    from loandesk.connectors import status
+
+    key = connectors.get(channel)
+    if key is None:
+        return
+    if problem is None:
+        status.succeeded(key, f"sent through {channel}")
+    else:
+        status.failed(key, f"{type(problem).__name__}: {problem}")
+
+
+def _channel_connectors(session: Session) -> dict[str, str]:
+    """The current tenant's connector key for each channel a connector gives."""
+    from loandesk.connectors import service
+
+    try:
+        found = service.connectors(session)
+    except Exception:  # no app or plugins (a bare test): nothing to record against
+        log.debug("no connectors to record message outcomes against", exc_info=True)
+        return {}
+    return {channel: c.key for c in found for channel in c.channels}
 
 
 def retry(

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from loandesk.auth.sign_in_providers import SignInProvider
     from loandesk.automations.rules import ActionType
     from loandesk.bundle.contract import BundleFile
+    from loandesk.connectors import Connector
     from loandesk.events import EventHandler, EventType
     from loandesk.fields import RecordType
     from loandesk.fields.forms import Form
@@ -473,6 +474,22 @@ def loandesk_sign_in_providers() -> list[SignInProvider] | None:
     and configured (None or an empty list: none); the sign-in page shows a button for each,
     and ``/t/<slug>/sign-in/<key>`` answers 404 for any other key. The core does the rest
     (state, tenant, active user, session, audit: ``docs/plugin-guide.md``)."""
+
+
+# --- connectors (per tenant) -----------------------------------------------------------------
+
+
+@hookspec
+def loandesk_connectors() -> list[Connector] | None:
+    """The providers outside LoanDesk the plugin talks to (``sdk.Connector``: ``key`` as
+    ``<plugin>`` or ``<plugin>.<name>``, labels, ``plugin``, ``test(session)`` and the
+    notification ``channels`` it gives), called for the current tenant's enabled plugins when
+    Administration → Connectors (连接器) is shown, an admin tests one, and the outbox records a
+    send. ``test`` makes one harmless real call with the tenant's saved settings (a token, an
+    SMTP login, a query that moves nothing) and returns a short detail or raises with a clear
+    message without secrets. Outcomes of sends through ``channels`` are recorded by the core;
+    record other calls with ``sdk.connector_succeeded(key)`` / ``sdk.connector_failed(key,
+    error)``. Return None (or an empty list) to declare none."""
 
 
 # --- tenant bundles (start-up) ----------------------------------------------------------------

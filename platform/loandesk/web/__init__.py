@@ -25,6 +25,7 @@ from loandesk.web import (
     audit_views,
     auth_views,
     automation_views,
+    connector_views,
     csrf,
     dashboard_views,
     data_request_views,
@@ -164,6 +165,14 @@ CORE_NAV = (
         "administration",
         "plugins.manage",
         30,
+    ),
+    NavItem(
+        "tenant.admin_connectors.index",
+        "连接器",
+        "Connectors",
+        "administration",
+        "plugins.manage",
+        31,
     ),
     NavItem(
         "tenant.admin_security.settings",
@@ -369,6 +378,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
         notification_views.bp,
         notification_admin_views.bp,
         webhook_views.bp,
+        connector_views.bp,
         report_export_views.bp,
     )
     for blueprint in core_pages:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from loandesk import audit
 from loandesk.automations import outbound, signing
 from loandesk.automations.webhook import USER_AGENT
+from loandesk.connectors import status as connector_status
 from loandesk.db import utcnow, uuid7
 from loandesk.errors import Conflict, NotFound, ValidationFailed
 from loandesk.events import ANY, Event
@@ -313,15 +314,7 @@ def send_due(session: Session, keys: Keyring, now: datetime | None = None, limit
         secret = signing.current(session, keys).value
         session.commit()
         body = delivery.body.encode()
-        stamp = str(int(utcnow().timestamp()))
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": USER_AGENT,
-            "X-LoanDesk-Event": delivery.event_type,
-            "X-LoanDesk-Timestamp": stamp,
-            "X-LoanDesk-Signature": signing.signature(secret, stamp, body),
-            "Idempotency-Key": str(delivery.id),
-        }
+        headers = _headers(secret, delivery.event_type, str(delivery.id), body)
         result = _post(subscription.url, body, headers)
         attempt = {"sequence": delivery.sequence, "number": delivery.attempt,
                    "at": now.isoformat(), "url": subscription.url, "request_headers": headers,
@@ -343,7 +336,45 @@ def send_due(session: Session, keys: Keyring, now: datetime | None = None, limit
             else:
                 delivery.next_attempt_at = now + BACKOFF[delivery.attempt - 1]
         session.commit()
+        if result["error"]:
+            connector_status.failed(connector_status.WEBHOOKS, result["error"])
+        else:
+            connector_status.succeeded(connector_status.WEBHOOKS, f"HTTP {result['status']}")
     return succeeded
+
+
+def _headers(secret: str, event_type: str, key: str, body: bytes) -> dict[str, str]:
+    stamp = str(int(utcnow().timestamp()))
+    return {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": USER_AGENT,
+        "X-LoanDesk-Event": event_type,
+        "X-LoanDesk-Timestamp": stamp,
+        "X-LoanDesk-Signature": signing.signature(secret, stamp, body),
+        "Idempotency-Key": key,
+    }
+
+
+def ping_now(session: Session, keys: Keyring) -> str:
+    """The connectors page's test: a signed ``webhook.ping`` posted now to each active
+    subscription (no delivery kept); what they answered, or ``DeliveryFailed`` naming the
+    first that did not answer 2xx."""
+    rows = list(
+        session.scalars(
+            select(WebhookSubscription)
+            .where(WebhookSubscription.active.is_(True))
+            .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+        )
+    )
+    if not rows:
+        raise outbound.DeliveryFailed("no active webhook")
+    secret = signing.current(session, keys).value
+    for row in rows:
+        body = body_of(None, PING, "webhook_subscription", str(row.id), {}, utcnow()).encode()
+        result = _post(row.url, body, _headers(secret, PING, f"ping:{uuid7()}", body))
+        if result["error"]:
+            raise outbound.DeliveryFailed(f"{row.url}: {result['error']}")
+    return f"{len(rows)} receiver(s) answered 2xx"
 
 
 def _disable(session: Session, row: WebhookSubscription, now: datetime) -> None:

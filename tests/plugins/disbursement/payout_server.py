@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import json
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -164,6 +165,20 @@ class HttpPayouts:
 
     def __init__(self, provider: FakeProvider) -> None:
         self.provider = provider
+
+    @hookimpl
+    def loandesk_connectors(self) -> list[Any]:
+        from loandesk.sdk import Connector
+
+        return [Connector("fakepay", "测试代付", "Test payouts", "fakepay", self.test)]
+
+    def test(self, session: Any) -> str:
+        """Ask about a payout that was never made: a signed question that moves no money."""
+        try:
+            self.query(f"loandesk-connection-test-{uuid.uuid4()}")
+        except LookupError:
+            return "the provider answered: no such payout"
+        raise RuntimeError("the provider knows a payout it was never asked to make")
 
     @hookimpl
     def loandesk_payout_connectors(self) -> list[Any]:

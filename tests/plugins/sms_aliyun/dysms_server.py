@@ -52,6 +52,8 @@ class FakeDysms:
     templates: dict[str, set[str]] = field(default_factory=lambda: {"SMS_465012345": {"content"}})
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # QuerySmsTemplate: code -> TemplateStatus (0 under review, 1 approved, 2 rejected)
+    templates: dict[str, int] = field(default_factory=dict)
 
     def check(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, str, str] | None:
         """None for a well signed request; else the documented HTTP status, code, message."""
@@ -127,16 +129,29 @@ def _handler(server: FakeDysms) -> type[BaseHTTPRequestHandler]:
                  "Recommend": "https://api.aliyun.com/troubleshoot"},
             )  # fmt: skip
 
+        def _template(self, params: dict[str, str]) -> None:
+            """QuerySmsTemplate (https://help.aliyun.com/zh/sms/developer-reference/api-dysmsapi-2017-05-25-querysmstemplate)."""
+            code = params.get("TemplateCode", "")
+            if code not in server.templates:
+                self._reply(200, {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "RequestId": "req-t",
+                                  "Message": "模板不合法(不存在或被拉黑)"})  # fmt: skip
+                return
+            self._reply(200, {"Code": "OK", "Message": "OK", "RequestId": "req-t",
+                              "TemplateCode": code, "TemplateStatus": server.templates[code],
+                              "TemplateType": 0, "TemplateName": "通知",
+                              "TemplateContent": "${content}"})  # fmt: skip
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             problem = server.check(self, body)
             if problem:
                 self._error(*problem)
                 return
-            if (self.headers.get("x-acs-action"), self.headers.get("x-acs-version")) != (
-                "SendSms",
-                "2017-05-25",
-            ):
+            action = self.headers.get("x-acs-action")
+            if action == "QuerySmsTemplate" and self.headers.get("x-acs-version") == "2017-05-25":
+                self._template(dict(parse_qsl(urlsplit(self.path).query)))
+                return
+            if (action, self.headers.get("x-acs-version")) != ("SendSms", "2017-05-25"):
                 self._error(404, "InvalidAction.NotFound", "Specified api is not found.")
                 return
             params = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))

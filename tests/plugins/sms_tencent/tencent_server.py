@@ -41,13 +41,17 @@ class FakeTencent:
     templates: dict[str, int] = field(default_factory=lambda: {"449739": 1})
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # DescribeSmsTemplateList: id -> StatusCode (0 approved, 1 under review, -1 rejected)
+    templates: dict[int, int] = field(default_factory=dict)
 
     def refusal(self, handler: BaseHTTPRequestHandler, body: bytes) -> str | None:
         """Why the request is not signed as documented; None when it is."""
         headers = handler.headers
         if handler.command != "POST" or handler.path != "/":
             return "InvalidParameter"
-        if (headers.get("X-TC-Action"), headers.get("X-TC-Version")) != ("SendSms", "2021-01-11"):
+        if headers.get("X-TC-Action") not in ("SendSms", "DescribeSmsTemplateList") or (
+            headers.get("X-TC-Version") != "2021-01-11"
+        ):
             return "InvalidAction"
         if headers.get("X-TC-Region") != self.region:
             return "InvalidParameterValue.RegionError"
@@ -115,6 +119,21 @@ def _handler(server: FakeTencent) -> type[BaseHTTPRequestHandler]:
         def _error(self, code: str, message: str) -> None:
             self._reply({"Error": {"Code": code, "Message": message}})
 
+        def _templates(self, request: dict[str, Any]) -> None:
+            """DescribeSmsTemplateList (https://cloud.tencent.com/document/api/382/52067)."""
+            if request.get("International") not in (0, 1) or not request.get("TemplateIdSet"):
+                self._error("MissingParameter", "International and TemplateIdSet are required")
+                return
+            found = [t for t in request["TemplateIdSet"] if t in server.templates]
+            if not found:
+                self._error("FailedOperation.TemplateIdNotExist", "template id does not exist")
+                return
+            self._reply({"DescribeTemplateStatusSet": [
+                {"TemplateId": t, "International": 0, "StatusCode": server.templates[t],
+                 "ReviewReply": "", "TemplateName": "通知", "TemplateContent": "{1}",
+                 "CreateTime": 1700000000} for t in found
+            ]})  # fmt: skip
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             refused = server.refusal(self, body)
@@ -122,6 +141,9 @@ def _handler(server: FakeTencent) -> type[BaseHTTPRequestHandler]:
                 self._error(refused, "The provided credentials could not be validated.")
                 return
             request = json.loads(body)
+            if self.headers.get("X-TC-Action") == "DescribeSmsTemplateList":
+                self._templates(request)
+                return
             with server.lock:
                 server.bodies.append(request)
                 answer = server.answers.pop(0) if server.answers else "Ok"
