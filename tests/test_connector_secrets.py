@@ -166,7 +166,7 @@ def drive_sms_aliyun(run: Run) -> None:
         dysms.answers.append("illegal")
         run.notify("sms", "ali-2", mobile="13800138000")
         assert run.send() == 0
-        dysms.templates["SMS_465012345"] = 1
+        dysms.template_status["SMS_465012345"] = 1
         assert run.test_button("sms_aliyun")["state"] == "ok"
         run.enable("sms_aliyun", {"access_key_secret": run.wrong("aliyun")})
         assert run.test_button("sms_aliyun")["state"] == "failing"
@@ -187,7 +187,7 @@ def drive_sms_tencent(run: Run) -> None:
         tencent.answers.append("RequestLimitExceeded")
         run.notify("sms", "tc-2", mobile="13800138000")
         assert run.send() == 0
-        tencent.templates[449739] = 0
+        tencent.template_status[449739] = 0
         assert run.test_button("sms_tencent")["state"] == "ok"
         run.enable("sms_tencent", {"secret_key": run.wrong("tencent")})
         assert run.test_button("sms_tencent")["state"] == "failing"
@@ -245,6 +245,57 @@ def drive_dingtalk(run: Run) -> None:
                 robot.run(SimpleNamespace(values={}), {"msgtype": "text", "text": "新进件"})
         run.enable("dingtalk", {"app_secret": run.wrong("dingapp")})
         assert run.test_button("dingtalk")["state"] == "failing"
+
+
+def _action_context() -> SimpleNamespace:
+    """What an automation action sees, for a rule on a record with no fields."""
+    kind = SimpleNamespace(title_field="title")
+    return SimpleNamespace(values={}, record=SimpleNamespace(title="新进件"), record_type=kind)
+
+
+def drive_wecom(run: Run) -> None:
+    from loandesk_wecom import robot
+
+    from tests.plugins.wecom.wecom_server import FakeWeCom, running
+
+    values = run.secrets["wecom"]
+    corp, agent = "ww5f3a9c0d1e2b4a67", 1000002
+    with running(FakeWeCom(corp, values["app_secret"], agent, values["robot_key"])) as fake:
+        run.enable("wecom", {"base_url": fake.url, "corp_id": corp, "agent_id": agent,
+                             "timeout_seconds": 2, **values})  # fmt: skip
+        user = run.tenant.admin_user_id
+        assert run.api.put(f"/wecom/staff/{user}",
+                           json={"wecom_userid": "zhangsan"}).status_code == 200  # fmt: skip
+        run.notify("wecom.work", "wecom-1", user=user)
+        assert run.send() == 1
+        fake.answers.append("bad_user")
+        run.notify("wecom.work", "wecom-2", user=user)
+        assert run.send() == 0
+        with tenant_session(run.app, run.tenant.slug):
+            robot.run(_action_context(), {"msgtype": "text", "text": "新进件"})
+        assert run.test_button("wecom")["state"] == "ok"
+        run.enable("wecom", {"robot_key": run.wrong("wecomrobot")})
+        with pytest.raises(Exception, match="93000"):
+            with tenant_session(run.app, run.tenant.slug):
+                robot.run(_action_context(), {"msgtype": "text", "text": "新进件"})
+        run.enable("wecom", {"app_secret": run.wrong("wecomapp")})
+        assert run.test_button("wecom")["state"] == "failing"
+
+
+def drive_vouchers(run: Run) -> None:
+    """Kingdee's sign-in with the password (its failure echoes what it was sent)."""
+    from tests.plugins.vouchers.kingdee_server import FakeKingdee, running
+
+    password = run.secret("vouchers", "kingdee_password")
+    with running(FakeKingdee("6543210fedcba", "loandesk_api", password, "001", "PRE001",
+                             set())) as kingdee:  # fmt: skip
+        run.enable("vouchers", {"kingdee_base_url": kingdee.url, "kingdee_acct_id": "6543210fedcba",
+                                "kingdee_username": "loandesk_api", "kingdee_password": password,
+                                "kingdee_account_book": "001", "timeout_seconds": 2})  # fmt: skip
+        assert run.test_button("vouchers")["state"] == "ok"
+        run.enable("vouchers", {"kingdee_password": run.wrong("kingdee")})
+        assert run.test_button("vouchers")["state"] == "failing"
+        assert kingdee.logins == 2
 
 
 def drive_esign_cn(run: Run, esign: Esign, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -317,6 +368,8 @@ DRIVERS: dict[str, Callable[..., Any]] = {
     "dingtalk": drive_dingtalk,
     "esign_cn": drive_esign_cn,
     "credit": drive_credit,
+    "wecom": drive_wecom,
+    "vouchers": drive_vouchers,
 }
 
 
@@ -388,7 +441,8 @@ def test_no_connector_secret_is_shown_logged_audited_or_stored(
 
     # every connector has succeeded and failed at least once (or is not enabled any more)
     listed = {i["key"]: i for i in run.api.get("/connectors").get_json()["items"]}
-    assert {"email", "dingtalk", "esign_cn", "credit.bureau", "webhooks"} <= listed.keys()
+    wanted = {"email", "dingtalk", "wecom", "esign_cn", "credit.bureau", "vouchers", "webhooks"}
+    assert wanted <= listed.keys()
     for item in listed.values():
         assert item["last_success_at"] and item["last_error_at"], item
     # the page and its test buttons (htmx), and each plugin's settings page

@@ -129,3 +129,12 @@ def loandesk_bundle_files() -> list[sdk.BundleFile]:
     from loandesk_vouchers.bundle import BUNDLE_FILE
 
     return [BUNDLE_FILE]
+
+
+@sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_vouchers.push import test
+
+    if not sdk.plugin_settings("vouchers").get("kingdee_base_url"):
+        return []  # files only: no provider to talk to
+    return [sdk.Connector("vouchers", "金蝶云星空", "Kingdee Cloud", "vouchers", test)]

@@ -72,10 +72,20 @@ def push_job(ctx: sdk.JobContext, *voucher_ids: str) -> None:
             {"kingdee_id": saved.id, "kingdee_number": saved.number},
         )
         session.commit()  # one voucher pushed is recorded before the next is tried
+        sdk.connector_succeeded("vouchers", f"voucher {voucher.word}-{voucher.number} saved")
         ctx.report_progress(done, len(todo))
 
 
+def test(session: object) -> str:
+    """The connector's test: sign in to Kingdee (``ValidateUser``) with the saved settings;
+    nothing is saved."""
+    client = kingdee.Client(kingdee.Config.from_settings(sdk.plugin_settings("vouchers")))
+    client.login()
+    return "signed in to Kingdee Cloud, nothing saved"
+
+
 def _failed(session: Session, voucher: Voucher, error: str) -> None:
+    sdk.connector_failed("vouchers", f"voucher {voucher.word}-{voucher.number}: {error}")
     voucher.state, voucher.error, voucher.updated_at = "push_failed", error[:1000], sdk.utcnow()
     sdk.audit_record(
         session, "vouchers.push_failed", "vouchers_voucher", voucher.id, {"error": error[:300]}

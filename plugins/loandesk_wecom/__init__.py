@@ -75,3 +75,11 @@ def loandesk_api_blueprints() -> list[ApiBlueprint]:
     from loandesk_wecom.api import blp
 
     return [blp]
+
+
+@sdk.hookimpl
+def loandesk_connectors() -> list[sdk.Connector]:
+    from loandesk_wecom.channel import test
+
+    # the group robot has no call that posts nothing: its messages record its state here too
+    return [sdk.Connector("wecom", "企业微信", "WeCom", "wecom", test, channels=("wecom.work",))]

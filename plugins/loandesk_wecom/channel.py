@@ -51,6 +51,16 @@ def send(message: sdk.OutgoingMessage) -> str:
         raise openapi.WeComError(clean(str(problem), settings)) from None
 
 
+def test(session: object) -> str:
+    """The connector's test: a new access token for the app (``gettoken``), sending nothing."""
+    settings = loaded_settings()
+    try:
+        fresh = openapi.get_token(_app(settings))
+    except (openapi.WeComError, openapi.Refused) as problem:
+        raise openapi.WeComError(clean(str(problem), settings)) from None
+    return f"access token issued, valid for {fresh.expires_in} s"
+
+
 def app_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     """A text_notice card opening the record in LoanDesk when there is a link, otherwise
     text. The body's first paragraph is the card's text; the lines "label：value" after it

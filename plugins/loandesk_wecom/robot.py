@@ -50,7 +50,9 @@ def run(ctx: Any, params: Mapping[str, Any]) -> Mapping[str, Any]:
         openapi.robot_send(settings["base_url"], settings["robot_key"], body(ctx, params),
                            timeout=settings["timeout_seconds"])  # fmt: skip
     except (openapi.WeComError, openapi.Refused) as problem:
+        sdk.connector_failed("wecom", f"group robot: {problem}")
         raise openapi.WeComError(clean(str(problem), settings)) from None
+    sdk.connector_succeeded("wecom", "group robot took a message")
     return {"sent": True, "msgtype": params.get("msgtype", "text")}
 
 

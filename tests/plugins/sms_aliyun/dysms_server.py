@@ -53,7 +53,7 @@ class FakeDysms:
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # QuerySmsTemplate: code -> TemplateStatus (0 under review, 1 approved, 2 rejected)
-    templates: dict[str, int] = field(default_factory=dict)
+    template_status: dict[str, int] = field(default_factory=dict)
 
     def check(self, handler: BaseHTTPRequestHandler, body: bytes) -> tuple[int, str, str] | None:
         """None for a well signed request; else the documented HTTP status, code, message."""
@@ -132,12 +132,12 @@ def _handler(server: FakeDysms) -> type[BaseHTTPRequestHandler]:
         def _template(self, params: dict[str, str]) -> None:
             """QuerySmsTemplate (https://help.aliyun.com/zh/sms/developer-reference/api-dysmsapi-2017-05-25-querysmstemplate)."""
             code = params.get("TemplateCode", "")
-            if code not in server.templates:
+            if code not in server.template_status:
                 self._reply(200, {"Code": "isv.SMS_TEMPLATE_ILLEGAL", "RequestId": "req-t",
                                   "Message": "模板不合法(不存在或被拉黑)"})  # fmt: skip
                 return
             self._reply(200, {"Code": "OK", "Message": "OK", "RequestId": "req-t",
-                              "TemplateCode": code, "TemplateStatus": server.templates[code],
+                              "TemplateCode": code, "TemplateStatus": server.template_status[code],
                               "TemplateType": 0, "TemplateName": "通知",
                               "TemplateContent": "${content}"})  # fmt: skip
 

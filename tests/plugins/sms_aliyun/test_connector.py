@@ -9,7 +9,7 @@ from tests.plugins.sms_aliyun.dysms_server import FakeDysms
 
 
 def test_an_approved_template_passes(sms: Sms, dysms: FakeDysms) -> None:
-    dysms.templates["SMS_465012345"] = 1
+    dysms.template_status["SMS_465012345"] = 1
     found = sms.api.post("/connectors/sms_aliyun/test").get_json()
     assert (found["state"], found["last_success_detail"]) == (
         "ok", "template SMS_465012345 is approved"
@@ -18,13 +18,13 @@ def test_an_approved_template_passes(sms: Sms, dysms: FakeDysms) -> None:
 
 
 def test_a_template_under_review_or_a_wrong_secret_fails(sms: Sms, dysms: FakeDysms) -> None:
-    dysms.templates["SMS_465012345"] = 0
+    dysms.template_status["SMS_465012345"] = 0
     found = sms.api.post("/connectors/sms_aliyun/test").get_json()
     assert (found["state"], found["last_error"]) == (
         "failing", "template SMS_465012345 is under review"
     )  # fmt: skip
 
-    dysms.templates["SMS_465012345"] = 1
+    dysms.template_status["SMS_465012345"] = 1
     sms.configure(access_key_secret="wrong-secret-0000")
     found = sms.api.post("/connectors/sms_aliyun/test").get_json()
     assert found["state"] == "failing"

@@ -42,7 +42,7 @@ class FakeTencent:
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # DescribeSmsTemplateList: id -> StatusCode (0 approved, 1 under review, -1 rejected)
-    templates: dict[int, int] = field(default_factory=dict)
+    template_status: dict[int, int] = field(default_factory=dict)
 
     def refusal(self, handler: BaseHTTPRequestHandler, body: bytes) -> str | None:
         """Why the request is not signed as documented; None when it is."""
@@ -124,12 +124,12 @@ def _handler(server: FakeTencent) -> type[BaseHTTPRequestHandler]:
             if request.get("International") not in (0, 1) or not request.get("TemplateIdSet"):
                 self._error("MissingParameter", "International and TemplateIdSet are required")
                 return
-            found = [t for t in request["TemplateIdSet"] if t in server.templates]
+            found = [t for t in request["TemplateIdSet"] if t in server.template_status]
             if not found:
                 self._error("FailedOperation.TemplateIdNotExist", "template id does not exist")
                 return
             self._reply({"DescribeTemplateStatusSet": [
-                {"TemplateId": t, "International": 0, "StatusCode": server.templates[t],
+                {"TemplateId": t, "International": 0, "StatusCode": server.template_status[t],
                  "ReviewReply": "", "TemplateName": "通知", "TemplateContent": "{1}",
                  "CreateTime": 1700000000} for t in found
             ]})  # fmt: skip

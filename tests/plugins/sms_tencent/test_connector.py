@@ -9,14 +9,14 @@ from tests.plugins.sms_tencent.tencent_server import FakeTencent
 
 
 def test_an_approved_template_passes(sms: Sms, gateway: FakeTencent) -> None:
-    gateway.templates[449739] = 0
+    gateway.template_status[449739] = 0
     found = sms.api.post("/connectors/sms_tencent/test").get_json()
     assert (found["state"], found["last_success_detail"]) == ("ok", "template 449739 is approved")
     assert gateway.bodies == []  # no SendSms
 
 
 def test_a_rejected_template_or_a_wrong_key_fails(sms: Sms, gateway: FakeTencent) -> None:
-    gateway.templates[449739] = -1
+    gateway.template_status[449739] = -1
     found = sms.api.post("/connectors/sms_tencent/test").get_json()
     assert (found["state"], found["last_error"]) == ("failing", "template 449739 is rejected")
 
