@@ -36,7 +36,7 @@ def _require(permission: str) -> None:
         )
 
 
-class MappingSchema(ma.Schema):
+class AccountMappingSchema(ma.Schema):
     id = ma.fields.UUID(dump_only=True)
     kind = ma.fields.String(
         required=True,
@@ -67,7 +67,7 @@ class Amount(ma.fields.String):
         return None if value is None else f"{value:.2f}"
 
 
-class LineSchema(ma.Schema):
+class VoucherLineSchema(ma.Schema):
     seq = ma.fields.Integer()
     account = ma.fields.String()
     subject_code = ma.fields.String()
@@ -93,7 +93,7 @@ class VoucherSchema(ma.Schema):
     external_number = ma.fields.String(allow_none=True)
     exported_at = ma.fields.DateTime(allow_none=True)
     pushed_at = ma.fields.DateTime(allow_none=True)
-    lines = ma.fields.List(ma.fields.Nested(LineSchema))
+    lines = ma.fields.List(ma.fields.Nested(VoucherLineSchema))
 
 
 class VoucherListArgs(sdk.PageArgs):
@@ -127,7 +127,7 @@ class QueuedSchema(ma.Schema):
     vouchers = ma.fields.Integer()
 
 
-class RowSchema(ma.Schema):
+class ReconciliationRowSchema(ma.Schema):
     kind = ma.fields.String()
     account = ma.fields.String()
     subject_code = ma.fields.String()
@@ -143,7 +143,7 @@ class RowSchema(ma.Schema):
 class ReconciliationSchema(ma.Schema):
     day = ma.fields.Date()
     matches = ma.fields.Boolean()
-    rows = ma.fields.List(ma.fields.Nested(RowSchema))
+    rows = ma.fields.List(ma.fields.Nested(ReconciliationRowSchema))
 
 
 def _present(voucher: Any) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def _present(voucher: Any) -> dict[str, Any]:
 class Mappings(MethodView):
     @sdk.require_token("records:read")
     @blp.arguments(sdk.PageArgs, location="query")
-    @blp.response(200, sdk.page_of(MappingSchema, "VoucherMappingPage"))
+    @blp.response(200, sdk.page_of(AccountMappingSchema, "VoucherMappingPage"))
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The tenant's chart-of-accounts mapping (科目映射), by kind and account."""
         _require(VIEW)
@@ -166,8 +166,8 @@ class Mappings(MethodView):
         return {"items": items, "page": page, "per_page": per_page, "total": len(found)}
 
     @sdk.require_token("records:write")
-    @blp.arguments(MappingSchema)
-    @blp.response(201, MappingSchema)
+    @blp.arguments(AccountMappingSchema)
+    @blp.response(201, AccountMappingSchema)
     @blp.alt_response(409, description="This kind and account are mapped already")
     def post(self, args: dict[str, Any]) -> Any:
         """Map a ledger account, for one voucher kind or every kind (``*``); audited."""
@@ -181,8 +181,8 @@ class Mappings(MethodView):
 @blp.route("/mappings/<uuid:mapping_id>")
 class Mapping(MethodView):
     @sdk.require_token("records:write")
-    @blp.arguments(MappingSchema)
-    @blp.response(200, MappingSchema)
+    @blp.arguments(AccountMappingSchema)
+    @blp.response(200, AccountMappingSchema)
     @blp.alt_response(404, description="No such mapping")
     def put(self, args: dict[str, Any], mapping_id: uuid.UUID) -> Any:
         """Change a mapping; vouchers already made keep their lines until made again."""

@@ -137,7 +137,7 @@ def test_the_kingdee_password_appears_nowhere(
     detail = staff.get(f"{_base(seeded)}/{vouchers[0]['id']}")
     shown_error = detail.get_data(as_text=True)
     assert 'id="voucher-error"' in shown_error and "Kingdee" in shown_error
-    assert "Push to Kingdee again" in shown_error  # the retry button (zh comes with the catalog)
+    assert "重新推送到金蝶" in shown_error  # the retry button
     token = csrf_from(staff, f"{_base(seeded)}/{vouchers[0]['id']}")
     retried = staff.post(f"{_base(seeded)}/{vouchers[0]['id']}/retry", data={"csrf_token": token})
     assert retried.status_code == 302
