@@ -46,6 +46,12 @@ class SignatureOutcome:
     detail: str = ""
 
 
+class ProviderUnavailable(Exception):
+    """The provider did not answer, or failed, while a callback was handled (the signed PDF
+    could not be fetched): the caller answers 503 and keeps nothing, so that the provider
+    calls back again (providers retry a callback that did not succeed)."""
+
+
 class CallbackRefused(Exception):
     """The callback's signature does not verify, or its body is not the provider's: the
     caller answers 400 and changes nothing."""
@@ -73,8 +79,9 @@ class SignatureProvider(Protocol):
     ) -> SignatureRequest:
         """Ask the provider to have ``signer`` sign ``document`` (a PDF) before
         ``expires_at``; ``subject_id`` is the contract's id (the provider echoes it back),
-        ``callback_url`` where the provider reports the outcome. Raise ``DomainError`` with
-        a message staff can act on when the provider refuses."""
+        ``callback_url`` where the provider reports the outcome. Raise ``DomainError`` (502
+        for the provider's refusal or silence) with a message staff can act on: nothing is
+        kept, and sending the contract again tries again."""
 
     def handle_callback(
         self, session: Session, *, headers: Mapping[str, str], body: bytes
@@ -83,7 +90,8 @@ class SignatureProvider(Protocol):
         body) and read it; ``CallbackRefused`` when it does not verify."""
 
     def fetch_signed(self, session: Session, reference: str) -> bytes:
-        """The signed PDF of request ``reference`` (after a ``signed`` outcome)."""
+        """The signed PDF of request ``reference`` (after a ``signed`` outcome);
+        ``ProviderUnavailable`` when it cannot be fetched now."""
 
 
 def is_provider(candidate: Any) -> bool:

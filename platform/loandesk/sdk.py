@@ -52,6 +52,7 @@ from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, u
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
     CallbackRefused,
+    ProviderUnavailable,
     SignatureOutcome,
     SignatureProvider,
     SignatureRequest,
@@ -835,6 +836,7 @@ __all__ = [
     "ProductTerms",
     "ProfileRow",
     "ProfileSection",
+    "ProviderUnavailable",
     "RecordAccess",
     "RecordApproval",
     "RecordList",

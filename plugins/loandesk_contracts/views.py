@@ -216,6 +216,9 @@ def provider_callback(provider_key: str) -> Any:
     except sdk.NotFound:
         session.rollback()
         return {"code": "not_found", "message": "no such signing request"}, 404
+    except sdk.ProviderUnavailable:  # nothing kept: the provider calls back again
+        session.rollback()
+        return {"code": "retry_later", "message": "try again later"}, 503
     session.commit()
     return {"code": "ok"}, 200
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
+from marshmallow import validate
 
 from loandesk import sdk
 
@@ -34,6 +35,13 @@ class EsignSettings(ma.Schema):
             "Sandbox: https://smlopenapi.esign.cn",
         ),
     )
+    timeout_seconds = ma.fields.Integer(
+        load_default=15,
+        validate=validate.Range(min=1, max=60),
+        metadata=sdk.setting_labels(
+            "超时（秒）", "Timeout (seconds)", "等待 e签宝 应答的时间", "How long to wait for e签宝"
+        ),
+    )
 
 
 PLUGIN = sdk.PluginInfo(
@@ -54,8 +62,17 @@ def _client() -> Any:
     from loandesk_esign_cn.client import Client
 
     config = sdk.plugin_settings(KEY)
-    return Client(config.get("base_url") or "https://openapi.esign.cn", config["app_id"],
-                  config["app_secret"])  # fmt: skip
+    base = config.get("base_url") or "https://openapi.esign.cn"
+    timeout = int(config.get("timeout_seconds") or 15)
+    return Client(base, config["app_id"], config["app_secret"], timeout=timeout)
+
+
+class SigningFailed(sdk.DomainError):
+    """e签宝 refused the signing request or did not answer: nothing is kept, the contract
+    stays a draft, and sending it again tries again."""
+
+    status = 502
+    code = "esign_failed"
 
 
 class EsignProvider:
@@ -80,8 +97,11 @@ class EsignProvider:
             url = client.sign_url(flow, signer.mobile)
         except EsignError as problem:
             sdk.connector_failed(KEY, problem)
-            raise sdk.DomainError(
-                sdk.N_("e签宝 refused: %(detail)s"), params={"detail": str(problem)}
+            raise SigningFailed(
+                sdk.N_("e签宝 refused: %(detail)s")
+                if problem.answered
+                else sdk.N_("e签宝 did not answer (%(detail)s). Send the contract again later."),
+                params={"detail": str(problem)},
             ) from None
         sdk.connector_succeeded(KEY, "sign flow created")
         return sdk.SignatureRequest(reference=flow, signing_url=url)
@@ -117,7 +137,7 @@ class EsignProvider:
             found = bytes(_client().signed_pdf(reference))
         except EsignError as problem:
             sdk.connector_failed(KEY, problem)
-            raise
+            raise sdk.ProviderUnavailable(f"the signed file: {problem}") from None
         sdk.connector_succeeded(KEY, "signed file downloaded")
         return found
 

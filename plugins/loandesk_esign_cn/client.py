@@ -30,7 +30,18 @@ JSON_TYPE = "application/json; charset=UTF-8"
 
 
 class EsignError(Exception):
-    """e签宝 refused or did not answer; the message holds no personal data."""
+    """e签宝 refused (``code``: its error code, e.g. 1435002 for a parameter it rejects) or
+    did not answer (``code`` None: a timeout, no connection, an HTTP error or an answer that
+    is not its JSON); the message holds no personal data."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def answered(self) -> bool:
+        """Whether e签宝 answered with a refusal (not a silence worth trying again later)."""
+        return self.code is not None
 
 
 def content_md5(body: bytes) -> str:
@@ -77,10 +88,12 @@ class Client:
             found = answer.json()
         except (requests.RequestException, ValueError) as problem:
             raise EsignError(f"{method} {path}: {type(problem).__name__}") from None
-        if answer.status_code != 200 or found.get("code") != 0:
-            raise EsignError(
-                f"{method} {path}: {found.get('code')} {found.get('message', '')}"[:200]
-            )
+        code = found.get("code") if isinstance(found, dict) else None
+        if answer.status_code >= 500 or not isinstance(code, int):
+            raise EsignError(f"{method} {path}: HTTP {answer.status_code}")
+        if answer.status_code != 200 or code != 0:
+            text = f"{method} {path}: {code} {found.get('message', '')}"[:200]
+            raise EsignError(text, code)
         return found.get("data") or {}
 
     def upload_pdf(self, filename: str, data: bytes) -> str:

@@ -1,7 +1,9 @@
 # ruff: noqa: F811  (fixtures imported from the contracts tests are used by name)
 """The e签宝 connector against a local server that speaks e签宝's open API v3: every call's
 signature is checked there; a contract sent through it is uploaded, becomes a sign flow for
-the borrower, and is signed when e签宝's signed callback arrives (a forged one is refused)."""
+the borrower, and is signed when e签宝's signed callback arrives (a forged one is refused).
+e签宝's error codes, its silence and a failed download are handled: nothing half-kept, and
+trying again (sending again, e签宝 calling back again) succeeds."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import hashlib
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +33,13 @@ class Esign:
         self.files: dict[str, bytes] = {}
         self.refused: list[str] = []
         self.base = ""
+        # what the next calls to a path meet: "refuse" (e签宝's code 1435002), "slow" (an
+        # answer after 2 s) or "http500"
+        self.script: dict[str, list[str]] = {}
+
+    def next_for(self, path: str) -> str | None:
+        waiting = self.script.get(path) or []
+        return waiting.pop(0) if waiting else None
 
 
 @pytest.fixture
@@ -52,6 +62,11 @@ def esign() -> Iterator[Esign]:
                     return self._answer(400, {"errCode": 1})
                 seen.files[self.path.rsplit("/", 1)[1]] = body
                 return self._answer(200, {"errCode": 0})
+            scripted = seen.next_for(self.path.split("?")[0])
+            if scripted == "slow":
+                time.sleep(2)
+            if scripted == "http500":
+                return self._answer(500, None, b"<html>502 Bad Gateway</html>")
             if self.path.startswith("/download/"):
                 original = seen.files[self.path.rsplit("/", 1)[1]]
                 return self._answer(200, None, original + b"\n% signed at e-sign (test)\n")
@@ -65,6 +80,10 @@ def esign() -> Iterator[Esign]:
                 return self._answer(401, {"code": 401, "message": "signature"})
             payload = json.loads(body) if body else None
             seen.calls.append((method, self.path, payload))
+            if scripted == "refuse":  # e签宝's answer to a parameter it rejects
+                return self._answer(
+                    200, {"code": 1435002, "message": "参数错误：签署人手机号格式错误"}
+                )
             data: dict[str, Any]
             if self.path == "/v3/files/file-upload-url":
                 data = {"fileId": "f1", "fileUploadUrl": f"{seen.base}/upload/f1"}
@@ -160,3 +179,54 @@ def test_a_contract_is_signed_through_esign(office: Office, esign: Esign, api_a:
     assert signed["signed_pdf_sha256"] == expected
     assert _callback(office, done).status_code == 200  # e签宝 repeats itself: nothing changes
     assert office.api.get(f"/contracts/{contract['id']}").get_json() == signed
+
+
+def _enable(api: Any, esign: Esign, **more: Any) -> None:
+    settings = {"app_id": "app-1", "app_secret": SECRET, "base_url": esign.base, **more}
+    answer = api.put("/plugins/esign_cn", json={"enabled": True, "settings": settings})
+    assert answer.status_code == 200, answer.get_json()
+
+
+def test_an_esign_error_code_leaves_a_draft_and_sending_again_works(
+    office: Office, esign: Esign, api_a: Any
+) -> None:
+    _enable(api_a, esign)
+    contract = office.contract(office.pending_loan()["id"])
+    esign.script["/v3/sign-flow/create-by-file"] = ["refuse"]
+    refused = office.api.post(f"/contracts/{contract['id']}/send")
+    assert refused.status_code == 502
+    assert refused.get_json()["code"] == "esign_failed"
+    assert "1435002" in refused.get_json()["message"]
+    assert office.api.get(f"/contracts/{contract['id']}").get_json()["status"] == "draft"
+    assert office.outbox() == []  # no link texted for a flow that does not exist
+    sent = office.api.post(f"/contracts/{contract['id']}/send")
+    assert sent.status_code == 200 and sent.get_json()["provider_reference"] == "flow-1"
+    assert esign.refused == []  # every call signed as e签宝 checks it
+
+
+def test_esign_not_answering_in_time_or_failing_leaves_a_draft(
+    office: Office, esign: Esign, api_a: Any
+) -> None:
+    _enable(api_a, esign, timeout_seconds=1)
+    contract = office.contract(office.pending_loan()["id"])
+    for trouble in ("slow", "http500"):
+        esign.script["/v3/files/file-upload-url"] = [trouble]
+        failed = office.api.post(f"/contracts/{contract['id']}/send")
+        assert failed.status_code == 502, failed.get_json()
+        assert "did not answer" in failed.get_json()["message"]
+        assert office.api.get(f"/contracts/{contract['id']}").get_json()["status"] == "draft"
+    assert office.api.post(f"/contracts/{contract['id']}/send").status_code == 200
+
+
+def test_a_signed_file_that_cannot_be_fetched_makes_esign_call_back_again(
+    office: Office, esign: Esign, api_a: Any
+) -> None:
+    _enable(api_a, esign)
+    contract, _link = office.sent_contract()
+    done = {"action": "SIGN_FLOW_COMPLETE", "signFlowId": "flow-1", "signFlowStatus": "2"}
+    esign.script["/download/f1"] = ["http500"]
+    answer = _callback(office, done)
+    assert answer.status_code == 503 and answer.get_json()["code"] == "retry_later"
+    assert office.api.get(f"/contracts/{contract['id']}").get_json()["status"] == "sent"
+    assert _callback(office, done).status_code == 200  # e签宝 calls back again
+    assert office.api.get(f"/contracts/{contract['id']}").get_json()["status"] == "signed"
