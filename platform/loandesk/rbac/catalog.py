@@ -41,8 +41,8 @@ CORE_PERMISSIONS = (
     ),
     Permission(
         "notifications.manage",
-        "设置免打扰时段、重发失败的消息",
-        "Set quiet hours and send failed messages again",
+        "设置免打扰时段与短信模板、重发失败的消息",
+        "Set quiet hours and SMS templates, send failed messages again",
     ),
     Permission(
         "notifications.read_log",
