@@ -120,6 +120,10 @@ def _token_key(app: openapi.App) -> tuple[uuid.UUID, str, str, int, str]:
 def _app(settings: dict[str, Any]) -> openapi.App:
     if not (settings["corp_id"] and settings["app_secret"] and settings["agent_id"]):
         raise openapi.WeComError("the WeCom corp id, app secret or agent id is not set")
+    return app_of(settings)
+
+
+def app_of(settings: dict[str, Any]) -> openapi.App:
     return openapi.App(
         base_url=settings["base_url"],
         corp_id=settings["corp_id"],

@@ -12,6 +12,18 @@ the documentation:
   ``{"errcode": 0, "errmsg": "ok"}`` ("群机器人配置说明", document/path/91770). The robot has no
   signature: its key in the URL is its only credential.
 
+Signing staff in (企业微信登录; "企业微信Web登录", "构造企业微信登录链接",
+document/path/98171): the browser goes to ``https://login.work.weixin.qq.com/wwlogin/sso/
+login?login_type=CorpApp&appid=<corp id>&agentid=<agent id>&redirect_uri=&state=`` and comes
+back with ``code`` and ``state`` (only ``state`` when the person does not sign in); then
+
+- ``GET /cgi-bin/auth/getuserinfo?access_token=&code=`` (the app's token) →
+  ``{"errcode": 0, "errmsg": "ok", "userid"}`` for a member of the firm, and
+  ``{"errcode": 0, "errmsg": "ok", "openid", "external_userid"}`` for anyone else
+  ("获取用户登录身份", document/path/98177, for self-built apps too); errcode 40029
+  "invalid code" (used, expired after five minutes, or never issued), 50001 (the
+  redirect's domain is not the app's trusted domain).
+
 Every answer is HTTP 200 with an ``errcode``. Error texts name the errcode and errmsg, never
 the app secret, a token or the robot's key (they travel only in query strings, which are left
 out of every text here).
@@ -42,13 +54,13 @@ RETRY_CODES = frozenset({-1, 6000, 45009, 45033})
 # webhook key is invalid or the robot was removed from its group), ...
 
 
-_QUERY_SECRETS = re.compile(r"\b(access_token|corpsecret|key)=[^&\s\"]*")
+_QUERY_SECRETS = re.compile(r"\b(access_token|corpsecret|key|code)=[^&\s\"]*")
 
 
 class _RedactQuery(logging.Filter):
-    """urllib3 logs each request's URL at DEBUG; WeCom takes the app secret, the access token
-    and the robot's key in the query string, so they are masked before any handler sees the
-    line."""
+    """urllib3 logs each request's URL at DEBUG; WeCom takes the app secret, the access
+    token, the robot's key and a sign-in code in the query string, so they are masked before
+    any handler sees the line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
@@ -117,6 +129,17 @@ def send_app_message(app: App, token: str, userid: str, message: dict[str, Any])
         if userid.lower() in str(data.get(field) or "").lower().split("|"):
             raise Refused(0, f"{field} {userid}")
     return str(data.get("msgid", ""))
+
+
+def member_of_code(app: App, token: str, code: str) -> str | None:
+    """The userid of the member a sign-in ``code`` was issued to; None when WeCom vouches
+    for someone who is not a member of the firm (an ``openid`` / ``external_userid``
+    answer). ``TokenRejected`` / ``Refused`` (40029: a bad code) / ``WeComError``."""
+    data = _call("GET", app.base_url, "/cgi-bin/auth/getuserinfo",
+                 {"access_token": token, "code": code}, None, app.timeout)  # fmt: skip
+    _check(data)
+    userid = data.get("userid")
+    return str(userid) if userid else None
 
 
 def robot_send(base_url: str, key: str, body: dict[str, Any], *, timeout: int) -> None:

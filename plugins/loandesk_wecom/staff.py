@@ -65,6 +65,13 @@ def userid_of(session: Session, user_id: uuid.UUID) -> str | None:
     return session.scalar(select(StaffAccount.wecom_userid).where(StaffAccount.user_id == user_id))
 
 
+def user_of(session: Session, wecom_userid: str) -> uuid.UUID | None:
+    """The staff member mapped to ``wecom_userid`` in the current tenant, or None."""
+    return session.scalar(
+        select(StaffAccount.user_id).where(StaffAccount.wecom_userid == wecom_userid)
+    )
+
+
 def on_assigned(ctx: sdk.JobContext, event: sdk.Event) -> None:
     """An approval task for staff members: a card to each one mapped, with the application's
     key facts when the approval is of an application, linking to the approval (``flow``
