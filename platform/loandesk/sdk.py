@@ -23,6 +23,7 @@ import pluggy
 from sqlalchemy.orm import Session
 
 from loandesk import finance
+from loandesk.api.external_accounts import staff_routes as staff_account_routes
 from loandesk.api.lists import ListArgs, RecordSchema
 from loandesk.api.lists import view_state as list_state
 from loandesk.api.schemas import PageArgs, RecordWriteSchema, page_of
@@ -30,6 +31,13 @@ from loandesk.audit import Entry as AuditEntry
 from loandesk.audit import changes as audit_changes
 from loandesk.audit import record as audit_record
 from loandesk.audit import record_many as audit_record_many
+from loandesk.auth.external_accounts import AccountKind as StaffAccountKind
+from loandesk.auth.external_accounts import external_id_of as staff_external_id
+from loandesk.auth.external_accounts import link_staff as link_staff_account
+from loandesk.auth.external_accounts import move_accounts as move_staff_accounts
+from loandesk.auth.external_accounts import shared_accounts as shared_staff_accounts
+from loandesk.auth.external_accounts import staff_accounts
+from loandesk.auth.external_accounts import user_of_external_id as staff_of_external_id
 from loandesk.auth.oauth import require_token
 from loandesk.auth.sign_in_providers import SignInProvider, SignInRefused
 from loandesk.auth.users import active_staff, display_names
@@ -726,6 +734,7 @@ __all__ = [
     "Signer",
     "Source",
     "SourceColumn",
+    "StaffAccountKind",
     "TenantOwned",
     "TenantRef",
     "UTCDateTime",
@@ -774,6 +783,7 @@ __all__ = [
     "keep_attachment",
     "keyring",
     "latest_approval",
+    "link_staff_account",
     "list_request",
     "list_state",
     "list_views",
@@ -781,6 +791,7 @@ __all__ = [
     "loan_positions_moved",
     "login_required",
     "message",
+    "move_staff_accounts",
     "notify_borrower",
     "notify_staff_member",
     "outbound_post",
@@ -813,8 +824,13 @@ __all__ = [
     "send_attachment",
     "session",
     "setting_labels",
+    "shared_staff_accounts",
     "sign_link",
     "signature_providers",
+    "staff_account_routes",
+    "staff_accounts",
+    "staff_external_id",
+    "staff_of_external_id",
     "store_custom",
     "submit_for_approval",
     "submitted",

@@ -77,7 +77,8 @@ class WeComSignIn(sdk.SignInProvider):
         return userid
 
     def user_for(self, session: Session, external_id: str) -> uuid.UUID | None:
-        return staff.user_of(session, external_id)
+        # one staff member per userid (unique in the core's staff_external_accounts)
+        return sdk.staff_of_external_id(session, staff.KIND.provider, external_id)
 
     def _member(self, code: str) -> str | None:
         try:
