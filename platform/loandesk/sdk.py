@@ -51,6 +51,7 @@ from loandesk.automations.rules import ActionType
 from loandesk.automations.templates import problems as template_problems
 from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.callbacks import record_refused as audit_refused_callback
+from loandesk.connectors import TokenCache, in_locale, mask_request_logs
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
@@ -737,6 +738,7 @@ __all__ = [
     "StaffAccountKind",
     "TenantOwned",
     "TenantRef",
+    "TokenCache",
     "UTCDateTime",
     "Undeliverable",
     "ValidationFailed",
@@ -780,6 +782,7 @@ __all__ = [
     "hook_implemented",
     "hookimpl",
     "html_to_pdf",
+    "in_locale",
     "keep_attachment",
     "keyring",
     "latest_approval",
@@ -790,6 +793,7 @@ __all__ = [
     "loan_book",
     "loan_positions_moved",
     "login_required",
+    "mask_request_logs",
     "message",
     "move_staff_accounts",
     "notify_borrower",

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from flask import current_app, has_request_context
-from flask_babel import force_locale, gettext
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
@@ -62,7 +59,7 @@ def _queue(session: Session, users: list[uuid.UUID], event_id: str,
     mapped = {user_id for user_id in users if userid_of(session, user_id)}
     if not mapped:
         return
-    with in_locale(sdk.current().locale or "zh_CN"):
+    with sdk.in_locale(sdk.current().locale or "zh_CN"):
         subject, body = texts()
     for user_id in users:
         if user_id in mapped:
@@ -70,13 +67,3 @@ def _queue(session: Session, users: list[uuid.UUID], event_id: str,
                 session, CHANNEL, user_id, body, subject=subject,
                 key=f"dingtalk:{event_id}:{user_id}", record=record,
             )  # fmt: skip
-
-
-@contextmanager
-def in_locale(locale: str) -> Iterator[None]:
-    """``force_locale`` outside a request too (jobs): Flask-Babel reads the request context."""
-    with ExitStack() as stack:
-        if not has_request_context():
-            stack.enter_context(current_app.test_request_context())
-        stack.enter_context(force_locale(locale))
-        yield

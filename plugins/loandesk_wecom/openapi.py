@@ -31,13 +31,13 @@ out of every text here).
 
 from __future__ import annotations
 
-import logging
-import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+
+from loandesk import sdk
 
 # The codes relied on, from WeCom's global error codes (全局错误码, document/path/90313):
 # 40014 "不合法的access_token", 42001 "access_token已过期" and 41001 "缺少access_token参数"
@@ -54,25 +54,8 @@ RETRY_CODES = frozenset({-1, 6000, 45009, 45033})
 # webhook key is invalid or the robot was removed from its group), ...
 
 
-_QUERY_SECRETS = re.compile(r"\b(access_token|corpsecret|key|code)=[^&\s\"]*")
-
-
-class _RedactQuery(logging.Filter):
-    """urllib3 logs each request's URL at DEBUG; WeCom takes the app secret, the access
-    token, the robot's key and a sign-in code in the query string, so they are masked before
-    any handler sees the line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if _QUERY_SECRETS.search(text):
-            record.msg, record.args = _QUERY_SECRETS.sub(r"\1=***", text), ()
-        return True
-
-
-def _redact_request_logs() -> None:
-    logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, _RedactQuery) for f in logger.filters):
-        logger.addFilter(_RedactQuery())
+# travel in query strings: masked in urllib3's DEBUG request lines (sdk.mask_request_logs)
+QUERY_SECRETS = ("access_token", "corpsecret", "key", "code")
 
 
 class WeComError(Exception):
@@ -151,7 +134,7 @@ def robot_send(base_url: str, key: str, body: dict[str, Any], *, timeout: int) -
 def _call(
     method: str, base_url: str, path: str, query: dict[str, str], body: Any, timeout: int
 ) -> dict[str, Any]:
-    _redact_request_logs()
+    sdk.mask_request_logs(*QUERY_SECRETS)
     url = f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
     try:
         answer = requests.request(

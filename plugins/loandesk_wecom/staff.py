@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 
-from flask import current_app, has_request_context
-from flask_babel import force_locale, format_currency, gettext
+from flask_babel import format_currency, gettext
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
@@ -81,7 +79,7 @@ def _queue(session: Session, users: list[uuid.UUID], event_id: str, record: tupl
     mapped = {user_id for user_id in users if userid_of(session, user_id)}
     if not mapped:
         return
-    with in_locale(sdk.current().locale or "zh_CN"):
+    with sdk.in_locale(sdk.current().locale or "zh_CN"):
         subject, body = texts()
     for user_id in users:
         if user_id in mapped:
@@ -89,13 +87,3 @@ def _queue(session: Session, users: list[uuid.UUID], event_id: str, record: tupl
                 session, CHANNEL, user_id, body, subject=subject,
                 key=f"wecom:{event_id}:{user_id}", record=record,
             )  # fmt: skip
-
-
-@contextmanager
-def in_locale(locale: str) -> Iterator[None]:
-    """``force_locale`` outside a request too (jobs): Flask-Babel reads the request context."""
-    with ExitStack() as stack:
-        if not has_request_context():
-            stack.enter_context(current_app.test_request_context())
-        stack.enter_context(force_locale(locale))
-        yield
