@@ -35,6 +35,7 @@ from loandesk.auth.external_accounts import AccountKind as StaffAccountKind
 from loandesk.auth.external_accounts import external_id_of as staff_external_id
 from loandesk.auth.external_accounts import link_staff as link_staff_account
 from loandesk.auth.external_accounts import move_accounts as move_staff_accounts
+from loandesk.auth.external_accounts import restore_accounts as restore_staff_accounts
 from loandesk.auth.external_accounts import shared_accounts as shared_staff_accounts
 from loandesk.auth.external_accounts import staff_accounts
 from loandesk.auth.external_accounts import user_of_external_id as staff_of_external_id
@@ -821,6 +822,7 @@ __all__ = [
     "remove_automation_rule",
     "render_action_template",
     "require_token",
+    "restore_staff_accounts",
     "risk_variable_kinds",
     "risk_variables",
     "save_automation_rule",

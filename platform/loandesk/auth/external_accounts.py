@@ -26,6 +26,7 @@ from loandesk.auth.users import active_staff
 from loandesk.db import Base, TenantOwned, UTCDateTime, utcnow
 from loandesk.errors import NotFound, ValidationFailed
 from loandesk.i18n import N_
+from loandesk.tenancy import rls
 
 TABLE = "staff_external_accounts"
 
@@ -203,6 +204,41 @@ def shared_accounts(op: Any, *, table: str, column: str) -> list[tuple[uuid.UUID
         )
         found.extend((row[0], row[1]) for row in bind.execute(query).all())
     return found
+
+
+def restore_accounts(
+    op: Any, *, table: str, column: str, provider: str, unique_external_id: bool
+) -> None:
+    """A plugin migration's downgrade: its old mapping table as it was (tenant_id, id, user_id,
+    <column>, updated_at; one row per staff member, and with ``unique_external_id`` one per
+    id; RLS), with ``provider``'s rows moved back into it."""
+    unique = [
+        sa.UniqueConstraint("tenant_id", "user_id", name=op.f(f"uq_{table}_tenant_id_user_id"))
+    ]
+    if unique_external_id:
+        unique.append(
+            sa.UniqueConstraint("tenant_id", column, name=op.f(f"uq_{table}_tenant_id_{column}"))
+        )
+    op.create_table(
+        table,
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column(column, sa.String(length=64), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "user_id"],
+            ["users.tenant_id", "users.id"],
+            name=op.f(f"fk_{table}_tenant_id_user_id_users"),
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f(f"pk_{table}")),
+        *unique,
+    )
+    rls.enable(op, table)
+    move_accounts(op, table=table, column=column, provider=provider, into_core=False)
 
 
 def move_accounts(op: Any, *, table: str, column: str, provider: str, into_core: bool) -> None:

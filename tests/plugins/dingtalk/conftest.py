@@ -15,7 +15,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.helpers import ApiClient, TenantFixture, tenant_session
-from tests.plugins.dingtalk.dingtalk_server import FakeDingTalk, running
+from tests.plugins.dingtalk.dingtalk_server import FakeDingTalk
+from tests.plugins.json_server import running
 
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 APP_KEY = "dingoa7kq2xx"

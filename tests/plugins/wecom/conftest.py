@@ -15,7 +15,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.helpers import ApiClient, TenantFixture, tenant_session
-from tests.plugins.wecom.wecom_server import FakeWeCom, running
+from tests.plugins.json_server import running
+from tests.plugins.wecom.wecom_server import FakeWeCom
 
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 CORP_ID = "ww5f3a9c0d1e2b4a67"

@@ -10,14 +10,11 @@ no log, audit row or page."""
 from __future__ import annotations
 
 import logging
-import uuid
+from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from loandesk.audit.models import AuditEvent
@@ -30,24 +27,22 @@ from tests.helpers import (
     tenant_session,
     web_login,
 )
+from tests.plugins.sign_in_flow import (
+    BASE_URL,
+    callback_query,
+    english,
+    new_staff,
+    round_trip,
+)
 from tests.plugins.wecom.conftest import AGENT_ID, CORP_ID, SECRETS, Work
 from tests.plugins.wecom.wecom_server import FakeWeCom
 from tests.two_factor_helpers import Clock
 
-BASE_URL = "http://loandesk.test"  # the test settings' base_url
-
 
 @pytest.fixture(autouse=True)
-def english(app: Flask, tenant_a: TenantFixture) -> None:
+def in_english(app: Flask, tenant_a: TenantFixture) -> None:
     """Tenant A's pages in English, so that the assertions read the message ids."""
-    _english(app, tenant_a)
-
-
-def _english(app: Flask, tenant: TenantFixture) -> None:
-    from loandesk.tenancy.models import Tenant
-
-    with app.app_context(), app.extensions["loandesk"].db.transaction() as session:
-        session.get(Tenant, uuid.UUID(tenant.id)).locale = "en"  # type: ignore[union-attr]
+    english(app, tenant_a)
 
 
 def _allow(work: Work, fake: FakeWeCom, **changes: Any) -> None:
@@ -55,48 +50,20 @@ def _allow(work: Work, fake: FakeWeCom, **changes: Any) -> None:
     work.configure(sign_in_enabled=True, login_url=fake.url, **changes)
 
 
-def _staff(api: ApiClient, email: str, name: str = "李娜") -> str:
-    created = api.post(
-        "/users",
-        json={"email": email, "display_name": name, "password": "Correct-horse-42",
-              "roles": ["credit_officer"]},
-    )  # fmt: skip
-    assert created.status_code == 201, created.get_json()
-    return str(created.get_json()["id"])
-
-
 def _signs_in_as(api: ApiClient, work: Work, fake: FakeWeCom, email: str, userid: str,
                  **settings: Any) -> str:  # fmt: skip
     """Sign-in allowed, a new staff member mapped to ``userid``, and WeCom signing in the
     member with that userid; the staff member's id."""
     _allow(work, fake, **settings)
-    user_id = _staff(api, email)
+    user_id = new_staff(api, email)
     work.map(user_id, userid)
     fake.members.add(userid)
     fake.sign_in_as = userid
     return user_id
 
 
-def _round_trip(web: FlaskClient, slug: str, next_page: str | None = None) -> Any:
-    """Sign-in button → WeCom's login page (real HTTP; it signs ``sign_in_as`` in at once) →
-    LoanDesk's callback."""
-    start = web.get(
-        f"/t/{slug}/sign-in/wecom", query_string={"next": next_page} if next_page else None
-    )
-    assert start.status_code == 302, start.get_data(as_text=True)
-    answer = requests.get(start.location, allow_redirects=False, timeout=10)
-    assert answer.status_code == 302, answer.text
-    back = urlsplit(answer.headers["Location"])
-    assert f"{back.scheme}://{back.netloc}" == BASE_URL
-    assert back.path == f"/t/{slug}/sign-in/wecom/callback"
-    return web.get(f"{back.path}?{back.query}")
-
-
-def _callback_query(web: FlaskClient, slug: str) -> dict[str, str]:
-    """Start a sign-in and let WeCom answer; the query it sends the browser back with."""
-    start = web.get(f"/t/{slug}/sign-in/wecom")
-    answer = requests.get(start.location, allow_redirects=False, timeout=10)
-    return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+_round_trip = partial(round_trip, key="wecom")
+_callback_query = partial(callback_query, key="wecom")
 
 
 def _paths(fake: FakeWeCom) -> list[str]:
@@ -219,7 +186,7 @@ def test_a_wecom_member_nobody_is_mapped_to_is_refused_and_audited(
 def test_someone_who_is_not_a_member_of_the_firm_is_refused(
     app: Flask, api_a: ApiClient, tenant_a: TenantFixture, work: Work, fake: FakeWeCom
 ) -> None:
-    user_id = _staff(api_a, "ext@tenant-a.example.cn")
+    user_id = new_staff(api_a, "ext@tenant-a.example.cn")
     _allow(work, fake)
     work.map(user_id, "ext01")  # mapped, but WeCom vouches for an outsider (openid)
     fake.sign_in_as = "ext01"
@@ -328,7 +295,7 @@ def test_a_wecom_member_mapped_in_tenant_a_cannot_sign_in_to_tenant_b(
     app: Flask, api_a: ApiClient, api_b: ApiClient, tenant_a: TenantFixture,
     tenant_b: TenantFixture, work: Work, fake: FakeWeCom,
 ) -> None:  # fmt: skip
-    _english(app, tenant_b)
+    english(app, tenant_b)
     _signs_in_as(api_a, work, fake, "li@tenant-a.example.cn", "li01")
     # Tenant B uses the same WeCom app, and has no link for li01.
     b = Work(app, tenant_b, api_b, fake)

@@ -23,12 +23,9 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 # how WeCom's errmsg goes on after its short text
 HINT = (
@@ -211,53 +208,3 @@ class FakeWeCom:
             return {"errcode": 40008, "errmsg": "invalid message type"}
         self.robot_posts.append(data)
         return {"errcode": 0, "errmsg": "ok"}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-
-    def _answer(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        pairs = parse_qs(parts.query, keep_blank_values=True)
-        query = {k: v[0] for k, v in pairs.items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        answer = self.server.fake.handle(method, parts.path, query, self.headers,
-                                         self.rfile.read(length))  # fmt: skip
-        status, extra = 200, {}
-        if isinstance(answer, tuple):  # the login page: (status, body, headers)
-            status, answer, extra = answer
-        payload = b"" if answer is None else json.dumps(answer, ensure_ascii=False).encode()
-        try:
-            self.send_response(status)
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
-            pass
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
-@contextmanager
-def running(fake: FakeWeCom) -> Iterator[FakeWeCom]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.fake = fake  # type: ignore[attr-defined]
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
