@@ -7,6 +7,10 @@ connectors"):
 - ``mask_request_logs``: urllib3 logs each request's URL at DEBUG; providers that take
   secrets, tokens or codes in the query string have them masked (``name=***``) before any
   handler sees the line;
+- ``call_json``: one request to a provider's JSON API, every failure to get a JSON object
+  back (no answer in time, no connection, HTTP other than 200, not JSON) raised as the
+  plugin's "try again later" error, with a text that never holds the URL (its query may hold
+  secrets);
 - ``in_locale``: ``force_locale`` outside a request too (jobs, the outbox): Flask-Babel reads
   the request context.
 """
@@ -17,11 +21,14 @@ import hashlib
 import logging
 import re
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
+import requests
 from flask import current_app, has_request_context
 from flask_babel import force_locale
 
@@ -115,6 +122,48 @@ def mask_request_logs(*names: str) -> None:
         logger = logging.getLogger("urllib3.connectionpool")
         if _mask_query not in logger.filters:
             logger.addFilter(_mask_query)
+
+
+def call_json(
+    method: str,
+    base_url: str,
+    path: str,
+    query: dict[str, str],
+    body: Any,
+    *,
+    timeout: int,
+    provider: str,
+    error: type[Exception],
+    secret_names: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """``method`` ``base_url + path`` with ``query`` and ``body`` as JSON (when there is one),
+    no redirects; the JSON object answered with HTTP 200. ``error`` (the plugin's "try again
+    later" exception) otherwise, its text naming ``path`` and ``provider``, never the URL.
+    ``secret_names``: the query parameters masked in urllib3's DEBUG lines."""
+    mask_request_logs(*secret_names)
+    url = f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
+    try:
+        answer = requests.request(
+            method,
+            url,
+            json=body,
+            timeout=timeout,
+            allow_redirects=False,
+            headers={"Content-Type": "application/json; charset=utf-8"} if body else {},
+        )
+    except requests.Timeout:
+        raise error(f"{path}: no answer within {timeout} s") from None
+    except requests.RequestException as problem:  # its text names the URL and its secrets
+        raise error(f"{path}: {provider} cannot be reached ({type(problem).__name__})") from None
+    if answer.status_code != 200:
+        raise error(f"{path}: HTTP {answer.status_code}")
+    try:
+        data = answer.json()
+    except ValueError:
+        raise error(f"{path}: the answer is not JSON") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: the answer is not a JSON object")
+    return data
 
 
 @contextmanager

@@ -52,7 +52,7 @@ from loandesk.automations.rules import ActionType
 from loandesk.automations.templates import problems as template_problems
 from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.callbacks import record_refused as audit_refused_callback
-from loandesk.connectors import TokenCache, in_locale, mask_request_logs
+from loandesk.connectors import TokenCache, call_json, in_locale, mask_request_logs
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
@@ -758,6 +758,7 @@ __all__ = [
     "audit_refused_callback",
     "automation_rule",
     "borrower_contacts",
+    "call_json",
     "can_query",
     "check_public_form",
     "clear_personal",

@@ -38,7 +38,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,27 +209,8 @@ def _call_api(
 def _call(
     method: str, base_url: str, path: str, query: dict[str, str], body: Any, timeout: int
 ) -> dict[str, Any]:
-    sdk.mask_request_logs(*QUERY_SECRETS)
-    url = f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
-    try:
-        answer = requests.request(
-            method, url, json=body, timeout=timeout, allow_redirects=False,
-            headers={"Content-Type": "application/json; charset=utf-8"} if body else {},
-        )  # fmt: skip
-    except requests.Timeout:
-        raise DingTalkError(f"{path}: no answer within {timeout} s") from None
-    except requests.RequestException as problem:  # its text names the URL and its secrets
-        raise DingTalkError(f"{path}: DingTalk cannot be reached ({type(problem).__name__})")\
-            from None  # fmt: skip
-    if answer.status_code != 200:
-        raise DingTalkError(f"{path}: HTTP {answer.status_code}")
-    try:
-        data = answer.json()
-    except ValueError:
-        raise DingTalkError(f"{path}: the answer is not JSON") from None
-    if not isinstance(data, dict):
-        raise DingTalkError(f"{path}: the answer is not a JSON object")
-    return data
+    return sdk.call_json(method, base_url, path, query, body, timeout=timeout, provider="DingTalk",
+                         error=DingTalkError, secret_names=QUERY_SECRETS)  # fmt: skip
 
 
 def _check(data: dict[str, Any], *, token_call: bool = False) -> None:

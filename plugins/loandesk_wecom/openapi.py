@@ -31,11 +31,8 @@ out of every text here).
 
 from __future__ import annotations
 
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
-
-import requests
 
 from loandesk import sdk
 
@@ -134,27 +131,8 @@ def robot_send(base_url: str, key: str, body: dict[str, Any], *, timeout: int) -
 def _call(
     method: str, base_url: str, path: str, query: dict[str, str], body: Any, timeout: int
 ) -> dict[str, Any]:
-    sdk.mask_request_logs(*QUERY_SECRETS)
-    url = f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
-    try:
-        answer = requests.request(
-            method, url, json=body, timeout=timeout, allow_redirects=False,
-            headers={"Content-Type": "application/json; charset=utf-8"} if body else {},
-        )  # fmt: skip
-    except requests.Timeout:
-        raise WeComError(f"{path}: no answer within {timeout} s") from None
-    except requests.RequestException as problem:  # its text names the URL and its secrets
-        raise WeComError(f"{path}: WeCom cannot be reached ({type(problem).__name__})")\
-            from None  # fmt: skip
-    if answer.status_code != 200:
-        raise WeComError(f"{path}: HTTP {answer.status_code}")
-    try:
-        data = answer.json()
-    except ValueError:
-        raise WeComError(f"{path}: the answer is not JSON") from None
-    if not isinstance(data, dict):
-        raise WeComError(f"{path}: the answer is not a JSON object")
-    return data
+    return sdk.call_json(method, base_url, path, query, body, timeout=timeout, provider="WeCom",
+                         error=WeComError, secret_names=QUERY_SECRETS)  # fmt: skip
 
 
 def _check(data: dict[str, Any], *, token_call: bool = False) -> None:

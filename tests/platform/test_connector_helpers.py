@@ -1,8 +1,9 @@
 """The core's helpers for connector plugins (``loandesk.connectors``, exported from ``sdk``):
 the access-token cache keeps one token per tenant and app credentials until 5 minutes before
 it expires, fetches again after ``forget`` or for a changed secret, masks what it holds, and
-serves threads that ask at the same time (each gets a token, one stays held); the urllib3 log filter masks every
-plugin's query parameters; ``in_locale`` translates outside a request."""
+serves threads that ask at the same time (each gets a token, one stays held); the urllib3
+log filter masks every plugin's query parameters; ``in_locale`` translates outside a
+request."""
 
 from __future__ import annotations
 
