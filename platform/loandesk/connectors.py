@@ -11,6 +11,8 @@ connectors"):
   back (no answer in time, no connection, HTTP other than 200, not JSON) raised as the
   plugin's "try again later" error, with a text that never holds the URL (its query may hold
   secrets);
+- ``staff_page_url``: the page in LoanDesk a message to a staff member about an approval
+  (``flow``) or a to-do (``todo``) opens, on the public address;
 - ``in_locale``: ``force_locale`` outside a request too (jobs, the outbox): Flask-Babel reads
   the request context.
 """
@@ -32,6 +34,7 @@ import requests
 from flask import current_app, has_request_context
 from flask_babel import force_locale
 
+from loandesk.security.links import public_url
 from loandesk.tenancy import current
 
 EARLY = timedelta(minutes=5)  # a token is fetched again this long before it expires
@@ -164,6 +167,17 @@ def call_json(
     if not isinstance(data, dict):
         raise error(f"{path}: the answer is not a JSON object")
     return data
+
+
+def staff_page_url(record_type: str | None, record_id: str | None) -> str | None:
+    """The page for what a staff member's message is about (an approval: ``flow`` and the
+    instance; a to-do: ``todo``), or None when it names neither."""
+    slug = current().slug
+    if record_type == "flow" and record_id:
+        return public_url(f"/t/{slug}/approvals/{record_id}")
+    if record_type == "todo":
+        return public_url(f"/t/{slug}/todos/")
+    return None
 
 
 @contextmanager

@@ -52,7 +52,13 @@ from loandesk.automations.rules import ActionType
 from loandesk.automations.templates import problems as template_problems
 from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.callbacks import record_refused as audit_refused_callback
-from loandesk.connectors import TokenCache, call_json, in_locale, mask_request_logs
+from loandesk.connectors import (
+    TokenCache,
+    call_json,
+    in_locale,
+    mask_request_logs,
+    staff_page_url,
+)
 from loandesk.db import Base, Money, TenantOwned, UTCDateTime, to_minor_units, utcnow, uuid7
 from loandesk.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from loandesk.esign import (
@@ -838,6 +844,7 @@ __all__ = [
     "staff_accounts",
     "staff_external_id",
     "staff_of_external_id",
+    "staff_page_url",
     "store_custom",
     "submit_for_approval",
     "submitted",

@@ -50,7 +50,7 @@ def send(message: sdk.OutgoingMessage) -> str:
 def work_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     """An action card opening the record in LoanDesk when there is a link, otherwise text."""
     title = (message.subject or message.body.strip().split("\n", 1)[0])[:60]
-    url = record_url(message.record_type, message.record_id)
+    url = sdk.staff_page_url(message.record_type, message.record_id)
     if url is None:
         text = f"{message.subject}\n{message.body}" if message.subject else message.body
         return {"msgtype": "text", "text": {"content": text}}
@@ -64,16 +64,6 @@ def work_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
             "single_url": url,
         },
     }
-
-
-def record_url(record_type: str | None, record_id: str | None) -> str | None:
-    """The page in LoanDesk for what the message is about, on the public address."""
-    slug = sdk.current().slug
-    if record_type == "flow" and record_id:
-        return sdk.public_url(f"/t/{slug}/approvals/{record_id}")
-    if record_type == "todo":
-        return sdk.public_url(f"/t/{slug}/todos/")
-    return None
 
 
 def token(app: openapi.App) -> str:

@@ -50,7 +50,7 @@ def app_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     """A text_notice card opening the record in LoanDesk when there is a link, otherwise
     text. The body's first paragraph is the card's text; the lines "label：value" after it
     are its facts (二级标题+文本), the other lines join the text."""
-    url = record_url(message.record_type, message.record_id)
+    url = sdk.staff_page_url(message.record_type, message.record_id)
     if url is None:
         text = f"{message.subject}\n{message.body}" if message.subject else message.body
         return {"msgtype": "text", "text": {"content": text}}
@@ -75,16 +75,6 @@ def app_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     if facts:
         card["horizontal_content_list"] = facts
     return {"msgtype": "template_card", "template_card": card}
-
-
-def record_url(record_type: str | None, record_id: str | None) -> str | None:
-    """The page in LoanDesk for what the message is about, on the public address."""
-    slug = sdk.current().slug
-    if record_type == "flow" and record_id:
-        return sdk.public_url(f"/t/{slug}/approvals/{record_id}")
-    if record_type == "todo":
-        return sdk.public_url(f"/t/{slug}/todos/")
-    return None
 
 
 def token(app: openapi.App) -> str:
