@@ -1,6 +1,7 @@
 """Imports every core model, so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from loandesk.audit.models import AuditEvent, AuditHead
+from loandesk.auth.external_accounts import StaffExternalAccount
 from loandesk.auth.models import ApiClient, ApiToken, RecoveryCode, User
 from loandesk.auth.sso_models import SsoConfig, UserIdentity
 from loandesk.automations.models import AutomationRule, RuleFiring
@@ -81,6 +82,7 @@ __all__ = [
     "RuleFiring",
     "ScheduleState",
     "SsoConfig",
+    "StaffExternalAccount",
     "Tenant",
     "TenantDataKey",
     "TenantPlugin",

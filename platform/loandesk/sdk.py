@@ -24,6 +24,7 @@ import pluggy
 from sqlalchemy.orm import Session
 
 from loandesk import finance
+from loandesk.api.external_accounts import staff_routes as staff_account_routes
 from loandesk.api.lists import ListArgs, RecordSchema
 from loandesk.api.lists import view_state as list_state
 from loandesk.api.schemas import PageArgs, RecordWriteSchema, page_of
@@ -31,6 +32,14 @@ from loandesk.audit import Entry as AuditEntry
 from loandesk.audit import changes as audit_changes
 from loandesk.audit import record as audit_record
 from loandesk.audit import record_many as audit_record_many
+from loandesk.auth.external_accounts import AccountKind as StaffAccountKind
+from loandesk.auth.external_accounts import external_id_of as staff_external_id
+from loandesk.auth.external_accounts import link_staff as link_staff_account
+from loandesk.auth.external_accounts import move_accounts as move_staff_accounts
+from loandesk.auth.external_accounts import restore_accounts as restore_staff_accounts
+from loandesk.auth.external_accounts import shared_accounts as shared_staff_accounts
+from loandesk.auth.external_accounts import staff_accounts
+from loandesk.auth.external_accounts import user_of_external_id as staff_of_external_id
 from loandesk.auth.oauth import require_token
 from loandesk.auth.sign_in_providers import SignInProvider, SignInRefused
 from loandesk.auth.users import active_staff, display_names
@@ -45,6 +54,13 @@ from loandesk.automations.templates import problems as template_problems
 from loandesk.bundle.contract import BundleContext, BundleFile
 from loandesk.callbacks import record_refused as audit_refused_callback
 from loandesk.connectors import Connector, ConnectorTestFailed
+from loandesk.connectors.helpers import (
+    TokenCache,
+    call_json,
+    in_locale,
+    mask_request_logs,
+    staff_page_url,
+)
 from loandesk.connectors.probe import reachable as connector_reachable
 from loandesk.connectors.status import failed as connector_failed
 from loandesk.connectors.status import succeeded as connector_succeeded
@@ -856,8 +872,10 @@ __all__ = [
     "SmsTemplateUse",
     "Source",
     "SourceColumn",
+    "StaffAccountKind",
     "TenantOwned",
     "TenantRef",
+    "TokenCache",
     "UTCDateTime",
     "Undeliverable",
     "ValidationFailed",
@@ -876,6 +894,7 @@ __all__ = [
     "audit_refused_callback",
     "automation_rule",
     "borrower_contacts",
+    "call_json",
     "can_query",
     "check_public_form",
     "clear_personal",
@@ -904,16 +923,20 @@ __all__ = [
     "hook_implemented",
     "hookimpl",
     "html_to_pdf",
+    "in_locale",
     "keep_attachment",
     "keyring",
     "latest_approval",
+    "link_staff_account",
     "list_request",
     "list_state",
     "list_views",
     "loan_book",
     "loan_positions_moved",
     "login_required",
+    "mask_request_logs",
     "message",
+    "move_staff_accounts",
     "notify_borrower",
     "notify_staff_member",
     "outbound_post",
@@ -943,6 +966,7 @@ __all__ = [
     "remove_automation_rule",
     "render_action_template",
     "require_token",
+    "restore_staff_accounts",
     "risk_variable_kinds",
     "risk_variables",
     "save_automation_rule",
@@ -951,8 +975,14 @@ __all__ = [
     "send_sms",
     "session",
     "setting_labels",
+    "shared_staff_accounts",
     "sign_link",
     "signature_providers",
+    "staff_account_routes",
+    "staff_accounts",
+    "staff_external_id",
+    "staff_of_external_id",
+    "staff_page_url",
     "store_custom",
     "submit_for_approval",
     "submitted",

@@ -31,8 +31,6 @@ PLUGIN = sdk.PluginInfo(
 
 @sdk.hookimpl
 def loandesk_migrations() -> str:
-    import loandesk_dingtalk.models  # noqa: F401  (the tables join the metadata)
-
     return str(Path(__file__).parent / "migrations")
 
 

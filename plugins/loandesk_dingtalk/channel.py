@@ -5,10 +5,7 @@ expires; a token DingTalk refuses is fetched again once."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -19,10 +16,7 @@ from loandesk_dingtalk import openapi, staff
 from loandesk_dingtalk.settings import DingTalkSettings
 
 NAME = "dingtalk"
-EARLY = timedelta(minutes=5)  # a token is fetched again this long before DingTalk expires it
-
-_tokens: dict[tuple[uuid.UUID, str, str, str], tuple[str, datetime]] = {}
-_lock = threading.Lock()
+_tokens = sdk.TokenCache()  # per tenant and app, fetched again 5 minutes before it expires
 
 
 def send(message: sdk.OutgoingMessage) -> str:
@@ -35,7 +29,7 @@ def send(message: sdk.OutgoingMessage) -> str:
         userid = staff.userid_of(session, uuid.UUID(message.address))
     if userid is None:
         raise sdk.Undeliverable("the staff member has no DingTalk userid")
-    with staff.in_locale(message.locale):
+    with sdk.in_locale(message.locale):
         msg = work_message(message)
     try:
         try:
@@ -66,7 +60,7 @@ def test(session: object) -> str:
 def work_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     """An action card opening the record in LoanDesk when there is a link, otherwise text."""
     title = (message.subject or message.body.strip().split("\n", 1)[0])[:60]
-    url = record_url(message.record_type, message.record_id)
+    url = sdk.staff_page_url(message.record_type, message.record_id)
     if url is None:
         text = f"{message.subject}\n{message.body}" if message.subject else message.body
         return {"msgtype": "text", "text": {"content": text}}
@@ -82,39 +76,22 @@ def work_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     }
 
 
-def record_url(record_type: str | None, record_id: str | None) -> str | None:
-    """The page in LoanDesk for what the message is about, on the public address."""
-    slug = sdk.current().slug
-    if record_type == "flow" and record_id:
-        return sdk.public_url(f"/t/{slug}/approvals/{record_id}")
-    if record_type == "todo":
-        return sdk.public_url(f"/t/{slug}/todos/")
-    return None
-
-
 def token(app: openapi.App) -> str:
-    """The tenant's access token, fetched when there is none or it expires within ``EARLY``."""
-    key = _token_key(app)
-    now = sdk.utcnow()
-    with _lock:
-        held = _tokens.get(key)
-        if held is not None and held[1] - EARLY > now:
-            return held[0]
-    fresh = openapi.get_token(app)
-    with _lock:
-        _tokens[key] = (fresh.value, now + timedelta(seconds=fresh.expires_in))
-    return fresh.value
+    """The tenant's access token, fetched when there is none or it expires within 5 minutes."""
+
+    def fetch() -> tuple[str, int]:
+        fresh = openapi.get_token(app)
+        return fresh.value, fresh.expires_in
+
+    return _tokens.token(_app_key(app), app.app_secret, fetch, now=sdk.utcnow())
 
 
 def forget_token(app: openapi.App) -> None:
-    with _lock:
-        _tokens.pop(_token_key(app), None)
+    _tokens.forget(_app_key(app), app.app_secret)
 
 
-def _token_key(app: openapi.App) -> tuple[uuid.UUID, str, str, str]:
-    # a changed secret is another app as far as the cache goes; the key holds only its hash
-    secret = hashlib.sha256(app.app_secret.encode()).hexdigest()
-    return (sdk.current().id, app.base_url, app.app_key, secret)
+def _app_key(app: openapi.App) -> tuple[str, str]:
+    return (app.base_url, app.app_key)
 
 
 def _app(settings: dict[str, Any]) -> openapi.App:
@@ -144,7 +121,4 @@ def clean_error(text: str, settings: dict[str, Any]) -> str:
     for name in ("app_secret", "robot_access_token", "robot_secret"):
         if settings.get(name):
             text = text.replace(settings[name], "***")
-    with _lock:
-        for value, _expiry in _tokens.values():
-            text = text.replace(value, "***")
-    return sdk.scrub_personal(text)
+    return sdk.scrub_personal(_tokens.mask(text))

@@ -38,13 +38,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
-import re
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+
+from loandesk import sdk
 
 # The codes relied on, from DingTalk's global error codes (服务端错误码, open.dingtalk.com):
 # 40001 "获取access_token时Secret错误，或者access_token无效", 40014 "不合法的access_token",
@@ -58,25 +57,8 @@ TOKEN_CODES = frozenset({40001, 40014, 42001, 88})
 RETRY_CODES = frozenset({-1, 90002, 90005, 90006, 90018, 41047, 41048, 130101})
 
 
-_QUERY_SECRETS = re.compile(r"\b(access_token|appsecret|sign)=[^&\s\"]*")
-
-
-class _RedactQuery(logging.Filter):
-    """urllib3 logs each request's URL at DEBUG; DingTalk's API takes the app secret, the
-    access token and the robot's token and signature in the query string, so they are
-    masked before any handler sees the line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if _QUERY_SECRETS.search(text):
-            record.msg, record.args = _QUERY_SECRETS.sub(r"\1=***", text), ()
-        return True
-
-
-def _redact_request_logs() -> None:
-    logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, _RedactQuery) for f in logger.filters):
-        logger.addFilter(_RedactQuery())
+# travel in query strings: masked in urllib3's DEBUG request lines (sdk.mask_request_logs)
+QUERY_SECRETS = ("access_token", "appsecret", "sign")
 
 
 class DingTalkError(Exception):
@@ -227,27 +209,8 @@ def _call_api(
 def _call(
     method: str, base_url: str, path: str, query: dict[str, str], body: Any, timeout: int
 ) -> dict[str, Any]:
-    _redact_request_logs()
-    url = f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
-    try:
-        answer = requests.request(
-            method, url, json=body, timeout=timeout, allow_redirects=False,
-            headers={"Content-Type": "application/json; charset=utf-8"} if body else {},
-        )  # fmt: skip
-    except requests.Timeout:
-        raise DingTalkError(f"{path}: no answer within {timeout} s") from None
-    except requests.RequestException as problem:  # its text names the URL and its secrets
-        raise DingTalkError(f"{path}: DingTalk cannot be reached ({type(problem).__name__})")\
-            from None  # fmt: skip
-    if answer.status_code != 200:
-        raise DingTalkError(f"{path}: HTTP {answer.status_code}")
-    try:
-        data = answer.json()
-    except ValueError:
-        raise DingTalkError(f"{path}: the answer is not JSON") from None
-    if not isinstance(data, dict):
-        raise DingTalkError(f"{path}: the answer is not a JSON object")
-    return data
+    return sdk.call_json(method, base_url, path, query, body, timeout=timeout, provider="DingTalk",
+                         error=DingTalkError, secret_names=QUERY_SECRETS)  # fmt: skip
 
 
 def _check(data: dict[str, Any], *, token_call: bool = False) -> None:

@@ -11,12 +11,10 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
 from loandesk_dingtalk import channel, openapi
-from loandesk_dingtalk.models import StaffAccount
 
 NOT_IN_ORGANISATION = 60121  # getbyunionid: "找不到该用户"
 
@@ -100,10 +98,8 @@ class DingTalkSignIn(sdk.SignInProvider):
         return userid
 
     def user_for(self, session: Session, external_id: str) -> uuid.UUID | None:
-        # one staff member per userid (unique in dingtalk_staff_accounts, dt002)
-        return session.scalar(
-            select(StaffAccount.user_id).where(StaffAccount.dingtalk_userid == external_id)
-        )
+        # one staff member per userid (unique in the core's staff_external_accounts)
+        return sdk.staff_of_external_id(session, "dingtalk", external_id)
 
     def _userid(self, union_id: str) -> tuple[str, int]:
         try:

@@ -2,7 +2,8 @@
 (应用消息) from the firm's own WeCom app — their approval tasks, as a card with the
 application's key facts, and their to-dos, each with a link back to LoanDesk — and the
 automation action ``wecom.group_message`` (发送企业微信群消息), which posts to a group through
-its robot (群机器人). Each staff member's WeCom userid is kept by this plugin
+its robot (群机器人), and, when the tenant allows it, signing in with WeCom (企业微信登录,
+``loandesk_wecom.sign_in``). Each staff member's WeCom userid is kept by this plugin
 (``/api/v1/wecom/staff``). The API calls and error handling are in ``loandesk_wecom.openapi``
 and ``docs/connectors.md``."""
 
@@ -31,8 +32,6 @@ PLUGIN = sdk.PluginInfo(
 
 @sdk.hookimpl
 def loandesk_migrations() -> str:
-    import loandesk_wecom.models  # noqa: F401  (the tables join the metadata)
-
     return str(Path(__file__).parent / "migrations")
 
 
@@ -68,6 +67,13 @@ def loandesk_automation_actions() -> list[sdk.ActionType]:
     from loandesk_wecom.robot import GROUP_MESSAGE
 
     return [GROUP_MESSAGE]
+
+
+@sdk.hookimpl
+def loandesk_sign_in_providers() -> list[sdk.SignInProvider]:
+    from loandesk_wecom.sign_in import providers
+
+    return providers()
 
 
 @sdk.hookimpl

@@ -5,10 +5,7 @@ shortly before it expires; a token WeCom refuses is fetched again once."""
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import uuid
-from datetime import datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -19,12 +16,10 @@ from loandesk_wecom import openapi, staff
 from loandesk_wecom.settings import WeComSettings
 
 NAME = "wecom"
-EARLY = timedelta(minutes=5)  # a token is fetched again this long before WeCom expires it
 # the card's documented limits (document/path/90372): at most 6 facts; lengths WeCom advises
 MAX_FACTS, TITLE_LENGTH, SUBTITLE_LENGTH = 6, 36, 160
 
-_tokens: dict[tuple[uuid.UUID, str, str, int, str], tuple[str, datetime]] = {}
-_lock = threading.Lock()
+_tokens = sdk.TokenCache()  # per tenant and app, fetched again 5 minutes before it expires
 
 
 def send(message: sdk.OutgoingMessage) -> str:
@@ -37,7 +32,7 @@ def send(message: sdk.OutgoingMessage) -> str:
         userid = staff.userid_of(session, uuid.UUID(message.address))
     if userid is None:
         raise sdk.Undeliverable("the staff member has no WeCom userid")
-    with staff.in_locale(message.locale):
+    with sdk.in_locale(message.locale):
         content = app_message(message)
     try:
         try:
@@ -65,7 +60,7 @@ def app_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     """A text_notice card opening the record in LoanDesk when there is a link, otherwise
     text. The body's first paragraph is the card's text; the lines "label：value" after it
     are its facts (二级标题+文本), the other lines join the text."""
-    url = record_url(message.record_type, message.record_id)
+    url = sdk.staff_page_url(message.record_type, message.record_id)
     if url is None:
         text = f"{message.subject}\n{message.body}" if message.subject else message.body
         return {"msgtype": "text", "text": {"content": text}}
@@ -92,44 +87,31 @@ def app_message(message: sdk.OutgoingMessage) -> dict[str, Any]:
     return {"msgtype": "template_card", "template_card": card}
 
 
-def record_url(record_type: str | None, record_id: str | None) -> str | None:
-    """The page in LoanDesk for what the message is about, on the public address."""
-    slug = sdk.current().slug
-    if record_type == "flow" and record_id:
-        return sdk.public_url(f"/t/{slug}/approvals/{record_id}")
-    if record_type == "todo":
-        return sdk.public_url(f"/t/{slug}/todos/")
-    return None
-
-
 def token(app: openapi.App) -> str:
-    """The tenant's access token, fetched when there is none or it expires within ``EARLY``."""
-    key = _token_key(app)
-    now = sdk.utcnow()
-    with _lock:
-        held = _tokens.get(key)
-        if held is not None and held[1] - EARLY > now:
-            return held[0]
-    fresh = openapi.get_token(app)
-    with _lock:
-        _tokens[key] = (fresh.value, now + timedelta(seconds=fresh.expires_in))
-    return fresh.value
+    """The tenant's access token, fetched when there is none or it expires within 5 minutes."""
+
+    def fetch() -> tuple[str, int]:
+        fresh = openapi.get_token(app)
+        return fresh.value, fresh.expires_in
+
+    return _tokens.token(_app_key(app), app.app_secret, fetch, now=sdk.utcnow())
 
 
 def forget_token(app: openapi.App) -> None:
-    with _lock:
-        _tokens.pop(_token_key(app), None)
+    _tokens.forget(_app_key(app), app.app_secret)
 
 
-def _token_key(app: openapi.App) -> tuple[uuid.UUID, str, str, int, str]:
-    # a changed secret is another app as far as the cache goes; the key holds only its hash
-    secret = hashlib.sha256(app.app_secret.encode()).hexdigest()
-    return (sdk.current().id, app.base_url, app.corp_id, app.agent_id, secret)
+def _app_key(app: openapi.App) -> tuple[str, str, int]:
+    return (app.base_url, app.corp_id, app.agent_id)
 
 
 def _app(settings: dict[str, Any]) -> openapi.App:
     if not (settings["corp_id"] and settings["app_secret"] and settings["agent_id"]):
         raise openapi.WeComError("the WeCom corp id, app secret or agent id is not set")
+    return app_of(settings)
+
+
+def app_of(settings: dict[str, Any]) -> openapi.App:
     return openapi.App(
         base_url=settings["base_url"],
         corp_id=settings["corp_id"],
@@ -155,7 +137,4 @@ def clean(text: str, settings: dict[str, Any]) -> str:
     for name in ("app_secret", "robot_key"):
         if settings.get(name):
             text = text.replace(settings[name], "***")
-    with _lock:
-        for value, _expiry in _tokens.values():
-            text = text.replace(value, "***")
-    return sdk.scrub_personal(text)
+    return sdk.scrub_personal(_tokens.mask(text))

@@ -12,6 +12,18 @@ the documentation:
   ``{"errcode": 0, "errmsg": "ok"}`` ("群机器人配置说明", document/path/91770). The robot has no
   signature: its key in the URL is its only credential.
 
+Signing staff in (企业微信登录; "企业微信Web登录", "构造企业微信登录链接",
+document/path/98171): the browser goes to ``https://login.work.weixin.qq.com/wwlogin/sso/
+login?login_type=CorpApp&appid=<corp id>&agentid=<agent id>&redirect_uri=&state=`` and comes
+back with ``code`` and ``state`` (only ``state`` when the person does not sign in); then
+
+- ``GET /cgi-bin/auth/getuserinfo?access_token=&code=`` (the app's token) →
+  ``{"errcode": 0, "errmsg": "ok", "userid"}`` for a member of the firm, and
+  ``{"errcode": 0, "errmsg": "ok", "openid", "external_userid"}`` for anyone else
+  ("获取用户登录身份", document/path/98177, for self-built apps too); errcode 40029
+  "invalid code" (used, expired after five minutes, or never issued), 50001 (the
+  redirect's domain is not the app's trusted domain).
+
 Every answer is HTTP 200 with an ``errcode``. Error texts name the errcode and errmsg, never
 the app secret, a token or the robot's key (they travel only in query strings, which are left
 out of every text here).
@@ -19,13 +31,10 @@ out of every text here).
 
 from __future__ import annotations
 
-import logging
-import re
-import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-import requests
+from loandesk import sdk
 
 # The codes relied on, from WeCom's global error codes (全局错误码, document/path/90313):
 # 40014 "不合法的access_token", 42001 "access_token已过期" and 41001 "缺少access_token参数"
@@ -42,25 +51,8 @@ RETRY_CODES = frozenset({-1, 6000, 45009, 45033})
 # webhook key is invalid or the robot was removed from its group), ...
 
 
-_QUERY_SECRETS = re.compile(r"\b(access_token|corpsecret|key)=[^&\s\"]*")
-
-
-class _RedactQuery(logging.Filter):
-    """urllib3 logs each request's URL at DEBUG; WeCom takes the app secret, the access token
-    and the robot's key in the query string, so they are masked before any handler sees the
-    line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if _QUERY_SECRETS.search(text):
-            record.msg, record.args = _QUERY_SECRETS.sub(r"\1=***", text), ()
-        return True
-
-
-def _redact_request_logs() -> None:
-    logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, _RedactQuery) for f in logger.filters):
-        logger.addFilter(_RedactQuery())
+# travel in query strings: masked in urllib3's DEBUG request lines (sdk.mask_request_logs)
+QUERY_SECRETS = ("access_token", "corpsecret", "key", "code")
 
 
 class WeComError(Exception):
@@ -119,6 +111,17 @@ def send_app_message(app: App, token: str, userid: str, message: dict[str, Any])
     return str(data.get("msgid", ""))
 
 
+def member_of_code(app: App, token: str, code: str) -> str | None:
+    """The userid of the member a sign-in ``code`` was issued to; None when WeCom vouches
+    for someone who is not a member of the firm (an ``openid`` / ``external_userid``
+    answer). ``TokenRejected`` / ``Refused`` (40029: a bad code) / ``WeComError``."""
+    data = _call("GET", app.base_url, "/cgi-bin/auth/getuserinfo",
+                 {"access_token": token, "code": code}, None, app.timeout)  # fmt: skip
+    _check(data)
+    userid = data.get("userid")
+    return str(userid) if userid else None
+
+
 def robot_send(base_url: str, key: str, body: dict[str, Any], *, timeout: int) -> None:
     """Post ``body`` to the group robot whose webhook key is ``key``. ``WeComError`` /
     ``Refused``."""
@@ -128,27 +131,8 @@ def robot_send(base_url: str, key: str, body: dict[str, Any], *, timeout: int) -
 def _call(
     method: str, base_url: str, path: str, query: dict[str, str], body: Any, timeout: int
 ) -> dict[str, Any]:
-    _redact_request_logs()
-    url = f"{base_url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
-    try:
-        answer = requests.request(
-            method, url, json=body, timeout=timeout, allow_redirects=False,
-            headers={"Content-Type": "application/json; charset=utf-8"} if body else {},
-        )  # fmt: skip
-    except requests.Timeout:
-        raise WeComError(f"{path}: no answer within {timeout} s") from None
-    except requests.RequestException as problem:  # its text names the URL and its secrets
-        raise WeComError(f"{path}: WeCom cannot be reached ({type(problem).__name__})")\
-            from None  # fmt: skip
-    if answer.status_code != 200:
-        raise WeComError(f"{path}: HTTP {answer.status_code}")
-    try:
-        data = answer.json()
-    except ValueError:
-        raise WeComError(f"{path}: the answer is not JSON") from None
-    if not isinstance(data, dict):
-        raise WeComError(f"{path}: the answer is not a JSON object")
-    return data
+    return sdk.call_json(method, base_url, path, query, body, timeout=timeout, provider="WeCom",
+                         error=WeComError, secret_names=QUERY_SECRETS)  # fmt: skip
 
 
 def _check(data: dict[str, Any], *, token_call: bool = False) -> None:

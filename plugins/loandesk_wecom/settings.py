@@ -10,6 +10,7 @@ from marshmallow import validate
 from loandesk import sdk
 
 DEFAULT_BASE_URL = "https://qyapi.weixin.qq.com"
+DEFAULT_LOGIN_URL = "https://login.work.weixin.qq.com"  # where staff sign in (/wwlogin/sso/login)
 
 
 class WeComSettings(ma.Schema):
@@ -69,6 +70,28 @@ class WeComSettings(ma.Schema):
             "The part after key= in the group robot's webhook address: whoever holds it can "
             "post to the group; stored encrypted, never shown again",
             secret=True,
+        ),
+    )
+    sign_in_enabled = ma.fields.Boolean(
+        load_default=False,
+        metadata=sdk.setting_labels(
+            "允许企业微信登录",
+            "Allow signing in with WeCom",
+            "员工可用企业微信扫码登录（须先在员工映射中填写其企业微信 userid，并把 LoanDesk "
+            "的域名设为应用的可信域名）；回调地址见文档",
+            "Staff may sign in with WeCom (their WeCom userid must be mapped first, and "
+            "LoanDesk's domain be the app's trusted domain); see the docs for the redirect URL",
+        ),
+    )
+    login_url = ma.fields.Url(
+        load_default=DEFAULT_LOGIN_URL,
+        schemes={"http", "https"},
+        require_tld=False,
+        metadata=sdk.setting_labels(
+            "登录页地址",
+            "Sign-in page address",
+            f"一般不需修改：{DEFAULT_LOGIN_URL}",
+            f"Leave as it is: {DEFAULT_LOGIN_URL}",
         ),
     )
     timeout_seconds = ma.fields.Integer(

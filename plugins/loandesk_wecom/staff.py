@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
 
-from flask import current_app, has_request_context
-from flask_babel import force_locale, format_currency, gettext
-from sqlalchemy import delete, select
+from flask_babel import format_currency, gettext
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
-from loandesk_wecom.models import StaffAccount
 
 CHANNEL = "wecom.work"
 # WeCom's member account (成员UserID): 1-64 bytes of digits, letters and "_-@.", starting
@@ -26,43 +22,19 @@ USERID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-@.]{0,63}$")
 FACT = "："  # a body line "label：value" after the first blank line is one of the card's facts
 
 
-def accounts(session: Session) -> list[dict[str, object]]:
-    """Every active staff member with their WeCom userid (None: not mapped), by name."""
-    mapped = {row.user_id: row.wecom_userid for row in session.scalars(select(StaffAccount))}
-    return [
-        {"user_id": user.id, "name": user.display_name, "wecom_userid": mapped.get(user.id)}
-        for user in sdk.active_staff(session)
-    ]
-
-
-def set_account(session: Session, user_id: uuid.UUID, wecom_userid: str | None) -> None:
-    """Map a staff member to a WeCom userid, or unmap them with None; audited. ``NotFound``
-    for no such active staff member, ``ValidationFailed`` for a malformed userid."""
-    if user_id not in {u.id for u in sdk.active_staff(session)}:
-        raise sdk.NotFound(sdk.N_("No such staff member."))
-    if wecom_userid is not None and not USERID.match(wecom_userid):
-        raise sdk.ValidationFailed(
-            sdk.N_("Some fields need attention."),
-            errors={"wecom_userid": [sdk.N_("Enter the account shown in WeCom's admin.")]},
-        )
-    row = session.scalar(select(StaffAccount).where(StaffAccount.user_id == user_id))
-    before = row.wecom_userid if row else None
-    if before == wecom_userid:
-        return
-    if wecom_userid is None:
-        session.execute(delete(StaffAccount).where(StaffAccount.user_id == user_id))
-    elif row is None:
-        session.add(StaffAccount(user_id=user_id, wecom_userid=wecom_userid,
-                                 updated_at=sdk.utcnow()))  # fmt: skip
-    else:
-        row.wecom_userid, row.updated_at = wecom_userid, sdk.utcnow()
-    session.flush()
-    sdk.audit_record(session, "wecom.staff_account", "user", str(user_id),
-                     {"wecom_userid": [before, wecom_userid]})  # fmt: skip
+KIND = sdk.StaffAccountKind(
+    provider="wecom",
+    field="wecom_userid",
+    pattern=USERID,
+    malformed=sdk.N_("Enter the account shown in WeCom's admin."),
+    taken=sdk.N_("This WeCom userid is already linked to another staff member."),
+    taken_by=sdk.N_("This WeCom userid is already linked to %(name)s."),
+)
 
 
 def userid_of(session: Session, user_id: uuid.UUID) -> str | None:
-    return session.scalar(select(StaffAccount.wecom_userid).where(StaffAccount.user_id == user_id))
+    """The staff member's WeCom userid (the core's staff mapping), or None."""
+    return sdk.staff_external_id(session, KIND.provider, user_id)
 
 
 def on_assigned(ctx: sdk.JobContext, event: sdk.Event) -> None:
@@ -104,11 +76,10 @@ def on_todo(ctx: sdk.JobContext, event: sdk.Event) -> None:
 
 def _queue(session: Session, users: list[uuid.UUID], event_id: str, record: tuple[str, str],
            texts: Callable[[], tuple[str, str]]) -> None:  # fmt: skip
-    mapped = set(session.scalars(select(StaffAccount.user_id).where(
-        StaffAccount.user_id.in_(users))))  # fmt: skip
+    mapped = {user_id for user_id in users if userid_of(session, user_id)}
     if not mapped:
         return
-    with in_locale(sdk.current().locale or "zh_CN"):
+    with sdk.in_locale(sdk.current().locale or "zh_CN"):
         subject, body = texts()
     for user_id in users:
         if user_id in mapped:
@@ -116,13 +87,3 @@ def _queue(session: Session, users: list[uuid.UUID], event_id: str, record: tupl
                 session, CHANNEL, user_id, body, subject=subject,
                 key=f"wecom:{event_id}:{user_id}", record=record,
             )  # fmt: skip
-
-
-@contextmanager
-def in_locale(locale: str) -> Iterator[None]:
-    """``force_locale`` outside a request too (jobs): Flask-Babel reads the request context."""
-    with ExitStack() as stack:
-        if not has_request_context():
-            stack.enter_context(current_app.test_request_context())
-        stack.enter_context(force_locale(locale))
-        yield

@@ -57,8 +57,8 @@ class SignInProvider(abc.ABC):
     @abc.abstractmethod
     def user_for(self, session: Session, external_id: str) -> uuid.UUID | None:
         """The current tenant's staff member whose account at the provider is
-        ``external_id`` (the plugin's own mapping), or None for nobody. May raise
-        ``SignInRefused`` (an id mapped to two staff members)."""
+        ``external_id`` (the staff mapping: ``sdk.staff_of_external_id``), or None for
+        nobody. May raise ``SignInRefused``."""
 
 
 def sign_in(session: Session, provider: SignInProvider, external_id: str, *, now: datetime) -> User:

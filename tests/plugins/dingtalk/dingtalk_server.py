@@ -24,12 +24,9 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
 
 SCRIPTED = {
     "rate_limited": {"errcode": 90018, "errmsg": "当前企业调用该接口超过频率限制"},
@@ -190,48 +187,3 @@ class FakeDingTalk:
         userid, contact_type = self.members[data["unionid"]]
         return {"errcode": 0, "errmsg": "ok", "request_id": "5imjny7u9xwb",
                 "result": {"contact_type": contact_type, "userid": userid}}  # fmt: skip
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-
-    def _answer(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        pairs = parse_qs(parts.query, keep_blank_values=True)
-        query = {k: v[0] for k, v in pairs.items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        answer = self.server.fake.handle(method, parts.path, query, self.headers, body)
-        status, data, headers = answer if isinstance(answer, tuple) else (200, answer, {})
-        payload = b"" if data is None else json.dumps(data, ensure_ascii=False).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if data is not None:
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
-@contextmanager
-def running(fake: FakeDingTalk) -> Iterator[FakeDingTalk]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.fake = fake  # type: ignore[attr-defined]
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -18,8 +18,9 @@ from tests.helpers import ApiClient, TenantFixture, web_login
 from tests.platform.automations.conftest import save_rule
 from tests.platform.flows.conftest import Desk, approver, desk  # noqa: F401
 from tests.plugins.customers.conftest import _fresh_id_numbers, firm  # noqa: F401
-from tests.plugins.dingtalk.conftest import NOW, ROBOT_SECRET, SECRETS, Ding
+from tests.plugins.dingtalk.conftest import ROBOT_SECRET, SECRETS, Ding
 from tests.plugins.dingtalk.dingtalk_server import FakeDingTalk
+from tests.plugins.staff_channel import NOW
 
 RULE = {
     "name": "新进件通知群",

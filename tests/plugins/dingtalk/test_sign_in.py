@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -32,23 +30,22 @@ from tests.helpers import (
 )
 from tests.plugins.dingtalk.conftest import APP_KEY, APP_SECRET, SECRETS, Ding
 from tests.plugins.dingtalk.dingtalk_server import FakeDingTalk
+from tests.plugins.sign_in_flow import (
+    BASE_URL,
+    callback_query,
+    english,
+    new_staff,
+    round_trip,
+)
 from tests.two_factor_helpers import Clock, enrol
 
-BASE_URL = "http://loandesk.test"  # the test settings' base_url
 UNION_ID = "z21HjQliSzpw0YWCNxmii6u2Os62cZ62iSZ"
 
 
 @pytest.fixture(autouse=True)
-def english(app: Flask, tenant_a: TenantFixture) -> None:
+def in_english(app: Flask, tenant_a: TenantFixture) -> None:
     """Tenant A's pages in English, so that the assertions read the message ids."""
-    _english(app, tenant_a)
-
-
-def _english(app: Flask, tenant: TenantFixture) -> None:
-    from loandesk.tenancy.models import Tenant
-
-    with app.app_context(), app.extensions["loandesk"].db.transaction() as session:
-        session.get(Tenant, uuid.UUID(tenant.id)).locale = "en"  # type: ignore[union-attr]
+    english(app, tenant_a)
 
 
 def _allow(ding: Ding, fake: FakeDingTalk, **changes: Any) -> None:
@@ -56,48 +53,20 @@ def _allow(ding: Ding, fake: FakeDingTalk, **changes: Any) -> None:
     ding.configure(sign_in_enabled=True, api_url=fake.url, login_url=fake.url, **changes)
 
 
-def _staff(api: ApiClient, email: str, name: str = "李娜") -> str:
-    created = api.post(
-        "/users",
-        json={"email": email, "display_name": name, "password": "Correct-horse-42",
-              "roles": ["credit_officer"]},
-    )  # fmt: skip
-    assert created.status_code == 201, created.get_json()
-    return str(created.get_json()["id"])
-
-
 def _signs_in_as(api: ApiClient, ding: Ding, fake: FakeDingTalk, email: str, userid: str,
                  **settings: Any) -> str:  # fmt: skip
     """Sign-in allowed, a new staff member mapped to ``userid``, and DingTalk signing in the
     person with that userid; the staff member's id."""
     _allow(ding, fake, **settings)
-    user_id = _staff(api, email)
+    user_id = new_staff(api, email)
     ding.map(user_id, userid)
     fake.members[UNION_ID] = (userid, 0)
     fake.sign_in_as = UNION_ID
     return user_id
 
 
-def _round_trip(web: FlaskClient, slug: str, next_page: str | None = None) -> Any:
-    """Sign-in button → DingTalk's login page (real HTTP; it signs ``sign_in_as`` in at once)
-    → LoanDesk's callback."""
-    start = web.get(
-        f"/t/{slug}/sign-in/dingtalk", query_string={"next": next_page} if next_page else None
-    )
-    assert start.status_code == 302, start.get_data(as_text=True)
-    answer = requests.get(start.location, allow_redirects=False, timeout=10)
-    assert answer.status_code == 302, answer.text
-    back = urlsplit(answer.headers["Location"])
-    assert f"{back.scheme}://{back.netloc}" == BASE_URL
-    assert back.path == f"/t/{slug}/sign-in/dingtalk/callback"
-    return web.get(f"{back.path}?{back.query}")
-
-
-def _callback_query(web: FlaskClient, slug: str) -> dict[str, str]:
-    """Start a sign-in and let DingTalk answer; the query it sends the browser back with."""
-    start = web.get(f"/t/{slug}/sign-in/dingtalk")
-    answer = requests.get(start.location, allow_redirects=False, timeout=10)
-    return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+_round_trip = partial(round_trip, key="dingtalk")
+_callback_query = partial(callback_query, key="dingtalk")
 
 
 def _paths(fake: FakeDingTalk) -> list[str]:
@@ -350,7 +319,7 @@ def test_a_dingtalk_user_mapped_in_tenant_a_cannot_sign_in_to_tenant_b(
     app: Flask, api_a: ApiClient, api_b: ApiClient, tenant_a: TenantFixture,
     tenant_b: TenantFixture, ding: Ding, fake: FakeDingTalk,
 ) -> None:  # fmt: skip
-    _english(app, tenant_b)
+    english(app, tenant_b)
     _signs_in_as(api_a, ding, fake, "li@tenant-a.example.cn", "li01")
     # Tenant B uses the same DingTalk app, and has no link for li01.
     b = Ding(app, tenant_b, api_b, fake)

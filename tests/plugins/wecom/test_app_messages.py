@@ -29,7 +29,8 @@ def zh(app: Flask, msgid: str) -> str:
     """``msgid`` as the tenant (zh_CN) reads it: the catalog's Chinese once it has the
     plugin's texts (/tmp/zh-wecom.json), the English until then."""
     from flask_babel import gettext
-    from loandesk_wecom.staff import in_locale
+
+    from loandesk.sdk import in_locale
 
     with app.app_context(), in_locale("zh_CN"):
         return gettext(msgid)

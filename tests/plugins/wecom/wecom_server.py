@@ -6,19 +6,26 @@ fields and for a ``template_card`` the text_notice structure (a ``card_action`` 
 with a URL, at most 6 facts, a title or a sub-title) — and keeps what it accepted.
 ``answers`` scripts the next message/send answers (``rate_limited``, ``busy``, ``bad_user``,
 ``expired``, ``unlicensed``: ok but the member has no licence, ``slow``: ok after
-``delay``); ``expire_tokens()`` makes every token it issued expired."""
+``delay``); ``expire_tokens()`` makes every token it issued expired.
+
+For 企业微信登录 it is also the login page and the code exchange: ``GET /wwlogin/sso/login``
+(login_type CorpApp, the corp id, the agent id) signs ``sign_in_as`` in at once and redirects
+to ``redirect_uri`` with a one-time ``code`` and the ``state`` (only the state when
+``sign_in_as`` is None: the person did not sign in); ``GET /cgi-bin/auth/getuserinfo`` turns
+the code into ``{"userid"}`` when ``sign_in_as`` is a member (in ``members``), into
+``{"openid", "external_userid"}`` otherwise, and a used or unknown code into errcode 40029.
+``sign_in_delay`` holds back the getuserinfo answer (seconds); ``sign_in_requests`` keeps
+every login-page and getuserinfo request."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlencode
 
 # how WeCom's errmsg goes on after its short text
 HINT = (
@@ -56,6 +63,11 @@ class FakeWeCom:
     accepted: list[dict[str, Any]] = field(default_factory=list)  # those answered errcode 0
     robot_posts: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    members: set[str] = field(default_factory=set)  # the firm's members' userids
+    sign_in_as: str | None = None  # who the login page signs in (a userid or an openid)
+    sign_in_delay: float = 0.0
+    codes: dict[str, str] = field(default_factory=dict)  # code → who it was issued to
+    sign_in_requests: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def expire_tokens(self) -> None:
@@ -69,7 +81,16 @@ class FakeWeCom:
         ):
             self.problems.append(f"{path}: Content-Type {headers.get('Content-Type')}")
             return {"errcode": 40035, "errmsg": "invalid parameter"}
+        if path in ("/wwlogin/sso/login", "/cgi-bin/auth/getuserinfo"):
+            with self.lock:
+                self.sign_in_requests.append({"method": method, "path": path, "query": query})
+            if path == "/cgi-bin/auth/getuserinfo" and self.sign_in_delay:
+                time.sleep(self.sign_in_delay)
         with self.lock:
+            if method == "GET" and path == "/wwlogin/sso/login":
+                return self._login_page(query)
+            if method == "GET" and path == "/cgi-bin/auth/getuserinfo":
+                return self._user_of_code(query)
             if method == "GET" and path == "/cgi-bin/gettoken":
                 return self._token(query)
             data = json.loads(body.decode()) if body else None
@@ -145,6 +166,35 @@ class FakeWeCom:
             return "jump_list"
         return ""
 
+    # --- 企业微信登录 -----------------------------------------------------------------------
+
+    def _login_page(self, query: dict[str, str]) -> Any:
+        expected = {"login_type", "appid", "agentid", "redirect_uri", "state"}
+        fixed = {"login_type": "CorpApp", "appid": self.corp_id, "agentid": str(self.agent_id)}
+        if set(query) != expected or any(query[k] != v for k, v in fixed.items()):
+            self.problems.append(f"malformed login request: {query}")
+            return 400, "参数错误", {}
+        if self.sign_in_as is None:  # the person closed the page: only the state comes back
+            back = {"state": query["state"]}
+        else:
+            code = secrets.token_hex(16)
+            self.codes[code] = self.sign_in_as
+            back = {"code": code, "state": query["state"]}
+        return 302, None, {"Location": f"{query['redirect_uri']}?{urlencode(back)}"}
+
+    def _user_of_code(self, query: dict[str, str]) -> Any:
+        if set(query) != {"access_token", "code"}:
+            return {"errcode": 41001, "errmsg": "access_token missing"}
+        if query["access_token"] not in self.tokens:
+            return SCRIPTED["expired"]
+        who = self.codes.pop(query["code"], None)  # a code is good once
+        if who is None:
+            return {"errcode": 40029, "errmsg": "invalid code" + HINT.format(40029)}
+        if who in self.members:
+            return {"errcode": 0, "errmsg": "ok", "userid": who}
+        return {"errcode": 0, "errmsg": "ok", "openid": f"o-{who}",
+                "external_userid": f"wm-{who}"}  # fmt: skip
+
     def _robot(self, query: dict[str, str], data: Any) -> Any:
         if set(query) != {"key"} or query["key"] != self.robot_key:
             return {"errcode": 93000, "errmsg": "invalid webhook url" + HINT.format(93000)}
@@ -158,48 +208,3 @@ class FakeWeCom:
             return {"errcode": 40008, "errmsg": "invalid message type"}
         self.robot_posts.append(data)
         return {"errcode": 0, "errmsg": "ok"}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Any
-
-    def _answer(self, method: str) -> None:
-        parts = urlsplit(self.path)
-        pairs = parse_qs(parts.query, keep_blank_values=True)
-        query = {k: v[0] for k, v in pairs.items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        answer = self.server.fake.handle(method, parts.path, query, self.headers,
-                                         self.rfile.read(length))  # fmt: skip
-        payload = json.dumps(answer, ensure_ascii=False).encode()
-        try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
-            pass
-
-    def do_GET(self) -> None:
-        self._answer("GET")
-
-    def do_POST(self) -> None:
-        self._answer("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
-@contextmanager
-def running(fake: FakeWeCom) -> Iterator[FakeWeCom]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.daemon_threads = True
-    server.fake = fake  # type: ignore[attr-defined]
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
