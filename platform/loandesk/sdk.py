@@ -168,6 +168,7 @@ from loandesk.security.links import read as read_signed
 from loandesk.security.links import sign as sign_link
 from loandesk.security.web import check_public_form
 from loandesk.tenancy import TenantRef, current
+from loandesk.tenancy.rls import each_tenant
 from loandesk.tenancy.rls import enable as enable_rls
 from loandesk.web.approvals.summary import (
     RECORD_APPROVAL_TEMPLATE,
@@ -913,6 +914,7 @@ __all__ = [
     "customer_merged",
     "display_names",
     "dossier_sections",
+    "each_tenant",
     "emit",
     "emit_many",
     "enable_rls",

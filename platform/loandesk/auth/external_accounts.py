@@ -27,6 +27,7 @@ from loandesk.db import Base, TenantOwned, UTCDateTime, utcnow
 from loandesk.errors import NotFound, ValidationFailed
 from loandesk.i18n import N_
 from loandesk.tenancy import rls
+from loandesk.tenancy.rls import each_tenant
 
 TABLE = "staff_external_accounts"
 
@@ -156,22 +157,6 @@ def external_id_of(session: Session, provider: str, user_id: uuid.UUID) -> str |
 # --- plugin migrations that move their own mapping table here --------------------------------
 
 
-def _each_tenant(op: Any) -> Any:
-    """Each tenant's id, with ``app.tenant_id`` set to it on PostgreSQL while the caller works
-    on it (FORCE ROW LEVEL SECURITY binds the owner role too), and cleared after."""
-    bind = op.get_bind()
-    postgres = bind.dialect.name == "postgresql"
-    tenants = sa.table("tenants", sa.column("id", sa.Uuid))
-    for tenant_id in list(bind.execute(sa.select(tenants.c.id)).scalars()):
-        if postgres:
-            bind.execute(
-                sa.text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
-            )
-        yield tenant_id
-    if postgres:
-        bind.execute(sa.text("select set_config('app.tenant_id', '', true)"))
-
-
 def _tables(table: str, column: str) -> tuple[sa.TableClause, sa.TableClause]:
     common = (
         sa.column("tenant_id", sa.Uuid),
@@ -195,7 +180,7 @@ def shared_accounts(op: Any, *, table: str, column: str) -> list[tuple[uuid.UUID
     old, _core = _tables(table, column)
     bind = op.get_bind()
     found: list[tuple[uuid.UUID, str]] = []
-    for tenant in _each_tenant(op):
+    for tenant in each_tenant(op):
         query = (
             sa.select(old.c.tenant_id, old.c[column])
             .where(old.c.tenant_id == tenant)
@@ -247,7 +232,7 @@ def move_accounts(op: Any, *, table: str, column: str, provider: str, into_core:
     (``into_core``), or back out of it, deleting them there; tenant by tenant."""
     old, core = _tables(table, column)
     bind = op.get_bind()
-    for tenant in _each_tenant(op):
+    for tenant in each_tenant(op):
         if into_core:
             rows = sa.select(
                 old.c.tenant_id,

@@ -7,8 +7,11 @@ it matches no row. ``FORCE`` makes the policy apply to the table owner too.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -31,6 +34,23 @@ def enable(op: Any, table: str) -> None:
         return
     for statement in statements(table):
         op.execute(statement)
+
+
+def each_tenant(op: Any) -> Iterator[uuid.UUID]:
+    """Each tenant's id, for a migration that reads or writes tenant rows: on PostgreSQL with
+    ``app.tenant_id`` set to it while the caller works on it (``FORCE`` binds the owner role
+    too: with no tenant set, a query sees no row) and cleared after."""
+    bind = op.get_bind()
+    postgres = bind.dialect.name == "postgresql"
+    tenants = sa.table("tenants", sa.column("id", sa.Uuid))
+    for tenant_id in list(bind.execute(sa.select(tenants.c.id)).scalars()):
+        if postgres:
+            bind.execute(
+                text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
+        yield tenant_id
+    if postgres:
+        bind.execute(text("select set_config('app.tenant_id', '', true)"))
 
 
 def disable(op: Any, table: str) -> None:

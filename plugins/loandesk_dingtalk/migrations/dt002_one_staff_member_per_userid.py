@@ -9,9 +9,12 @@ is changed until then.
 """
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from loandesk import sdk
 
 revision = "dt002"
 down_revision = "dt001"
@@ -23,16 +26,21 @@ NAME = "uq_dingtalk_staff_accounts_tenant_id_dingtalk_userid"
 
 
 def upgrade() -> None:
-    shared = (
-        op.get_bind()
-        .execute(
-            sa.text(
-                "SELECT tenant_id, dingtalk_userid FROM dingtalk_staff_accounts "
-                "GROUP BY tenant_id, dingtalk_userid HAVING COUNT(*) > 1"
-            )
-        )
-        .all()
+    accounts = sa.table(
+        TABLE, sa.column("tenant_id", sa.Uuid), sa.column("dingtalk_userid", sa.String)
     )
+    shared: list[Any] = []
+    for tenant in sdk.each_tenant(op):  # row-level security shows the tenant set, owner too
+        shared += (
+            op.get_bind()
+            .execute(
+                sa.select(accounts.c.tenant_id, accounts.c.dingtalk_userid)
+                .where(accounts.c.tenant_id == tenant)
+                .group_by(accounts.c.tenant_id, accounts.c.dingtalk_userid)
+                .having(sa.func.count() > 1)
+            )
+            .all()
+        )
     if shared:
         lines = [f"tenant {uuid.UUID(str(t))} userid {userid}" for t, userid in shared]
         raise RuntimeError(

@@ -17,6 +17,8 @@ import uuid
 import sqlalchemy as sa
 from alembic import op
 
+from loandesk import sdk
+
 revision = "rp005"
 down_revision = "rp004"
 branch_labels = None
@@ -27,29 +29,35 @@ T = "repayment_loans"
 
 def _shared_applications() -> list[str]:
     """One line per application that holds more than one loan: its tenant, its id and the
-    loans' numbers (read as the owner, so row-level security hides none)."""
-    rows = (
-        op.get_bind()
-        .execute(
-            sa.text(
-                "SELECT tenant_id, application_id, number FROM repayment_loans "
-                "WHERE application_id IN (SELECT application_id FROM repayment_loans "
-                "WHERE application_id IS NOT NULL "
-                "GROUP BY tenant_id, application_id HAVING COUNT(*) > 1) "
-                "ORDER BY tenant_id, application_id, number"
-            )
-        )
-        .all()
+    loans' numbers; tenant by tenant (row-level security shows the owner only the tenant set)."""
+    loans = sa.table(
+        "repayment_loans",
+        sa.column("tenant_id", sa.Uuid),
+        sa.column("application_id", sa.Uuid),
+        sa.column("number", sa.String),
     )
-    shared: dict[tuple[str, str], list[str]] = {}
-    for tenant_id, application_id, number in rows:
-        key = (str(uuid.UUID(str(tenant_id))), str(uuid.UUID(str(application_id))))
-        shared.setdefault(key, []).append(number)
-    return [
-        f"tenant {tenant} application {application}: loans {', '.join(numbers)}"
-        for (tenant, application), numbers in shared.items()
-        if len(numbers) > 1
-    ]
+    bind = op.get_bind()
+    lines = []
+    for tenant in sdk.each_tenant(op):
+        shared = (
+            sa.select(loans.c.application_id)
+            .where(loans.c.tenant_id == tenant, loans.c.application_id.is_not(None))
+            .group_by(loans.c.application_id)
+            .having(sa.func.count() > 1)
+        )
+        found: dict[uuid.UUID, list[str]] = {}
+        rows = bind.execute(
+            sa.select(loans.c.application_id, loans.c.number)
+            .where(loans.c.tenant_id == tenant, loans.c.application_id.in_(shared))
+            .order_by(loans.c.application_id, loans.c.number)
+        )
+        for application_id, number in rows:
+            found.setdefault(application_id, []).append(number)
+        lines += [
+            f"tenant {tenant} application {application}: loans {', '.join(numbers)}"
+            for application, numbers in found.items()
+        ]
+    return lines
 
 
 def upgrade() -> None:
