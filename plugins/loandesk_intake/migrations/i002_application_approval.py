@@ -6,6 +6,8 @@ Revises: i001
 
 from alembic import op
 
+from loandesk import sdk
+
 revision = "i002"
 down_revision = "i001"
 branch_labels = None
@@ -26,8 +28,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        "update intake_applications set status = 'submitted' "
-        "where status in ('returned', 'approved', 'rejected')"
-    )
+    for _tenant in sdk.each_tenant(op):  # row-level security: one tenant's rows at a time
+        op.execute(
+            "update intake_applications set status = 'submitted' "
+            "where status in ('returned', 'approved', 'rejected')"
+        )
     _constraint(OLD)

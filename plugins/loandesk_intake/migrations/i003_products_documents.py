@@ -106,8 +106,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("intake_documents")
-    op.execute("update intake_applications set status = 'submitted' where status = 'in_review'")
-    op.execute("update intake_applications set status = 'approved' where status = 'contracted'")
+    for _tenant in sdk.each_tenant(op):  # row-level security: one tenant's rows at a time
+        op.execute("update intake_applications set status = 'submitted' where status = 'in_review'")
+        op.execute("update intake_applications set status = 'approved' where status = 'contracted'")
     with op.batch_alter_table("intake_applications") as batch:
         batch.drop_constraint(op.f("ck_intake_applications_status"), type_="check")
         batch.create_check_constraint(op.f("ck_intake_applications_status"), OLD)
