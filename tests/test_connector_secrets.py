@@ -219,7 +219,8 @@ def drive_email(run: Run, certificates: Any, monkeypatch: pytest.MonkeyPatch) ->
 def drive_dingtalk(run: Run) -> None:
     from loandesk_dingtalk import robot
 
-    from tests.plugins.dingtalk.dingtalk_server import FakeDingTalk, running
+    from tests.plugins.dingtalk.dingtalk_server import FakeDingTalk
+    from tests.plugins.json_server import running
 
     values = run.secrets["dingtalk"]
     fake = FakeDingTalk("dingoa7kq2xx", values["app_secret"], 2987654321,
@@ -256,7 +257,8 @@ def _action_context() -> SimpleNamespace:
 def drive_wecom(run: Run) -> None:
     from loandesk_wecom import robot
 
-    from tests.plugins.wecom.wecom_server import FakeWeCom, running
+    from tests.plugins.json_server import running
+    from tests.plugins.wecom.wecom_server import FakeWeCom
 
     values = run.secrets["wecom"]
     corp, agent = "ww5f3a9c0d1e2b4a67", 1000002
