@@ -1,0 +1,25 @@
+#!/bin/sh
+# Run once by the postgres image, on the first start with an empty data volume: the two roles
+# of docs/deployment.md ("PostgreSQL roles") and the database. loandesk_owner owns the schema
+# and runs the migrations; loandesk_app is what the app connects as, NOSUPERUSER NOBYPASSRLS
+# and owning no table, so that row-level security binds it (`loandesk db upgrade` grants it
+# its rights). Changing the passwords in .env later does not change them here: use ALTER ROLE.
+set -eu
+
+: "${DB_OWNER_PASSWORD:?set DB_OWNER_PASSWORD in .env}"
+: "${DB_APP_PASSWORD:?set DB_APP_PASSWORD in .env}"
+for password in "$DB_OWNER_PASSWORD" "$DB_APP_PASSWORD"; do
+    case "$password" in
+        change-me*)
+            echo "10-loandesk-roles.sh: the database passwords in .env are still the examples" >&2
+            exit 1
+            ;;
+    esac
+done
+
+psql -v ON_ERROR_STOP=1 --username "${POSTGRES_USER:-postgres}" --dbname postgres \
+    -v owner_password="$DB_OWNER_PASSWORD" -v app_password="$DB_APP_PASSWORD" <<'SQL'
+CREATE ROLE loandesk_owner LOGIN PASSWORD :'owner_password';
+CREATE ROLE loandesk_app LOGIN PASSWORD :'app_password' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+CREATE DATABASE loandesk OWNER loandesk_owner;
+SQL
