@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -452,3 +453,108 @@ def test_wheel_carries_templates_translations_static_and_fonts(tmp_path: Path) -
         assert expected in names
     # templates/ at the top of the tree is not package data: the image copies it
     assert not any(name.startswith("templates/") for name in names)
+
+
+# --- the database's first start, for real ---------------------------------------------------
+
+INITDB = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not INITDB, reason="PostgreSQL's server binaries (initdb) are not installed")
+def test_init_script_and_migrations_on_a_fresh_cluster() -> None:
+    """On a throw-away PostgreSQL cluster (unix socket only, passwords checked): the init script
+    creates the roles and the database, `loandesk db upgrade` migrates as the owner with the
+    URLs compose gives, and the app's role is bound by row-level security and owns nothing."""
+    # a short path of its own (a socket path has ~100 characters at most; pytest's tmp_path
+    # is long and closed to other users)
+    tmp_path = Path(tempfile.mkdtemp(prefix="ldpg-", dir="/tmp"))
+    try:
+        _fresh_cluster(tmp_path)
+    finally:
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def _fresh_cluster(tmp_path: Path) -> None:
+    import psycopg
+
+    bin_dir = INITDB[-1].parent
+    as_postgres_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root
+        as_postgres_user = ["runuser", "-u", "nobody", "--"]
+        os.chown(tmp_path, 65534, 65534)
+    data, socket_dir, port = tmp_path / "data", tmp_path, "25433"
+    superuser_password = "super-" + os.urandom(8).hex()
+    (tmp_path / "pw").write_text(superuser_password)
+    if as_postgres_user:
+        os.chown(tmp_path / "pw", 65534, 65534)
+    subprocess.run(
+        [*as_postgres_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+         "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+         f"--pwfile={tmp_path / 'pw'}"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    pg_ctl = [*as_postgres_user, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    subprocess.run(
+        [*pg_ctl, "-l", str(tmp_path / "log"), "-w", "start",
+         "-o", f"-k {socket_dir} -p {port} -c listen_addresses=''"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        owner_password, app_password = "owner-" + os.urandom(8).hex(), "app-" + os.urandom(8).hex()
+        socket = {"PGHOST": str(socket_dir), "PGPORT": port}
+        subprocess.run(
+            ["sh", str(COMPOSE_DIR / "postgres" / "10-loandesk-roles.sh")],
+            env={"PATH": os.environ["PATH"], **socket, "PGPASSWORD": superuser_password,
+                 "POSTGRES_USER": "postgres", "DB_OWNER_PASSWORD": owner_password,
+                 "DB_APP_PASSWORD": app_password},
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+        # compose.yaml's URLs, with this cluster's socket instead of db:5432
+        app_env = compose_model()["services"]["migrate"]["environment"]
+        where = f"@/loandesk?host={socket_dir}&port={port}"
+
+        def url(name: str, password: str) -> str:
+            return re.sub(r":[^:@]+@db:5432/loandesk$", f":{password}{where}", app_env[name])
+
+        env = {
+            "PATH": os.environ["PATH"],
+            "LOANDESK_ENV": "production",
+            "LOANDESK_SECRET_KEY": os.urandom(24).hex(),
+            "LOANDESK_MASTER_KEY": os.urandom(24).hex(),
+            "LOANDESK_INSTANCE_PATH": str(tmp_path / "instance"),
+            "LOANDESK_DATABASE_URL": url("LOANDESK_DATABASE_URL", app_password),
+            "LOANDESK_MIGRATION_DATABASE_URL": url(
+                "LOANDESK_MIGRATION_DATABASE_URL", owner_password
+            ),
+        }
+        assert env["LOANDESK_DATABASE_URL"].startswith("postgresql://loandesk_app:")
+        loandesk = Path(sys.executable).parent / "loandesk"
+        result = subprocess.run(
+            [str(loandesk), "db", "upgrade"], env=env, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("database at ")
+
+        as_app = {"host": str(socket_dir), "port": port, "dbname": "loandesk"}
+        as_app["user"] = "loandesk_app"
+        with psycopg.connect(**as_app, password=app_password) as c:
+            role = c.execute(
+                "select rolsuper, rolbypassrls from pg_roles where rolname = current_user"
+            ).fetchone()
+            assert role == (False, False)
+            owned = c.execute(
+                "select count(*) from pg_tables where tableowner = current_user"
+            ).fetchone()
+            assert owned == (0,)
+            forced = c.execute(
+                "select count(*) from pg_class where relrowsecurity and relforcerowsecurity"
+            ).fetchone()
+            assert forced is not None and forced[0] > 10
+            # granted its rights by the upgrade (without them: "permission denied")
+            assert c.execute("select count(*) from tenants").fetchone() is not None
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(**as_app, password="wrong")
+    finally:
+        subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, check=False)
