@@ -196,7 +196,7 @@ def test_compose_file_structure() -> None:
 
     # healthchecks: web asks /healthz; the rest check themselves or say why they cannot
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
-    assert "pg_isready" in " ".join(services["db"]["healthcheck"]["test"])
+    assert "pg_isready -h 127.0.0.1 " in " ".join(services["db"]["healthcheck"]["test"])
     assert "ping" in services["redis"]["healthcheck"]["test"]
     assert services["nginx"]["healthcheck"]["test"]
     for name in ("migrate", "static", "worker", "scheduler"):
@@ -296,6 +296,8 @@ def test_nginx_conf_proxies_with_the_headers_the_app_believes() -> None:
     assert "ssl_certificate /etc/nginx/tls/cert.pem;" in conf
     assert "ssl_certificate_key /etc/nginx/tls/key.pem;" in conf
     mounts = compose_model()["services"]["nginx"]["volumes"]
+    # the stock default.conf (a second server on port 80) is replaced, not kept beside it
+    assert "./nginx/nginx.conf:/etc/nginx/templates/default.conf.template:ro" in mounts
     assert "./tls/fullchain.pem:/etc/nginx/tls/cert.pem:ro" in mounts
     assert "./tls/privkey.pem:/etc/nginx/tls/key.pem:ro" in mounts
     static = re.search(r"location /static/ \{\s*alias (\S+);", conf)
