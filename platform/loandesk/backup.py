@@ -29,6 +29,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,8 +79,7 @@ def backup(settings: Settings, target: Path, database_url: str | None = None) ->
     with tempfile.TemporaryDirectory(prefix="loandesk-backup-") as work:
         folder = Path(work)
         if backend == "postgresql":
-            tables = _pg_counts(url)
-            _pg_dump(url, folder / PG_DUMP)
+            tables = _pg_dump(url, folder / PG_DUMP)
             database_file = PG_DUMP
         elif backend == "sqlite":
             _sqlite_copy(_sqlite_path(url), folder / SQLITE_COPY)
@@ -205,71 +205,69 @@ def _put_attachments(source: Path, root: Path) -> int:
 # --- counting ------------------------------------------------------------------------------
 
 
-def _tables(url: str) -> list[str]:
-    if make_url(url).get_backend_name() == "sqlite" and not _sqlite_path(url).exists():
-        return []
+@contextlib.contextmanager
+def _connected(url: str) -> Iterator[sa.Connection]:
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return sorted(sa.inspect(connection).get_table_names())
+            yield connection
     finally:
         engine.dispose()
+
+
+def _tables(url: str) -> list[str]:
+    if make_url(url).get_backend_name() == "sqlite" and not _sqlite_path(url).exists():
+        return []
+    with _connected(url) as connection:
+        return sorted(sa.inspect(connection).get_table_names())
 
 
 def _counts(url: str) -> dict[str, int]:
     """Each table's rows, read by a role that sees all of them."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            names = sorted(sa.inspect(connection).get_table_names())
-            return {name: _count(connection, name) for name in names}
-    finally:
-        engine.dispose()
+    with _connected(url) as connection:
+        return {name: _count(connection, name) for name in sa.inspect(connection).get_table_names()}
 
 
 def _pg_counts(url: str) -> dict[str, int]:
-    """Each table's rows on PostgreSQL. A role that bypasses row-level security counts them
-    at once; the owner role (bound by ``FORCE``) counts them tenant by tenant."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            names = sorted(sa.inspect(connection).get_table_names())
-            bypass = connection.execute(
-                sa.text(
-                    "select rolbypassrls or rolsuper from pg_roles where rolname = current_user"
-                )
-            ).scalar_one()
-            guarded = set(
-                connection.execute(
-                    sa.text(
-                        "select c.relname from pg_class c join pg_namespace n "
-                        "on n.oid = c.relnamespace and n.nspname = current_schema() "
-                        "where c.relrowsecurity"
-                    )
-                ).scalars()
+    with _connected(url) as connection:
+        counts = _pg_count_all(connection)
+        connection.rollback()
+        return counts
+
+
+def _pg_count_all(connection: sa.Connection) -> dict[str, int]:
+    """Each table's rows on PostgreSQL, in the connection's transaction. A role that bypasses
+    row-level security counts them at once; the owner role (bound by ``FORCE``) counts them
+    tenant by tenant."""
+    names = sorted(sa.inspect(connection).get_table_names())
+    bypass = connection.execute(
+        sa.text("select rolbypassrls or rolsuper from pg_roles where rolname = current_user")
+    ).scalar_one()
+    guarded = set(
+        connection.execute(
+            sa.text(
+                "select c.relname from pg_class c join pg_namespace n "
+                "on n.oid = c.relnamespace and n.nspname = current_schema() "
+                "where c.relrowsecurity"
             )
-            counts = {name: _count(connection, name) for name in names}
-            if bypass or not guarded:
-                return counts
-            # one transaction: the tenant setting is local to it
-            tenants = (
-                list(connection.execute(sa.text("select id from tenants")).scalars())
-                if "tenants" in names
-                else []
-            )
-            for name in guarded & set(names):
-                counts[name] = 0
-            for tenant_id in tenants:
-                connection.execute(
-                    sa.text("select set_config('app.tenant_id', :t, true)"),
-                    {"t": str(tenant_id)},
-                )
-                for name in guarded & set(names):
-                    counts[name] += _count(connection, name)
-            connection.rollback()
-            return counts
-    finally:
-        engine.dispose()
+        ).scalars()
+    ) & set(names)
+    counts = {name: _count(connection, name) for name in names}
+    if bypass or not guarded:
+        return counts
+    tenants = (
+        list(connection.execute(sa.text("select id from tenants")).scalars())
+        if "tenants" in names
+        else []
+    )
+    counts.update(dict.fromkeys(guarded, 0))
+    tenant_setting = sa.text("select set_config('app.tenant_id', :t, true)")
+    for tenant_id in tenants:
+        connection.execute(tenant_setting, {"t": str(tenant_id)})
+        for name in guarded:
+            counts[name] += _count(connection, name)
+    connection.execute(tenant_setting, {"t": ""})
+    return counts
 
 
 def _count(connection: sa.Connection, table: str) -> int:
@@ -326,12 +324,8 @@ def _tool(name: str, url: str) -> list[str]:
     output = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)  # noqa: S603
     found = re.search(r"(\d+)(?:\.\d+)?", output.stdout)
     client = int(found.group(1)) if found else 0
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            server = int(connection.execute(sa.text("show server_version_num")).scalar_one())
-    finally:
-        engine.dispose()
+    with _connected(url) as connection:
+        server = int(connection.execute(sa.text("show server_version_num")).scalar_one())
     if client < server // 10000:
         raise BackupError(
             f"{name} is version {client} but the server is {server // 10000}: "
@@ -353,14 +347,29 @@ def _run(command: list[str], env: dict[str, str], what: str) -> None:
         raise BackupError(f"{what} failed: {message}")
 
 
-def _pg_dump(url: str, target: Path) -> None:
+def _pg_dump(url: str, target: Path) -> dict[str, int]:
+    """Dump into ``target``; each table's rows in the dump. The rows are counted in a
+    transaction whose snapshot pg_dump then uses: they are those of the dump, however busy
+    the database is meanwhile."""
     command = _tool("pg_dump", url)
     uri, env = _libpq(url)
-    _run(
-        [*command, "--format=custom", f"--file={target}", f"--dbname={uri}"],
-        env,
-        "pg_dump",
-    )
+    with _connected(url) as plain:
+        connection = plain.execution_options(isolation_level="REPEATABLE READ")
+        snapshot = connection.execute(sa.text("select pg_export_snapshot()")).scalar_one()
+        counts = _pg_count_all(connection)
+        _run(
+            [
+                *command,
+                "--format=custom",
+                f"--snapshot={snapshot}",
+                f"--file={target}",
+                f"--dbname={uri}",
+            ],
+            env,
+            "pg_dump",
+        )
+        connection.rollback()
+    return counts
 
 
 def _pg_restore(url: str, dump: Path, clean: bool) -> None:

@@ -50,11 +50,22 @@ class Populated:
     tenants: dict[str, TenantFixture]
     officers: dict[str, ApiClient]  # staff whose API clients act for them
     attachment_id: str
+    rows: dict[str, tuple[int, str]]  # every table's rows and checksum, when populated
+    files: dict[str, bytes]  # the attachments folder's files
 
 
-def populate(settings: Settings) -> Populated:
+def add_tenant(settings: Settings, slug: str) -> None:
+    app = _app(settings)
+    try:
+        make_tenant(app, slug)
+    finally:
+        app.extensions["loandesk"].db.dispose()
+
+
+def populate(install: Install) -> Populated:
     """Two firms through the real app: staff, customers with personal data, a custom
     attachment field and an uploaded file (tenant A): each of them writes audit events."""
+    settings = install.settings
     app = _app(settings)
     try:
         tenants = {slug: make_tenant(app, slug) for slug in ("firm-a", "firm-b")}
@@ -90,9 +101,14 @@ def populate(settings: Settings) -> Populated:
             content_type="multipart/form-data",
         )
         assert uploaded.status_code == 201, uploaded.get_json()
-        return Populated(tenants, officers, uploaded.get_json()["id"])
+        attachment_id = uploaded.get_json()["id"]
     finally:
         app.extensions["loandesk"].db.dispose()
+    rows = snapshot(install.superuser_url)
+    assert rows["audit_events"][0] > 10 and rows["customers_customers"][0] == 6
+    stored = files(settings.attachments_path)
+    assert list(stored.values()) == [PNG]
+    return Populated(tenants, officers, attachment_id, rows, stored)
 
 
 def snapshot(url: str) -> dict[str, tuple[int, str]]:
@@ -126,6 +142,15 @@ def files(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def check_restored(install: Install, made: Populated) -> None:
+    """Every row and file as before, and each firm's audit chain verifies."""
+    assert snapshot(install.superuser_url) == made.rows
+    assert files(install.settings.attachments_path) == made.files
+    verified = run(install, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "firm-a: ok" in verified.output and "firm-b: ok" in verified.output
 
 
 def check_the_app_works(install: Install, made: Populated) -> None:
@@ -216,11 +241,7 @@ def _recreate(install: Install) -> None:
 def test_postgresql_backup_drop_restore_keeps_every_row_the_audit_chain_and_the_isolation(
     pg_install: Install, tmp_path: Path
 ) -> None:
-    made = populate(pg_install.settings)
-    before = snapshot(pg_install.superuser_url)
-    attachments_before = files(pg_install.settings.attachments_path)
-    assert before["audit_events"][0] > 10 and before["customers_customers"][0] == 6
-    assert len(attachments_before) == 1
+    made = populate(pg_install)
 
     archive = tmp_path / "backups" / "loandesk.tar"
     done = run(pg_install, "backup", "--to", str(archive))
@@ -229,20 +250,20 @@ def test_postgresql_backup_drop_restore_keeps_every_row_the_audit_chain_and_the_
 
     refused = run(pg_install, "restore", "--from", str(archive))
     assert refused.exit_code == 1 and "--yes" in refused.output
+    # over the live database with --yes: its tables are dropped and restored
+    again = run(pg_install, "restore", "--from", str(archive), "--yes")
+    assert again.exit_code == 0, again.output
+    assert snapshot(pg_install.superuser_url) == made.rows
 
     _recreate(pg_install)
     shutil.rmtree(pg_install.settings.attachments_path)
     restored = run(pg_install, "restore", "--from", str(archive))
     assert restored.exit_code == 0, restored.output
-    total = sum(n for n, _ in before.values())
-    assert f"{len(before)} tables, {total} rows" in restored.output
+    total = sum(n for n, _ in made.rows.values())
+    assert f"{len(made.rows)} tables, {total} rows" in restored.output
     assert "MISMATCH" not in restored.output
 
-    assert snapshot(pg_install.superuser_url) == before
-    assert files(pg_install.settings.attachments_path) == attachments_before
-    verified = run(pg_install, "audit", "verify")
-    assert verified.exit_code == 0, verified.output
-    assert "firm-a: ok" in verified.output and "firm-b: ok" in verified.output
+    check_restored(pg_install, made)
 
     # the policies, FORCE and the app role's rights came back with the schema
     from loandesk.tenancy import rls
@@ -279,11 +300,7 @@ def test_postgresql_backup_drop_restore_keeps_every_row_the_audit_chain_and_the_
 def test_postgresql_backup_as_a_role_bound_by_row_level_security_is_refused_with_the_reason(
     pg_install: Install, tmp_path: Path
 ) -> None:
-    populate_minimal = _app(pg_install.settings)
-    try:
-        make_tenant(populate_minimal, "firm-a")
-    finally:
-        populate_minimal.extensions["loandesk"].db.dispose()
+    add_tenant(pg_install.settings, "firm-a")
     env = {**pg_install.env}
     env.pop("LOANDESK_BACKUP_DATABASE_URL")  # the owner role: FORCE binds it
     archive = tmp_path / "x.tar"
@@ -291,6 +308,18 @@ def test_postgresql_backup_as_a_role_bound_by_row_level_security_is_refused_with
     assert done.exit_code == 1
     assert "row-level security" in done.output and "BYPASSRLS" in done.output
     assert not archive.exists()
+
+
+@pytest.mark.postgresql
+def test_postgresql_backup_without_the_client_tools_says_what_to_install(
+    pg_install: Install, tmp_path: Path
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**pg_install.env, "PATH": str(empty)}
+    done = CliRunner().invoke(cli, ["backup", "--to", str(tmp_path / "x.tar")], env=env)
+    assert done.exit_code == 1
+    assert "pg_dump is not installed" in done.output and "postgresql-client" in done.output
 
 
 # --- SQLite --------------------------------------------------------------------------------
@@ -310,10 +339,7 @@ def sqlite_install(tmp_path: Path) -> Install:
 def test_sqlite_backup_delete_restore_keeps_every_row_and_the_audit_chain(
     sqlite_install: Install, tmp_path: Path
 ) -> None:
-    made = populate(sqlite_install.settings)
-    before = snapshot(sqlite_install.superuser_url)
-    attachments_before = files(sqlite_install.settings.attachments_path)
-    assert before["customers_customers"][0] == 6 and len(attachments_before) == 1
+    made = populate(sqlite_install)
 
     archive = tmp_path / "loandesk.tar"
     done = run(sqlite_install, "backup", "--to", str(archive))
@@ -327,29 +353,17 @@ def test_sqlite_backup_delete_restore_keeps_every_row_and_the_audit_chain(
     assert restored.exit_code == 0, restored.output
     assert "MISMATCH" not in restored.output and "attachments: 1 files" in restored.output
 
-    assert snapshot(sqlite_install.superuser_url) == before
-    assert files(sqlite_install.settings.attachments_path) == attachments_before
-    verified = run(sqlite_install, "audit", "verify")
-    assert verified.exit_code == 0, verified.output
-    assert "firm-a: ok" in verified.output and "firm-b: ok" in verified.output
+    check_restored(sqlite_install, made)
     check_the_app_works(sqlite_install, made)
 
 
 def test_restore_over_a_database_with_data_needs_yes(
     sqlite_install: Install, tmp_path: Path
 ) -> None:
-    app = _app(sqlite_install.settings)
-    try:
-        make_tenant(app, "firm-a")
-    finally:
-        app.extensions["loandesk"].db.dispose()
+    add_tenant(sqlite_install.settings, "firm-a")
     archive = tmp_path / "loandesk.tar"
     assert run(sqlite_install, "backup", "--to", str(archive)).exit_code == 0
-    app = _app(sqlite_install.settings)
-    try:
-        make_tenant(app, "firm-b")  # written after the backup
-    finally:
-        app.extensions["loandesk"].db.dispose()
+    add_tenant(sqlite_install.settings, "firm-b")  # written after the backup
 
     refused = run(sqlite_install, "restore", "--from", str(archive))
     assert refused.exit_code == 1
