@@ -99,16 +99,21 @@ def backup(settings: Settings, target: Path, database_url: str | None = None) ->
         }
         partial = target.with_name(f".{target.name}.partial")
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(partial, "w") as archive:
-            _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2).encode())
-            archive.add(folder / database_file, arcname=database_file)
-            if files is not None:
-                root = settings.attachments_path
-                if root.is_dir():
-                    archive.add(root, arcname=ATTACHMENTS, recursive=False)
-                for path in files:
-                    archive.add(path, arcname=f"{ATTACHMENTS}/{path.relative_to(root).as_posix()}")
-        os.replace(partial, target)
+        try:
+            with tarfile.open(partial, "w") as archive:
+                _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=2).encode())
+                archive.add(folder / database_file, arcname=database_file)
+                if files is not None:
+                    root = settings.attachments_path
+                    if root.is_dir():
+                        archive.add(root, arcname=ATTACHMENTS, recursive=False)
+                    for path in files:
+                        name = path.relative_to(root).as_posix()
+                        archive.add(path, arcname=f"{ATTACHMENTS}/{name}")
+            os.replace(partial, target)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     return outcome
 
 
@@ -143,6 +148,11 @@ def read_manifest(source: Path) -> dict[str, Any]:
         raise BackupError(f"{source} is not a LoanDesk backup: {exc}") from None
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{source}: backup format {manifest.get('format')} is not known here")
+    if (manifest.get("backend"), manifest.get("database")) not in (
+        ("postgresql", PG_DUMP),
+        ("sqlite", SQLITE_COPY),
+    ):
+        raise BackupError(f"{source}: the manifest names no database this version restores")
     return manifest
 
 

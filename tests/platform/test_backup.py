@@ -311,15 +311,23 @@ def test_postgresql_backup_as_a_role_bound_by_row_level_security_is_refused_with
 
 
 @pytest.mark.postgresql
-def test_postgresql_backup_without_the_client_tools_says_what_to_install(
+def test_postgresql_backup_without_fitting_client_tools_says_what_to_install(
     pg_install: Install, tmp_path: Path
 ) -> None:
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    env = {**pg_install.env, "PATH": str(empty)}
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    env = {**pg_install.env, "PATH": str(tools)}
     done = CliRunner().invoke(cli, ["backup", "--to", str(tmp_path / "x.tar")], env=env)
     assert done.exit_code == 1
     assert "pg_dump is not installed" in done.output and "postgresql-client" in done.output
+
+    old = tools / "pg_dump"  # the client tools of an older PostgreSQL than the server's
+    old.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 12.19'\n")
+    old.chmod(0o755)
+    done = CliRunner().invoke(cli, ["backup", "--to", str(tmp_path / "x.tar")], env=env)
+    assert done.exit_code == 1
+    assert "pg_dump is version 12 but the server is" in done.output
+    assert not (tmp_path / "x.tar").exists()
 
 
 # --- SQLite --------------------------------------------------------------------------------
