@@ -224,6 +224,25 @@ def pg_install(database_urls, tmp_path: Path) -> Iterator[Install]:
         admin.dispose()
 
 
+def security(install: Install) -> dict[str, list[tuple[object, ...]]]:
+    """The row-level security of every table (on, forced, its policies) and every table
+    right of the app role."""
+    app_role = make_url(install.settings.database_url).username
+    queries = {
+        "tables": "select relname, relrowsecurity, relforcerowsecurity from pg_class "
+        "where relkind = 'r' and relnamespace = 'public'::regnamespace order by 1",
+        "policies": "select tablename, policyname, cmd, qual, with_check from pg_policies "
+        "order by 1, 2",
+        "grants": "select table_name, privilege_type from information_schema.role_table_grants "
+        f"where grantee = '{app_role}' order by 1, 2",
+    }
+    engine = create_engine(install.superuser_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as c:
+        found = {k: [tuple(r) for r in c.execute(text(q))] for k, q in queries.items()}
+    engine.dispose()
+    return found
+
+
 def _recreate(install: Install) -> None:
     url = make_url(install.superuser_url)
     owner = make_url(install.settings.migration_database_url).username
@@ -244,6 +263,8 @@ def test_postgresql_backup_drop_restore_keeps_every_row_the_audit_chain_and_the_
     made = populate(pg_install)
 
     archive = tmp_path / "backups" / "loandesk.tar"
+    secured = security(pg_install)
+    assert len(secured["policies"]) > 50 and ("users", "SELECT") in secured["grants"]
     done = run(pg_install, "backup", "--to", str(archive))
     assert done.exit_code == 0, done.output
     assert "attachments: 1 files" in done.output
@@ -266,13 +287,14 @@ def test_postgresql_backup_drop_restore_keeps_every_row_the_audit_chain_and_the_
     check_restored(pg_install, made)
 
     # the policies, FORCE and the app role's rights came back with the schema
+    assert security(pg_install) == secured
     from loandesk.tenancy import rls
 
     app_engine = create_engine(
         pg_install.settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1)
     )
     with app_engine.connect() as c:
-        guarded = [t for t in ("customers_customers", "users", "audit_events", "attachments")]
+        guarded = ["customers_customers", "users", "audit_events", "attachments"]
         assert rls.unprotected_tables(c, guarded) == []
         c.execute(
             text("select set_config('app.tenant_id', :t, false)"), {"t": made.tenants["firm-a"].id}
