@@ -71,4 +71,4 @@ def echo_json(data: dict[str, Any]) -> None:
 
 
 # The commands, by subject (each module registers its own on ``cli``).
-from loandesk.cli import admin, operations, sso, tenants  # noqa: E402, F401
+from loandesk.cli import admin, backup, operations, sso, tenants  # noqa: E402, F401
