@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -13,6 +14,7 @@ from loandesk.db import Database
 from loandesk.jobs import Backend, JobArg, JobContext, JobError, JobInfo, JobSpec
 from loandesk.jobs.schedules import Schedule, Scheduler, TenantClock
 from loandesk.jobs.schedules import check as check_schedule
+from loandesk.observability import logs, metrics
 from loandesk.plugins.host import PluginHost
 from loandesk.tenancy import context as tenant_context
 from loandesk.tenancy.models import Tenant
@@ -83,7 +85,28 @@ def execute(
     """Run one job inside ``app``: its tenant current, the session committed on success.
 
     A plugin's job for a tenant that disabled the plugin (or a suspended tenant) is skipped.
+    Log records inside carry the job's id and name; the job is counted in the metrics.
     """
+    started, outcome = time.perf_counter(), "error"
+    try:
+        with logs.job_context(job_id, name):
+            ran = _execute(app, job_id, name, tenant_id, args, attempt, progress)
+        outcome = "done" if ran else "skipped"
+    finally:
+        if name in app.extensions["loandesk.jobs"].specs:
+            metrics.job_finished(name, outcome, time.perf_counter() - started)
+
+
+def _execute(
+    app: Flask,
+    job_id: str,
+    name: str,
+    tenant_id: uuid.UUID | None,
+    args: Iterable[Any],
+    attempt: int,
+    progress: Callable[[int, int], None],
+) -> bool:
+    """``execute`` itself; False when the job was skipped."""
     with app.app_context():
         jobs: Jobs = app.extensions["loandesk.jobs"]
         spec = jobs.specs.get(name)
@@ -95,7 +118,7 @@ def execute(
                 tenant = session.get(Tenant, tenant_id)
                 ref = tenant.ref() if tenant else None
             if ref is None or not ref.is_active:
-                return
+                return False
         with tenant_context.use(ref):
             session = jobs.db.session()
             try:
@@ -104,12 +127,13 @@ def execute(
                     from loandesk.plugins import runtime as plugin_runtime
 
                     if owner not in plugin_runtime.enabled():
-                        return
+                        return False
                 ctx = JobContext(
                     job_id=job_id, attempt=attempt, tenant=ref, session=session, progress=progress
                 )
                 spec.function(ctx, *args)
                 session.commit()
+                return True
             except BaseException:
                 session.rollback()
                 raise
