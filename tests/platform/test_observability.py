@@ -9,8 +9,12 @@ import functools
 import io
 import json
 import logging
+import os
+import subprocess
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -278,3 +282,65 @@ def test_queue_depth_is_read_from_redis(job_app: Flask, job_settings: Settings) 
         return
     assert depth[(("queue", queue),)] == waiting >= 3  # the events trigger may queue more
     assert set(depth) == {(("queue", name),) for name in registry.queues}
+
+
+# --- gunicorn --------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_gunicorn_logs_json_and_adds_up_its_workers_metrics(tmp_path: Path) -> None:
+    """``loandesk serve`` with two gunicorn workers: the access log as JSON lines (request id,
+    status, the query's mobile number masked), /metrics adding up both workers' counts."""
+    from tests.platform.test_serve import LOANDESK, _free_port, _get, _run
+
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {
+        "LOANDESK_INSTANCE_PATH": str(tmp_path / "instance"),
+        "LOANDESK_ENV": "production",
+        "LOANDESK_SECRET_KEY": "s" * 40,
+        "LOANDESK_MASTER_KEY": "m" * 40,
+        "LOANDESK_LOG_FORMAT": "json",
+        "LOANDESK_METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    upgrade = subprocess.run(
+        [LOANDESK, "db", "upgrade"], env={**os.environ, **env}, capture_output=True, check=False
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    port = _free_port()
+    process = _run(["serve", "--port", str(port), "--workers", "2"], env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert _get(f"{base}/healthz")[0] == 200
+        for _ in range(9):
+            request = urllib.request.Request(  # noqa: S310 (local URL)
+                f"{base}/healthz?mobile={MOBILE}", headers={"X-Request-ID": "gunicorn-req-42"}
+            )
+            with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+                assert answer.headers["X-Request-ID"] == "gunicorn-req-42"
+        scrape = urllib.request.Request(  # noqa: S310 (local URL)
+            f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}
+        )
+        with urllib.request.urlopen(scrape, timeout=5) as answer:  # noqa: S310
+            body = answer.read().decode()
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    counted = {
+        tuple(sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+        if s.name == "loandesk_http_requests_total"
+    }
+    assert counted[(("method", "GET"), ("route", "/healthz"), ("status", "2xx"))] == 10
+    assert len(list(metrics_dir.iterdir())) >= 1
+    lines = [json.loads(x) for x in output.splitlines() if x.startswith("{")]
+    access = [x for x in lines if x["logger"] == "gunicorn.access"]
+    assert len(access) >= 10, output
+    tagged = [x for x in access if x.get("request_id") == "gunicorn-req-42"]
+    assert len(tagged) == 9
+    assert tagged[0]["status"] == 200 and tagged[0]["path"] == "/healthz"
+    assert tagged[0]["query"] == "mobile=138****8000"
+    assert any(x["logger"] == "gunicorn.error" for x in lines)  # "Booting worker ..."
+    assert MOBILE not in output

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (fixtures imported from the repayment tests are used by name)
 """Close of business in the Prometheus metrics: each run's duration (by how it ended) and the
 loans it brought to the new date, with no tenant label."""
 
