@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from loandesk.app import create_app
 from loandesk.jobs import JobSpec
 from loandesk.settings import Settings
-from tests.helpers import ApiClient, TenantFixture, make_tenant
+from tests.helpers import ApiClient, TenantFixture, make_tenant, web_login
 from tests.platform.job_fixtures import job_app, job_settings  # noqa: F401  (fixtures)
 
 TOKEN = "metrics-token-0123456789abcdef"
@@ -111,8 +111,15 @@ def test_json_lines_carry_request_id_and_tenant_and_mask_personal_data(
     assert line["tenant"] == "tenant-log"
     assert line["level"] == "WARNING" and line["logger"] == "loandesk"
     assert line["time"].endswith("+00:00")
+    assert "user_id" not in line  # an API client, not a staff member
     assert MOBILE not in log_stream.getvalue() and ID_NUMBER not in log_stream.getvalue()
     assert "138****8000" in line["message"]
+    web = json_app.test_client()
+    web_login(web, tenant)
+    page = web.get(f"/t/{tenant.slug}/", headers={"X-Request-ID": "req-web-0123456"})
+    assert page.status_code == 200
+    (line,) = [x for x in _lines(log_stream) if x.get("request_id") == "req-web-0123456"]
+    assert line["user_id"] == tenant.admin_user_id and line["tenant"] == "tenant-log"
 
 
 def test_a_bad_request_id_is_replaced_by_a_new_one(
@@ -183,6 +190,7 @@ def test_requests_are_counted_by_route_template_not_path(json_app: Flask) -> Non
     api = ApiClient(client, tenant.token)
     missing = api.get(f"/users/{uuid.uuid4()}")
     assert missing.status_code == 404
+    assert client.open("/healthz", method="BREW").status_code == 405
     after = _scrape(client)
 
     def grew(route: str, status: str, method: str = "GET") -> float:
@@ -195,12 +203,13 @@ def test_requests_are_counted_by_route_template_not_path(json_app: Flask) -> Non
     assert grew("/t/<tenant_slug>/login", "2xx") == 1
     assert grew("<unmatched>", "4xx") == 1
     assert grew("/api/v1/users/<uuid:user_id>", "4xx") == 1
+    assert grew("<unmatched>", "4xx", method="other") == 1  # 405: no rule matched
     count = "loandesk_http_request_duration_seconds_count"
     assert _value(after, count, route="/healthz") - _value(before, count, route="/healthz") == 3
     body = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).get_data(
         as_text=True
     )
-    for leaked in (tenant.slug, "0190d3c2", "/no/such", str(tenant.id)):
+    for leaked in (tenant.slug, "0190d3c2", "/no/such", str(tenant.id), "BREW"):
         assert leaked not in body
 
 

@@ -78,6 +78,8 @@ def _checked(name: str) -> str:
 
 # Requests that matched no route (404s of made-up paths) share one label.
 UNMATCHED = "<unmatched>"
+# A client may send any method name; the others share one label.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 bp = Blueprint("metrics", __name__)
 
@@ -148,7 +150,8 @@ def _started(sender: Flask, **_: Any) -> None:
 def _answered(response: Response) -> Response:
     rule = request.url_rule
     route = rule.rule if rule is not None else UNMATCHED
-    HTTP_REQUESTS.labels(request.method, route, f"{response.status_code // 100}xx").inc()
+    method = request.method if request.method in METHODS else "other"
+    HTTP_REQUESTS.labels(method, route, f"{response.status_code // 100}xx").inc()
     started = g.pop("_metrics_started", None)
     if started is not None:
         HTTP_DURATION.labels(route).observe(time.perf_counter() - started)
