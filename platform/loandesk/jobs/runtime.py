@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -87,38 +88,19 @@ def execute(
     A plugin's job for a tenant that disabled the plugin (or a suspended tenant) is skipped.
     Log records inside carry the job's id and name; the job is counted in the metrics.
     """
-    started, outcome = time.perf_counter(), "error"
-    try:
-        with logs.job_context(job_id, name):
-            ran = _execute(app, job_id, name, tenant_id, args, attempt, progress)
-        outcome = "done" if ran else "skipped"
-    finally:
-        if name in app.extensions["loandesk.jobs"].specs:
-            metrics.job_finished(name, outcome, time.perf_counter() - started)
-
-
-def _execute(
-    app: Flask,
-    job_id: str,
-    name: str,
-    tenant_id: uuid.UUID | None,
-    args: Iterable[Any],
-    attempt: int,
-    progress: Callable[[int, int], None],
-) -> bool:
-    """``execute`` itself; False when the job was skipped."""
-    with app.app_context():
+    with _observed(app, job_id, name) as outcome, app.app_context():
         jobs: Jobs = app.extensions["loandesk.jobs"]
         spec = jobs.specs.get(name)
         if spec is None:
             raise JobError(f"unknown job {name!r}")
         ref = None
+        outcome[0] = "skipped"  # until it ran
         if tenant_id is not None:
             with jobs.db.transaction() as session:
                 tenant = session.get(Tenant, tenant_id)
                 ref = tenant.ref() if tenant else None
             if ref is None or not ref.is_active:
-                return False
+                return
         with tenant_context.use(ref):
             session = jobs.db.session()
             try:
@@ -127,18 +109,34 @@ def _execute(
                     from loandesk.plugins import runtime as plugin_runtime
 
                     if owner not in plugin_runtime.enabled():
-                        return False
+                        return
                 ctx = JobContext(
                     job_id=job_id, attempt=attempt, tenant=ref, session=session, progress=progress
                 )
                 spec.function(ctx, *args)
                 session.commit()
-                return True
+                outcome[0] = "done"
             except BaseException:
                 session.rollback()
                 raise
             finally:
                 jobs.db.session.remove()
+
+
+@contextmanager
+def _observed(app: Flask, job_id: str, name: str) -> Iterator[list[str]]:
+    """The job's log context, then its count and duration: how it ended is what the block
+    left in the list (``skipped``, ``done``), ``error`` if it raised."""
+    started, outcome = time.perf_counter(), ["error"]
+    try:
+        with logs.job_context(job_id, name):
+            yield outcome
+    except BaseException:
+        outcome[0] = "error"
+        raise
+    finally:
+        if name in app.extensions["loandesk.jobs"].specs:
+            metrics.job_finished(name, outcome[0], time.perf_counter() - started)
 
 
 def jobs() -> Jobs:
