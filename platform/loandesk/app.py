@@ -12,6 +12,7 @@ from loandesk.audit import web as audit_web
 from loandesk.auth import oauth
 from loandesk.db import Database
 from loandesk.jobs import runtime as jobs_runtime
+from loandesk.observability import logs, metrics
 from loandesk.pii import logfilter
 from loandesk.plugins import runtime as plugin_runtime
 from loandesk.plugins.host import PluginHost
@@ -53,7 +54,9 @@ def create_app(settings: Settings | None = None, *, plugins: Iterable[object] = 
         MAX_CONTENT_LENGTH=max(16 * 1024 * 1024, settings.attachment_max_size + 1024 * 1024),
         PREFERRED_URL_SCHEME="http" if settings.is_embedded else "https",
     )
+    logs.configure(settings.log_format, (app.logger,))
     logfilter.install([app.logger])  # before anything can log personal data
+    metrics.init_app(app)  # first: its after-request hook runs last and sees the final status
     db = Database(settings.database_url, echo=settings.sql_echo)
     guard.install(db.session_factory)
     extension.LoanDesk(settings=settings, db=db).init_app(app)

@@ -132,6 +132,8 @@ from loandesk.notifications.channels import (
     SmsTemplateUse,
     Undeliverable,
 )
+from loandesk.observability.metrics import counter as metric_counter
+from loandesk.observability.metrics import histogram as metric_histogram
 from loandesk.payouts import (
     InvalidCallback,
     PayoutConnector,
@@ -938,6 +940,8 @@ __all__ = [
     "login_required",
     "mask_request_logs",
     "message",
+    "metric_counter",
+    "metric_histogram",
     "move_staff_accounts",
     "notify_borrower",
     "notify_staff_member",

@@ -113,6 +113,11 @@ class Settings:
     webhook_allow_http: bool = False
     webhook_allow_private: bool = False
     webhook_timeout: timedelta = timedelta(seconds=10)
+    # Log lines as plain text (default) or one JSON object per line (docs/deployment.md,
+    # "Logs and metrics"); gunicorn's access log follows.
+    log_format: str = "text"
+    # GET /metrics (Prometheus) answers only when set, and only to "Authorization: Bearer <it>".
+    metrics_token: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -125,6 +130,8 @@ class Settings:
             raise SettingsError("LOANDESK_TRUSTED_PROXIES must be 0 or more")
         if not timedelta(0) < self.webhook_timeout <= timedelta(minutes=1):
             raise SettingsError("LOANDESK_WEBHOOK_TIMEOUT must be 1 to 60 seconds")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError("LOANDESK_LOG_FORMAT must be text or json")
         self._check_storage()
         if self.env == "production":
             self._check_production()

@@ -40,6 +40,16 @@ from loandesk_repayment.cob_models import CobRun
 JOB = "repayment.cob"
 CHUNK = 500
 LOCK_RETRIES = 5  # a chunk that cannot take its loans' locks (deadlock, timeout) tries again
+# Per run (one call of ``run_cob``), never per tenant: the labels stay bounded.
+COB_DURATION = sdk.metric_histogram(
+    "loandesk_cob_duration_seconds",
+    "Time one close-of-business run (or resumed attempt) took, by how it ended.",
+    ("outcome",),
+    buckets=(0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+)
+COB_LOANS = sdk.metric_counter(
+    "loandesk_cob_loans_processed_total", "Loans brought to a new business date."
+)
 
 
 def business_date(session: Session) -> dt.date | None:
@@ -161,18 +171,23 @@ def run_cob(
     commit = commit or session.commit
     buckets = cob_settings.buckets()  # the tenant's setting, read once per run
     rules: dict[tuple[uuid.UUID, int], cob_sql.PenaltyRule | None] = {}
-    chunks, first = 0, True
-    while True:
-        run = _chunk_with_retries(
-            session, day, buckets, rules, chunk_size, requested_by=requested_by, first=first
-        )
-        commit()
-        first = False
-        if progress is not None and run.chunks_done != chunks:
-            progress(run.loans_done, max(run.loans_total, run.loans_done))
-        if run.state != "running":
-            return run
-        chunks = run.chunks_done
+    chunks, first, started, outcome = 0, True, time.perf_counter(), "error"
+    try:
+        while True:
+            run, taken = _chunk_with_retries(
+                session, day, buckets, rules, chunk_size, requested_by=requested_by, first=first
+            )
+            commit()
+            COB_LOANS.inc(taken)
+            first = False
+            if progress is not None and run.chunks_done != chunks:
+                progress(run.loans_done, max(run.loans_total, run.loans_done))
+            if run.state != "running":
+                outcome = run.state  # done, or superseded by a later date's run
+                return run
+            chunks = run.chunks_done
+    finally:
+        COB_DURATION.labels(outcome).observe(time.perf_counter() - started)
 
 
 def _chunk_with_retries(
@@ -184,9 +199,10 @@ def _chunk_with_retries(
     *,
     requested_by: uuid.UUID | None,
     first: bool,
-) -> CobRun:
+) -> tuple[CobRun, int]:
     """One chunk in the session's transaction (the caller commits); the run after it, done
-    when no loan is left. A deadlock or lock timeout rolls the chunk back and tries again."""
+    when no loan is left, and how many loans it took. A deadlock or lock timeout rolls the
+    chunk back and tries again."""
     for attempt in range(LOCK_RETRIES):
         try:
             return _chunk(session, day, buckets, rules, size, requested_by, first)
@@ -206,7 +222,7 @@ def _chunk(
     size: int,
     requested_by: uuid.UUID | None,
     first: bool,
-) -> CobRun:
+) -> tuple[CobRun, int]:
     """The run's next chunk of loans, then the checkpoint, in one transaction that begins by
     locking the run (made by the first: a run is started with its first chunk); the run is
     finished in the same transaction when no loan is left. The loans are taken by id after
@@ -215,7 +231,7 @@ def _chunk(
     chunk that is not full took every loan with work (none is behind a checkpoint it never
     had): the run finishes with it, so a tenant whose loans with work fit in one chunk closes
     in one transaction. ``first``: the first transaction of this attempt (the job's, or a
-    call's), which counts it in ``attempts``."""
+    call's), which counts it in ``attempts``. Answers the run and how many loans it took."""
     cob_sql.set_lock_timeout(session)
     audit: list[sdk.AuditEntry] = []  # recorded together at the end
     run = start(
@@ -223,7 +239,7 @@ def _chunk(
         audit=audit,
     )  # fmt: skip
     if run.state != "running":
-        return run
+        return run, 0
     current = buckets[0].name
     opening = run.chunks_done == 0
     loans = cob_sql.lock_chunk(session, day, run.last_loan_id, size, current)
@@ -245,7 +261,7 @@ def _chunk(
     run.updated_at = sdk.utcnow()
     sdk.audit_record_many(session, audit)
     session.flush()
-    return run
+    return run, len(loans)
 
 
 def _take(

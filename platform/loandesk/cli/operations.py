@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 import signal
 import threading
@@ -67,16 +68,29 @@ def _serve(host: str, port: int, workers: int = 2) -> None:
         return
     from gunicorn.app.base import BaseApplication
 
+    settings = extension.get().settings
+
     class _Gunicorn(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            if settings.log_format == "json":
+                self.cfg.set("logger_class", "loandesk.observability.gunicorn.JsonLogger")
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                self.cfg.set("child_exit", _metrics_worker_exit)
 
         def load(self) -> Flask:
             return app
 
     _Gunicorn().run()
+
+
+def _metrics_worker_exit(_server: Any, worker: Any) -> None:
+    """A gunicorn worker ended: its live gauges leave the shared metrics folder."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _start_embedded_worker(app: Flask) -> threading.Event:

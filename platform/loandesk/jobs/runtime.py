@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +15,7 @@ from loandesk.db import Database
 from loandesk.jobs import Backend, JobArg, JobContext, JobError, JobInfo, JobSpec
 from loandesk.jobs.schedules import Schedule, Scheduler, TenantClock
 from loandesk.jobs.schedules import check as check_schedule
+from loandesk.observability import logs, metrics
 from loandesk.plugins.host import PluginHost
 from loandesk.tenancy import context as tenant_context
 from loandesk.tenancy.models import Tenant
@@ -83,13 +86,15 @@ def execute(
     """Run one job inside ``app``: its tenant current, the session committed on success.
 
     A plugin's job for a tenant that disabled the plugin (or a suspended tenant) is skipped.
+    Log records inside carry the job's id and name; the job is counted in the metrics.
     """
-    with app.app_context():
+    with _observed(app, job_id, name) as outcome, app.app_context():
         jobs: Jobs = app.extensions["loandesk.jobs"]
         spec = jobs.specs.get(name)
         if spec is None:
             raise JobError(f"unknown job {name!r}")
         ref = None
+        outcome[0] = "skipped"  # until it ran
         if tenant_id is not None:
             with jobs.db.transaction() as session:
                 tenant = session.get(Tenant, tenant_id)
@@ -110,11 +115,28 @@ def execute(
                 )
                 spec.function(ctx, *args)
                 session.commit()
+                outcome[0] = "done"
             except BaseException:
                 session.rollback()
                 raise
             finally:
                 jobs.db.session.remove()
+
+
+@contextmanager
+def _observed(app: Flask, job_id: str, name: str) -> Iterator[list[str]]:
+    """The job's log context, then its count and duration: how it ended is what the block
+    left in the list (``skipped``, ``done``), ``error`` if it raised."""
+    started, outcome = time.perf_counter(), ["error"]
+    try:
+        with logs.job_context(job_id, name):
+            yield outcome
+    except BaseException:
+        outcome[0] = "error"
+        raise
+    finally:
+        if name in app.extensions["loandesk.jobs"].specs:
+            metrics.job_finished(name, outcome[0], time.perf_counter() - started)
 
 
 def jobs() -> Jobs:

@@ -1,0 +1,2 @@
+"""Operations: structured logs (``logs``) and Prometheus metrics (``metrics``); see
+docs/deployment.md, "Logs and metrics"."""
