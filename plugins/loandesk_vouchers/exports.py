@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from loandesk import sdk
@@ -64,6 +63,10 @@ def _preparer() -> str:
 
 
 def kingdee_xlsx(session: Session, vouchers: list[Voucher]) -> bytes:
+    # imported here: openpyxl imports numpy when it is installed, which the app keeps out of
+    # its start-up (tests/plugins/warning/test_startup.py)
+    from openpyxl import Workbook
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

@@ -140,10 +140,14 @@ def test_every_web_post_without_a_valid_csrf_token_is_refused(app: Flask, client
             response = client.post(path, data=data, headers=headers)
             assert response.status_code == 400, path
     assert len(posts) >= 8
-    # only providers' signed callbacks go without a token: each one listed here on purpose
+    # only providers' callbacks go without a token, each proving itself (a signature, or the
+    # tenant's secret receipt token in the URL for SMS providers that sign nothing): each one
+    # listed here on purpose
     assert sorted(exempt) == [
         "/t/<tenant_slug>/contracts/esign/<provider_key>/callback",
         "/t/<tenant_slug>/disbursements/callbacks/<connector>",
+        "/t/<tenant_slug>/sms-aliyun/receipts/<token>",
+        "/t/<tenant_slug>/sms-tencent/receipts/<token>",
     ]
     # the same requests with the session's token get past the check (htmx sends a header)
     ok = client.post(
