@@ -5,6 +5,7 @@ at a clock the test sets (the plugin's token cache reads it too)."""
 
 from __future__ import annotations
 
+import abc
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from tests.helpers import ApiClient, TenantFixture, tenant_session
 NOW = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
 
 
-class StaffChannelShop:
+class StaffChannelShop(abc.ABC):
     plugin: str  # "dingtalk"
     channel: str  # "dingtalk.work"
     field: str  # "dingtalk_userid"
@@ -26,8 +27,9 @@ class StaffChannelShop:
         self.app, self.tenant, self.api, self.fake = app, tenant, api, fake
         self.now = NOW
 
+    @abc.abstractmethod
     def settings(self, **changes: Any) -> dict[str, Any]:
-        raise NotImplementedError
+        """The plugin's settings for the local provider server, with ``changes``."""
 
     def configure(self, **changes: Any) -> None:
         answer = self.api.put(

@@ -90,6 +90,37 @@ def failed(key: str, error: BaseException | str) -> None:
     _write(key, error=error or "error", detail="")
 
 
+class Tally:
+    """The outcomes of a pass of many calls (an outbox sending its due messages), recorded
+    once per connector at the end (``record``): its last success and its last error, the one
+    that came last written last, so the state is the last outcome's. A row per call would be
+    a transaction and the plugin's secrets decrypted for every message sent."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, dict[str, str]] = {}  # key -> {"ok": detail, "error": text}
+
+    def succeeded(self, key: str, detail: str = "") -> None:
+        seen = self._last.setdefault(key, {})
+        seen.pop("ok", None)
+        seen["ok"] = detail  # last in the dict: written last
+
+    def failed(self, key: str, error: BaseException | str) -> None:
+        if isinstance(error, BaseException):
+            error = str(error) or type(error).__name__
+        seen = self._last.setdefault(key, {})
+        seen.pop("error", None)
+        seen["error"] = error or "error"
+
+    def record(self) -> None:
+        for key, seen in self._last.items():
+            for kind, text in seen.items():
+                if kind == "ok":
+                    _write(key, error=None, detail=text)
+                else:
+                    _write(key, error=text, detail="")
+        self._last.clear()
+
+
 def _write(key: str, *, error: str | None, detail: str) -> None:
     """Now, or on SQLite while the caller's session holds the database's write lock (it has
     written and not committed), as soon as the caller's transaction ends, committed or not."""

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from loandesk import audit
 from loandesk.auth.models import User
+from loandesk.connectors.status import Tally
 from loandesk.db import utcnow, uuid7
 from loandesk.errors import Conflict, ValidationFailed
 from loandesk.i18n import N_
@@ -289,6 +290,7 @@ def send_due(
     )
     sent = 0
     connectors = _channel_connectors(session) if due else {}
+    tally = Tally()  # the pass's outcomes per connector, recorded once at the end
     for message_id in due:
         if not _claim(session, message_id, now):
             continue
@@ -326,23 +328,16 @@ def send_due(
             outcome = None
         channel_key = message.channel
         session.commit()
-        if reached:  # not a message the daily limit held back, nor one without its channel
-            _record(channel_key, connectors, outcome)
+        key = connectors.get(channel_key)
+        # not a message the daily limit held back, nor one without its channel; an
+        # ``Undeliverable`` counts too: a refused recipient and refused credentials look alike
+        if reached and key is not None:
+            if outcome is None:
+                tally.succeeded(key, f"sent through {channel_key}")
+            else:
+                tally.failed(key, f"{type(outcome).__name__}: {outcome}")
+    tally.record()
     return sent
-
-
-def _record(channel: str, connectors: Mapping[str, str], problem: Exception | None) -> None:
-    """Count a send for or against the connector that gives ``channel`` (an ``Undeliverable``
-    too: a refused recipient and refused credentials look alike from here)."""
-    from loandesk.connectors import status
-
-    key = connectors.get(channel)
-    if key is None:
-        return
-    if problem is None:
-        status.succeeded(key, f"sent through {channel}")
-    else:
-        status.failed(key, f"{type(problem).__name__}: {problem}")
 
 
 def _channel_connectors(session: Session) -> dict[str, str]:

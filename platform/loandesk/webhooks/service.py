@@ -296,6 +296,7 @@ def send_due(session: Session, keys: Keyring, now: datetime | None = None, limit
         )
     )  # fmt: skip
     succeeded = 0
+    tally = connector_status.Tally()  # the pass's outcomes, recorded once at the end
     for delivery_id in due:
         if not _claim(session, delivery_id, now):
             continue
@@ -337,9 +338,10 @@ def send_due(session: Session, keys: Keyring, now: datetime | None = None, limit
                 delivery.next_attempt_at = now + BACKOFF[delivery.attempt - 1]
         session.commit()
         if result["error"]:
-            connector_status.failed(connector_status.WEBHOOKS, result["error"])
+            tally.failed(connector_status.WEBHOOKS, result["error"])
         else:
-            connector_status.succeeded(connector_status.WEBHOOKS, f"HTTP {result['status']}")
+            tally.succeeded(connector_status.WEBHOOKS, f"HTTP {result['status']}")
+    tally.record()
     return succeeded
 
 

@@ -62,6 +62,26 @@ def test_a_message_the_daily_limit_holds_back_counts_for_nothing(
     assert status_rows(app, tenant_a.slug)["sms_http"] == before  # still ok, no error kept
 
 
+def test_a_pass_records_each_connector_once_its_last_outcome_deciding_the_state(
+    app: Flask, sms: Sms, tenant_a: TenantFixture
+) -> None:
+    from loandesk.connectors.status import Tally
+
+    with tenant_session(app, tenant_a.slug):
+        tally = Tally()
+        tally.succeeded("sms_http", "first")
+        tally.failed("sms_http", "refused once")
+        tally.succeeded("sms_http", "sent again")  # the last outcome: a success
+        tally.record()
+    assert status_rows(app, tenant_a.slug)["sms_http"] == ("ok", "sent again", "refused once")
+    with tenant_session(app, tenant_a.slug):
+        tally = Tally()
+        tally.succeeded("sms_http", "fine")
+        tally.failed("sms_http", RuntimeError("gateway down"))  # last: an error
+        tally.record()
+    assert status_rows(app, tenant_a.slug)["sms_http"] == ("failing", "fine", "gateway down")
+
+
 def test_a_caller_that_rolls_back_still_leaves_the_record(
     app: Flask, sms: Sms, tenant_a: TenantFixture
 ) -> None:
