@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from loandesk.app import create_app
+from loandesk.jobs.runtime import jobs
 from loandesk.settings import Settings
 from tests.deploy.test_compose import resolve_command, setting_names
 
@@ -180,6 +181,9 @@ def test_values_files_match_the_schema(renderer: Path) -> None:
         ({"web": {"autoscaling": {"minReplicas": 0}}}, "less than the minimum of 1"),
         ({"secrets": {"redisUrl": "http://redis"}}, "http://redis"),
         ({"replicas": 3}, "replicas"),
+        # a worker group serves the queues it names
+        ({"workerGroups": [{"name": "cob"}]}, "'queues' is a required property"),
+        ({"workerGroups": [{"name": "COB", "queues": ["cob"]}]}, "COB"),
     ],
 )
 def test_schema_refuses_wrong_values(
@@ -343,8 +347,16 @@ def test_web_and_worker_scale_the_scheduler_does_not(
     worker = one(external, "Deployment", "ld-loandesk-worker")
     assert worker["spec"]["replicas"] == 4
     args = worker["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args == ["worker", "--queue", "default", "--queue", "cob"]
+    assert args == ["worker", "--queue", "default", "--queue", "events"]
     resolve_command(args)
+    # a worker group: its own values over worker's
+    cob = one(external, "Deployment", "ld-loandesk-worker-cob")
+    assert cob["spec"]["replicas"] == 2
+    assert cob["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 3600
+    assert cob["spec"]["template"]["spec"]["containers"][0]["args"] == ["worker", "--queue", "cob"]
+    assert cob["spec"]["selector"]["matchLabels"] != worker["spec"]["selector"]["matchLabels"]
+    pdb = one(external, "PodDisruptionBudget", "ld-loandesk-worker-cob")
+    assert pdb["spec"]["selector"]["matchLabels"] == cob["spec"]["selector"]["matchLabels"]
 
     for docs in (inline, external):
         scheduler = one(docs, "Deployment", "ld-loandesk-scheduler")
@@ -359,6 +371,38 @@ def test_web_and_worker_scale_the_scheduler_does_not(
             if d["kind"] in ("HorizontalPodAutoscaler", "PodDisruptionBudget")
             and "scheduler" in d["metadata"]["name"]
         ]
+
+
+def test_every_queue_has_a_worker(
+    inline: list[Manifest], external: list[Manifest], tmp_path: Path
+) -> None:
+    """Named queues leave the others to worker groups: together they serve every queue."""
+    app = create_app(Settings(instance_path=tmp_path))
+    with app.app_context():
+        queues = set(jobs().queues)
+    assert {"default", "events", "cob"} <= queues
+    for docs in (inline, external):
+        served: set[str] = set()
+        for _, pod in pod_templates(docs):
+            args = pod["containers"][0]["args"]
+            if args[0] != "worker":
+                continue
+            resolve_command(args)
+            named = {args[i + 1] for i, arg in enumerate(args) if arg == "--queue"}
+            served |= named or queues
+        assert served == queues
+
+
+def test_worker_groups_autoscale_like_the_worker(renderer: Path, tmp_path: Path) -> None:
+    groups = tmp_path / "groups.yaml"
+    groups.write_text(
+        yaml.safe_dump({"workerGroups": [{"name": "cob", "queues": ["cob"]}]}), encoding="utf-8"
+    )
+    docs = render(renderer, "-f", str(INLINE), "-f", str(groups))
+    hpa = one(docs, "HorizontalPodAutoscaler", "ld-loandesk-worker-cob")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "ld-loandesk-worker-cob"
+    assert "replicas" not in one(docs, "Deployment", "ld-loandesk-worker-cob")["spec"]
+    jsonschema.validate(values(renderer, "-f", str(INLINE), "-f", str(groups)), schema())
 
 
 def test_set_overrides_values_as_helm_does(renderer: Path) -> None:

@@ -168,3 +168,14 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 - name: tmp
   mountPath: /tmp
 {{- end }}
+
+{{/* The worker Deployments: "worker" (worker.*), then one per workerGroups entry, each the
+worker.* values with the entry's own on top. A YAML list of {name, values}. */}}
+{{- define "loandesk.workerGroups" -}}
+{{- $groups := list (dict "name" "worker" "values" .Values.worker) }}
+{{- range .Values.workerGroups }}
+{{- $values := mergeOverwrite (deepCopy $.Values.worker) (omit . "name") }}
+{{- $groups = append $groups (dict "name" (printf "worker-%s" .name) "values" $values) }}
+{{- end }}
+{{- toYaml $groups }}
+{{- end }}
