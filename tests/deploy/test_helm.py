@@ -412,6 +412,25 @@ def test_set_overrides_values_as_helm_does(renderer: Path) -> None:
     assert one(docs, "Deployment", "ld-loandesk-worker")["spec"]["replicas"] == 2
 
 
+def test_large_numbers_render_as_integers(renderer: Path, tmp_path: Path) -> None:
+    """Helm reads values as floats and prints 10000000 as 1e+07: the templates say `int`."""
+    big = tmp_path / "big.yaml"
+    big.write_text(
+        yaml.safe_dump(
+            {
+                "migration": {"activeDeadlineSeconds": 10_000_000},
+                "worker": {"terminationGracePeriodSeconds": 1_000_000},
+            }
+        ),
+        encoding="utf-8",
+    )
+    docs = render(renderer, "-f", str(INLINE), "-f", str(big))
+    job = one(docs, "Job", "ld-loandesk-migrate")
+    assert job["spec"]["activeDeadlineSeconds"] == 10_000_000
+    worker = one(docs, "Deployment", "ld-loandesk-worker")["spec"]["template"]["spec"]
+    assert worker["terminationGracePeriodSeconds"] == 1_000_000
+
+
 def test_pods_get_only_loandesk_settings(inline: list[Manifest], external: list[Manifest]) -> None:
     for docs, existing in ((inline, None), (external, "loandesk-settings")):
         config_maps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
