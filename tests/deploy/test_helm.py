@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -321,6 +322,36 @@ def test_migration_runs_before_install_and_upgrade_with_the_owner_url(
                 assert "LOANDESK_MIGRATION_DATABASE_URL" not in names, name
     app_secret = decoded(one(inline, "Secret", "ld-loandesk"))
     assert "LOANDESK_MIGRATION_DATABASE_URL" not in app_secret
+
+
+@pytest.mark.slow
+def test_migration_job_environment_runs_db_upgrade(inline: list[Manifest], tmp_path: Path) -> None:
+    """`loandesk db upgrade` starts in production mode with the Job's environment and nothing
+    else: its variables and its hook Secret's, the database URLs pointed at a SQLite file and
+    the image's paths at this checkout."""
+    job = one(inline, "Job", "ld-loandesk-migrate")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    env |= decoded(one(inline, "Secret", "ld-loandesk-migration"))
+    database = f"sqlite:///{tmp_path / 'loandesk.sqlite3'}"
+    env |= {
+        "LOANDESK_DATABASE_URL": database,
+        "LOANDESK_MIGRATION_DATABASE_URL": database,
+        "LOANDESK_INSTANCE_PATH": str(tmp_path),
+        "LOANDESK_TEMPLATES_PATH": str(ROOT / "templates"),
+    }
+    loandesk = Path(sys.executable).parent / "loandesk"
+    result = subprocess.run(
+        [str(loandesk), *container["args"]],
+        env=env | {"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("database at ")
 
 
 def test_web_and_worker_scale_the_scheduler_does_not(
