@@ -5,7 +5,8 @@ No helm binary is available here: deploy/helm/render is a small Go program on De
 Sprig and sigs.k8s.io/yaml that renders the chart with Helm 3's template functions (its
 docstring says what it covers). It is built once per run; without Go the tests skip (CI
 installs it, .ci/run). The manifests are validated with kubernetes-validate (the OpenAPI
-schemas of each Kubernetes version, bundled, offline), strictly: an unknown field fails.
+schemas of each Kubernetes version, bundled, offline), strictly: an unknown field fails. Like
+every deployment check they run in the SQLite pass only (tests/deploy/conftest.py).
 """
 
 from __future__ import annotations
@@ -58,12 +59,6 @@ CHART_SETTINGS = {"LOANDESK_ENV", "LOANDESK_INSTANCE_PATH", "LOANDESK_TEMPLATES_
 OTHER_ENV = {"PROMETHEUS_MULTIPROC_DIR"}
 
 Manifest = dict[str, Any]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _once(request: pytest.FixtureRequest) -> None:
-    if request.config.getoption("--db") == "postgresql":
-        pytest.skip("the chart does not depend on the database: checked in the SQLite run only")
 
 
 @pytest.fixture(scope="module")
@@ -378,13 +373,17 @@ def test_web_and_worker_scale_the_scheduler_does_not(
     worker = one(external, "Deployment", "ld-loandesk-worker")
     assert worker["spec"]["replicas"] == 4
     args = worker["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args == ["worker", "--queue", "default", "--queue", "events"]
+    assert args[:5] == ["worker", "--queue", "default", "--queue", "events"]
     resolve_command(args)
     # a worker group: its own values over worker's
     cob = one(external, "Deployment", "ld-loandesk-worker-cob")
     assert cob["spec"]["replicas"] == 2
     assert cob["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 3600
-    assert cob["spec"]["template"]["spec"]["containers"][0]["args"] == ["worker", "--queue", "cob"]
+    assert cob["spec"]["template"]["spec"]["containers"][0]["args"][:3] == [
+        "worker",
+        "--queue",
+        "cob",
+    ]
     assert cob["spec"]["selector"]["matchLabels"] != worker["spec"]["selector"]["matchLabels"]
     pdb = one(external, "PodDisruptionBudget", "ld-loandesk-worker-cob")
     assert pdb["spec"]["selector"]["matchLabels"] == cob["spec"]["selector"]["matchLabels"]
@@ -537,7 +536,7 @@ def test_probes_ask_the_health_routes(inline: list[Manifest], tmp_path: Path) ->
     assert backend == {"name": "ld-loandesk", "port": {"name": "http"}}
 
 
-def test_metrics_are_scraped_from_the_web_pods(external: list[Manifest]) -> None:
+def test_metrics_are_scraped_from_web_and_worker_pods(external: list[Manifest]) -> None:
     web = one(external, "Deployment", "ld-loandesk-web")["spec"]["template"]
     annotations = web["metadata"]["annotations"]
     assert annotations["prometheus.io/path"] == "/metrics"
@@ -549,6 +548,27 @@ def test_metrics_are_scraped_from_the_web_pods(external: list[Manifest]) -> None
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volume = next(v for v in web["spec"]["volumes"] if v["name"] == mounts[folder])
     assert volume["emptyDir"]["medium"] == "Memory"
+    # workers count the jobs' metrics and answer /metrics themselves
+    for name in ("ld-loandesk-worker", "ld-loandesk-worker-cob"):
+        worker = one(external, "Deployment", name)["spec"]["template"]
+        container = worker["spec"]["containers"][0]
+        resolve_command(container["args"])
+        port = container["args"][container["args"].index("--metrics-port") + 1]
+        assert worker["metadata"]["annotations"]["prometheus.io/port"] == port
+        assert worker["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+        assert container["ports"] == [
+            {"name": "metrics", "containerPort": int(port), "protocol": "TCP"}
+        ]
+        env = {e["name"] for e in container["env"]}
+        assert "LOANDESK_METRICS_TOKEN" in env
+        assert "PROMETHEUS_MULTIPROC_DIR" not in env  # one process: its own registry
+
+
+def test_no_metrics_address_unless_asked(inline: list[Manifest]) -> None:
+    for _, pod in pod_templates(inline):
+        for container in pod["containers"]:
+            assert "--metrics-port" not in container["args"]
+            assert all(p["name"] != "metrics" for p in container.get("ports", []))
 
 
 def test_pods_run_unprivileged_with_limits(
