@@ -224,6 +224,8 @@ def test_a_missing_tenant_answers_503_until_the_cli_creates_it(
         assert "loandesk tenant create" in fragment.get_json()["message"]
         api = ApiClient(web, tenant_a.token).get("/users")
         assert api.status_code == 503 and api.get_json()["code"] == "tenant_not_set_up"
+        token = fetch_token(web, tenant_a.client_id, tenant_a.client_secret)
+        assert token.status_code == 503 and token.get_json()["code"] == "tenant_not_set_up"
         assert web.get("/healthz").status_code == 200
 
         env = {
