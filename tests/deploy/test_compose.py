@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -153,7 +154,7 @@ def test_docker_compose_config_accepts_the_file() -> None:
 def test_compose_file_structure() -> None:
     model = compose_model()
     services = model["services"]
-    assert set(services) == APP_SERVICES | {"static", "nginx", "db", "redis"}
+    assert set(services) == APP_SERVICES | {"backup", "static", "nginx", "db", "redis"}
 
     # one-shot migrations as the owner; everything of the app waits for them to succeed
     assert services["migrate"]["command"] == ["db", "upgrade"]
@@ -194,12 +195,34 @@ def test_compose_file_structure() -> None:
     assert services["worker"]["deploy"]["replicas"] == 2  # WORKER_REPLICAS; scalable
     assert "deploy" not in services["scheduler"]  # one scheduler
 
+    # the web's gunicorn workers add up their metrics in a fresh folder of its own
+    web_env = services["web"]["environment"]
+    metrics_dir = web_env["PROMETHEUS_MULTIPROC_DIR"]
+    assert [t.split(":")[0] for t in services["web"]["tmpfs"]] == [metrics_dir]
+    assert "uid=10001" in services["web"]["tmpfs"][0]  # the image's user writes there
+    assert {k: v for k, v in web_env.items() if k != "PROMETHEUS_MULTIPROC_DIR"} == (
+        services["worker"]["environment"]
+    )
+
+    # backups on demand (profile "tools"), dumped as the role that bypasses row-level security
+    backup = services["backup"]
+    assert backup["profiles"] == ["tools"] and backup["restart"] == "no"
+    assert resolve_command(backup["command"]).name == "backup"
+    assert backup["command"][-2:] == ["--to", "/backups"]
+    assert backup["environment"]["LOANDESK_BACKUP_DATABASE_URL"].startswith(
+        "postgresql://loandesk_backup:change-me-backup@db:5432/loandesk"
+    )
+    assert backup["depends_on"] == {"db": {"condition": "service_healthy"}}
+    assert {"instance:/var/lib/loandesk", "./backups:/backups"} == set(backup["volumes"])
+    for name in APP_SERVICES:
+        assert "profiles" not in services[name], name
+
     # healthchecks: web asks /healthz; the rest check themselves or say why they cannot
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
     assert "pg_isready -h 127.0.0.1 " in " ".join(services["db"]["healthcheck"]["test"])
     assert "ping" in services["redis"]["healthcheck"]["test"]
     assert services["nginx"]["healthcheck"]["test"]
-    for name in ("migrate", "static", "worker", "scheduler"):
+    for name in ("migrate", "static", "worker", "scheduler", "backup"):
         assert services[name]["healthcheck"] == {"disable": True}, name
 
     assert services["db"]["image"].startswith("postgres:15")
@@ -215,6 +238,8 @@ def test_compose_file_structure() -> None:
             if source.startswith((".", "/")):
                 if name == "nginx" and source.startswith("./tls/"):
                     continue  # the operator's certificate (TLS_CERT_FILE, TLS_KEY_FILE)
+                if name == "backup" and source == "./backups":
+                    continue  # the operator's folder for archives (BACKUP_DIR)
                 assert (COMPOSE_DIR / source).is_file(), f"{name}: {source} does not exist"
             else:
                 used.add(source)
@@ -224,7 +249,8 @@ def test_compose_file_structure() -> None:
 def test_compose_needs_the_secrets_from_env() -> None:
     """Without the passwords and the certificate, compose refuses the file (${VAR:?})."""
     text = COMPOSE_FILE.read_text(encoding="utf-8")
-    for name in ("POSTGRES_PASSWORD", "DB_OWNER_PASSWORD", "DB_APP_PASSWORD", "TLS_CERT_FILE"):
+    needed = ("POSTGRES_PASSWORD", "DB_OWNER_PASSWORD", "DB_APP_PASSWORD", "DB_BACKUP_PASSWORD")
+    for name in (*needed, "TLS_CERT_FILE"):
         env = env_example()
         del env[name]
         with pytest.raises(AssertionError, match=name):
@@ -244,6 +270,12 @@ def test_postgres_init_script_creates_the_roles_compose_connects_as() -> None:
     assert {"NOSUPERUSER", "NOBYPASSRLS"} <= set(app_role.group(1).split())
     assert "CREATE ROLE loandesk_owner LOGIN PASSWORD :'owner_password';" in text
     assert "CREATE DATABASE loandesk OWNER loandesk_owner;" in text
+    backup_role = re.search(
+        r"CREATE ROLE loandesk_backup LOGIN PASSWORD :'backup_password' (.*);", text
+    )
+    assert backup_role is not None
+    assert {"NOSUPERUSER", "BYPASSRLS"} <= set(backup_role.group(1).split())
+    assert "GRANT pg_read_all_data TO loandesk_backup;" in text
     # the example passwords are refused (before psql, which this PATH would not find: 127)
     example = env_example()
     result = subprocess.run(
@@ -252,6 +284,7 @@ def test_postgres_init_script_creates_the_roles_compose_connects_as() -> None:
             "PATH": "/nonexistent",
             "DB_OWNER_PASSWORD": example["DB_OWNER_PASSWORD"],
             "DB_APP_PASSWORD": example["DB_APP_PASSWORD"],
+            "DB_BACKUP_PASSWORD": example["DB_BACKUP_PASSWORD"],
         },
         capture_output=True,
         text=True,
@@ -370,7 +403,11 @@ def test_dockerfile_runtime_image() -> None:
     assert "--no-index --find-links /wheels loandesk" in run  # the app only from those wheels
     installed = re.search(r"apt-get install -y --no-install-recommends ([^&]+)&&", run)
     assert installed is not None
-    assert set(installed.group(1).split()) == {"libpango-1.0-0", "libpangoft2-1.0-0"}
+    assert set(installed.group(1).replace("\\", " ").split()) == {
+        "libpango-1.0-0",
+        "libpangoft2-1.0-0",
+        "postgresql-client-15",  # loandesk backup|restore
+    }
 
     users = [a for i, a in runtime if i == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
@@ -504,12 +541,13 @@ def _fresh_cluster(tmp_path: Path) -> None:
     )  # fmt: skip
     try:
         owner_password, app_password = "owner-" + os.urandom(8).hex(), "app-" + os.urandom(8).hex()
+        backup_password = "backup-" + os.urandom(8).hex()
         socket = {"PGHOST": str(socket_dir), "PGPORT": port}
         subprocess.run(
             ["sh", str(COMPOSE_DIR / "postgres" / "10-loandesk-roles.sh")],
             env={"PATH": os.environ["PATH"], **socket, "PGPASSWORD": superuser_password,
                  "POSTGRES_USER": "postgres", "DB_OWNER_PASSWORD": owner_password,
-                 "DB_APP_PASSWORD": app_password},
+                 "DB_APP_PASSWORD": app_password, "DB_BACKUP_PASSWORD": backup_password},
             check=True, capture_output=True,
         )  # fmt: skip
 
@@ -558,5 +596,30 @@ def _fresh_cluster(tmp_path: Path) -> None:
             assert c.execute("select count(*) from tenants").fetchone() is not None
         with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
             psycopg.connect(**as_app, password="wrong")
+
+        # compose's backup service: a tenant's rows dumped as the backup role, through FORCE
+        # row-level security (as the owner, pg_dump refuses)
+        created = subprocess.run(
+            [str(loandesk), "tenant", "create", "--slug", "firm-a", "--name", "Firm A",
+             "--admin-email", "admin@firm-a.example", "--admin-password", "-"],
+            env=env, input="a-long-enough-password-42\n", capture_output=True, text=True,
+            check=False,
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        backup_env = compose_model()["services"]["backup"]["environment"]
+        folder = tmp_path / "backups"
+        folder.mkdir()
+        backed_up = subprocess.run(
+            [str(loandesk), "backup", "--to", str(folder)],
+            env={**env, "LOANDESK_BACKUP_DATABASE_URL": re.sub(
+                r":[^:@]+@db:5432/loandesk$", f":{backup_password}{where}",
+                backup_env["LOANDESK_BACKUP_DATABASE_URL"])},
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert backed_up.returncode == 0, backed_up.stderr
+        assert len(list(folder.glob("loandesk-*.tar"))) == 1
+        with tarfile.open(next(folder.glob("loandesk-*.tar"))) as archive:
+            manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+        assert manifest["tables"]["tenants"] == 1
     finally:
         subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True, check=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -417,3 +418,20 @@ def test_restore_refuses_what_is_not_a_backup(sqlite_install: Install, tmp_path:
     bogus.write_bytes(b"not a tar file")
     result = run(sqlite_install, "restore", "--from", str(bogus))
     assert result.exit_code == 1 and "is not a LoanDesk backup" in result.output
+
+
+def test_a_backup_into_a_folder_is_named_by_its_time(
+    sqlite_install: Install, tmp_path: Path
+) -> None:
+    """``--to FOLDER`` (compose's backup service): ``loandesk-<UTC time>.tar`` in it, which
+    restores like any archive."""
+    add_tenant(sqlite_install.settings, "firm-a")
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    done = run(sqlite_install, "backup", "--to", str(folder))
+    assert done.exit_code == 0, done.output
+    (archive,) = folder.iterdir()
+    assert re.fullmatch(r"loandesk-\d{8}-\d{6}\.tar", archive.name)
+    assert f"to {archive}" in done.output
+    restored = run(sqlite_install, "restore", "--from", str(archive), "--yes")
+    assert restored.exit_code == 0 and "MISMATCH" not in restored.output, restored.output

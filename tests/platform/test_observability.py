@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import subprocess
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -353,3 +354,66 @@ def test_gunicorn_logs_json_and_adds_up_its_workers_metrics(tmp_path: Path) -> N
     assert tagged[0]["query"] == "mobile=138****8000"
     assert any(x["logger"] == "gunicorn.error" for x in lines)  # "Booting worker ..."
     assert MOBILE not in output
+
+
+# --- a worker's own /metrics ---------------------------------------------------------------
+
+
+def _get_metrics(url: str, token: str | None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (local URL)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def test_a_worker_answers_its_own_metrics_behind_the_token(
+    job_app: Flask, job_settings: Settings
+) -> None:
+    """``loandesk worker --metrics-port``: the jobs the worker ran, behind the same token as
+    the web's /metrics, and no queue depth (the web processes report that once)."""
+    from loandesk.observability import worker_http
+
+    registry = job_app.extensions["loandesk.jobs"]
+    registry.register(JobSpec("core.test_counted", lambda _ctx: None, queue="observe"))
+    server = worker_http.serve(TOKEN, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        before = _get_metrics(f"{url}/metrics", TOKEN)
+        registry.enqueue("core.test_counted", None)
+        registry.enqueue("core.test_counted", None)
+        _run_jobs(job_app)
+        after = _get_metrics(f"{url}/metrics", TOKEN)
+        assert _get_metrics(f"{url}/metrics", None)[0] == 401
+        assert _get_metrics(f"{url}/metrics", "wrong-" + TOKEN)[0] == 401
+        assert _get_metrics(f"{url}/elsewhere", TOKEN)[0] == 404
+    finally:
+        server.shutdown()
+        job_app.extensions["loandesk"].db.dispose()
+
+    def done(body: str) -> float:
+        return sum(
+            s.value
+            for family in text_string_to_metric_families(body)
+            for s in family.samples
+            if s.name == "loandesk_jobs_total"
+            and s.labels == {"job": "core.test_counted", "outcome": "done"}
+        )
+
+    assert before[0] == after[0] == 200
+    assert done(after[1]) - done(before[1]) == 2
+    assert "loandesk_queue_depth" not in after[1]
+
+
+def test_a_worker_refuses_a_metrics_port_without_the_token(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from loandesk.cli import cli
+
+    env = {"LOANDESK_INSTANCE_PATH": str(tmp_path), "LOANDESK_METRICS_TOKEN": ""}
+    assert CliRunner().invoke(cli, ["db", "upgrade"], env=env).exit_code == 0
+    result = CliRunner().invoke(cli, ["worker", "--burst", "--metrics-port", "0"], env=env)
+    assert result.exit_code == 2
+    assert "--metrics-port needs LOANDESK_METRICS_TOKEN" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -24,8 +25,9 @@ def _settings() -> Settings:
     "--to",
     "target",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The archive to write (a tar file).",
+    type=click.Path(path_type=Path),
+    help="The archive to write (a tar file), or a folder to write "
+    "loandesk-<UTC date and time>.tar into.",
 )
 @click.option(
     "--database-url",
@@ -37,6 +39,8 @@ def backup_command(target: Path, database_url: str | None) -> None:
     """Back up the database and the local attachments folder into one archive."""
     settings = _settings()
     url = database_url or os.environ.get("LOANDESK_BACKUP_DATABASE_URL") or None
+    if target.is_dir():
+        target = target / f"loandesk-{datetime.now(UTC):%Y%m%d-%H%M%S}.tar"
     try:
         outcome = backups.backup(settings, target, url)
     except backups.BackupError as exc:

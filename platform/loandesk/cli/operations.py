@@ -122,8 +122,22 @@ def _start_embedded_worker(app: Flask) -> threading.Event:
 @cli.command("worker")
 @click.option("--queue", "queues", multiple=True, help="Queues to serve (default: all).")
 @click.option("--burst", is_flag=True, help="Stop when no job is left.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Answer GET /metrics on this port (needs LOANDESK_METRICS_TOKEN).",
+)
+@click.option(
+    "--metrics-host",
+    default="0.0.0.0",  # noqa: S104  (a container or pod: its one address is the point)
+    show_default=True,
+    help="Address for --metrics-port.",
+)
 @with_appcontext
-def worker(queues: tuple[str, ...], burst: bool) -> None:
+def worker(
+    queues: tuple[str, ...], burst: bool, metrics_port: int | None, metrics_host: str
+) -> None:
     """Run background jobs: rq on Redis when LOANDESK_REDIS_URL is set, else the database."""
     from flask import current_app
 
@@ -131,6 +145,8 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
 
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     logfilter.install([app.logger])  # again: a logging config may have added handlers since
+    if metrics_port is not None:
+        _serve_worker_metrics(metrics_host, metrics_port)
     registry = jobs()
     names = list(queues) or registry.queues
     if extension.get().settings.redis_url:
@@ -153,6 +169,19 @@ def worker(queues: tuple[str, ...], burst: bool) -> None:
     click.echo(f"worker: serving {', '.join(names)} from the database")
     ran = database.work(functools.partial(execute, app), names, stop=stop, burst=burst)
     click.echo(f"worker: ran {ran} jobs")
+
+
+def _serve_worker_metrics(host: str, port: int) -> None:
+    from loandesk.observability import worker_http
+
+    token = extension.get().settings.metrics_token
+    if not token:
+        raise click.UsageError("--metrics-port needs LOANDESK_METRICS_TOKEN to be set")
+    try:
+        server = worker_http.serve(token, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot answer metrics on {host}:{port}: {exc}") from exc
+    click.echo(f"worker: metrics on http://{host}:{server.server_port}/metrics")
 
 
 @cli.command("scheduler")

@@ -90,13 +90,25 @@ def metrics() -> Any:
     token = extension.get().settings.metrics_token
     if not token:
         abort(404)
-    given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-        return Response(
-            "unauthorized\n", 401, {"WWW-Authenticate": 'Bearer realm="metrics"'}, "text/plain"
-        )
+    if not authorized(token, request.headers.get("Authorization", "")):
+        return Response(UNAUTHORIZED, 401, {"WWW-Authenticate": CHALLENGE}, "text/plain")
     body = generate_latest(_registry()) + generate_latest(_queues_registry(current_app))
     return Response(body, 200, {"Cache-Control": "no-store"}, CONTENT_TYPE_LATEST)
+
+
+UNAUTHORIZED = "unauthorized\n"
+CHALLENGE = 'Bearer realm="metrics"'
+
+
+def authorized(token: str, header: str) -> bool:
+    """Whether an ``Authorization`` header carries the metrics token (constant time)."""
+    return hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+
+
+def process_metrics() -> bytes:
+    """This process's metrics (or, in multiprocess mode, those of every process sharing the
+    folder) in the Prometheus text format, without the queue depth."""
+    return generate_latest(_registry())
 
 
 def _registry() -> CollectorRegistry:
