@@ -182,6 +182,10 @@ def test_old_addresses_redirect_for_the_firm_and_404_for_others(web: FlaskClient
     assert followed.status_code == 200 and followed.request.path == "/login"
     for other in ("/t/tenant-b/login", "/t/tenant-b/", "/t/nobody/loans/"):
         assert web.get(other).status_code == 404
+    # "/\evil.example" is another site to a browser; "//" is merged into "/" first
+    assert web.get("/t/tenant-a/%5Cevil.example").status_code == 404
+    merged = web.get("/t/tenant-a//evil.example", follow_redirects=True)
+    assert merged.request.host == "localhost" and merged.request.path == "/evil.example"
 
 
 def test_sign_up_is_off(single: Flask, web: FlaskClient) -> None:

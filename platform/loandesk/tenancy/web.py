@@ -135,8 +135,8 @@ def _redirect_prefixed(slug: str, rest: str = "") -> Response:
     """An address of the multi-tenant layout (``/t/<slug>/...``, in old links and bookmarks)
     on a single-tenant install: the same page without the prefix (308 keeps the method and
     body), or 404 for any slug but the install's."""
-    if slug != single_tenant():
-        abort(404)
+    if slug != single_tenant() or rest.startswith(("/", "\\")):
+        abort(404)  # never "//host" or "/\host": another site to a browser
     target = "/" + rest
     if request.query_string:
         target += "?" + request.query_string.decode("latin-1")
