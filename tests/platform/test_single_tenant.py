@@ -176,6 +176,7 @@ def test_old_addresses_redirect_for_the_firm_and_404_for_others(web: FlaskClient
     login = web.get("/t/tenant-a/login?next=%2Floans%2F")
     assert login.status_code == 308 and login.location == "/login?next=%2Floans%2F"
     assert web.get("/t/tenant-a/").location == "/"
+    assert web.get("/t/tenant-a/reports/a%3Fb%20c").location == "/reports/a%3Fb%20c"
     posted = web.post("/t/tenant-a/sms-aliyun/receipts/abc", json=[])  # a provider's callback
     assert posted.status_code == 308 and posted.location == "/sms-aliyun/receipts/abc"
     followed = web.get("/t/tenant-a/login", follow_redirects=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, abort, g, redirect, request
 from werkzeug.wrappers import Response
@@ -30,6 +31,13 @@ class TenantNotSetUp(DomainError):
 
     status = 503
     code = "tenant_not_set_up"
+
+
+class SignUpOff(DomainError):
+    """Public sign-up in single-tenant mode."""
+
+    status = 403
+    code = "sign_up_off"
 
 
 def activate(ref: TenantRef) -> None:
@@ -103,11 +111,6 @@ def _check_set_up(slug: str) -> None:
         raise _not_set_up(slug)
 
 
-class SignUpOff(DomainError):
-    status = 403
-    code = "sign_up_off"
-
-
 def check_sign_up_on() -> None:
     """Before a sign-up through the API: refused in single-tenant mode."""
     if single_tenant():
@@ -137,7 +140,7 @@ def _redirect_prefixed(slug: str, rest: str = "") -> Response:
     body), or 404 for any slug but the install's."""
     if slug != single_tenant() or rest.startswith(("/", "\\")):
         abort(404)  # never "//host" or "/\host": another site to a browser
-    target = "/" + rest
+    target = "/" + quote(rest, safe="/:@!$&'()*+,;=~")  # as it came: %3F stays %3F
     if request.query_string:
         target += "?" + request.query_string.decode("latin-1")
     return redirect(target, 308)
