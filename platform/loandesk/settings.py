@@ -118,6 +118,9 @@ class Settings:
     log_format: str = "text"
     # GET /metrics (Prometheus) answers only when set, and only to "Authorization: Bearer <it>".
     metrics_token: str = ""
+    # Single-tenant mode (a private install at one firm): the slug of its one tenant, whose
+    # pages then have no /t/<slug> prefix; public sign-up is off. Empty: multi-tenant.
+    single_tenant: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -133,6 +136,8 @@ class Settings:
         if self.log_format not in ("text", "json"):
             raise SettingsError("LOANDESK_LOG_FORMAT must be text or json")
         self._check_storage()
+        if self.single_tenant:
+            self._check_single_tenant()
         if self.env == "production":
             self._check_production()
 
@@ -144,6 +149,15 @@ class Settings:
         if self.master_key in ("", DEV_MASTER_KEY) or len(self.master_key) < 32:
             raise SettingsError(
                 "production mode needs LOANDESK_MASTER_KEY: a random string of 32+ characters"
+            )
+
+    def _check_single_tenant(self) -> None:
+        from loandesk.tenancy.service import slug_problems  # only in this mode: it pulls the ORM
+
+        if problems := slug_problems(self.single_tenant):
+            raise SettingsError(
+                f"LOANDESK_SINGLE_TENANT must be a tenant's address (slug), not "
+                f"{self.single_tenant!r}: {' '.join(problems)}"
             )
 
     def _check_storage(self) -> None:

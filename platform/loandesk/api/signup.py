@@ -1,4 +1,5 @@
-"""``POST /api/v1/signup``: a lending firm signs up; the one endpoint that needs no token."""
+"""``POST /api/v1/signup``: a lending firm signs up; the one endpoint that needs no token. Off
+(403 ``sign_up_off``) in single-tenant mode."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from flask_smorest import Blueprint
 from loandesk import extension
 from loandesk.security import web as security_web
 from loandesk.tenancy import service
+from loandesk.tenancy import web as tenancy_web
+from loandesk.tenancy.paths import page_url
 
 blp = Blueprint(
     "api_signup", __name__, url_prefix="/signup", description="Self-service sign-up of a tenant."
 )
+blp.before_request(tenancy_web.check_sign_up_on)
 # Counted before the body is read: malformed attempts count too.
 blp.before_request(security_web.check_sign_up)
 
@@ -44,10 +48,10 @@ class Signup(MethodView):
     @blp.response(201, SignupResultSchema)
     @blp.alt_response(409, description="The slug is taken")
     @blp.alt_response(422, description="A field is invalid (e.g. a weak password)")
+    @blp.alt_response(403, description="Sign-up is off: a single-tenant install")
     @blp.alt_response(429, description="Too many sign-ups from this address; see Retry-After")
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Create a tenant and its first admin."""
-        ext = extension.get()
         session = extension.session()
         result = service.sign_up(session, **args)
         session.commit()
@@ -56,5 +60,5 @@ class Signup(MethodView):
             "slug": result.tenant.slug,
             "name": result.tenant.name,
             "admin_user_id": result.admin.id,
-            "login_url": f"{ext.settings.base_url.rstrip('/')}/t/{result.tenant.slug}/login",
+            "login_url": page_url(result.tenant.slug, "/login"),
         }

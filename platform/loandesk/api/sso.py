@@ -16,6 +16,7 @@ from loandesk.auth.sso_models import SsoConfig
 from loandesk.errors import ValidationFailed
 from loandesk.i18n import N_
 from loandesk.tenancy import current
+from loandesk.tenancy.paths import page_url
 
 blp = Blueprint(
     "api_sso",
@@ -76,11 +77,10 @@ class DiscoveryReportSchema(ma.Schema):
 
 
 def _dump(config: SsoConfig) -> dict[str, Any]:
-    base_url = extension.get().settings.base_url.rstrip("/")
     return {
         **{key: getattr(config, key) for key in sso_config.FIELDS if key != "client_secret"},
         "client_secret_set": bool(config.client_secret),
-        "redirect_uri": f"{base_url}/t/{current().slug}/sso/callback",
+        "redirect_uri": page_url(current().slug, "/sso/callback"),
         "updated_at": config.updated_at,
     }
 

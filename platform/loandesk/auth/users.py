@@ -428,8 +428,11 @@ def new_invite(session: Session, user: User) -> str:
 
 
 def invitation_url(base_url: str, tenant_slug: str, token: str) -> str:
-    """Where an invitee sets their password; the web route is ``/t/<slug>/invite/<token>``."""
-    return f"{base_url.rstrip('/')}/t/{tenant_slug}/invite/{token}"
+    """Where an invitee sets their password; the web route is ``/t/<slug>/invite/<token>``
+    (``/invite/<token>`` in single-tenant mode)."""
+    from loandesk.tenancy.paths import page_path
+
+    return base_url.rstrip("/") + page_path(tenant_slug, f"/invite/{token}")
 
 
 def _digest(token: str) -> str:

@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 from loandesk import extension, migrate
 from loandesk.cli import cli, echo_json
 from loandesk.pii import logfilter
+from loandesk.tenancy.paths import page_path
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = "admin@demo.loandesk.local"
@@ -320,7 +321,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     base = f"http://{host}:{port}"
     click.echo("")
     click.echo("  LoanDesk demo is ready.")
-    click.echo(f"  Sign in at  {base}/t/{DEMO_SLUG}/login")
+    click.echo(f"  Sign in at  {base}{page_path(DEMO_SLUG, '/login')}")
     click.echo(f"  E-mail      {DEMO_ADMIN}")
     click.echo(f"  Password    {password}")
     click.echo("")

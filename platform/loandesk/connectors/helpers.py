@@ -34,8 +34,8 @@ import requests
 from flask import current_app, has_request_context
 from flask_babel import force_locale
 
-from loandesk.security.links import public_url
 from loandesk.tenancy import current
+from loandesk.tenancy.paths import page_url
 
 EARLY = timedelta(minutes=5)  # a token is fetched again this long before it expires
 
@@ -174,9 +174,9 @@ def staff_page_url(record_type: str | None, record_id: str | None) -> str | None
     instance; a to-do: ``todo``), or None when it names neither."""
     slug = current().slug
     if record_type == "flow" and record_id:
-        return public_url(f"/t/{slug}/approvals/{record_id}")
+        return page_url(slug, f"/approvals/{record_id}")
     if record_type == "todo":
-        return public_url(f"/t/{slug}/todos/")
+        return page_url(slug, "/todos/")
     return None
 
 

@@ -1,10 +1,11 @@
 """Prometheus metrics (``prometheus_client``) and ``GET /metrics``.
 
-Labels are bounded: the route template (``/t/<tenant_slug>/loans/<uuid:loan_id>``, never the
-path), the status class, a job's registered name, a queue's name. No tenant, id or personal
-data is ever a label. ``GET /metrics`` exists only while ``LOANDESK_METRICS_TOKEN`` is set and
-answers only to ``Authorization: Bearer <token>``. With ``PROMETHEUS_MULTIPROC_DIR`` set (before
-the process starts), the values of every process that shares the folder (gunicorn's workers,
+Labels are bounded: the route template (``/t/<tenant_slug>/loans/<uuid:loan_id>``, or
+``/loans/<uuid:loan_id>`` in single-tenant mode; never the path), the status class, a job's
+registered name, a queue's name. No tenant, id or personal data is ever a label.
+``GET /metrics`` exists only while ``LOANDESK_METRICS_TOKEN`` is set and answers only to
+``Authorization: Bearer <token>``. With ``PROMETHEUS_MULTIPROC_DIR`` set (before the process
+starts), the values of every process that shares the folder (gunicorn's workers,
 ``loandesk worker`` on the same host) are added up (prometheus_client's multiprocess mode).
 """
 

@@ -73,7 +73,8 @@ def loandesk_web_blueprints() -> list[Blueprint]:
     """Web pages of the plugin, called once when the app is created.
 
     Return Flask blueprints named exactly as the plugin; they are mounted under the tenant's
-    prefix, so a view's URL is ``/t/<slug>/<url_prefix>/...`` and its endpoint
+    prefix, so a view's URL is ``/t/<slug>/<url_prefix>/...`` (``/<url_prefix>/...`` in
+    single-tenant mode: build URLs with ``url_for``) and its endpoint
     ``tenant.<plugin>.<view>``. Views render the core's layout (``layouts/app.html``); the
     current tenant and user are already set when they run.
     """

@@ -57,6 +57,7 @@ from loandesk.i18n import N_, normalise_locale
 from loandesk.jobs.schedules import latest_due
 from loandesk.reports import export, saved
 from loandesk.reports.models import Report
+from loandesk.tenancy.paths import page_url
 
 FORMATS = ("inline", "csv", "xlsx")
 MAX_RECIPIENTS = 50
@@ -400,9 +401,8 @@ def _compose(
 
 
 def _link(tenant: Any, report: Report, fmt: str) -> str:
-    base = current_app.extensions["loandesk"].settings.base_url.rstrip("/")
-    path = f"/t/{tenant.slug}/reports/{report.id}"
-    return f"{base}{path}/export.{fmt}" if fmt in export.FORMATS else f"{base}{path}"
+    page = page_url(tenant.slug, f"/reports/{report.id}")
+    return f"{page}/export.{fmt}" if fmt in export.FORMATS else page
 
 
 @contextmanager

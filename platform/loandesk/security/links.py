@@ -32,7 +32,9 @@ def read(purpose: str, token: str) -> Any | None:
 
 def public_url(path: str) -> str:
     """``path`` (``/t/<slug>/...``) on the install's public address (``LOANDESK_BASE_URL``):
-    for links sent outside a request (SMS from a job)."""
+    for links sent outside a request (SMS from a job). In single-tenant mode the install's
+    tenant's pages have no ``/t/<slug>`` prefix, and it is taken off here."""
     from loandesk import extension
+    from loandesk.tenancy.paths import unprefixed
 
-    return extension.get().settings.base_url.rstrip("/") + path
+    return extension.get().settings.base_url.rstrip("/") + unprefixed(path)

@@ -345,7 +345,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
     app.after_request(_vary_on_htmx)
     app.jinja_env.globals["get_locale"] = get_locale
 
-    pages = tenant_blueprint()
+    pages = tenant_blueprint(app.extensions["loandesk"].settings.single_tenant)
     pages.before_request(auth_views.load_user)
     pages.before_request(plugin_runtime.check_request_plugin)
     core_pages = (

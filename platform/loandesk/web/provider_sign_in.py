@@ -25,6 +25,7 @@ from loandesk.i18n import N_
 from loandesk.plugins import runtime
 from loandesk.security import web as security_web
 from loandesk.tenancy import current
+from loandesk.tenancy.paths import page_url
 from loandesk.web import sign_in
 from loandesk.web.sso_views import SIGN_IN_TIMEOUT, refusal_page, refuse
 
@@ -63,8 +64,7 @@ def buttons() -> list[tuple[str, str]]:
 def callback_url(key: str) -> str:
     """The redirect URI to register at the provider (from the configured base URL, so that
     it is the same behind any proxy)."""
-    base_url = extension.get().settings.base_url.rstrip("/")
-    return f"{base_url}/t/{current().slug}/sign-in/{key}/callback"
+    return page_url(current().slug, f"/sign-in/{key}/callback")
 
 
 def _provider(key: str) -> SignInProvider:

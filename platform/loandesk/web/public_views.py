@@ -1,11 +1,24 @@
-"""Pages outside any tenant: the landing page, sign-up of a new firm, the language switch."""
+"""Pages outside any tenant: the landing page, sign-up of a new firm, the language switch.
+
+In single-tenant mode there is neither: ``/`` is the tenant's home page (``public.index`` is
+only built, never matched) and ``/signup`` answers 404."""
 
 from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
 from flask_babel import gettext
 
 from loandesk import extension
@@ -20,12 +33,10 @@ bp = Blueprint("public", __name__)
 SIGNUP_FIELDS = ("name", "slug", "admin_name", "admin_email")
 
 
-@bp.get("/")
 def index() -> Any:
     return render_template("public/index.html")
 
 
-@bp.route("/signup", methods=["GET", "POST"])
 def signup() -> Any:
     form_errors = FormErrors()
     values = {f: request.form.get(f, "") for f in SIGNUP_FIELDS}
@@ -50,6 +61,20 @@ def signup() -> Any:
         flash(gettext("Your workspace is ready. Sign in with the admin account."), "success")
         return redirect(url_for("tenant.auth.login", tenant_slug=result.tenant.slug))
     return render_template("public/signup.html", errors=form_errors, values=values)
+
+
+def no_signup() -> Any:
+    abort(404)
+
+
+@bp.record
+def _add_routes(state: BlueprintSetupState) -> None:
+    single = bool(state.app.extensions["loandesk"].settings.single_tenant)
+    # One firm: "/" is its home page (which sends strangers to its sign-in page), and links to
+    # public.index lead there; nobody signs up another firm.
+    state.add_url_rule("/", "index", index, methods=["GET"], build_only=single)
+    sign_up_view = no_signup if single else signup
+    state.add_url_rule("/signup", "signup", sign_up_view, methods=["GET", "POST"])
 
 
 @bp.post("/lang")

@@ -22,6 +22,7 @@ from loandesk.audit import web as audit_web
 from loandesk.auth import users
 from loandesk.auth.models import User
 from loandesk.tenancy import current
+from loandesk.tenancy.paths import page_path
 
 CLOCK = "loandesk.sign_in_clock"  # app.extensions[CLOCK]() -> Unix seconds; tests move it
 PENDING = "pending_sign_in"
@@ -117,7 +118,7 @@ def init_app(app: Flask) -> None:
 
 def safe_next(target: str | None) -> str:
     """Where to go after signing in: a page of this tenant, else its home page."""
-    prefix = f"/t/{current().slug}/"
+    prefix = page_path(current().slug)
     if target and target.startswith(prefix) and "//" not in target and "\\" not in target:
         return target
     return url_for("tenant.home.index")

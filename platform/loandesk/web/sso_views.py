@@ -23,6 +23,7 @@ from loandesk.i18n import N_
 from loandesk.rbac import service as rbac
 from loandesk.security import web as security_web
 from loandesk.tenancy import current
+from loandesk.tenancy.paths import page_url
 from loandesk.web.auth_views import admin_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
@@ -36,8 +37,7 @@ admin_bp = Blueprint("admin_sso", __name__, url_prefix="/admin/sso")
 def callback_url() -> str:
     """The redirect URI to register at the provider (from the configured base URL, so that it
     is the same behind any proxy)."""
-    base_url = extension.get().settings.base_url.rstrip("/")
-    return f"{base_url}/t/{current().slug}/sso/callback"
+    return page_url(current().slug, "/sso/callback")
 
 
 @bp.app_template_global("sso_sign_in_option")
