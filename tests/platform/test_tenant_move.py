@@ -7,6 +7,8 @@ refused with a clear message, and nothing is written."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import secrets
 import uuid
@@ -31,7 +33,13 @@ from loandesk.db import Base
 from loandesk.settings import Settings
 from loandesk.tenant_move.schema import is_tenant_data
 from tests.conftest import _FIXTURE_MIGRATIONS, DatabaseUrls
-from tests.helpers import ApiClient, TenantFixture, installed_plugins, make_tenant
+from tests.helpers import (
+    ApiClient,
+    TenantFixture,
+    audit_events,
+    installed_plugins,
+    make_tenant,
+)
 from tests.plugins.repayment.conftest import Desk, Products, desk, firm  # noqa: F401
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 80
@@ -53,9 +61,9 @@ def _migrate(settings: Settings) -> None:
 
 
 @contextmanager
-def sqlite_target(folder: Path) -> Iterator[Target]:
+def sqlite_target(folder: Path, **settings_values: Any) -> Iterator[Target]:
     folder.mkdir(parents=True)
-    settings = Settings(instance_path=folder, base_url="http://loandesk.test")
+    settings = Settings(instance_path=folder, base_url="http://loandesk.test", **settings_values)
     _migrate(settings)
     yield Target(settings, settings.database_url)
 
@@ -230,6 +238,15 @@ def test_a_tenant_moves_to_another_sqlite_database_with_its_ids_balances_and_aud
     # the source recorded the export in the tenant's chain, which still verifies
     verified = invoke(desk.app, "audit", "verify")
     assert verified.exit_code == 0, verified.output
+    exported = audit_events(desk.app, desk.firm.tenant.slug, "tenant.exported")
+    assert exported == [
+        {
+            "record_id": desk.firm.tenant.id,
+            "archive_sha256": hashlib.sha256(archive.read_bytes()).hexdigest(),
+            "rows": sum(len(r) for r in before.values()),
+            "files": 1,
+        }
+    ]
 
 
 def tenant_b_absent(archive_bytes: bytes, urls: DatabaseUrls, reader: str) -> bool:
@@ -416,3 +433,66 @@ def test_a_tenant_using_a_plugin_not_installed_here_is_refused(
     with sqlite_target(tmp_path / "target") as target:
         output = refused(target, archive, with_products=False)
         assert "plugins not installed here: testproducts" in output
+
+
+def test_personal_data_opens_on_an_install_with_another_master_key_once_given_the_source_key(
+    desk: Desk, archive: Path, tmp_path: Path
+) -> None:
+    """The tenant's data keys are wrapped by the source install's master key: refused until
+    the target is given it as a previous key, then re-wrapped with the target's own."""
+    from loandesk.pii import keys
+
+    target_key = "target-install-master-key-" + "k" * 20
+    with sqlite_target(tmp_path / "target", master_key=target_key) as target:
+        output = refused(target, archive)
+        assert "LOANDESK_PREVIOUS_MASTER_KEYS" in output
+
+        source_key = desk.app.extensions["loandesk"].settings.master_key
+        given = dataclasses.replace(target, settings=dataclasses.replace(
+            target.settings, previous_master_keys=(source_key,)))  # fmt: skip
+        with target_app(given) as app:
+            done = invoke(app, "tenant", "import-data", "--from", str(archive))
+            assert done.exit_code == 0, done.output
+        engine = _engine(target.reader_url)
+        with engine.connect() as c:
+            wrapped = c.execute(sa.text("select version, wrapped_key from tenant_data_keys")).all()
+        engine.dispose()
+        tenant_id = uuid.UUID(desk.firm.tenant.id)
+        assert wrapped and all(keys.unwrap(target_key, tenant_id, v, w) for v, w in wrapped)
+
+        keys.clear_cache()  # what this process unwrapped for the source must not help
+        officer = desk.firm.staff["officer1"].api
+        with target_app(target) as app:  # the target's own master key only, from now on
+            moved = ApiClient(app.test_client(), officer.token)
+            customer = f"/customers/{desk.customer_id}"
+            read = moved.get(customer)
+            assert read.status_code == 200, read.get_json()
+            assert read.get_json() == officer.get(customer).get_json()
+            assert read.get_json()["name"] == "张三丰"
+
+
+def test_the_tenants_plan_moves_with_it_and_a_different_plan_of_the_same_name_is_refused(
+    desk: Desk, database_urls: DatabaseUrls, tmp_path: Path
+) -> None:
+    plugins = ["--plugin", "customers", "--plugin", "repayment", "--plugin", "testproducts"]
+    assert invoke(desk.app, "plan", "save", "basic", "--title", "基础版", *plugins).exit_code == 0
+    assert invoke(desk.app, "tenant", "set-plan", desk.firm.tenant.slug, "basic").exit_code == 0
+    archive = tmp_path / "tenant-a.zip"
+    assert export(desk, archive).exit_code == 0
+
+    with sqlite_target(tmp_path / "one") as target:
+        with target_app(target) as app:
+            done = invoke(app, "tenant", "import-data", "--from", str(archive))
+            assert done.exit_code == 0, done.output
+        source = rows_of(database_urls.admin_url or database_urls.owner_url, desk.firm.tenant.id)
+        assert rows_of(target.reader_url, desk.firm.tenant.id)["tenants"] == source["tenants"]
+        engine = _engine(target.reader_url)
+        with engine.connect() as c:
+            assert c.execute(sa.text("select name from plans")).scalars().all() == ["basic"]
+        engine.dispose()
+
+    with sqlite_target(tmp_path / "two") as target:
+        with target_app(target) as app:  # this install sells its own "basic"
+            assert invoke(app, "plan", "save", "basic", "--title", "Basic").exit_code == 0
+        output = refused(target, archive)
+        assert "plans row basic conflicts" in output
