@@ -496,3 +496,30 @@ def test_the_tenants_plan_moves_with_it_and_a_different_plan_of_the_same_name_is
             assert invoke(app, "plan", "save", "basic", "--title", "Basic").exit_code == 0
         output = refused(target, archive)
         assert "plans row basic conflicts" in output
+
+
+def test_rows_in_a_table_no_installed_plugin_declares_stop_the_export(
+    desk: Desk, database_urls: DatabaseUrls, tmp_path: Path
+) -> None:
+    """A plugin removed but its table left with the tenant's rows: exporting without them
+    would lose them silently."""
+    postgres = database_urls.backend == "postgresql"
+    engine = _engine(database_urls.owner_url)
+    tenant_id = uuid.UUID(desk.firm.tenant.id)
+    try:
+        with engine.begin() as c:
+            kind = "uuid" if postgres else "char(32)"
+            c.execute(sa.text(f"create table leftover_notes (tenant_id {kind}, note text)"))
+            c.execute(
+                sa.text("insert into leftover_notes values (:t, 'kept')"),
+                {"t": str(tenant_id) if postgres else tenant_id.hex},
+            )
+        archive = tmp_path / "tenant-a.zip"
+        done = export(desk, archive)
+        assert done.exit_code == 1
+        assert "leftover_notes" in done.output and "install the plugins" in done.output
+        assert not archive.exists() and not list(tmp_path.glob(".*partial"))
+    finally:
+        with engine.begin() as c:
+            c.execute(sa.text("drop table leftover_notes"))
+        engine.dispose()

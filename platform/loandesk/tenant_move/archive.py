@@ -182,7 +182,7 @@ class Reader:
             digest = hashlib.sha256()
             try:
                 with self.zip.open(name) as member:
-                    for chunk in iter(lambda m=member: m.read(1 << 20), b""):  # type: ignore[misc]
+                    while chunk := member.read(1 << 20):
                         digest.update(chunk)
             except (zipfile.BadZipFile, OSError) as exc:
                 raise MoveError(f"the archive is damaged at {name}: {exc}") from None

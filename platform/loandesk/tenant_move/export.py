@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 import loandesk
 from loandesk.db import make_engine
@@ -33,6 +32,7 @@ from loandesk.tenant_move.schema import (
     heads,
     tenant_setting,
     tenant_tables,
+    undeclared_rows,
 )
 
 BATCH = 2000
@@ -94,6 +94,12 @@ def _write(
     tenant_id = tenant["id"]
     tenant_setting(connection, tenant_id)
     tables = tenant_tables(metadata, connection)
+    undeclared = undeclared_rows(metadata, connection, tenant_id)
+    if undeclared:
+        raise MoveError(
+            f"tables that no installed plugin declares hold rows of {slug}: {undeclared}; "
+            "install the plugins they belong to and export again"
+        )
     outcome = Exported(tenant_id, slug)
     wanted = _GlobalKeys(metadata)
     writer = Writer(path)
@@ -117,7 +123,7 @@ def _write(
                 "format": FORMAT,
                 "app_version": loandesk.__version__,
                 "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "source_backend": make_url(str(connection.engine.url)).get_backend_name(),
+                "source_backend": connection.dialect.name,
                 "tenant": {"id": str(tenant_id), "slug": slug, "name": tenant["name"]},
                 "heads": heads(connection),
                 "plugins": _enabled_plugins(connection, metadata, tenant_id),

@@ -21,7 +21,7 @@ from loandesk.storage import Storage
 from loandesk.tenancy import guard, use
 from loandesk.tenancy.models import Tenant
 from loandesk.tenancy.service import slug_problems
-from loandesk.tenant_move.archive import MoveError, Reader, bind_column, decoder
+from loandesk.tenant_move.archive import MoveError, Reader, bind_column, decoder, kind_of
 from loandesk.tenant_move.schema import TENANTS, TenantTable, heads, tenant_tables
 
 BATCH = 1000
@@ -70,8 +70,14 @@ def import_tenant(
                 raise MoveError(f"--as-slug {as_slug!r}: {'; '.join(map(str, problems))}")
         engine = make_engine(url)
         try:
-            return _import(metadata, engine, store, reader, as_slug, master_key,
-                           previous_master_keys)  # fmt: skip
+            return _import(
+                metadata,
+                engine,
+                store,
+                reader,
+                as_slug=as_slug,
+                master_keys=(master_key, tuple(previous_master_keys)),
+            )
         finally:
             engine.dispose()
     finally:
@@ -83,16 +89,19 @@ def _import(
     engine: sa.Engine,
     store: Storage,
     reader: Reader,
+    *,
     as_slug: str | None,
-    master_key: str,
-    previous_master_keys: Sequence[str],
+    master_keys: tuple[str, tuple[str, ...]],  # this install's, and the previous ones
 ) -> Imported:
     manifest = reader.manifest
     tenants = metadata.tables[TENANTS]
     tenant_row = _decoded(manifest["tables"][TENANTS]["columns"], next(reader.rows(TENANTS)))
     if as_slug:
         tenant_row["slug"] = as_slug
-    ref = Tenant(**tenant_row).ref()
+    try:
+        ref = Tenant(**tenant_row).ref()
+    except TypeError:
+        raise MoveError("the archive's tenant row has other columns than this install's") from None
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     guard.install(factory)  # app.tenant_id for row-level security, as in the app
     stored: list[str] = []
@@ -116,8 +125,8 @@ def _import(
             keys = rewrap_data_keys(
                 session,
                 tenant_id=ref.id,
-                master_key=master_key,
-                previous_master_keys=previous_master_keys,
+                master_key=master_keys[0],
+                previous_master_keys=master_keys[1],
             )
             if keys.unavailable:
                 raise MoveError(
@@ -188,15 +197,18 @@ def _tables_of(
     """This database's tenant tables that the archive has rows for, in insertion order; an
     archive table unknown here, or one whose columns differ, is refused."""
     here = {t.name: t for t in tenant_tables(metadata, connection)}
-    for name, described in manifest["tables"].items():
-        if name == TENANTS:
-            continue
-        table = here.get(name)
-        if table is None:
+    outside = {name: metadata.tables.get(name) for name in [TENANTS, *manifest["global_tables"]]}
+    for name, other in outside.items():
+        if other is not None:
+            here[name] = TenantTable(other, {c.name: kind_of(c.type) for c in other.columns})
+    described = {**manifest["tables"], **manifest["global_tables"]}
+    for name, table_described in described.items():
+        found = here.get(name)
+        if found is None:
             raise MoveError(f"the archive has table {name}, unknown here: install its plugin")
-        if [[c, k] for c, k in table.kinds.items()] != described["columns"]:
+        if [[c, k] for c, k in found.kinds.items()] != table_described["columns"]:
             raise MoveError(f"table {name} has other columns here than in the archive")
-    return [t for t in here.values() if t.name in manifest["tables"]]
+    return [t for t in here.values() if t.name in manifest["tables"] and t.name != TENANTS]
 
 
 def _bare(table: sa.Table, manifest: dict[str, Any], name: str, section: str = "tables") -> Any:

@@ -65,6 +65,27 @@ def tenant_tables(metadata: sa.MetaData, connection: sa.Connection) -> list[Tena
     return result
 
 
+def undeclared_rows(
+    metadata: sa.MetaData, connection: sa.Connection, tenant_id: object
+) -> dict[str, int]:
+    """Tables in the database that no installed model declares (a plugin removed, its tables
+    left) but that hold rows of the tenant: an export without them would lose them."""
+    inspector = sa.inspect(connection)
+    found = {}
+    for name in inspector.get_table_names():
+        if name in metadata.tables:
+            continue
+        if "tenant_id" not in {c["name"] for c in inspector.get_columns(name)}:
+            continue
+        table = sa.table(name, sa.column("tenant_id", sa.Uuid))
+        rows = connection.execute(
+            sa.select(sa.func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
+        ).scalar_one()
+        if rows:
+            found[name] = int(rows)
+    return found
+
+
 def check_columns(table: sa.Table, reflected: list[Any]) -> None:
     in_database = {c["name"] for c in reflected}
     in_models = {c.name for c in table.columns}
