@@ -40,6 +40,7 @@ from tests.helpers import (
     installed_plugins,
     make_tenant,
 )
+from tests.plugins.intake.conftest import new_product, publish_flow
 from tests.plugins.repayment.conftest import Desk, Products, desk, firm  # noqa: F401
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 80
@@ -130,12 +131,31 @@ def invoke(app: Flask, *args: str) -> Result:
 class Moved:
     loans: list[dict[str, Any]]
     attachment_id: str
+    application_id: str
 
 
 def populate(desk: Desk, tenant_b: TenantFixture) -> Moved:
-    """Through the real API: staff, customers, two loans with their schedules, payments on
-    one, an uploaded file; tenant B has org units of its own."""
+    """Through the real API: staff, customers, an application submitted into its approval
+    flow, two loans with their schedules, payments on one, an uploaded file; tenant B has org
+    units of its own."""
     admin = ApiClient(desk.app.test_client(), desk.firm.tenant.token)
+    assert admin.put("/plugins/intake", json={"enabled": True}).status_code == 200
+    publish_flow(desk.app, desk.firm, "risk")
+    product = new_product(desk.firm.staff["risk"].api, required_documents=[])
+    officer = desk.firm.staff["officer1"].api
+    application = officer.post(
+        "/applications",
+        json={
+            "customer_id": desk.customer_id,
+            "product_id": product["id"],
+            "amount": "12000.00",
+            "term_months": 12,
+        },
+    )
+    assert application.status_code == 201, application.get_json()
+    application_id = application.get_json()["id"]
+    submitted = officer.post(f"/applications/{application_id}/submit")
+    assert submitted.status_code == 200, submitted.get_json()
     loans = [desk.book(), desk.book(principal="6000.00", periods=6)]
     for amount in ("1500.00", "800.00"):
         paid = desk.pay(loans[0]["id"], amount)
@@ -156,7 +176,7 @@ def populate(desk: Desk, tenant_b: TenantFixture) -> Moved:
     company = b.get("/org-units").get_json()["items"][0]["id"]
     unit = b.post("/org-units", json={"parent_id": company, "name": "乙方分公司", "kind": "branch"})
     assert unit.status_code == 201, unit.get_json()
-    return Moved(loans, uploaded.get_json()["id"])
+    return Moved(loans, uploaded.get_json()["id"], application_id)
 
 
 def rows_of(url: str, tenant: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -205,9 +225,13 @@ def check_moved(desk: Desk, target: Target, before: dict[str, Any], made: Moved)
             read = finance.get(f"/loans/{loan['id']}")
             assert read.status_code == 200, read.get_json()
             assert read.get_json() == desk.api.get(f"/loans/{loan['id']}").get_json()
-        officer = ApiClient(app.test_client(), desk.firm.staff["officer1"].api.token)
+        source_officer = desk.firm.staff["officer1"].api
+        officer = ApiClient(app.test_client(), source_officer.token)
         content = officer.get(f"/attachments/{made.attachment_id}/content")
         assert content.status_code == 200 and content.data == PNG
+        application = f"/applications/{made.application_id}"
+        assert officer.get(application).get_json() == source_officer.get(application).get_json()
+        assert officer.get(application).get_json()["status"] == "submitted"
 
 
 # --- moving --------------------------------------------------------------------------------
