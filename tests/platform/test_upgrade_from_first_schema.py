@@ -23,10 +23,10 @@ SQL against the reflected old tables (never today's models, which describe the h
 tenants, filler rows in every table (``tests.migration_rows.seed_every_table``) and, in the
 first tenant, a lending story where the schema has loans (staff, a customer, an application,
 an active loan with its schedule, a payment allocated to the first installment) and audit
-events where it has them, their hash chain computed with the core's digest; run ``loandesk db upgrade``; then every row is found by its
-primary key (or at the place a migration moved it to), the app role sees one tenant at a time
-(PostgreSQL), the loan book reads the loan and its balance, and ``loandesk audit verify``
-passes.
+events where it has them, their hash chain computed with the core's digest; run ``loandesk db
+upgrade``; then every row is found by its primary key (or at the place a migration moved it
+to), the app role sees one tenant at a time (PostgreSQL), the loan book reads the loan and its
+balance, and ``loandesk audit verify`` passes.
 """
 
 from __future__ import annotations
