@@ -144,6 +144,8 @@ def test_a_populated_database_upgrades_from_an_old_schema_to_head(
         assert result.exit_code == 0, result.output
 
         _every_row_is_there(settings, seeded)
+        if any("is_admin" in row for row in seeded.rows["users"]):
+            _admins_hold_the_admin_role_in_their_company(settings, seeded)
         if story.lending:
             _loan_book_reads_the_story(settings, story)
         if database_urls.backend == "postgresql":
@@ -402,6 +404,46 @@ def _every_row_is_there(settings: Settings, seeded: Seeded) -> None:
             assert missing == {}, f"rows lost by the upgrade: {missing}"
     finally:
         engine.dispose()
+
+
+def _admins_hold_the_admin_role_in_their_company(settings: Settings, seeded: Seeded) -> None:
+    """Seeded before 0009 and 0011: each admin (``users.is_admin``, dropped by 0009) holds
+    the admin role, and every staff member sits in their tenant's company unit (0011)."""
+    from loandesk.rbac.catalog import ADMIN_ROLE
+
+    engine = sa.create_engine(_driver(settings.owner_database_url))
+    try:
+        with engine.begin() as connection:
+            for user in seeded.rows["users"]:
+                _as_tenant(connection, user["tenant_id"])
+                keys = connection.execute(
+                    sa.text(
+                        "select r.key from user_roles ur join roles r on r.tenant_id ="
+                        " ur.tenant_id and r.id = ur.role_id where ur.tenant_id = :t"
+                        " and ur.user_id = :u"
+                    ).bindparams(
+                        sa.bindparam("t", user["tenant_id"], type_=_id_type(connection)),
+                        sa.bindparam("u", user["id"], type_=_id_type(connection)),
+                    )
+                ).scalars()
+                assert (ADMIN_ROLE in set(keys)) == bool(user.get("is_admin")), user["email"]
+                unit = connection.execute(
+                    sa.text(
+                        "select u.kind from users s join org_units u on u.tenant_id ="
+                        " s.tenant_id and u.id = s.org_unit_id where s.tenant_id = :t"
+                        " and s.id = :u"
+                    ).bindparams(
+                        sa.bindparam("t", user["tenant_id"], type_=_id_type(connection)),
+                        sa.bindparam("u", user["id"], type_=_id_type(connection)),
+                    )
+                ).scalar_one()
+                assert unit == "company"
+    finally:
+        engine.dispose()
+
+
+def _id_type(connection: Any) -> Any:
+    return sa.String() if connection.dialect.name == "sqlite" else sa.Uuid()
 
 
 def _app_role_sees_one_tenant(settings: Settings, seeded: Seeded, story: _Story) -> None:
