@@ -130,9 +130,6 @@ class Seeded:
     rows: dict[str, list[Row]] = field(default_factory=dict)
     keys: dict[str, list[str]] = field(default_factory=dict)
 
-    def key_of(self, table: str, row: Row) -> tuple[Any, ...]:
-        return tuple(row[c] for c in self.keys[table])
-
 
 def reflect(connection: Any) -> sa.MetaData:
     """The database's tables as they are (not as today's models describe them)."""
@@ -152,15 +149,15 @@ def seed_every_table(
     skip: Sequence[str] = (),
 ) -> Seeded:
     """Filler rows in every table of the database as it is now (reflected): ``per_tenant``
-    rows of each tenant in a tenant-owned table (one where ``tenant_id`` alone is unique),
-    as many in a table of no tenant. Parents are inserted before children (NOT NULL foreign
-    keys, in topological order) and each child points at the row of the same number among
-    its parent's filler rows of the same tenant; nullable foreign keys and nullable columns
-    stay empty. Values follow the reflected type, unique within the table (the row's number
-    in strings, integers, dates), the first value of a ``col in ('a', ...)`` CHECK; what
-    else a CHECK or JSON shape needs comes from ``overrides[table](k, tenant_id)`` (those of
-    its columns that the table has at this schema). On
-    PostgreSQL ``app.tenant_id`` is set for each tenant's rows (row-level security)."""
+    rows of each tenant in a tenant-owned table (one where ``tenant_id`` alone is unique, such
+    as ``event_backlog``), ``per_tenant`` rows in a table of no tenant. Parents are inserted
+    before children (NOT NULL foreign keys, in topological order) and the k-th child of a
+    tenant points at the k-th parent row of that tenant; nullable foreign keys and nullable
+    columns stay empty. Values follow the reflected type, unique within the table (the row's
+    number in strings, integers, dates), or are the first value of a ``col in ('a', ...)``
+    CHECK; what else a CHECK or a JSON shape needs comes from ``overrides[table](k, tenant)``
+    (those of its columns that the table has at this schema). On PostgreSQL ``app.tenant_id``
+    is set for each tenant's rows (row-level security)."""
     overrides = overrides or {}
     metadata = reflect(connection)
     postgres = connection.dialect.name == "postgresql"
@@ -251,7 +248,7 @@ def _filler_row(
     enums: dict[str, str],
     seeded: Seeded,
 ) -> Row:
-    postgres_uuid = _uuid_value(table, tenant)
+    new_id = _uuid_value(table)
     row: Row = {}
     if tenant is not None:
         row["tenant_id"] = tenant
@@ -284,17 +281,17 @@ def _filler_row(
         if name in row:
             continue
         if name == "id" and column.primary_key and not isinstance(column.type, sa.Integer):
-            row[name] = postgres_uuid()
+            row[name] = new_id()
         elif name in enums:
             row[name] = enums[name]
         elif not column.nullable and column.server_default is None:
             if column.primary_key and column.autoincrement is True:
                 continue
-            row[name] = _typed_filler(column, number, postgres_uuid)
+            row[name] = _typed_filler(column, number, new_id)
     return row
 
 
-def _uuid_value(table: sa.Table, tenant: Any) -> Callable[[], Any]:
+def _uuid_value(table: sa.Table) -> Callable[[], Any]:
     """A new id as the table's id column stores it (a UUID on PostgreSQL, hex on SQLite)."""
     kind = table.c["id"].type if "id" in table.c else None
     if isinstance(kind, sa.Uuid) and not isinstance(kind, sa.CHAR):
