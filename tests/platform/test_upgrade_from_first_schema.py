@@ -24,9 +24,10 @@ tenants, filler rows in every table (``tests.migration_rows.seed_every_table``) 
 first tenant, a lending story where the schema has loans (staff, a customer, an application,
 an active loan with its schedule, a payment allocated to the first installment) and audit
 events where it has them, their hash chain computed with the core's digest; run ``loandesk db
-upgrade``; then every row is found by its primary key (or at the place a migration moved it
-to), the app role sees one tenant at a time (PostgreSQL), the loan book reads the loan and its
-balance, and ``loandesk audit verify`` passes.
+upgrade``; then every row is found by its primary key with the values it was written with
+(or at the place a migration moved it to), the app role sees one tenant at a time
+(PostgreSQL), the loan book reads the loan and its balance, and ``loandesk audit verify``
+passes.
 """
 
 from __future__ import annotations
@@ -372,6 +373,7 @@ def _every_row_is_there(settings: Settings, seeded: Seeded) -> None:
         with engine.begin() as connection:
             head = reflect(connection)
             missing: dict[str, int] = {}
+            changed: dict[str, list[str]] = {}
             for table, rows in seeded.rows.items():
                 if table in DROPPED:
                     assert table not in head.tables, f"{table} was to be dropped"
@@ -398,12 +400,34 @@ def _every_row_is_there(settings: Settings, seeded: Seeded) -> None:
                 keys = seeded.keys[table]
                 for row in rows:
                     _as_tenant(connection, row.get("tenant_id"))
+                    kept = [c for c in found.c if c.name in row]
                     where = [found.c[k] == row[k] for k in keys]
-                    if connection.execute(sa.select(sa.func.count()).where(*where)).scalar() != 1:
+                    now = connection.execute(sa.select(*kept).where(*where)).mappings().all()
+                    if len(now) != 1:
                         missing[table] = missing.get(table, 0) + 1
+                        continue
+                    for column in kept:
+                        if _plain(now[0][column.name]) != _plain(row[column.name]):
+                            changed.setdefault(table, []).append(
+                                f"{column.name}: {row[column.name]!r} -> {now[0][column.name]!r}"
+                            )
             assert missing == {}, f"rows lost by the upgrade: {missing}"
+            assert changed == {}, f"values changed by the upgrade: {changed}"
     finally:
         engine.dispose()
+
+
+def _plain(value: Any) -> Any:
+    """A value as both databases give it back: ids as UUIDs (SQLite keeps hex), moments in
+    UTC without a zone (SQLite keeps them naive), JSON text parsed."""
+    if isinstance(value, str) and len(value) == 32:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            return value
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+    return value
 
 
 def _admins_hold_the_admin_role_in_their_company(settings: Settings, seeded: Seeded) -> None:
