@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, make_url
 
 from loandesk.audit.models import APPEND_ONLY_TABLES
@@ -17,6 +19,7 @@ from loandesk.settings import Settings
 from loandesk.tenancy import rls
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+RELEASES = MIGRATIONS / "releases.json"
 
 
 def alembic_config(url: str, plugin_folders: Sequence[str] = ()) -> Config:
@@ -44,7 +47,10 @@ def upgrade(
             app_user = make_url(settings.database_url).username
             owner_user = make_url(owner_url).username
             if connection.dialect.name == "postgresql" and app_user and app_user != owner_user:
-                rls.grant_app_role(connection, app_user, append_only=APPEND_ONLY_TABLES)
+                # an older ``revision`` may come before the append-only tables exist
+                present = set(inspect(connection).get_table_names())
+                append_only = tuple(t for t in APPEND_ONLY_TABLES if t in present)
+                rls.grant_app_role(connection, app_user, append_only=append_only)
     finally:
         engine.dispose()
 
@@ -84,3 +90,11 @@ def current_heads(settings: Settings) -> set[str]:
             return set(MigrationContext.configure(connection).get_current_heads())
     finally:
         engine.dispose()
+
+
+def released_heads() -> dict[str, list[str]]:
+    """Each tagged release's schema: its version -> the revision heads of the core and every
+    built-in plugin's branch it shipped with (``migrations/releases.json``, oldest first).
+    A release adds its heads there when it is tagged; the upgrade test starts from each."""
+    releases: dict[str, list[str]] = json.loads(RELEASES.read_text(encoding="utf-8"))["releases"]
+    return releases

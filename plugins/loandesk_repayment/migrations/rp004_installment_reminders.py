@@ -44,15 +44,20 @@ def upgrade() -> None:
         if op.get_bind().dialect.name == "postgresql"
         else "json_extract(l.product_terms, '$.code')"
     )
-    op.execute(
+    copy = sa.text(
         f"update {I} set "  # noqa: S608
         f"loan_number = {_from_loan('number')}, "
         f"customer_id = {_from_loan('customer_id')}, "
         f"owner_id = {_from_loan('owner_id')}, "
         f"org_unit_id = {_from_loan('org_unit_id')}, "
         f"product_code = {_from_loan(code)}, "
-        "custom = '{}'"
+        "custom = '{}' "
+        "where tenant_id = :tenant"
     )
+    # row-level security (FORCE binds the owner too): with no tenant set the update saw no
+    # row on PostgreSQL, and the NOT NULL below then failed on any existing installment
+    for tenant in sdk.each_tenant(op):
+        op.get_bind().execute(copy.bindparams(sa.bindparam("tenant", tenant, type_=sa.Uuid)))
     with op.batch_alter_table(I) as batch:
         for column in (*COPIED, "custom"):
             batch.alter_column(column, nullable=False)

@@ -8,6 +8,8 @@ Revises: rp006
 import sqlalchemy as sa
 from alembic import op
 
+from loandesk import sdk
+
 revision = "rp008"
 down_revision = "rp006"
 branch_labels = None
@@ -26,7 +28,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("update repayment_loans set status = 'active' where status = 'written_off'")
+    for _tenant in sdk.each_tenant(op):  # row-level security: one tenant's rows at a time
+        op.execute("update repayment_loans set status = 'active' where status = 'written_off'")
     with op.batch_alter_table("repayment_loans") as batch:
         batch.drop_constraint(op.f("ck_repayment_loans_status"), type_="check")
         batch.create_check_constraint(op.f("ck_repayment_loans_status"), OLD)

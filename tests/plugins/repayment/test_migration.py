@@ -114,3 +114,43 @@ def test_rp005_finds_the_shared_applications_under_row_level_security(database_u
             assert "ix_repayment_loans_application" in indexes
         finally:
             engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_rp008_downgrade_turns_written_off_loans_back_under_row_level_security(
+    database_urls,
+) -> None:
+    """The owner sees a tenant's loans only with ``app.tenant_id`` set (FORCE): the downgrade
+    reads tenant by tenant, so a written-off loan is active again and the old CHECK holds."""
+    from alembic import command
+
+    from loandesk.tenancy import guard, service
+
+    with fresh_postgresql(database_urls.admin_url) as url:
+        config = alembic_config(url, installed_plugins())
+        command.upgrade(config, "rp008")
+        db = Database(url)
+        guard.install(db.session_factory)
+        try:
+            with db.transaction() as session:
+                tenant = service.sign_up(session, name="旧机构", slug="old-firm",
+                                         admin_email="admin@old.cn",
+                                         admin_password="Correct-horse-42").tenant.id  # fmt: skip
+        finally:
+            db.dispose()
+        engine = make_engine(url)
+        try:
+            with engine.begin() as c:
+                c.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})
+                when = {"tenant_id": tenant, "created_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}
+                insert_row_on(c, "customers_customers", {**when, "status": "active"})
+                written_off = {"status": "written_off", "written_off_on": dt.date(2026, 6, 1)}
+                loan = {**when, "number": "DK2026010100001", **written_off}
+                insert_row_on(c, "repayment_loans", loan)
+            command.downgrade(config, "rp006")
+            with engine.begin() as c:
+                c.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})
+                status = c.execute(text("select status from repayment_loans")).scalar_one()
+            assert status == "active"
+        finally:
+            engine.dispose()
