@@ -6,10 +6,12 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, make_url
 
@@ -90,6 +92,44 @@ def current_heads(settings: Settings) -> set[str]:
             return set(MigrationContext.configure(connection).get_current_heads())
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where the database's schema stands against this code's migrations."""
+
+    database: frozenset[str]  # the revision heads the database is at (empty: no schema)
+    code: frozenset[str]  # the heads of this code's migrations (core and plugin branches)
+    pending: tuple[str, ...]  # revisions ``upgrade`` would apply, oldest first
+    unknown: frozenset[str]  # database revisions this code does not have (a newer release)
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending and not self.unknown
+
+
+def status(settings: Settings, plugin_folders: Sequence[str] = ()) -> Status:
+    """Compare the database with the code, changing nothing (``loandesk db status``)."""
+    script = ScriptDirectory.from_config(
+        alembic_config(settings.owner_database_url, plugin_folders)
+    )
+    database = current_heads(settings)
+    unknown = {r for r in database if not _known(script, r)}
+    applied: set[str] = set()
+    for head in database - unknown:  # a head stands for itself and all it builds on
+        applied |= {r.revision for r in script.iterate_revisions(head, "base")}
+    everything = [r.revision for r in script.walk_revisions()]  # newest first
+    pending = tuple(r for r in reversed(everything) if r not in applied)
+    return Status(frozenset(database), frozenset(script.get_heads()), pending, frozenset(unknown))
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    from alembic.util import CommandError
+
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def released_heads() -> dict[str, list[str]]:

@@ -40,6 +40,31 @@ def db_upgrade() -> None:
     click.echo(f"database at {', '.join(sorted(migrate.current_heads(settings)))}")
 
 
+@db.command("status")
+@with_appcontext
+def db_status() -> None:
+    """Compare the database's schema with this code's migrations, changing nothing; exit 0
+    when it is up to date, 1 when `loandesk db upgrade` has revisions to apply or the
+    database is at revisions this code does not know (a newer release)."""
+    from loandesk.plugins import runtime
+
+    settings = extension.get().settings
+    found = migrate.status(settings, runtime.host().migration_folders())
+    click.echo(f"database at: {', '.join(sorted(found.database)) or '(no schema)'}")
+    click.echo(f"code at:     {', '.join(sorted(found.code))}")
+    if found.unknown:
+        click.echo(
+            f"the database is at revisions this code does not have: "
+            f"{', '.join(sorted(found.unknown))} (a newer release migrated it)"
+        )
+        raise SystemExit(1)
+    if found.pending:
+        click.echo(f"{len(found.pending)} to apply: {', '.join(found.pending)}")
+        click.echo("run: loandesk db upgrade")
+        raise SystemExit(1)
+    click.echo("up to date")
+
+
 # --- serving -------------------------------------------------------------------------------
 
 
