@@ -53,9 +53,15 @@ class BuildError(Exception):
 
 def target_of(python: str) -> dict[str, str]:
     """The version and platform ``python`` builds wheels for."""
-    probe = (
-        "import json, sys, sysconfig; print(json.dumps({'version': '%d.%d' % sys.version_info[:2],"
-        " 'platform': sysconfig.get_platform().replace('-', '_').replace('.', '_')}))"
+    probe = "\n".join(
+        [
+            "import json, os, sys, sysconfig",
+            "glibc = os.confstr('CS_GNU_LIBC_VERSION') if 'CS_GNU_LIBC_VERSION' in"
+            " os.confstr_names else None",
+            "print(json.dumps({'version': '%d.%d' % sys.version_info[:2],",
+            " 'platform': sysconfig.get_platform().replace('-', '_').replace('.', '_'),",
+            " 'glibc': glibc.split()[-1] if glibc else ''}))",
+        ]
     )
     try:
         out = subprocess.run(  # noqa: S603  (the interpreter the builder named)
@@ -104,6 +110,31 @@ def build_wheels(python: str, source: Path, wheels: Path) -> None:
         raise BuildError("pip could not build the wheels (see its output above)")
     if not list(wheels.glob("loandesk-*.whl")):
         raise BuildError("pip built no LoanDesk wheel")
+
+
+LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+
+
+def glibc_needed(wheels: Path, built_on: str) -> str:
+    """The oldest glibc every wheel runs on: each wheel needs the lowest glibc of its platform
+    tags (it runs where any of them does), the bundle the highest of those. A wheel built here
+    from a source distribution (``linux_<arch>``) needs this machine's glibc, ``built_on``."""
+    needed = (0, 0)
+    for wheel in wheels.glob("*.whl"):
+        tags = wheel.stem.split("-")[-1].split(".")
+        versions: list[tuple[int, int]] = []
+        for tag in tags:
+            parts = tag.split("_")
+            if parts[0] in LEGACY_MANYLINUX:
+                versions.append(LEGACY_MANYLINUX[parts[0]])
+            elif parts[0] == "manylinux":
+                versions.append((int(parts[1]), int(parts[2])))
+            elif parts[0] == "linux" and built_on:
+                major, minor = built_on.split(".")[:2]
+                versions.append((int(major), int(minor)))
+        if versions and all(t.startswith(("manylinux", "linux_")) for t in tags):
+            needed = max(needed, min(versions))
+    return "" if needed == (0, 0) else f"{needed[0]}.{needed[1]}"
 
 
 def sha256(path: Path) -> str:
@@ -155,7 +186,8 @@ def build(out: Path, python: str) -> Path:
                 shutil.copy2(unit, bundle / "systemd" / unit.name)
         (bundle / "BUNDLE").write_text(
             f"name={name}\nversion={version}\npython={target['version']}\n"
-            f"platform={target['platform']}\ncommit={commit()}\n"
+            f"platform={target['platform']}\n"
+            f"glibc={glibc_needed(bundle / 'wheels', target['glibc'])}\ncommit={commit()}\n"
             f"built={datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}\n",
             encoding="utf-8",
         )

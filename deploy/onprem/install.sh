@@ -92,8 +92,26 @@ FOUND=$(python_version "$PYTHON")
 [ -n "$FOUND" ] || die "cannot run $PYTHON: install Python $PY_VERSION or name it with --python"
 [ "$FOUND" = "$PY_VERSION" ] \
     || die "$PYTHON is Python $FOUND; this bundle's wheels are for Python $PY_VERSION"
+GLIBC=$(bundle_value glibc)
+if [ -n "$GLIBC" ]; then
+    # the wheels' compiled code needs this glibc or newer (BUNDLE, from their platform tags)
+    "$PYTHON" - "$GLIBC" <<'EOF' || die "the bundle's wheels need glibc $GLIBC or newer"
+import os, sys
+found = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else None
+if not found:
+    sys.exit("this host's C library is not glibc")
+have = tuple(int(p) for p in found.split()[-1].split(".")[:2])
+need = tuple(int(p) for p in sys.argv[1].split(".")[:2])
+if have < need:
+    sys.exit(f"this host has glibc {found.split()[-1]}")
+EOF
+fi
 "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null \
     || die "$PYTHON cannot make a virtualenv (Debian/Ubuntu: apt-get install python$PY_VERSION-venv)"
+
+for wheel in "$BUNDLE"/wheels/loandesk-*.whl; do
+    [ -f "$wheel" ] || die "$BUNDLE/wheels holds no LoanDesk wheel"
+done
 
 # --- user and folders ---------------------------------------------------------------------
 OPT=$ROOT/opt/loandesk
@@ -137,16 +155,29 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-# Exactly the bundle's wheels (an upgrade or a downgrade of each package to the bundle's
-# version); --no-index: pip looks at no index, and PIP_CONFIG_FILE=/dev/null with --isolated
-# keep any pip.conf or PIP_* variable (an index, extra find-links) out.
-set -- "$BUNDLE"/wheels/*.whl
-[ -f "$1" ] || die "$BUNDLE/wheels holds no wheel"
-echo "+ pip install --no-index --find-links $BUNDLE/wheels ($# wheels)"
+# Exactly the bundle's wheels: each distribution pinned to the version of its wheel (an
+# upgrade or a downgrade to the bundle's; one already at that version is left alone).
+# --no-index: pip looks at no index; PIP_CONFIG_FILE=/dev/null and --isolated keep any pip.conf
+# or PIP_* variable (an index, more find-links, constraints) out.
+PINS=$(mktemp)
+trap 'rm -f -- "$PINS"' EXIT
+count=0
+for wheel in "$BUNDLE"/wheels/*.whl; do
+    base=$(basename -- "$wheel" .whl)
+    rest=${base#*-}
+    echo "${base%%-*}==${rest%%-*}" >>"$PINS"
+    count=$((count + 1))
+done
+echo "+ pip install --no-index --find-links $BUNDLE/wheels ($count wheels, each pinned)"
 PIP_CONFIG_FILE=/dev/null "$VENV/bin/python" -m pip --isolated install \
     --no-index --find-links "$BUNDLE/wheels" --no-cache-dir --disable-pip-version-check \
-    --quiet "$@" \
+    --quiet --requirement "$PINS" \
     || die "pip could not install the bundle's wheels"
+# LoanDesk itself always from this bundle's wheel, even at an unchanged version number
+PIP_CONFIG_FILE=/dev/null "$VENV/bin/python" -m pip --isolated install \
+    --no-index --no-deps --force-reinstall --no-cache-dir --disable-pip-version-check \
+    --quiet "$BUNDLE"/wheels/loandesk-*.whl \
+    || die "pip could not install the LoanDesk wheel"
 INSTALLED=$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("loandesk"))')
 [ "$INSTALLED" = "$VERSION" ] || die "the virtualenv has LoanDesk $INSTALLED, not $VERSION"
 "$VENV/bin/loandesk" --help >/dev/null || die "the installed loandesk command does not start"

@@ -9,6 +9,7 @@ namespace without any network, and there migrate a SQLite database and serve ove
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import shlex
@@ -306,6 +307,59 @@ def test_install_script_refuses_a_folder_that_is_not_a_bundle(tmp_path: Path) ->
     assert not (tmp_path / "root" / "opt").exists()
 
 
+def fake_bundle(folder: Path, **values: str) -> Path:
+    """A bundle with install.sh and a BUNDLE file but no wheels, its checksums right."""
+    folder.mkdir()
+    shutil.copy2(INSTALL, folder / "install.sh")
+    (folder / "wheels").mkdir()
+    fields = {"version": "0.1.0", "python": f"{sys.version_info[0]}.{sys.version_info[1]}"}
+    text = "".join(f"{k}={v}\n" for k, v in (fields | values).items())
+    (folder / "BUNDLE").write_text(text, encoding="utf-8")
+    sums = [
+        f"{hashlib.sha256((folder / n).read_bytes()).hexdigest()}  {n}\n"
+        for n in ("install.sh", "BUNDLE")
+    ]
+    (folder / "SHA256SUMS").write_text("".join(sums), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("values", "refusal"),
+    [
+        ({"python": "3.99"}, "this bundle's wheels are for Python 3.99"),
+        ({"glibc": "9.99"}, "the bundle's wheels need glibc 9.99 or newer"),
+    ],
+)
+def test_install_script_refuses_a_host_the_wheels_do_not_fit(
+    tmp_path: Path, values: dict[str, str], refusal: str
+) -> None:
+    bundle = fake_bundle(tmp_path / "bundle", **values)
+    result = subprocess.run(
+        ["sh", str(bundle / "install.sh"), "--root", str(tmp_path / "root"),
+         "--python", sys.executable],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert refusal in result.stderr
+    assert not (tmp_path / "root" / "opt").exists()
+
+
+def test_install_script_accepts_this_host_up_to_the_wheels(tmp_path: Path) -> None:
+    """The same fake bundle with this host's Python and glibc passes those checks, and stops,
+    before it changes anything, at the wheelhouse without a LoanDesk wheel."""
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") or "glibc 2.17"
+    bundle = fake_bundle(tmp_path / "bundle", glibc=glibc.split()[-1])
+    result = subprocess.run(
+        ["sh", str(bundle / "install.sh"), "--root", str(tmp_path / "root"),
+         "--python", sys.executable],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "checked: every file matches SHA256SUMS" in result.stdout
+    assert "wheels holds no LoanDesk wheel" in result.stderr
+    assert not (tmp_path / "root" / "opt").exists()
+
+
 # --- the bundle, built, installed without network, run --------------------------------------
 
 
@@ -505,6 +559,8 @@ def test_install_again_upgrades_in_place_and_keeps_the_settings(installed: Insta
     example = env_file.with_name("loandesk.env.example")
     example.write_text("stale\n", encoding="utf-8")
     (installed.root / "opt" / "loandesk" / "share" / "templates" / "stale.html").write_text("x")
+    css = installed.root / "opt" / "loandesk" / "static" / "css" / "loandesk.css"
+    css.unlink()  # LoanDesk's package is installed again from the bundle, version unchanged
 
     again = offline(["sh", str(installed.bundle / "install.sh"), "--root", str(installed.root)])
     assert again.returncode == 0, again.stdout + again.stderr
@@ -514,6 +570,7 @@ def test_install_again_upgrades_in_place_and_keeps_the_settings(installed: Insta
     assert example.read_bytes() == ENV_TEMPLATE.read_bytes()  # the new template beside it
     assert not (installed.root / "opt" / "loandesk" / "share" / "templates" / "stale.html").exists()
     assert "systemctl restart loandesk.target" in again.stdout
+    assert css.is_file()
     started = subprocess.run(
         [str(installed.venv / "bin" / "loandesk"), "--help"], capture_output=True, check=False
     )
