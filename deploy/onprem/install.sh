@@ -24,6 +24,9 @@
 #   - /usr/local/bin/loandesk: runs `loandesk` as the user, with the settings file.
 # It starts, stops and enables nothing: the next steps are printed at the end.
 set -eu
+# What is installed is readable by the services' user and nginx, whatever root's umask is;
+# the settings file is made private below.
+umask 022
 
 BUNDLE=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 ROOT=""
