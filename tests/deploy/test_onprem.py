@@ -168,7 +168,7 @@ def test_long_running_services_restart_and_wait_for_the_migrations(name: str) ->
 
 def test_migrate_is_a_oneshot_db_upgrade() -> None:
     values = dict(unit_lines("loandesk-migrate.service"))
-    assert values["Type"] == "oneshot"
+    assert values["Type"] == "oneshot" and values["RemainAfterExit"] == "yes"
     assert values["ExecStart"] == "/opt/loandesk/venv/bin/loandesk db upgrade"
     assert values["PartOf"] == "loandesk.target"  # a restart of the target migrates again
 
