@@ -236,22 +236,27 @@ fi
 # --- /usr/local/bin/loandesk --------------------------------------------------------------
 # The settings are read as root (the file is not the user's to change), then the command
 # runs as the user. Under --root the paths are the staged ones and no user is switched to.
-if [ -z "$ROOT" ]; then AS_USER=$RUN_USER; else AS_USER=""; fi
-cat >"$ROOT/usr/local/bin/loandesk.new" <<EOF
+WRAPPER=$ROOT/usr/local/bin/loandesk.new
+cat >"$WRAPPER" <<EOF
 #!/bin/sh
-# loandesk with the settings of $ETC/loandesk.env, as the user $RUN_USER (install.sh).
+# loandesk with the settings of $ETC/loandesk.env (written by install.sh).
 set -eu
 set -a
+# shellcheck source=/dev/null
 . "$ETC/loandesk.env"
 set +a
 cd "$DATA"
-if [ -n "$AS_USER" ] && [ "\$(id -u)" = 0 ]; then
-    exec runuser -u "$AS_USER" -- "$VENV/bin/loandesk" "\$@"
-fi
-exec "$VENV/bin/loandesk" "\$@"
 EOF
-own root root 0755 "$ROOT/usr/local/bin/loandesk.new"
-mv -- "$ROOT/usr/local/bin/loandesk.new" "$ROOT/usr/local/bin/loandesk"
+if [ -z "$ROOT" ]; then
+    cat >>"$WRAPPER" <<EOF
+if [ "\$(id -u)" = 0 ]; then
+    exec runuser -u "$RUN_USER" -- "$VENV/bin/loandesk" "\$@"
+fi
+EOF
+fi
+echo "exec \"$VENV/bin/loandesk\" \"\$@\"" >>"$WRAPPER"
+own root root 0755 "$WRAPPER"
+mv -- "$WRAPPER" "$ROOT/usr/local/bin/loandesk"
 
 # --- next steps ---------------------------------------------------------------------------
 cat <<EOF

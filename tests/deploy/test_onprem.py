@@ -571,10 +571,16 @@ def test_install_again_upgrades_in_place_and_keeps_the_settings(installed: Insta
     assert not (installed.root / "opt" / "loandesk" / "share" / "templates" / "stale.html").exists()
     assert "systemctl restart loandesk.target" in again.stdout
     assert css.is_file()
+    # the command for admins: the settings file read, then the installed loandesk
+    wrapper = installed.root / "usr" / "local" / "bin" / "loandesk"
     started = subprocess.run(
-        [str(installed.venv / "bin" / "loandesk"), "--help"], capture_output=True, check=False
+        [str(wrapper), "db", "--help"], capture_output=True, text=True, check=False
     )
-    assert started.returncode == 0
+    assert started.returncode == 0, started.stderr
+    assert "upgrade" in started.stdout
+    if SHELLCHECK is not None:
+        checked = subprocess.run([SHELLCHECK, str(wrapper)], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout
 
 
 @pytest.mark.slow
