@@ -7,6 +7,7 @@ absence is a failure (``.ci/run`` installs it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -31,8 +32,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
+@contextlib.contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """``app`` served on a free local port, in a thread, for as long as the block runs."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -41,6 +43,12 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

@@ -5,13 +5,12 @@ the browser never asks for a /t/<slug>/ address."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
-from werkzeug.serving import make_server
 
 from loandesk.app import create_app
+from tests.e2e.conftest import served
 
 pytestmark = pytest.mark.slow
 
@@ -19,14 +18,10 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def single_server(settings, tenant_a) -> Iterator[str]:  # type: ignore[no-untyped-def]
     app = create_app(settings.replace(single_tenant=tenant_a.slug))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        with served(app) as url:
+            yield url
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
         app.extensions["loandesk"].db.dispose()
 
 
