@@ -58,7 +58,7 @@ from loandesk.finance import (
 )
 from loandesk.settings import Settings
 
-GOAL = Goal("under 5x (issue 11)", "<", 5)
+GOAL = Goal("issue 11", "<", 5)
 DAY = date(2026, 11, 30)
 PERIODS = 12
 

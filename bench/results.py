@@ -21,7 +21,7 @@ _COMPARE: dict[str, Callable[[float, float], bool]] = {
 
 @dataclass(frozen=True)
 class Goal:
-    """What the ratio should be, e.g. ``Goal("under 5x (issue 11)", "<", 5)``."""
+    """What the ratio should be and who set it, e.g. ``Goal("issue 11", "<", 5)``."""
 
     text: str
     op: str
@@ -104,7 +104,7 @@ HEADER = ("benchmark", "measurement", "baseline", "ratio", "goal", "met?")
 
 def cells(row: Row) -> tuple[str, ...]:
     met = {None: "-", True: "yes", False: "NO"}[row.met]
-    goal = "none set" if row.goal is None else f"{row.goal.text}: {row.goal.condition}"
+    goal = "none set" if row.goal is None else f"{row.goal.condition} ({row.goal.text})"
     return (
         f"{row.bench}: {row.name}",
         number(row.value, row.unit),
@@ -116,14 +116,14 @@ def cells(row: Row) -> tuple[str, ...]:
 
 
 def table(rows: Sequence[Row], failed: Sequence[tuple[str, str]] = ()) -> str:
-    """An aligned plain-text table of the rows; ``failed`` adds (benchmark, reason) lines."""
-    lines = [cells(r) for r in rows] + [
-        (name, "CRASHED", reason, "", "", "") for name, reason in failed
-    ]
+    """An aligned plain-text table of the rows; a benchmark in ``failed`` (its name and why)
+    gets a line saying it crashed, the reasons follow the table."""
+    lines = [cells(r) for r in rows] + [(name, "CRASHED", "", "", "", "") for name, _ in failed]
     widths = [max(len(c) for c in column) for column in zip(HEADER, *lines, strict=True)]
 
     def render(values: Sequence[str]) -> str:
         return " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
 
     rule = "-+-".join("-" * w for w in widths)
-    return "\n".join([render(HEADER), rule, *(render(line) for line in lines)])
+    notes = [f"{name} crashed: {reason}" for name, reason in failed]
+    return "\n".join([render(HEADER), rule, *(render(line) for line in lines), *notes])
