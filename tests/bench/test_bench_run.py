@@ -50,18 +50,19 @@ def test_rows_round_trip_through_json_and_print_as_an_aligned_table(tmp_path: Pa
 
 @pytest.mark.slow
 def test_bench_run_runs_one_benchmark_and_prints_the_table(tmp_path: Path) -> None:
+    # risk_decisions: no database, nothing beyond the test extra (schedules needs numpy-financial)
     done = subprocess.run(
-        [str(BENCH / "run"), "--only", "schedules", "--quick", "--logs", str(tmp_path)],
+        [str(BENCH / "run"), "--only", "risk_decisions", "--quick", "--logs", str(tmp_path)],
         capture_output=True, text=True, check=False, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if " ".join(line.split()) == HEADER)
     row = [cell.strip() for cell in lines[at + 2].split("|")]
-    assert row[0].startswith("schedules: build_schedule") and row[1].endswith("/s")
-    assert row[2].startswith("numpy pmt+ipmt") and row[3].endswith("(ours / numpy)")
-    assert row[4] == "none set" and row[5] == "-"
-    assert "loans: 5,000 of 36 monthly" in (tmp_path / "schedules.log").read_text()
+    assert row[0] == "risk_decisions: evaluator, 2,000 applications" and row[1].endswith(" /s")
+    assert row[2].startswith("hand-written Python ") and row[3].endswith("x (Python / evaluator)")
+    assert row[4:] == ["none set", "-"]
+    assert "applications: 2,000 (" in (tmp_path / "risk_decisions.log").read_text()
 
 
 @pytest.mark.slow
