@@ -94,12 +94,16 @@ def wrk(base: str, script: str, seconds: float, threads: int, connections: int) 
             command, capture_output=True, text=True, check=False
         )
     out = done.stdout
+    failure = None
     if done.returncode != 0:
-        raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr or out}")
-    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
-        raise SystemExit(f"{m.group(1)} answers were not 2xx:\n{out}")
-    if m := re.search(r"Socket errors: (.*)", out):
-        raise SystemExit(f"socket errors ({m.group(1)}):\n{out}")
+        failure = f"wrk failed ({done.returncode}): {done.stderr.strip()}"
+    elif m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        failure = f"{m.group(1)} answers were not 2xx"
+    elif m := re.search(r"Socket errors: (.*)", out):
+        failure = f"socket errors ({m.group(1)})"
+    if failure:  # wrk's output first, the reason last (bench/run shows the last line)
+        print(out, flush=True)
+        raise SystemExit(f"{base}: {failure}")
     counted = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"\s50%\s+(\S+)", out)
