@@ -130,7 +130,8 @@ def set_up_firm(app: Any, slug: str, loans: int) -> Firm:
     return Firm(slug, signed["id"], token, made)
 
 
-def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def _wait(url: str, process: subprocess.Popen[bytes], seconds: float = 300) -> None:
+    """Until ``url`` answers 200; a busy machine takes a minute or more to start the app."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
