@@ -119,9 +119,9 @@ def check_answers(base: str, bare: str, firm: Firm) -> int:
     asked = urllib.request.Request(  # noqa: S310 (local URL)
         f"{base}/api/v1/loans/{loan}", headers={"Authorization": f"Bearer {firm.token}"}
     )
-    with urllib.request.urlopen(asked, timeout=10) as answer:  # noqa: S310
+    with urllib.request.urlopen(asked, timeout=120) as answer:  # noqa: S310
         ours = json.load(answer)
-    with urllib.request.urlopen(f"{bare}/loans/{loan}", timeout=10) as answer:  # noqa: S310
+    with urllib.request.urlopen(f"{bare}/loans/{loan}", timeout=120) as answer:  # noqa: S310
         theirs = json.load(answer)
     assert ours["id"] == theirs["id"] == loan, (ours.get("id"), theirs.get("id"))
     assert len(ours["installments"]) == len(theirs["installments"]) == 12
