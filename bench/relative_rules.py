@@ -56,6 +56,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common import Database, plugin_folders
+from results import Row, write_rows
 from sqlalchemy import text
 
 from loandesk import migrate
@@ -352,6 +353,7 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=10_000)
     parser.add_argument("--installments", type=int, default=100_000)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--json", metavar="PATH", help="also write the result rows as JSON")
     args = parser.parse_args()
     rng = random.Random(20261207)  # noqa: S311 (test data, not secrets)
     with Database(args.postgres) as database, tempfile.TemporaryDirectory() as folder:
@@ -405,6 +407,10 @@ def main() -> None:
     print(f"relative.run (one day, firings inserted):        {ran:7.2f} s")
     print(f"one SELECT of the same (rule, installment) pairs: {selected:7.2f} s")
     print(f"ratio relative.run / SELECT: {ran / selected:,.1f}x")
+    write_rows(args.json, [
+        Row("relative_rules", f"relative.run, {args.rules:,} rules x {args.installments:,}",
+            ran, "s", "one SELECT", selected, ran / selected, "run / SELECT"),
+    ])  # fmt: skip
 
 
 if __name__ == "__main__":
