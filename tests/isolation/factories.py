@@ -1,0 +1,301 @@
+"""Factories: each makes one real object in tenant A, through the API as A's admin, and returns
+its id. They are keyed by a route's parameter name and, where one name means different objects
+(``subscription_id`` of a webhook or of a report), by the path the parameter sits under.
+
+A route whose id parameter has no factory fails the isolation suite (see ``routes.py``): add one
+here with ``@factory("thing_id", under=("/things/",))`` (``under``: path prefixes after
+``/api/v1`` or ``/t/<tenant_slug>``; leave it out when the name means one thing everywhere).
+A factory may ask for other parameters' objects with ``m.value("customer_id")``: each is made
+once per populated tenant and shared."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+
+from tests.helpers import ApiClient, tenant_session
+
+if TYPE_CHECKING:
+    from tests.isolation.conftest import Firm
+
+
+@dataclass(frozen=True)
+class Factory:
+    name: str
+    under: tuple[str, ...]
+    make: Callable[[Maker], str]
+
+    def serves(self, path: str) -> bool:
+        return not self.under or path.startswith(self.under)
+
+
+FACTORIES: list[Factory] = []
+
+
+def factory(*names: str, under: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+    """Register the decorated function as the factory of parameters ``names`` under ``under``."""
+
+    def register(make: Callable[[Maker], str]) -> Callable[[Maker], str]:
+        FACTORIES.extend(Factory(name, under, make) for name in names)
+        return make
+
+    return register
+
+
+def find(name: str, path: str) -> Factory | None:
+    """The factory of parameter ``name`` in a route at ``path`` (the most specific ``under``)."""
+    fitting = [f for f in FACTORIES if f.name == name and f.serves(path)]
+    fitting.sort(key=lambda f: -max((len(u) for u in f.under), default=0))
+    return fitting[0] if fitting else None
+
+
+@dataclass
+class Maker:
+    app: Flask
+    firm: Firm
+    made: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
+
+    @property
+    def api(self) -> ApiClient:
+        return self.firm.admin
+
+    def value(self, name: str, path: str = "") -> str:
+        found = find(name, path)
+        assert found is not None, f"no factory for {name!r} under {path!r}"
+        return self.run(found)
+
+    def run(self, found: Factory) -> str:
+        key = (found.make.__name__, found.under)
+        if key not in self.made:
+            self.made[key] = found.make(self)
+        return self.made[key]
+
+    def post(self, path: str, body: dict[str, Any], status: int = 201) -> dict[str, Any]:
+        response = self.api.post(path, json=body)
+        assert response.status_code == status, (path, response.status_code, response.get_json())
+        return dict(response.get_json())
+
+
+@dataclass
+class World:
+    """Tenant A's made objects: the value of each factory, or why it failed."""
+
+    maker: Maker
+    errors: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
+
+    def value(self, found: Factory) -> str:
+        key = (found.make.__name__, found.under)
+        if key in self.errors:
+            raise AssertionError(f"the factory {found.make.__name__} failed: {self.errors[key]}")
+        try:
+            return self.maker.run(found)
+        except Exception as exc:  # remembered: every route needing it reports the same cause
+            self.errors[key] = f"{type(exc).__name__}: {exc}"
+            raise
+
+
+def populate(app: Flask, firm: Firm) -> World:
+    return World(Maker(app, firm))
+
+
+# --- the core ------------------------------------------------------------------------------
+
+
+@factory("user_id")
+def _user(m: Maker) -> str:
+    body = {"email": "clerk@iso-a.example.cn", "display_name": "职员", "password": "Good-pass-9x"}
+    return str(m.post("/users", body)["id"])
+
+
+@factory("role_id")
+def _role(m: Maker) -> str:
+    body = {"key": "iso_role", "name_zh": "隔离", "name_en": "Isolation", "permissions": []}
+    return str(m.post("/roles", body)["id"])
+
+
+@factory("unit_id")
+def _unit(m: Maker) -> str:
+    company = m.api.get("/org-units").get_json()["items"][0]["id"]
+    return str(m.post("/org-units", {"parent_id": company, "name": "一组", "kind": "team"})["id"])
+
+
+@factory("pk", under=("/api-clients/", "/admin/api-clients/"))
+def _api_client(m: Maker) -> str:
+    return str(m.post("/api-clients", {"name": "erp", "scopes": ["users:read"]})["id"])
+
+
+@factory("template_id", under=("/sms-templates/", "/admin/notifications/sms-templates/"))
+def _sms_template(m: Maker) -> str:
+    body = {"key": "iso.notice", "name": "通知", "text": "{name}您好", "provider_code": "SMS_1"}
+    return str(m.post("/sms-templates", body)["id"])
+
+
+@factory("todo_id")
+def _todo(m: Maker) -> str:
+    body = {"title": "回访", "assignee_user_id": m.firm.tenant.admin_user_id}
+    return str(m.post("/todos", body)["id"])
+
+
+@factory("subscription_id", under=("/webhooks/", "/admin/webhooks/"))
+def _webhook(m: Maker) -> str:
+    return str(m.post("/webhooks", {"url": "https://1.2.3.4/in", "events": ["*"]})["id"])
+
+
+@factory("view_id")
+def _view(m: Maker) -> str:
+    body = {"record_type": "customer", "name": "全部", "columns": ["name"], "filters": []}
+    return str(m.post("/views", body)["id"])
+
+
+@factory("report_id")
+def _report(m: Maker) -> str:
+    body = {
+        "name": "申请数",
+        "dataset": "intake.applications",
+        "spec": {"measures": ["count"]},
+        "chart_type": "number",
+    }
+    return str(m.post("/reports", body)["id"])
+
+
+@factory("dashboard_id")
+def _dashboard(m: Maker) -> str:
+    tile = {"report_id": m.value("report_id"), "x": 0, "y": 0, "w": 6, "h": 4}
+    return str(m.post("/dashboards", {"name": "总览", "tiles": [tile]})["id"])
+
+
+@factory("request_id", under=("/data-requests/",))
+def _data_request(m: Maker) -> str:
+    body = {"kind": "access", "subject_name": "张三", "subject_id_number": "11010519491231002X"}
+    return str(m.post("/data-requests", body)["id"])
+
+
+# --- customers and intake --------------------------------------------------------------------
+
+
+@factory("customer_id")
+def _customer(m: Maker) -> str:
+    body = {
+        "name": "张三丰",
+        "mobile": "13800138000",
+        "id_number": "11010519491231002X",
+        "monthly_income": "8500.00",
+    }
+    return str(m.post("/customers", body)["id"])
+
+
+@factory("contact_id")
+def _contact(m: Maker) -> str:
+    customer = m.value("customer_id")
+    body = {"name": "李四", "relation": "spouse", "mobile": "13900139000"}
+    return str(m.post(f"/customers/{customer}/contacts", body)["id"])
+
+
+@factory("card_id")
+def _card(m: Maker) -> str:
+    customer = m.value("customer_id")
+    body = {
+        "bank_name": "中国工商银行",
+        "card_number": "6222020200112233446",
+        "holder_name": "张三丰",
+        "purpose": "disbursement",
+    }
+    return str(m.post(f"/customers/{customer}/cards", body)["id"])
+
+
+@factory("consent_id")
+def _consent(m: Maker) -> str:
+    body = {
+        "purpose": "credit_query",
+        "text_version": "征信授权书 v3",
+        "text_hash": "0" * 64,
+        "agreed_at": "2025-03-03T10:00:00+08:00",
+        "channel": "paper",
+    }
+    return str(m.post(f"/customers/{m.value('customer_id')}/consents", body)["id"])
+
+
+@factory("product_id", under=("/applications/products/",))
+def _intake_product(m: Maker) -> str:
+    body = {
+        "code": "XF01",
+        "name": "工薪消费贷",
+        "min_amount": "1000.00",
+        "max_amount": "200000.00",
+        "min_term_months": 3,
+        "max_term_months": 36,
+        "required_documents": [],
+    }
+    return str(m.post("/applications/products", body)["id"])
+
+
+@factory("application_id")
+def _application(m: Maker) -> str:
+    body = {
+        "customer_id": m.value("customer_id"),
+        "product_id": m.value("product_id", "/applications/products/"),
+        "amount": "50000.00",
+        "term_months": 12,
+    }
+    return str(m.post("/applications", body)["id"])
+
+
+@factory("document_id", under=("/applications/",))
+def _document(m: Maker) -> str:
+    import io
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    response = m.api.post(
+        f"/applications/{m.value('application_id')}/documents",
+        data={"kind": "id_front", "file": (io.BytesIO(png), "scan.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["id"])
+
+
+# --- products and loans ------------------------------------------------------------------------
+
+
+@factory("product_id")
+def _product(m: Maker) -> str:
+    terms = {
+        "min_amount": "1000.00",
+        "max_amount": "50000.00",
+        "min_periods": 3,
+        "max_periods": 24,
+        "annual_rate": "0.12",
+        "frequency": "monthly",
+        "method": "equal_installment",
+    }
+    return str(m.post("/products", {"code": "XF09", "name": "工薪贷", "terms": terms})["id"])
+
+
+@factory("loan_id")
+def _loan(m: Maker) -> str:
+    body = {
+        "customer_id": m.value("customer_id"),
+        "product_id": m.value("product_id", "/products/"),
+        "principal": "12000.00",
+        "periods": 12,
+        "disbursed_on": "2025-01-15",
+    }
+    return str(m.post("/loans", body)["id"])
+
+
+@factory("payment_id", under=("/loans/",))
+def _payment(m: Maker) -> str:
+    body = {"amount": "100.00", "received_on": "2025-02-15"}
+    return str(m.post(f"/loans/{m.value('loan_id')}/payments", body)["id"])
+
+
+def _tenant_id(m: Maker) -> uuid.UUID:
+    return uuid.UUID(m.firm.tenant.id)
+
+
+def _in_tenant(m: Maker) -> Any:
+    return tenant_session(m.app, m.firm.tenant.slug)
