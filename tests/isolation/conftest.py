@@ -199,7 +199,7 @@ def rows_of(
     """A digest of each table's rows of a tenant (by id), read past the ORM and past row-level
     security (the test database's owner, or on PostgreSQL its superuser), to compare before
     and after a request."""
-    from sqlalchemy import create_engine, select
+    from sqlalchemy import create_engine, select, text
 
     from loandesk.db import Base
 
@@ -208,8 +208,17 @@ def rows_of(
     tables = [t for t in Base.metadata.sorted_tables if "tenant_id" in t.c]
 
     def digest(tenant_id: str) -> dict[str, str]:
-        found = {}
         with engine.connect() as c:
+            if database_urls.backend == "postgresql":
+                # one round trip: each table's rows of the tenant as text, hashed in place
+                statement = " UNION ALL ".join(
+                    f"SELECT '{t.name}', md5(coalesce(string_agg(x::text, ',' ORDER BY "
+                    f"x::text), '')) FROM {t.name} x WHERE tenant_id = :tenant"
+                    for t in tables
+                )
+                rows = c.execute(text(statement), {"tenant": tenant_id})
+                return {name: value for name, value in rows}
+            found = {}
             for table in tables:
                 rows = c.execute(
                     select(table).where(table.c.tenant_id == uuid.UUID(tenant_id))
@@ -217,7 +226,7 @@ def rows_of(
                 found[table.name] = hashlib.sha256(
                     repr(sorted(map(repr, rows))).encode()
                 ).hexdigest()
-        return found
+            return found
 
     yield digest
     engine.dispose()

@@ -10,7 +10,6 @@ once per populated tenant and shared."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -293,9 +292,45 @@ def _payment(m: Maker) -> str:
     return str(m.post(f"/loans/{m.value('loan_id')}/payments", body)["id"])
 
 
-def _tenant_id(m: Maker) -> uuid.UUID:
-    return uuid.UUID(m.firm.tenant.id)
+@factory("rule_id", under=("/automations/", "/admin/automations/"))
+def _automation(m: Maker) -> str:
+    body = {
+        "name": "批准后提醒签约",
+        "record_type": "application",
+        "trigger": {"kind": "event", "event": "application.approved"},
+        "condition": "amount >= 10000",
+        "actions": [
+            {
+                "type": "create_todo",
+                "title": "请联系客户签约",
+                "assignee": {"kind": "role", "role": "post_loan_admin"},
+                "due": {"days": 1, "at": "18:00"},
+            }
+        ],
+    }
+    return str(m.post("/automations", body)["id"])
 
 
-def _in_tenant(m: Maker) -> Any:
-    return tenant_session(m.app, m.firm.tenant.slug)
+@factory("subscription_id", under=("/reports/",))
+def _report_subscription(m: Maker) -> str:
+    body = {"cron": "0 8 * * 1", "recipients": [m.firm.tenant.admin_user_id]}
+    return str(m.post(f"/reports/{m.value('report_id')}/subscriptions", body)["id"])
+
+
+@factory("channel_id")
+def _channel(m: Maker) -> str:
+    body = {"code": "AGENTS", "name": "渠道", "kind": "agent", "parent_id": None}
+    return str(m.post("/channels", body)["id"])
+
+
+@factory("message_id")
+def _sms_message(m: Maker) -> str:
+    """An SMS queued to a borrower (``sdk.send_sms``), with the SMS template made above."""
+    from loandesk import sdk
+
+    m.value("template_id", "/sms-templates/")
+    with tenant_session(m.app, m.firm.tenant.slug) as session:
+        message = sdk.send_sms(
+            session, "13800138000", "iso.notice", {"name": "张三"}, key="iso:sms", urgent=False
+        )
+        return str(message.id)
