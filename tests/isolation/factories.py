@@ -334,3 +334,49 @@ def _sms_message(m: Maker) -> str:
             session, "13800138000", "iso.notice", {"name": "张三"}, key="iso:sms", urgent=False
         )
         return str(message.id)
+
+
+# --- approvals ---------------------------------------------------------------------------------
+
+
+@factory("instance_id", under=("/approvals/",))
+def _approval(m: Maker) -> str:
+    """An application flow whose one approver is A's admin, and an application submitted into
+    it (its own, so the shared ``application_id`` stays a draft)."""
+    from loandesk.fields.forms import published_form
+    from loandesk.flows import definitions
+    from loandesk.plugins import runtime
+
+    admin = m.firm.tenant.admin_user_id
+    node = {"id": "n1", "type": "approver", "name": "初审",
+            "assignees": [{"kind": "user", "user": admin}]}  # fmt: skip
+    with tenant_session(m.app, m.firm.tenant.slug) as session:
+        declared = runtime.record_type("application")
+        form = published_form(session, declared)
+        _row, problems = definitions.save_draft(session, declared, form, {"nodes": [node]})
+        assert problems == {}, problems
+        definitions.publish(session, declared, form, note="isolation")
+    body = {
+        "customer_id": m.value("customer_id"),
+        "product_id": m.value("product_id", "/applications/products/"),
+        "amount": "20000.00",
+        "term_months": 12,
+    }
+    application = m.post("/applications", body)["id"]
+    m.post(f"/applications/{application}/submit", {}, status=200)
+    inbox = m.api.get("/approvals").get_json()["items"]
+    return str(inbox[0]["id"])
+
+
+@factory("attachment_id", under=("/approvals/",))
+def _approval_file(m: Maker) -> str:
+    import io
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    response = m.api.post(
+        f"/approvals/{m.value('instance_id', '/approvals/')}/attachments",
+        data={"file": (io.BytesIO(png), "凭证.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["id"])

@@ -33,7 +33,7 @@ from tests.isolation.routes import Route
 PENDING: set[str] = {
     "agency_id", "attachment_id", "back_test_id", "batch_id", "case_id",
     "collection_case_id", "contract_id", "decision_id", "delivery_id", "disbursement_id",
-    "entry_id", "firing_id", "import_id", "instance_id", "job_id", "lead_id", "line_id",
+    "entry_id", "firing_id", "import_id", "job_id", "lead_id", "line_id",
     "mapping_id", "order_id", "queue_id", "rule_id", "run_id",
     "voucher_id", "write_off_id",
 }  # fmt: skip
@@ -184,6 +184,7 @@ OWNED = {
     "/views/": "a saved list view is its creator's",
     "/reports/": "a saved report is its owner's and the roles it is shared with",
     "/dashboards/": "a dashboard is its owner's and the roles it is shared with",
+    "/approvals/": "an approval is seen by those taking part in it (and auditors)",
     "/automations/<uuid:rule_id>/dry-run": "the rule is tried on a record, which answers 404 "
     "to whoever may not read it",
 }
