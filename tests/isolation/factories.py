@@ -10,6 +10,7 @@ once per populated tenant and shared."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -380,3 +381,46 @@ def _approval_file(m: Maker) -> str:
     )
     assert response.status_code == 201, response.get_json()
     return str(response.get_json()["id"])
+
+
+# --- disbursement ------------------------------------------------------------------------------
+
+
+@factory("order_id", "disbursement_id", under=("/disbursements/",))
+def _disbursement(m: Maker) -> str:
+    """A pending loan booked through the loan book, and an order to pay it out (requested while
+    the contracts plugin is off: with it on, a loan pays out only once its contract is
+    signed)."""
+    from decimal import Decimal
+
+    from loandesk import sdk
+
+    admin = uuid.UUID(m.firm.tenant.admin_user_id)
+    with tenant_session(m.app, m.firm.tenant.slug) as session:
+        loan = sdk.loan_book().book(
+            session,
+            customer_id=uuid.UUID(m.value("customer_id")),
+            product_id=uuid.UUID(m.value("product_id", "/products/")),
+            principal=Decimal("12000.00"),
+            periods=12,
+            funders=None,
+            owner_id=admin,
+            booked_by=admin,
+        )
+        loan_id = str(loan.id)
+    body = {
+        "loan_id": loan_id,
+        "amount": "12000.00",
+        "account_name": "张三丰",
+        "account_number": "6222020200112233446",
+        "bank_name": "中国工商银行",
+    }
+    for plugin in ("esign_cn", "contracts"):  # e-signature needs contracts
+        off = m.api.put(f"/plugins/{plugin}", json={"enabled": False})
+        assert off.status_code == 200, off.get_json()
+    try:
+        return str(m.post("/disbursements", body)["id"])
+    finally:
+        for plugin in ("contracts", "esign_cn"):
+            on = m.api.put(f"/plugins/{plugin}", json={"enabled": True})
+            assert on.status_code == 200, on.get_json()
