@@ -424,3 +424,19 @@ def _disbursement(m: Maker) -> str:
         for plugin in ("contracts", "esign_cn"):
             on = m.api.put(f"/plugins/{plugin}", json={"enabled": True})
             assert on.status_code == 200, on.get_json()
+
+
+# --- contracts ---------------------------------------------------------------------------------
+
+
+@factory("contract_id")
+def _contract(m: Maker) -> str:
+    """A pending loan of its own (through the API) and its contract."""
+    body = {
+        "customer_id": m.value("customer_id"),
+        "product_id": m.value("product_id", "/products/"),
+        "principal": "8000.00",
+        "periods": 6,
+    }
+    loan = m.post("/loans", body)["id"]
+    return str(m.post("/contracts", {"loan_id": loan})["id"])
