@@ -10,6 +10,7 @@ once per populated tenant and shared."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -440,3 +441,49 @@ def _contract(m: Maker) -> str:
     }
     loan = m.post("/loans", body)["id"]
     return str(m.post("/contracts", {"loan_id": loan})["id"])
+
+
+# --- collections -------------------------------------------------------------------------------
+
+
+@factory("agency_id", under=("/collections/agencies/",))
+def _agency(m: Maker) -> str:
+    return str(m.post("/collections/agencies", {"code": "AGA", "name": "AGA 催收公司"})["id"])
+
+
+@factory("queue_id", under=("/collections/queues/",))
+def _queue(m: Maker) -> str:
+    body = {"code": "M1", "name": "M1 电催组", "balancing": "round_robin",
+            "members": [m.firm.tenant.admin_user_id], "agency_id": None}  # fmt: skip
+    return str(m.post("/collections/queues", body)["id"])
+
+
+@factory("rule_id", under=("/collections/rules/", "/collections/setup/rules/"))
+def _collections_rule(m: Maker) -> str:
+    body = {
+        "name": "M1 电催",
+        "buckets": "M1",
+        "queue_id": m.value("queue_id", "/collections/queues/"),
+    }
+    return str(m.post("/collections/rules", body)["id"])
+
+
+@factory("case_id", "collection_case_id", under=("/collections/cases/",))
+def _collection_case(m: Maker) -> str:
+    """A loan of its own paid out on 2025-01-15 and nothing repaid: the close of business of
+    2025-03-20 finds it overdue and opens its case."""
+    from loandesk_repayment import cob
+
+    m.value("rule_id", "/collections/rules/")
+    body = {
+        "customer_id": m.value("customer_id"),
+        "product_id": m.value("product_id", "/products/"),
+        "principal": "6000.00",
+        "periods": 6,
+        "disbursed_on": "2025-01-15",
+    }
+    loan = m.post("/loans", body)["id"]
+    with tenant_session(m.app, m.firm.tenant.slug) as session:
+        cob.run_cob(session, dt.date(2025, 3, 20))
+    listed = m.api.get("/collections/cases?status=all&per_page=100").get_json()["items"]
+    return str(next(c["id"] for c in listed if c["loan_id"] == loan))

@@ -31,10 +31,8 @@ from tests.isolation.routes import Route
 # tests are expected to fail on the missing factory (strict xfail). A name stays here only while
 # some route still lacks its factory (``test_pending_factories_are_still_missing``).
 PENDING: set[str] = {
-    "agency_id", "attachment_id", "back_test_id", "batch_id", "case_id",
-    "collection_case_id", "decision_id", "delivery_id",
-    "entry_id", "firing_id", "import_id", "job_id", "lead_id", "line_id",
-    "mapping_id", "queue_id", "rule_id", "run_id",
+    "attachment_id", "back_test_id", "batch_id", "decision_id", "delivery_id", "entry_id",
+    "firing_id", "import_id", "job_id", "lead_id", "line_id", "mapping_id", "run_id",
     "voucher_id", "write_off_id",
 }  # fmt: skip
 
