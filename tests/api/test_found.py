@@ -56,3 +56,17 @@ def test_the_error_schema_is_the_error_body(world: World) -> None:
     assert set(error["required"]) == {"code", "message", "errors"}
     body = world.api().get("/customers/not-a-uuid").get_json() or {}
     assert set(body) <= {"code", "message", "errors"}
+
+
+def test_a_nul_character_is_a_400_naming_the_field(world: World) -> None:
+    api = world.api()
+    answer = api.post("/loans/funders", json={"code": "F\x000", "name": "资金方", "kind": "own"})
+    assert answer.status_code == 400, answer.get_json()
+    assert list(answer.get_json()["errors"]) == ["code"]
+    assert api.get("/views?record_type=cust%00omer").get_json()["errors"] == {
+        "record_type": ["Text may not contain the NUL character."]
+    }
+    assert (
+        api.post("/loans/funders", json={"code": "F2", "name": "资金方", "kind": "own"}).status_code
+        == 201
+    )

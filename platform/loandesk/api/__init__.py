@@ -7,10 +7,11 @@ import threading
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask
+from flask import Flask, request
+from flask_babel import gettext
 from flask_smorest import Api
 
-from loandesk.api.errors import ErrorSchema
+from loandesk.api.errors import ErrorSchema, json_error
 from loandesk.plugins.host import PluginHost
 
 API_PREFIX = "/api/v1"
@@ -76,6 +77,34 @@ def _error_bodies(spec: dict[str, Any]) -> None:
                     response.setdefault("content", body)
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul() -> Any:
+    """A NUL character (``\\u0000``, ``%00``) in an API request's query, form or JSON is a
+    400 naming the field: PostgreSQL text cannot hold it, and the write answered 500."""
+    if not request.path.startswith(f"{API_PREFIX}/"):
+        return None
+    body = request.get_json(silent=True) if request.is_json else None
+    where = {
+        **{k: v for k, v in request.args.lists()},
+        **{k: v for k, v in request.form.lists()},
+        **(body if isinstance(body, dict) else {"": body}),
+    }
+    fields = sorted(k or "json" for k, v in where.items() if _has_nul(k) or _has_nul(v))
+    if not fields:
+        return None
+    message = gettext("Text may not contain the NUL character.")
+    return json_error(400, message, errors={f: [message] for f in fields})
+
+
 def decimal_strings(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
     """A ``Decimal(as_string=True)`` field (amounts, rates) as what it sends: a string of
     digits, not the JSON number apispec describes."""
@@ -113,6 +142,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         },
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
+    app.before_request(refuse_nul)
     api.ma_plugin.converter.add_attribute_function(decimal_strings)
     from loandesk.api import (
         approvals,
