@@ -194,7 +194,7 @@ def workbook(dossier: Dossier) -> bytes:
     sheet = book.active
     sheet.title = "贷款概况"
     for key, value in dossier.facts:
-        sheet.append([key, value])
+        sheet.append([_text(key), _text(value)])
     sheet.column_dimensions["A"].width = 18
     sheet.column_dimensions["B"].width = 40
     used = {sheet.title}
@@ -211,7 +211,7 @@ def workbook(dossier: Dossier) -> bytes:
                     cell.number_format = "#,##0.00"
     letter = book.create_sheet("催收函")
     for line in demand_letter_text(dossier).splitlines():
-        letter.append([line])
+        letter.append([_text(line)])
     letter.column_dimensions["A"].width = 100
     out = io.BytesIO()
     book.save(out)
@@ -229,13 +229,20 @@ def _sheet_name(title: str, used: set[str]) -> str:
 
 def _cell(value: str) -> Any:
     """Amounts as numbers a lawyer's spreadsheet can add (from their text: never a float
-    in between), other values as text."""
+    in between), other values as text, without the control characters a worksheet cannot
+    hold (a reason typed through the API may have them)."""
     text = value.replace(",", "")
     try:
         number = Decimal(text)
     except ArithmeticError:
-        return value
+        return _text(value)
     return number if number.is_finite() and "." in text and text.count(".") == 1 else value
+
+
+def _text(value: Any) -> Any:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def demand_letter_text(dossier: Dossier) -> str:

@@ -47,6 +47,7 @@ class SendTestEmail(MethodView):
     @blp.arguments(EmailTestRequestSchema)
     @blp.response(200, EmailTestResultSchema)
     @blp.alt_response(403, description="The acting user lacks plugins.manage")
+    @blp.alt_response(409, description="The saved settings are incomplete: which")
     @blp.alt_response(502, description="The server did not take it: the reason")
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Send a test e-mail now with the saved settings, to ``to`` or to the staff member
@@ -63,6 +64,11 @@ class SendTestEmail(MethodView):
         session = sdk.session()
         try:
             settings = channel.loaded_settings()
+        except smtp.SmtpError as problem:  # nothing was sent: no server to blame (not a 502)
+            raise sdk.Conflict(
+                sdk.N_("The test e-mail was not sent: %(reason)s"), params={"reason": str(problem)}
+            ) from None
+        try:
             letter = channel.letter(settings, to, gettext("LoanDesk test e-mail"), gettext(
                 "This test e-mail shows that LoanDesk can send the firm's e-mail through "
                 "this SMTP server."

@@ -6,9 +6,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from flask import Flask
+import marshmallow as ma
+from flask import Flask, request
+from flask_babel import gettext
 from flask_smorest import Api
 
+from loandesk.api.errors import ErrorSchema, json_error
 from loandesk.plugins.host import PluginHost
 
 API_PREFIX = "/api/v1"
@@ -20,6 +23,8 @@ class LoanDeskApi(Api):
 
     Describing ~200 operations turns every marshmallow schema into JSON Schema; that is most
     of an app's start-up time, and a worker process or a CLI command never reads it."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def __init__(self, app: Flask | None = None, **kwargs: Any) -> None:
         self._undocumented: list[tuple[Any, str, Any]] = []
@@ -40,6 +45,7 @@ class LoanDeskApi(Api):
                     self, self._app, self._spec, name=name, parameters=parameters
                 )
                 self._spec.tag({"name": name, "description": blueprint.description})
+            _error_bodies(self._spec.to_dict())
             self._described = True
         return self._spec
 
@@ -56,6 +62,55 @@ class LoanDeskApi(Api):
 
     def _register_error_handlers(self) -> None:
         """The app has one error handler for API and web alike (``loandesk.web.errors``)."""
+
+
+def _error_bodies(spec: dict[str, Any]) -> None:
+    """Every error an operation documents without a body (``alt_response(409, ...)``) has the
+    one error body there is, ``Error`` (``errors.json_error``)."""
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if status[:1] in ("4", "5") and "$ref" not in response:
+                    response.setdefault("content", body)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul() -> Any:
+    """A NUL character (``\\u0000``, ``%00``) in an API request's query, form or JSON is a
+    400 naming the field: PostgreSQL text cannot hold it, and the write answered 500."""
+    if not request.path.startswith(f"{API_PREFIX}/"):
+        return None
+    body = request.get_json(silent=True) if request.is_json else None
+    where = {
+        **{k: v for k, v in request.args.lists()},
+        **{k: v for k, v in request.form.lists()},
+        **(body if isinstance(body, dict) else {"": body}),
+    }
+    fields = sorted(k or "json" for k, v in where.items() if _has_nul(k) or _has_nul(v))
+    if not fields:
+        return None
+    message = gettext("Text may not contain the NUL character.")
+    return json_error(400, message, errors={f: [message] for f in fields})
+
+
+def decimal_strings(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:
+    """A ``Decimal(as_string=True)`` field (amounts, rates) as what it sends: a string of
+    digits, not the JSON number apispec describes."""
+    if isinstance(field, ma.fields.Decimal) and field.as_string:
+        return {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$"}
+    return {}
 
 
 def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
@@ -87,6 +142,8 @@ def init_app(app: Flask, plugin_host: PluginHost) -> LoanDeskApi:
         },
     }
     api = LoanDeskApi(app, spec_kwargs=spec_kwargs)
+    app.before_request(refuse_nul)
+    api.ma_plugin.converter.add_attribute_function(decimal_strings)
     from loandesk.api import (
         approvals,
         attachments,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from loandesk.api.schemas import page_of
+from loandesk.api.schemas import MAX_PAGE, page_of
 
 TRIGGER_HELP = (
     'When the rule runs: {"kind": "event", "event": "application.approved"} (an event of the '
@@ -67,7 +67,7 @@ RulePage = page_of(RuleSchema, "RulePage")
 
 class RuleListArgs(ma.Schema):
     record_type = ma.fields.String(load_default=None)
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
@@ -96,7 +96,7 @@ class RunListArgs(ma.Schema):
     state = ma.fields.String(
         load_default=None, validate=validate.OneOf(("pending", "done", "failed"))
     )
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

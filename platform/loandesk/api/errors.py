@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import Response, jsonify
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
@@ -24,6 +25,18 @@ _CODES = {
     429: "too_many_requests",
     500: "internal_error",
 }
+
+
+class ErrorSchema(ma.Schema):
+    """Every error body, as ``json_error`` writes it (the OpenAPI description's ``Error``)."""
+
+    code = ma.fields.String(
+        required=True, metadata={"description": "Stable code: not_found, validation_error, ..."}
+    )
+    message = ma.fields.String(required=True, metadata={"description": "For a person to read"})
+    errors = ma.fields.Dict(
+        required=True, metadata={"description": "Messages by field; empty when none"}
+    )
 
 
 def translate_errors(errors: Any) -> Any:

@@ -77,6 +77,10 @@ class RecordSchema(ma.Schema):
     """Dumps the declared fields and passes every other key of the presented record through
     (custom fields' values, already plain and already filtered by field access)."""
 
+    class Meta:
+        # the description allows the tenant's custom fields (additionalProperties)
+        unknown = ma.INCLUDE
+
     @ma.post_dump(pass_original=True)
     def _custom(self, data: dict[str, Any], original: Any, **kwargs: Any) -> dict[str, Any]:
         if isinstance(original, dict):

@@ -7,9 +7,13 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+# The last page a list answers: beyond it the offset overflows the database's integers (a
+# 500); 100,000 pages of 100 is more than any tenant's list.
+MAX_PAGE = 100_000
+
 
 class PageArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

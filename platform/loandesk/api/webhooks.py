@@ -16,6 +16,7 @@ from flask_smorest import Blueprint
 from marshmallow import validate
 
 from loandesk import extension
+from loandesk.api.schemas import MAX_PAGE
 from loandesk.auth.oauth import require_token
 from loandesk.rbac.current import acting_user_with
 from loandesk.webhooks import service
@@ -37,7 +38,7 @@ blp = Blueprint(
 
 
 class PageArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
