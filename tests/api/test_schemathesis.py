@@ -33,6 +33,16 @@ from tests.api.conftest import World
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(autouse=True)
+def _one_pass_in_ci(request: pytest.FixtureRequest) -> None:
+    """In CI the run goes in the SQLite pass only (the isolation suite fills the PostgreSQL
+    pass, the two side by side); PostgreSQL's own finding, NUL in text, has its regression
+    test in test_found.py, which runs in both. Outside CI it runs on the database asked for."""
+    if request.config.getoption("--db") == "postgresql" and os.environ.get("CI"):
+        pytest.skip("in CI the schemathesis run goes in the SQLite pass")
+
+
 EXAMPLES = int(os.environ.get("LOANDESK_FUZZ_EXAMPLES", "8"))
 # a regular expression: only the operations whose label ("GET /api/v1/users") it finds
 ONLY = os.environ.get("LOANDESK_FUZZ_OPERATIONS", "")
