@@ -318,8 +318,13 @@ def demo(host: str, port: int, no_serve: bool, size: str, seed: int) -> None:
         except DomainError as error:
             raise domain_failure(error) from None
         staff.place(session)
-    with use(ref):
-        made = history.generate(ext.db, size=size, seed=seed, progress=click.echo)
+    with ext.db.transaction() as session:
+        ref = service.get_by_slug(session, DEMO_SLUG).ref()  # with the bundle's forms
+    try:
+        with use(ref):
+            made = history.generate(ext.db, size=size, seed=seed, progress=click.echo)
+    except DomainError as error:
+        raise domain_failure(error) from None
     if made is None:
         click.echo("  The demo tenant has its history already: kept as it is.")
     else:
