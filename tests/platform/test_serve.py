@@ -45,7 +45,7 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 def test_demo_serves_the_demo_tenant(tmp_path: Path) -> None:
     port = _free_port()
-    process = _run(["demo", "--port", str(port)], {"LOANDESK_INSTANCE_PATH": str(tmp_path)})
+    process = _run(["demo", "--port", str(port), "--no-history"], {"LOANDESK_INSTANCE_PATH": str(tmp_path)})
     try:
         status, body = _get(f"http://127.0.0.1:{port}/t/demo/login")
         assert status == 200 and 'name="password"' in body

@@ -271,8 +271,11 @@ def scheduler_command(once: bool, at: str | None) -> None:
 @click.option(
     "--seed", default=DEMO_SEED, type=int, show_default=True, help="The same seed, the same data."
 )
+@click.option(
+    "--no-history", is_flag=True, help="Only the staff and the bundle: generate no history."
+)
 @with_appcontext
-def demo(host: str, port: int, no_serve: bool, size: str, seed: int) -> None:
+def demo(host: str, port: int, no_serve: bool, size: str, seed: int, no_history: bool) -> None:
     """Migrate, create the demo tenant (its staff, the bundle tenants/demo/ and 18 months of
     generated history), print the logins, and serve. A demo tenant that has its history
     already is kept as it is: only the passwords are set anew."""
@@ -322,13 +325,17 @@ def demo(host: str, port: int, no_serve: bool, size: str, seed: int) -> None:
         ref = service.get_by_slug(session, DEMO_SLUG).ref()  # with the bundle's forms
     try:
         with use(ref):
-            made = history.generate(ext.db, size=size, seed=seed, progress=click.echo)
+            made = (
+                None
+                if no_history
+                else history.generate(ext.db, size=size, seed=seed, progress=click.echo)
+            )
     except DomainError as error:
         raise domain_failure(error) from None
-    if made is None:
-        click.echo("  The demo tenant has its history already: kept as it is.")
-    else:
+    if made is not None:
         click.echo(f"  Generated (seed {seed}, {size}): {made}")
+    elif not no_history:
+        click.echo("  The demo tenant has its history already: kept as it is.")
     base = f"http://{host}:{port}"
     click.echo("")
     click.echo("  LoanDesk demo is ready.")
