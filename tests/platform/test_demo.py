@@ -71,9 +71,8 @@ def test_the_demo_bundle_applies_to_a_fresh_tenant_and_again_changes_nothing(
         credit = staff.unit_by_path(session, ("华东分公司", "上海营业部"))
         from loandesk.auth import users
 
-        assert users.find_by_email(session, "zhang.wei@demo.loandesk.local").org_unit_id == (
-            credit.id
-        )
+        officer = users.find_by_email(session, "zhang.wei@demo.loandesk.local")
+        assert officer is not None and officer.org_unit_id == credit.id
 
 
 # --- the generated history (slow: one small demo per module) -------------------------------
@@ -154,7 +153,7 @@ def test_overdue_loans_reach_the_collectors_and_every_ledger_balances(demo_app: 
 
     with tenant_session(demo_app, "demo") as session:
         collectors = {
-            users.find_by_email(session, f"{login}@demo.loandesk.local").id
+            getattr(users.find_by_email(session, f"{login}@demo.loandesk.local"), "id", None)
             for login in ("sun.hao", "zhou.lei", "wu.ting")
         }
         overdue = list(

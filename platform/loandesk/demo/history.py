@@ -184,8 +184,8 @@ class History:
         self.today = local_today()
         self.last_day = self.today - dt.timedelta(days=1)
         self.months = month_starts(self.today)
-        self.users = {p.email: users.find_by_email(session, p.email) for p in STAFF}
-        self.admin = users.find_by_email(session, "admin@demo.loandesk.local")
+        self.users: dict[str, Any] = {p.email: users.find_by_email(session, p.email) for p in STAFF}
+        self.admin: Any = users.find_by_email(session, "admin@demo.loandesk.local")
         self.plans: list[Plan] = []
         self.counts: dict[str, int] = defaultdict(int)
 
@@ -248,7 +248,7 @@ class History:
     def make_products(self) -> list[tuple[Any, tuple[str, ...]]]:
         from loandesk_products import service as products
 
-        made = []
+        made: list[tuple[Any, tuple[str, ...]]] = []
         risk = self.user("chen.jing")
         with self.acting(risk):
             for code, name, rate, terms, (low, high) in PRODUCTS:
@@ -304,19 +304,19 @@ class History:
                 day = month + dt.timedelta(days=self.rng.randint(0, (end - month).days))
                 by_officer[officer.email].append((borrower, day))
             for email, rows in sorted(by_officer.items()):
-                officer = self.users[email]
-                with self.acting(officer):
+                owner = self.users[email]
+                with self.acting(owner):
                     results = customers.create_customers(
                         self.session,
-                        self.access(officer, "customer"),
+                        self.access(owner, "customer"),
                         self.keys,
                         [b.values for b, _ in rows],
-                        owner_id=officer.id,
+                        owner_id=owner.id,
                     )
                 for (borrower, day), result in zip(rows, results, strict=True):
                     if not isinstance(result, Customer):
                         raise RuntimeError(f"demo customer refused: {result.errors}")
-                    made.append((result, borrower, officer, day))
+                    made.append((result, borrower, owner, day))
         for customer, _, _, day in made:
             self.session.execute(
                 update(Customer)
