@@ -485,8 +485,9 @@ class History:
             return None
         self.counts["approved"] += 1
         disbursed_on = day + dt.timedelta(days=rng.randint(1, 4))
-        # approved in the last days: booked, waiting to be paid out (pending)
-        pay_out = disbursed_on <= self.last_day
+        # most approved in the last week: booked, waiting to be paid out (pending)
+        waiting = (self.last_day - day).days < 7 and rng.random() < 0.7
+        pay_out = disbursed_on <= self.last_day and not waiting
         loan = self.book(
             application,
             customer,
@@ -579,7 +580,8 @@ class History:
         if not pay_out:
             return loan
         behaviour = self.rng.choices([b for b, _ in BEHAVIOURS], [w for _, w in BEHAVIOURS])[0]
-        plan = Plan(loan.id, behaviour, stop_after=self.rng.randint(0, max(0, term - 2)))
+        # a defaulter pays a few installments at most, then nothing
+        plan = Plan(loan.id, behaviour, stop_after=self.rng.randint(0, min(4, term - 2)))
         for item in loans.installments_of(self.session, loan):
             if item.number == 0:
                 plan.events.append((item.due_date, 0, "full"))
@@ -711,7 +713,7 @@ class History:
                 select(Loan)
                 .where(Loan.status == "active", Loan.days_past_due >= 120)
                 .order_by(Loan.days_past_due.desc(), Loan.number)
-                .limit(max(1, self.size.loans // 400))
+                .limit(max(1, self.size.loans // 100))
             )
         )
         asker, checker = self.user("zhao.min"), self.user("chen.jing")
