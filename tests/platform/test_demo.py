@@ -82,11 +82,16 @@ def _run(env: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(cli, list(args), env=env)
 
 
+RUNS: dict[str, str] = {}  # the small demo's output, by instance folder
+
+
 @pytest.fixture(scope="module")
 def demo_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     env = {"LOANDESK_INSTANCE_PATH": str(tmp_path_factory.mktemp("demo"))}
     done = _run(env, "demo", "--no-serve", "--size", "small")
     assert done.exit_code == 0, done.output
+    assert "Generated (seed 20260101, small)" in done.output
+    RUNS[env["LOANDESK_INSTANCE_PATH"]] = done.output
     yield env
 
 
@@ -183,6 +188,7 @@ def test_a_second_run_keeps_the_data_and_prints_the_logins(
     again = _run(demo_env, "demo", "--no-serve", "--size", "small")
     assert again.exit_code == 0, again.output
     assert "kept as it is" in again.output
+    RUNS[demo_env["LOANDESK_INSTANCE_PATH"]] = again.output  # the password now
     for login in ("admin", "zhang.wei", "chen.jing", "zhao.min", "sun.hao", "zheng.li"):
         assert f"{login}@demo.loandesk.local" in again.output
     assert digest(demo_app) == before
@@ -213,8 +219,8 @@ def _sign_in(app: Flask, email: str, password: str) -> Any:
 def test_key_pages_answer_each_role_with_data(
     demo_env: dict[str, str], demo_app: Flask, login: str, pages: list[str]
 ) -> None:
-    again = _run(demo_env, "demo", "--no-serve", "--size", "small")  # a known password
-    password = again.output.split("Password")[1].split()[0]
+    output = RUNS[demo_env["LOANDESK_INSTANCE_PATH"]]
+    password = output.split("Password")[1].split()[0]
     web = _sign_in(demo_app, f"{login}@demo.loandesk.local", password)
     for page in pages:
         answer = web.get(f"/t/demo{page}", follow_redirects=True)
