@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -221,18 +222,24 @@ def update_application(
 
 
 def submit(
-    session: Session, access: RecordAccess, form: Form, application: Application
+    session: Session,
+    access: RecordAccess,
+    form: Form,
+    application: Application,
+    *,
+    now: datetime | None = None,
 ) -> Application:
     """Submit a draft (or an application sent back) into the tenant's approval flow: every
     required field the form shows must be filled (a field made required after the draft was
-    saved included)."""
+    saved included). ``now``: when it is submitted (default: now; the demo's history gives
+    past times, so that its approval steps have their times too)."""
     access.check_record(application)
     if application.status not in EDITABLE_STATUSES:
         raise Conflict(N_("This application was already submitted."))
     check_complete(session, form, application)
     values = values_of(application, form)
     application.status = "submitted"
-    application.submitted_at = utcnow()
+    application.submitted_at = now or utcnow()
     session.flush()
     audit_record(session, "application.submit", "application", application.id, {})
     emit(session, "application.submitted", "application", application.id, {})
@@ -244,6 +251,7 @@ def submit(
         values,
         submitter_id=access.user_id,
         title=application.number,
+        now=now,
     )
     return application
 

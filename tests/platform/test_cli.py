@@ -96,11 +96,11 @@ def test_tenant_and_api_client_from_the_shell(env: dict[str, str]) -> None:
 
 
 def test_demo_prepares_a_tenant_and_prints_the_login(env: dict[str, str]) -> None:
-    first = CliRunner().invoke(cli, ["demo", "--no-serve"], env=env)
+    first = CliRunner().invoke(cli, ["demo", "--no-serve", "--no-history"], env=env)
     assert first.exit_code == 0, first.output
     assert "/t/demo/login" in first.output and "admin@demo.loandesk.local" in first.output
     # Run again: same tenant, a new password that works.
-    second = CliRunner().invoke(cli, ["demo", "--no-serve"], env=env)
+    second = CliRunner().invoke(cli, ["demo", "--no-serve", "--no-history"], env=env)
     assert second.exit_code == 0, second.output
     password = second.output.split("Password")[1].split()[0]
 

@@ -45,9 +45,12 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
 
 def test_demo_serves_the_demo_tenant(tmp_path: Path) -> None:
     port = _free_port()
-    process = _run(["demo", "--port", str(port)], {"LOANDESK_INSTANCE_PATH": str(tmp_path)})
+    process = _run(
+        ["demo", "--port", str(port), "--no-history"], {"LOANDESK_INSTANCE_PATH": str(tmp_path)}
+    )
     try:
-        status, body = _get(f"http://127.0.0.1:{port}/t/demo/login")
+        # the demo makes its staff and applies its bundle before it serves
+        status, body = _get(f"http://127.0.0.1:{port}/t/demo/login", attempts=1200)
         assert status == 200 and 'name="password"' in body
         assert _get(f"http://127.0.0.1:{port}/readyz")[0] == 200
     finally:

@@ -14,12 +14,14 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from loandesk import extension, migrate
-from loandesk.cli import cli, echo_json
+from loandesk.cli import cli, domain_failure, echo_json
+from loandesk.errors import DomainError
 from loandesk.pii import logfilter
 from loandesk.tenancy.paths import page_path
 
 DEMO_SLUG = "demo"
 DEMO_ADMIN = "admin@demo.loandesk.local"
+DEMO_SEED = 20260101
 
 # --- database ------------------------------------------------------------------------------
 
@@ -255,56 +257,33 @@ def scheduler_command(once: bool, at: str | None) -> None:
     clock.run(stop)
 
 
-BUILTIN_PLUGINS = ("customers", "intake")
-
-
-# The demo's approval flow for applications: small amounts by any credit officer, large ones
-# by a credit officer and then the risk manager; the admin stands in while nobody holds a role.
-DEMO_FLOW = [
-    {"id": "amount", "type": "branch", "name": "按申请金额", "branches": [
-        {"id": "small", "name": "5 万以下", "condition": "amount < 50000", "nodes": [
-            {"id": "credit", "type": "approver", "name": "信审",
-             "assignees": [{"kind": "role", "role": "credit_officer"}], "mode": "any",
-             "when_empty": "admin", "deadline": {"kind": "working_hours", "amount": 24},
-             "on_timeout": "remind", "bulk": True}]},
-        {"id": "large", "name": "其他情况", "default": True, "nodes": [
-            {"id": "credit_large", "type": "approver", "name": "信审",
-             "assignees": [{"kind": "role", "role": "credit_officer"}], "mode": "any",
-             "when_empty": "admin"},
-            {"id": "risk", "type": "approver", "name": "风控主管",
-             "assignees": [{"kind": "role", "role": "risk_manager"}], "mode": "any",
-             "when_empty": "admin"}]}]},
-]  # fmt: skip
-
-
-def _demo_flow(session: Any) -> None:
-    from loandesk.fields.forms import published_form
-    from loandesk.flows import definitions
-    from loandesk.plugins import runtime
-
-    # the plugins were enabled in this very transaction: ask the host, not the enabled cache
-    built_in = sorted(n for n in runtime.host().infos if n in BUILTIN_PLUGINS)
-    declared = next(
-        (t for t in runtime.host().record_types(built_in) if t.key == "application"), None
-    )
-    if declared is None:  # intake is not installed
-        return
-    form = published_form(session, declared)
-    definitions.save_draft(session, declared, form, {"nodes": DEMO_FLOW}, name="借款申请审批")
-    definitions.publish(session, declared, form, note="演示流程")
-
-
 @cli.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, type=int, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Prepare the demo tenant, then stop.")
+@click.option(
+    "--size",
+    type=click.Choice(["small", "default", "large"]),
+    default="default",
+    show_default=True,
+    help="How much history to generate (customers and loans over 18 months).",
+)
+@click.option(
+    "--seed", default=DEMO_SEED, type=int, show_default=True, help="The same seed, the same data."
+)
+@click.option(
+    "--no-history", is_flag=True, help="Only the staff and the bundle: generate no history."
+)
 @with_appcontext
-def demo(host: str, port: int, no_serve: bool) -> None:
-    """Migrate, create the demo tenant with its admin, print the login, and serve."""
-    from loandesk.auth import users
+def demo(host: str, port: int, no_serve: bool, size: str, seed: int, no_history: bool) -> None:
+    """Migrate, create the demo tenant (its staff, the bundle tenants/demo/ and 18 months of
+    generated history), print the logins, and serve. A demo tenant that has its history
+    already is kept as it is: only the passwords are set anew."""
+    from loandesk.bundle import model
+    from loandesk.demo import history, staff
     from loandesk.plugins import runtime
-    from loandesk.plugins import service as plugin_service
     from loandesk.tenancy import service, use
+    from loandesk.tenancy.models import Tenant
 
     ext = extension.get()
     migrate.upgrade(ext.settings, runtime.host().migration_folders())
@@ -313,42 +292,58 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     with ext.db.transaction() as session:
         tenant = service.find_by_slug(session, DEMO_SLUG)
         if tenant is None:
-            created = service.sign_up(
+            tenant = service.sign_up(
                 session,
                 name="演示小贷公司",
                 slug=DEMO_SLUG,
                 admin_email=DEMO_ADMIN,
                 admin_password=password,
                 admin_name="管理员",
+            ).tenant
+        ref = tenant.ref()
+    with use(ref), ext.db.transaction() as session:
+        from loandesk.auth import users
+
+        admin = users.find_by_email(session, DEMO_ADMIN)
+        if admin is None:
+            raise click.ClickException("the demo tenant has no demo admin any more")
+        users.update_user(session, admin, acting_user_id=None, password=password, status="active")
+        staff.prepare(session, session.get(Tenant, ref.id), password)
+    with ext.db.transaction() as session:
+        ref = service.get_by_slug(session, DEMO_SLUG).ref()  # with the plugins just enabled
+    with use(ref), ext.db.transaction() as session:
+        try:
+            staff.apply_bundle(session, session.get(Tenant, ref.id))
+        except model.BundleInvalid as invalid:
+            for problem in invalid.problems:
+                click.echo(problem, err=True)
+            raise click.ClickException("the demo bundle was refused") from None
+        except DomainError as error:
+            raise domain_failure(error) from None
+        staff.place(session)
+    with ext.db.transaction() as session:
+        ref = service.get_by_slug(session, DEMO_SLUG).ref()  # with the bundle's forms
+    try:
+        with use(ref):
+            made = (
+                None
+                if no_history
+                else history.generate(ext.db, size=size, seed=seed, progress=click.echo)
             )
-            # the demo shows the built-in modules at work
-            with use(created.tenant.ref()):
-                for name in sorted(runtime.host().infos):
-                    if name in BUILTIN_PLUGINS:
-                        plugin_service.set_enabled(
-                            session,
-                            runtime.host(),
-                            tenant_id=created.tenant.id,
-                            name=name,
-                            enabled=True,
-                            acting_user_id=None,
-                        )
-                session.flush()
-                _demo_flow(session)
-        else:
-            with use(tenant.ref()):
-                admin = users.find_by_email(session, DEMO_ADMIN)
-                if admin is None:
-                    raise click.ClickException("the demo tenant has no demo admin any more")
-                users.update_user(
-                    session, admin, acting_user_id=None, password=password, status="active"
-                )
+    except DomainError as error:
+        raise domain_failure(error) from None
+    if made is not None:
+        click.echo(f"  Generated (seed {seed}, {size}): {made}")
+    elif not no_history:
+        click.echo("  The demo tenant has its history already: kept as it is.")
     base = f"http://{host}:{port}"
     click.echo("")
     click.echo("  LoanDesk demo is ready.")
     click.echo(f"  Sign in at  {base}{page_path(DEMO_SLUG, '/login')}")
-    click.echo(f"  E-mail      {DEMO_ADMIN}")
-    click.echo(f"  Password    {password}")
+    click.echo(f"  Password    {password}  (every login below)")
+    click.echo(f"  {'管理员':<12}{DEMO_ADMIN}")
+    for person in staff.ROLE_LOGINS:
+        click.echo(f"  {person.job:<12}{person.email}")
     click.echo("")
     if not no_serve:
         _serve(host, port)
