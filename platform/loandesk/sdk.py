@@ -217,6 +217,7 @@ from loandesk.web.csrf import exempt as csrf_exempt
 from loandesk.web.forms import FormErrors
 from loandesk.web.lists import ListPage
 from loandesk.web.lists import chosen as list_request
+from loandesk.web.paging import page_asked
 from loandesk.web.todo_views import RECORD_TODOS_TEMPLATE, record_todos
 
 hookimpl = pluggy.HookimplMarker("loandesk")
@@ -392,6 +393,7 @@ __all__ = [
     "notify_staff_member",
     "outbound_post",
     "outbound_url_problem",
+    "page_asked",
     "page_of",
     "payout_blockers",
     "payout_connectors",

@@ -192,7 +192,7 @@ def _request(session: Any, loan: sdk.LoanSummary, reason: str | None) -> None:
 def queue() -> Any:
     """Requests waiting for a checker, oldest first; never one's own."""
     session = sdk.session()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     query = scoped(select(WriteOff), WriteOff).where(
         WriteOff.status == "requested", WriteOff.requested_by_id != g.user.id
     )

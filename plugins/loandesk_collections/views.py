@@ -51,7 +51,7 @@ def queue_page() -> Any:
         queue_id = uuid.UUID(request.args["queue"]) if request.args.get("queue") else None
     except ValueError:
         queue_id = None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     filters = cases.Filters(status=status, queue_id=queue_id, mine=mine)
     found, total = cases.list_cases(
         session, g.user, sdk.record_access("collection_case"), filters,

@@ -53,7 +53,7 @@ def contract_status(status: str) -> str:
 @bp.get("/", endpoint="index")
 @sdk.permission_required("contracts.view")
 def contract_list() -> Any:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     status = request.args.get("status") or None
     if status not in (None, *STATES):
         status = None

@@ -8,7 +8,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from sqlalchemy import func, select
 
@@ -25,7 +25,7 @@ PER_PAGE = 20
 @sdk.permission_required("credit.view_queries")
 def queries() -> Any:
     session = sdk.session()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     items, total = service.queries(session, page=page, per_page=PER_PAGE)
     cost = session.scalar(select(func.sum(CreditQuery.cost))) or Decimal("0.00")
     askers = sdk.display_names(session, [q.asked_by_id for q in items])

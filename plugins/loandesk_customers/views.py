@@ -63,7 +63,7 @@ def customer_list() -> Any:
     listing = service.customer_list(access, columns=service.LIST_COLUMNS)
     asked, view = sdk.list_request(listing, request.args)
     extra = _extra()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     result = service.list_customers(
         sdk.session(),
         access,

@@ -29,7 +29,7 @@ def _status_labels() -> dict[str, str]:
 
 def _listing(status: str | None, queue: bool, alert: bool = False) -> Any:
     access, keys = sdk.record_access("disbursement"), sdk.keyring()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     session = sdk.session()
     if queue:
         query = access.where(select(Order)).where(

@@ -64,7 +64,7 @@ def application_list() -> Any:
     asked, view = sdk.list_request(listing, request.args)
     status = request.args.get("status") or None
     extra = {"status": status if status in STATUSES else None}
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     result = service.list_applications(
         sdk.session(),
         access,

@@ -56,7 +56,7 @@ def _choices() -> dict[str, Any]:
 @bp.get("/", endpoint="index")
 @sdk.permission_required("products.view")
 def product_list() -> Any:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     found = service.list_products(sdk.session(), page=page, per_page=PER_PAGE)
     result = {"items": found.items, "page": page, "per_page": PER_PAGE, "total": found.total}
     return render_template("products/index.html", result=result)

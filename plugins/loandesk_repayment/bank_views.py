@@ -65,7 +65,7 @@ class Page:
 
 def _page(query: Any) -> Page:
     session = sdk.session()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = list(session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)))
     return Page(items, page, PER_PAGE, total)

@@ -28,7 +28,7 @@ STATE_LABELS = {
 
 def _page(errors: sdk.FormErrors | None = None, value: str = "") -> Any:
     session = sdk.session()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     total = session.scalar(select(func.count()).select_from(CobRun)) or 0
     runs = cob.runs(session, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     return render_template(

@@ -58,7 +58,7 @@ def loan_list() -> Any:
     query = sdk.record_access("loan").where(select(Loan))
     if status in LOAN_STATUSES:
         query = query.where(Loan.status == status)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = list(
         session.scalars(

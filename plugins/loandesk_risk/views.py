@@ -192,7 +192,7 @@ def decisions() -> Any:
     """The decisions on the applications the risk manager's scope reaches, newest first."""
     outcome = request.args.get("outcome") or None
     outcome = outcome if outcome in OUTCOME_LABELS else None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     rows, total = service.recent_decisions(
         sdk.session(), sdk.record_access(RECORD_TYPE), outcome=outcome, page=page, per_page=20
     )

@@ -69,7 +69,7 @@ def index() -> Any:
     session = sdk.session()
     day = _day(request.args.get("day"), _yesterday())
     state = request.args.get("state") if request.args.get("state") in STATE_LABELS else None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     found, total = service.vouchers_of(
         session, day=day, state=state, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
     )

@@ -41,7 +41,7 @@ def watch_list() -> Any:
     level = level if level in {key for key, _, _ in LEVELS} else None
     product = request.args.get("product") or None
     owner_id = _owner(request.args.get("owner_id"))
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     entries, total = watchlist.list_entries(
         session, access, level=level, product=product, owner_id=owner_id,
         page=page, per_page=PER_PAGE,
@@ -69,7 +69,7 @@ def watch_list() -> Any:
 
 def _model_page(error: str | None = None, code: int = 200) -> Any:
     session = sdk.session()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = sdk.page_asked()
     versions, total = watchlist.versions(session, page=page, per_page=PER_PAGE)
     active = training.active_model(session)
     context = {

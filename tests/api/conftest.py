@@ -16,7 +16,7 @@ from flask import Flask
 from loandesk.app import create_app
 from loandesk.settings import Settings
 from tests.conftest import DatabaseUrls, _empty_redis, _empty_tables
-from tests.helpers import ApiClient, fetch_token, make_tenant
+from tests.helpers import ApiClient, TenantFixture, fetch_token, make_tenant
 
 
 @dataclass
@@ -24,6 +24,7 @@ class World:
     app: Flask
     token: str
     ids: dict[str, str] = field(default_factory=dict)
+    tenant: TenantFixture | None = None  # its admin signs in to the web pages
 
     def api(self) -> ApiClient:
         return ApiClient(self.app.test_client(), self.token)
@@ -149,7 +150,7 @@ def world(database_urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory)
                 client_id, secret = new.client.client_id, new.client_secret
         token = fetch_token(web, client_id, secret).get_json()["access_token"]
         ids = _seed(ApiClient(web, token), tenant.admin_user_id)
-        yield World(app, token, ids)
+        yield World(app, token, ids, tenant)
     finally:
         ext = app.extensions["loandesk"]
         ext.db.dispose()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 
 import pytest
+from flask.testing import FlaskClient
 
 from tests.api.conftest import World
+from tests.helpers import csrf_from, web_login
 
 pytestmark = pytest.mark.slow
 
@@ -70,3 +72,61 @@ def test_a_nul_character_is_a_400_naming_the_field(world: World) -> None:
         api.post("/loans/funders", json={"code": "F2", "name": "资金方", "kind": "own"}).status_code
         == 201
     )
+
+
+# --- the same findings on the web pages ----------------------------------------------------
+
+HUGE_PAGE = "1194618814887975656465627657273344"
+
+
+def _signed_in_web(world: World) -> FlaskClient:
+    assert world.tenant is not None
+    web = world.app.test_client()
+    assert web_login(web, world.tenant).status_code == 302
+    return web
+
+
+def _pages(world: World) -> list[str]:
+    """Every page of the firm's web UI that takes no id: GET rules whose only argument is the
+    tenant's slug (signing out left out: it would end the session)."""
+    assert world.tenant is not None
+    return sorted(
+        rule.rule.replace("<tenant_slug>", world.tenant.slug)
+        for rule in world.app.url_map.iter_rules()
+        if rule.rule.startswith("/t/<tenant_slug>/")
+        and "GET" in (rule.methods or ())
+        and set(rule.arguments) == {"tenant_slug"}
+        and "logout" not in rule.endpoint
+    )
+
+
+def test_no_web_page_answers_500_to_a_page_number_past_any_bound(world: World) -> None:
+    """Every paginated list page once took ``?page=`` unbounded to the database's OFFSET,
+    which it cannot hold (500 on both databases); each now keeps it within the API's bound."""
+    web = _signed_in_web(world)
+    answered = {}
+    for path in _pages(world):
+        answer = web.get(f"{path}?page={HUGE_PAGE}")
+        answered[path] = answer.status_code
+        assert answer.status_code < 500, (path, answer.status_code)
+    assert len(answered) > 80
+    lists = [p for p, status in answered.items() if status == 200]
+    assert len(lists) > 50, sorted(answered.items())
+    for path in ("customers/", "loans/", "admin/audit"):
+        assert f"/t/fuzz/{path}" in lists, path
+
+
+def test_a_nul_character_in_a_web_form_is_a_400_and_saves_nothing(world: World) -> None:
+    web = _signed_in_web(world)
+    page = f"/t/{world.tenant.slug}/customers?q=%00"  # type: ignore[union-attr]
+    answer = web.get(page)
+    assert answer.status_code == 400
+    assert "NUL" in answer.text or "空字符" in answer.text
+    before = len(world.api().get("/loans/funders").get_json())
+    token = csrf_from(web, f"/t/{world.tenant.slug}/")  # type: ignore[union-attr]
+    answer = web.post(
+        f"/t/{world.tenant.slug}/loans/funders",  # type: ignore[union-attr]
+        data={"csrf_token": token, "code": "W\x001", "name": "资金方", "kind": "own"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert len(world.api().get("/loans/funders").get_json()) == before

@@ -8,10 +8,11 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, request
-from flask_babel import gettext
 from flask_smorest import Api
 
-from loandesk.api.errors import ErrorSchema, json_error
+from loandesk.api.errors import ErrorSchema
+from loandesk.errors import DomainError
+from loandesk.i18n import N_
 from loandesk.plugins.host import PluginHost
 
 API_PREFIX = "/api/v1"
@@ -77,6 +78,9 @@ def _error_bodies(spec: dict[str, Any]) -> None:
                     response.setdefault("content", body)
 
 
+_NO_NUL = N_("Text may not contain the NUL character.")
+
+
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -87,11 +91,13 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def refuse_nul() -> Any:
-    """A NUL character (``\\u0000``, ``%00``) in an API request's query, form or JSON is a
-    400 naming the field: PostgreSQL text cannot hold it, and the write answered 500."""
-    if not request.path.startswith(f"{API_PREFIX}/"):
-        return None
+def refuse_nul() -> None:
+    """A NUL character (``\\u0000``, ``%00``) in a request's query, form or JSON is refused with
+    a 400 naming the field, on the API and on the pages alike: PostgreSQL text cannot hold it,
+    and the write answered 500. The raw body of a form is kept (``cache``) for the callbacks
+    that check a provider's signature over it; an upload's is not read twice."""
+    if request.mimetype != "multipart/form-data":
+        request.get_data(cache=True)
     body = request.get_json(silent=True) if request.is_json else None
     where = {
         **{k: v for k, v in request.args.lists()},
@@ -99,10 +105,8 @@ def refuse_nul() -> Any:
         **(body if isinstance(body, dict) else {"": body}),
     }
     fields = sorted(k or "json" for k, v in where.items() if _has_nul(k) or _has_nul(v))
-    if not fields:
-        return None
-    message = gettext("Text may not contain the NUL character.")
-    return json_error(400, message, errors={f: [message] for f in fields})
+    if fields:
+        raise DomainError(_NO_NUL, errors={field: [_NO_NUL] for field in fields})
 
 
 def decimal_strings(self: Any, field: Any, **kwargs: Any) -> dict[str, Any]:

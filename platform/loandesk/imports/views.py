@@ -20,6 +20,7 @@ from loandesk.rbac.current import record_access
 from loandesk.tenancy import current
 from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
+from loandesk.web.paging import page_asked
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 PER_PAGE = 50
@@ -131,7 +132,7 @@ def import_batch(batch_id: uuid.UUID) -> Any:
     rows, then the result. htmx polls the status fragment until nothing runs."""
     session = extension.session()
     batch = service.get_batch(session, batch_id, g.user)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     context = {
         "batch": batch,
         "record_type": runtime.record_type(batch.record_type),

@@ -18,6 +18,7 @@ from loandesk.tenancy import current
 from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
+from loandesk.web.paging import page_asked
 from loandesk.web.sessions import end_sessions_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -27,7 +28,7 @@ PER_PAGE = 20
 @bp.get("/users", endpoint="users")
 @permission_required("users.read")
 def users_list() -> Any:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     result = users.list_users(extension.session(), page=page, per_page=PER_PAGE)
     template = "admin/_users_table.html" if htmx else "admin/users.html"
     return render_template(template, result=result)

@@ -14,6 +14,7 @@ from loandesk.audit.search import AuditFilter, export_csv, search
 from loandesk.tenancy import current, use
 from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
+from loandesk.web.paging import page_asked
 
 bp = Blueprint("admin_audit", __name__, url_prefix="/admin/audit")
 FILTER_FIELDS = ("actor", "action", "record_type", "record_id", "since", "until")
@@ -47,7 +48,7 @@ def _filter() -> tuple[AuditFilter, FormErrors, dict[str, str]]:
 @permission_required("audit.read")
 def audit_page() -> Any:
     audit_filter, errors, values = _filter()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     result = search(extension.session(), audit_filter, current().timezone, page=page)
     params = {k: v for k, v in values.items() if v}
     return render_template(

@@ -20,6 +20,7 @@ from loandesk.tenancy import current
 from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
+from loandesk.web.paging import page_asked
 
 bp = Blueprint("data_requests", __name__, url_prefix="/data-requests")
 READ, MANAGE = "data_requests.read", "data_requests.manage"
@@ -88,7 +89,7 @@ def request_list() -> Any:
     values = {k: request.args.get(k, "").strip()[:40] for k in FILTERS}
     errors = FormErrors()
     request_filter = _filter(values, errors)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     result = finder.search(
         extension.session(),
         pii.for_current_tenant(),

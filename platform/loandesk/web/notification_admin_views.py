@@ -22,6 +22,7 @@ from loandesk.tenancy import current
 from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
+from loandesk.web.paging import page_asked
 from loandesk.web.records import record_link
 
 bp = Blueprint("admin_notifications", __name__, url_prefix="/admin/notifications")
@@ -129,7 +130,7 @@ def messages_page() -> Any:
     values = {k: request.args.get(k, "").strip()[:64] for k in FILTERS}
     errors = FormErrors()
     log_filter = _filter(values, errors)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     result = message_log.search(
         extension.session(),
         log_filter,
@@ -181,7 +182,7 @@ TEMPLATE_FIELDS = ("key", "name", "text", "provider_code")
 @permission_required(MANAGE)
 def sms_templates_page() -> Any:
     """Administration → SMS templates (短信模板), a page at a time."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     rows, total = sms_templates.page(extension.session(), page=page, per_page=PER_PAGE)
     result = message_log.Page(rows, page, PER_PAGE, total)  # type: ignore[arg-type]
     return render_template("admin/notifications/sms_templates.html", result=result)

@@ -15,6 +15,7 @@ from flask_babel import get_locale, gettext, lazy_gettext, ngettext
 from werkzeug.routing import BuildError
 
 from loandesk import extension
+from loandesk.api.schemas import MAX_PAGE
 from loandesk.auth.users import active_staff, display_names
 from loandesk.db import utcnow
 from loandesk.errors import DomainError, NotFound
@@ -159,7 +160,7 @@ def render_list(
     box = values.get("box") if values.get("box") in BOXES else "assigned"
     state = values.get("state") if values.get("state") in STATES else "open"
     overdue = values.get("overdue") in ("1", "on", "true")
-    page = max(int(values["page"]) if values.get("page", "").isdigit() else 1, 1)
+    page = min(max(int(values["page"]) if values.get("page", "").isdigit() else 1, 1), MAX_PAGE)
     found = service.list_for(
         extension.session(),
         g.user.id,

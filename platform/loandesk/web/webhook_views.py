@@ -15,6 +15,7 @@ from loandesk.errors import Conflict, ValidationFailed
 from loandesk.web.auth_views import permission_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
+from loandesk.web.paging import page_asked
 from loandesk.webhooks import service
 
 bp = Blueprint("admin_webhooks", __name__, url_prefix="/admin/webhooks")
@@ -107,7 +108,7 @@ def ping(subscription_id: uuid.UUID) -> Any:
 def delivery_log(subscription_id: uuid.UUID) -> Any:
     session = extension.session()
     row = service.get(session, subscription_id)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     deliveries, total = service.list_deliveries(session, row, page=page, per_page=PER_PAGE)
     return render_template(
         "admin/webhooks/log.html",

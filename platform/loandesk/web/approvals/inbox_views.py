@@ -27,6 +27,7 @@ from loandesk.web.approvals import bp, counts_of, labels
 from loandesk.web.auth_views import login_required
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
+from loandesk.web.paging import page_asked
 
 PER_PAGE = 20
 TARGET = "inbox"
@@ -199,7 +200,7 @@ def _values(source: Any) -> dict[str, str]:
 def inbox_page() -> Any:
     asked = request.args.get("box", "todo")
     which: inbox.Box = next((b for b in inbox.BOXES if b == asked), "todo")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     return render_inbox(which, _values(request.args), page=page)
 
 

@@ -30,6 +30,7 @@ from loandesk.web.automation_views.common import (
     trigger_words,
 )
 from loandesk.web.flow_designer import panel
+from loandesk.web.paging import page_asked
 
 
 def _rule(rule_id: str) -> Any:
@@ -43,7 +44,7 @@ def _rule(rule_id: str) -> Any:
 @permission_required(PERMISSION)
 def rules() -> Any:
     session = extension.session()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     rows, total = service.list_rules(session, page=page, per_page=50)
     loc = locale()
     items = []

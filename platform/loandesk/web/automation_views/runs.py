@@ -23,6 +23,7 @@ from loandesk.web.automation_views.common import (
     record_type_or_none,
 )
 from loandesk.web.automation_views.pages import _rule
+from loandesk.web.paging import page_asked
 
 PER_PAGE = 20
 
@@ -42,7 +43,7 @@ def runs(rule_id: str) -> Any:
     state = request.args.get("state") or None
     if state not in FIRING_STATES:
         state = None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     firings, total = service.runs(
         extension.session(), row.id, state=state, page=page, per_page=PER_PAGE
     )

@@ -24,6 +24,7 @@ from loandesk.reports.datasets import GLOBAL_FILTERS
 from loandesk.web.auth_views import login_required
 from loandesk.web.dashboard_views import bp, layout
 from loandesk.web.htmx import htmx
+from loandesk.web.paging import page_asked
 from loandesk.web.report_views import can_report, display
 
 PER_PAGE = 20
@@ -54,7 +55,7 @@ def index() -> Any:
     _may_report()
     session = extension.session()
     rows = dashboards.list_dashboards(session, g.user)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     default = dashboards.default_for(session, g.user)
     return render_template(
         "dashboards/index.html",

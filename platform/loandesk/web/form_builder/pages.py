@@ -33,6 +33,7 @@ from loandesk.web.form_builder.common import (
 )
 from loandesk.web.forms import FormErrors
 from loandesk.web.htmx import htmx
+from loandesk.web.paging import page_asked
 
 PERMISSION = "fields.manage"
 VERSIONS_PER_PAGE = 20
@@ -311,7 +312,7 @@ class _Page:
 @permission_required(PERMISSION)
 def versions(record_type: str) -> Any:
     declared = record_type_of(record_type)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     rows, total = _versions_page(declared, page)
     return render_template(
         "admin/form_builder/versions.html",

@@ -31,6 +31,7 @@ from loandesk.reports.models import CHART_TYPES, NAME_LENGTH, Report
 from loandesk.reports.query import MAX_DIMENSIONS, MAX_LIMIT
 from loandesk.web.auth_views import login_required
 from loandesk.web.htmx import htmx
+from loandesk.web.paging import page_asked
 from loandesk.web.report_export_views import exportable
 from loandesk.web.report_views import bp, builtins, designer, display, schedules
 
@@ -65,7 +66,7 @@ def _report(report_id: uuid.UUID) -> Report:
 def index() -> Any:
     catalogs = _catalogs()
     rows = saved.list_reports(extension.session(), g.user)
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_asked()
     shown = rows[(page - 1) * PER_PAGE : page * PER_PAGE]
     labels = {c.dataset.key: c.dataset.label(display.locale()) for c in catalogs}
     usable, hidden = builtins.usable_builtins()
