@@ -3,21 +3,55 @@
 Chromium comes from the system (``/usr/bin/chromium``, or ``LOANDESK_CHROMIUM``); Playwright
 never downloads a browser. Outside CI a machine without Chromium skips these tests; in CI its
 absence is a failure (``.ci/run`` installs it).
+
+Every page a test gets from ``browser_page`` is watched (``PageWatch``): an uncaught
+JavaScript error, a console error, a request that failed (network, aborted by the browser) and
+a response with status 400 or more all fail the test at teardown, listed. A test that provokes
+a 4xx on purpose says so with ``page_allows(status, url_part)``; an allowance that nothing
+used fails the test too, so it cannot outlive the behaviour it describes. When a test fails,
+its page is kept under ``LOANDESK_E2E_ARTIFACTS`` (default ``e2e-artifacts/`` at the
+repository's root): a full-page screenshot, the page's HTML and its URL.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("LOANDESK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def artifacts_dir() -> Path:
+    """Where failed browser tests leave their screenshots: ``LOANDESK_E2E_ARTIFACTS`` or
+    ``e2e-artifacts/`` at the repository's root."""
+    return Path(os.environ.get("LOANDESK_E2E_ARTIFACTS") or REPO / "e2e-artifacts")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """When a test that drives a browser page fails, keep that page (it is still open: the
+    fixtures' teardown comes after this report) and say where, beside the failure."""
+    report = yield
+    page = getattr(item, "funcargs", {}).get("browser_page")
+    if report.when == "call" and report.failed and page is not None:
+        try:
+            folder = keep_page(page, item.nodeid)
+        except Exception as error:  # a crashed page: the failure itself still counts
+            report.sections.append(("browser page", f"could not be kept: {error}"))
+        else:
+            report.sections.append(("browser page", f"kept in {folder}"))
+    return report
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -82,13 +116,131 @@ def _chromium() -> Iterator[object]:
             browser.close()
 
 
+@dataclass(frozen=True)
+class Allowed:
+    """A response a test provokes on purpose: ``status`` from a URL containing ``url_part``."""
+
+    status: int
+    url_part: str
+
+    def covers(self, status: int, url: str) -> bool:
+        return status == self.status and self.url_part in url
+
+
+# htmx logs a response it does not swap as a console error naming the status and the path.
+_HTMX_STATUS = re.compile(r"Response Status Error Code (\d+) from (\S+)")
+
+
+@dataclass
+class PageWatch:
+    """What went wrong on the pages of one browser context, as it happened.
+
+    Recorded: uncaught exceptions (``pageerror``), console messages of type error,
+    requests that failed (``requestfailed``) and responses with status >= 400, except
+    those an ``Allowed`` covers. Chromium's own "Failed to load resource" console line
+    repeats a failed request or an error response, which are recorded as such (with the
+    URL, and subject to the allowances), so it is not recorded twice."""
+
+    problems: list[str] = field(default_factory=list)
+    allowed: list[Allowed] = field(default_factory=list)
+    used: set[Allowed] = field(default_factory=set)
+
+    def allow(self, status: int, url_part: str) -> None:
+        if not 400 <= status < 500 or not url_part:
+            raise ValueError("allow a 4xx status from a named URL part only")
+        self.allowed.append(Allowed(status, url_part))
+
+    def _is_allowed(self, status: int, url: str) -> bool:
+        for allowed in self.allowed:
+            if allowed.covers(status, url):
+                self.used.add(allowed)
+                return True
+        return False
+
+    def watch(self, page) -> None:  # type: ignore[no-untyped-def]
+        page.on("pageerror", self.on_page_error)
+        page.on("console", self.on_console)
+        page.on("requestfailed", self.on_request_failed)
+        page.on("response", self.on_response)
+
+    def on_page_error(self, error) -> None:  # type: ignore[no-untyped-def]
+        name = getattr(error, "name", "") or "Error"
+        frames = (getattr(error, "stack", "") or "").splitlines()[1:2]  # where it was thrown
+        where = f" ({frames[0].strip()})" if frames else ""
+        self.problems.append(f"JavaScript error: {name}: {getattr(error, 'message', error)}{where}")
+
+    def on_console(self, message) -> None:  # type: ignore[no-untyped-def]
+        if message.type != "error" or message.text.startswith("Failed to load resource"):
+            return
+        htmx = _HTMX_STATUS.search(message.text)
+        if htmx and self._is_allowed(int(htmx.group(1)), htmx.group(2)):
+            return
+        where = (message.location or {}).get("url") or ""
+        self.problems.append(f"console error: {message.text} ({where})")
+
+    def on_request_failed(self, request) -> None:  # type: ignore[no-untyped-def]
+        self.problems.append(f"request failed: {request.method} {request.url}: {request.failure}")
+
+    def on_response(self, response) -> None:  # type: ignore[no-untyped-def]
+        if response.status >= 400 and not self._is_allowed(response.status, response.url):
+            request = response.request
+            self.problems.append(f"HTTP {response.status}: {request.method} {response.url}")
+
+    def unused(self) -> list[Allowed]:
+        return [allowed for allowed in self.allowed if allowed not in self.used]
+
+    def verdict(self) -> str | None:
+        """What the test did wrong in the browser, or None."""
+        lines = list(self.problems)
+        lines += [
+            f"allowed but never seen: HTTP {a.status} from a URL with {a.url_part!r}"
+            for a in self.unused()
+        ]
+        if not lines:
+            return None
+        return "the browser saw problems:\n  " + "\n  ".join(lines)
+
+
+def keep_page(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    """Save ``page`` (full-page screenshot, HTML, URL) under the artifacts folder, in a
+    folder named after the test; return that folder."""
+    folder = artifacts_dir() / re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "url.txt").write_text(page.url + "\n", encoding="utf-8")
+    with contextlib.suppress(Exception):  # a page that is still loading has no content yet
+        (folder / "page.html").write_text(page.content(), encoding="utf-8")
+    page.screenshot(path=str(folder / "screenshot.png"), full_page=True)
+    return folder
+
+
 @pytest.fixture
-def browser_page(_chromium) -> Iterator[object]:  # type: ignore[no-untyped-def]
+def _page_watch() -> PageWatch:
+    return PageWatch()
+
+
+@pytest.fixture
+def page_allows(_page_watch: PageWatch) -> Callable[[int, str], None]:
+    """``page_allows(422, "/signup")``: the test provokes that status from that URL on
+    purpose (a form sent back with its errors, a page the user may not open); every other
+    4xx still fails the test, and so does this allowance if nothing used it."""
+    return _page_watch.allow
+
+
+@pytest.fixture
+def browser_page(request: pytest.FixtureRequest, _chromium, _page_watch: PageWatch):  # type: ignore[no-untyped-def]
+    """A fresh browser context's page, watched by ``PageWatch`` (see the module's
+    docstring); kept under the artifacts folder when the test fails."""
     context = _chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    context.on("page", _page_watch.watch)  # the first page, and any pop-up it opens
     page = context.new_page()
     page.set_default_timeout(15_000)
     try:
         yield page
+        verdict = _page_watch.verdict()
+        if verdict:
+            folder = keep_page(page, request.node.nodeid)
+            (folder / "problems.txt").write_text(verdict + "\n", encoding="utf-8")
+            pytest.fail(f"{verdict}\nbrowser page kept in {folder}", pytrace=False)
     finally:
         context.close()
 
