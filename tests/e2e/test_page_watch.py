@@ -87,6 +87,11 @@ def test_missing_image_allowed(browser_page, page_allows, site):
     browser_page.goto(f"{site}/image")
     browser_page.wait_for_load_state("load")
 
+def test_logs_allowed(browser_page, page_allows, site):
+    page_allows(console="logged by the page")
+    browser_page.goto(f"{site}/logs")
+    browser_page.wait_for_timeout(200)
+
 def test_allowance_never_used(browser_page, page_allows, site):
     page_allows(422, "/signup")
     browser_page.goto(f"{site}/ok")
@@ -112,9 +117,10 @@ def test_the_watch_fails_what_it_should(
     out = result.stdout.str()
     # every test but the last passes its own body; the four broken pages then error at
     # teardown, as does the allowance nothing used; the last test fails
-    result.assert_outcomes(passed=7, errors=5, failed=1)
+    result.assert_outcomes(passed=8, errors=5, failed=1)
     assert "ERROR test_inner.py::test_clean" not in out
     assert "ERROR test_inner.py::test_missing_image_allowed" not in out
+    assert "ERROR test_inner.py::test_logs_allowed" not in out
     result.stdout.fnmatch_lines(
         [
             "ERROR test_inner.py::test_throws*",
@@ -142,3 +148,20 @@ def test_the_watch_fails_what_it_should(
     problems = artifacts / "test_inner.py_test_throws" / "problems.txt"
     assert "boom from the page" in problems.read_text()
     assert not (artifacts / "test_inner.py_test_clean").exists()
+
+
+@pytest.mark.parametrize(
+    "allowance",
+    [
+        {"status": 200, "url_part": "/x"},  # not a 4xx
+        {"status": 422},  # from anywhere
+        {"failure": "csp"},  # to anywhere
+        {"console": ""},  # any console error
+        {"status": 404, "url_part": "/x", "console": "y"},  # two things at once
+    ],
+)
+def test_an_allowance_names_one_thing_exactly(allowance: dict[str, object]) -> None:
+    from tests.e2e.conftest import PageWatch
+
+    with pytest.raises(ValueError, match="allow one thing"):
+        PageWatch().allow(**allowance)  # type: ignore[arg-type]
