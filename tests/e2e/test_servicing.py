@@ -13,7 +13,6 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import settled
 from tests.plugins.customers.conftest import PASSWORD, firm  # noqa: F401
 from tests.plugins.disbursement.conftest import (  # noqa: F401
     CARD,
@@ -28,6 +27,8 @@ pytestmark = pytest.mark.slow
 
 def sign_in(page, base: str, desk: Desk, who: str) -> None:  # type: ignore[no-untyped-def]
     """Sign ``who`` in and switch the pages to English."""
+    from playwright.sync_api import expect
+
     slug = desk.firm.tenant.slug
     page.goto(f"{base}/t/{slug}/login")
     page.fill("input[name=email]", desk.firm.staff[who].email)
@@ -35,8 +36,7 @@ def sign_in(page, base: str, desk: Desk, who: str) -> None:  # type: ignore[no-u
     page.click("button[type=submit].btn-primary")
     page.wait_for_url(re.compile(rf"/t/{slug}/$"))
     page.locator(".lang-switch button", has_text="English").first.click()
-    page.wait_for_load_state()
-    settled(page)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
 def sign_out(page) -> None:  # type: ignore[no-untyped-def]
