@@ -141,5 +141,10 @@ def test_finance_posts_a_payment_on_a_loan(
     expect(row).to_have_count(1)
     expect(row).to_contain_text("1,100.00")
     expect(row).to_contain_text("ICBC-HK-0403")
+    # the first installment (due 2025-04-03: 1,066.19) is paid; the rest is kept as credit
+    schedule = page.locator("table[aria-label='Repayment schedule'] tbody tr")
+    expect(schedule.first.locator("td").last).to_have_text("Paid")
+    expect(schedule.nth(1).locator("td").last).to_have_text("Pending")
+    expect(page.locator("dt:text-is('Credit balance') + dd")).to_have_text("33.81")
     posted = desk.api("finance").get(f"/loans/{loan_id}/payments").get_json()
     assert [(p["amount"], p["reference"]) for p in posted] == [("1100.00", "ICBC-HK-0403")]
