@@ -38,7 +38,7 @@ def _watch(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_signed_in_ui_and_htmx_work_without_violations(
-    app, live_server: str, browser_page, tenant_a
+    app, live_server: str, browser_page, page_allows, tenant_a
 ) -> None:
     from playwright.sync_api import expect
 
@@ -50,6 +50,9 @@ def test_signed_in_ui_and_htmx_work_without_violations(
     assert created.status_code == 201, created.get_json()
 
     page = browser_page
+    page_allows(404, "/no-such-page")  # the error page
+    # the injected inline script the listener must catch
+    page_allows(console="Executing inline script violates")
     violations = _watch(page)
     page.goto(f"{live_server}/signup")
     page.goto(f"{live_server}/t/{tenant_a.slug}/login")
@@ -83,7 +86,7 @@ def test_signed_in_ui_and_htmx_work_without_violations(
 
 
 def test_an_htmx_action_of_an_expired_session_lands_on_the_sign_in_page(
-    app, live_server: str, browser_page, tenant_a
+    app, live_server: str, browser_page, page_allows, tenant_a
 ) -> None:
     from playwright.sync_api import expect
 
@@ -93,6 +96,7 @@ def test_an_htmx_action_of_an_expired_session_lands_on_the_sign_in_page(
     api = ApiClient(app.test_client(), tenant_a.token)
     api.post("/users", json={"email": "li@tenant-a.cn", "display_name": "李信审"})
     page = browser_page
+    page_allows(401, "/status")  # the expired session's htmx action
     violations = _watch(page)
     page.goto(f"{live_server}/t/{tenant_a.slug}/login")
     page.fill("input[name=email]", tenant_a.admin_email)
@@ -114,10 +118,15 @@ def test_an_htmx_action_of_an_expired_session_lands_on_the_sign_in_page(
     assert violations == []
 
 
-def test_api_docs_render_under_their_own_policy(live_server: str, browser_page, app) -> None:
+def test_api_docs_render_under_their_own_policy(
+    live_server: str, browser_page, page_allows, app
+) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
+    # Redocly's logo from their CDN, blocked on purpose (see below)
+    page_allows(failure="csp", url_part="cdn.redoc.ly/redoc/logo-mini.svg")
+    page_allows(console="'https://cdn.redoc.ly/redoc/logo-mini.svg' violates")
     violations = _watch(page)
     page.goto(f"{live_server}/api/docs")
     # Redoc renders the whole spec in the browser: on a busy machine that takes a while

@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 def test_officer_adds_a_contact_and_a_card_on_the_customer_page(
     live_server: str,
     browser_page,
+    page_allows,
     firm: Firm,  # type: ignore[no-untyped-def]
     tmp_path: Path,
 ) -> None:
@@ -25,6 +26,7 @@ def test_officer_adds_a_contact_and_a_card_on_the_customer_page(
 
     customer = new_customer(firm.staff["officer1"].api)
     page = browser_page
+    page_allows(422, "/cards")  # the wrong card number comes back with its message
     _sign_in(page, live_server, firm, "officer1")
     page.goto(f"{live_server}/t/{firm.tenant.slug}/customers/{customer['id']}")
 

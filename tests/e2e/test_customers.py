@@ -54,12 +54,14 @@ def test_collector_sees_masked_mobile_and_no_income_input(
 def test_credit_officer_creates_a_customer_and_sees_errors_next_to_fields(
     live_server: str,
     browser_page,
+    page_allows,
     firm: Firm,  # type: ignore[no-untyped-def]
     tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
+    page_allows(422, "/customers/new")  # the form comes back with its messages
     _sign_in(page, live_server, firm, "officer1")
     page.goto(f"{live_server}/t/{firm.tenant.slug}/customers/new")
     page.fill("input[name=name]", "李四")

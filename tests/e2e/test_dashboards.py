@@ -40,6 +40,7 @@ def counted(month: int | None = None) -> int:
 def test_build_view_filter_and_wall_display(
     live_server: str,
     browser_page,  # type: ignore[no-untyped-def]
+    page_allows,
     books: Books,
     staff: dict[str, ApiClient],
 ) -> None:
@@ -55,6 +56,7 @@ def test_build_view_filter_and_wall_display(
     risk = books.desk.firm.staff["risk"]
     slug = books.desk.firm.tenant.slug
     page = browser_page
+    page_allows(422, "date_from=2026-04-01")  # the range the wrong way round
     violations, errors = signed_in(page, live_server, slug, risk.email, PASSWORD)
 
     page.click("a.nav-item:has-text('看板')")

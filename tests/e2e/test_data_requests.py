@@ -13,12 +13,13 @@ pytestmark = pytest.mark.slow
 
 
 def test_record_find_reveal_and_answer_a_request(
-    app, live_server: str, browser_page, tmp_path
+    app, live_server: str, browser_page, page_allows, tmp_path
 ) -> None:
     from playwright.sync_api import expect
 
     tenant = make_tenant(app, "dsr-e2e")
     page = browser_page
+    page_allows(422, "/data-requests/new")  # the form comes back with its messages
     page.goto(f"{live_server}/t/{tenant.slug}/login")
     page.fill("input[name=email]", tenant.admin_email)
     page.fill("input[name=password]", tenant.admin_password)

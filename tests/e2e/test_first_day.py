@@ -10,10 +10,13 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_sign_up_sign_in_and_manage_staff(live_server: str, browser_page, tmp_path) -> None:
+def test_sign_up_sign_in_and_manage_staff(
+    live_server: str, browser_page, page_allows, tmp_path
+) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
+    page_allows(422, "/signup")  # the weak password: the form comes back with its message
     page.goto(f"{live_server}/signup")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
     page.fill("input[name=name]", "明德小额贷款有限公司")

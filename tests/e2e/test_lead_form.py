@@ -20,11 +20,13 @@ pytestmark = pytest.mark.slow
 def test_a_visitor_sends_the_form_and_the_agent_finds_the_lead(
     live_server: str,
     browser_page,  # type: ignore[no-untyped-def]
+    page_allows,
     channels: Channels,
 ) -> None:
     from playwright.sync_api import expect
 
     page = browser_page
+    page_allows(422, "/channels/apply")  # the form comes back with its messages
     violations = _watch(page)
     link = urlsplit(channels.links["agent1"])
     page.goto(f"{live_server}{link.path}?{link.query}&utm_campaign=winter")

@@ -56,12 +56,13 @@ def provider() -> Iterator[Provider]:
 
 
 def test_admin_sets_up_sso_and_staff_sign_in_through_the_provider(
-    sso_server, tenant_a, browser_page, provider, tmp_path
+    sso_server, tenant_a, browser_page, page_allows, provider, tmp_path
 ) -> None:
     from playwright.sync_api import expect
 
     live, live_app = sso_server
     page = browser_page
+    page_allows(403, "/sso/callback")  # the guest, whose group maps to no role, is refused
     slug = tenant_a.slug
     registered = provider.add_client(f"{live}/t/{slug}/sso/callback")
 
