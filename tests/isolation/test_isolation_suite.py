@@ -146,29 +146,17 @@ def _changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 # --- the API -------------------------------------------------------------------------------
 
-# Admin APIs whose OAuth scope is their permission (docs/api.md: an admin creates a client and
-# chooses its scopes; the acting staff member's roles do not narrow them). A client acting for
-# a staff member without permissions but holding the scope is allowed by design, so they are
-# left out of ``test_api_acting_without_the_permission_is_403``; the scope's 403 is tested by
+# Reads whose OAuth scope alone decides (docs/api.md), left out of
+# ``test_api_acting_without_the_permission_is_403``; the scope's 403 is tested by
 # ``test_api_without_the_scope_is_403`` like every route's.
-SCOPE_ONLY = (
-    "/users/",
-    "/roles/",
-    "/api-clients/",
-    "/org-units/",
-    "/sms-templates/",
-    "/data-requests/",
-    "/notifications/messages/",
-    # reading automation rules and their runs takes automations:read; changing them also
-    # takes the automations.manage permission
-    "GET /automations/",
-)
+SCOPE_ONLY = {
+    "GET /automations/": "reading automation rules and their runs takes automations:read; "
+    "changing them also takes the automations.manage permission (docs/api.md, Automation rules)",
+}
 
 
 def _scope_only(route: Route) -> bool:
-    return route.path.startswith(SCOPE_ONLY) or f"{route.method} {route.path}".startswith(
-        SCOPE_ONLY
-    )
+    return f"{route.method} {route.path}".startswith(tuple(SCOPE_ONLY))
 
 
 # Objects that belong to one staff member or are shared with chosen roles: to anyone else they
@@ -190,6 +178,9 @@ OWNED = {
 OPEN_TO_STAFF = {
     "GET /api/v1/applications/products/<uuid:product_id>": "the product catalogue: whoever "
     "fills in an application picks from it (the list is open the same way)",
+    "GET /api/v1/org-units/<uuid:unit_id>": "the organisation tree (org-units:read), which "
+    "the forms' unit and staff pickers show to every staff member (auth/clients.py, "
+    "ACTING_PERMISSIONS)",
 }
 
 
@@ -251,7 +242,9 @@ def test_api_acting_without_the_permission_is_403(
     route: Route, world: World, firm_a: Firm, rows_of: Any
 ) -> None:
     """A client with every scope, acting for tenant A's staff member whose role grants
-    nothing: refused (403), or 404 for an object only its owner sees (``OWNED``)."""
+    nothing: refused (403), or 404 for an object only its owner sees (``OWNED``). The
+    administration APIs too: a client never does more than the staff member it acts for
+    (``clients.ACTING_PERMISSIONS``)."""
     values = _values(route, world)
     url = routes.fill(route, values, firm_a.tenant.slug)[len(routes.API) :]
     kw = _api_kw(route)
