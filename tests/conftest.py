@@ -154,8 +154,9 @@ def database_urls(
     admin.dispose()
 
 
-@pytest.fixture
-def settings(database_urls: DatabaseUrls, tmp_path: Path) -> Settings:
+def suite_settings(database_urls: DatabaseUrls, instance_path: Path) -> Settings:
+    """The settings of a test app: the run's database, its Redis database on PostgreSQL
+    (``LOANDESK_TEST_REDIS_URL``; none on SQLite), the instance folder ``instance_path``."""
     redis_url = (
         os.environ.get("LOANDESK_TEST_REDIS_URL", "")
         if database_urls.backend == "postgresql"
@@ -165,9 +166,14 @@ def settings(database_urls: DatabaseUrls, tmp_path: Path) -> Settings:
         database_url=database_urls.app_url,
         migration_database_url=database_urls.owner_url,
         redis_url=redis_url,
-        instance_path=tmp_path / "instance",
+        instance_path=instance_path,
         base_url="http://loandesk.test",
     )
+
+
+@pytest.fixture
+def settings(database_urls: DatabaseUrls, tmp_path: Path) -> Settings:
+    return suite_settings(database_urls, tmp_path / "instance")
 
 
 class _CompiledTemplates(BytecodeCache):
@@ -195,17 +201,28 @@ _compiled_templates = _CompiledTemplates()
 
 @pytest.fixture
 def app(settings: Settings, database_urls: DatabaseUrls) -> Iterator[Flask]:
-    _empty_redis(settings.redis_url)
+    with suite_app(settings, database_urls) as app:
+        yield app
+
+
+@contextlib.contextmanager
+def suite_app(settings: Settings, database_urls: DatabaseUrls) -> Iterator[Flask]:
+    """A testing app on ``settings``; afterwards (also when the body fails) every table is
+    emptied and the test Redis database flushed. The ``app`` fixture's, and that of the
+    suites that share one app per module (``tests/api``, ``tests/isolation``)."""
+    empty_redis(settings.redis_url)
     app = create_app(settings)
     app.testing = True
     app.jinja_env.bytecode_cache = _compiled_templates
-    yield app
-    app.extensions["loandesk"].db.dispose()
-    _empty_tables(database_urls)
-    _empty_redis(settings.redis_url)
+    try:
+        yield app
+    finally:
+        app.extensions["loandesk"].db.dispose()
+        empty_tables(database_urls)
+        empty_redis(settings.redis_url)
 
 
-def _empty_redis(redis_url: str) -> None:
+def empty_redis(redis_url: str) -> None:
     """Rate-limit counters and queued jobs in Redis would outlive the test, unlike rows in the
     emptied tables. The test Redis database (``LOANDESK_TEST_REDIS_URL``) is the suite's own."""
     if not redis_url:
@@ -228,7 +245,7 @@ def _cleaner(url: str) -> Engine:
     return _cleaners[url]
 
 
-def _empty_tables(urls: DatabaseUrls) -> None:
+def empty_tables(urls: DatabaseUrls) -> None:
     """Deletes every row the test wrote. Only the tables that hold rows are touched: a test
     writes to a handful of the ~130 tables, and on PostgreSQL a TRUNCATE of all of them costs
     more than most tests. The superuser connection sees past row-level security, and the

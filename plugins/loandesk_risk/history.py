@@ -27,10 +27,13 @@ def variables(session: Session, record_type: RecordType, record: Any) -> dict[st
     model: Any = record_type.model
     now = utcnow()
     others = select(func.count()).where(
-        model.customer_id == record.customer_id,
-        model.id != record.id,
-        model.submitted_at.is_not(None),
+        model.customer_id == record.customer_id, model.submitted_at.is_not(None)
     )
+    # the application decided on is not its own history; a caller asking about the borrower
+    # alone (early warning scoring a loan) passes a stand-in with no id
+    own_id = getattr(record, "id", None)
+    if own_id is not None:
+        others = others.where(model.id != own_id)
     return {
         "history_applications_30d": session.scalar(
             others.where(model.submitted_at > now - timedelta(days=30))

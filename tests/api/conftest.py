@@ -3,7 +3,6 @@ for the tenant admin with every scope, and real records to name in paths."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,9 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from loandesk.app import create_app
-from loandesk.settings import Settings
-from tests.conftest import DatabaseUrls, _empty_redis, _empty_tables
+from tests.conftest import DatabaseUrls, suite_app, suite_settings
 from tests.helpers import ApiClient, TenantFixture, fetch_token, make_tenant
 
 
@@ -117,22 +114,8 @@ def world(database_urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory)
     from loandesk.auth import clients
     from loandesk.tenancy import service, use
 
-    redis_url = (
-        os.environ.get("LOANDESK_TEST_REDIS_URL", "")
-        if database_urls.backend == "postgresql"
-        else ""
-    )
-    settings = Settings(
-        database_url=database_urls.app_url,
-        migration_database_url=database_urls.owner_url,
-        redis_url=redis_url,
-        instance_path=Path(tmp_path_factory.mktemp("fuzz")) / "instance",
-        base_url="http://loandesk.test",
-    )
-    _empty_redis(redis_url)
-    app = create_app(settings)
-    app.testing = True
-    try:
+    instance = Path(tmp_path_factory.mktemp("fuzz")) / "instance"
+    with suite_app(suite_settings(database_urls, instance), database_urls) as app:
         tenant = make_tenant(app, "fuzz")
         web = app.test_client()
         _enable_every_plugin(ApiClient(web, tenant.token))
@@ -151,8 +134,3 @@ def world(database_urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory)
         token = fetch_token(web, client_id, secret).get_json()["access_token"]
         ids = _seed(ApiClient(web, token), tenant.admin_user_id)
         yield World(app, token, ids, tenant)
-    finally:
-        ext = app.extensions["loandesk"]
-        ext.db.dispose()
-        _empty_tables(database_urls)
-        _empty_redis(redis_url)

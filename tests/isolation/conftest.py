@@ -3,7 +3,7 @@ A's objects through the API costs seconds; each generated test only reads or tri
 them), tenant B with every plugin enabled, and tenant A's staff member who holds no permission.
 
 The suite's own ``app`` fixture is per test and empties the tables after it; this module-scoped
-app does the same when the module is done."""
+app (``tests.conftest.suite_app``, like it) does the same when the module is done."""
 
 from __future__ import annotations
 
@@ -18,9 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from loandesk.app import create_app
-from loandesk.settings import Settings
-from tests.conftest import DatabaseUrls, _compiled_templates, _empty_redis, _empty_tables
+from tests.conftest import DatabaseUrls, suite_app, suite_settings
 from tests.helpers import ApiClient, TenantFixture, fetch_token, make_tenant
 from tests.isolation.factories import World, populate
 
@@ -57,26 +55,9 @@ class Firm:
 def iso_app(
     database_urls: DatabaseUrls, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
-    redis_url = (
-        os.environ.get("LOANDESK_TEST_REDIS_URL", "")
-        if database_urls.backend == "postgresql"
-        else ""
-    )
-    settings = Settings(
-        database_url=database_urls.app_url,
-        migration_database_url=database_urls.owner_url,
-        redis_url=redis_url,
-        instance_path=Path(tmp_path_factory.mktemp("isolation")) / "instance",
-        base_url="http://loandesk.test",
-    )
-    _empty_redis(settings.redis_url)
-    app = create_app(settings)
-    app.testing = True
-    app.jinja_env.bytecode_cache = _compiled_templates
-    yield app
-    app.extensions["loandesk"].db.dispose()
-    _empty_tables(database_urls)
-    _empty_redis(settings.redis_url)
+    instance = Path(tmp_path_factory.mktemp("isolation")) / "instance"
+    with suite_app(suite_settings(database_urls, instance), database_urls) as app:
+        yield app
 
 
 def _acting_client(

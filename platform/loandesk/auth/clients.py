@@ -74,6 +74,36 @@ SCOPES: dict[str, str] = {
     "privacy:write": N_("Set retention periods and request deadlines"),
 }
 
+# What the staff member a client acts for must hold (one of) for the client to use an
+# administration scope: a client acting for someone never does more than they may. A client
+# acting for nobody (a machine's, made by an admin) is bounded by its scopes alone. The other
+# scopes reach business records, approvals, to-dos, reports and rule designs, whose endpoints
+# check the acting staff member's own grants; ``fields:read``, ``flows:read`` and
+# ``org-units:read`` read the configuration every staff member's forms are built from, and
+# ``automations:read`` reads the rules (docs/api.md: changing them takes automations.manage).
+ACTING_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "users:read": ("users.read", "users.write"),
+    "users:write": ("users.write",),
+    "api-clients:read": ("api_clients.manage",),
+    "api-clients:write": ("api_clients.manage",),
+    "roles:read": ("roles.manage",),
+    "roles:write": ("roles.manage",),
+    "plugins:read": ("plugins.manage",),
+    "plugins:write": ("plugins.manage",),
+    "org-units:write": ("org.manage",),
+    "fields:write": ("fields.manage",),
+    "security:read": ("security.manage",),
+    "security:write": ("security.manage",),
+    "sso:read": ("security.manage",),
+    "sso:write": ("security.manage",),
+    "data-requests:read": ("data_requests.read", "data_requests.manage"),
+    "data-requests:write": ("data_requests.manage",),
+    "notifications:read": ("notifications.manage", "notifications.read_log"),
+    "notifications:write": ("notifications.manage",),
+    "privacy:read": ("privacy.manage",),
+    "privacy:write": ("privacy.manage",),
+}
+
 
 def tenant_of(identifier: str, prefix: str) -> uuid.UUID | None:
     """The tenant id inside a client id or token, or None when it is malformed."""

@@ -184,6 +184,7 @@ def require_token(scope: str) -> Callable[[F], F]:
             client = token.token.client
             audit_web.identify("api_client", client.client_id, client.name)
             plugin_runtime.check_request_plugin()
+            check_acting_permission(scope)
             return view(*args, **kwargs)
 
         wrapped._loandesk_scope = scope  # type: ignore[attr-defined]  # read by the OpenAPI docs
@@ -205,6 +206,27 @@ def require_scope_now(scope: str) -> None:
                 code="insufficient_scope",
                 errors={"scope": [scope]},
             )
+        )
+    check_acting_permission(scope)
+
+
+def check_acting_permission(scope: str) -> None:
+    """Refuse (403) an administration ``scope`` (``clients.ACTING_PERMISSIONS``) to a client
+    acting for a staff member who holds none of its permissions, or who is no longer active:
+    a client never does more than the person it acts for. Clients acting for nobody are
+    bounded by their scopes alone."""
+    needed = clients.ACTING_PERMISSIONS.get(scope)
+    token: ApiToken = g.api_token
+    if needed is None or token.client.acts_as_id is None:
+        return
+    from loandesk.errors import Forbidden
+    from loandesk.i18n import N_
+    from loandesk.rbac.current import acting_user
+
+    user = acting_user()  # 403 when they are deactivated
+    if not any(user.can(permission) for permission in needed):
+        raise Forbidden(
+            N_("You lack the permission %(permission)s."), params={"permission": needed[0]}
         )
 
 

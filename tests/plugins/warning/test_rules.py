@@ -48,6 +48,18 @@ def test_a_new_loan_with_nothing_paid_is_flagged_before_its_first_due_date(warn:
     assert event.record_id == entry["id"] and event.payload == {"loan_id": new}
 
 
+def test_scoring_with_the_risk_plugin_reads_the_borrowers_history(warn: Warn) -> None:
+    """The risk plugin gives the borrower's application history (``history_*``) as risk
+    variables, which scoring reads for a borrower, not an application: it scored (it failed
+    with AttributeError on the stand-in record's missing id, found by the isolation suite)."""
+    for plugin in ("intake", "risk"):
+        answer = warn.admin.put(f"/plugins/{plugin}", json={"enabled": True})
+        assert answer.status_code == 200, answer.get_json()
+    new = warn.book(25)
+    warn.run("warning.score")
+    assert _codes(warn.entry(new)) == ["first_payment"]
+
+
 def test_a_partial_payment_that_leaves_arrears_flags_the_loan_until_they_are_paid(
     warn: Warn,
 ) -> None:
