@@ -116,3 +116,28 @@ def test_a_client_acting_for_nobody_is_bounded_by_its_scopes(
     body = {"email": "m@a.cn", "display_name": "机器建", "password": "Good-pass-9x"}
     assert api.post("/users", json=body).status_code == 201
     assert api.get("/plugins").status_code == 403  # a scope it was not given
+
+
+def test_a_client_holds_no_more_than_its_maker(app: Flask, tenant_a: TenantFixture) -> None:
+    """A staff member who may manage API clients but is not a tenant admin makes clients that
+    act for themselves only: one acting for the admin, or for nobody (bounded by scopes
+    alone), would hand them every power the scopes name. Refused with nothing made."""
+    manager = _staff(app, tenant_a, "clients@a.example.cn", ["api_clients.manage"])
+    through = _client(app, tenant_a, manager)
+    before = len(ApiClient(app.test_client(), tenant_a.token).get("/api-clients").get_json())
+    for acts_as in (None, tenant_a.admin_user_id):
+        answer = through.post(
+            "/api-clients", json={"name": "x", "scopes": ["users:write"], "acts_as_id": acts_as}
+        )
+        assert answer.status_code == 422, answer.get_json()
+        assert "acts_as_id" in answer.get_json()["errors"]
+    admin = ApiClient(app.test_client(), tenant_a.token)
+    assert len(admin.get("/api-clients").get_json()) == before
+    own = through.post(
+        "/api-clients", json={"name": "mine", "scopes": ["users:read"], "acts_as_id": manager}
+    )
+    assert own.status_code == 201, own.get_json()
+    assert own.get_json()["acts_as_id"] == manager
+    # a tenant admin still makes a machine's client acting for nobody
+    machine = admin.post("/api-clients", json={"name": "machine", "scopes": ["users:read"]})
+    assert machine.status_code == 201, machine.get_json()

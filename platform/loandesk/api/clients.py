@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import marshmallow as ma
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from loandesk import extension
 from loandesk.auth import clients
-from loandesk.auth.models import ApiClient
+from loandesk.auth.models import ApiClient, User
 from loandesk.auth.oauth import require_token
+from loandesk.rbac.current import acting_user
 from loandesk.tenancy import current
 
 blp = Blueprint(
@@ -54,6 +56,14 @@ class ApiClientCreateSchema(ma.Schema):
     )
 
 
+def _maker() -> User | None:
+    """The staff member the calling client acts for; None when it acts for nobody (such a
+    client is bounded by its scopes alone, and only a tenant admin makes one)."""
+    if g.api_token.client.acts_as_id is None:
+        return None
+    return cast("User", acting_user())
+
+
 @blp.route("")
 class ApiClients(MethodView):
     @require_token("api-clients:read")
@@ -68,7 +78,11 @@ class ApiClients(MethodView):
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Create a client; its secret is in this response and nowhere else, ever."""
         new = clients.create_client(
-            extension.session(), tenant_id=current().id, created_by_id=None, **args
+            extension.session(),
+            tenant_id=current().id,
+            created_by_id=None,
+            maker=_maker(),
+            **args,
         )
         extension.session().commit()
         data = {name: getattr(new.client, name) for name in ApiClientSchema().fields}

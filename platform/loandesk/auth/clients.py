@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from loandesk import audit
-from loandesk.auth.models import ApiClient, ApiToken
+from loandesk.auth.models import ApiClient, ApiToken, User
 from loandesk.db import utcnow
 from loandesk.errors import NotFound, ValidationFailed
 from loandesk.i18n import N_
@@ -134,16 +134,25 @@ def create_client(
     scopes: list[str],
     created_by_id: uuid.UUID | None,
     acts_as_id: uuid.UUID | None = None,
+    maker: User | None = None,
 ) -> NewClient:
     """A client with ``scopes``; ``acts_as_id`` names the active staff member whose data
-    scope and field permissions apply when its tokens read or write business records."""
-    from loandesk.auth.models import User
+    scope and field permissions apply when its tokens read or write business records.
 
+    ``maker`` is the staff member making it (the signed-in user, or the one the calling
+    client acts for; None for the command line). A client holds no more than its maker: one
+    who is not a tenant admin makes clients that act for themselves only, since a client
+    acting for nobody is bounded by its scopes alone and one acting for another by that
+    person's permissions."""
     errors: dict[str, list[str]] = {}
     if acts_as_id is not None:
         acting = session.scalar(select(User).where(User.id == acts_as_id))
         if acting is None or not acting.is_active:
             errors["acts_as_id"] = [N_("Choose an active staff member.")]
+    if maker is not None and not maker.is_admin and acts_as_id != maker.id:
+        errors["acts_as_id"] = [
+            N_("Only a tenant admin may make a client that acts for someone else or for nobody.")
+        ]
     name = name.strip()
     if not name:
         errors["name"] = [N_("Enter a name.")]

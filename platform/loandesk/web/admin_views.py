@@ -202,6 +202,10 @@ def api_clients_list() -> Any:
 
 
 def _staff_options() -> list[tuple[str, str]]:
+    """Whom a new client may act for: anyone or nobody for a tenant admin, only themselves
+    for anyone else (``clients.create_client``)."""
+    if not g.user.is_admin:
+        return [(str(g.user.id), f"{g.user.display_name} <{g.user.email}>")]
     return [("", gettext("Nobody (no business records)"))] + [
         (str(u.id), f"{u.display_name} <{u.email}>")
         for u in users.active_staff(extension.session())
@@ -224,6 +228,7 @@ def api_client_create() -> Any:
             scopes=scopes,
             created_by_id=g.user.id,
             acts_as_id=_uuid_or_none(acts_as, "acts_as_id"),
+            maker=g.user,
         )
     except ValidationFailed as problem:
         extension.session().rollback()
