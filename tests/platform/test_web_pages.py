@@ -171,3 +171,13 @@ def test_htmx_json_errors_are_not_swapped_into_the_page(client, tenant_a) -> Non
     assert response.status_code == 422 and response.is_json
     assert response.get_json()["message"]
     assert "HX-Request" in response.headers.get("Vary", "")
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(client) -> None:
+    """Browsers ask for /favicon.ico (a 404 in every log) unless the page names its icon."""
+    page = client.get("/signup").get_data(as_text=True)
+    icon = re.search(r'<link rel="icon" type="image/svg\+xml" href="([^"]+)"', page)
+    assert icon, "the layout names no icon"
+    served = client.get(icon.group(1))
+    assert served.status_code == 200
+    assert served.mimetype == "image/svg+xml"
