@@ -26,6 +26,34 @@ BUNDLE = ROOT / "tenants" / "demo"
 PASSWORD = "Demo-Correct-horse-42"
 
 
+def test_the_bundle_ships_in_the_package_and_the_checkout_links_to_it() -> None:
+    """``loandesk demo`` reads the bundle from the package (a wheel installs it as package
+    data); tenants/demo in a checkout is the same folder."""
+    from importlib.resources import files
+
+    from loandesk.demo import staff
+
+    packaged = Path(str(files("loandesk.demo").joinpath("bundle")))
+    assert packaged == staff.BUNDLE
+    assert (packaged / "plugins.yaml").is_file()
+    assert (packaged / "flows" / "application.yaml").is_file()
+    assert BUNDLE.resolve() == packaged.resolve()
+
+
+def test_the_wheel_carries_the_bundle() -> None:
+    """The package data of pyproject.toml takes every file of the bundle (setuptools globs
+    the patterns in the package's folder)."""
+    import tomllib
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["loandesk"]
+    package = ROOT / "platform" / "loandesk"
+    shipped = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
+    bundle = {p for p in (package / "demo" / "bundle").rglob("*") if p.is_file()}
+    assert len(bundle) >= 12
+    assert bundle - shipped == set()
+
+
 def test_the_demo_bundle_fits_the_json_schema() -> None:
     schema = json.loads((ROOT / "tenants" / "bundle.schema.json").read_text(encoding="utf-8"))
     bundle = {
@@ -51,11 +79,15 @@ def test_the_demo_bundle_applies_to_a_fresh_tenant_and_again_changes_nothing(
 ) -> None:
     from loandesk.demo import staff
     from loandesk.flows.engine import published
+    from loandesk.plugins import service as plugins
     from loandesk.rbac.models import OrgUnit
     from loandesk.tenancy.models import Tenant
 
-    with tenant_session(app, tenant_a.slug) as session:  # staff, the SMS secret, plugins
+    with tenant_session(app, tenant_a.slug) as session:  # staff, the SMS secret
         staff.prepare(session, session.scalars(select(Tenant)).one(), PASSWORD)
+        # the bundle's plugins are not enabled yet: its SMS rule (the sms channel, the
+        # customer's mobile) is checked against those the bundle enables, in one transaction
+        assert not {"sms_http", "customers", "intake"} & plugins.enabled_names(session)
     with tenant_session(app, tenant_a.slug) as session:
         changes = staff.apply_bundle(session, session.scalars(select(Tenant)).one())
         staff.place(session)
