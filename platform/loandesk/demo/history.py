@@ -738,10 +738,13 @@ class History:
                 loan = plan.loan  # in the session: its status is the latest
                 if loan.status != "active":
                     continue
-                owed = self.session.scalar(
-                    select(type_coerce(func.coalesce(func.sum(left), 0), Money())).where(
-                        I.loan_id == loan.id, I.superseded.is_(False), I.number <= number
+                owed: Decimal = (
+                    self.session.scalar(
+                        select(type_coerce(func.coalesce(func.sum(left), 0), Money())).where(
+                            I.loan_id == loan.id, I.superseded.is_(False), I.number <= number
+                        )
                     )
+                    or ZERO
                 )
                 if what == "half":
                     owed = (owed / 2).quantize(Decimal("0.01"))
