@@ -47,7 +47,8 @@ class Size:
 
 
 # Every loan goes through the services (its application and approvals, booking, each
-# payment): about 0.4-0.5 s of one core per loan with its payments on SQLite.
+# payment): on SQLite about 0.35 s of one core per loan at small, 0.85 s at default (the
+# cost per loan grows with the history): default takes about half an hour (docs/demo.md).
 SIZES = {
     "small": Size(customers=200, loans=100),
     "default": Size(customers=3000, loans=2000),
