@@ -361,7 +361,60 @@ class History:
 
         cob.run_cob(self.session, end, commit=self.session.flush)
         self.counts["cob"] += 1
+        self.let_go()
         self.say(f"  {start:%Y-%m}: {len(days)} applications, {booked} loans")
+
+    def let_go(self) -> None:
+        """Let the session forget the month's written records nothing here holds (audit and
+        outbox events, installments, payments, ledger lines, applications, flow steps...):
+        they are in the database, and the services read them afresh. The history is one
+        transaction, so the session would otherwise keep every object of it, and each ORM
+        UPDATE (a loan's lock, for one) looks through all of them: the cost per loan would
+        grow with the history."""
+        from loandesk_assets import models as assets
+        from loandesk_channels.models import Lead, LeadApplication
+        from loandesk_collections.models import Action, Assignment, Case, Promise
+        from loandesk_contracts.models import Contract
+        from loandesk_disbursement.models import Order, OrderShare
+        from loandesk_intake.models import Application
+        from loandesk_repayment import models as repayment
+
+        from loandesk.audit.models import AuditEvent
+        from loandesk.events import OutboxEvent
+        from loandesk.fields.models import FieldSearchValue
+        from loandesk.flows import models as flows
+
+        written = (
+            AuditEvent,
+            OutboxEvent,
+            FieldSearchValue,
+            flows.FlowInstance,
+            flows.FlowStep,
+            flows.FlowTask,
+            flows.FlowAction,
+            flows.FlowCopy,
+            Application,
+            Lead,
+            LeadApplication,
+            repayment.Installment,
+            repayment.Payment,
+            repayment.Allocation,
+            repayment.LedgerEntry,
+            repayment.LoanFunder,
+            Contract,
+            Order,
+            OrderShare,
+            assets.LoanClass,
+            assets.ClassChange,
+            Case,
+            Assignment,
+            Action,
+            Promise,
+        )
+        self.session.flush()
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, written):
+                self.session.expunge(obj)
 
     def application(self, customer_row: Any, day: dt.date, leave_open: bool) -> Any:
         """An application through the flow; the loan when approved and paid out."""
