@@ -48,7 +48,7 @@ class Size:
 
 # Every loan goes through the services (its application and approvals, booking, each
 # payment): on SQLite about 0.3 s of one core per loan at small, growing with the history
-# (0.9 s per loan after a year at default): default takes 20-25 minutes (docs/demo.md).
+# (over 1 s per loan after a year at default): default takes about half an hour.
 SIZES = {
     "small": Size(customers=200, loans=100),
     "default": Size(customers=3000, loans=2000),
