@@ -26,6 +26,34 @@ BUNDLE = ROOT / "tenants" / "demo"
 PASSWORD = "Demo-Correct-horse-42"
 
 
+def test_the_bundle_ships_in_the_package_and_the_checkout_links_to_it() -> None:
+    """``loandesk demo`` reads the bundle from the package (a wheel installs it as package
+    data); tenants/demo in a checkout is the same folder."""
+    from importlib.resources import files
+
+    from loandesk.demo import staff
+
+    packaged = Path(str(files("loandesk.demo").joinpath("bundle")))
+    assert packaged == staff.BUNDLE
+    assert (packaged / "plugins.yaml").is_file()
+    assert (packaged / "flows" / "application.yaml").is_file()
+    assert BUNDLE.resolve() == packaged.resolve()
+
+
+def test_the_wheel_carries_the_bundle() -> None:
+    """The package data of pyproject.toml takes every file of the bundle (setuptools globs
+    the patterns in the package's folder)."""
+    import tomllib
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["loandesk"]
+    package = ROOT / "platform" / "loandesk"
+    shipped = {p for pattern in patterns for p in package.glob(pattern) if p.is_file()}
+    bundle = {p for p in (package / "demo" / "bundle").rglob("*") if p.is_file()}
+    assert len(bundle) >= 12
+    assert bundle - shipped == set()
+
+
 def test_the_demo_bundle_fits_the_json_schema() -> None:
     schema = json.loads((ROOT / "tenants" / "bundle.schema.json").read_text(encoding="utf-8"))
     bundle = {
@@ -51,11 +79,15 @@ def test_the_demo_bundle_applies_to_a_fresh_tenant_and_again_changes_nothing(
 ) -> None:
     from loandesk.demo import staff
     from loandesk.flows.engine import published
+    from loandesk.plugins import service as plugins
     from loandesk.rbac.models import OrgUnit
     from loandesk.tenancy.models import Tenant
 
-    with tenant_session(app, tenant_a.slug) as session:  # staff, the SMS secret, plugins
+    with tenant_session(app, tenant_a.slug) as session:  # staff, the SMS secret
         staff.prepare(session, session.scalars(select(Tenant)).one(), PASSWORD)
+        # the bundle's plugins are not enabled yet: its SMS rule (the sms channel, the
+        # customer's mobile) is checked against those the bundle enables, in one transaction
+        assert not {"sms_http", "customers", "intake"} & plugins.enabled_names(session)
     with tenant_session(app, tenant_a.slug) as session:
         changes = staff.apply_bundle(session, session.scalars(select(Tenant)).one())
         staff.place(session)
@@ -174,6 +206,39 @@ def test_overdue_loans_reach_the_collectors_and_every_ledger_balances(demo_app: 
 
 
 @pytest.mark.slow
+def test_the_last_months_loans_have_signed_contracts_and_paid_payout_orders(
+    demo_app: Flask,
+) -> None:
+    from loandesk_contracts.models import Contract
+    from loandesk_disbursement.models import Order
+    from loandesk_intake.models import Application
+    from loandesk_repayment.models import Loan
+
+    with tenant_session(demo_app, "demo") as session:
+        contracts = list(session.scalars(select(Contract)))
+        orders = {o.loan_id: o for o in session.scalars(select(Order))}
+        loans = {loan.id: loan for loan in session.scalars(select(Loan))}
+        applications = {a.id: a.status for a in session.scalars(select(Application))}
+        signed = [c for c in contracts if c.status == "signed"]
+        assert signed and orders
+        for contract in signed:
+            loan = loans[contract.loan_id]
+            assert contract.signed_pdf_sha256 and contract.signed_pdf_id is not None
+            assert applications[loan.application_id] == "contracted"
+            if loan.status != "pending":  # paid out through its order, on its payout day
+                order = orders[loan.id]
+                assert (order.status, order.paid_on) == ("paid", loan.disbursed_on)
+                assert order.amount == loan.principal
+                assert order.reviewed_by_id != order.requested_by_id
+        # the older loans were signed on paper and paid out by the bank: no contract, no order
+        paperless = {c.loan_id for c in contracts}
+        assert set(orders) <= paperless
+        older = [loan for loan in loans.values() if loan.id not in paperless]
+        assert older and all(loan.status != "pending" for loan in older)
+        assert len(older) > len(paperless)
+
+
+@pytest.mark.slow
 def test_the_audit_chain_verifies(demo_env: dict[str, str]) -> None:
     done = _run(demo_env, "audit", "verify", "--tenant", "demo")
     assert done.exit_code == 0, done.output
@@ -208,7 +273,7 @@ def _sign_in(app: Flask, email: str, password: str) -> Any:
 @pytest.mark.parametrize(
     ("login", "pages"),
     [
-        ("admin", ["/dashboards", "/loans/", "/collections/"]),
+        ("admin", ["/dashboards", "/loans/", "/collections/", "/contracts/", "/disbursements/"]),
         ("zhang.wei", ["/dashboards", "/loans/", "/applications/"]),
         ("chen.jing", ["/dashboards", "/loans/", "/applications/"]),
         ("zhao.min", ["/dashboards", "/loans/", "/collections/"]),
@@ -228,7 +293,7 @@ def test_key_pages_answer_each_role_with_data(
         html = answer.get_data(as_text=True)
         if page in ("/loans/", "/applications/"):
             assert "DK" in html or "SQ" in html or "<tr" in html, page
-        if page == "/collections/":
+        if page in ("/collections/", "/contracts/", "/disbursements/"):
             assert "<tr" in html, page
 
 

@@ -25,6 +25,7 @@ from loandesk.bundle.contract import BundleContext, BundleFile, Change
 from loandesk.bundle.model import BundleInvalid, flow_type_of, record_type_of
 from loandesk.errors import DomainError
 from loandesk.pii.keys import Keyring
+from loandesk.plugins import runtime
 from loandesk.plugins import service as plugins
 from loandesk.plugins.host import PluginHost
 from loandesk.plugins.models import TenantPlugin
@@ -53,7 +54,17 @@ def apply(
     bundle's fields and roles); reports after them (a report may use those fields, and be
     shared with those roles), dashboards after the reports their tiles name; the files
     plugins add (``loandesk_bundle_files``) last, a plugin's after those it needs."""
-    check(session, host, bundle)
+    # the check, and the stages after plugins.yaml, see the plugins it enables (their
+    # notification channels, automation actions, record types), though the tenant read at
+    # the transaction's start had not enabled them yet
+    with runtime.enabled_as(tenant.id, enabled_after(session, host, bundle)):
+        check(session, host, bundle)
+        return _stages(session, host, keyring, tenant, bundle)
+
+
+def _stages(
+    session: Session, host: PluginHost, keyring: Keyring, tenant: Tenant, bundle: Bundle
+) -> list[Change]:
     run = _Run(session, host, keyring, tenant, bundle)
     forms = [(n, partial(run.fields, n)) for n in sorted(bundle) if record_type_of(n)]
     flows = [(n, partial(run.flow, n)) for n in sorted(bundle) if flow_type_of(n)]

@@ -276,9 +276,10 @@ def scheduler_command(once: bool, at: str | None) -> None:
 )
 @with_appcontext
 def demo(host: str, port: int, no_serve: bool, size: str, seed: int, no_history: bool) -> None:
-    """Migrate, create the demo tenant (its staff, the bundle tenants/demo/ and 18 months of
-    generated history), print the logins, and serve. A demo tenant that has its history
-    already is kept as it is: only the passwords are set anew."""
+    """Migrate, create the demo tenant (its staff, the bundle tenants/demo/ (in the package:
+    loandesk/demo/bundle) and 18 months of generated history), print the logins, and serve.
+    A demo tenant that has its history already is kept as it is: only the passwords are set
+    anew."""
     from loandesk.bundle import model
     from loandesk.demo import history, staff
     from loandesk.plugins import runtime
@@ -309,8 +310,6 @@ def demo(host: str, port: int, no_serve: bool, size: str, seed: int, no_history:
             raise click.ClickException("the demo tenant has no demo admin any more")
         users.update_user(session, admin, acting_user_id=None, password=password, status="active")
         staff.prepare(session, session.get(Tenant, ref.id), password)
-    with ext.db.transaction() as session:
-        ref = service.get_by_slug(session, DEMO_SLUG).ref()  # with the plugins just enabled
     with use(ref), ext.db.transaction() as session:
         try:
             staff.apply_bundle(session, session.get(Tenant, ref.id))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from loandesk.demo import people
@@ -48,11 +47,12 @@ class Size:
 
 
 # Every loan goes through the services (its application and approvals, booking, each
-# payment): about 0.1-0.2 s of one core per loan with its payments on SQLite.
+# payment): on SQLite about 0.3 s of one core per loan at small, growing with the history
+# (over 1 s per loan after a year at default): default takes about half an hour.
 SIZES = {
     "small": Size(customers=200, loans=100),
-    "default": Size(customers=1500, loans=500),
-    "large": Size(customers=6000, loans=2000),
+    "default": Size(customers=3000, loans=2000),
+    "large": Size(customers=10000, loans=6000),
 }
 
 # The firm's products: code, name, rate, terms in months, amounts, penalty.
@@ -78,6 +78,11 @@ SPRING_FESTIVAL = {
     2029: dt.date(2029, 2, 13),
     2030: dt.date(2030, 2, 3),
 }
+# the banks of the borrowers' cards (payout orders)
+BANKS = ("中国工商银行", "中国建设银行", "中国农业银行", "中国银行", "招商银行", "交通银行")
+# the last months in which contracts were drawn and signed in LoanDesk and payouts went
+# through payout orders (before: paper contracts, the bank paid out directly)
+PAPERLESS_MONTHS = 3
 # how a borrower repays: on time, early (a few days before), late, partly, or stops paying
 BEHAVIOURS = (("on_time", 62), ("early", 12), ("late", 12), ("partial", 6), ("default", 8))
 
@@ -86,7 +91,7 @@ BEHAVIOURS = (("on_time", 62), ("early", 12), ("late", 12), ("partial", 6), ("de
 class Plan:
     """A loan and how its borrower will repay: dated events, processed month by month."""
 
-    loan_id: uuid.UUID
+    loan: Any  # the loan (the session keeps it up to date)
     behaviour: str
     stop_after: int  # a defaulter pays this many installments, then nothing
     events: list[tuple[dt.date, int, str]] = field(default_factory=list)  # day, number, what
@@ -184,6 +189,7 @@ class History:
         self.today = local_today()
         self.last_day = self.today - dt.timedelta(days=1)
         self.months = month_starts(self.today)
+        self.paperless_since = self.months[-PAPERLESS_MONTHS]
         self.users: dict[str, Any] = {p.email: users.find_by_email(session, p.email) for p in STAFF}
         self.admin: Any = users.find_by_email(session, "admin@demo.loandesk.local")
         self.plans: list[Plan] = []
@@ -241,7 +247,9 @@ class History:
         return (
             f"{len(self.customers)} customers, {c['applications']} applications "
             f"({c['approved']} approved, {c['rejected']} rejected, {c['returned']} sent back), "
-            f"{c['loans']} loans, {c['payments']} payments, {c['cob']} close-of-business runs, "
+            f"{c['loans']} loans ({c['contracts']} contracts drawn, {c['signed']} signed, "
+            f"{c['orders']} payout orders), {c['payments']} payments, "
+            f"{c['cob']} close-of-business runs, "
             f"{c['cases']} collection cases, {c['write_offs']} written off"
         )
 
@@ -353,12 +361,64 @@ class History:
 
         cob.run_cob(self.session, end, commit=self.session.flush)
         self.counts["cob"] += 1
+        self.let_go()
         self.say(f"  {start:%Y-%m}: {len(days)} applications, {booked} loans")
+
+    def let_go(self) -> None:
+        """Let the session forget the month's written records nothing here holds (audit and
+        outbox events, installments, payments, ledger lines, applications, flow steps...):
+        they are in the database, and the services read them afresh. The history is one
+        transaction, so the session would otherwise keep every object of it, and each ORM
+        UPDATE (a loan's lock, for one) looks through all of them: the cost per loan would
+        grow with the history."""
+        from loandesk_assets import models as assets
+        from loandesk_channels.models import Lead, LeadApplication
+        from loandesk_collections.models import Action, Assignment, Case, Promise
+        from loandesk_contracts.models import Contract
+        from loandesk_disbursement.models import Order, OrderShare
+        from loandesk_intake.models import Application
+        from loandesk_repayment import models as repayment
+
+        from loandesk.audit.models import AuditEvent
+        from loandesk.events import OutboxEvent
+        from loandesk.fields.models import FieldSearchValue
+        from loandesk.flows import models as flows
+
+        written = (
+            AuditEvent,
+            OutboxEvent,
+            FieldSearchValue,
+            flows.FlowInstance,
+            flows.FlowStep,
+            flows.FlowTask,
+            flows.FlowAction,
+            flows.FlowCopy,
+            Application,
+            Lead,
+            LeadApplication,
+            repayment.Installment,
+            repayment.Payment,
+            repayment.Allocation,
+            repayment.LedgerEntry,
+            repayment.LoanFunder,
+            Contract,
+            Order,
+            OrderShare,
+            assets.LoanClass,
+            assets.ClassChange,
+            Case,
+            Assignment,
+            Action,
+            Promise,
+        )
+        self.session.flush()
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, written):
+                self.session.expunge(obj)
 
     def application(self, customer_row: Any, day: dt.date, leave_open: bool) -> Any:
         """An application through the flow; the loan when approved and paid out."""
         from loandesk_intake import service as intake
-        from loandesk_intake import status as intake_status
 
         from loandesk.fields.current import current_form, value_context
         from loandesk.flows import actions
@@ -497,9 +557,10 @@ class History:
             term,
             min(disbursed_on, self.last_day),
             pay_out,
+            paperless=day >= self.paperless_since,
+            booked_on=day,
+            borrower=borrower,
         )
-        with self.acting(officer):
-            intake_status.mark_contracted(self.session, application)
         return loan
 
     def lead(self, borrower: people.Borrower, amount: Decimal, at: dt.datetime) -> Any:
@@ -555,10 +616,17 @@ class History:
         amount: Decimal,
         term: int,
         disbursed_on: dt.date,
-        pay_out: bool = True,
+        pay_out: bool,
+        *,
+        paperless: bool,
+        booked_on: dt.date,
+        borrower: people.Borrower,
     ) -> Any:
         """Book the approved application's loan and pay it out (``pay_out``); plan its
-        repayments."""
+        repayments. Before ``paperless_since`` the contract was signed on paper and the loan
+        paid out by the bank directly; since, the contract is drawn and signed in LoanDesk
+        and the payout goes through a payout order (``paperless``)."""
+        from loandesk_intake import status as intake_status
         from loandesk_repayment import loans
 
         finance = self.user("zheng.li")
@@ -574,14 +642,27 @@ class History:
                 booked_by=finance.id,
                 owner_id=officer.id,
             )
-            if pay_out:
-                loans.activate(self.session, loan, disbursed_on)
         self.counts["loans"] += 1
+        if paperless:
+            # the last days' loans: some borrowers have not signed yet, then nothing is paid
+            signed = self.contract(
+                loan, officer, booked_on, disbursed_on, sign=pay_out or (self.rng.random() < 0.5)
+            )
+            if signed:
+                with self.acting(officer):
+                    intake_status.mark_contracted(self.session, application)
+                self.payout(loan, borrower, disbursed_on, pay_out)
+        else:
+            with self.acting(officer):
+                intake_status.mark_contracted(self.session, application)
+            if pay_out:
+                with self.acting(finance):
+                    loans.activate(self.session, loan, disbursed_on)
         if not pay_out:
             return loan
         behaviour = self.rng.choices([b for b, _ in BEHAVIOURS], [w for _, w in BEHAVIOURS])[0]
         # a defaulter pays a few installments at most, then nothing
-        plan = Plan(loan.id, behaviour, stop_after=self.rng.randint(0, min(4, term - 2)))
+        plan = Plan(loan, behaviour, stop_after=self.rng.randint(0, min(4, term - 2)))
         for item in loans.installments_of(self.session, loan):
             if item.number == 0:
                 plan.events.append((item.due_date, 0, "full"))
@@ -608,33 +689,117 @@ class History:
         self.plans.append(plan)
         return loan
 
+    def contract(
+        self, loan: Any, officer: Any, drawn_on: dt.date, signed_on: dt.date, *, sign: bool
+    ) -> bool:
+        """The officer draws the loan's contract and sends it for signature (the borrower's
+        link goes by SMS, which the demo gateway fails); the borrower signs it with the
+        built-in click-to-sign (``sign``) on ``signed_on`` or the day it was sent."""
+        from loandesk_contracts import clicksign, signing
+        from loandesk_contracts import service as contracts
+
+        from loandesk.audit.context import Actor, actor_context
+
+        with self.acting(officer):
+            contract = contracts.create_contract(
+                self.session, loan.id, user_id=officer.id, today=drawn_on
+            )
+            signing.send(self.session, contract, user_id=officer.id, today=drawn_on)
+        self.counts["contracts"] += 1
+        if not sign:
+            return False
+        at = local_noon(max(drawn_on, min(signed_on, self.last_day)), self.zone, self.rng)
+        agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) (demo)"
+        # the borrower signs on the contract's page: not a staff member (no user)
+        with actor_context(Actor(kind="anonymous", label="borrower (demo)", user_agent=agent)):
+            signing.complete(
+                self.session,
+                contract,
+                clicksign.signature_page(contract, ip="198.51.100.7", user_agent=agent, at=at),
+                detail={
+                    "method": "click_to_sign",
+                    "signer": contract.borrower_name,
+                    "ip": "198.51.100.7",
+                    "user_agent": agent,
+                    "signed_at": at.isoformat(),
+                },
+            )
+        contract.signed_at = at
+        self.counts["signed"] += 1
+        return True
+
+    def payout(self, loan: Any, borrower: people.Borrower, paid_on: dt.date, pay: bool) -> None:
+        """Finance requests the payout order to the borrower's card, the risk manager
+        reviews it (never the requester), and finance marks it paid with the bank's reference
+        on ``paid_on`` (``pay``), which activates the loan; otherwise it waits for review."""
+        from loandesk_disbursement import payout
+        from loandesk_disbursement import service as disbursement
+
+        finance, checker = self.user("zheng.li"), self.user("chen.jing")
+        with self.acting(finance):
+            order, _ = disbursement.request_order(
+                self.session,
+                {
+                    "loan_id": str(loan.id),
+                    "amount": str(loan.principal),
+                    "account_name": borrower.name,
+                    "account_number": borrower.bank_card,
+                    "bank_name": self.rng.choice(BANKS),
+                },
+                user_id=finance.id,
+                keys=self.keys,
+            )
+        self.counts["orders"] += 1
+        if not pay:
+            return
+        with self.acting(checker):
+            disbursement.approve(self.session, order.id, user_id=checker.id)
+        with self.acting(finance):
+            payout.mark_paid(
+                self.session,
+                order.id,
+                user_id=finance.id,
+                bank_reference=f"{paid_on:%Y%m%d}{self.rng.randint(10**9, 10**10 - 1)}",
+                paid_on=paid_on,
+            )
+
     # --- repayments --------------------------------------------------------------------------
 
     def repay(self, start: dt.date, end: dt.date) -> None:
         """Every planned payment dated in ``start``..``end``, in date order: the amount owed
         on the installments due by then (``full``, the earlier months' leftovers and
         penalty included) or half of it (``half``)."""
-        from loandesk_repayment import loans, payments
+        from loandesk_repayment import payments
+        from loandesk_repayment.models import Installment as I
+
+        from loandesk.sdk import Money
 
         todo = sorted(
-            (day, str(plan.loan_id), number, what, plan)
+            (day, str(plan.loan.id), number, what, plan)
             for plan in self.plans
             for day, number, what in plan.events
             if start <= day <= end
         )
+        # what is owed on a loan's installments up to a number: the database's figures (close
+        # of business restates them set-based; the session's changes are flushed first)
+        left = sum(
+            (getattr(I, f"{part}_due") - getattr(I, f"{part}_paid"))
+            for part in ("principal", "interest", "fees", "penalty")
+        )
         finance = self.user("zheng.li")
         with self.acting(finance):
             for day, _, number, what, plan in todo:
-                loan = loans.get_loan(self.session, plan.loan_id)
+                loan = plan.loan  # in the session: its status is the latest
                 if loan.status != "active":
                     continue
-                owed = ZERO
-                for item in loans.installments_of(self.session, loan, fresh=True):
-                    if item.number <= number:
-                        owed += sum(
-                            (getattr(item, f"{part}_due") - getattr(item, f"{part}_paid"))
-                            for part in ("principal", "interest", "fees", "penalty")
+                owed: Decimal = (
+                    self.session.scalar(
+                        select(type_coerce(func.coalesce(func.sum(left), 0), Money())).where(
+                            I.loan_id == loan.id, I.superseded.is_(False), I.number <= number
                         )
+                    )
+                    or ZERO
+                )
                 if what == "half":
                     owed = (owed / 2).quantize(Decimal("0.01"))
                 if owed <= 0:

@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 DOMAIN = "demo.loandesk.local"
 ADMIN = f"admin@{DOMAIN}"
-BUNDLE = Path(__file__).resolve().parents[3] / "tenants" / "demo"
+# the bundle ships inside the package (an installed wheel has it); in a checkout,
+# tenants/demo is a link to it, so ``loandesk tenant apply tenants/demo`` works there too
+BUNDLE = Path(__file__).resolve().parent / "bundle"
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,3 @@ def prepare(session: Session, tenant: Any, password: str) -> None:
             values=dict(SMS_SETTINGS),
             acting_user_id=None,
         )
-    # the plugins before the rest of the bundle, in a transaction of their own: checking the
-    # bundle's automation rules asks the tenant's enabled plugins (the notification channels,
-    # the customer form a link reads) as they were when the transaction began
-    apply_bundle(session, tenant, only=("plugins.yaml",))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, current_app, g, request
 
 from loandesk import extension
 from loandesk.errors import NotFound
@@ -40,9 +42,30 @@ def host() -> PluginHost:
     return plugin_host
 
 
+# the plugins a change in progress is enabling (``enabled_as``), by tenant
+_PENDING = "loandesk_plugins_pending"
+
+
+@contextmanager
+def enabled_as(tenant_id: uuid.UUID, names: frozenset[str]) -> Iterator[None]:
+    """While a change that enables or disables plugins (a bundle applied) goes on in one
+    transaction, the current tenant's plugins are ``names``: what it checks and makes after
+    enabling them (an automation rule's channel, a record type's form) sees them, though the
+    tenant's ``plugins_version`` read when the transaction began does not yet."""
+    before = g.get(_PENDING)
+    setattr(g, _PENDING, (tenant_id, names))
+    try:
+        yield
+    finally:
+        setattr(g, _PENDING, before)
+
+
 def enabled() -> frozenset[str]:
     """The plugins the current tenant has enabled."""
     tenant = current()
+    pending = g.get(_PENDING)
+    if pending is not None and pending[0] == tenant.id:
+        return frozenset(pending[1])
     cache: EnabledCache = current_app.extensions["loandesk.plugins.enabled"]
     names = cache.get(tenant.id, tenant.plugins_version)
     if names is None:
