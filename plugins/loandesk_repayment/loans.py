@@ -335,7 +335,12 @@ def lock(session: Session, loan_id: uuid.UUID) -> Loan:
     if session.get_bind().dialect.name == "sqlite":
         from sqlalchemy import update
 
-        session.execute(update(Loan).where(Loan.id == loan_id).values(version=Loan.version + 1))
+        # the row is read fresh just below: the session need not look through every object
+        # it holds for this one (its default does, so each lock cost more the more it held)
+        session.execute(
+            update(Loan).where(Loan.id == loan_id).values(version=Loan.version + 1),
+            execution_options={"synchronize_session": False},
+        )
     found = session.scalar(
         select(Loan)
         .where(Loan.id == loan_id)
