@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from common import Database, plugin_folders
+from common import Database, admin_password, plugin_folders
 from results import Row, write_rows
 from sqlalchemy import text
 
@@ -60,7 +60,7 @@ def setup(app: Any, instances: int) -> tuple[Any, list[uuid.UUID], list[uuid.UUI
             name="压测小贷",
             slug="bench",
             admin_email="admin@bench.example.cn",
-            admin_password=secrets.token_urlsafe(16),
+            admin_password=admin_password(),
         ).tenant
         with use(tenant.ref()):
             for name in ("customers", "intake"):

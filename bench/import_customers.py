@@ -17,7 +17,6 @@ import argparse
 import functools
 import io
 import json
-import secrets
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from openpyxl import Workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import Database, plugin_folders
+from common import Database, admin_password, plugin_folders
 from results import Row, write_rows
 
 from loandesk import migrate
@@ -113,7 +112,7 @@ def setup_tenant(app: Any) -> tuple[Any, Any]:
             name="压测小贷",
             slug="bench",
             admin_email="admin@bench.example.cn",
-            admin_password=secrets.token_urlsafe(16),
+            admin_password=admin_password(),
         )
         tenant = result.tenant
         with use(tenant.ref()):

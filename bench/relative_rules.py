@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -55,7 +54,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common import Database, plugin_folders
+from common import Database, admin_password, plugin_folders
 from results import Row, write_rows
 from sqlalchemy import text
 
@@ -161,7 +160,7 @@ def setup(app: Any, count: int, rng: random.Random) -> Any:
             name="压测小贷",
             slug="bench",
             admin_email="admin@bench.example.cn",
-            admin_password=secrets.token_urlsafe(16),
+            admin_password=admin_password(),
         )
         tenant, admin = signed.tenant, signed.admin
         with use(tenant.ref()):

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import secrets
 import statistics
 import tempfile
 import time
@@ -49,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from common import Database, plugin_folders
+from common import Database, admin_password, plugin_folders
 from relative_rules import install_testloans
 from results import Goal, Row, write_rows
 from sqlalchemy import bindparam, text
@@ -117,7 +116,7 @@ def setup_firm(app: Any) -> Firm:
             name="压测小贷",
             slug="bench",
             admin_email="admin@bench.example.cn",
-            admin_password=secrets.token_urlsafe(16),
+            admin_password=admin_password(),
         )
         tenant, company = signed.tenant, signed.admin.org_unit_id
         assert company is not None
