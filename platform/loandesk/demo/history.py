@@ -51,7 +51,7 @@ class Size:
 # (over 1 s per loan after a year at default): default takes about half an hour.
 SIZES = {
     "small": Size(customers=200, loans=100),
-    "default": Size(customers=3000, loans=2000),
+    "default": Size(customers=3000, loans=1000),
     "large": Size(customers=10000, loans=6000),
 }
 
