@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from tests.helpers import ApiClient, tenant_session
+from tests.plugins.vouchers.conftest import CHART  # every account a day's vouchers may touch
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -665,23 +666,6 @@ def _watch_entry(m: Maker) -> str:
         entry = session.scalar(select(WatchEntry.id).where(WatchEntry.loan_id == loan))
     assert entry is not None, "the loan is not on the watch list"
     return str(entry)
-
-
-# ledger account -> (科目代码, 科目名称, aux): every account a day's vouchers may touch
-CHART = {
-    "receivable_principal": ("1303.01", "贷款-本金", "customer"),
-    "receivable_interest": ("1132.01", "应收利息", "none"),
-    "receivable_fees": ("1221.01", "其他应收款-手续费", "none"),
-    "receivable_penalty": ("1132.02", "应收罚息", "none"),
-    "cash": ("1002.01", "银行存款-还款户", "none"),
-    "funds_disbursed": ("1002.02", "银行存款-放款户", "none"),
-    "interest_income": ("6011.01", "利息收入", "product"),
-    "fee_income": ("6021.01", "手续费收入", "none"),
-    "penalty_income": ("6011.02", "罚息收入", "none"),
-    "credit_balance": ("2241.01", "其他应付款-溢缴款", "none"),
-    "written_off": ("1304.01", "贷款损失准备-核销", "none"),
-    "recovery_income": ("6301.01", "营业外收入-核销收回", "none"),
-}
 
 
 @factory("mapping_id", under=("/vouchers/mappings/",))
