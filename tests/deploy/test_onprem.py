@@ -514,9 +514,11 @@ if {venv}/bin/python -c 'import socket; socket.create_connection(("pypi.org", 44
 {venv}/bin/loandesk db upgrade
 echo 'Kx7-vQ2p-Lm9w-Tz4r-Hb8n' | {venv}/bin/loandesk tenant create --slug firm --name Firm \
     --admin-email admin@firm.example --admin-password -
-{venv}/bin/loandesk serve --host 127.0.0.1 --port 8000 --workers 1 &
+# the server's own log goes to a file, shown on stderr at the end: on stdout its lines
+# could land inside the checks' lines below (both write to the same pipe)
+{venv}/bin/loandesk serve --host 127.0.0.1 --port 8000 --workers 1 > serve.log 2>&1 &
 server=$!
-trap 'kill $server; wait $server || true' EXIT
+trap 'kill $server; wait $server || true; cat serve.log >&2' EXIT
 {venv}/bin/python - <<'EOF'
 import time, urllib.request
 def get(path):
