@@ -3,7 +3,9 @@ plugin that keeps loans (``loandesk_repayment``) and reached through ``sdk.loan_
 that contracts, disbursement and collections work with loans without importing that plugin
 (DESIGN §3: contracts in the core, implementations in plugins). Likewise an application as
 the loan booked from it sees it (``ApplicationSummary``, ``sdk.application_for_loan()``),
-answered by the plugin that keeps applications (``loandesk_intake``)."""
+answered by the plugin that keeps applications (``loandesk_intake``). A lead converted into an
+application (``loandesk_channels``) goes through ``CustomerRegistry`` and ``ApplicationIntake``,
+answered by the plugins that keep customers and applications."""
 
 from __future__ import annotations
 
@@ -12,11 +14,16 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from loandesk.finance import ProductTerms, Terms
+
+if TYPE_CHECKING:
+    from loandesk.fields.values import Context as ValueContext
+    from loandesk.pii import Keyring
+    from loandesk.rbac.access import RecordAccess
 
 
 @dataclass(frozen=True)
@@ -306,3 +313,45 @@ class BorrowerContacts:
     address: str | None
     contacts: tuple[ContactPerson, ...] = ()
     masked: tuple[str, ...] = ()
+
+
+class CustomerRegistry(Protocol):
+    """What the plugin that keeps customers offers the others, in the caller's transaction and
+    under the acting staff member's ``access`` to customers (their data scope and field
+    permissions, exactly as on the customers' own pages)."""
+
+    def find_by_id_number(
+        self, session: Session, access: RecordAccess, keys: Keyring, id_number: str
+    ) -> uuid.UUID | None:
+        """The customer with this ID number (证件号码) that ``access`` reaches, or None."""
+
+    def create(
+        self,
+        session: Session,
+        access: RecordAccess,
+        keys: Keyring,
+        values: Mapping[str, Any],
+        *,
+        owner_id: uuid.UUID,
+    ) -> uuid.UUID:
+        """A new customer owned by ``owner_id`` (audited, ``customer.created`` emitted); only
+        fields ``access`` may edit may be given."""
+
+
+class ApplicationIntake(Protocol):
+    """What the plugin that keeps applications offers the others, in the caller's
+    transaction and under the acting staff member's ``access`` to applications."""
+
+    def create_draft(
+        self,
+        session: Session,
+        access: RecordAccess,
+        keys: Keyring,
+        values: Mapping[str, Any],
+        *,
+        owner_id: uuid.UUID,
+        context: ValueContext,
+    ) -> uuid.UUID:
+        """A new draft application owned by ``owner_id`` (``customer_id``, ``amount``,
+        ``term_months``), checked by the tenant's application form and the product's limits
+        exactly as one typed in; ``ValidationFailed`` names the fields that are wrong."""

@@ -379,6 +379,5 @@ def convert_lead(lead_id: uuid.UUID, values: dict[str, Any]) -> leads.Conversion
         lead_access=access,
         customer_access=sdk.record_access("customer"),
         application_access=sdk.record_access("application"),
-        application_form=sdk.current_form("application"),
         context=sdk.value_context(),
     )

@@ -1,7 +1,8 @@
 """Leads (线索): captured from the public form or the API with their attribution and consent,
 read under the acting user's ``RecordAccess`` (an agent's scope is "own"), and converted into an
-application through the customers' and intake plugins' own service functions, under the
-converting user's access to customers and applications. No Flask here."""
+application through the plugins that keep customers and applications
+(``sdk.customer_registry``, ``sdk.application_intake``), under the converting user's access to
+customers and applications. No Flask here."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from sqlalchemy.orm import Session
 from loandesk.sdk import (
     N_,
     Conflict,
-    Form,
     Keyring,
     RecordAccess,
     ValidationFailed,
     ValueContext,
+    application_intake,
     audit_record,
+    customer_registry,
     emit,
     unit_of,
     utcnow,
@@ -203,43 +205,34 @@ def convert(
     lead_access: RecordAccess,
     customer_access: RecordAccess,
     application_access: RecordAccess,
-    application_form: Form,
     context: ValueContext,
 ) -> Conversion:
     """Turn ``lead`` into a draft application owned by the converting user: the customer
     with ``values["id_number"]`` the user may see, or a new one made of the lead's name and
-    mobile; then the application (``amount`` — the lead's unless given — and
-    ``term_months``) through the intake plugin's own ``create_application``, checked by the
+    mobile (``sdk.customer_registry()``); then the application (``amount`` — the lead's
+    unless given — and ``term_months``) through ``sdk.application_intake()``, checked by the
     tenant's application form. The link lead → application is kept here."""
-    from loandesk_customers import service as customers
-    from loandesk_intake import service as intake
-
+    customers, intake = customer_registry(), application_intake()
     lead_access.check_record(lead)
     if lead.status == "converted" or application_of(session, lead.id) is not None:
         raise Conflict(N_("This lead was converted into an application already."))
     user_id = lead_access.user_id
     id_number = str(values.get("id_number") or "").strip()
-    customer = None
-    if id_number and customer_access.can_read:
-        query = customers.customer_query(customer_access, keys, q=id_number)
-        customer = session.scalars(query).first()
-    if customer is None:
+    customer_id = customers.find_by_id_number(session, customer_access, keys, id_number)
+    if customer_id is None:
         given = {
             "name": lead.name,
             "mobile": lead.get_personal("mobile", keys=keys),
             "id_number": id_number or None,
         }
-        customer = customers.create_customer(
-            session, customer_access, keys, given, owner_id=user_id
-        )
+        customer_id = customers.create(session, customer_access, keys, given, owner_id=user_id)
     amount = values.get("amount") or (str(lead.amount) if lead.amount is not None else None)
-    application = intake.create_application(
+    application_id = intake.create_draft(
         session,
         application_access,
         keys,
-        application_form,
         {
-            "customer_id": str(customer.id),
+            "customer_id": str(customer_id),
             "amount": amount,
             "term_months": values.get("term_months"),
         },
@@ -249,8 +242,8 @@ def convert(
     session.add(
         LeadApplication(
             lead_id=lead.id,
-            application_id=application.id,
-            customer_id=customer.id,
+            application_id=application_id,
+            customer_id=customer_id,
             converted_by_id=user_id,
         )
     )
@@ -261,13 +254,13 @@ def convert(
         "lead.convert",
         "lead",
         lead.id,
-        {"status": [before, "converted"], "application_id": application.id},
+        {"status": [before, "converted"], "application_id": application_id},
     )
     emit(
         session,
         "lead.converted",
         "lead",
         lead.id,
-        {"application_id": str(application.id), "customer_id": str(customer.id)},
+        {"application_id": str(application_id), "customer_id": str(customer_id)},
     )
-    return Conversion(lead, customer.id, application.id)
+    return Conversion(lead, customer_id, application_id)

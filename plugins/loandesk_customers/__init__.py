@@ -127,6 +127,13 @@ def loandesk_report_datasets() -> list[sdk.Dataset]:
 
 
 @sdk.hookimpl
+def loandesk_customer_registry() -> sdk.CustomerRegistry:
+    from loandesk_customers.registry import Registry
+
+    return Registry()
+
+
+@sdk.hookimpl
 def loandesk_borrower_contacts(session: Any, customer_id: Any) -> sdk.BorrowerContacts | None:
     """How to reach a borrower, masked as the viewer's field permissions say (collections)."""
     from loandesk_customers.contacts import borrower_contacts

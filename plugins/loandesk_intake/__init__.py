@@ -171,6 +171,13 @@ def loandesk_application_for_loan(
 
 
 @sdk.hookimpl
+def loandesk_application_intake() -> sdk.ApplicationIntake:
+    from loandesk_intake.lending import Intake
+
+    return Intake()
+
+
+@sdk.hookimpl
 def loandesk_before_submit(
     session: Any, record_type: sdk.RecordType, record: Any, form: sdk.Form, values: Any
 ) -> Mapping[str, Any] | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -65,3 +67,26 @@ def on_contract_signed(ctx: sdk.JobContext, event: sdk.Event) -> None:
         )
         return
     status.mark_contracted(session, application)
+
+
+class Intake:
+    """``sdk.ApplicationIntake``: draft applications started by other plugins (a lead
+    converted into an application), through the same checks as one typed in."""
+
+    def create_draft(
+        self,
+        session: Session,
+        access: sdk.RecordAccess,
+        keys: sdk.Keyring,
+        values: Mapping[str, Any],
+        *,
+        owner_id: uuid.UUID,
+        context: sdk.ValueContext,
+    ) -> uuid.UUID:
+        from loandesk_intake.service import create_application
+
+        form = sdk.current_form("application")
+        application = create_application(
+            session, access, keys, form, values, owner_id=owner_id, context=context
+        )
+        return application.id

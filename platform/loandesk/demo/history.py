@@ -590,7 +590,7 @@ class History:
         from loandesk_channels import leads
         from loandesk_intake.models import Application
 
-        from loandesk.fields.current import current_form, value_context
+        from loandesk.fields.current import value_context
 
         done = leads.convert(
             self.session,
@@ -600,7 +600,6 @@ class History:
             lead_access=self.access(officer, "lead"),
             customer_access=self.access(officer, "customer"),
             application_access=self.access(officer, "application"),
-            application_form=current_form("application"),
             context=value_context(),
         )
         return self.session.scalars(

@@ -23,8 +23,10 @@ from loandesk.fields.current import current_form
 from loandesk.finance import ProductTerms
 from loandesk.i18n import N_
 from loandesk.lending import (
+    ApplicationIntake,
     ApplicationSummary,
     BorrowerContacts,
+    CustomerRegistry,
     DossierSection,
     LoanBook,
     LoanPosition,
@@ -155,6 +157,29 @@ def loan_book() -> LoanBook:
     found = runtime.hook("loandesk_loan_book")()
     if found is None:
         raise NotFound(N_("Loans are not enabled for this firm."))
+    return found
+
+
+def customer_registry() -> CustomerRegistry:
+    """The current tenant's customers (``loandesk_customer_registry``): find and add customers
+    through the plugin that keeps them; ``NotFound`` when none is enabled."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_customer_registry")()
+    if found is None:
+        raise NotFound(N_("Customers are not enabled for this firm."))
+    return found
+
+
+def application_intake() -> ApplicationIntake:
+    """The current tenant's application intake (``loandesk_application_intake``): start
+    draft applications through the plugin that keeps them; ``NotFound`` when none is
+    enabled."""
+    from loandesk.plugins import runtime
+
+    found = runtime.hook("loandesk_application_intake")()
+    if found is None:
+        raise NotFound(N_("Applications are not enabled for this firm."))
     return found
 
 

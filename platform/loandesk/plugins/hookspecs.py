@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from loandesk.jobs import JobSpec
     from loandesk.jobs.schedules import Schedule
     from loandesk.lending import (
+        ApplicationIntake,
         ApplicationSummary,
         BorrowerContacts,
+        CustomerRegistry,
         DossierSection,
         LoanBook,
         LoanPosition,
@@ -363,6 +365,20 @@ def loandesk_loan_book() -> LoanBook | None:
     """The current tenant's loan book (``loandesk.lending.LoanBook``): the plugin that keeps
     loans answers, so that others read, book and activate loans through it. None from every
     plugin means no loan-keeping plugin is enabled."""
+
+
+@hookspec(firstresult=True)
+def loandesk_customer_registry() -> CustomerRegistry | None:
+    """The current tenant's customers (``loandesk.lending.CustomerRegistry``): the plugin that
+    keeps customers answers, so that others find and add customers through it. None from
+    every plugin means no customer-keeping plugin is enabled."""
+
+
+@hookspec(firstresult=True)
+def loandesk_application_intake() -> ApplicationIntake | None:
+    """The current tenant's application intake (``loandesk.lending.ApplicationIntake``): the
+    plugin that keeps applications answers, so that others start draft applications through
+    it. None from every plugin means no application-keeping plugin is enabled."""
 
 
 @hookspec(firstresult=True)

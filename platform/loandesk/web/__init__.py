@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -331,6 +332,14 @@ def _vary_on_htmx(response: Response) -> Response:
     return response
 
 
+def money(value: Any) -> str:
+    """``{{ amount|money }}``: an amount (a Decimal, or the string the API schemas give) with
+    thousands separators and two places, exactly (through Decimal, never a float)."""
+    if value is None or value == "":
+        return "—"
+    return f"{Decimal(str(value)):,.2f}"
+
+
 def init_app(app: Flask, plugin_host: PluginHost) -> None:
     Babel(
         app,
@@ -344,6 +353,7 @@ def init_app(app: Flask, plugin_host: PluginHost) -> None:
     app.context_processor(_shell_context)
     app.after_request(_vary_on_htmx)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.filters["money"] = money
 
     pages = tenant_blueprint(app.extensions["loandesk"].settings.single_tenant)
     pages.before_request(auth_views.load_user)

@@ -4,6 +4,7 @@ next to the fields, and reversing from the loan's page with a reason."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from tests.helpers import csrf_from
 from tests.plugins.repayment.conftest import Desk, signed_in_as
@@ -61,6 +62,11 @@ def test_the_payment_form_shows_errors_next_to_the_fields_and_keeps_what_was_typ
     )
     assert "300.00" in page and "Repayment schedule" in page and "自有资金" in page
     assert "Reverse" in page
+    outstanding = desk.api.get(f"/loans/{loan['id']}").get_json()["outstanding"]["total"]
+    grouped = f"{Decimal(outstanding):,.2f}"  # the API's string, shown with thousands separators
+    assert "," in grouped and f"<dt>Outstanding</dt><dd>{grouped}</dd>" in page
+    statement = browser.get(f"/t/{desk.firm.tenant.slug}/loans/{loan['id']}/statement?lang=en")
+    assert "<dt>Principal</dt><dd>12,000.00</dd>" in statement.get_data(as_text=True)
 
 
 def test_a_payment_is_reversed_from_the_loan_page_with_a_reason(desk: Desk) -> None:
