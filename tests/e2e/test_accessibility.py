@@ -117,6 +117,9 @@ def office(app: Flask, client: FlaskClient, floor: Floor, api_a: ApiClient) -> O
     ids["dashboard"] = made.get_json()["id"]
     roles = api_a.get("/roles").get_json()
     ids["role"] = next(r["id"] for r in roles if r["key"] == "credit_officer")
+    for plugin in MORE_PLUGINS:  # their pages, as a firm that has just enabled them sees them
+        enabled = api_a.put(f"/plugins/{plugin}", json={"enabled": True})
+        assert enabled.status_code == 200, (plugin, enabled.get_json())
     return Office(tenant, ids)
 
 
@@ -172,7 +175,36 @@ PAGES = {
     "repayment-settings": Page(lambda ids: "/admin/plugins/repayment/settings"),
     "my-account": Page(lambda ids: "/account"),
     "todos": Page(lambda ids: "/todos/"),
+    # the other loan modules' pages
+    "products": Page(lambda ids: "/products/"),
+    "new-product": Page(lambda ids: "/products/new"),
+    "repayment-calculator": Page(lambda ids: "/products/calculator"),
+    "intake-products": Page(lambda ids: "/applications/products"),
+    "channels": Page(lambda ids: "/channels/"),
+    "leads": Page(lambda ids: "/channels/leads"),
+    "risk-rules": Page(lambda ids: "/risk/"),
+    "risk-rules-draft": Page(lambda ids: "/risk/draft"),
+    "risk-decisions": Page(lambda ids: "/risk/decisions"),
+    "risk-back-tests": Page(lambda ids: "/risk/back-tests"),
+    "credit-queries": Page(lambda ids: "/credit/queries"),
+    "contracts": Page(lambda ids: "/contracts/"),
+    "contract-templates": Page(lambda ids: "/contracts/templates"),
+    "disbursements": Page(lambda ids: "/disbursements/"),
+    "payout-queue": Page(lambda ids: "/disbursements/queue"),
+    "bank-imports": Page(lambda ids: "/loans/bank-imports"),
+    "bank-lines": Page(lambda ids: "/loans/bank-lines"),
+    "vouchers": Page(lambda ids: "/vouchers/"),
+    "voucher-mappings": Page(lambda ids: "/vouchers/mappings"),
+    "voucher-reconciliation": Page(lambda ids: "/vouchers/reconciliation"),
+    "asset-classes": Page(lambda ids: "/assets/"),
+    "write-off-queue": Page(lambda ids: "/assets/write-offs/queue"),
+    "early-warning": Page(lambda ids: "/warning/"),
+    "warning-model": Page(lambda ids: "/warning/model"),
 }
+MORE_PLUGINS = (
+    "products", "channels", "risk", "credit", "contracts", "disbursement", "vouchers", "assets",
+    "warning",
+)  # fmt: skip
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
