@@ -1,15 +1,19 @@
 """The ``sms`` channel through Alibaba Cloud SMS: one message to one borrower's mobile (the
-core's outbox keeps the daily limit per mobile number, read from ``daily_limit``)."""
+core's outbox keeps the daily limit per mobile number, read from ``daily_limit``). Alibaba's SDK
+(with aiohttp, about half a second) is imported when a message is sent or the connector tested,
+not when the app starts: every process (web workers, the CLI) gathers this channel."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 
 from loandesk import sdk
-from loandesk_sms_aliyun import client
 from loandesk_sms_aliyun.settings import AliyunSmsSettings
+
+if TYPE_CHECKING:
+    from loandesk_sms_aliyun.client import Account
 
 NAME = "sms_aliyun"
 
@@ -20,6 +24,8 @@ def send(message: sdk.OutgoingMessage) -> str:
     into the template of the settings as its one variable. The message key is the ``OutId``
     (it comes back in delivery receipts). Error texts never hold a whole mobile number (the
     outbox stores them) nor the AccessKey Secret."""
+    from loandesk_sms_aliyun import client
+
     settings = _settings()
     template = message.template
     try:
@@ -41,11 +47,15 @@ def send(message: sdk.OutgoingMessage) -> str:
 
 def test(session: object) -> str:
     """The connector's test: the tenant's template queried (``QuerySmsTemplate``)."""
+    from loandesk_sms_aliyun import client
+
     settings = _settings()
     return client.query_template(_account(settings), settings["template_code"])
 
 
-def _account(settings: dict[str, Any]) -> client.Account:
+def _account(settings: dict[str, Any]) -> Account:
+    from loandesk_sms_aliyun import client
+
     endpoint = settings["endpoint"]
     # tests (and only tests) reach a local server over plain HTTP
     local = endpoint.split(":")[0] in {"127.0.0.1", "localhost"}
@@ -62,6 +72,8 @@ def _settings() -> dict[str, Any]:
     try:
         return dict(AliyunSmsSettings().load(sdk.plugin_settings(NAME)))
     except ma.ValidationError as problem:
+        from loandesk_sms_aliyun import client
+
         raise client.AliyunSmsError(
             f"the Alibaba Cloud SMS settings are incomplete: {', '.join(sorted(problem.messages))}"
         ) from None
