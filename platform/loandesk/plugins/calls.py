@@ -152,22 +152,16 @@ def product_terms(session: Session, product_id: Any, version: int | None = None)
 def loan_book() -> LoanBook:
     """The current tenant's loan book (``loandesk_loan_book``): read, book and activate loans
     of the plugin that keeps them; ``NotFound`` when none is enabled."""
-    from loandesk.plugins import runtime
-
-    found = runtime.hook("loandesk_loan_book")()
-    if found is None:
-        raise NotFound(N_("Loans are not enabled for this firm."))
+    found: LoanBook = _offered("loandesk_loan_book", N_("Loans are not enabled for this firm."))
     return found
 
 
 def customer_registry() -> CustomerRegistry:
     """The current tenant's customers (``loandesk_customer_registry``): find and add customers
     through the plugin that keeps them; ``NotFound`` when none is enabled."""
-    from loandesk.plugins import runtime
-
-    found = runtime.hook("loandesk_customer_registry")()
-    if found is None:
-        raise NotFound(N_("Customers are not enabled for this firm."))
+    found: CustomerRegistry = _offered(
+        "loandesk_customer_registry", N_("Customers are not enabled for this firm.")
+    )
     return found
 
 
@@ -175,11 +169,20 @@ def application_intake() -> ApplicationIntake:
     """The current tenant's application intake (``loandesk_application_intake``): start
     draft applications through the plugin that keeps them; ``NotFound`` when none is
     enabled."""
+    found: ApplicationIntake = _offered(
+        "loandesk_application_intake", N_("Applications are not enabled for this firm.")
+    )
+    return found
+
+
+def _offered(hook: str, missing: str) -> Any:
+    """What the one enabled plugin answering the firstresult ``hook`` offers; ``NotFound``
+    saying ``missing`` when no enabled plugin answers."""
     from loandesk.plugins import runtime
 
-    found = runtime.hook("loandesk_application_intake")()
+    found = runtime.hook(hook)()
     if found is None:
-        raise NotFound(N_("Applications are not enabled for this firm."))
+        raise NotFound(missing)
     return found
 
 
