@@ -19,7 +19,13 @@ from tests.helpers import ApiClient, fetch_token
 ID_NUMBER = "11010519491231002X"
 OTHER_ID = "440305199003071236"
 MOBILE = "13800138000"
-TODAY = local_today("Asia/Shanghai")
+
+
+def today() -> date:
+    """The tenants' business date (Asia/Shanghai) when the test runs, not when the module was
+    collected: a run that crosses midnight in Shanghai (16:00 UTC) would otherwise expect
+    yesterday's dates."""
+    return local_today("Asia/Shanghai")
 
 
 def _create(api: ApiClient, **body: Any) -> Any:
@@ -63,8 +69,8 @@ def _scoped(client, api: ApiClient, *scopes: str) -> ApiClient:  # type: ignore[
 def test_a_request_gets_a_number_a_due_date_and_a_masked_subject(api_a: ApiClient) -> None:
     first = _created(api_a, subject_mobile="+86 138 0013 8000", notes="来电，已核对身份证")
     assert (first["number"], first["status"], first["kind"]) == (1, "received", "access")
-    assert first["received_on"] == TODAY.isoformat()
-    assert first["due_on"] == (TODAY + timedelta(days=15)).isoformat()  # the default deadline
+    assert first["received_on"] == today().isoformat()
+    assert first["due_on"] == (today() + timedelta(days=15)).isoformat()  # the default deadline
     assert first["subject"] == {
         "name": "张*",
         "id_number": "110***********002X",
@@ -89,7 +95,7 @@ def test_invalid_numbers_and_dates_are_clear_422s_and_record_nothing(api_a: ApiC
         ({"subject_id_number": None}, {"subject_id_number", "subject_mobile"}),  # neither
         ({"subject_name": "  "}, {"subject_name"}),
         ({"kind": "portability"}, {"kind"}),
-        ({"received_on": (TODAY + timedelta(days=1)).isoformat()}, {"received_on"}),
+        ({"received_on": (today() + timedelta(days=1)).isoformat()}, {"received_on"}),
         ({"received_on": "2026-01-10", "due_on": "2026-01-09"}, {"due_on"}),
         ({"received_on": "not a date"}, {"received_on"}),
     ]
@@ -158,7 +164,7 @@ def test_corrections_and_handlers_are_checked_and_audited_without_values(
     not_allowed = api_a.patch(url, json={"handler_id": clerk["id"]})
     assert list(not_allowed.get_json()["errors"]) == ["handler_id"]  # may not handle requests
 
-    due = (TODAY + timedelta(days=20)).isoformat()
+    due = (today() + timedelta(days=20)).isoformat()
     changed = api_a.patch(
         url,
         json={
@@ -185,7 +191,7 @@ def test_corrections_and_handlers_are_checked_and_audited_without_values(
 def test_lists_filter_page_and_put_overdue_requests_first(
     app: Flask, api_a: ApiClient, database_urls
 ) -> None:
-    old = TODAY - timedelta(days=20)
+    old = today() - timedelta(days=20)
     late = _created(api_a, received_on=old.isoformat())  # due 5 days ago
     on_time = _created(api_a, kind="correction", subject_id_number=OTHER_ID)
     closed = _created(api_a, received_on=old.isoformat(), kind="deletion")
@@ -198,7 +204,7 @@ def test_lists_filter_page_and_put_overdue_requests_first(
     assert [i["id"] for i in overdue["items"]] == [late["id"]]
     assert api_a.get("/data-requests?status=open").get_json()["total"] == 2
     assert api_a.get("/data-requests?kind=correction").get_json()["items"][0]["id"] == on_time["id"]
-    since = (TODAY - timedelta(days=1)).isoformat()
+    since = (today() - timedelta(days=1)).isoformat()
     assert api_a.get(f"/data-requests?received_from={since}").get_json()["total"] == 1
     page = api_a.get("/data-requests?per_page=2&page=2").get_json()
     assert (page["total"], page["page"], len(page["items"])) == (3, 2, 1)
@@ -244,8 +250,8 @@ def test_the_deadline_is_a_tenant_setting(client, api_a: ApiClient, api_b: ApiCl
         headers={"Authorization": f"Bearer {api_a.token}"},
     )
     assert changed.status_code == 200
-    assert _created(api_a)["due_on"] == (TODAY + timedelta(days=10)).isoformat()
-    assert _created(api_b)["due_on"] == (TODAY + timedelta(days=15)).isoformat()
+    assert _created(api_a)["due_on"] == (today() + timedelta(days=10)).isoformat()
+    assert _created(api_b)["due_on"] == (today() + timedelta(days=15)).isoformat()
 
     reader = _scoped(client, api_a, "data-requests:read")
     assert reader.get("/data-requests").status_code == 200

@@ -114,6 +114,20 @@ def _run(env: dict[str, str], *args: str) -> Result:
     return CliRunner().invoke(cli, list(args), env=env)
 
 
+def test_the_history_months_end_with_yesterdays_month() -> None:
+    """The history runs up to yesterday: on the first of a month (CI on 1 December in
+    Shanghai once found it) today's month has no day to fill and is left out."""
+    from loandesk.demo.history import MONTHS, month_starts
+
+    on_the_first = month_starts(dt.date(2026, 12, 1) - dt.timedelta(days=1))
+    assert (on_the_first[0], on_the_first[-1]) == (dt.date(2025, 6, 1), dt.date(2026, 11, 1))
+    on_the_second = month_starts(dt.date(2026, 12, 2) - dt.timedelta(days=1))
+    assert (on_the_second[0], on_the_second[-1]) == (dt.date(2025, 7, 1), dt.date(2026, 12, 1))
+    across_a_year = month_starts(dt.date(2027, 1, 1) - dt.timedelta(days=1))
+    assert len(on_the_first) == len(on_the_second) == len(across_a_year) == MONTHS == 18
+    assert across_a_year[-1] == dt.date(2026, 12, 1)
+
+
 RUNS: dict[str, str] = {}  # the small demo's output, by instance folder
 
 

@@ -5,7 +5,7 @@ behind its permission, with errors next to the fields."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from flask import Flask
@@ -19,7 +19,13 @@ from tests.helpers import ApiClient, csrf_from, web_login
 
 ID_NUMBER = "11010519491231002X"
 MOBILE = "13800138000"
-TODAY = local_today("Asia/Shanghai")
+
+
+def today() -> date:
+    """The tenants' business date (Asia/Shanghai) when the test runs, not when the module was
+    collected: a run that crosses midnight in Shanghai (16:00 UTC) would otherwise expect
+    yesterday's dates."""
+    return local_today("Asia/Shanghai")
 
 
 def _staff(api: ApiClient, email: str, roles: list[str]) -> None:
@@ -73,7 +79,7 @@ def test_staff_record_a_request_and_take_it_to_its_answer(
         subject_name="张三",
         subject_id_number="110105194912310021",
         subject_mobile="1380013800",
-        received_on=TODAY.isoformat(),
+        received_on=today().isoformat(),
     )
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422
@@ -89,7 +95,7 @@ def test_staff_record_a_request_and_take_it_to_its_answer(
         kind="access",
         subject_name="张三",
         subject_id_number=ID_NUMBER,
-        received_on=TODAY.isoformat(),
+        received_on=today().isoformat(),
         handler_id="",
     )
     assert created.status_code == 302
@@ -117,7 +123,7 @@ def test_staff_record_a_request_and_take_it_to_its_answer(
 def test_overdue_requests_stand_out_and_pages_come_as_fragments_to_htmx(
     client: FlaskClient, api_a: ApiClient, tenant_a
 ) -> None:
-    old = (TODAY - timedelta(days=30)).isoformat()
+    old = (today() - timedelta(days=30)).isoformat()
     late = api_a.post(
         "/data-requests",
         json={
@@ -196,7 +202,7 @@ def test_correcting_a_request_in_the_web_ui(
         client,
         edit,
         edit,
-        due_on=(TODAY + timedelta(days=3)).isoformat(),
+        due_on=(today() + timedelta(days=3)).isoformat(),
         subject_id_number=ID_NUMBER,
     )
     assert good.status_code == 302

@@ -97,9 +97,11 @@ class Plan:
     events: list[tuple[dt.date, int, str]] = field(default_factory=list)  # day, number, what
 
 
-def month_starts(today: dt.date) -> list[dt.date]:
-    """The first days of the 18 months up to and including ``today``'s."""
-    first = today.replace(day=1)
+def month_starts(last_day: dt.date) -> list[dt.date]:
+    """The first days of the 18 months up to and including ``last_day``'s. The history runs
+    up to yesterday (``last_day``), so on the first of a month it ends with the month before:
+    today's month has no past day yet."""
+    first = last_day.replace(day=1)
     found = []
     for back in range(MONTHS - 1, -1, -1):
         year, month = divmod(first.year * 12 + first.month - 1 - back, 12)
@@ -188,7 +190,7 @@ class History:
         # close of business runs for the day before: today is still going on
         self.today = local_today()
         self.last_day = self.today - dt.timedelta(days=1)
-        self.months = month_starts(self.today)
+        self.months = month_starts(self.last_day)
         self.paperless_since = self.months[-PAPERLESS_MONTHS]
         self.users: dict[str, Any] = {p.email: users.find_by_email(session, p.email) for p in STAFF}
         self.admin: Any = users.find_by_email(session, "admin@demo.loandesk.local")
